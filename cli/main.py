@@ -2,15 +2,324 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from cli import inspect, pdfa
+from cli.context import Ctx, fail, progress_bar
 
 app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evidence.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(pdfa.app, name="pdfa")
 app.add_typer(inspect.app, name="inspect")
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organisations (DLA office → province → LAO).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+
+out = Console()
+err = Console(stderr=True)
+
+
+# -- server --------------------------------------------------------------------------
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="TCP port.")] = 8000) -> None:
+    """Run the archive (API and pages). Without configuration: SQLite + a local folder
+    under ./var, upgraded on first start."""
+    import uvicorn
+
+    from api.app import create_app
+
+    ctx = Ctx.load(upgrade_empty=True)
+    ctx.store.prepare()
+    application = create_app(ctx.settings, engine=ctx.engine, store=ctx.store)
+    err.print(f"Evidence Archive on [bold]http://{host}:{port}[/]  "
+              f"(database: {ctx.engine.url.render_as_string(hide_password=True)}; "
+              f"store: {ctx.store.describe()})")
+    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+
+
+# -- database ------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the current version."""
+    from archive.db import current_revision, upgrade
+
+    ctx = Ctx.load(check_schema=False)
+    upgrade(ctx.engine)
+    out.print(f"database at revision {current_revision(ctx.engine)}")
+
+
+# -- organisations -------------------------------------------------------------------
+
+@orgs_app.command("add")
+def orgs_add(code: str, name: Annotated[str, typer.Option("--name", help="Full name.")],
+             type: Annotated[str, typer.Option(
+                 "--type", help="dla-office | province | pao | municipality | sao | pattaya")
+             ] = "sao",
+             parent: Annotated[str | None, typer.Option(help="Code of the parent.")] = None
+             ) -> None:
+    """Add an organisation."""
+    from archive.orgs import service as orgs
+
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        org = orgs.create(session, ctx.principal, code=code, name=name, type=type,
+                          parent_code=parent)
+        out.print(f"added organisation {org.code} ({org.name})")
+
+
+@orgs_app.command("list")
+def orgs_list() -> None:
+    """List organisations."""
+    from archive.orgs import service as orgs
+
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        all_orgs = orgs.list_all(session)
+        by_id = {o.id: o.code for o in all_orgs}
+        table = Table("code", "name", "type", "parent")
+        for org in all_orgs:
+            table.add_row(org.code, org.name, org.type, by_id.get(org.parent_id or -1, ""))
+    out.print(table)
+
+
+# -- users and tokens ----------------------------------------------------------------
+
+@users_app.command("add")
+def users_add(name: str,
+              role: Annotated[str, typer.Option(
+                  help="officer | auditor | records_manager | admin")],
+              org: Annotated[list[str] | None, typer.Option(
+                  "--org", help="Organisation code (repeat for several).")] = None,
+              expires: Annotated[str | None, typer.Option(
+                  help="Account expiry, YYYY-MM-DD (e.g. for auditors).")] = None,
+              display_name: Annotated[str | None, typer.Option(help="Full name.")] = None
+              ) -> None:
+    """Create a user; prints a new API token alone on the last line."""
+    from archive.accounts import service as accounts
+
+    expires_on = _parse_date(expires, "--expires") if expires else None
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        user, token = accounts.create_user(session, ctx.principal, name=name, role=role,
+                                           org_codes=org or [], expires_on=expires_on,
+                                           display_name=display_name)
+    err.print(f"created {user.role} {user.name}; the token below is shown only once:")
+    print(token)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users with their role, organisations and expiry."""
+    from archive.accounts import service as accounts
+
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        table = Table("name", "role", "organisations", "expires", "password")
+        for user, codes in accounts.list_users(session, ctx.principal):
+            table.add_row(user.name, user.role, ", ".join(codes),
+                          str(user.expires_on or ""), "yes" if user.password_hash else "")
+    out.print(table)
+
+
+@tokens_app.command("create")
+def tokens_create(name: str, label: Annotated[str | None, typer.Option()] = None) -> None:
+    """Issue another API token for user NAME; printed alone on the last line."""
+    from archive.accounts import service as accounts
+
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        token = accounts.create_token(session, ctx.principal, user_name=name, label=label)
+    err.print(f"new token for {name}; it is shown only once:")
+    print(token)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: str,
+                  prefix: Annotated[str | None, typer.Option(
+                      help="The token's first 10 characters; without it, all of NAME's tokens.")
+                  ] = None) -> None:
+    """Revoke one token of user NAME, or all of them."""
+    from archive.accounts import service as accounts
+
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        count = accounts.revoke_tokens(session, ctx.principal, user_name=name, prefix=prefix)
+    out.print(f"revoked {count} token(s) of {name}")
+
+
+# -- ingest --------------------------------------------------------------------------
+
+def _walk(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and not any(part.startswith(".")
+                                                           for part in p.relative_to(path).parts)))
+        elif path.is_file():
+            files.append(path)
+        else:
+            fail(f"no such file or folder: {path}", code=2)
+    return files
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
+    org: Annotated[str, typer.Option("--org", help="Organisation code.")],
+    doc_type: Annotated[str, typer.Option("--doc-type", help="receipt, tax_invoice, …")],
+    fiscal_year: Annotated[int | None, typer.Option(help="Thai fiscal year (BE).")] = None,
+    voucher_no: Annotated[str | None, typer.Option()] = None,
+    doc_number: Annotated[str | None, typer.Option()] = None,
+    issue_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD (Christian Era).")] = None,
+    issuer_name: Annotated[str | None, typer.Option()] = None,
+    issuer_tax_id: Annotated[str | None, typer.Option()] = None,
+    issuer_branch: Annotated[str | None, typer.Option()] = None,
+    amount: Annotated[str | None, typer.Option()] = None,
+    vat_amount: Annotated[str | None, typer.Option()] = None,
+    currency: Annotated[str, typer.Option()] = "THB",
+    description: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
+) -> None:
+    """Archive files in bulk. Files already archived for the organisation are skipped;
+    exit code 1 if any file failed."""
+    import sqlalchemy as sa
+
+    from archive.errors import ArchiveError
+    from archive.evidence import service
+    from archive.evidence.intake import spool_file
+    from archive.evidence.models import Blob, Evidence
+    from archive.evidence.schemas import EvidenceMetadata, parse_metadata
+    from archive.orgs import service as orgs
+    from archive.textnorm import safe_filename
+
+    fields = {"org_code": org, "doc_type": doc_type, "fiscal_year": fiscal_year,
+              "voucher_no": voucher_no, "doc_number": doc_number, "issue_date": issue_date,
+              "issuer_name": issuer_name, "issuer_tax_id": issuer_tax_id,
+              "issuer_branch": issuer_branch, "amount": amount, "vat_amount": vat_amount,
+              "currency": currency, "description": description}
+    ctx = Ctx.load()
+    try:
+        meta = parse_metadata(EvidenceMetadata, {k: v for k, v in fields.items()
+                                                 if v is not None})
+        with ctx.unit_of_work() as session:
+            org_row = orgs.get_by_code(session, org)
+    except ArchiveError as exc:
+        fail(exc)
+    files = _walk(paths)
+    policy = service.IngestPolicy(ctx.settings.allowed_media_types,
+                                  ctx.settings.default_retention_years)
+    results: list[dict[str, Any]] = []
+    with progress_bar(len(files), "archiving", sum(f.stat().st_size for f in files)) as advance:
+        for path in files:
+            row: dict[str, Any] = {"path": str(path)}
+            try:
+                spool = spool_file(path, max_bytes=ctx.settings.max_upload_bytes,
+                                   memory_limit=ctx.settings.spool_memory_bytes,
+                                   tmp_dir=ctx.settings.tmp_dir)
+                with spool, ctx.unit_of_work() as session:
+                    row["sha256"] = spool.sha256
+                    existing = session.scalar(
+                        sa.select(Evidence.id).join(Blob, Blob.id == Evidence.blob_id)
+                        .where(Blob.sha256 == spool.sha256, Evidence.org_id == org_row.id,
+                               Evidence.status != "destroyed").limit(1))
+                    if existing is not None:
+                        row.update(status="skipped", id=str(existing),
+                                   detail="already archived for this organisation")
+                    else:
+                        result = service.ingest(
+                            session, ctx.store, ctx.principal, spool=spool, meta=meta,
+                            filename=safe_filename(path.name), client_media_type=None,
+                            policy=policy)
+                        row.update(status="duplicate" if result.duplicate else "archived",
+                                   id=str(result.evidence.id), media_type=result.blob.media_type,
+                                   size=result.blob.size)
+            except ArchiveError as exc:
+                row.update(status="failed", error=exc.code, detail=exc.detail)
+            except OSError as exc:
+                row.update(status="failed", error="read_error", detail=str(exc))
+            results.append(row)
+            if as_json:
+                print(json.dumps(row, ensure_ascii=False, default=str), flush=True)
+            advance(path.stat().st_size if path.exists() else 0)
+    if not as_json:
+        _ingest_summary(results)
+    if any(r["status"] == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+def _ingest_summary(results: list[dict[str, Any]]) -> None:
+    table = Table("file", "status", "sha256", "record / error", show_lines=False)
+    style = {"archived": "green", "duplicate": "cyan", "skipped": "dim", "failed": "red"}
+    for r in results:
+        table.add_row(r["path"], f"[{style[r['status']]}]{r['status']}[/]",
+                      (r.get("sha256") or "")[:16], r.get("id") or f"{r.get('error')}: "
+                      f"{r.get('detail')}")
+    out.print(table)
+    counts = {s: sum(1 for r in results if r["status"] == s) for s in style}
+    out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no files")
+
+
+# -- verify --------------------------------------------------------------------------
+
+@app.command()
+def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
+           no_rehash: Annotated[bool, typer.Option(
+               "--no-rehash", help="Compare sizes only (fast).")] = False) -> None:
+    """Walk database and store: missing, corrupt and orphaned objects. Exit 1 on any problem."""
+    import sqlalchemy as sa
+
+    from archive import verify as verifier
+    from archive.evidence.models import Blob
+
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        total = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Blob.size), 0))) or 0
+        with progress_bar(None, "verifying", int(total)) as advance:
+            report = verifier.verify(session, ctx.store, rehash=not no_rehash,
+                                     progress=advance)
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        out.print(f"{report.blobs_checked} blobs checked, {report.objects_seen} objects seen, "
+                  f"{report.bytes_hashed} bytes re-hashed")
+        if report.ok:
+            out.print("[green]no problems[/]")
+        else:
+            table = Table("problem", "key", "version", "detail", "records")
+            for p in report.problems:
+                table.add_row(p.kind, p.key, p.version_id or "", p.detail, ", ".join(p.records))
+            out.print(table)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _parse_date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)", code=2)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

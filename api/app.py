@@ -1,0 +1,34 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from api import errors
+from api.routers import evidence, health
+from archive.config import Settings
+from archive.db import make_engine, make_session_factory
+from archive.storage import ObjectStore, make_store
+
+log = logging.getLogger("api")
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               store: ObjectStore | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = engine or make_engine(settings.db_url)
+    store = store or make_store(settings)
+    app = FastAPI(title="Evidence Archive", version="0.1.0",
+                  summary="Write-once archive of electronic disbursement evidence "
+                          "for Thai local government.")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.state.store = store
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(evidence.router, prefix="/api/v1")
+    return app

@@ -1,0 +1,185 @@
+"""Evidence routes: parse, authorise (via ``CurrentUser`` + services), call one service."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import urllib.parse
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
+from api.multipart import MalformedMultipart, read_upload
+from archive.errors import InvalidInput, PayloadTooLarge
+from archive.evidence import service
+from archive.evidence.intake import Spool
+from archive.evidence.schemas import (
+    EvidenceMetadata,
+    EvidenceOut,
+    EvidenceUpdate,
+    IngestOut,
+    parse_metadata,
+)
+from archive.textnorm import safe_filename
+
+router = APIRouter(tags=["evidence"])
+
+# Multipart framing and form fields on top of the file itself.
+_FORM_OVERHEAD = 256 * 1024
+
+
+class HistoryOut(BaseModel):
+    version: int
+    values: dict[str, Any]
+    changed: list[str]
+    changed_by: str
+    changed_at: dt.datetime
+    reason: str | None
+
+
+class EvidenceDetail(EvidenceOut):
+    history: list[HistoryOut]
+
+
+@router.post("/evidence", status_code=201, response_model=IngestOut,
+             summary="Upload one file with its metadata (multipart/form-data)")
+async def upload(request: Request, principal: CurrentUser, session: SessionDep,
+                 store: StoreDep, settings: SettingsDep) -> IngestOut:
+    """Form fields: ``file`` and ``org_code``, ``doc_type``; optional ``fiscal_year``,
+    ``voucher_no``, ``doc_number``, ``issue_date``, ``issuer_name``, ``issuer_tax_id``,
+    ``issuer_branch``, ``amount``, ``vat_amount``, ``currency``, ``description``."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and \
+            int(declared) > settings.max_upload_bytes + _FORM_OVERHEAD:
+        raise PayloadTooLarge(f"file is larger than the limit of {settings.max_upload_bytes} bytes")
+
+    def new_spool() -> Spool:
+        return Spool(max_bytes=settings.max_upload_bytes,
+                     memory_limit=settings.spool_memory_bytes, tmp_dir=settings.tmp_dir)
+
+    try:
+        form = await read_upload(request.stream(), request.headers.get("content-type"), new_spool)
+    except ClientDisconnect:
+        raise MalformedMultipart("the client disconnected during the upload") from None
+    assert form.spool is not None
+    try:
+        meta = parse_metadata(EvidenceMetadata, form.fields)
+        filename = safe_filename(form.filename)
+        result = await run_in_threadpool(
+            service.ingest, session, store, principal, spool=form.spool, meta=meta,
+            filename=filename, client_media_type=form.content_type,
+            policy=service.IngestPolicy(settings.allowed_media_types,
+                                        settings.default_retention_years))
+        return service.ingest_out(result)
+    finally:
+        form.spool.close()
+
+
+@router.get("/evidence/by-hash/{sha256}", response_model=list[EvidenceOut],
+            summary="The records in your scope that hold exactly these bytes")
+def by_hash(sha256: str, principal: CurrentUser, session: SessionDep) -> list[EvidenceOut]:
+    return [service.to_out(*row) for row in service.by_hash(session, principal, sha256)]
+
+
+@router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)
+def get_evidence(evidence_id: uuid.UUID, principal: CurrentUser,
+                 session: SessionDep) -> EvidenceDetail:
+    evidence, blob, org = service.get(session, principal, evidence_id)
+    out = service.to_out(evidence, blob, org)
+    hist = [HistoryOut(version=h.version, values=h.values, changed=h.changed,
+                       changed_by=h.changed_by, changed_at=h.changed_at, reason=h.reason)
+            for h in service.history(session, evidence.id)]
+    return EvidenceDetail(**out.model_dump(), history=hist)
+
+
+@router.patch("/evidence/{evidence_id}", response_model=EvidenceOut,
+              summary="Correct metadata (the file never changes; history is kept)")
+def patch_evidence(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
+                   body: Annotated[dict[str, Any], Body()],
+                   if_match: Annotated[str | None, Header()] = None) -> EvidenceOut:
+    changes = parse_metadata(EvidenceUpdate, body)
+    expected = None
+    if if_match:
+        digits = re.sub(r"\D", "", if_match)
+        if not digits:
+            raise InvalidInput("If-Match must carry the record version, e.g. \"3\"")
+        expected = int(digits)
+    evidence = service.update(session, principal, evidence_id, changes,
+                              expected_version=expected)
+    _, blob, org = service.get(session, principal, evidence.id, audit_read=False)
+    return service.to_out(evidence, blob, org)
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@router.get("/evidence/{evidence_id}/content",
+            summary="The original bytes (supports Range; ETag and Repr-Digest headers)",
+            response_class=StreamingResponse)
+def get_content(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
+                store: StoreDep, range: Annotated[str | None, Header()] = None,
+                if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    evidence, blob, _ = service.get(session, principal, evidence_id, audit_read=False)
+    etag = f'"{blob.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(blob.sha256)).decode()}:",
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": _attachment(evidence.original_filename),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-transform",
+    }
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    offset, length, status = 0, blob.size, 200
+    if range:
+        parsed = _parse_range(range, blob.size)
+        if parsed is None:
+            return Response(status_code=416, headers={**headers,
+                                                      "Content-Range": f"bytes */{blob.size}"})
+        if parsed != (0, blob.size):
+            offset, length = parsed
+            status = 206
+            headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{blob.size}"
+    chunks = service.open_content(session, store, principal, evidence, blob, offset=offset,
+                                  length=length)
+    headers["Content-Length"] = str(length)
+    return StreamingResponse(chunks, status_code=status, media_type=blob.media_type,
+                             headers=headers)
+
+
+def _parse_range(value: str, size: int) -> tuple[int, int] | None:
+    """(offset, length) for a single byte range; the full file for anything we do not
+    serve as a range (several ranges, other units); ``None`` when unsatisfiable."""
+    match = _RANGE.match(value.strip())
+    if not match:
+        return (0, size)
+    first, last = match.groups()
+    if not first and not last:
+        return (0, size)
+    if not first:  # suffix: the last N bytes
+        n = int(last)
+        if n == 0:
+            return None
+        n = min(n, size)
+        return (size - n, n)
+    start = int(first)
+    if start >= size:
+        return None
+    end = min(int(last), size - 1) if last else size - 1
+    if end < start:
+        return (0, size)
+    return (start, end - start + 1)
+
+
+def _attachment(filename: str) -> str:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
+    return (f'attachment; filename="{ascii_name}"; '
+            f"filename*=UTF-8''{urllib.parse.quote(filename, safe='')}")

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """The database and the object store answer."""
+    checks: dict[str, dict[str, str]] = {}
+    try:
+        with request.app.state.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        checks["database"] = {"status": "ok"}
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        checks["database"] = {"status": "unavailable", "detail": type(exc).__name__}
+    store = request.app.state.store
+    try:
+        store.ping()
+        checks["store"] = {"status": "ok", "detail": store.describe()}
+    except Exception as exc:  # noqa: BLE001
+        checks["store"] = {"status": "unavailable", "detail": str(exc)[:200]}
+    ready = all(c["status"] == "ok" for c in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                        status_code=200 if ready else 503)

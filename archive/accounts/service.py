@@ -1,0 +1,161 @@
+"""Users, API tokens, authentication and organisation scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from archive import audit
+from archive.accounts.models import ROLES, ApiToken, User, UserOrganisation
+from archive.accounts.principal import Principal, require
+from archive.db import utcnow
+from archive.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from archive.orgs import service as orgs
+from archive.orgs.models import Organisation
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+TOKEN_PREFIX = "ea_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.scalar(sa.select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user {name!r}", code="user_not_found")
+    return user
+
+
+def create_user(session: Session, principal: Principal, *, name: str, role: str,
+                org_codes: list[str], expires_on: dt.date | None = None,
+                display_name: str | None = None) -> tuple[User, str]:
+    """Create a user and a first API token; returns the token (shown once)."""
+    require(principal, "users.manage")
+    if not _NAME.match(name):
+        raise InvalidInput("user name: lower-case letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    if role != "admin" and not org_codes:
+        raise InvalidInput(f"a {role} needs at least one organisation (--org CODE)")
+    if expires_on is not None and expires_on <= dt.date.today():
+        raise InvalidInput("expiry date must be in the future")
+    if session.scalar(sa.select(User.id).where(User.name == name)):
+        raise Conflict(f"user {name!r} already exists")
+    org_list = [orgs.get_by_code(session, code) for code in dict.fromkeys(org_codes)]
+    user = User(name=name, role=role, expires_on=expires_on, display_name=display_name)
+    session.add(user)
+    session.flush()
+    for org in org_list:
+        session.add(UserOrganisation(user_id=user.id, org_id=org.id))
+    audit.record(session, actor=principal, action="user.create", target_type="user",
+                 target_id=name, details={"role": role, "orgs": [o.code for o in org_list],
+                                          "expires_on": expires_on})
+    token = _issue_token(session, user, label="initial")
+    return user, token
+
+
+def _issue_token(session: Session, user: User, label: str | None) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token),
+                         prefix=token[:10], label=label))
+    return token
+
+
+def create_token(session: Session, principal: Principal, *, user_name: str,
+                 label: str | None = None) -> str:
+    require(principal, "users.manage")
+    user = get_user(session, user_name)
+    token = _issue_token(session, user, label)
+    audit.record(session, actor=principal, action="token.create", target_type="user",
+                 target_id=user.name, details={"prefix": token[:10], "label": label})
+    return token
+
+
+def revoke_tokens(session: Session, principal: Principal, *, user_name: str,
+                  prefix: str | None = None) -> int:
+    """Revoke one token (by its shown prefix) or all of a user's tokens."""
+    require(principal, "users.manage")
+    user = get_user(session, user_name)
+    stmt = sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if prefix:
+        stmt = stmt.where(ApiToken.prefix == prefix[:10])
+    count = session.execute(stmt.values(revoked_at=utcnow())).rowcount
+    if prefix and not count:
+        raise NotFound(f"no active token {prefix!r} for {user_name!r}")
+    audit.record(session, actor=principal, action="token.revoke", target_type="user",
+                 target_id=user.name, details={"prefix": prefix, "revoked": count})
+    return count
+
+
+def list_users(session: Session, principal: Principal) -> list[tuple[User, list[str]]]:
+    require(principal, "users.manage")
+    rows = session.execute(
+        sa.select(User, Organisation.code)
+        .outerjoin(UserOrganisation, UserOrganisation.user_id == User.id)
+        .outerjoin(Organisation, Organisation.id == UserOrganisation.org_id)
+        .order_by(User.name, Organisation.code)).all()
+    out: dict[int, tuple[User, list[str]]] = {}
+    for user, code in rows:
+        out.setdefault(user.id, (user, []))
+        if code:
+            out[user.id][1].append(code)
+    return list(out.values())
+
+
+def authenticate(session: Session, token: str, *, client: str | None = None,
+                 today: dt.date | None = None) -> Principal:
+    """The principal behind a bearer token; ``Unauthenticated`` if it is not valid now."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise Unauthenticated("malformed token", code="invalid_token")
+    row = session.execute(
+        sa.select(User, ApiToken.revoked_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token))).first()
+    if row is None:
+        raise Unauthenticated("unknown token", code="invalid_token")
+    user, revoked_at = row
+    return principal_for(session, user, revoked=revoked_at is not None, client=client,
+                         today=today)
+
+
+def principal_for(session: Session, user: User, *, revoked: bool = False,
+                  client: str | None = None, today: dt.date | None = None) -> Principal:
+    if revoked:
+        raise Unauthenticated("token revoked", code="token_revoked")
+    if user.disabled:
+        raise Unauthenticated("account disabled", code="account_disabled")
+    if user.expires_on is not None and (today or dt.date.today()) > user.expires_on:
+        raise Unauthenticated(f"account expired on {user.expires_on}", code="account_expired")
+    org_ids = tuple(session.scalars(
+        sa.select(UserOrganisation.org_id).where(UserOrganisation.user_id == user.id)))
+    return Principal(name=user.name, role=user.role, user_id=user.id, org_ids=org_ids,
+                     client=client)
+
+
+def scope_ids(session: Session, principal: Principal) -> frozenset[int] | None:
+    """Ids of the organisations in the principal's scope; ``None`` means every one."""
+    if principal.is_system:
+        return None
+    if not principal._scope_loaded:
+        principal._scope = frozenset(orgs.descendants(session, list(principal.org_ids)))
+        principal._scope_loaded = True
+    return principal._scope
+
+
+def in_scope(session: Session, principal: Principal, org_id: int) -> bool:
+    scope = scope_ids(session, principal)
+    return scope is None or org_id in scope
+
+
+def ensure_in_scope(session: Session, principal: Principal, org_id: int,
+                    what: str = "record") -> None:
+    """Out of scope looks exactly like absent (404): never reveal that something exists."""
+    if not in_scope(session, principal, org_id):
+        raise NotFound(f"no such {what}")

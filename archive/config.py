@@ -1,0 +1,73 @@
+"""One settings object for the whole archive (environment variables prefixed ``ARCHIVE_``).
+
+It is created once by the composition root (CLI, API factory, worker) and passed into
+constructors; nothing deep inside the core reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MEDIA_TYPES = (
+    "application/pdf",
+    "application/xml",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+)
+
+_INSECURE_SECRETS = {"", "change-me", "minioadmin", "secret"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARCHIVE_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "evidence"
+    s3_secure: bool = False
+    s3_region: str | None = None
+
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    allowed_media_types: tuple[str, ...] = DEFAULT_MEDIA_TYPES
+    # Files up to this size are spooled in memory during upload; larger ones on disk.
+    spool_memory_bytes: int = 4 * 1024 * 1024
+    # Until the retention schedule of a record is known, blobs are locked for this long.
+    default_retention_years: int = 10
+
+    secret_key: SecretStr = SecretStr("change-me")
+    tsa_url: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key.get_secret_value() in _INSECURE_SECRETS:
+                raise ValueError("ARCHIVE_SECRET_KEY must be set to a real secret in production")
+            if self.s3_endpoint and (self.s3_secret_key is None or
+                                     self.s3_secret_key.get_secret_value() in _INSECURE_SECRETS):
+                raise ValueError("ARCHIVE_S3_SECRET_KEY must be set to a real secret in production")
+        return self
+
+    @cached_property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'archive.db').resolve()}"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.data_dir / "tmp"

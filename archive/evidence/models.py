@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from archive.db import Base, JSONType, Money, UTCDateTime, utcnow
+from archive.ids import uuid7
+
+DOC_TYPES = (
+    "receipt", "tax_invoice", "invoice", "e_payment_report", "payment_voucher",
+    "contract", "inspection_report", "scan", "other",
+)
+
+# received → inspected | inspection_failed; destroyed after an executed disposition.
+STATUSES = ("received", "inspected", "inspection_failed", "destroyed")
+
+
+class Blob(Base):
+    """One distinct sequence of bytes in the object store (deduplicated by SHA-256)."""
+
+    __tablename__ = "blobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    store_key: Mapped[str] = mapped_column(sa.String(200))
+    version_id: Mapped[str | None] = mapped_column(sa.String(200))
+    retain_until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when the bytes were destroyed by an executed disposition (the row stays).
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Evidence(Base):
+    """One piece of disbursement evidence: an uploaded file and what we know about it.
+
+    The bytes never change (they live in the blob); the metadata may be corrected, and
+    every correction keeps the previous values in ``evidence_history``.
+    """
+
+    __tablename__ = "evidence"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid7)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    blob_id: Mapped[int] = mapped_column(sa.ForeignKey("blobs.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(sa.String(30))
+    fiscal_year: Mapped[int] = mapped_column(sa.Integer, index=True)
+    voucher_no: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    doc_number: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    issue_date: Mapped[dt.date | None] = mapped_column(sa.Date())
+    issuer_name: Mapped[str | None] = mapped_column(sa.String(300))
+    issuer_tax_id: Mapped[str | None] = mapped_column(sa.String(13), index=True)
+    issuer_branch: Mapped[str | None] = mapped_column(sa.String(5))
+    amount: Mapped[Decimal | None] = mapped_column(Money())
+    vat_amount: Mapped[Decimal | None] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(sa.String(3), default="THB")
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    original_filename: Mapped[str] = mapped_column(sa.String(255))
+    client_media_type: Mapped[str | None] = mapped_column(sa.String(200))
+    uploaded_by: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(20), default="received")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EvidenceHistory(Base):
+    """The metadata of a record as it was before each change."""
+
+    __tablename__ = "evidence_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("evidence.id"), index=True)
+    version: Mapped[int]  # the version these values belonged to
+    values: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    changed: Mapped[list[str]] = mapped_column(JSONType)
+    changed_by: Mapped[str] = mapped_column(sa.String(100))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reason: Mapped[str | None] = mapped_column(sa.Text)

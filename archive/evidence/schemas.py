@@ -1,0 +1,254 @@
+"""What goes in and out of the evidence service: validated metadata and record views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from archive.errors import InvalidInput
+from archive.evidence.models import DOC_TYPES
+from archive.textnorm import clean_text
+from archive.thai import fiscal_year, is_valid_tax_id, tax_id_check_digit, to_be
+
+MAX_AMOUNT = Decimal("9999999999999999.99")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _line(max_len: int) -> Any:
+    def clean(value: Any) -> Any:
+        value = _blank_to_none(value)
+        if isinstance(value, str):
+            value = clean_text(value)
+            if len(value) > max_len:
+                raise ValueError(f"at most {max_len} characters")
+        return value
+    return BeforeValidator(clean)
+
+
+def _amount(value: Any) -> Any:
+    value = _blank_to_none(value)
+    if value is None:
+        return None
+    if isinstance(value, float):
+        raise ValueError("give amounts as decimal strings, e.g. \"1234.50\"")
+    try:
+        amount = Decimal(str(value).replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not amount.is_finite():
+        raise ValueError("amount must be a finite number")
+    if amount < 0:
+        raise ValueError("amount must not be negative")
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError("at most two decimal places (satang)")
+    if amount > MAX_AMOUNT:
+        raise ValueError("amount is too large")
+    return amount.quantize(Decimal("0.01"))
+
+
+Line100 = Annotated[str | None, _line(100)]
+Line300 = Annotated[str | None, _line(300)]
+Amount = Annotated[Decimal | None, BeforeValidator(_amount)]
+
+
+def _check_issue_date(value: dt.date | None) -> dt.date | None:
+    if value is None:
+        return None
+    if value.year > 2400:
+        raise ValueError(f"year {value.year} looks like a Buddhist-Era year; send the date in the "
+                         f"Christian Era (ISO 8601), e.g. {value.year - 543}-{value:%m-%d}")
+    if value.year < 1990:
+        raise ValueError("issue date is before 1990")
+    if value > dt.date.today() + dt.timedelta(days=1):
+        raise ValueError("issue date is in the future")
+    return value
+
+
+def _check_fiscal_year(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if 1990 <= value <= 2100:
+        raise ValueError(f"fiscal year {value} looks like a Christian-Era year; Thai fiscal years "
+                         f"are Buddhist Era (e.g. {value + 543})")
+    if not 2533 <= value <= 2700:
+        raise ValueError("fiscal year (Buddhist Era) must be between 2533 and 2700")
+    return value
+
+
+def _check_tax_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digits = re.sub(r"[\s-]", "", value)
+    if not (len(digits) == 13 and digits.isascii() and digits.isdigit()):
+        raise ValueError("a Thai tax ID has 13 digits")
+    if not is_valid_tax_id(digits):
+        raise ValueError(f"check digit is wrong (expected {tax_id_check_digit(digits[:12])} "
+                         f"as the 13th digit)")
+    return digits
+
+
+def _check_branch(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not (len(value) == 5 and value.isascii() and value.isdigit()):
+        raise ValueError("branch is 5 digits; 00000 = head office")
+    return value
+
+
+def _check_currency(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.upper()
+    if not _CURRENCY.match(value):
+        raise ValueError("currency is a 3-letter ISO 4217 code, e.g. THB")
+    return value
+
+
+class _MetadataFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    doc_type: str | None = None
+    fiscal_year: int | None = None
+    voucher_no: Line100 = None
+    doc_number: Line100 = None
+    issue_date: dt.date | None = None
+    issuer_name: Line300 = None
+    issuer_tax_id: str | None = None
+    issuer_branch: str | None = None
+    amount: Amount = None
+    vat_amount: Amount = None
+    currency: str | None = None
+    description: str | None = Field(default=None)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blanks(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @field_validator("doc_type")
+    @classmethod
+    def _doc_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in DOC_TYPES:
+            raise ValueError(f"unknown document type; use one of {', '.join(DOC_TYPES)}")
+        return value
+
+    _issue = field_validator("issue_date")(_check_issue_date)
+    _fy = field_validator("fiscal_year")(_check_fiscal_year)
+    _tax = field_validator("issuer_tax_id")(_check_tax_id)
+    _branch = field_validator("issuer_branch")(_check_branch)
+    _cur = field_validator("currency")(_check_currency)
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = clean_text(value, multiline=True)
+        if len(value) > 4000:
+            raise ValueError("at most 4000 characters")
+        return value or None
+
+    @model_validator(mode="after")
+    def _vat_within_amount(self) -> _MetadataFields:
+        if self.amount is not None and self.vat_amount is not None and \
+                self.vat_amount > self.amount:
+            raise ValueError("vat_amount is larger than amount")
+        return self
+
+
+class EvidenceMetadata(_MetadataFields):
+    """Metadata typed by the uploader. ``fiscal_year`` defaults from ``issue_date``."""
+
+    org_code: str
+    doc_type: str  # type: ignore[assignment]
+    currency: str = "THB"  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _default_fiscal_year(self) -> EvidenceMetadata:
+        if self.fiscal_year is None:
+            self.fiscal_year = fiscal_year(self.issue_date or dt.date.today())
+        return self
+
+
+class EvidenceUpdate(_MetadataFields):
+    """A metadata correction: only the fields given change; ``reason`` is kept in history."""
+
+    reason: str | None = None
+
+
+def parse_metadata(model: type[_MetadataFields], data: dict[str, Any]) -> Any:
+    """Validate ``data`` into ``model``; errors become one ``InvalidInput`` listing each field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(validation_problems(exc), code="invalid_metadata") from None
+
+
+def validation_problems(exc: ValidationError) -> list[dict[str, str]]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        problems.append({"field": field, "message": msg})
+    return problems
+
+
+METADATA_FIELDS = tuple(f for f in _MetadataFields.model_fields)
+
+
+class EvidenceOut(BaseModel):
+    id: uuid.UUID
+    org_code: str
+    doc_type: str
+    fiscal_year: int
+    voucher_no: str | None
+    doc_number: str | None
+    issue_date: dt.date | None
+    issuer_name: str | None
+    issuer_tax_id: str | None
+    issuer_branch: str | None
+    amount: Decimal | None
+    vat_amount: Decimal | None
+    currency: str
+    description: str | None
+    original_filename: str
+    client_media_type: str | None
+    media_type: str
+    sha256: str
+    size: int
+    uploaded_by: str
+    status: str
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class IngestOut(EvidenceOut):
+    duplicate: bool
+    duplicate_of: list[uuid.UUID] = []
+
+
+__all__ = ["EvidenceMetadata", "EvidenceUpdate", "EvidenceOut", "IngestOut", "parse_metadata",
+           "to_be"]

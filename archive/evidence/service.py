@@ -1,0 +1,269 @@
+"""Evidence operations: ingest, read, look up by hash, correct metadata, stream content.
+
+Order of writes on ingest (DESIGN.md): the bytes are spooled and hashed, put into the
+store if they are new, and only then are the rows, the audit event and the follow-up jobs
+written — in the caller's transaction. A crash after the put leaves an orphan object that
+``archive verify`` reports; never a row that points at nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from archive import audit
+from archive.accounts import service as accounts
+from archive.accounts.principal import Principal, require
+from archive.db import upsert_ignore, utcnow
+from archive.errors import Conflict, Gone, InvalidInput, NotFound
+from archive.evidence.intake import Spool, check_media_type
+from archive.evidence.models import Blob, Evidence, EvidenceHistory
+from archive.evidence.schemas import (
+    METADATA_FIELDS,
+    EvidenceMetadata,
+    EvidenceOut,
+    EvidenceUpdate,
+    IngestOut,
+)
+from archive.failpoints import failpoint
+from archive.jobs.service import enqueue
+from archive.orgs import service as orgs
+from archive.orgs.models import Organisation
+from archive.storage import ObjectStore, blob_key
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    allowed_media_types: tuple[str, ...]
+    retention_years: int
+
+
+@dataclass
+class IngestResult:
+    evidence: Evidence
+    blob: Blob
+    org: Organisation
+    duplicate_of: list[uuid.UUID]
+
+    @property
+    def duplicate(self) -> bool:
+        return bool(self.duplicate_of)
+
+
+def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool: Spool,
+           meta: EvidenceMetadata, filename: str, client_media_type: str | None,
+           policy: IngestPolicy) -> IngestResult:
+    require(principal, "evidence.create")
+    org = orgs.get_by_code(session, meta.org_code)
+    accounts.ensure_in_scope(session, principal, org.id, "organisation")
+    sha = spool.sha256 or spool.finish()
+    media_type = check_media_type(spool.head, spool.size, filename, policy.allowed_media_types)
+
+    blob = session.scalar(sa.select(Blob).where(Blob.sha256 == sha))
+    if blob is None:
+        blob = _store_new_blob(session, store, spool, sha, media_type, policy)
+    elif blob.deleted_at is not None:
+        raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
+                       "archived again under the same record history", code="blob_destroyed")
+    failpoint("ingest.after_put")
+
+    scope = accounts.scope_ids(session, principal)
+    dup_q = sa.select(Evidence.id).where(Evidence.blob_id == blob.id,
+                                         Evidence.status != "destroyed")
+    if scope is not None:
+        dup_q = dup_q.where(Evidence.org_id.in_(scope))
+    duplicate_of = list(session.scalars(dup_q.order_by(Evidence.id).limit(20)))
+
+    values = meta.model_dump(exclude={"org_code"})
+    evidence = Evidence(org_id=org.id, blob_id=blob.id, original_filename=filename,
+                        client_media_type=client_media_type, uploaded_by=principal.name,
+                        status="received", version=1, **values)
+    session.add(evidence)
+    session.flush()
+    audit.record(session, actor=principal, action="evidence.create", target_type="evidence",
+                 target_id=evidence.id, org_id=org.id,
+                 details={"sha256": sha, "size": spool.size, "media_type": media_type,
+                          "filename": filename, "doc_type": meta.doc_type,
+                          "duplicate": bool(duplicate_of)})
+    enqueue(session, "inspect", {"evidence_id": str(evidence.id)})
+    enqueue(session, "extract_text", {"blob_id": blob.id}, dedup_key=f"extract_text:{blob.id}")
+    return IngestResult(evidence, blob, org, duplicate_of)
+
+
+def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str,
+                    media_type: str, policy: IngestPolicy) -> Blob:
+    retain_until = default_retain_until(policy.retention_years)
+    key = blob_key(sha)
+    info = store.put(key, spool.source(), spool.size, retain_until=retain_until,
+                     content_type=media_type)
+    # A concurrent upload of the same new bytes may have inserted the row meanwhile; the
+    # insert is then a no-op and both uploads share that blob.
+    upsert_ignore(session, Blob.__table__,
+                  {"sha256": sha, "size": spool.size, "media_type": media_type,
+                   "store_key": key, "version_id": info.version_id,
+                   "retain_until": retain_until, "legal_hold": False,
+                   "created_at": utcnow()}, ["sha256"])
+    blob = session.scalar(sa.select(Blob).where(Blob.sha256 == sha))
+    assert blob is not None
+    return blob
+
+
+def default_retain_until(years: int, now: dt.datetime | None = None) -> dt.datetime:
+    now = now or utcnow()
+    try:
+        return now.replace(year=now.year + years)
+    except ValueError:  # 29 February
+        return now.replace(year=now.year + years, day=28)
+
+
+# -- reading ---------------------------------------------------------------------------
+
+def _load(session: Session, evidence_id: uuid.UUID) -> tuple[Evidence, Blob, Organisation]:
+    row = session.execute(
+        sa.select(Evidence, Blob, Organisation)
+        .join(Blob, Blob.id == Evidence.blob_id)
+        .join(Organisation, Organisation.id == Evidence.org_id)
+        .where(Evidence.id == evidence_id)).first()
+    if row is None:
+        raise NotFound("no such evidence record")
+    return row[0], row[1], row[2]
+
+
+def get(session: Session, principal: Principal, evidence_id: uuid.UUID, *,
+        audit_read: bool = True) -> tuple[Evidence, Blob, Organisation]:
+    require(principal, "evidence.read")
+    evidence, blob, org = _load(session, evidence_id)
+    accounts.ensure_in_scope(session, principal, evidence.org_id)
+    if audit_read:
+        audit.record(session, actor=principal, action="evidence.read", target_type="evidence",
+                     target_id=evidence.id, org_id=evidence.org_id)
+    return evidence, blob, org
+
+
+def by_hash(session: Session, principal: Principal,
+            sha256: str) -> list[tuple[Evidence, Blob, Organisation]]:
+    require(principal, "evidence.read")
+    sha256 = sha256.lower()
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise InvalidInput("a SHA-256 is 64 hexadecimal characters", code="invalid_sha256")
+    q = (sa.select(Evidence, Blob, Organisation)
+         .join(Blob, Blob.id == Evidence.blob_id)
+         .join(Organisation, Organisation.id == Evidence.org_id)
+         .where(Blob.sha256 == sha256).order_by(Evidence.id))
+    scope = accounts.scope_ids(session, principal)
+    if scope is not None:
+        q = q.where(Evidence.org_id.in_(scope))
+    rows = [(r[0], r[1], r[2]) for r in session.execute(q)]
+    audit.record(session, actor=principal, action="evidence.lookup_hash", target_type="blob",
+                 target_id=sha256, details={"found": len(rows)})
+    if not rows:
+        raise NotFound("no evidence with these bytes in your scope")
+    return rows
+
+
+def history(session: Session, evidence_id: uuid.UUID) -> list[EvidenceHistory]:
+    return list(session.scalars(
+        sa.select(EvidenceHistory).where(EvidenceHistory.evidence_id == evidence_id)
+        .order_by(EvidenceHistory.version)))
+
+
+def open_content(session: Session, store: ObjectStore, principal: Principal,
+                 evidence: Evidence, blob: Blob, *, offset: int = 0,
+                 length: int | None = None) -> Iterator[bytes]:
+    """The bytes of a record already loaded with :func:`get` (which checked scope);
+    the download is recorded in the audit trail."""
+    if evidence.status == "destroyed" or blob.deleted_at is not None:
+        raise Gone("the record was destroyed by an approved disposition")
+    if length is None:
+        length = blob.size - offset
+    audit.record(session, actor=principal, action="evidence.download", target_type="evidence",
+                 target_id=evidence.id, org_id=evidence.org_id,
+                 details={"sha256": blob.sha256, "offset": offset, "length": length})
+    whole = offset == 0 and length == blob.size
+    return store.open(blob.store_key, blob.version_id, offset=offset,
+                      length=None if whole else length)
+
+
+# -- correcting metadata ---------------------------------------------------------------
+
+def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
+           changes: EvidenceUpdate, *, expected_version: int | None = None) -> Evidence:
+    """Apply a metadata correction, keeping the previous values in history.
+
+    The update is conditional on the version read (optimistic locking), so two officers
+    correcting the same record at once cannot silently overwrite each other: the second
+    gets ``Conflict``.
+    """
+    require(principal, "evidence.update")
+    evidence, _, _ = _load(session, evidence_id)
+    accounts.ensure_in_scope(session, principal, evidence.org_id)
+    if evidence.status == "destroyed":
+        raise Conflict("the record was destroyed; its metadata is closed")
+    if expected_version is not None and expected_version != evidence.version:
+        raise Conflict(f"the record is at version {evidence.version}, not {expected_version}",
+                       code="version_conflict")
+    given = changes.model_dump(exclude_unset=True, exclude={"reason"})
+    if "doc_type" in given and given["doc_type"] is None:
+        raise InvalidInput([{"field": "doc_type", "message": "cannot be removed"}],
+                           code="invalid_metadata")
+    if "fiscal_year" in given and given["fiscal_year"] is None:
+        raise InvalidInput([{"field": "fiscal_year", "message": "cannot be removed"}],
+                           code="invalid_metadata")
+    if "currency" in given and given["currency"] is None:
+        given["currency"] = "THB"
+    diff = {k: v for k, v in given.items() if getattr(evidence, k) != v}
+    merged_amount = diff.get("amount", evidence.amount)
+    merged_vat = diff.get("vat_amount", evidence.vat_amount)
+    if merged_amount is not None and merged_vat is not None and merged_vat > merged_amount:
+        raise InvalidInput([{"field": "vat_amount", "message": "vat_amount is larger than amount"}],
+                           code="invalid_metadata")
+    if not diff:
+        return evidence
+    previous = {f: _plain(getattr(evidence, f)) for f in METADATA_FIELDS}
+    now = utcnow()
+    updated = session.execute(
+        sa.update(Evidence)
+        .where(Evidence.id == evidence.id, Evidence.version == evidence.version)
+        .values(version=Evidence.version + 1, updated_at=now, **diff)
+        .execution_options(synchronize_session=False)).rowcount
+    if updated != 1:
+        raise Conflict("the record was changed by someone else meanwhile; reload and retry",
+                       code="version_conflict")
+    session.add(EvidenceHistory(evidence_id=evidence.id, version=evidence.version,
+                                values=previous, changed=sorted(diff), changed_by=principal.name,
+                                changed_at=now, reason=changes.reason))
+    audit.record(session, actor=principal, action="evidence.update", target_type="evidence",
+                 target_id=evidence.id, org_id=evidence.org_id,
+                 details={"changes": {k: [previous[k], _plain(v)] for k, v in diff.items()},
+                          "reason": changes.reason, "version": evidence.version + 1})
+    session.refresh(evidence)
+    return evidence
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if value is not None and not isinstance(value, (str, int, bool)):
+        return str(value)
+    return value
+
+
+# -- views -----------------------------------------------------------------------------
+
+def to_out(evidence: Evidence, blob: Blob, org: Organisation) -> EvidenceOut:
+    return EvidenceOut(
+        org_code=org.code, media_type=blob.media_type, sha256=blob.sha256, size=blob.size,
+        **{c: getattr(evidence, c) for c in EvidenceOut.model_fields
+           if c not in ("org_code", "media_type", "sha256", "size")})
+
+
+def ingest_out(result: IngestResult) -> IngestOut:
+    base = to_out(result.evidence, result.blob, result.org)
+    return IngestOut(**base.model_dump(), duplicate=result.duplicate,
+                     duplicate_of=result.duplicate_of)
