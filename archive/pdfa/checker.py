@@ -1,0 +1,121 @@
+"""Run the registered rules over one document and build the report."""
+
+from __future__ import annotations
+
+import io
+import os
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+import pikepdf
+
+from archive.pdfa import pdfobj as po
+from archive.pdfa.context import DocContext
+from archive.pdfa.flavours import from_claim, normalise
+from archive.pdfa.registry import rules_for
+from archive.pdfa.report import Failure, PdfaReport
+from archive.pdfa.xmp import PDFAID, Xmp
+
+Source = str | os.PathLike[str] | bytes | IO[bytes]
+
+# Enough occurrences of one rule to act on; more only bloats the stored report.
+MAX_PER_RULE = 20
+
+# Where "no PDF/A claim" is reported: ISO 19005-2/-3 6.6.4 test 1 (the same requirement is
+# ISO 19005-1 6.7.11-1 and ISO 19005-4 6.7.3-1).
+NO_CLAIM = Failure(
+    part=None, clause="6.6.4", test=1,
+    message=("The file does not claim PDF/A conformance: its XMP metadata has no valid "
+             "pdfaid:part / pdfaid:conformance (ISO 19005-1 6.7.11, -2/-3 6.6.4, -4 6.7.3). "
+             "Convert it to PDF/A, or check it against a chosen flavour."),
+)
+
+
+def _read(source: Source) -> tuple[bytes, str | None]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), None
+    if isinstance(source, str | os.PathLike):
+        return Path(source).read_bytes(), os.fspath(source)
+    data = source.read()
+    return bytes(data), getattr(source, "name", None) if isinstance(
+        getattr(source, "name", None), str) else None
+
+
+def claimed_flavour(xmp: Xmp) -> str | None:
+    """The flavour claimed by ``pdfaid:part`` and ``pdfaid:conformance``, or None."""
+    if not xmp.ok:
+        return None
+    part = xmp.simple(PDFAID, "part")
+    conformance = xmp.simple(PDFAID, "conformance")
+    return from_claim(part, conformance)
+
+
+def check_pdfa(source: Source, flavour: str = "auto", *, path: str | None = None,
+               _depth: int = 0) -> PdfaReport:
+    """Check ``source`` (a path, bytes or a binary stream) against a PDF/A flavour.
+
+    ``flavour`` is one of ``1a 1b 2a 2b 2u 3a 3b 3u 4 4e 4f`` or ``auto`` (the flavour
+    the file claims in its XMP metadata). Never raises for a bad file: an unreadable one
+    gives a report with ``error`` set and ``compliant`` false.
+    """
+    target = None if flavour == "auto" else normalise(flavour)
+    try:
+        data, source_path = _read(source)
+    except OSError as exc:
+        return PdfaReport(path=path, flavour=target, error=f"cannot read the file: {exc}")
+    path = path or source_path
+    try:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PasswordError:
+        return PdfaReport(
+            path=path, flavour=target, error="the file is encrypted with a password",
+            failures=[Failure(None, "6.1.3", 2, "The file is encrypted; PDF/A forbids "
+                              "encryption (ISO 19005 6.1.3). Save an unencrypted copy.")])
+    except Exception as exc:  # noqa: BLE001 - any parser failure is a clean error
+        return PdfaReport(path=path, flavour=target, error=f"not a readable PDF: {exc}")
+    with pdf:
+        try:
+            return _check_open(data, pdf, target, path, _depth)
+        except (MemoryError, RecursionError) as exc:
+            return PdfaReport(path=path, flavour=target,
+                              error=f"the file is too complex to check ({type(exc).__name__})")
+
+
+def _check_open(data: bytes, pdf: pikepdf.Pdf, target: str | None, path: str | None,
+                depth: int) -> PdfaReport:
+    ctx = DocContext(data, pdf, path=path, depth=depth)
+    claimed = claimed_flavour(ctx.xmp)
+    if target is None:
+        if claimed is None:
+            return PdfaReport(path=path, claimed=None, flavour=None, compliant=False,
+                              failures=[NO_CLAIM])
+        target = claimed
+    ctx.set_flavour(target)
+    failures = run_rules(ctx)
+    return PdfaReport(path=path, claimed=claimed, flavour=target, compliant=not failures,
+                      failures=failures)
+
+
+def run_rules(ctx: DocContext) -> list[Failure]:
+    failures: list[Failure] = []
+    for r in rules_for(ctx.flavour):
+        try:
+            found = list(islice(r.check(ctx), MAX_PER_RULE + 1))
+        except Exception as exc:  # noqa: BLE001 - a broken object must not pass silently
+            failures.append(Failure(r.part, r.clause, r.test,
+                                    f"Could not be checked ({type(exc).__name__}: {exc}); "
+                                    f"requirement: {r.description}"))
+            continue
+        more = len(found) > MAX_PER_RULE
+        for n, item in enumerate(found[:MAX_PER_RULE]):
+            message = item.message
+            if more and n == MAX_PER_RULE - 1:
+                message += " (further occurrences not listed)"
+            page = item.page + 1 if item.page is not None else None
+            failures.append(Failure(r.part, r.clause, r.test, message, item.obj, page))
+    return failures
+
+
+def object_number(obj: Any) -> int | None:
+    return po.objgen(obj)[0] or None
