@@ -1,0 +1,144 @@
+"""Compare what the uploader typed with what the file says. Pure functions, no I/O.
+
+Disagreements become warnings for a person to resolve; a value the uploader left empty is
+offered as a *fill* marked as coming from the file. Typed values are never changed here.
+
+Typed metadata keys: ``issuer_tax_id``, ``doc_number``, ``issue_date``, ``amount`` (the
+grand total), ``currency`` and optionally ``issuer_name``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from archive.inspection.report import CrossCheck, CrossCheckFill, CrossCheckWarning, InvoiceFields
+
+BE_OFFSET = 543
+
+
+def cross_check(typed: Mapping[str, Any] | None, found: InvoiceFields | None) -> CrossCheck:
+    """Warnings where ``typed`` and ``found`` disagree; fills where ``typed`` is empty."""
+    result = CrossCheck()
+    if found is None:
+        return result
+    typed = typed or {}
+    seller = found.seller
+    seller_reg = seller.registration if seller else None
+    candidates: list[tuple[str, Any, str, Callable[[Any, Any], str | None]]] = [
+        ("issuer_tax_id", seller_reg.tax_id if seller_reg else None,
+         "invoice.fields.seller.tax_id", _compare_tax_id),
+        ("doc_number", found.document_number, "invoice.fields.document_number",
+         _compare_doc_number),
+        ("issue_date", found.issue_date, "invoice.fields.issue_date", _compare_date),
+        ("amount", found.grand_total, "invoice.fields.grand_total", _compare_amount),
+        ("currency", found.currency, "invoice.fields.currency", _compare_currency),
+        ("issuer_name", seller.name if seller else None, "invoice.fields.seller.name",
+         _compare_name),
+    ]
+    for name, file_value, source, compare in candidates:
+        typed_value = typed.get(name)
+        if _empty(typed_value):
+            if not _empty(file_value):
+                result.fills.append(CrossCheckFill(field=name, value=_plain(file_value),
+                                                   source=source))
+            continue
+        if _empty(file_value):
+            continue
+        message = compare(typed_value, file_value)
+        if message:
+            result.warnings.append(CrossCheckWarning(field=name, typed=_plain(typed_value),
+                                                     found=_plain(file_value),
+                                                     message=message))
+    return result
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _digits(value: Any) -> str:
+    return re.sub(r"\D", "", str(value))
+
+
+def _compare_tax_id(typed: Any, found: Any) -> str | None:
+    typed_digits = _digits(typed)
+    # An uploader may type the 13-digit ID with the 5-digit branch appended.
+    if typed_digits[:13] == _digits(found)[:13] and len(typed_digits) in (13, 18):
+        return None
+    return "tax ID typed differs from the issuer's tax ID in the file"
+
+
+def _norm_text(value: Any) -> str:
+    text = unicodedata.normalize("NFKC", str(value))
+    return " ".join(text.split()).casefold()
+
+
+def _compare_doc_number(typed: Any, found: Any) -> str | None:
+    if _norm_text(typed) == _norm_text(found):
+        return None
+    if re.sub(r"[\s\-/_.]", "", _norm_text(typed)) == re.sub(r"[\s\-/_.]", "",
+                                                             _norm_text(found)):
+        return "document number differs only in spacing or punctuation"
+    return "document number typed differs from the file"
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        return None
+
+
+def _compare_date(typed: Any, found: Any) -> str | None:
+    typed_date = _as_date(typed)
+    if typed_date is None:
+        return f"issue date typed ({typed!r}) is not a date"
+    if typed_date == found:
+        return None
+    try:
+        if typed_date.replace(year=typed_date.year - BE_OFFSET) == found:
+            return "issue date typed is in the Buddhist Era; the file's date is the same day " \
+                   "in the Common Era"
+    except ValueError:
+        pass
+    return "issue date typed differs from the file"
+
+
+def _compare_amount(typed: Any, found: Any) -> str | None:
+    try:
+        typed_amount = Decimal(str(typed).replace(",", "").strip())
+    except InvalidOperation:
+        return f"amount typed ({typed!r}) is not a number"
+    if typed_amount == Decimal(found):
+        return None
+    return f"amount typed differs from the grand total in the file by " \
+           f"{typed_amount - Decimal(found)}"
+
+
+def _compare_currency(typed: Any, found: Any) -> str | None:
+    if str(typed).strip().upper() == str(found).strip().upper():
+        return None
+    return "currency typed differs from the file"
+
+
+def _compare_name(typed: Any, found: Any) -> str | None:
+    if _norm_text(typed) == _norm_text(found):
+        return None
+    return "issuer name typed differs from the seller name in the file"

@@ -1,0 +1,308 @@
+"""The inspection report: plain dataclasses that travel between processes and become JSON.
+
+The shape of :meth:`InspectionReport.to_dict` is a contract with the API, the database
+and the CLI. Adding a key is compatible; renaming, removing or changing the meaning of one
+needs ``REPORT_VERSION`` to go up (and docs/inspection.md to say what changed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from archive.inspection.taxid import TaxRegistration
+
+REPORT_VERSION = 1
+
+SEVERITIES = ("info", "warning", "error")
+
+
+def jsonable(value: Any) -> Any:
+    """Turn dataclasses, Decimals and dates into JSON-friendly values.
+
+    Amounts stay exact: a Decimal becomes its string (``"10700.00"``), never a float.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        to_dict = getattr(value, "to_dict", None)
+        if to_dict is not None:
+            return to_dict()
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _fields_dict(obj: Any) -> dict[str, Any]:
+    return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+@dataclass
+class Finding:
+    """Something worth telling a person; ``severity`` is info, warning or error."""
+
+    code: str
+    severity: str
+    message: str
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class InspectionError:
+    """An inspection that could not finish (timeout, memory, unreadable input...)."""
+
+    section: str
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class EmbeddedFile:
+    name: str
+    af_relationship: str | None
+    mime_subtype: str | None
+    size: int | None
+    sha256: str | None
+    description: str | None
+    found_in: list[str] = field(default_factory=list)  # "EmbeddedFiles", "AF", "page 1 AF", ...
+    declared_size: int | None = None
+    checksum_ok: bool | None = None  # /Params /CheckSum (MD5) compared, when present
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class Party:
+    name: str | None
+    registration: TaxRegistration | None
+
+    def to_dict(self) -> dict[str, Any]:
+        reg = self.registration
+        return {
+            "name": self.name,
+            "tax_id": reg.tax_id if reg else None,
+            "branch": reg.branch if reg else None,
+            "tax_id_raw": reg.raw if reg else None,
+            "tax_id_scheme": reg.scheme if reg else None,
+        }
+
+
+@dataclass
+class ReferencedDocument:
+    id: str | None
+    issue_date: str | None
+    type_code: str | None
+    relation: str  # "additional" or "invoice"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class InvoiceFields:
+    document_type_code: str | None = None
+    document_type_name: str | None = None  # from the standard's code list, Thai and English
+    document_name: str | None = None  # as written in the file
+    document_number: str | None = None
+    issue_date: dt.date | None = None
+    issue_datetime_raw: str | None = None
+    seller: Party | None = None
+    buyer: Party | None = None
+    currency: str | None = None
+    line_total: Decimal | None = None
+    tax_total: Decimal | None = None
+    grand_total: Decimal | None = None
+    referenced_documents: list[ReferencedDocument] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class ValidationStep:
+    """One validation layer: ``status`` is valid, invalid or not_checked."""
+
+    status: str
+    against: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class InvoiceValidation:
+    """``verdict``: valid, invalid or not_validated (no schema shipped for this kind)."""
+
+    verdict: str
+    reasons: list[str] = field(default_factory=list)
+    schema: ValidationStep | None = None
+    schematron: ValidationStep | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class InvoiceReport:
+    """What an e-invoice XML says about itself.
+
+    ``kind``: ``etax`` (ETDA ขมธอ. 3-2560), ``cii`` (UN/CEFACT CII D16B: ZUGFeRD 2 /
+    Factur-X), ``zugferd1`` (recognised, not extracted) or ``unknown`` (XML that is no
+    e-invoice we know).
+    """
+
+    kind: str
+    source: str  # "file" or "embedded:<name>"
+    root: str | None = None
+    document_kind: str | None = None  # e.g. TaxInvoice, Receipt (ETDA) or CrossIndustryInvoice
+    standard_version: str | None = None
+    guideline: str | None = None
+    fields: InvoiceFields | None = None
+    validation: InvoiceValidation | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class SignatureReport:
+    """One signature, PDF (``pades``/``doc_timestamp``) or XML (``xades``/``xmldsig``).
+
+    ``integrity``: valid (the signed bytes are unchanged and the signature value verifies
+    against the embedded certificate), failed (they are not, see ``reason``) or unknown
+    (could not be evaluated). ``trust`` is separate: trusted / untrusted against the
+    configured roots, or not_checked when none are configured.
+    """
+
+    kind: str
+    source: str
+    field_name: str | None = None
+    signer: str | None = None
+    signer_certificate_sha256: str | None = None
+    signing_time: str | None = None
+    signing_time_source: str | None = None  # "signed_attribute", "xades:SigningTime", ...
+    integrity: str = "unknown"
+    reason: str | None = None
+    coverage: str | None = None  # entire_file, entire_revision, partial, unclear (PDF)
+    later_changes: str | None = None  # pyHanko modification level of later revisions
+    later_changes_allowed: bool | None = None
+    timestamp: dict[str, Any] | None = None
+    trust: str = "not_checked"
+    trust_reason: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class ImageReport:
+    format: str | None
+    width: int | None
+    height: int | None
+    dpi: list[float] | None  # [x, y]; None when the file does not say
+    dpi_status: str  # ok, low, unknown
+    frames: int = 1
+    mode: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class CrossCheckWarning:
+    field: str
+    typed: Any
+    found: Any
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class CrossCheckFill:
+    """A value the uploader left empty and the file provides; never overwrites."""
+
+    field: str
+    value: Any
+    source: str  # where in the report it came from, e.g. "invoice.fields.grand_total"
+    filled_from_file: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class CrossCheck:
+    warnings: list[CrossCheckWarning] = field(default_factory=list)
+    fills: list[CrossCheckFill] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _fields_dict(self)
+
+
+@dataclass
+class InspectionReport:
+    """Everything :func:`archive.inspection.inspect` learnt about one file.
+
+    Sections that do not apply to the file's type are ``None`` (not inspected), which is
+    different from an empty list (inspected, nothing found).
+    """
+
+    media_type: str | None
+    size: int | None = None
+    sha256: str | None = None
+    name: str | None = None
+    embedded_files: list[EmbeddedFile] | None = None
+    invoice: InvoiceReport | None = None
+    other_invoices: list[InvoiceReport] = field(default_factory=list)
+    signatures: list[SignatureReport] | None = None
+    image: ImageReport | None = None
+    cross_check: CrossCheck = field(default_factory=CrossCheck)
+    errors: list[InspectionError] = field(default_factory=list)
+    report_version: int = REPORT_VERSION
+
+    def problems(self) -> list[str]:
+        """Short reasons this file needs a person's attention (empty: nothing wrong found).
+
+        Errors, an invalid or unreadable invoice XML and a signature whose integrity failed
+        count; an untrusted signer, warnings and cross-check disagreements do not.
+        """
+        out = [f"{e.section}: {e.kind}: {e.message}" for e in self.errors]
+        for inv in [self.invoice, *self.other_invoices]:
+            if inv is not None and inv.validation is not None \
+                    and inv.validation.verdict == "invalid":
+                why = "; ".join(inv.validation.reasons[:2])
+                out.append(f"invoice ({inv.source}) invalid: {why}")
+        for sig in self.signatures or []:
+            if sig.integrity == "failed":
+                out.append(f"signature ({sig.source} {sig.field_name or ''}) integrity "
+                           f"failed: {sig.reason}".replace("  ", " "))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _fields_dict(self)
+        data["problems"] = self.problems()
+        return data
