@@ -103,7 +103,8 @@ def _print_invoice(console: Console, invoice: dict[str, Any]) -> None:
     fields = invoice["fields"]
     if fields:
         seller = fields["seller"] or {}
-        console.print(f"    {fields['document_type_code']} {escape(fields['document_type_name'] or '')}"
+        type_name = escape(fields["document_type_name"] or "")
+        console.print(f"    {fields['document_type_code']} {type_name}"
                       f"  no. {escape(fields['document_number'] or '?')}  date "
                       f"{fields['issue_date'] or '?'}  total {fields['grand_total'] or '?'} "
                       f"{fields['currency'] or ''}")
