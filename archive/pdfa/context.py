@@ -23,8 +23,10 @@ Everything is lazy: a rule family that is not run costs nothing.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -198,6 +200,11 @@ class Usage:
     # content streams that use a resource name their resource dictionary does not define
     missing_resources: list[tuple[str, str, int | None, int | None]] = field(default_factory=list)
     units: int = 0
+    # operands of content streams: (value, is_integer, stream object, page)
+    content_numbers: list[tuple[float, bool, int | None, int | None]] = field(
+        default_factory=list)
+    content_strings: list[tuple[int, int | None, int | None]] = field(default_factory=list)
+    content_hex: list[tuple[str, int | None, int | None]] = field(default_factory=list)
 
 
 # Operators of ISO 32000 (the same set as the PDF 1.4 reference and PDF 2.0).
@@ -214,6 +221,9 @@ _DEVICE = {"/DeviceGray": "DeviceGray", "/DeviceRGB": "DeviceRGB", "/DeviceCMYK"
            "/Pattern": "Pattern", "/G": "DeviceGray", "/RGB": "DeviceRGB", "/CMYK": "DeviceCMYK",
            "/CalRGB": "CalRGB", "/CalGray": "CalGray", "/Lab": "Lab", "/I": "Indexed"}
 _MAX_SHOWS_PER_FONT = 20000
+_HEX_IN_CONTENT = re.compile(rb"(?<![<])<(?![<])([0-9A-Fa-f \t\r\n\f\x00]*)>")
+_HEX_WS_RE = re.compile(rb"[ \t\r\n\f\x00]")
+_BIG_NUMBER = re.compile(rb"\d{5,}")
 _MAX_DEPTH = 40
 
 
@@ -374,6 +384,7 @@ class _Walker:
             u.content_errors.append((str(exc), po.objgen(stream)[0] or None, page))
             return
         objnum = po.objgen(stream)[0] or None
+        self.scan_operands(stream, kind, instructions, objnum, page)
         defaults = self._defaults(res)
         stack: list[_State] = []
         marked: list[bool] = []  # inside ActualText?
@@ -446,7 +457,9 @@ class _Walker:
                     self.ext_gstate(str(ops[0]), res, page, st, objnum)
             elif op == "Do":
                 if ops and po.is_name(ops[0]):
+                    self.q_base = base + len(stack)
                     self.xobject(str(ops[0]), res, page, st, defaults, group, objnum)
+                    self.q_base = base
             elif op == "sh":
                 if ops and po.is_name(ops[0]):
                     sh = po.get(po.get(res, "/Shading"), str(ops[0]))
@@ -478,6 +491,44 @@ class _Walker:
             elif op == "EX":
                 in_bx = max(0, in_bx - 1)
         self.q_base = base
+
+    def scan_operands(self, stream: Any, kind: str, instructions: Any, objnum: int | None,
+                      page: int | None) -> None:
+        """Numbers, strings and hex strings inside the content stream (implementation
+        limits and hex syntax apply to operands too). A cheap look at the bytes first,
+        the operands only when the bytes hint at a problem."""
+        if kind == "page":
+            parts = [c for c in po.as_list(po.get(stream, "/Contents")) if po.is_stream(c)]
+        else:
+            parts = [stream]
+        chunks = [po.read_stream(c) or b"" for c in parts]
+        data = b"\n".join(chunks)
+        if b"<" in data:
+            for m in _HEX_IN_CONTENT.finditer(data):
+                digits = _HEX_WS_RE.sub(b"", m.group(1))
+                if len(digits) % 2:
+                    self.u.content_hex.append(("odd", objnum, page))
+        if len(data) <= 32767 and _BIG_NUMBER.search(data) is None:
+            return
+        for inst in instructions:
+            try:
+                operands = list(inst.operands)
+            except Exception:  # noqa: BLE001 - inline images have no operand list
+                continue
+            for v in operands:
+                if isinstance(v, bool):
+                    continue
+                if isinstance(v, int):
+                    if v > 2147483647 or v < -2147483648:
+                        self.u.content_numbers.append((float(v), True, objnum, page))
+                elif isinstance(v, Decimal):
+                    f = float(v)
+                    if abs(f) > 32767.0 or (f != 0.0 and abs(f) < 1.175e-38):
+                        self.u.content_numbers.append((f, False, objnum, page))
+                elif po.kind(v) is po.T_STRING:
+                    n = len(bytes(v))
+                    if n > 32767:
+                        self.u.content_strings.append((n, objnum, page))
 
     def resolve(self, cur: Any, res: Any) -> Any:
         if cur is None:
@@ -905,6 +956,13 @@ class DocContext:
         from archive.pdfa.xmp import parse_metadata_stream
 
         return parse_metadata_stream(po.get(self.catalog, "/Metadata"))
+
+    @cached_property
+    def extensions(self) -> Any:
+        """PDF/A extension schemas declared in the XMP (:class:`xmp_extensions.Extensions`)."""
+        from archive.pdfa.xmp_extensions import read_extensions
+
+        return read_extensions(self.xmp)
 
 
 def _icc_colour_space(profile: Any) -> str | None:

@@ -20,6 +20,7 @@ _EOF = re.compile(rb"%%EOF")
 _XREF_SECTION = re.compile(rb"xref([ \t\r\n\f\x00]*)(\d+)([ \t\r\n\f\x00]+)(\d+)")
 _ID = re.compile(rb"/ID[ \t\r\n\f\x00]*\[[ \t\r\n\f\x00]*"
                  rb"(<[0-9A-Fa-f \t\r\n\f]*>|\((?:\\.|[^\\)])*\))")
+_SUBSECTION = re.compile(rb"[\r\n](\d+)([ \t]+)(\d+)[ \t]*(?=[\r\n])")
 _PREV = re.compile(rb"/Prev[ \t\r\n\f\x00]+(\d+)")
 _TOKENS = re.compile(rb"[(<%]")
 _PARENS = re.compile(rb"[()\\]")
@@ -117,6 +118,10 @@ def scan_xref(data: bytes, info: RawInfo) -> None:
                 if m.group(3) != b" ":
                     info.xref_header_space_ok = False
             tpos = data.find(b"trailer", off)
+            table = data[off + 4:tpos if tpos > 0 else off + 4 + 65536]
+            for sub in _SUBSECTION.finditer(table):
+                if sub.group(2) != b" ":
+                    info.xref_header_space_ok = False
             tail = data[tpos:tpos + 4096] if tpos >= 0 else b""
         elif _OBJ_HEADER.match(data, off):
             info.xref_streams += 1

@@ -33,7 +33,7 @@ _XML = "{" + XML + "}"
 _ARRAYS = {_R + "Bag": "Bag", _R + "Seq": "Seq", _R + "Alt": "Alt"}
 _SKIP_ATTRS = {_R + "about", _R + "ID", _R + "nodeID", _R + "parseType", _R + "resource",
                _R + "datatype", _XML + "lang", _XML + "space", _XML + "base"}
-_PACKET_HEADER = re.compile(rb"<\?xpacket\s+begin\s*=([^?]*)\?>")
+_PACKET_HEADER = re.compile(rb"<\?xpacket\s+([^?]*\bbegin\s*=[^?]*)\?>")
 _ATTR = re.compile(rb"""(\w+)\s*=\s*(['"])(.*?)\2""", re.S)
 
 
@@ -212,7 +212,7 @@ def parse_packet(data: bytes) -> Xmp:
     if m is not None:
         x.has_header = True
         x.header = {k.decode("latin-1"): v.decode("latin-1", "replace")
-                    for k, _, v in _ATTR.findall(b"begin=" + m.group(1))}
+                    for k, _, v in _ATTR.findall(m.group(1))}
     if data[:2] in (b"\xfe\xff", b"\xff\xfe") or data[:4] in (b"\x00\x00\xfe\xff",
                                                               b"\xff\xfe\x00\x00"):
         x.utf8 = False

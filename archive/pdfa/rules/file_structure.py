@@ -130,6 +130,9 @@ def no_xref_streams(ctx: DocContext) -> Issues:
 def hex_even(ctx: DocContext) -> Issues:
     for num in ctx.rawinfo.odd_hex_strings:
         yield issue("A hexadecimal string has an odd number of digits.", obj=num)
+    for _, num, page in ctx.usage.content_hex:
+        yield issue("A hexadecimal string in a content stream has an odd number of digits.",
+                    obj=num, page=page)
 
 
 @rule("1:6.1.6-2", "2,3:6.1.6-2", "4:6.1.5-2")
@@ -240,6 +243,10 @@ def int_limits(ctx: DocContext) -> Issues:
     for value, holder in ctx.cos.big_ints:
         yield issue(f"The integer {value} is outside the 32-bit range PDF/A allows.",
                     obj=holder)
+    for number, is_int, num, page in ctx.usage.content_numbers:
+        if is_int:
+            yield issue(f"The integer {number:.0f} in a content stream is outside the 32-bit "
+                        "range PDF/A allows.", obj=num, page=page)
 
 
 @rule("1:6.1.12-2", "2,3:6.1.13-2")
@@ -249,23 +256,30 @@ def real_limits(ctx: DocContext) -> Issues:
         if abs(value) > limit:
             yield issue(f"The real number {value:g} is larger than {limit:g}, the limit "
                         "PDF/A sets.", obj=holder)
+    for number, is_int, num, page in ctx.usage.content_numbers:
+        if not is_int and abs(number) > limit:
+            yield issue(f"The real number {number:g} in a content stream is larger than "
+                        f"{limit:g}, the limit PDF/A sets.", obj=num, page=page)
 
 
 @rule("2,3:6.1.13-5")
 def real_tiny(ctx: DocContext) -> Issues:
-    for value, holder in ctx.cos.reals:
+    found = [(v, h, None) for v, h in ctx.cos.reals] + [
+        (v, n, p) for v, is_int, n, p in ctx.usage.content_numbers if not is_int]
+    for value, holder, page in found:
         if value != 0.0 and abs(value) < 1.175e-38:
             yield issue(f"The real number {value:g} is closer to zero than 1.175e-38; "
-                        "write it as 0.", obj=holder)
+                        "write it as 0.", obj=holder, page=page)
 
 
 @rule("1:6.1.12-3", "2,3:6.1.13-3")
 def string_limits(ctx: DocContext) -> Issues:
     limit = 65535 if ctx.part == 1 else 32767
-    for length, holder in ctx.cos.long_strings:
+    found = [(n, h, None) for n, h in ctx.cos.long_strings] + ctx.usage.content_strings
+    for length, holder, page in found:
         if length > limit:
             yield issue(f"A string is {length} bytes long; PDF/A allows at most {limit}.",
-                        obj=holder)
+                        obj=holder, page=page)
 
 
 @rule("1:6.1.12-4", "2,3:6.1.13-4")

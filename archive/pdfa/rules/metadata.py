@@ -1,0 +1,303 @@
+"""Metadata (ISO 19005-1 6.7, -2/-3 6.6, -4 6.7): the XMP stream, its schemas and value
+types, PDF/A extension schemas, PDF/A identification and Info/XMP consistency."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from archive.pdfa import pdfobj as po
+from archive.pdfa.context import DocContext
+from archive.pdfa.registry import Issues, issue, rule
+from archive.pdfa.xmp import DC, PDF_NS, PDFA_EXTENSION, PDFAID, XMP_BASIC, Prop, Xmp
+from archive.pdfa.xmp_schemas import check_value, predefined
+
+# -- the metadata stream -------------------------------------------------------------------
+
+
+@rule("1:6.7.2-1", "2,3:6.6.2.1-1", "4:6.7.2.1-1")
+def has_metadata(ctx: DocContext) -> Issues:
+    md = po.get(ctx.catalog, "/Metadata")
+    if not po.is_stream(md):
+        yield issue("The catalog has no XMP metadata stream (/Metadata); add one with the "
+                    "PDF/A identification.")
+        return
+    if po.get_name(md, "/Type") != "/Metadata" or po.get_name(md, "/Subtype") != "/XML":
+        yield issue("The metadata stream must have /Type /Metadata and /Subtype /XML.", obj=md)
+
+
+@rule("1:6.7.2-2")
+def metadata_not_filtered(ctx: DocContext) -> Issues:
+    md = po.get(ctx.catalog, "/Metadata")
+    if po.is_stream(md) and po.has(md, "/Filter"):
+        yield issue("The catalog metadata stream is compressed (/Filter); PDF/A-1 requires "
+                    "it uncompressed so the XMP can be read without PDF tools.", obj=md)
+
+
+@rule("1:6.7.5-1", "2,3:6.6.2.1-2", "4:6.7.2.1-2")
+def packet_no_bytes(ctx: DocContext) -> Issues:
+    x = ctx.xmp
+    if x.present and "bytes" in x.header:
+        yield issue("The XMP packet header uses the deprecated 'bytes' attribute; remove it.",
+                    obj=x.stream)
+
+
+@rule("1:6.7.5-2", "2,3:6.6.2.1-3", "4:6.7.2.1-3")
+def packet_no_encoding(ctx: DocContext) -> Issues:
+    x = ctx.xmp
+    if x.present and "encoding" in x.header:
+        yield issue("The XMP packet header uses the deprecated 'encoding' attribute; remove "
+                    "it.", obj=x.stream)
+
+
+@rule("1:6.7.9-1", "2,3:6.6.2.1-4", "4:6.7.2.1-4")
+def packet_well_formed(ctx: DocContext) -> Issues:
+    x = ctx.xmp
+    if x.present and x.error:
+        yield issue(f"The XMP metadata cannot be read: {x.error}.", obj=x.stream)
+    elif x.present and not ctx.extensions.well_formed:
+        yield issue("A PDF/A extension schema description is malformed; describe extension "
+                    "schemas with the pdfaExtension/pdfaSchema/pdfaProperty schemas.",
+                    obj=x.stream)
+
+
+@rule("2,3:6.6.2.1-5", "4:6.7.2.1-5")
+def packet_utf8(ctx: DocContext) -> Issues:
+    x = ctx.xmp
+    if x.present and not x.utf8:
+        yield issue("The XMP metadata is not encoded as UTF-8; re-encode it.", obj=x.stream)
+
+
+# -- identification ------------------------------------------------------------------------
+
+
+def _pdfaid(x: Xmp, name: str) -> Prop | None:
+    return x.find(PDFAID, name) if x.ok else None
+
+
+@rule("1:6.7.11-1", "2,3:6.6.4-1", "4:6.7.3-1")
+def identification_present(ctx: DocContext) -> Issues:
+    if _pdfaid(ctx.xmp, "part") is None:
+        yield issue("The XMP metadata has no PDF/A identification (pdfaid:part); add the "
+                    "pdfaid schema with part and conformance.")
+
+
+@rule("1:6.7.11-2", "2,3:6.6.4-2", "4:6.7.3-2")
+def identification_part(ctx: DocContext) -> Issues:
+    p = _pdfaid(ctx.xmp, "part")
+    if p is not None and (p.node.kind != "simple" or p.node.text.strip() != str(ctx.part)):
+        yield issue(f"pdfaid:part is {p.node.text.strip()!r} but the file is checked as "
+                    f"PDF/A-{ctx.part}.")
+
+
+@rule("1:6.7.11-3", "2,3:6.6.4-3", "4:6.7.3-3")
+def identification_conformance(ctx: DocContext) -> Issues:
+    if not ctx.xmp.ok:
+        return
+    p = _pdfaid(ctx.xmp, "conformance")
+    value = p.node.text.strip() if p is not None and p.node.kind == "simple" else None
+    if ctx.part == 4:
+        want = {"": None, "e": "E", "f": "F"}[ctx.level]
+        if value != want:
+            yield issue(f"pdfaid:conformance is {value!r}; a PDF/A-{ctx.flavour} file must "
+                        + (f"declare {want!r}." if want else "not declare one."))
+        return
+    allowed = {"a": {"A"}, "b": {"A", "B", "U"} if ctx.part >= 2 else {"A", "B"},
+               "u": {"A", "U"}}[ctx.level]
+    if value not in allowed:
+        yield issue(f"pdfaid:conformance is {value!r}; for PDF/A-{ctx.flavour} it must be "
+                    f"{' or '.join(sorted(allowed))}.")
+
+
+def _prefix_rule(name: str) -> Any:
+    def check(ctx: DocContext) -> Issues:
+        p = _pdfaid(ctx.xmp, name)
+        if p is not None and p.prefix != "pdfaid":
+            yield issue(f"The PDF/A identification property {name} uses the prefix "
+                        f"{p.prefix!r}; it must be 'pdfaid'.")
+
+    check.__name__ = f"identification_{name}_prefix"
+    return check
+
+
+rule("1:6.7.11-4", "2,3:6.6.4-4", "4:6.7.3-4")(_prefix_rule("part"))
+rule("1:6.7.11-5", "2,3:6.6.4-5")(_prefix_rule("conformance"))
+rule("1:6.7.11-6", "2,3:6.6.4-6")(_prefix_rule("amd"))
+rule("2,3:6.6.4-7")(_prefix_rule("corr"))
+rule("4:6.7.3-6")(_prefix_rule("rev"))
+
+
+@rule("4:6.7.3-5")
+def identification_rev(ctx: DocContext) -> Issues:
+    if not ctx.xmp.ok:
+        return
+    p = _pdfaid(ctx.xmp, "rev")
+    value = p.node.text.strip() if p is not None and p.node.kind == "simple" else None
+    if value is None or re.fullmatch(r"\d{4}", value) is None:
+        yield issue(f"pdfaid:rev is {value!r}; PDF/A-4 requires the four-digit year of the "
+                    "standard's revision (e.g. 2020).")
+
+
+# -- extension schemas ------------------------------------------------------------------------
+
+def _ext_rule(test1: int) -> Any:
+    def check(ctx: DocContext) -> Issues:
+        for msg in ctx.extensions.problems.get(test1, [])[:5]:
+            yield issue(f"PDF/A extension schema: {msg}.", obj=ctx.xmp.stream)
+
+    check.__name__ = f"extension_schema_{test1}"
+    return check
+
+
+rule("1:6.7.8-1", "2,3:6.6.2.3.2-1")(_ext_rule(1))
+for _t in range(2, 20):
+    rule(f"1:6.7.8-{_t}", f"2,3:6.6.2.3.3-{_t - 1}")(_ext_rule(_t))
+
+
+# -- properties and value types ----------------------------------------------------------------
+
+
+def _known(ctx: DocContext) -> dict[str, dict[str, str]]:
+    table = predefined(ctx.part)
+    table.setdefault(PDFA_EXTENSION, {})["schemas"] = "Bag Text"
+    return table
+
+
+@rule("1:6.7.9-2", "2,3:6.6.2.3.1-1")
+def properties_defined(ctx: DocContext) -> Issues:
+    if not ctx.xmp.ok:
+        return
+    table = _known(ctx)
+    ext = ctx.extensions.properties
+    for p in ctx.xmp.props:
+        if p.name in table.get(p.ns, {}) or p.name in ext.get(p.ns, {}):
+            continue
+        yield issue(f"The XMP property {p.qname} ({p.ns}) is neither predefined nor described "
+                    "by a PDF/A extension schema; add an extension schema or remove it.",
+                    obj=ctx.xmp.stream)
+
+
+@rule("1:6.7.9-3", "2,3:6.6.2.3.1-2")
+def property_value_types(ctx: DocContext) -> Issues:
+    if not ctx.xmp.ok:
+        return
+    table = _known(ctx)
+    ext = ctx.extensions
+    for p in ctx.xmp.props:
+        if p.ns == PDFA_EXTENSION:
+            continue
+        vtype = table.get(p.ns, {}).get(p.name) or ext.properties.get(p.ns, {}).get(p.name)
+        if vtype is None:
+            continue
+        if not check_value(p.node, vtype, ext.types):
+            yield issue(f"The XMP property {p.qname} does not have the value type {vtype} its "
+                        "schema requires.", obj=ctx.xmp.stream)
+
+
+# -- document information dictionary (PDF/A-1) --------------------------------------------------
+
+_PDF_DATE = re.compile(
+    r"D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+\-])(\d{2})?'?(\d{2})?'?)?")
+_XMP_DATE = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?)?)?\Z")
+
+
+def parse_pdf_date(text: str) -> datetime | None:
+    m = _PDF_DATE.match(text.strip())
+    if m is None:
+        return None
+    y, mo, d, h, mi, s, sign, oh, om = m.groups()
+    try:
+        dt = datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0))
+    except ValueError:
+        return None
+    if sign in ("+", "-"):
+        off = timedelta(hours=int(oh or 0), minutes=int(om or 0))
+        return dt.replace(tzinfo=timezone(off if sign == "+" else -off))
+    return dt.replace(tzinfo=UTC)
+
+
+def parse_xmp_date(text: str) -> datetime | None:
+    m = _XMP_DATE.match(text.strip())
+    if m is None:
+        return None
+    y, mo, d, h, mi, s, tz = m.groups()
+    try:
+        dt = datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0))
+    except ValueError:
+        return None
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        off = timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+        return dt.replace(tzinfo=timezone(sign * off))
+    return dt.replace(tzinfo=UTC)
+
+
+def _info(ctx: DocContext) -> Any:
+    info = po.get(ctx.trailer, "/Info")
+    return info if po.is_plain_dict(info) else None
+
+
+def _info_text(ctx: DocContext, key: str) -> str | None:
+    v = po.get(_info(ctx), key)
+    return po.text(v)
+
+
+def _xmp_for_info(ctx: DocContext) -> Xmp:
+    return ctx.xmp
+
+
+def _info_rule(key: str, label: str, getter: Any) -> Any:
+    def check(ctx: DocContext) -> Issues:
+        value = _info_text(ctx, key)
+        if value is None:
+            return
+        xmp_value = getter(_xmp_for_info(ctx)) if ctx.xmp.ok else None
+        if xmp_value != value:
+            yield issue(f"The Info dictionary /{key[1:]} ({value[:60]!r}) does not match the XMP "
+                        f"{label} ({xmp_value[:60] if xmp_value else xmp_value!r}); make them "
+                        "equal.", obj=_info(ctx))
+
+    check.__name__ = f"info_{key[1:].lower()}_matches_xmp"
+    return check
+
+
+def _creator(x: Xmp) -> str | None:
+    items = x.items(DC, "creator")
+    p = x.find(DC, "creator")
+    if not items or p is None or p.node.kind != "array" or len(p.node.items) != 1:
+        return None
+    return items[0]
+
+
+rule("1:6.7.3-2")(_info_rule("/Title", "dc:title", lambda x: x.lang_default(DC, "title")))
+rule("1:6.7.3-3")(_info_rule("/Author", "dc:creator", _creator))
+rule("1:6.7.3-4")(_info_rule("/Subject", "dc:description",
+                             lambda x: x.lang_default(DC, "description")))
+rule("1:6.7.3-5")(_info_rule("/Keywords", "pdf:Keywords", lambda x: x.simple(PDF_NS, "Keywords")))
+rule("1:6.7.3-6")(_info_rule("/Creator", "xmp:CreatorTool",
+                             lambda x: x.simple(XMP_BASIC, "CreatorTool")))
+rule("1:6.7.3-7")(_info_rule("/Producer", "pdf:Producer", lambda x: x.simple(PDF_NS, "Producer")))
+
+
+def _date_rule(key: str, xmp_name: str) -> Any:
+    def check(ctx: DocContext) -> Issues:
+        raw = _info_text(ctx, key)
+        if raw is None:
+            return
+        xmp_text = ctx.xmp.simple(XMP_BASIC, xmp_name) if ctx.xmp.ok else None
+        a = parse_pdf_date(raw)
+        b = parse_xmp_date(xmp_text) if xmp_text else None
+        if a is None or b is None or a != b:
+            yield issue(f"The Info dictionary /{key[1:]} ({raw!r}) and the XMP xmp:{xmp_name} "
+                        f"({xmp_text!r}) are not the same date and time; make them equal.",
+                        obj=_info(ctx))
+
+    check.__name__ = f"info_{key[1:].lower()}_matches_xmp"
+    return check
+
+
+rule("1:6.7.3-1")(_date_rule("/CreationDate", "CreateDate"))
+rule("1:6.7.3-8")(_date_rule("/ModDate", "ModifyDate"))
