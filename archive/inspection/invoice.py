@@ -243,6 +243,11 @@ def _read_fields(r: _Reader, *, etda: bool, findings: list[Finding]) -> InvoiceF
     if issue is not None:
         f.issue_datetime_raw = _text(issue)
         f.issue_date = _parse_date(issue, findings, "issue_date")
+        if f.issue_date is not None and not 1950 <= f.issue_date.year <= 2200:
+            findings.append(Finding(
+                "implausible_date", "warning",
+                f"issue date {f.issue_date.isoformat()} is implausible (a Buddhist/Common "
+                "Era mix-up? BE = CE + 543)", "issue_date"))
     f.seller = _party(r, r.first(f"{_AGREEMENT}/ram:SellerTradeParty"), etda)
     f.buyer = _party(r, r.first(f"{_AGREEMENT}/ram:BuyerTradeParty"), etda)
     f.currency = r.text(f"{_SETTLEMENT}/ram:InvoiceCurrencyCode")

@@ -261,7 +261,12 @@ def _check_references(tree: etree._ElementTree, sig: etree._Element,
                         "signed_properties": (ref.get("Type") or "").endswith(
                             "#SignedProperties")})
         if not ok:
-            what = "the document" if uri == "" else f"element {uri}"
+            if uri == "":
+                what = "the document"
+            elif results[-1]["signed_properties"]:
+                what = "the XAdES SignedProperties: signing time and certificate"
+            else:
+                what = f"element {uri}"
             raise _Broken(f"reference {index} ({what}): digest mismatch, the signed content "
                           "was changed after signing")
     return results
