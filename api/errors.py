@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.multipart import MalformedMultipart
 from archive import errors as e
 
 log = logging.getLogger("api")
 
 # Looked up along the exception's class hierarchy (most specific first).
 STATUS: dict[type[e.ArchiveError], int] = {
+    MalformedMultipart: 400,
     e.InvalidInput: 422,
     e.NotFound: 404,
     e.Conflict: 409,

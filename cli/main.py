@@ -19,7 +19,7 @@ app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evi
                   no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(pdfa.app, name="pdfa")
-app.add_typer(inspect.app, name="inspect")
+app.command("inspect")(inspect.inspect_files)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations (DLA office → province → LAO).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -202,6 +202,7 @@ def ingest(
     exit code 1 if any file failed."""
     import sqlalchemy as sa
 
+    from archive.db import session_scope
     from archive.errors import ArchiveError
     from archive.evidence import service
     from archive.evidence.intake import spool_file
@@ -234,7 +235,7 @@ def ingest(
                 spool = spool_file(path, max_bytes=ctx.settings.max_upload_bytes,
                                    memory_limit=ctx.settings.spool_memory_bytes,
                                    tmp_dir=ctx.settings.tmp_dir)
-                with spool, ctx.unit_of_work() as session:
+                with spool, session_scope(ctx.sessions) as session:
                     row["sha256"] = spool.sha256
                     existing = session.scalar(
                         sa.select(Evidence.id).join(Blob, Blob.id == Evidence.blob_id)

@@ -86,9 +86,10 @@ class LocalStore(ObjectStore):
         target = self._path(key)
         if target.exists():
             return self._put_existing(key, target, size, retain_until, legal_hold)
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
-        tmp = Path(tmp_name)
+        tmp: Path | None = None
         try:
+            fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
+            tmp = Path(tmp_name)
             with os.fdopen(fd, "wb") as out:
                 if isinstance(source, Path):
                     with open(source, "rb") as src:
@@ -107,10 +108,12 @@ class LocalStore(ObjectStore):
             os.replace(tmp, target)
             _fsync_dir(target.parent)
         except OSError as exc:
-            _unlink_quietly(tmp)
+            if tmp is not None:
+                _unlink_quietly(tmp)
             raise StoreUnavailable(f"local store write failed: {exc}") from exc
         except BaseException:
-            _unlink_quietly(tmp)
+            if tmp is not None:
+                _unlink_quietly(tmp)
             raise
         return ObjectInfo(key, size, None, retain_until, legal_hold)
 
@@ -190,8 +193,12 @@ class LocalStore(ObjectStore):
         _fsync_dir(path.parent)
 
     def ping(self) -> None:
-        if not os.access(self.root, os.W_OK):
-            raise StoreUnavailable(f"local store {self.root} is not writable")
+        # Really write: permission bits say little when running as root.
+        try:
+            with tempfile.TemporaryFile(dir=self._tmp):
+                pass
+        except OSError as exc:
+            raise StoreUnavailable(f"local store {self.root} is not writable: {exc}") from exc
 
     def describe(self) -> str:
         return f"local folder {self.root.resolve()}"

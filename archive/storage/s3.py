@@ -23,6 +23,8 @@ from archive.storage import ObjectInfo, ObjectMissing, ObjectStore
 
 _MISSING = {"NoSuchKey", "NoSuchVersion", "NoSuchObject", "ResourceNotFound"}
 _REFUSED = {"AccessDenied", "InvalidRequest", "ObjectLocked", "InvalidArgument"}
+_NOT_CONFIGURED = {"NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError",
+                   "NoSuchObjectLegalHold", "NoSuchObjectRetention"}
 PART_SIZE = 16 * 1024 * 1024
 
 
@@ -109,25 +111,24 @@ class S3Store(ObjectStore):
             with _translate(key):
                 head = self.client.stat_object(self.bucket, key, version_id=version_id)
                 vid = head.version_id or version_id
-                until = None
-                try:
-                    ret = self.client.get_object_retention(self.bucket, key, version_id=vid)
-                    until = ret.retain_until_date if ret else None
-                except S3Error as exc:
-                    if exc.code not in ("NoSuchObjectLockConfiguration",
-                                        "ObjectLockConfigurationNotFoundError"):
-                        raise
-                hold = False
-                try:
-                    hold = bool(self.client.is_object_legal_hold_enabled(
-                        self.bucket, key, version_id=vid))
-                except S3Error as exc:
-                    if exc.code not in ("NoSuchObjectLockConfiguration",
-                                        "ObjectLockConfigurationNotFoundError"):
-                        raise
+                until = self._optional(lambda: self.client.get_object_retention(
+                    self.bucket, key, version_id=vid))
+                hold = self._optional(lambda: self.client.is_object_legal_hold_enabled(
+                    self.bucket, key, version_id=vid))
         except ObjectMissing:
             return None
-        return ObjectInfo(key, head.size or 0, vid, until, hold)
+        return ObjectInfo(key, head.size or 0, vid,
+                          until.retain_until_date if until else None, bool(hold))
+
+    @staticmethod
+    def _optional(call: Any) -> Any:
+        """A lock attribute the object may simply not have (no retention, no hold)."""
+        try:
+            return call()
+        except S3Error as exc:
+            if exc.code in _NOT_CONFIGURED:
+                return None
+            raise
 
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
         with _translate():

