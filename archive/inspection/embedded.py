@@ -80,13 +80,13 @@ def _file_specs(pdf: pikepdf.Pdf) -> Iterator[tuple[pikepdf.Dictionary, list[str
     if isinstance(names, pikepdf.Dictionary) and "/EmbeddedFiles" in names:
         for key, spec in pikepdf.NameTree(names.EmbeddedFiles).items():
             add(spec, "EmbeddedFiles", str(key))
-    for spec in _array(root.get("/AF")):
-        add(spec, "AF")
+    for item in _array(root.get("/AF")):
+        add(item, "AF")
     for number, page in enumerate(pdf.pages, start=1):
         if number > MAX_PAGES_SCANNED:
             break
-        for spec in _array(page.obj.get("/AF")):
-            add(spec, f"page {number} AF")
+        for item in _array(page.obj.get("/AF")):
+            add(item, f"page {number} AF")
         for annot in _array(page.obj.get("/Annots")):
             if isinstance(annot, pikepdf.Dictionary) and annot.get("/Subtype") == \
                     pikepdf.Name.FileAttachment:

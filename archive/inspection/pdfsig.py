@@ -15,14 +15,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from archive.inspection.report import Finding, SignatureReport
-from archive.inspection.trust import NOT_CHECKED, TRUSTED, UNTRUSTED, quiet_pyhanko_logs
+from archive.inspection.trust import (
+    NOT_CHECKED,
+    TRUSTED,
+    UNTRUSTED,
+    quiet_pyhanko_logs,
+    subject_of,
+)
 from archive.inspection.trust import validation_context as make_context
 
 MAX_SIGNATURES = 50
@@ -86,8 +91,7 @@ def _evaluate(sig: EmbeddedPdfSignature, trust_roots: Sequence[bytes]) -> Signat
     report.details["subfilter"] = str(subfilter) if subfilter is not None else None
     try:
         cert = sig.signer_cert
-        parsed = x509.load_der_x509_certificate(cert.dump())
-        report.signer = parsed.subject.rfc4514_string()
+        report.signer = subject_of(cert.dump())
         report.signer_certificate_sha256 = hashlib.sha256(cert.dump()).hexdigest()
     except Exception as exc:  # noqa: BLE001
         report.details["signer_certificate_error"] = f"{type(exc).__name__}: {exc}"

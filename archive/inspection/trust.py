@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509 as crypto_x509
+from cryptography.utils import CryptographyDeprecationWarning
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
@@ -27,6 +30,21 @@ NOT_CHECKED = "not_checked"
 class TrustAnswer:
     status: str
     reason: str | None
+
+
+def subject_of(cert_der: bytes) -> str:
+    """RFC 4514 subject of a DER certificate, tolerating what strict parsers reject.
+
+    cryptography warns about (and will one day refuse) certificates that break RFC 5280,
+    e.g. with a negative serial number; real signed PDFs carry such certificates, and we
+    still want to say who signed. asn1crypto's reading is the fallback.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return crypto_x509.load_der_x509_certificate(cert_der).subject.rfc4514_string()
+    except ValueError:
+        return str(asn1_x509.Certificate.load(cert_der).subject.human_friendly)
 
 
 def load_certificates(blobs: Sequence[bytes]) -> list[asn1_x509.Certificate]:

@@ -22,6 +22,7 @@ import binascii
 import copy
 import datetime as dt
 import hashlib
+import warnings
 from collections.abc import Sequence
 
 from cryptography import x509
@@ -30,10 +31,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 from lxml import etree
 
 from archive.inspection.report import Finding, SignatureReport
-from archive.inspection.trust import TrustAnswer, check_trust
+from archive.inspection.trust import TrustAnswer, check_trust, subject_of
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = ("http://uri.etsi.org/01903/v1.3.2#", "http://uri.etsi.org/01903/v1.4.1#")
@@ -99,13 +101,14 @@ def _verify_one(tree: etree._ElementTree, sig: etree._Element, source: str,
     report = SignatureReport(kind="xades" if qualifying is not None else "xmldsig",
                              source=source, field_name=sig.get("Id"))
     certs: list[x509.Certificate] = []
+    cert: x509.Certificate | None = None
     try:
         certs = _certificates(sig)
         if not certs:
             raise _Unsupported("no X509Certificate in KeyInfo; cannot verify without the "
                                "signer's certificate")
         cert = _signing_cert(certs, qualifying)
-        report.signer = cert.subject.rfc4514_string()
+        report.signer = subject_of(cert.public_bytes(_DER))
         report.signer_certificate_sha256 = hashlib.sha256(
             cert.public_bytes(_DER)).hexdigest()
         _read_signing_time(qualifying, report)
@@ -133,7 +136,7 @@ def _verify_one(tree: etree._ElementTree, sig: etree._Element, source: str,
         report.integrity = "failed"
         report.reason = f"malformed signature: {exc}"
     if certs:
-        answer = _trust(certs, report, trust_roots)
+        answer = _trust(cert or certs[0], certs, report, trust_roots)
         report.trust, report.trust_reason = answer.status, answer.reason
     return report
 
@@ -164,7 +167,9 @@ def _certificates(sig: etree._Element) -> list[x509.Certificate]:
     out = []
     for node in sig.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _ns()):
         try:
-            out.append(x509.load_der_x509_certificate(_b64(node, "X509Certificate")))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                out.append(x509.load_der_x509_certificate(_b64(node, "X509Certificate")))
         except ValueError as exc:
             raise _Broken(f"embedded certificate cannot be read: {exc}") from exc
     return out
@@ -380,14 +385,13 @@ def _check_signature_value(sig: etree._Element, signed_info: etree._Element,
                       "(SignedInfo or the signature value was changed)") from None
 
 
-def _trust(certs: list[x509.Certificate], report: SignatureReport,
+def _trust(signer: x509.Certificate, certs: list[x509.Certificate], report: SignatureReport,
            trust_roots: Sequence[bytes]) -> TrustAnswer:
     moment = None
     if report.signing_time and not report.details.get("signing_time_unparsed"):
         moment = dt.datetime.fromisoformat(report.signing_time)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
-    signer = next((c for c in certs if c.subject.rfc4514_string() == report.signer), certs[0])
     others = [c for c in certs if c is not signer]
     return check_trust(signer.public_bytes(_DER), [c.public_bytes(_DER) for c in others],
                        trust_roots, moment)

@@ -142,3 +142,17 @@ def test_broken_cms_blob_is_reported() -> None:
     pdf = next(corpus_path("signed").rglob("pdf-sig-with-econtent.pdf"))
     [sig] = verify_pdf_signatures(pdf)
     assert sig.integrity == "failed" and "CMS" in (sig.reason or "")
+
+
+@pytest.mark.corpus
+def test_hand_edited_verapdf_signatures_fail_without_warnings() -> None:
+    """veraPDF's permission tests carry signatures over bytes edited afterwards, by a
+    certificate with a negative serial number (which cryptography only warns about; pytest
+    turns warnings into errors, so this also proves the signer name is read quietly)."""
+    pdfs = [p for p in corpus_path("verapdf").rglob("*Permissions*/*.pdf")
+            if b"/ByteRange" in p.read_bytes()]
+    assert pdfs
+    for pdf in pdfs:
+        for sig in verify_pdf_signatures(pdf):
+            assert sig.integrity == "failed" and "digest mismatch" in (sig.reason or "")
+            assert sig.signer and "verapdf" in sig.signer
