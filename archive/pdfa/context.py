@@ -205,6 +205,8 @@ class Usage:
         default_factory=list)
     content_strings: list[tuple[int, int | None, int | None]] = field(default_factory=list)
     content_hex: list[tuple[str, int | None, int | None]] = field(default_factory=list)
+    # form XObjects, patterns or glyphs without their own /Resources that use named resources
+    inherited_resources: list[tuple[int | None, int | None]] = field(default_factory=list)
 
 
 # Operators of ISO 32000 (the same set as the PDF 1.4 reference and PDF 2.0).
@@ -217,6 +219,7 @@ KNOWN_OPERATORS = frozenset(_OPERATOR_TEXT.split())
 _FILL_OPS = frozenset({"f", "F", "f*", "B", "B*", "b", "b*"})
 _STROKE_OPS = frozenset({"S", "s", "B", "B*", "b", "b*"})
 _SHOW_OPS = frozenset({"Tj", "TJ", "'", '"'})
+_NAMED_RESOURCE_OPS = frozenset({"Tf", "gs", "Do", "sh", "cs", "CS", "scn", "SCN", "BDC", "DP"})
 _DEVICE = {"/DeviceGray": "DeviceGray", "/DeviceRGB": "DeviceRGB", "/DeviceCMYK": "DeviceCMYK",
            "/Pattern": "Pattern", "/G": "DeviceGray", "/RGB": "DeviceRGB", "/CMYK": "DeviceCMYK",
            "/CalRGB": "CalRGB", "/CalGray": "CalGray", "/Lab": "Lab", "/I": "Indexed"}
@@ -362,20 +365,26 @@ class _Walker:
         if self.depth >= _MAX_DEPTH:
             return
         res = po.get(form, "/Resources")
+        inherits = res is None
         if res is None:
             res = parent_res
         g = po.get(form, "/Group")
         if po.get_name(g, "/S") == "/Transparency" and po.get(g, "/CS") is not None:
-            group = self.cs_key(po.get(g, "/CS"), res)
-            self.use_cs(group, "group", page, None, self._defaults(res), None)
+            # The form's blending space is itself a used colour space; device colours inside
+            # are judged against the innermost device-independent blending space.
+            gkey = self.cs_key(po.get(g, "/CS"), res)
+            self.use_cs(gkey, "group", page, None, self._defaults(res), group)
+            gcs = self.u.colour_spaces.get(gkey)
+            if gcs is not None and gcs.family in ("ICCBased", "CalRGB", "CalGray", "Lab"):
+                group = gkey
         self.depth += 1
         try:
-            self.walk_unit(form, res, page, st.copy(), group, kind="form")
+            self.walk_unit(form, res, page, st.copy(), group, kind="form", inherits=inherits)
         finally:
             self.depth -= 1
 
     def walk_unit(self, stream: Any, res: Any, page: int | None, st: _State, group: Any,
-                  kind: str) -> None:
+                  kind: str, inherits: bool = False) -> None:
         u = self.u
         u.units += 1
         try:
@@ -403,6 +412,11 @@ class _Walker:
                     u.undefined_ops[op] = (objnum, page)
                 continue
             ops = inst.operands
+            if (inherits and op in _NAMED_RESOURCE_OPS and ops
+                    and any(po.is_name(o) for o in ops)
+                    and not (op in ("cs", "CS") and str(ops[0]) in _DEVICE)):
+                u.inherited_resources.append((objnum, page))
+                inherits = False
             if op == "q":
                 stack.append(st.copy())
                 depth = base + len(stack)

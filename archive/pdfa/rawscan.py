@@ -21,6 +21,7 @@ _XREF_SECTION = re.compile(rb"xref([ \t\r\n\f\x00]*)(\d+)([ \t\r\n\f\x00]+)(\d+)
 _ID = re.compile(rb"/ID[ \t\r\n\f\x00]*\[[ \t\r\n\f\x00]*"
                  rb"(<[0-9A-Fa-f \t\r\n\f]*>|\((?:\\.|[^\\)])*\))")
 _SUBSECTION = re.compile(rb"[\r\n](\d+)([ \t]+)(\d+)[ \t]*(?=[\r\n])")
+_DICT_THEN_STREAM = re.compile(rb">>[ \t\r\n\f\x00]*stream")
 _PREV = re.compile(rb"/Prev[ \t\r\n\f\x00]+(\d+)")
 _TOKENS = re.compile(rb"[(<%]")
 _PARENS = re.compile(rb"[()\\]")
@@ -197,14 +198,9 @@ def _endobj_ok(data: bytes, endobj: int, after_endstream: int | None) -> bool:
 
 
 def _find_stream_keyword(data: bytes, start: int) -> int:
-    pos = start
-    while True:
-        pos = data.find(b"stream", pos)
-        if pos < 0:
-            return -1
-        if data[pos - 3:pos] != b"end":
-            return pos
-        pos += 6
+    """Position of the ``stream`` keyword that follows the stream dictionary's ``>>``."""
+    m = _DICT_THEN_STREAM.search(data, start)
+    return -1 if m is None else m.end() - 6
 
 
 def _scan_stream(data: bytes, num: int, spos: int, declared: Any, info: RawInfo) -> None:

@@ -235,7 +235,7 @@ def object_syntax(ctx: DocContext) -> Issues:
                     obj=num)
 
 
-# -- implementation limits -------------------------------------------------------------
+# -- implementation limits ---------------------------------------------------------------
 
 
 @rule("1:6.1.12-1", "2,3:6.1.13-1")
@@ -386,7 +386,7 @@ def three_d_subtype(ctx: DocContext) -> Issues:
                 yield issue(f"A 3D stream has subtype {sub}; it must be U3D or PRC.", obj=s)
 
 
-# -- names that must be UTF-8 --------------------------------------------------------------
+# -- names that must be UTF-8 ------------------------------------------------------------
 
 
 @rule("2,3:6.1.8-1", "4:6.1.7-1")

@@ -13,7 +13,7 @@ from archive.pdfa.registry import Issues, issue, rule
 from archive.pdfa.xmp import DC, PDF_NS, PDFA_EXTENSION, PDFAID, XMP_BASIC, Prop, Xmp
 from archive.pdfa.xmp_schemas import check_value, predefined
 
-# -- the metadata stream -------------------------------------------------------------------
+# -- the metadata stream -----------------------------------------------------------------
 
 
 @rule("1:6.7.2-1", "2,3:6.6.2.1-1", "4:6.7.2.1-1")
@@ -69,7 +69,7 @@ def packet_utf8(ctx: DocContext) -> Issues:
         yield issue("The XMP metadata is not encoded as UTF-8; re-encode it.", obj=x.stream)
 
 
-# -- identification ------------------------------------------------------------------------
+# -- identification ----------------------------------------------------------------------
 
 
 def _pdfaid(x: Xmp, name: str) -> Prop | None:
@@ -139,7 +139,7 @@ def identification_rev(ctx: DocContext) -> Issues:
                     "standard's revision (e.g. 2020).")
 
 
-# -- extension schemas ------------------------------------------------------------------------
+# -- extension schemas -------------------------------------------------------------------
 
 def _ext_rule(test1: int) -> Any:
     def check(ctx: DocContext) -> Issues:
@@ -155,7 +155,7 @@ for _t in range(2, 20):
     rule(f"1:6.7.8-{_t}", f"2,3:6.6.2.3.3-{_t - 1}")(_ext_rule(_t))
 
 
-# -- properties and value types ----------------------------------------------------------------
+# -- properties and value types ----------------------------------------------------------
 
 
 def _known(ctx: DocContext) -> dict[str, dict[str, str]]:
@@ -195,7 +195,7 @@ def property_value_types(ctx: DocContext) -> Issues:
                         "schema requires.", obj=ctx.xmp.stream)
 
 
-# -- document information dictionary (PDF/A-1) --------------------------------------------------
+# -- document information dictionary (PDF/A-1) -------------------------------------------
 
 _PDF_DATE = re.compile(
     r"D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+\-])(\d{2})?'?(\d{2})?'?)?")
