@@ -4,7 +4,7 @@ Disagreements become warnings for a person to resolve; a value the uploader left
 offered as a *fill* marked as coming from the file. Typed values are never changed here.
 
 Typed metadata keys: ``issuer_tax_id``, ``doc_number``, ``issue_date``, ``amount`` (the
-grand total), ``currency`` and optionally ``issuer_name``.
+grand total), ``currency`` and optionally ``issuer_name`` and ``issuer_branch``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def cross_check(typed: Mapping[str, Any] | None, found: InvoiceFields | None) ->
         ("currency", found.currency, "invoice.fields.currency", _compare_currency),
         ("issuer_name", seller.name if seller else None, "invoice.fields.seller.name",
          _compare_name),
+        ("issuer_branch", seller_reg.branch if seller_reg else None,
+         "invoice.fields.seller.branch", _compare_branch),
     ]
     for name, file_value, source, compare in candidates:
         typed_value = typed.get(name)
@@ -142,3 +144,10 @@ def _compare_name(typed: Any, found: Any) -> str | None:
     if _norm_text(typed) == _norm_text(found):
         return None
     return "issuer name typed differs from the seller name in the file"
+
+
+def _compare_branch(typed: Any, found: Any) -> str | None:
+    typed_digits = _digits(typed)
+    if typed_digits and typed_digits.zfill(5) == str(found):
+        return None
+    return "branch typed differs from the issuer's branch in the file"

@@ -22,7 +22,7 @@ def found(**overrides: object) -> InvoiceFields:
 
 TYPED_OK = {"issuer_tax_id": "0105538025143", "doc_number": "INV-2568-0001",
             "issue_date": "2025-01-15", "amount": "10700", "currency": "thb",
-            "issuer_name": "บริษัท  ทดสอบ จำกัด"}
+            "issuer_name": "บริษัท  ทดสอบ จำกัด", "issuer_branch": "00002"}
 
 
 def test_agreement_gives_no_warnings_and_no_fills() -> None:
@@ -33,7 +33,7 @@ def test_agreement_gives_no_warnings_and_no_fills() -> None:
 def test_each_disagreement_is_one_warning_with_both_values() -> None:
     typed = {"issuer_tax_id": "0105538025144", "doc_number": "INV-2568-0002",
              "issue_date": dt.date(2025, 1, 16), "amount": Decimal("10070.00"),
-             "currency": "USD", "issuer_name": "Other Co."}
+             "currency": "USD", "issuer_name": "Other Co.", "issuer_branch": "00001"}
     result = cross_check(typed, found())
     by_field = {w.field: w for w in result.warnings}
     assert set(by_field) == set(typed)
@@ -47,7 +47,9 @@ def test_each_disagreement_is_one_warning_with_both_values() -> None:
 def test_missing_typed_values_are_filled_and_marked() -> None:
     result = cross_check({"doc_number": "INV-2568-0001", "amount": "", "currency": None}, found())
     fills = {f.field: f for f in result.fills}
-    assert set(fills) == {"issuer_tax_id", "issue_date", "amount", "currency", "issuer_name"}
+    assert set(fills) == {"issuer_tax_id", "issue_date", "amount", "currency", "issuer_name",
+                          "issuer_branch"}
+    assert fills["issuer_branch"].value == "00002"
     assert fills["amount"].value == "10700.00"
     assert fills["issue_date"].value == "2025-01-15"
     assert fills["issuer_tax_id"].value == "0105538025143"
@@ -65,6 +67,12 @@ def test_typed_values_are_never_changed() -> None:
 
 def test_tax_id_with_branch_and_punctuation_matches() -> None:
     assert cross_check({"issuer_tax_id": "0-1055-38025-14-3 00002"}, found()).warnings == []
+
+
+def test_branch() -> None:
+    assert cross_check({"issuer_branch": "2"}, found()).warnings == []
+    [warning] = cross_check({"issuer_branch": "00000"}, found()).warnings
+    assert warning.field == "issuer_branch"
 
 
 def test_buddhist_era_date_is_explained() -> None:
