@@ -21,8 +21,9 @@ How to add a rule
 
    Each id is ``<flavours>:<clause>-<test>`` exactly as in the veraPDF profile, where
    ``<flavours>`` is a comma-separated list of parts (``2`` = 2a, 2b and 2u) and/or single
-   flavours (``2a``; ``=4`` is plain PDF/A-4 alone, as ``4`` means the whole part). One function may carry the ids of several parts when the meaning is
-   the same; read ``ctx.part`` / ``ctx.flavour`` for what differs between them.
+   flavours (``2a``; ``=4`` is plain PDF/A-4 alone, as ``4`` means the whole part). One
+   function may carry the ids of several parts when the meaning is the same; read
+   ``ctx.part`` / ``ctx.flavour`` for what differs between them.
 3. Take everything from ``ctx`` (pages, used resources, parsed content streams, the XMP,
    fonts and where they are used): it is computed once per file and shared by all rules,
    so a rule never re-walks the document. Rules must not modify the document.
