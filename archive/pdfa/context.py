@@ -224,7 +224,10 @@ _DEVICE = {"/DeviceGray": "DeviceGray", "/DeviceRGB": "DeviceRGB", "/DeviceCMYK"
            "/Pattern": "Pattern", "/G": "DeviceGray", "/RGB": "DeviceRGB", "/CMYK": "DeviceCMYK",
            "/CalRGB": "CalRGB", "/CalGray": "CalGray", "/Lab": "Lab", "/I": "Indexed"}
 _MAX_SHOWS_PER_FONT = 20000
-_HEX_IN_CONTENT = re.compile(rb"(?<![<])<(?![<])([0-9A-Fa-f \t\r\n\f\x00]*)>")
+# A hex string in a content stream: printable text between single angle brackets (dicts
+# use << >>; inline image data is binary and rarely looks like this).
+_HEX_IN_CONTENT = re.compile(rb"(?<![<])<(?![<])([\x20-\x3d\x3f-\x7e\t\r\n\f]{0,4096}?)>")
+_NOT_HEX = re.compile(rb"[^0-9A-Fa-f]")
 _HEX_WS_RE = re.compile(rb"[ \t\r\n\f\x00]")
 _BIG_NUMBER = re.compile(rb"\d{5,}")
 _MAX_DEPTH = 40
@@ -340,12 +343,16 @@ class _Walker:
             self.use_cs(gkey, "group", index, None, self._defaults(res), None)
         self.walk_unit(page, res, index, _State(), gkey, kind="page")
         for annot in self.ctx.page_annotations(page):
+            if _gs_transparent(annot):
+                self.u.transparent_pages.add(index)
             ap = po.get(annot, "/AP")
             for key in ("/N", "/R", "/D"):
                 entry = po.get(ap, key)
                 streams = [entry] if po.is_stream(entry) else [
                     v for _, v in po.items(entry) if po.is_stream(v)]
                 for s in streams:
+                    if po.get_name(po.get(s, "/Group"), "/S") == "/Transparency":
+                        self.u.transparent_pages.add(index)
                     self.walk_form(s, res, index, _State(), gkey, from_annotation=True)
 
     def _defaults(self, res: Any) -> frozenset[str]:
@@ -519,8 +526,11 @@ class _Walker:
         data = b"\n".join(chunks)
         if b"<" in data:
             for m in _HEX_IN_CONTENT.finditer(data):
-                digits = _HEX_WS_RE.sub(b"", m.group(1))
-                if len(digits) % 2:
+                body = m.group(1)
+                digits = _HEX_WS_RE.sub(b"", body)
+                if _NOT_HEX.search(digits):
+                    self.u.content_hex.append(("nonhex", objnum, page))
+                elif len(digits) % 2:
                     self.u.content_hex.append(("odd", objnum, page))
         if len(data) <= 32767 and _BIG_NUMBER.search(data) is None:
             return

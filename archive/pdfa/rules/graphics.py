@@ -151,8 +151,6 @@ def _blend_family(ctx: DocContext, key: Any) -> str | None:
 def _device_ok(ctx: DocContext, family: str, use: ColourUse) -> bool:
     if _DEFAULT_FOR[family] in use.defaults:
         return True
-    if ctx.part == 4 and use.how == "group":
-        return True
     if ctx.part == 4:
         oi = use.page_oi_cs if use.page_oi_cs is not None else ctx.output_intent_cs
         blend = _blend_family(ctx, use.group_cs)
@@ -325,8 +323,6 @@ def image_no_interpolate(ctx: DocContext) -> Issues:
         if po.get(img, "/Interpolate") is True:
             yield issue("An image asks for /Interpolate true; set it to false.",
                         obj=img, page=page)
-    if ctx.part == 1:
-        return
     for d, page in ctx.usage.inline_images:
         if po.get(d, "/I") is True or po.get(d, "/Interpolate") is True:
             yield issue("An inline image asks for interpolation (/I true); set it to false.",
@@ -340,7 +336,7 @@ def _is_mask(img: Any) -> bool:
 @rule("1:6.2.4-4", "2,3:6.2.8-4", "4:6.2.7.1-4")
 def image_bits(ctx: DocContext) -> Issues:
     allowed = {1, 2, 4, 8} if ctx.part == 1 else {1, 2, 4, 8, 16}
-    images = _used_images(ctx) + ([] if ctx.part == 1 else ctx.usage.inline_images)
+    images = _used_images(ctx) + ctx.usage.inline_images
     for img, page in images:
         if _is_mask(img):
             continue
