@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +19,8 @@ from archive.pdfa.report import Failure, PdfaReport
 from archive.pdfa.xmp import PDFAID, Xmp
 
 Source = str | os.PathLike[str] | bytes | IO[bytes]
+
+_STREAM_NAME = re.compile(r"^stream <[^>]*>:?\s*|^[^:]*\.pdf:\s*")
 
 # Enough occurrences of one rule to act on; more only bloats the stored report.
 MAX_PER_RULE = 20
@@ -73,7 +76,8 @@ def check_pdfa(source: Source, flavour: str = "auto", *, path: str | None = None
             failures=[Failure(None, "6.1.3", 2, "The file is encrypted; PDF/A forbids "
                               "encryption (ISO 19005 6.1.3). Save an unencrypted copy.")])
     except Exception as exc:  # noqa: BLE001 - any parser failure is a clean error
-        return PdfaReport(path=path, flavour=target, error=f"not a readable PDF: {exc}")
+        reason = _STREAM_NAME.sub("", str(exc)) or type(exc).__name__
+        return PdfaReport(path=path, flavour=target, error=f"not a readable PDF: {reason}")
     with pdf:
         try:
             return _check_open(data, pdf, target, path, _depth)

@@ -249,12 +249,16 @@ def _family(cs: Any) -> str | None:
     return None
 
 
+_INITIAL_GRAY = ("dev", "DeviceGray")
+_SET_GRAY = tuple(["dev", "DeviceGray"])  # equal to the initial value, but not the same object
+
+
 class _State:
     __slots__ = ("fill", "stroke", "tr", "font", "op_fill", "op_stroke", "opm")
 
     def __init__(self) -> None:
-        self.fill: Any = ("dev", "DeviceGray")
-        self.stroke: Any = ("dev", "DeviceGray")
+        self.fill: Any = _INITIAL_GRAY
+        self.stroke: Any = _INITIAL_GRAY
         self.tr = 0
         self.font: Any = None
         self.op_fill = False
@@ -450,9 +454,9 @@ class _Walker:
                     else:
                         st.stroke = val
             elif op == "g":
-                st.fill = ("dev", "DeviceGray")
+                st.fill = _SET_GRAY
             elif op == "G":
-                st.stroke = ("dev", "DeviceGray")
+                st.stroke = _SET_GRAY
             elif op == "rg":
                 st.fill = ("dev", "DeviceRGB")
             elif op == "RG":
@@ -567,10 +571,15 @@ class _Walker:
     def show(self, st: _State, ops: Any, op: str, page: int | None, res: Any,
              defaults: frozenset[str], group: Any, in_actual: bool) -> None:
         tr = st.tr
-        if tr in (0, 2, 4, 6):
-            self.use_cs(self.resolve(st.fill, res), "fill", page, st, defaults, group)
-        if tr in (1, 2, 5, 6):
-            self.use_cs(self.resolve(st.stroke, res), "stroke", page, st, defaults, group)
+        # Like veraPDF, visible text uses the colours its rendering mode paints, and also
+        # any colour the content set explicitly for the other channel (not the initial
+        # DeviceGray black).
+        if tr not in (3, 7):
+            if tr in (0, 2, 4, 6) or st.fill is not _INITIAL_GRAY:
+                self.use_cs(self.resolve(st.fill, res), "fill", page, st, defaults, group)
+            if tr in (1, 2, 5, 6) or st.stroke is not _INITIAL_GRAY:
+                self.use_cs(self.resolve(st.stroke, res), "stroke", page, st, defaults,
+                            group)
         font = st.font
         if font is None:
             return

@@ -400,3 +400,32 @@ def names_utf8(ctx: DocContext) -> Issues:
         if nm is None:
             yield issue("A font, colourant or structure type name is not valid UTF-8 "
                         "after #-escapes are expanded.", obj=obj)
+
+
+_CID_RANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(\d+)")
+_CID_CHAR = re.compile(rb"<([0-9A-Fa-f]+)>\s*(\d+)")
+
+
+def max_cid(cmap: bytes) -> int:
+    """The largest CID an embedded CMap maps to (cidrange and cidchar sections)."""
+    top = -1
+    for section in re.findall(rb"begincidrange(.*?)endcidrange", cmap, re.S):
+        for lo, hi, start in _CID_RANGE.findall(section):
+            top = max(top, int(start) + max(0, int(hi, 16) - int(lo, 16)))
+    for section in re.findall(rb"begincidchar(.*?)endcidchar", cmap, re.S):
+        for _, cid in _CID_CHAR.findall(section):
+            top = max(top, int(cid))
+    return top
+
+
+@rule("1:6.1.12-10", "2,3:6.1.13-10")
+def cid_limit(ctx: DocContext) -> Issues:
+    for use in ctx.usage.fonts.values():
+        enc = po.get(use.font, "/Encoding")
+        if not po.is_stream(enc):
+            continue
+        data = po.read_stream(enc) or b""
+        top = max_cid(data)
+        if top > 65535:
+            yield issue(f"An embedded CMap maps to CID {top}; PDF/A allows at most 65535.",
+                        obj=enc, page=min(use.pages) if use.pages else None)

@@ -134,3 +134,19 @@ def language_tags(ctx: DocContext) -> Issues:
         elif text and pattern.match(text) is None:
             yield issue(f"The language identifier {text!r} is not a valid language tag "
                         "(e.g. en-US, th-TH).", obj=holder, page=page)
+
+
+def _is_pua(ch: str) -> bool:
+    o = ord(ch)
+    return 0xE000 <= o <= 0xF8FF or 0xF0000 <= o <= 0xFFFFD or 0x100000 <= o <= 0x10FFFD
+
+
+@rule("4:6.2.10.8-1")
+def actual_text_no_pua(ctx: DocContext) -> Issues:
+    found = [(po.get(e, "/ActualText"), e, None) for e in ctx.struct_elements]
+    found += [(at, None, page) for at, page in ctx.usage.actual_texts]
+    for value, holder, page in found:
+        text = po.text(value)
+        if text and any(_is_pua(c) for c in text):
+            yield issue("An ActualText contains Private Use Area characters; give the real "
+                        "Unicode text.", obj=holder, page=page)
