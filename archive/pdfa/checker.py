@@ -76,7 +76,7 @@ def check_pdfa(source: Source, flavour: str = "auto", *, path: str | None = None
             failures=[Failure(None, "6.1.3", 2, "The file is encrypted; PDF/A forbids "
                               "encryption (ISO 19005 6.1.3). Save an unencrypted copy.")])
     except Exception as exc:  # noqa: BLE001 - any parser failure is a clean error
-        reason = _STREAM_NAME.sub("", str(exc)) or type(exc).__name__
+        reason = _STREAM_NAME.sub("", str(exc)).strip() or type(exc).__name__
         return PdfaReport(path=path, flavour=target, error=f"not a readable PDF: {reason}")
     with pdf:
         try:
