@@ -14,6 +14,17 @@ from archive.pdfa.flavours import FLAVOURS
 from archive.pdfa.isolated import PDFA_LIMITS, check_pdfa_isolated
 from archive.pdfa.registry import coverage, rules_for
 from archive.pdfa.report import Failure, PdfaReport
+from archive.pdfa.xmp_extensions import read_extensions as _read_extensions  # noqa: F401
+
+
+def _warm() -> None:
+    """Build the per-flavour rule lists at import, so that sandboxed children forked from
+    a process that imported this package start with them ready."""
+    for flavour in FLAVOURS:
+        rules_for(flavour)
+
+
+_warm()
 
 __all__ = [
     "FLAVOURS",

@@ -152,9 +152,15 @@ def rule(*ids: str, description: str | None = None) -> Callable[[CheckFn], Check
     return register
 
 
+_ORDERED: dict[str, tuple[int, list[Rule]]] = {}
+
+
 def rules_for(flavour: str) -> list[Rule]:
     """Registered rules for ``flavour``, in the order of the veraPDF profile, extras last."""
     _ensure_loaded()
+    cached = _ORDERED.get(flavour)
+    if cached is not None and cached[0] == len(_RULES):
+        return cached[1]
     mine = {(p, c, t): r for (f, p, c, t), r in _RULES.items() if f == flavour}
     ordered = []
     for prof in profile(flavour):
@@ -162,6 +168,7 @@ def rules_for(flavour: str) -> list[Rule]:
         if found is not None:
             ordered.append(found)
     ordered.extend(sorted(mine.values(), key=lambda r: (r.clause, r.test)))
+    _ORDERED[flavour] = (len(_RULES), ordered)
     return ordered
 
 
