@@ -139,17 +139,21 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def upsert_ignore(session: Session, table: sa.Table, values: dict[str, Any],
-                  conflict: list[str]) -> None:
-    """``INSERT … ON CONFLICT DO NOTHING`` on either database."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).values(**values)
+def upsert_ignore(session: Session, table: Any, values: dict[str, Any] | list[dict[str, Any]],
+                  conflict: list[str], returning: Any = None) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` on either database; with ``returning`` (an ORM
+    entity), the inserted objects (none when the row already existed)."""
+    if session.get_bind().dialect.name == "postgresql":
+        stmt: Any = postgresql.insert(table).values(values)
     else:
         from sqlalchemy.dialects import sqlite
 
-        stmt = sqlite.insert(table).values(**values)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=conflict))
+        stmt = sqlite.insert(table).values(values)
+    stmt = stmt.on_conflict_do_nothing(index_elements=conflict)
+    if returning is not None:
+        return list(session.scalars(stmt.returning(returning)))
+    session.execute(stmt)
+    return None
 
 
 def alembic_config(engine: Engine) -> Any:

@@ -37,19 +37,26 @@ err = Console(stderr=True)
 
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="TCP port.")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+          workers: Annotated[int, typer.Option(
+              help="API processes (production: about one per core).")] = 1) -> None:
     """Run the archive (API and pages). Without configuration: SQLite + a local folder
     under ./var, upgraded on first start."""
     import uvicorn
 
-    from api.app import create_app
-
     ctx = Ctx.load(upgrade_empty=True)
     ctx.store.prepare()
-    application = create_app(ctx.settings, engine=ctx.engine, store=ctx.store)
     err.print(f"Evidence Archive on [bold]http://{host}:{port}[/]  "
               f"(database: {ctx.engine.url.render_as_string(hide_password=True)}; "
               f"store: {ctx.store.describe()})")
+    if workers > 1:
+        # Each process builds its own app from the same ARCHIVE_ settings.
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
+                    workers=workers, log_level="info", access_log=False)
+        return
+    from api.app import create_app
+
+    application = create_app(ctx.settings, engine=ctx.engine, store=ctx.store)
     uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
 
 

@@ -109,32 +109,46 @@ def list_users(session: Session, principal: Principal) -> list[tuple[User, list[
     return list(out.values())
 
 
+# Built once: the hot path of every request reuses the compiled statement.
+_USER_ORG_IDS = (sa.select(sa.func.aggregate_strings(
+    sa.cast(UserOrganisation.org_id, sa.String), ","))
+    .where(UserOrganisation.user_id == User.id).scalar_subquery())
+_BY_TOKEN = (sa.select(User, ApiToken.revoked_at, _USER_ORG_IDS)
+             .join(ApiToken, ApiToken.user_id == User.id)
+             .where(ApiToken.token_hash == sa.bindparam("token_hash")))
+_ORG_IDS = sa.select(UserOrganisation.org_id).where(
+    UserOrganisation.user_id == sa.bindparam("user_id"))
+
+
 def authenticate(session: Session, token: str, *, client: str | None = None,
                  today: dt.date | None = None) -> Principal:
     """The principal behind a bearer token; ``Unauthenticated`` if it is not valid now."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated("malformed token", code="invalid_token")
-    row = session.execute(
-        sa.select(User, ApiToken.revoked_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token))).first()
+    row = session.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).first()
     if row is None:
         raise Unauthenticated("unknown token", code="invalid_token")
-    user, revoked_at = row
-    return principal_for(session, user, revoked=revoked_at is not None, client=client,
-                         today=today)
+    user, revoked_at, org_ids = row
+    ids = tuple(sorted(int(i) for i in org_ids.split(","))) if org_ids else ()
+    return _check_and_build(user, ids, revoked=revoked_at is not None, client=client,
+                            today=today)
 
 
-def principal_for(session: Session, user: User, *, revoked: bool = False,
-                  client: str | None = None, today: dt.date | None = None) -> Principal:
+def principal_for(session: Session, user: User, *, client: str | None = None,
+                  today: dt.date | None = None) -> Principal:
+    """The principal for a user found by other means (the web pages' session cookie)."""
+    ids = tuple(session.scalars(_ORG_IDS, {"user_id": user.id}))
+    return _check_and_build(user, ids, revoked=False, client=client, today=today)
+
+
+def _check_and_build(user: User, org_ids: tuple[int, ...], *, revoked: bool,
+                     client: str | None, today: dt.date | None) -> Principal:
     if revoked:
         raise Unauthenticated("token revoked", code="token_revoked")
     if user.disabled:
         raise Unauthenticated("account disabled", code="account_disabled")
     if user.expires_on is not None and (today or dt.date.today()) > user.expires_on:
         raise Unauthenticated(f"account expired on {user.expires_on}", code="account_expired")
-    org_ids = tuple(session.scalars(
-        sa.select(UserOrganisation.org_id).where(UserOrganisation.user_id == user.id)))
     return Principal(name=user.name, role=user.role, user_id=user.id, org_ids=org_ids,
                      client=client)
 
@@ -150,6 +164,8 @@ def scope_ids(session: Session, principal: Principal) -> frozenset[int] | None:
 
 
 def in_scope(session: Session, principal: Principal, org_id: int) -> bool:
+    if org_id in principal.org_ids:  # the common case needs no query
+        return True
     scope = scope_ids(session, principal)
     return scope is None or org_id in scope
 

@@ -1,9 +1,12 @@
 """Appending to the hash-chained audit trail.
 
-Every change and every read by an auditor is recorded in the same transaction as the
-thing it records. Appending takes the row lock on ``audit_head`` (``UPDATE … RETURNING``
-is the first statement, so it also opens the write transaction on SQLite), which makes
-sequence numbers gap-free and the chain linear even with many writers.
+Every change and every read is recorded in the same transaction as the thing it records.
+:func:`record` only queues the event on the session; the events are chained and written
+just before that session commits (a ``before_commit`` hook). Chaining takes the row lock
+on ``audit_head`` (``UPDATE … RETURNING``), which makes sequence numbers gap-free and the
+chain linear with many writers — and because it happens at commit, the lock is held only
+for the few statements of the append and the commit itself, not for the whole request.
+A transaction that rolls back leaves no event and no gap.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from archive.accounts.principal import Principal
@@ -68,24 +72,42 @@ def hash_of(event: AuditEvent) -> str:
                       client=event.client, outcome=event.outcome)
 
 
+_PENDING = "audit_pending"
+
+
 def record(session: Session, *, actor: Principal, action: str, target_type: str | None = None,
            target_id: Any = None, org_id: int | None = None,
-           details: dict[str, Any] | None = None, outcome: str = "ok") -> AuditEvent:
-    """Append one event to the chain (inside the caller's transaction)."""
-    seq, prev = session.execute(
+           details: dict[str, Any] | None = None, outcome: str = "ok") -> None:
+    """Queue one event; it is chained and written when ``session`` commits."""
+    session.info.setdefault(_PENDING, []).append({
+        "actor": actor.name, "role": actor.role, "action": action,
+        "target_type": target_type,
+        "target_id": str(target_id) if target_id is not None else None,
+        "org_id": org_id, "details": _jsonable(details or {}), "client": actor.client,
+        "outcome": outcome})
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    last_seq, prev = session.execute(
         sa.update(AuditHead).where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
+        .values(seq=AuditHead.seq + len(pending))
         .returning(AuditHead.seq, AuditHead.hash)
     ).one()
     at = utcnow()
-    clean = _jsonable(details or {})
-    tid = str(target_id) if target_id is not None else None
-    digest = event_hash(prev_hash=prev, seq=seq, at=at, actor=actor.name, role=actor.role,
-                        action=action, target_type=target_type, target_id=tid, org_id=org_id,
-                        details=clean, client=actor.client, outcome=outcome)
-    event = AuditEvent(seq=seq, at=at, actor=actor.name, role=actor.role, action=action,
-                       target_type=target_type, target_id=tid, org_id=org_id, details=clean,
-                       client=actor.client, outcome=outcome, prev_hash=prev, hash=digest)
-    session.add(event)
-    session.execute(sa.update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
-    return event
+    rows = []
+    for offset, ev in enumerate(pending):
+        seq = last_seq - len(pending) + 1 + offset
+        digest = event_hash(prev_hash=prev, seq=seq, at=at, **ev)
+        rows.append({**ev, "seq": seq, "at": at, "prev_hash": prev, "hash": digest})
+        prev = digest
+    session.execute(sa.insert(AuditEvent), rows)
+    session.execute(sa.update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)

@@ -32,7 +32,7 @@ from archive.evidence.schemas import (
     IngestOut,
 )
 from archive.failpoints import failpoint
-from archive.jobs.service import enqueue
+from archive.jobs.service import enqueue_many
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.storage import ObjectStore, blob_key
@@ -56,6 +56,9 @@ class IngestResult:
         return bool(self.duplicate_of)
 
 
+_BLOB_BY_SHA = sa.select(Blob).where(Blob.sha256 == sa.bindparam("sha"))
+
+
 def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool: Spool,
            meta: EvidenceMetadata, filename: str, client_media_type: str | None,
            policy: IngestPolicy) -> IngestResult:
@@ -65,20 +68,15 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     sha = spool.sha256 or spool.finish()
     media_type = check_media_type(spool.head, spool.size, filename, policy.allowed_media_types)
 
-    blob = session.scalar(sa.select(Blob).where(Blob.sha256 == sha))
+    blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
+    new = blob is None
     if blob is None:
         blob = _store_new_blob(session, store, spool, sha, media_type, policy)
     elif blob.deleted_at is not None:
         raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
                        "archived again under the same record history", code="blob_destroyed")
     failpoint("ingest.after_put")
-
-    scope = accounts.scope_ids(session, principal)
-    dup_q = sa.select(Evidence.id).where(Evidence.blob_id == blob.id,
-                                         Evidence.status != "destroyed")
-    if scope is not None:
-        dup_q = dup_q.where(Evidence.org_id.in_(scope))
-    duplicate_of = list(session.scalars(dup_q.order_by(Evidence.id).limit(20)))
+    duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
 
     values = meta.model_dump(exclude={"org_code"})
     evidence = Evidence(org_id=org.id, blob_id=blob.id, original_filename=filename,
@@ -86,14 +84,23 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
                         status="received", version=1, **values)
     session.add(evidence)
     session.flush()
+    enqueue_many(session, [("inspect", {"evidence_id": str(evidence.id)}, None),
+                           ("extract_text", {"blob_id": blob.id}, f"extract_text:{blob.id}")])
     audit.record(session, actor=principal, action="evidence.create", target_type="evidence",
                  target_id=evidence.id, org_id=org.id,
                  details={"sha256": sha, "size": spool.size, "media_type": media_type,
                           "filename": filename, "doc_type": meta.doc_type,
                           "duplicate": bool(duplicate_of)})
-    enqueue(session, "inspect", {"evidence_id": str(evidence.id)})
-    enqueue(session, "extract_text", {"blob_id": blob.id}, dedup_key=f"extract_text:{blob.id}")
     return IngestResult(evidence, blob, org, duplicate_of)
+
+
+def _duplicates_in_scope(session: Session, principal: Principal, blob: Blob) -> list[uuid.UUID]:
+    """Live records with the same bytes that the caller may know about."""
+    q = sa.select(Evidence.id).where(Evidence.blob_id == blob.id, Evidence.status != "destroyed")
+    scope = accounts.scope_ids(session, principal)
+    if scope is not None:
+        q = q.where(Evidence.org_id.in_(scope))
+    return list(session.scalars(q.order_by(Evidence.id).limit(20)))
 
 
 def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str,
@@ -104,12 +111,11 @@ def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str
                      content_type=media_type)
     # A concurrent upload of the same new bytes may have inserted the row meanwhile; the
     # insert is then a no-op and both uploads share that blob.
-    upsert_ignore(session, Blob.__table__,
-                  {"sha256": sha, "size": spool.size, "media_type": media_type,
-                   "store_key": key, "version_id": info.version_id,
-                   "retain_until": retain_until, "legal_hold": False,
-                   "created_at": utcnow()}, ["sha256"])
-    blob = session.scalar(sa.select(Blob).where(Blob.sha256 == sha))
+    inserted = upsert_ignore(session, Blob, {
+        "sha256": sha, "size": spool.size, "media_type": media_type, "store_key": key,
+        "version_id": info.version_id, "retain_until": retain_until, "legal_hold": False,
+        "created_at": utcnow()}, ["sha256"], returning=Blob)
+    blob = inserted[0] if inserted else session.scalar(_BLOB_BY_SHA, {"sha": sha})
     assert blob is not None
     return blob
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive.db import upsert_ignore, utcnow
@@ -20,10 +19,15 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *,
             dedup_key: str | None = None, run_after: dt.datetime | None = None,
             max_attempts: int = 8) -> None:
     """Add a job. With ``dedup_key``, a second enqueue of the same key is a no-op."""
-    values = {"kind": kind, "payload": payload, "status": "queued", "attempts": 0,
-              "max_attempts": max_attempts, "run_after": run_after or utcnow(),
-              "created_at": utcnow(), "updated_at": utcnow(), "dedup_key": dedup_key}
-    if dedup_key is None:
-        session.execute(sa.insert(Job).values(**values))
-    else:
-        upsert_ignore(session, Job.__table__, values, ["dedup_key"])
+    enqueue_many(session, [(kind, payload, dedup_key)], run_after=run_after,
+                 max_attempts=max_attempts)
+
+
+def enqueue_many(session: Session, jobs: list[tuple[str, dict[str, Any], str | None]], *,
+                 run_after: dt.datetime | None = None, max_attempts: int = 8) -> None:
+    """Add several jobs in one statement: ``(kind, payload, dedup_key or None)`` each."""
+    now = utcnow()
+    rows = [{"kind": kind, "payload": payload, "status": "queued", "attempts": 0,
+             "max_attempts": max_attempts, "run_after": run_after or now, "created_at": now,
+             "updated_at": now, "dedup_key": dedup_key} for kind, payload, dedup_key in jobs]
+    upsert_ignore(session, Job.__table__, rows, ["dedup_key"])

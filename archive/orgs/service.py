@@ -16,8 +16,11 @@ from archive.textnorm import clean_text
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 
+_BY_CODE = sa.select(Organisation).where(Organisation.code == sa.bindparam("code"))
+
+
 def get_by_code(session: Session, code: str) -> Organisation:
-    org = session.scalar(sa.select(Organisation).where(Organisation.code == code))
+    org = session.scalar(_BY_CODE, {"code": code})
     if org is None:
         raise NotFound(f"no organisation with code {code!r}", code="org_not_found")
     return org
