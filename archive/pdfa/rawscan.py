@@ -281,7 +281,7 @@ def detect_linearized(data: bytes, info: RawInfo) -> None:
     if b"/Linearized" not in head:
         return
     m = re.search(rb"/L[ \t\r\n\f\x00]+(\d+)", head[head.find(b"/Linearized"):])
-    info.linearized = bool(m) and int(m.group(1)) == len(data)
+    info.linearized = m is not None and int(m.group(1)) == len(data)
 
 
 def scan(data: bytes, xref: dict[tuple[int, int], Any], stream_lengths: dict[int, Any],

@@ -120,12 +120,11 @@ def _signatures(ctx: DocContext) -> list[Any]:
 def signature_covers_file(ctx: DocContext) -> Issues:
     size = len(ctx.raw)
     for sig in _signatures(ctx):
-        br = [po.integer(v) for v in po.elements(po.get(sig, "/ByteRange"))]
-        ok = (len(br) == 4 and None not in br and br[0] == 0
-              and br[2] + br[3] == size  # type: ignore[operator]
-              and 0 < br[1] < br[2] <= size  # type: ignore[operator]
-              and ctx.raw[br[1]:br[1] + 1] == b"<"  # type: ignore[index]
-              and ctx.raw[br[2] - 1:br[2]] == b">")  # type: ignore[index,operator]
+        values = [po.integer(v) for v in po.elements(po.get(sig, "/ByteRange"))]
+        br = [v for v in values if v is not None]
+        ok = (len(br) == 4 == len(values) and br[0] == 0 and br[2] + br[3] == size
+              and 0 < br[1] < br[2] <= size
+              and ctx.raw[br[1]:br[1] + 1] == b"<" and ctx.raw[br[2] - 1:br[2]] == b">")
         if not ok:
             yield issue("The signature's /ByteRange does not cover the whole file except the "
                         "signature value; the file was changed after signing or signed "

@@ -130,10 +130,10 @@ def no_xref_streams(ctx: DocContext) -> Issues:
 def hex_even(ctx: DocContext) -> Issues:
     for num in ctx.rawinfo.odd_hex_strings:
         yield issue("A hexadecimal string has an odd number of digits.", obj=num)
-    for what, num, page in ctx.usage.content_hex:
+    for what, in_stream, page in ctx.usage.content_hex:
         if what == "odd":
             yield issue("A hexadecimal string in a content stream has an odd number of "
-                        "digits.", obj=num, page=page)
+                        "digits.", obj=in_stream, page=page)
 
 
 @rule("1:6.1.6-2", "2,3:6.1.6-2", "4:6.1.5-2")
@@ -141,10 +141,10 @@ def hex_digits(ctx: DocContext) -> Issues:
     for num in ctx.rawinfo.non_hex_strings:
         yield issue("A hexadecimal string contains characters other than 0-9, A-F, a-f.",
                     obj=num)
-    for what, num, page in ctx.usage.content_hex:
+    for what, in_stream, page in ctx.usage.content_hex:
         if what == "nonhex":
             yield issue("A hexadecimal string in a content stream contains characters other "
-                        "than 0-9, A-F, a-f.", obj=num, page=page)
+                        "than 0-9, A-F, a-f.", obj=in_stream, page=page)
 
 
 @rule("1:6.1.7-1", "2,3:6.1.7.1-1", "4:6.1.6.1-1")

@@ -143,7 +143,8 @@ def _is_pua(ch: str) -> bool:
 
 @rule("4:6.2.10.8-1")
 def actual_text_no_pua(ctx: DocContext) -> Issues:
-    found = [(po.get(e, "/ActualText"), e, None) for e in ctx.struct_elements]
+    found: list[tuple[Any, Any, int | None]] = [
+        (po.get(e, "/ActualText"), e, None) for e in ctx.struct_elements]
     found += [(at, None, page) for at, page in ctx.usage.actual_texts]
     for value, holder, page in found:
         text = po.text(value)
