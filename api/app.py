@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from api import errors
-from api.routers import evidence, health
+from api.routers import admin, audit, evidence, health
 from archive.config import Settings
 from archive.db import make_engine, make_session_factory
 from archive.storage import ObjectStore, make_store
@@ -31,4 +31,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     errors.install(app)
     app.include_router(health.router)
     app.include_router(evidence.router, prefix="/api/v1")
+    app.include_router(audit.router, prefix="/api/v1")
+    app.include_router(admin.router, prefix="/api/v1")
     return app

@@ -1,11 +1,11 @@
 """Every table of the archive, imported in one place for migrations and metadata."""
 
 from archive.accounts.models import ApiToken, User, UserOrganisation
-from archive.audit.models import AuditEvent, AuditHead
+from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from archive.db import Base
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.jobs.models import Job
 from archive.orgs.models import Organisation
 
-__all__ = ["ApiToken", "AuditEvent", "AuditHead", "Base", "Blob", "Evidence",
+__all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Blob", "Evidence",
            "EvidenceHistory", "Job", "Organisation", "User", "UserOrganisation"]

@@ -24,10 +24,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations (DLA office → province → LAO).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -169,6 +171,49 @@ def tokens_revoke(name: str,
     with ctx.unit_of_work() as session:
         count = accounts.revoke_tokens(session, ctx.principal, user_name=name, prefix=prefix)
     out.print(f"revoked {count} token(s) of {name}")
+
+
+# -- audit trail ---------------------------------------------------------------------
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Write the chain head into the write-once store (with an RFC 3161 time-stamp when
+    ARCHIVE_TSA_URL is set)."""
+    from archive.audit.checkpoints import http_timestamper, write_checkpoint
+    from archive.evidence.service import default_retain_until
+
+    ctx = Ctx.load()
+    stamper = http_timestamper(ctx.settings.tsa_url) if ctx.settings.tsa_url else None
+    with ctx.unit_of_work() as session:
+        row = write_checkpoint(session, ctx.store, timestamper=stamper,
+                               retain_until=default_retain_until(
+                                   ctx.settings.default_retention_years))
+        if row is None:
+            out.print("the audit trail is empty: nothing to anchor")
+        else:
+            out.print(f"checkpoint at seq {row.seq} ({row.hash[:16]}…) in {row.store_key}"
+                      + (" with time-stamp" if row.timestamped else ""))
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Recompute the chain and compare it with every checkpoint. Exit 1 on tampering."""
+    from archive.audit import service as audit
+
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        report = audit.verify(session, ctx.store, ctx.principal)
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+    elif report.ok:
+        out.print(f"[green]audit trail intact[/]: {report.events} events, "
+                  f"{report.checkpoints} checkpoints; {report.unanchored_events} events after "
+                  "the last checkpoint are not yet anchored")
+    else:
+        out.print(f"[red]audit trail broken at seq {report.first_bad_seq}[/] "
+                  f"({report.problem}): {report.detail}")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 # -- ingest --------------------------------------------------------------------------

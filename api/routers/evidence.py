@@ -17,6 +17,8 @@ from starlette.requests import ClientDisconnect
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from api.multipart import MalformedMultipart, read_upload
+from archive.audit import service as audit
+from archive.audit.schemas import AuditEventOut
 from archive.errors import InvalidInput, PayloadTooLarge
 from archive.evidence import service
 from archive.evidence.intake import Spool
@@ -46,6 +48,7 @@ class HistoryOut(BaseModel):
 
 class EvidenceDetail(EvidenceOut):
     history: list[HistoryOut]
+    audit: list[AuditEventOut]
 
 
 @router.post("/evidence", status_code=201, response_model=IngestOut,
@@ -96,7 +99,9 @@ def get_evidence(evidence_id: uuid.UUID, principal: CurrentUser,
     hist = [HistoryOut(version=h.version, values=h.values, changed=h.changed,
                        changed_by=h.changed_by, changed_at=h.changed_at, reason=h.reason)
             for h in service.history(session, evidence.id)]
-    return EvidenceDetail(**out.model_dump(), history=hist)
+    events = [AuditEventOut.model_validate(e)
+              for e in audit.history_of(session, "evidence", str(evidence.id))]
+    return EvidenceDetail(**out.model_dump(), history=hist, audit=events)
 
 
 @router.patch("/evidence/{evidence_id}", response_model=EvidenceOut,

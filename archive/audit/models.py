@@ -41,3 +41,17 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(sa.BigInteger)
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditCheckpoint(Base):
+    """A chain head written into the write-once store (this row is only an index: the
+    locked object is what verification trusts)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    store_key: Mapped[str] = mapped_column(sa.String(200))
+    version_id: Mapped[str | None] = mapped_column(sa.String(200))
+    timestamped: Mapped[bool] = mapped_column(default=False)

@@ -64,9 +64,10 @@ def event_hash(*, prev_hash: str, seq: int, at: dt.datetime, actor: str, role: s
     return hashlib.sha256(canonical(body)).hexdigest()
 
 
-def hash_of(event: AuditEvent) -> str:
-    """Recompute the hash of a stored event from its fields."""
-    return event_hash(prev_hash=event.prev_hash, seq=event.seq, at=event.at, actor=event.actor,
+def hash_of(event: AuditEvent, *, seq: int | None = None) -> str:
+    """Recompute the hash of a stored event from its fields (as if at ``seq``, if given)."""
+    return event_hash(prev_hash=event.prev_hash, seq=event.seq if seq is None else seq,
+                      at=event.at, actor=event.actor,
                       role=event.role, action=event.action, target_type=event.target_type,
                       target_id=event.target_id, org_id=event.org_id, details=event.details,
                       client=event.client, outcome=event.outcome)
@@ -111,3 +112,50 @@ def _append_pending(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_PENDING, None)
+
+
+def events(session: Session, principal: Principal, *, target_id: str | None = None,
+           actor: str | None = None, action: str | None = None,
+           since: dt.datetime | None = None, until: dt.datetime | None = None,
+           after_seq: int = 0, limit: int = 100) -> list[AuditEvent]:
+    """Events the principal may see: those about organisations in their scope."""
+    from archive.accounts import service as accounts
+    from archive.accounts.principal import require
+
+    require(principal, "audit.read")
+    q = sa.select(AuditEvent).where(AuditEvent.seq > after_seq)
+    scope = accounts.scope_ids(session, principal)
+    if scope is not None:
+        q = q.where(AuditEvent.org_id.in_(scope))
+    if target_id:
+        q = q.where(AuditEvent.target_id == target_id)
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    if action:
+        q = q.where(AuditEvent.action == action)
+    if since:
+        q = q.where(AuditEvent.at >= since)
+    if until:
+        q = q.where(AuditEvent.at < until)
+    return list(session.scalars(q.order_by(AuditEvent.seq).limit(limit)))
+
+
+def history_of(session: Session, target_type: str, target_id: str) -> list[AuditEvent]:
+    """Every event about one target (callers have already checked scope)."""
+    return list(session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.target_type == target_type,
+                                    AuditEvent.target_id == target_id)
+        .order_by(AuditEvent.seq)))
+
+
+def verify(session: Session, store: Any, principal: Principal) -> Any:
+    """Recompute the chain against the store's checkpoints; the check itself is audited."""
+    from archive.accounts.principal import require
+    from archive.audit.checkpoints import verify_chain
+
+    require(principal, "audit.verify")
+    report = verify_chain(session, store)
+    record(session, actor=principal, action="audit.verify",
+           details={"ok": report.ok, "first_bad_seq": report.first_bad_seq,
+                    "problem": report.problem, "events": report.events})
+    return report

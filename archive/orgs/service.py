@@ -61,3 +61,17 @@ def descendants(session: Session, root_ids: list[int]) -> set[int]:
             .cte("tree", recursive=True))
     tree = tree.union_all(sa.select(Organisation.id).where(Organisation.parent_id == tree.c.id))
     return set(session.scalars(sa.select(tree.c.id)))
+
+
+def visible(session: Session, principal: Principal) -> list[Organisation]:
+    """Organisations the principal may see: their scope (administrators see all)."""
+    from archive.accounts.service import scope_ids
+
+    require(principal, "orgs.read")
+    if principal.role == "admin":
+        return list_all(session)
+    scope = scope_ids(session, principal)
+    q = sa.select(Organisation).order_by(Organisation.code)
+    if scope is not None:
+        q = q.where(Organisation.id.in_(scope))
+    return list(session.scalars(q))

@@ -1,0 +1,210 @@
+"""The audit trail records every change and read, and tampering with it is detected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+
+from archive.audit import service as audit
+from archive.audit.checkpoints import PREFIX, verify_chain, write_checkpoint
+from archive.audit.models import AuditEvent, AuditHead
+from archive.audit.service import event_hash
+from archive.db import Base
+from tests.conftest import Env
+from tests.factories import make_pdf, upload, world
+from tests.tsa import local_tsa
+
+ARCHIVE = [sys.executable, "-m", "cli"]
+LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
+
+
+def _events(env: Env) -> list[AuditEvent]:
+    with env.session() as s:
+        return list(s.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)))
+
+
+def _activity(env: Env) -> dict[str, str]:
+    """GIVEN an upload, a correction, an auditor's reads and a failed token."""
+    tokens = world(env)
+    officer, auditor = env.client(tokens["off1"]), env.client(tokens["aud1"])
+    rec = upload(officer, make_pdf("audited")).json()
+    officer.patch(f"/api/v1/evidence/{rec['id']}", json={"doc_number": "INV-9"})
+    auditor.get(f"/api/v1/evidence/{rec['id']}")
+    auditor.get(f"/api/v1/evidence/{rec['id']}/content")
+    auditor.get(f"/api/v1/evidence/by-hash/{rec['sha256']}")
+    env.client("ea_forged-token").get(f"/api/v1/evidence/{rec['id']}")
+    return {"id": rec["id"], **tokens}
+
+
+def test_every_change_and_read_is_recorded(env: Env):
+    ctx = _activity(env)
+    events = _events(env)
+    seen = {(e.action, e.actor) for e in events}
+    for expected in [("org.create", "test"), ("user.create", "test"),
+                     ("evidence.create", "off1"), ("evidence.update", "off1"),
+                     ("evidence.read", "aud1"), ("evidence.download", "aud1"),
+                     ("evidence.lookup_hash", "aud1"), ("auth.failed", "anonymous")]:
+        assert expected in seen, expected
+    update = next(e for e in events if e.action == "evidence.update")
+    assert update.details["changes"]["doc_number"] == [None, "INV-9"]
+    assert update.target_id == ctx["id"] and update.client == "testclient"
+    failed = next(e for e in events if e.action == "auth.failed")
+    assert failed.outcome == "denied" and failed.details["reason"] == "invalid_token"
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))   # gap-free
+    # the record's own history is part of its detail view
+    detail = env.client(ctx["aud1"]).get(f"/api/v1/evidence/{ctx['id']}").json()
+    assert [e["action"] for e in detail["audit"]][:2] == ["evidence.create", "evidence.update"]
+
+
+def test_events_api_is_scoped(env: Env):
+    ctx = _activity(env)
+    mine = env.client(ctx["aud1"]).get("/api/v1/audit/events",
+                                       params={"target_id": ctx["id"]}).json()
+    assert {e["action"] for e in mine} >= {"evidence.create", "evidence.update"}
+    assert all(e["hash"] and e["prev_hash"] for e in mine)
+    other = env.client(ctx["aud3"]).get("/api/v1/audit/events",
+                                        params={"target_id": ctx["id"]}).json()
+    assert other == []
+    assert env.client(ctx["off1"]).get("/api/v1/audit/events").status_code == 403
+
+
+def test_checkpoint_goes_to_the_locked_store_once(env: Env):
+    _activity(env)
+    with env.session() as s:
+        first = write_checkpoint(s, env.store, retain_until=LATER)
+    with env.session() as s:
+        again = write_checkpoint(s, env.store, retain_until=LATER)
+    assert first is not None and again is not None and again.seq == first.seq
+    objects = list(env.store.list_objects(PREFIX))
+    assert len(objects) == 1
+    info = env.store.stat(objects[0].key, objects[0].version_id)
+    assert info is not None and info.retain_until is not None
+
+
+def test_checkpoint_carries_a_time_stamp_from_the_tsa(env: Env):
+    _activity(env)
+    from archive.audit.checkpoints import http_timestamper
+
+    with local_tsa() as url, env.session() as s:
+        row = write_checkpoint(s, env.store, retain_until=LATER, timestamper=http_timestamper(url))
+    assert row is not None and row.timestamped
+    with env.session() as s:
+        report = verify_chain(s, env.store)
+    assert report.ok, report
+    assert report.anchors[-1].timestamp_ok is True
+
+
+def test_database_refuses_plain_edits_of_events(env: Env):
+    _activity(env)
+    with pytest.raises(sa.exc.DBAPIError), env.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE audit_events SET actor = 'nobody' WHERE seq = 1"))
+    with pytest.raises(sa.exc.DBAPIError), env.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_events WHERE seq = 1"))
+
+
+# -- tampering by someone with database access ----------------------------------------
+
+def _tamper(env: Env, change: Callable[[sa.Connection], None]) -> None:
+    """Switch off the append-only guard as an owner could, change the rows, switch it back."""
+    with env.engine.begin() as conn:
+        if env.stack == "postgres":
+            conn.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
+            change(conn)
+            conn.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_change"))
+        else:
+            conn.execute(sa.text("DROP TRIGGER audit_events_no_update"))
+            conn.execute(sa.text("DROP TRIGGER audit_events_no_delete"))
+            change(conn)
+            conn.execute(sa.text("CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON "
+                                 "audit_events BEGIN SELECT RAISE(ABORT, 'append-only'); END"))
+            conn.execute(sa.text("CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON "
+                                 "audit_events BEGIN SELECT RAISE(ABORT, 'append-only'); END"))
+
+
+def _edit(conn: sa.Connection) -> None:
+    conn.execute(sa.text("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 5"))
+
+
+def _delete(conn: sa.Connection) -> None:
+    conn.execute(sa.text("DELETE FROM audit_events WHERE seq = 5"))
+
+
+def _reorder(conn: sa.Connection) -> None:
+    conn.execute(sa.text("UPDATE audit_events SET seq = -1 WHERE seq = 5"))
+    conn.execute(sa.text("UPDATE audit_events SET seq = 5 WHERE seq = 6"))
+    conn.execute(sa.text("UPDATE audit_events SET seq = 6 WHERE seq = -1"))
+
+
+def _recompute_from(seq: int) -> Callable[[sa.Connection], None]:
+    """Edit event ``seq`` and recompute every later hash and the head: self-consistent."""
+    def change(conn: sa.Connection) -> None:
+        conn.execute(sa.text("UPDATE audit_events SET actor = 'someone-else' WHERE seq = :s"),
+                     {"s": seq})
+        table = Base.metadata.tables["audit_events"]
+        rows = conn.execute(sa.select(table).where(table.c.seq >= seq)
+                            .order_by(table.c.seq)).mappings().all()
+        prev = conn.execute(sa.select(table.c.hash).where(table.c.seq == seq - 1)).scalar_one()
+        for row in rows:
+            fields = {k: row[k] for k in ("seq", "actor", "role", "action", "target_type",
+                                          "target_id", "org_id", "details", "client",
+                                          "outcome")}
+            at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=dt.UTC)
+            digest = event_hash(prev_hash=prev, at=at, **fields)
+            conn.execute(sa.update(table).where(table.c.seq == row["seq"])
+                         .values(prev_hash=prev, hash=digest))
+            prev = digest
+        conn.execute(sa.update(AuditHead.__table__).values(hash=prev))
+    return change
+
+
+def _truncate_tail(conn: sa.Connection) -> None:
+    top = conn.execute(sa.text("SELECT max(seq) FROM audit_events")).scalar_one()
+    conn.execute(sa.text("DELETE FROM audit_events WHERE seq > :k"), {"k": top - 3})
+    prev = conn.execute(sa.text("SELECT hash FROM audit_events WHERE seq = :k"),
+                        {"k": top - 3}).scalar_one()
+    conn.execute(sa.text("UPDATE audit_head SET seq = :k, hash = :h"), {"k": top - 3, "h": prev})
+
+
+@pytest.mark.parametrize("change,problem,first_bad", [
+    (_edit, "edited", 5),
+    (_delete, "deleted", 5),
+    (_reorder, "moved", 5),
+    (_recompute_from(5), "rewritten", 1),
+    (_truncate_tail, "truncated", None),
+])
+def test_tampering_is_detected_with_the_first_bad_sequence(env: Env, change, problem,
+                                                           first_bad):
+    _activity(env)
+    with env.session() as s:
+        cp = write_checkpoint(s, env.store, retain_until=LATER)
+    assert cp is not None
+    clean = subprocess.run([*ARCHIVE, "audit", "verify", "--json"], env=env.env_vars(),
+                           capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    _tamper(env, change)
+    broken = subprocess.run([*ARCHIVE, "audit", "verify", "--json"], env=env.env_vars(),
+                            capture_output=True, text=True, timeout=120)
+    assert broken.returncode == 1, broken.stdout
+    report = json.loads(broken.stdout)
+    assert report["problem"] == problem, report
+    # the clean verify added one event after the checkpoint; three were cut off the tail
+    expected = first_bad if first_bad is not None else cp.seq - 1
+    assert report["first_bad_seq"] == expected, report
+
+
+def test_events_after_the_last_checkpoint_are_reported_unanchored(env: Env):
+    tokens = _activity(env)
+    with env.session() as s:
+        write_checkpoint(s, env.store, retain_until=LATER)
+    env.client(tokens["aud1"]).get(f"/api/v1/evidence/{tokens['id']}")
+    report = env.client(tokens["aud1"]).get("/api/v1/audit/verify").json()
+    assert report["ok"] is True
+    assert report["unanchored_events"] >= 1
+    with env.session() as s:
+        assert audit.history_of(s, "evidence", tokens["id"])
