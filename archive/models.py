@@ -6,6 +6,8 @@ from archive.db import Base
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.jobs.models import Job
 from archive.orgs.models import Organisation
+from archive.search.models import BlobText, Export
 
-__all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Blob", "Evidence",
-           "EvidenceHistory", "Job", "Organisation", "User", "UserOrganisation"]
+__all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Blob", "BlobText",
+           "Evidence", "EvidenceHistory", "Export", "Job", "Organisation", "User",
+           "UserOrganisation"]

@@ -66,6 +66,10 @@ class Evidence(Base):
     client_media_type: Mapped[str | None] = mapped_column(sa.String(200))
     uploaded_by: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[str] = mapped_column(sa.String(20), default="received")
+    # The PDF/A verdict (None = not checked yet) and whether a legal hold covers the record;
+    # maintained by the inspection worker and the retention domain, filtered on by search.
+    pdfa_compliant: Mapped[bool | None] = mapped_column(sa.Boolean)
+    on_hold: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,1 @@
+"""Auditor search (metadata filters, Thai trigram full text) and verifiable evidence packs."""

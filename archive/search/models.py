@@ -1,0 +1,93 @@
+"""Tables of the search domain: extracted text per blob and evidence-pack exports.
+
+Besides these mapped tables the search migration creates database-specific objects that
+are not part of the SQLAlchemy metadata (see ``archive/migrations/versions/0010_search.py``):
+
+* PostgreSQL: the ``pg_trgm`` extension, the immutable functions ``archive_fold(text)``
+  and ``evidence_search_meta(...)``, and GIN trigram indexes on them;
+* SQLite: the ``search_meta`` table (one row of folded metadata per evidence record, kept
+  by triggers on ``evidence``) and the FTS5 ``trigram`` tables ``search_meta_fts`` and
+  ``blob_text_fts`` (kept by triggers).
+
+:func:`is_unmapped` names them (FTS5 shadow tables included) so that migration
+autogeneration can skip them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from archive.db import Base, JSONType, UTCDateTime, utcnow
+from archive.evidence.models import Evidence
+from archive.ids import uuid7
+
+UNMAPPED_OBJECTS = frozenset({
+    "search_meta", "search_meta_fts", "blob_text_fts",
+    "ix_evidence_search_meta_trgm", "ix_blob_texts_text_trgm",
+})
+
+
+def is_unmapped(name: str | None) -> bool:
+    """True for the search objects created by raw DDL (for Alembic's ``include_name``)."""
+    return bool(name) and (name in UNMAPPED_OBJECTS or
+                           name.startswith(("search_meta_fts_", "blob_text_fts_")))
+
+EXPORT_STATUSES = ("queued", "running", "done", "failed")
+
+
+class BlobText(Base):
+    """The text found in one blob (a PDF's text layer, an XML document's character data).
+
+    ``text`` is NFC-normalised with invisible and control characters removed and runs of
+    white space collapsed, so that a query typed in any canonical order of Thai marks
+    finds it. ``error`` says why there is no text (a hostile or unreadable file).
+    """
+
+    __tablename__ = "blob_texts"
+
+    blob_id: Mapped[int] = mapped_column(sa.ForeignKey("blobs.id"), primary_key=True,
+                                         autoincrement=False)
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    chars: Mapped[int] = mapped_column(default=0)
+    extractor: Mapped[str] = mapped_column(sa.String(40))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    extracted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Export(Base):
+    """One evidence pack (a zipped BagIt bag) requested by someone, built by a job."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid7)
+    requested_by: Mapped[str] = mapped_column(sa.String(100), index=True)
+    requester_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    requester_role: Mapped[str] = mapped_column(sa.String(20))
+    # {"filters": {...}} or {"ids": [...]}: what was asked for, as validated.
+    query: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(sa.String(10), default="queued")
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    record_count: Mapped[int | None]
+    # Organisations whose records the pack holds: who else may download it.
+    org_ids: Mapped[list[int] | None] = mapped_column(JSONType)
+    result_key: Mapped[str | None] = mapped_column(sa.String(200))
+    result_version_id: Mapped[str | None] = mapped_column(sa.String(200))
+    result_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    result_size: Mapped[int | None] = mapped_column(sa.BigInteger)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# Sort orders of the search with their tie-breaker, and the scoped default order. Declared
+# here (the search owns them) on the evidence table.
+sa.Index("ix_evidence_issue_date_id", Evidence.issue_date, Evidence.id)
+sa.Index("ix_evidence_amount_id", Evidence.amount, Evidence.id)
+sa.Index("ix_evidence_created_at_id", Evidence.created_at, Evidence.id)
+sa.Index("ix_evidence_org_id_created_at", Evidence.org_id, Evidence.created_at)
