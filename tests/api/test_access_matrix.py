@@ -1,0 +1,199 @@
+"""Every route × every role × own scope / other scope / no token.
+
+A route missing from MATRIX fails the test: new routes must declare who may use them.
+Expected answers: 401 without a valid token, 403 for a role that may not act, 404 for a
+record outside the caller's scope (never revealing that it exists), and the success code
+otherwise. For lists, "other scope" must answer but never contain the record.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from tests.conftest import Env
+from tests.factories import make_pdf, upload, world
+
+ROLES = ("officer", "auditor", "records_manager", "admin")
+_counter = itertools.count()
+
+
+@dataclass
+class Case:
+    """How to call a route, and what each role gets in its own and in another scope."""
+
+    call: Callable[[Any, dict[str, Any]], Any]
+    expect: dict[str, tuple[int, int]]            # role → (own scope, other scope)
+    public: bool = False
+    hides: Callable[[Any, dict[str, Any]], bool] | None = None   # other-scope list check
+    unscoped: tuple[str, ...] = ()      # roles that see everything here (admin: orgs)
+
+
+def _only(role: str, ok: int, other: int | None = None, deny: int = 403) -> dict[str, tuple]:
+    return {r: ((ok, other if other is not None else ok) if r == role else (deny, deny))
+            for r in ROLES}
+
+
+def _roles(ok: int, roles: tuple[str, ...], other: int = 404) -> dict[str, tuple]:
+    return {r: ((ok, other) if r in roles else (403, 403)) for r in ROLES}
+
+
+def _new_pdf_upload(c: Any, w: dict[str, Any]) -> Any:
+    return upload(c, make_pdf(f"matrix-{next(_counter)}"), org_code="sao-1")
+
+
+def _no_record(resp: Any, w: dict[str, Any]) -> bool:
+    return w["record"]["id"] not in resp.text and w["record"]["sha256"] not in resp.text
+
+
+def _no_sao1(resp: Any, w: dict[str, Any]) -> bool:
+    return '"sao-1"' not in resp.text
+
+
+READ_ROLES = ("officer", "auditor", "records_manager")
+
+MATRIX: dict[tuple[str, str], Case] = {
+    ("GET", "/healthz"): Case(lambda c, w: c.get("/healthz"),
+                              {r: (200, 200) for r in ROLES}, public=True),
+    ("GET", "/readyz"): Case(lambda c, w: c.get("/readyz"),
+                             {r: (200, 200) for r in ROLES}, public=True),
+    ("POST", "/api/v1/evidence"): Case(_new_pdf_upload, _only("officer", 201, 404)),
+    ("GET", "/api/v1/evidence/by-hash/{sha256}"): Case(
+        lambda c, w: c.get(f"/api/v1/evidence/by-hash/{w['record']['sha256']}"),
+        _roles(200, READ_ROLES)),
+    ("GET", "/api/v1/evidence/{evidence_id}"): Case(
+        lambda c, w: c.get(f"/api/v1/evidence/{w['record']['id']}"), _roles(200, READ_ROLES)),
+    ("PATCH", "/api/v1/evidence/{evidence_id}"): Case(
+        lambda c, w: c.patch(f"/api/v1/evidence/{w['record']['id']}",
+                             json={"description": f"note {next(_counter)}"}),
+        _only("officer", 200, 404)),
+    ("GET", "/api/v1/evidence/{evidence_id}/content"): Case(
+        lambda c, w: c.get(f"/api/v1/evidence/{w['record']['id']}/content"),
+        _roles(200, READ_ROLES)),
+    ("GET", "/api/v1/audit/events"): Case(
+        lambda c, w: c.get("/api/v1/audit/events", params={"target_id": w["record"]["id"]}),
+        _roles(200, ("auditor", "records_manager"), other=200), hides=_no_record),
+    ("GET", "/api/v1/audit/verify"): Case(
+        lambda c, w: c.get("/api/v1/audit/verify"),
+        _roles(200, ("auditor", "records_manager", "admin"), other=200)),
+    ("GET", "/api/v1/orgs"): Case(lambda c, w: c.get("/api/v1/orgs"),
+                                  {r: (200, 200) for r in ROLES}, hides=_no_sao1,
+                                  unscoped=("admin",)),
+    ("POST", "/api/v1/orgs"): Case(
+        lambda c, w: c.post("/api/v1/orgs", json={"code": f"new-{next(_counter)}",
+                                                  "name": "อบต.ใหม่", "parent_code": "p-cm"}),
+        _only("admin", 201)),
+    ("GET", "/api/v1/users"): Case(lambda c, w: c.get("/api/v1/users"), _only("admin", 200)),
+    ("POST", "/api/v1/users"): Case(
+        lambda c, w: c.post("/api/v1/users", json={"name": f"u{next(_counter)}",
+                                                   "role": "officer", "org_codes": ["sao-1"]}),
+        _only("admin", 201)),
+    ("POST", "/api/v1/users/{name}/tokens"): Case(
+        lambda c, w: c.post("/api/v1/users/spare/tokens", json={"label": "x"}),
+        _only("admin", 201)),
+    ("POST", "/api/v1/users/{name}/tokens/revoke"): Case(
+        lambda c, w: c.post("/api/v1/users/spare/tokens/revoke", json={}),
+        _only("admin", 200)),
+}
+
+
+def _routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path) of every API route, including those of included routers."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                path = route.path if route.path.startswith(prefix) else prefix + route.path
+                found.update((m, path) for m in route.methods - {"HEAD", "OPTIONS"})
+            elif hasattr(route, "original_router"):   # FastAPI's included router
+                walk(route.original_router.routes, prefix + route.include_context.prefix)
+            elif hasattr(route, "routes") and hasattr(route, "path"):   # a mount
+                walk(route.routes, prefix + route.path)
+
+    walk(app.routes, "")
+    return found
+
+
+def test_every_route_is_in_the_matrix(env: Env):
+    routes = _routes(env.app())
+    missing = routes - set(MATRIX)
+    stale = set(MATRIX) - routes
+    assert not missing, f"routes without an access rule in MATRIX: {sorted(missing)}"
+    assert not stale, f"MATRIX names routes that no longer exist: {sorted(stale)}"
+
+
+@pytest.fixture
+def matrix_world(env: Env) -> dict[str, Any]:
+    """Own scope = sao-1 (and p-cm above it); other scope = elsewhere in the tree."""
+    tokens = world(env)
+    env.org("sao-9", parent="p-cr")
+    extra = {
+        "rm3": env.user("rm3", "records_manager", ["sao-3"]),
+        "admin2": env.user("admin2", "admin"),
+        "spare": env.user("spare", "officer", ["sao-2"]),
+    }
+    record = upload(env.client(tokens["off1"]), make_pdf("matrix-record")).json()
+    return {
+        "record": record,
+        "own": {"officer": tokens["off1"], "auditor": tokens["aud1"],
+                "records_manager": tokens["rm1"], "admin": tokens["admin"]},
+        "other": {"officer": tokens["off2"], "auditor": tokens["aud3"],
+                  "records_manager": extra["rm3"], "admin": extra["admin2"]},
+    }
+
+
+def test_access_matrix(env: Env, matrix_world: dict[str, Any]):
+    app = env.app()
+    from fastapi.testclient import TestClient
+
+    failures = []
+    for (method, path), case in sorted(MATRIX.items()):
+        anon = TestClient(app, raise_server_exceptions=False)
+        got = case.call(anon, matrix_world).status_code
+        want_anon = 200 if case.public else 401
+        if got != want_anon:
+            failures.append(f"{method} {path} no token: {got}, expected {want_anon}")
+        for role in ROLES:
+            for scope, index in (("own", 0), ("other", 1)):
+                client = TestClient(app, raise_server_exceptions=False, headers={
+                    "Authorization": f"Bearer {matrix_world[scope][role]}"})
+                resp = case.call(client, matrix_world)
+                want = case.expect[role][index]
+                if resp.status_code != want:
+                    failures.append(f"{method} {path} {role}/{scope}: {resp.status_code}, "
+                                    f"expected {want} ({resp.text[:120]})")
+                elif scope == "other" and want == 200 and case.hides and \
+                        role not in case.unscoped and not case.hides(resp, matrix_world):
+                    failures.append(f"{method} {path} {role}/other shows the other scope's "
+                                    "record")
+    assert not failures, "\n".join(failures)
+
+
+def test_expired_and_revoked_tokens_are_401(env: Env):
+    import datetime as dt
+
+    world(env)
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    token = env.user("temp-auditor", "auditor", ["p-cm"], expires_on=tomorrow)
+    client = env.client(token)
+    assert client.get("/api/v1/orgs").status_code == 200
+    from archive.accounts import service as accounts
+
+    with env.session() as s:
+        principal_later = None
+        try:
+            accounts.authenticate(s, token, today=tomorrow + dt.timedelta(days=1))
+        except Exception as exc:  # noqa: BLE001
+            principal_later = exc
+    assert principal_later is not None and getattr(principal_later, "code", "") == \
+        "account_expired"
+    admin = env.client(env.tokens["admin"])
+    assert admin.post("/api/v1/users/temp-auditor/tokens/revoke", json={}).status_code == 200
+    revoked = client.get("/api/v1/orgs")
+    assert revoked.status_code == 401 and revoked.json()["error"] == "token_revoked"
