@@ -1,0 +1,210 @@
+"""What goes into and out of the search: validated filters, result pages, export requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from archive.evidence.models import DOC_TYPES, STATUSES
+from archive.evidence.schemas import Amount, EvidenceOut
+from archive.search.extract import normalise
+
+SORTS = ("issue_date", "-issue_date", "amount", "-amount", "uploaded", "-uploaded")
+PDFA_VERDICTS = ("compliant", "not", "unchecked")
+MAX_LIMIT = 200
+MAX_QUERY_CHARS = 200
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold(text: str) -> str:
+    """The search's case rule, the same in both databases: ASCII letters lower-cased,
+    everything else (Thai included) compared exactly after NFC."""
+    return normalise(text).translate(_ASCII_FOLD)
+
+
+def _blank(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+class SearchFilters(BaseModel):
+    """The filters of a search; every one is optional and they combine with AND."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    org_code: str | None = Field(default=None, max_length=32,
+                                 description="An organisation and everything below it.")
+    fiscal_year: int | None = Field(default=None, description="Thai fiscal year (BE).")
+    doc_type: str | None = None
+    issue_date_from: dt.date | None = None
+    issue_date_to: dt.date | None = None
+    uploaded_from: dt.date | None = Field(default=None, description="Upload date (UTC), inclusive.")
+    uploaded_to: dt.date | None = Field(default=None, description="Upload date (UTC), inclusive.")
+    issuer_tax_id: str | None = None
+    voucher_no: str | None = Field(default=None, max_length=100)
+    doc_number: str | None = Field(default=None, max_length=100)
+    amount_min: Amount = None
+    amount_max: Amount = None
+    pdfa: Literal["compliant", "not", "unchecked"] | None = None
+    status: str | None = None
+    on_hold: bool | None = None
+    sha256: str | None = Field(default=None, description="Exactly these bytes.")
+    q: str | None = Field(default=None, description="Text anywhere in the file's text, the "
+                          "issuer's name, the description or the numbers (substring).")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blanks(cls, value: Any) -> Any:
+        return _blank(value)
+
+    @field_validator("fiscal_year")
+    @classmethod
+    def _fiscal_year(cls, value: int | None) -> int | None:
+        if value is not None and not 2533 <= value <= 2700:
+            hint = f" (did you mean {value + 543}?)" if 1990 <= value <= 2157 else ""
+            raise ValueError(f"fiscal year is a Buddhist-Era year between 2533 and 2700{hint}")
+        return value
+
+    @field_validator("doc_type")
+    @classmethod
+    def _doc_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in DOC_TYPES:
+            raise ValueError(f"unknown document type; use one of {', '.join(DOC_TYPES)}")
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str | None) -> str | None:
+        if value is not None and value not in STATUSES:
+            raise ValueError(f"unknown status; use one of {', '.join(STATUSES)}")
+        return value
+
+    @field_validator("issuer_tax_id")
+    @classmethod
+    def _tax_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digits = re.sub(r"[\s-]", "", value)
+        if not (len(digits) == 13 and digits.isascii() and digits.isdigit()):
+            raise ValueError("a Thai tax ID has 13 digits")
+        return digits
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha256(cls, value: str | None) -> str | None:
+        if value is not None and not _SHA256.match(value.lower()):
+            raise ValueError("a SHA-256 is 64 hexadecimal characters")
+        return value.lower() if value else None
+
+    @field_validator("voucher_no", "doc_number")
+    @classmethod
+    def _number(cls, value: str | None) -> str | None:
+        return normalise(value) or None if value is not None else None
+
+    @field_validator("q")
+    @classmethod
+    def _q(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = normalise(value)
+        if len(value) > MAX_QUERY_CHARS:
+            raise ValueError(f"at most {MAX_QUERY_CHARS} characters")
+        return value or None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> SearchFilters:
+        for low, high in (("issue_date_from", "issue_date_to"), ("uploaded_from", "uploaded_to"),
+                          ("amount_min", "amount_max")):
+            a, b = getattr(self, low), getattr(self, high)
+            if a is not None and b is not None and a > b:
+                raise ValueError(f"{low} is after {high}")
+        return self
+
+    def given(self) -> dict[str, Any]:
+        """The filters that were set, in JSON-friendly form (audit trail, bag-info, cursor)."""
+        out: dict[str, Any] = {}
+        for key, value in self.model_dump(exclude_none=True).items():
+            if isinstance(value, dt.date):
+                value = value.isoformat()
+            elif isinstance(value, Decimal):
+                value = str(value)
+            out[key] = value
+        return out
+
+
+class SearchParams(SearchFilters):
+    """Filters plus order and paging (the query string of ``GET /api/v1/evidence``)."""
+
+    sort: str = Field(default="-uploaded", description=f"One of {', '.join(SORTS)}.")
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(default=None, max_length=500,
+                               description="``next_cursor`` of the previous page.")
+
+    @field_validator("sort")
+    @classmethod
+    def _sort(cls, value: str) -> str:
+        if value not in SORTS:
+            raise ValueError(f"unknown sort; use one of {', '.join(SORTS)}")
+        return value
+
+    def filters(self) -> SearchFilters:
+        return SearchFilters(**self.model_dump(include=set(SearchFilters.model_fields)))
+
+
+class SearchItem(EvidenceOut):
+    org_name: str
+    pdfa_compliant: bool | None
+    on_hold: bool
+
+
+class SearchPage(BaseModel):
+    items: list[SearchItem]
+    next_cursor: str | None
+    total: int
+    total_is_estimate: bool
+
+
+class ExportRequest(BaseModel):
+    """``POST /api/v1/exports``: either filters or a list of record ids (not both)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filters: SearchFilters | None = None
+    ids: list[uuid.UUID] | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ExportRequest:
+        if (self.filters is None) == (self.ids is None):
+            raise ValueError("give either filters or ids")
+        if self.ids is not None and not self.ids:
+            raise ValueError("ids is empty")
+        return self
+
+    def as_query(self) -> dict[str, Any]:
+        if self.ids is not None:
+            return {"ids": sorted({str(i) for i in self.ids})}
+        assert self.filters is not None
+        return {"filters": self.filters.given()}
+
+
+class ExportOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    requested_by: str
+    query: dict[str, Any]
+    progress: dict[str, Any] | None
+    record_count: int | None
+    sha256: str | None
+    size: int | None
+    error: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    download: str | None = None
