@@ -507,6 +507,11 @@ class _Walker:
                         if at is not None:
                             has_actual = True
                             u.actual_texts.append((at, page))
+                        else:
+                            mcid = po.get_int(props, "/MCID")
+                            if mcid is not None:
+                                has_actual = self.ctx.mcid_has_actual_text(
+                                    po.get_int(stream, "/StructParents"), mcid)
                 marked.append(has_actual)
             elif op == "EMC":
                 if marked:
@@ -850,6 +855,14 @@ class DocContext:
             walker.walk_page(i, page)
         return walker.u
 
+    @cached_property
+    def fonts(self) -> list[Any]:
+        """A :class:`~archive.pdfa.fontmodel.PdfFont` per font used for text: dictionaries,
+        the parsed font program (each program parsed once) and the codes shown in it."""
+        from archive.pdfa.fontmodel import analyse_fonts
+
+        return analyse_fonts(self.usage)
+
     def iter_used_fonts(self) -> Iterator[FontUse]:
         yield from self.usage.fonts.values()
 
@@ -947,6 +960,42 @@ class DocContext:
                 out.append(e)
             stack.extend(po.as_list(po.get(e, "/K")))
         return out
+
+    @cached_property
+    def _parent_tree(self) -> dict[int, Any]:
+        """The structure parent tree (StructParents key -> value), flattened (bounded)."""
+        out: dict[int, Any] = {}
+        root = po.get(po.get(self.catalog, "/StructTreeRoot"), "/ParentTree")
+        stack, seen = [root], set()
+        while stack and len(seen) < 10000:
+            node = stack.pop()
+            key = po.key_of(node)
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            nums = po.elements(po.get(node, "/Nums"))
+            for i in range(0, len(nums) - 1, 2):
+                k = po.integer(nums[i])
+                if k is not None:
+                    out[k] = nums[i + 1]
+            stack.extend(po.elements(po.get(node, "/Kids")))
+        return out
+
+    def mcid_has_actual_text(self, struct_parents: int | None, mcid: int) -> bool:
+        """Whether the structure element owning marked content ``mcid`` of a page or form
+        (its /StructParents key), or one of its ancestors, has an /ActualText."""
+        if struct_parents is None or not self._parent_tree:
+            return False
+        elems = po.elements(self._parent_tree.get(struct_parents))
+        elem = elems[mcid] if 0 <= mcid < len(elems) else None
+        hops = 0
+        while po.is_dict(elem) and hops < 64:
+            if po.has(elem, "/ActualText"):
+                return True
+            elem = po.get(elem, "/P")
+            hops += 1
+        return False
 
     # -- colour -----------------------------------------------------------------------
     @cached_property
