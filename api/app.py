@@ -9,6 +9,8 @@ from sqlalchemy.engine import Engine
 
 from api import errors
 from api.routers import admin, audit, evidence, health
+from api.routers import exports as export_routes
+from api.routers import search as search_routes
 from archive.config import Settings
 from archive.db import make_engine, make_session_factory
 from archive.storage import ObjectStore, make_store
@@ -33,4 +35,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(evidence.router, prefix="/api/v1")
     app.include_router(audit.router, prefix="/api/v1")
     app.include_router(admin.router, prefix="/api/v1")
+    app.include_router(search_routes.router, prefix="/api/v1")
+    app.include_router(export_routes.router, prefix="/api/v1")
     return app

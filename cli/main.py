@@ -14,12 +14,14 @@ from rich.table import Table
 
 from cli import inspect, pdfa
 from cli.context import Ctx, fail, progress_bar
+from cli.export import export_pack
 
 app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evidence.",
                   no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(pdfa.app, name="pdfa")
 app.command("inspect")(inspect.inspect_files)
+app.command("export")(export_pack)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations (DLA office → province → LAO).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)

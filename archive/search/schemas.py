@@ -140,13 +140,10 @@ class SearchFilters(BaseModel):
         return out
 
 
-class SearchParams(SearchFilters):
-    """Filters plus order and paging (the query string of ``GET /api/v1/evidence``)."""
+class ListingParams(SearchFilters):
+    """Filters plus order (the query string of ``GET /api/v1/evidence.csv``)."""
 
     sort: str = Field(default="-uploaded", description=f"One of {', '.join(SORTS)}.")
-    limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
-    cursor: str | None = Field(default=None, max_length=500,
-                               description="``next_cursor`` of the previous page.")
 
     @field_validator("sort")
     @classmethod
@@ -157,6 +154,14 @@ class SearchParams(SearchFilters):
 
     def filters(self) -> SearchFilters:
         return SearchFilters(**self.model_dump(include=set(SearchFilters.model_fields)))
+
+
+class SearchParams(ListingParams):
+    """Filters, order and paging (the query string of ``GET /api/v1/evidence``)."""
+
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(default=None, max_length=500,
+                               description="``next_cursor`` of the previous page.")
 
 
 class SearchItem(EvidenceOut):

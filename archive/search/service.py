@@ -140,6 +140,13 @@ def iter_hits(session: Session, principal: Principal, filters: SearchFilters, *,
         session.expunge_all()  # long listings must not grow the identity map
 
 
+def count(session: Session, principal: Principal, filters: SearchFilters) -> int:
+    """The exact number of matches in the caller's scope (for export progress)."""
+    require(principal, "evidence.search")
+    where = _conditions(session, principal, filters)
+    return int(session.scalar(sa.select(sa.func.count(Evidence.id)).where(*where)) or 0)
+
+
 def hits_by_id(session: Session, principal: Principal, ids: list[uuid.UUID]) -> list[Hit]:
     """The records with these ids, all of which must exist in the caller's scope."""
     require(principal, "evidence.search")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from typing import Any
 
 from archive.evidence.models import Blob
-from archive.search import extract
+from archive.search import exports, extract
 from archive.search import service as search
 from archive.search.models import BlobText
 from workers.registry import JobContext, handler
@@ -53,3 +54,14 @@ def extract_text(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["extract_text"]
+
+
+@handler("export")
+def export(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Build the evidence pack of export ``payload["export_id"]`` and store it."""
+    def report(state: dict[str, Any]) -> None:
+        ctx.progress(state)
+        ctx.check_cancelled()
+
+    return exports.run_export(ctx.sessions, ctx.store, uuid.UUID(payload["export_id"]),
+                              work_dir=ctx.settings.tmp_dir / "exports", report=report)

@@ -1,0 +1,190 @@
+"""Evidence-pack exports: requested over the API, built by the ``export`` job, downloaded
+from the write-once store.
+
+Who may see an export: the requester, and anyone holding ``evidence.export`` whose scope
+covers every organisation the export touches (the requester's organisations while it is
+being built, the organisations of the records in the pack once it is done). Anyone else
+gets 404, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive import audit
+from archive.accounts import service as accounts
+from archive.accounts.models import User
+from archive.accounts.principal import Principal, require, system_principal
+from archive.db import session_scope, utcnow
+from archive.errors import ArchiveError, Conflict, NotFound
+from archive.jobs.service import enqueue
+from archive.search import packs
+from archive.search import service as search
+from archive.search.models import Export
+from archive.search.schemas import ExportOut, ExportRequest, SearchFilters
+from archive.storage import ObjectStore
+
+RETENTION_DAYS = 366
+
+
+def request_export(session: Session, principal: Principal, req: ExportRequest) -> Export:
+    """Record the request and enqueue its job (in the caller's transaction)."""
+    require(principal, "evidence.export")
+    if req.ids is not None:
+        total = len(search.hits_by_id(session, principal, req.ids))  # 404 unless all visible
+    else:
+        assert req.filters is not None
+        total = search.count(session, principal, req.filters)
+    scope_roots = None if principal.is_system else sorted(principal.org_ids)
+    export = Export(requested_by=principal.name, requester_user_id=principal.user_id,
+                    requester_role=principal.role, query=req.as_query(), status="queued",
+                    progress={"phase": "queued", "done": 0, "total": total},
+                    org_ids=scope_roots)
+    session.add(export)
+    session.flush()
+    enqueue(session, "export", {"export_id": str(export.id)}, dedup_key=f"export:{export.id}")
+    audit.record(session, actor=principal, action="export.request", target_type="export",
+                 target_id=export.id, details={"query": export.query, "records": total})
+    return export
+
+
+def get_export(session: Session, principal: Principal, export_id: uuid.UUID) -> Export:
+    export = session.get(Export, export_id)
+    if export is None or not _may_see(session, principal, export):
+        raise NotFound("no such export")
+    return export
+
+
+def _may_see(session: Session, principal: Principal, export: Export) -> bool:
+    if principal.is_system:
+        return True
+    if export.requester_user_id is not None and export.requester_user_id == principal.user_id:
+        return True
+    if not principal.can("evidence.export") or export.org_ids is None:
+        return False
+    return all(accounts.in_scope(session, principal, org_id) for org_id in export.org_ids)
+
+
+def open_download(session: Session, store: ObjectStore, principal: Principal,
+                  export_id: uuid.UUID) -> tuple[Export, Iterator[bytes]]:
+    """The finished zip, streamed from the store; the download is audited."""
+    export = get_export(session, principal, export_id)
+    if export.status != "done" or export.result_key is None:
+        raise Conflict(f"the export is {export.status}, not ready for download",
+                       code="export_not_ready")
+    audit.record(session, actor=principal, action="export.download", target_type="export",
+                 target_id=export.id, details={"sha256": export.result_sha256,
+                                               "size": export.result_size})
+    return export, store.open(export.result_key, export.result_version_id)
+
+
+def to_out(export: Export) -> ExportOut:
+    return ExportOut(id=export.id, status=export.status, requested_by=export.requested_by,
+                     query=export.query, progress=export.progress,
+                     record_count=export.record_count, sha256=export.result_sha256,
+                     size=export.result_size, error=export.error, created_at=export.created_at,
+                     finished_at=export.finished_at,
+                     download=f"/api/v1/exports/{export.id}/download"
+                     if export.status == "done" else None)
+
+
+# -- the job ---------------------------------------------------------------------------
+
+def run_export(sessions: sessionmaker[Session], store: ObjectStore, export_id: uuid.UUID, *,
+               work_dir: Path, report: Callable[[dict[str, Any]], None] | None = None
+               ) -> dict[str, Any]:
+    """Build, store and register one export. Safe to run twice: a finished export is left
+    alone, and each attempt stores its zip under its own content-addressed key."""
+    with session_scope(sessions) as session:
+        export = session.get(Export, export_id)
+        if export is None:
+            return {"skipped": "no such export"}
+        if export.status in ("done", "failed"):
+            return {"skipped": export.status}
+        export.status, export.started_at = "running", utcnow()
+    try:
+        return _build_and_store(sessions, store, export_id, work_dir, report)
+    except ArchiveError as exc:
+        # The request can no longer be served (the requester lost access, a record is
+        # corrupt in the store, …): record why, do not retry.
+        if exc.code in ("store_unavailable", "database_unavailable"):
+            raise
+        with session_scope(sessions) as session:
+            session.execute(sa.update(Export).where(Export.id == export_id).values(
+                status="failed", error=f"{exc.code}: {exc.detail}", finished_at=utcnow()))
+        return {"failed": exc.code}
+
+
+def _requester(session: Session, export: Export) -> Principal:
+    if export.requester_user_id is None:
+        return system_principal(export.requested_by)
+    user = session.get(User, export.requester_user_id)
+    if user is None:
+        raise NotFound("the requester no longer exists")
+    principal = accounts.principal_for(session, user)
+    require(principal, "evidence.export")
+    return principal
+
+
+def _build_and_store(sessions: sessionmaker[Session], store: ObjectStore, export_id: uuid.UUID,
+                     work_dir: Path, report: Callable[[dict[str, Any]], None] | None
+                     ) -> dict[str, Any]:
+    def progress(state: dict[str, Any]) -> None:
+        if report is not None:
+            report(state)
+        done = state.get("done") or 0
+        if state.get("phase") != "collecting" or done % 50 == 0:
+            with session_scope(sessions) as s:
+                s.execute(sa.update(Export).where(Export.id == export_id)
+                          .values(progress=state))
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with session_scope(sessions) as session:
+        export = session.get(Export, export_id)
+        assert export is not None
+        principal = _requester(session, export)
+        hits, total = _hits_for(session, principal, export.query)
+        request = packs.PackRequest(exported_by=export.requested_by,
+                                    role=export.requester_role, query=export.query,
+                                    export_id=str(export.id), created_at=export.created_at)
+        with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+            out = Path(tmp) / "pack.zip"
+            result = packs.build_pack(session, store, hits, request=request, out=out,
+                                      work_dir=Path(tmp), total=total, progress=progress)
+            progress({"phase": "storing", "done": result.records, "total": total})
+            key = f"exports/{export.id}/{result.sha256}.zip"
+            info = store.put(key, out, result.size, content_type="application/zip",
+                             retain_until=utcnow() + dt.timedelta(days=RETENTION_DAYS))
+    with session_scope(sessions) as session:
+        export = session.get(Export, export_id)
+        assert export is not None
+        export.status, export.finished_at = "done", utcnow()
+        export.result_key, export.result_version_id = key, info.version_id
+        export.result_sha256, export.result_size = result.sha256, result.size
+        export.record_count, export.org_ids = result.records, result.org_ids
+        export.progress = {"phase": "done", "done": result.records, "total": result.records}
+        audit.record(session, actor=principal, action="evidence.export", target_type="export",
+                     target_id=export.id,
+                     details={"query": export.query, "records": result.records,
+                              "sha256": result.sha256, "size": result.size, "key": key,
+                              "checkpoint": result.checkpoint})
+    return {"records": result.records, "sha256": result.sha256, "size": result.size,
+            "key": key}
+
+
+def _hits_for(session: Session, principal: Principal,
+              query: dict[str, Any]) -> tuple[Iterator[search.Hit], int]:
+    if "ids" in query:
+        hits = search.hits_by_id(session, principal, [uuid.UUID(i) for i in query["ids"]])
+        return iter(hits), len(hits)
+    filters = SearchFilters(**query["filters"])
+    return search.iter_hits(session, principal, filters, sort="uploaded"), \
+        search.count(session, principal, filters)
