@@ -230,6 +230,36 @@ _HEX_IN_CONTENT = re.compile(rb"(?<![<])<(?![<])([\x20-\x3d\x3f-\x7e\t\r\n\f]{0,
 _NOT_HEX = re.compile(rb"[^0-9A-Fa-f]")
 _HEX_WS_RE = re.compile(rb"[ \t\r\n\f\x00]")
 _BIG_NUMBER = re.compile(rb"\d{5,}")
+_PAREN_OR_ESCAPE = re.compile(rb"[()\\]")
+
+
+def _blank_literal_strings(data: bytes) -> bytes:
+    """``data`` with the bodies of literal strings ``(...)`` blanked out, so that text such
+    as ``(a <b> c)`` is not mistaken for a hex string."""
+    out = bytearray(data)
+    depth = 0
+    start = 0
+    skip_until = -1
+    for m in _PAREN_OR_ESCAPE.finditer(data):
+        i = m.start()
+        if i < skip_until:
+            continue
+        c = data[i]
+        if c == 0x5C:  # backslash: the next byte is escaped (inside strings)
+            if depth:
+                skip_until = i + 2
+            continue
+        if c == 0x28:
+            if depth == 0:
+                start = i + 1
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                out[start:i] = b" " * (i - start)
+    if depth:
+        out[start:] = b" " * (len(data) - start)
+    return bytes(out)
 _MAX_DEPTH = 40
 
 
@@ -534,6 +564,8 @@ class _Walker:
         chunks = [po.read_stream(c) or b"" for c in parts]
         data = b"\n".join(chunks)
         if b"<" in data:
+            if b"(" in data:
+                data = _blank_literal_strings(data)
             for m in _HEX_IN_CONTENT.finditer(data):
                 body = m.group(1)
                 digits = _HEX_WS_RE.sub(b"", body)

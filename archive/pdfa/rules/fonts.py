@@ -489,7 +489,7 @@ def _ids(ids: list[tuple[int, int]]) -> str:
 @rule("2,3:6.2.11.6-1", "4:6.2.10.6-1")
 def truetype_nonsymbolic_cmap(ctx: DocContext) -> Issues:
     for f in _truetype(ctx):
-        if f.symbolic or f.program is None or not f.rendered:
+        if f.symbolic or f.program is None:
             continue
         ids = f.program.cmap_ids
         if ctx.part == 4:

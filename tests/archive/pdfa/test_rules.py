@@ -81,6 +81,13 @@ def test_odd_hex_string() -> None:
     assert "6.1.6-1" in failed(check_pdfa(data))
 
 
+def test_angle_brackets_in_literal_text_are_not_hex_strings() -> None:
+    good = b"0 0 1 rg 10 10 50 50 re f /Span << /ActualText (a <b> c) >> BDC EMC"
+    assert "6.1.6-2" not in failed(check_pdfa(create_pdfa(2, content=good)))
+    bad = b"0 0 1 rg 10 10 50 50 re f /Span << /ActualText <4G41> >> BDC EMC"
+    assert "6.1.6-2" in failed(check_pdfa(create_pdfa(2, content=bad)))
+
+
 def test_integer_limit_in_content_stream() -> None:
     data = create_pdfa(1, "B", content=b"0 0 1 rg 10 10 50 50 re f 3000000000 w")
     assert "6.1.12-1" in failed(check_pdfa(data))
