@@ -6,8 +6,15 @@ from archive.db import Base
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.jobs.models import Job
 from archive.orgs.models import Organisation
+from archive.schedules.models import (
+    DocTypeSchedule,
+    RetentionSchedule,
+    RetentionScheduleVersion,
+    Tombstone,
+)
 from archive.search.models import BlobText, Export
 
 __all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Blob", "BlobText",
-           "Evidence", "EvidenceHistory", "Export", "Job", "Organisation", "User",
+           "DocTypeSchedule", "Evidence", "EvidenceHistory", "Export", "Job", "Organisation",
+           "RetentionSchedule", "RetentionScheduleVersion", "Tombstone", "User",
            "UserOrganisation"]

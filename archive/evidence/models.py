@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from archive.db import Base, JSONType, Money, UTCDateTime, utcnow
 from archive.ids import uuid7
+from archive.schedules import models as _schedules  # noqa: F401 - evidence.schedule_id's target
 
 DOC_TYPES = (
     "receipt", "tax_invoice", "invoice", "e_payment_report", "payment_voucher",
@@ -70,6 +71,13 @@ class Evidence(Base):
     # maintained by the inspection worker and the retention domain, filtered on by search.
     pdfa_compliant: Mapped[bool | None] = mapped_column(sa.Boolean)
     on_hold: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Retention (set at ingest / by the retention jobs): the schedule assigned from the
+    # document type, the date before which the record must not be destroyed (only ever
+    # moved later; NULL until computed or when it cannot be), and what it was computed from.
+    schedule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("retention_schedules.id"),
+                                                    index=True)
+    retain_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    retention_basis: Mapped[str | None] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -35,6 +35,7 @@ from archive.failpoints import failpoint
 from archive.jobs.service import enqueue_many
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
+from archive.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
 
 
@@ -81,11 +82,13 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     values = meta.model_dump(exclude={"org_code"})
     evidence = Evidence(org_id=org.id, blob_id=blob.id, original_filename=filename,
                         client_media_type=client_media_type, uploaded_by=principal.name,
-                        status="received", version=1, **values)
+                        status="received", version=1,
+                        schedule_id=schedule_for(session, meta.doc_type), **values)
     session.add(evidence)
     session.flush()
     enqueue_many(session, [("inspect", {"evidence_id": str(evidence.id)}, None),
-                           ("extract_text", {"blob_id": blob.id}, f"extract_text:{blob.id}")])
+                           ("extract_text", {"blob_id": blob.id}, f"extract_text:{blob.id}"),
+                           ("retention_compute", {"evidence_id": str(evidence.id)}, None)])
     audit.record(session, actor=principal, action="evidence.create", target_type="evidence",
                  target_id=evidence.id, org_id=org.id,
                  details={"sha256": sha, "size": spool.size, "media_type": media_type,
@@ -185,7 +188,8 @@ def open_content(session: Session, store: ObjectStore, principal: Principal,
     """The bytes of a record already loaded with :func:`get` (which checked scope);
     the download is recorded in the audit trail."""
     if evidence.status == "destroyed" or blob.deleted_at is not None:
-        raise Gone("the record was destroyed by an approved disposition")
+        raise Gone({"message": "the record was destroyed by an approved disposition",
+                    "tombstone": tombstone_view(session, evidence.id)})
     if length is None:
         length = blob.size - offset
     audit.record(session, actor=principal, action="evidence.download", target_type="evidence",

@@ -1,0 +1,1 @@
+"""Retention schedules as core data: every record gets one at ingest (see ``models``)."""
