@@ -33,6 +33,9 @@ IDENTITY = frozenset({"Identity-H", "Identity-V"})
 PREDEFINED = frozenset(PREDEFINED_ORDERING) | IDENTITY
 
 
+_FULL_2 = [(2, b"\x00\x00", b"\xff\xff")]
+
+
 def predefined_wmode(name: str) -> int:
     return 1 if name.endswith("-V") or name == "V" else 0
 
@@ -152,9 +155,14 @@ class CMap:
     _sorted: list[tuple[int, int, int, int]] | None = None
 
     # -- codes --------------------------------------------------------------------------
+    @property
+    def fixed_two_bytes(self) -> bool:
+        """Every code is two bytes (Identity-H/V and CMaps with one <0000> <FFFF> range)."""
+        return (self.identity and not self.codespace) or self.codespace == _FULL_2
+
     def split(self, data: bytes) -> list[tuple[int, int]]:
         """Cut a shown string into codes: (code value, byte length)."""
-        if self.identity and not self.codespace:
+        if (self.identity and not self.codespace) or self.codespace == _FULL_2:
             return [((data[i] << 8) | (data[i + 1] if i + 1 < len(data) else 0), 2)
                     for i in range(0, len(data), 2)]
         spaces = self.codespace or [(1, b"\x00", b"\xff")]

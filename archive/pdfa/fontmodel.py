@@ -19,6 +19,8 @@ Code -> glyph follows ISO 32000-1 9.6.6 (simple fonts) and 9.7 (composite fonts)
 from __future__ import annotations
 
 import re
+import sys
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +71,7 @@ class Glyph:
     """What a character code selects in a font."""
 
     code: int
+    length: int = 1  # bytes of the code
     cid: int | None = None
     gid: int | None = None
     name: str | None = None
@@ -184,7 +187,7 @@ class PdfFont:
     def _make_glyph(self, code: int, length: int) -> Glyph:
         if self.subtype == "/Type0":
             return self._cid_glyph(code, length)
-        g = Glyph(code)
+        g = Glyph(code, length)
         enc = self.encoding()
         g.name = enc.get(code) if enc is not None else None
         g.width_dict = self._simple_width(code)
@@ -271,7 +274,7 @@ class PdfFont:
         return None
 
     def _cid_glyph(self, code: int, length: int) -> Glyph:
-        g = Glyph(code)
+        g = Glyph(code, length)
         cm = self.cmap
         cid = cm.cid(code, length) if cm is not None else None
         if cid is None and cm is not None and not cm.usecmap and code >= 0:
@@ -473,23 +476,44 @@ def build_font(use: Any, programs: ProgramCache) -> PdfFont:
 
 
 def _collect_codes(pf: PdfFont, use: Any) -> None:
+    """The distinct codes shown in the font, with how they are shown. Strings are grouped
+    by (visible, outside ActualText) first so each group is cut into codes in one go."""
+    groups: dict[tuple[bool, bool], list[bytes]] = {}
+    for data, tr, in_actual in use.shows:
+        groups.setdefault((tr != 3, not in_actual), []).append(data)
+    cm = pf.cmap
+    composite = pf.subtype == "/Type0"
+    two_bytes = composite and cm is not None and cm.fixed_two_bytes
     page = pf.page
     codes = pf.codes
-    two_byte = pf.subtype == "/Type0"
-    cm = pf.cmap
-    for data, tr, in_actual in use.shows:
-        parts = (cm.split(data) if cm is not None else []) if two_byte else [
-            (b, 1) for b in data]
-        for code, length in parts:
-            cu = codes.get((code, length))
+    for (rendered, outside), datas in groups.items():
+        found: set[tuple[int, int]] = set()
+        if not composite:
+            singles: set[int] = set()
+            for d in datas:
+                singles.update(d)
+            found = {(c, 1) for c in singles}
+        elif two_bytes:
+            pairs: set[int] = set()
+            for d in datas:
+                if len(d) % 2:
+                    d += b"\x00"
+                arr = array("H", d)
+                if sys.byteorder == "little":
+                    arr.byteswap()
+                pairs.update(arr)
+            found = {(c, 2) for c in pairs}
+        elif cm is not None:
+            for d in datas:
+                found.update(cm.split(d))
+        for key in found:
+            cu = codes.get(key)
             if cu is None:
                 if len(codes) >= MAX_CODES_PER_FONT:
                     continue
-                cu = codes[(code, length)] = CodeUse(page=page)
-            if tr != 3:
-                cu.rendered = True
-            if not in_actual:
-                cu.outside_actual = True
+                cu = codes[key] = CodeUse(page=page)
+            cu.rendered = cu.rendered or rendered
+            cu.outside_actual = cu.outside_actual or outside
 
 
 def analyse_fonts(usage: Any) -> list[PdfFont]:

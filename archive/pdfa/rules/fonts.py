@@ -27,8 +27,8 @@ _SHOW_CODES = 6
 
 
 def _codes(glyphs: list[Glyph]) -> str:
-    shown = ", ".join(f"0x{g.code:02X}" if g.code >= 0 else "invalid" for g in
-                      glyphs[:_SHOW_CODES])
+    shown = ", ".join(f"0x{g.code:0{2 * g.length}X}" if g.code >= 0 else "an invalid code"
+                      for g in glyphs[:_SHOW_CODES])
     more = f" and {len(glyphs) - _SHOW_CODES} more" if len(glyphs) > _SHOW_CODES else ""
     return f"code{'s' if len(glyphs) > 1 else ''} {shown}{more}"
 
@@ -46,7 +46,7 @@ def _font_dicts(ctx: DocContext) -> Iterator[tuple[PdfFont, Any]]:
 
 
 def _glyphs(f: PdfFont, *, rendered: bool = False) -> Iterator[tuple[Glyph, Any]]:
-    for (code, length), use in f.codes.items():
+    for (code, length), use in sorted(f.codes.items()):
         if rendered and not use.rendered:
             continue
         yield f.glyph(code, length), use
