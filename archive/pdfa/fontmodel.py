@@ -154,7 +154,9 @@ class PdfFont:
             table = dict(base)
         elif self.program is not None and self.program.builtin is not None:
             table = dict(self.program.builtin)
-        elif self.subtype == "/TrueType" and not self.symbolic:
+        elif self.subtype in ("/TrueType", "/Type1", "/MMType1") and not self.symbolic:
+            # ISO 32000-1 Table 114: no built-in encoding to start from, so a non-symbolic
+            # font starts from StandardEncoding.
             table = dict(base_encoding("/StandardEncoding") or {})
         elif self.subtype == "/Type3" or po.is_dict(enc):
             table = {}

@@ -163,7 +163,7 @@ def _system_info(d: Any) -> tuple[str | None, str | None, int | None]:
 def cid_system_info(ctx: DocContext) -> Issues:
     for f in _type0(ctx):
         enc = po.get(f.font, "/Encoding")
-        if po.name(enc) in ("/Identity-H", "/Identity-V"):
+        if po.name(enc) in ("/Identity-H", "/Identity-V") or f.cmap_name in IDENTITY:
             continue
         reg, order, supp = _system_info(f.cid_font)
         if po.is_stream(enc):
@@ -509,7 +509,7 @@ def truetype_nonsymbolic_cmap(ctx: DocContext) -> Issues:
 @rule("1a:6.3.8-1", "2a,2u,3a,3u:6.2.11.7.2-1")
 def unicode_mapping(ctx: DocContext) -> Issues:
     for f in ctx.fonts:
-        unmapped = [g for g, _ in _glyphs(f) if not g.unicode]
+        unmapped = [g for g, _ in _glyphs(f) if g.unicode is None]
         if unmapped:
             yield issue(f"{_cap(f.label)}: {_codes(unmapped)} cannot be mapped to Unicode; "
                         "add a /ToUnicode CMap that covers every code used.", **_where(f))
