@@ -70,6 +70,11 @@ def truetype(glyphs: dict[str, tuple[int, int]] | None = None, *, upem: int = 10
 
 def bare_cff(glyphs: dict[str, tuple[int, int]] | None = None) -> bytes:
     """A name-keyed CFF font program (FontFile3 /Type1C)."""
+    return TTFont(io.BytesIO(opentype_cff(glyphs))).reader["CFF "]
+
+
+def opentype_cff(glyphs: dict[str, tuple[int, int]] | None = None) -> bytes:
+    """A CFF-flavoured OpenType font (FontFile3 /OpenType)."""
     glyphs = GLYPHS if glyphs is None else glyphs
     order = [".notdef", *glyphs]
     fb = FontBuilder(1000, isTTF=False)
@@ -90,7 +95,7 @@ def bare_cff(glyphs: dict[str, tuple[int, int]] | None = None) -> bytes:
     fb.setupPost()
     buf = io.BytesIO()
     fb.save(buf)
-    return TTFont(io.BytesIO(buf.getvalue())).reader["CFF "]
+    return buf.getvalue()
 
 
 def _t1_number(v: int) -> bytes:

@@ -19,6 +19,7 @@ from tests.archive.pdfa.fixtures import create_pdfa
 from tests.archive.pdfa.fontfixtures import (
     bare_cff,
     cid_font,
+    opentype_cff,
     simple_font,
     to_unicode_cmap,
     truetype,
@@ -148,6 +149,23 @@ def test_cff_type1c_font() -> None:
                     extra_descriptor={"/CharSet": pikepdf.String("/space/A/B")})
 
     assert check("2b", add).compliant
+
+
+@pytest.mark.parametrize("subtype", ["/Type1", "/TrueType"])
+def test_opentype_font_files(subtype: str) -> None:
+    program = opentype_cff() if subtype == "/Type1" else _tt()
+    report = check("2b", lambda pdf: simple_font(
+        pdf, subtype=subtype, program=program, file_key="/FontFile3",
+        file_subtype="/OpenType"))
+    assert report.compliant, report.failures
+
+
+def test_mac_roman_truetype_with_only_a_mac_cmap() -> None:
+    program = truetype(cmaps=((1, 0),))
+    for flavour in ("2b", "4"):
+        report = check(flavour, lambda pdf: simple_font(pdf, program=program,
+                                                         encoding="/MacRomanEncoding"))
+        assert report.compliant, (flavour, report.failures)
 
 
 def test_cff_charset_must_list_every_glyph() -> None:
