@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,7 +39,7 @@ class FontProgram:
     names: dict[str, int] | None = None  # glyph name -> glyph id (name-keyed programs)
     cids: dict[int, int] | None = None  # CID -> glyph id (CID-keyed CFF)
     builtin: dict[int, str] | None = None  # built-in encoding: code -> glyph name
-    cmaps: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
+    cmaps: dict[tuple[int, int], CmapTable] = field(default_factory=dict)
     cmap_ids: list[tuple[int, int]] = field(default_factory=list)  # every subtable, in order
     _width: Callable[[int], float | None] | None = None
     _post: Callable[[], dict[str, int]] | None = None
@@ -116,51 +117,152 @@ def read_font_program(data: bytes, key: str, subtype: str | None) -> FontProgram
 # -- TrueType / OpenType ------------------------------------------------------------------
 
 
-def _read_sfnt(data: bytes, kind: str) -> FontProgram:
+class CmapTable:
+    """One 'cmap' subtable, decoded on demand: ``get(code)`` gives the glyph id or None.
+
+    Formats 0, 4, 6 and 12 (the ones PDF writers produce) are read directly from the
+    bytes; any other format is decoded through fontTools."""
+
+    def __init__(self, lookup: Callable[[int], int | None]) -> None:
+        self._lookup = lookup
+        self._memo: dict[int, int | None] = {}
+
+    def get(self, code: int) -> int | None:
+        hit = self._memo.get(code, -1)
+        if hit == -1:
+            try:
+                hit = self._lookup(code)
+            except (struct.error, IndexError):
+                hit = None
+            self._memo[code] = hit
+        return hit  # type: ignore[return-value]
+
+    def __contains__(self, code: int) -> bool:
+        return bool(self.get(code))
+
+
+def _sfnt_tables(data: bytes) -> dict[str, bytes]:
+    if len(data) < 12:
+        raise FontProgramError("not a readable TrueType/OpenType font (too short)")
+    version = data[:4]
+    if version == b"ttcf":
+        raise FontProgramError("a TrueType collection cannot be used as a PDF font program")
+    if version not in (b"\x00\x01\x00\x00", b"OTTO", b"true", b"typ1"):
+        raise FontProgramError("not a readable TrueType/OpenType font (unknown sfnt version "
+                               f"{version!r})")
+    n = struct.unpack(">H", data[4:6])[0]
+    tables: dict[str, bytes] = {}
+    for i in range(n):
+        rec = data[12 + 16 * i: 28 + 16 * i]
+        if len(rec) < 16:
+            raise FontProgramError("not a readable TrueType/OpenType font (truncated table "
+                                   "directory)")
+        tag = rec[:4].decode("latin-1")
+        off, length = struct.unpack(">II", rec[8:16])
+        if off + length > len(data):
+            raise FontProgramError(f"the font's {tag!r} table runs past the end of the font")
+        tables[tag] = data[off:off + length]
+    return tables
+
+
+def _cmap_lookup(table: bytes, off: int) -> Callable[[int], int | None] | None:
+    fmt = struct.unpack(">H", table[off:off + 2])[0]
+    if fmt == 0:
+        ids = table[off + 6:off + 262]
+        return lambda c: ids[c] if 0 <= c < len(ids) else None
+    if fmt == 6:
+        first, count = struct.unpack(">HH", table[off + 6:off + 10])
+        arr = struct.unpack(f">{count}H", table[off + 10:off + 10 + 2 * count])
+        return lambda c: arr[c - first] if first <= c < first + count else None
+    if fmt == 4:
+        seg2 = struct.unpack(">H", table[off + 6:off + 8])[0]
+        seg = seg2 // 2
+        p = off + 14
+        ends = struct.unpack(f">{seg}H", table[p:p + seg2])
+        p += seg2 + 2
+        starts = struct.unpack(f">{seg}H", table[p:p + seg2])
+        p += seg2
+        deltas = struct.unpack(f">{seg}h", table[p:p + seg2])
+        p += seg2
+        ro_base = p
+        ranges = struct.unpack(f">{seg}H", table[p:p + seg2])
+
+        def fmt4(c: int) -> int | None:
+            k = bisect_left(ends, c)
+            if k >= seg or starts[k] > c:
+                return None
+            if ranges[k] == 0:
+                return (c + deltas[k]) & 0xFFFF
+            at = ro_base + 2 * k + ranges[k] + 2 * (c - starts[k])
+            g = struct.unpack(">H", table[at:at + 2])[0]
+            return (g + deltas[k]) & 0xFFFF if g else 0
+
+        return fmt4
+    if fmt == 12:
+        ngroups = struct.unpack(">I", table[off + 12:off + 16])[0]
+        groups = [struct.unpack(">III", table[off + 16 + 12 * i:off + 28 + 12 * i])
+                  for i in range(min(ngroups, (len(table) - off - 16) // 12))]
+        group_ends = [g[1] for g in groups]
+
+        def fmt12(c: int) -> int | None:
+            k = bisect_left(group_ends, c)
+            if k >= len(groups) or groups[k][0] > c:
+                return None
+            return groups[k][2] + c - groups[k][0]
+
+        return fmt12
+    return None
+
+
+def _read_cmaps(prog: FontProgram, data: bytes, table: bytes) -> None:
+    n = struct.unpack(">H", table[2:4])[0]
+    fallback: list[tuple[tuple[int, int], int]] = []
+    for i in range(n):
+        pid, eid, off = struct.unpack(">HHI", table[4 + 8 * i:12 + 8 * i])
+        ids = (pid, eid)
+        prog.cmap_ids.append(ids)
+        if ids in prog.cmaps:
+            continue
+        lookup = _cmap_lookup(table, off)
+        if lookup is None:
+            fallback.append((ids, off))
+        else:
+            prog.cmaps[ids] = CmapTable(lookup)
+    if fallback:
+        _read_cmaps_fonttools(prog, data, {ids for ids, _ in fallback})
+
+
+def _read_cmaps_fonttools(prog: FontProgram, data: bytes, wanted: set[tuple[int, int]]
+                          ) -> None:
     from fontTools.ttLib import TTFont
 
-    try:
-        font = TTFont(io.BytesIO(data), lazy=True, recalcBBoxes=False, recalcTimestamp=False)
-        tags = set(font.reader.keys())
-    except Exception as exc:  # noqa: BLE001
-        raise FontProgramError(f"not a readable TrueType/OpenType font ({_why(exc)})") from exc
-    try:
-        maxp = font.reader["maxp"]
-        num_glyphs = struct.unpack(">H", maxp[4:6])[0]
-    except Exception as exc:  # noqa: BLE001
-        raise FontProgramError("the font has no readable 'maxp' table (number of glyphs)"
-                               ) from exc
+    font = TTFont(io.BytesIO(data), lazy=True)
+    font.setGlyphOrder([f"glyph{i:05d}" for i in range(max(prog.num_glyphs, 1))])
+    for sub in font["cmap"].tables:
+        ids = (int(sub.platformID), int(sub.platEncID))
+        if ids in wanted and ids not in prog.cmaps:
+            mapping = {code: _gid_from_name(g) for code, g in (sub.cmap or {}).items()}
+            prog.cmaps[ids] = CmapTable(mapping.get)
+
+
+def _read_sfnt(data: bytes, kind: str) -> FontProgram:
+    tables = _sfnt_tables(data)
+    maxp = tables.get("maxp", b"")
+    if len(maxp) < 6:
+        raise FontProgramError("the font has no readable 'maxp' table (number of glyphs)")
+    num_glyphs = struct.unpack(">H", maxp[4:6])[0]
     prog = FontProgram(kind=kind, num_glyphs=num_glyphs)
-    cff_based = "CFF " in tags or "CFF2" in tags
-    if "cmap" in tags:
-        # Synthetic glyph names ("glyph00012") make cmap values glyph ids without reading
-        # the 'post' table.
-        font.setGlyphOrder([f"glyph{i:05d}" for i in range(max(num_glyphs, 1))])
+    if "cmap" in tables:
         try:
-            cmap = font["cmap"]
-            for sub in cmap.tables:
-                ids = (int(sub.platformID), int(sub.platEncID))
-                prog.cmap_ids.append(ids)
-                mapping: dict[int, int] = {}
-                for code, gname in (sub.cmap or {}).items():
-                    gid = _gid_from_name(gname)
-                    if gid is not None:
-                        mapping[code] = gid
-                prog.cmaps.setdefault(ids, mapping)
+            _read_cmaps(prog, data, tables["cmap"])
         except Exception as exc:  # noqa: BLE001
             raise FontProgramError(f"the font's 'cmap' table cannot be read ({_why(exc)})"
                                    ) from exc
-    upem = 1000
-    try:
-        upem = struct.unpack(">H", font.reader["head"][18:20])[0] or 1000
-    except Exception:  # noqa: BLE001 - TrueType without head: widths unknown
-        upem = 0
-    if "hmtx" in tags and "hhea" in tags and upem:
-        hmtx = font.reader["hmtx"]
-        try:
-            n_metrics = struct.unpack(">H", font.reader["hhea"][34:36])[0]
-        except Exception:  # noqa: BLE001
-            n_metrics = 0
+    head = tables.get("head", b"")
+    upem = struct.unpack(">H", head[18:20])[0] if len(head) >= 54 else 0
+    hmtx, hhea = tables.get("hmtx"), tables.get("hhea", b"")
+    if hmtx is not None and len(hhea) >= 36 and upem:
+        n_metrics = struct.unpack(">H", hhea[34:36])[0]
         scale = 1000.0 / upem
 
         def width(gid: int) -> float | None:
@@ -170,10 +272,11 @@ def _read_sfnt(data: bytes, kind: str) -> FontProgram:
             return struct.unpack(">H", hmtx[4 * k:4 * k + 2])[0] * scale
 
         prog._width = width
-    if "loca" in tags and "head" in tags:
+    loca = tables.get("loca")
+    if loca is not None and len(head) >= 54:
+        long_format = struct.unpack(">h", head[50:52])[0]
+
         def outlined() -> set[int]:
-            long_format = struct.unpack(">h", font.reader["head"][50:52])[0]
-            loca = font.reader["loca"]
             if long_format:
                 offs = struct.unpack(f">{len(loca) // 4}I", loca[: len(loca) // 4 * 4])
             else:
@@ -183,28 +286,29 @@ def _read_sfnt(data: bytes, kind: str) -> FontProgram:
             return {g for g in range(n) if offs[g + 1] > offs[g]}
 
         prog._outlined = outlined
-    if cff_based and "CFF " in tags:
-        cff = _read_cff_table(font.reader["CFF "])
+    if "CFF " in tables:
+        cff = _read_cff_table(tables["CFF "])
         prog.names, prog.cids = cff.names, cff.cids
         prog.builtin = cff.builtin
         if prog._width is None:
             prog._width = cff._width
     else:
         def post() -> dict[str, int]:
-            if "post" not in tags:
+            if "post" not in tables:
                 return {}
-            fresh = TTFont(io.BytesIO(data), lazy=True)
-            order = fresh.getGlyphOrder()
+            from fontTools.ttLib import TTFont
+
+            order = TTFont(io.BytesIO(data), lazy=True).getGlyphOrder()
             return {n: i for i, n in enumerate(order) if not n.startswith("glyph")}
 
         prog._post = post
     return prog
 
 
-def _gid_from_name(gname: str) -> int | None:
+def _gid_from_name(gname: str) -> int:
     if gname.startswith("glyph") and gname[5:].isdigit():
         return int(gname[5:])
-    return 0 if gname == ".notdef" else None
+    return 0
 
 
 # -- CFF ----------------------------------------------------------------------------------
@@ -301,9 +405,16 @@ def _strip_pfb(data: bytes) -> bytes:
     return bytes(out) or data
 
 
-def _read_type1(data: bytes) -> FontProgram:
-    from fontTools.misc.eexec import decrypt
+def decrypt(cipher: bytes, r: int) -> tuple[bytes, int]:
+    """Type 1 eexec / charstring decryption (Adobe Type 1 Font Format, 7.2)."""
+    out = bytearray(len(cipher))
+    for i, c in enumerate(cipher):
+        out[i] = c ^ (r >> 8)
+        r = ((c + r) * 52845 + 22719) & 0xFFFF
+    return bytes(out), r
 
+
+def _read_type1(data: bytes) -> FontProgram:
     data = _strip_pfb(data)
     m = _EEXEC.search(data)
     if m is None:
