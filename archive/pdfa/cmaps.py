@@ -40,95 +40,6 @@ def predefined_wmode(name: str) -> int:
     return 1 if name.endswith("-V") or name == "V" else 0
 
 
-# -- tokenizer --------------------------------------------------------------------------
-
-_TOKEN = re.compile(rb"""
-    (?P<ws>[\x00\t\n\x0c\r ]+|%[^\r\n]*)
-  | (?P<hex><[0-9A-Fa-f\s]*>)
-  | (?P<dopen><<) | (?P<dclose>>>)
-  | (?P<lit>\((?:\\.|[^\\)])*\))
-  | (?P<aopen>\[) | (?P<aclose>\])
-  | (?P<bopen>\{) | (?P<bclose>\})
-  | (?P<name>/[^\x00\t\n\x0c\r ()<>\[\]{}/%]*)
-  | (?P<word>[^\x00\t\n\x0c\r ()<>\[\]{}/%]+)
-  | (?P<other>.)
-""", re.X | re.S)
-
-_WS = re.compile(rb"\s+")
-
-
-class _Hex(bytes):
-    """A hex string token (a character code or a Unicode value)."""
-
-
-class _Name(str):
-    """A PostScript name literal (``/Name``) without the slash."""
-
-
-Token = object
-
-
-def tokens(data: bytes) -> list[Token]:
-    """PostScript tokens: ints, _Hex, _Name, str (operators), bytes (literal strings),
-    and the one-character strings ``[ ] << >>``."""
-    out: list[Token] = []
-    for m in _TOKEN.finditer(data):
-        kind = m.lastgroup
-        text = m.group()
-        if kind == "ws" or kind == "other" or kind == "bopen" or kind == "bclose":
-            continue
-        if kind == "hex":
-            digits = _WS.sub(b"", text[1:-1])
-            if len(digits) % 2:
-                digits += b"0"
-            out.append(_Hex(bytes.fromhex(digits.decode("ascii"))))
-        elif kind == "name":
-            out.append(_Name(text[1:].decode("latin-1")))
-        elif kind == "lit":
-            out.append(_unescape(text[1:-1]))
-        elif kind in ("dopen", "dclose", "aopen", "aclose"):
-            out.append(text.decode("latin-1"))
-        else:
-            word = text.decode("latin-1")
-            try:
-                out.append(int(word))
-            except ValueError:
-                try:
-                    out.append(float(word))
-                except ValueError:
-                    out.append(word)
-    return out
-
-
-def _unescape(body: bytes) -> bytes:
-    if b"\\" not in body:
-        return body
-    out = bytearray()
-    i = 0
-    while i < len(body):
-        c = body[i]
-        if c == 0x5C and i + 1 < len(body):
-            n = body[i + 1]
-            esc = {0x6E: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x66: 12}.get(n)
-            if esc is not None:
-                out.append(esc)
-                i += 2
-                continue
-            if 0x30 <= n <= 0x37:
-                j = i + 1
-                while j < min(i + 4, len(body)) and 0x30 <= body[j] <= 0x37:
-                    j += 1
-                out.append(int(body[i + 1:j], 8) & 0xFF)
-                i = j
-                continue
-            out.append(n)
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return bytes(out)
-
-
 # -- the CMap model ---------------------------------------------------------------------
 
 
@@ -246,86 +157,81 @@ def _as_int(b: bytes) -> int:
     return int.from_bytes(b, "big")
 
 
+_SECTION = re.compile(rb"begin(codespacerange|cidrange|cidchar|notdefrange|notdefchar|bfrange|"
+                      rb"bfchar)\b(.*?)\bend\1", re.S)
+_HEX = rb"<([0-9A-Fa-f\s]*)>"
+_PAIR = re.compile(_HEX + rb"\s*" + _HEX)
+_RANGE_CID = re.compile(_HEX + rb"\s*" + _HEX + rb"\s*(\d+)")
+_CHAR_CID = re.compile(_HEX + rb"\s*(\d+)")
+_BF_CHAR = re.compile(_HEX + rb"\s*(?:" + _HEX + rb"|/([^\s/<>\[\]()]+))")
+_BF_RANGE = re.compile(_HEX + rb"\s*" + _HEX + rb"\s*(?:" + _HEX + rb"|\[([^\]]*)\])")
+_HEX_ONLY = re.compile(_HEX)
+_WMODE = re.compile(rb"/WMode\s+(\d+)")
+_CMAP_NAME = re.compile(rb"/CMapName\s*/([^\s/<>\[\]()]+)")
+_REGISTRY = re.compile(rb"/Registry\s*\(([^)]*)\)")
+_ORDERING = re.compile(rb"/Ordering\s*\(([^)]*)\)")
+_SUPPLEMENT = re.compile(rb"/Supplement\s+(\d+)")
+_USECMAP = re.compile(rb"/([^\s/<>\[\]()]+)\s+usecmap")
+_WS = re.compile(rb"\s+")
+
+
+def _hex(text: bytes) -> bytes:
+    digits = _WS.sub(b"", text)
+    if len(digits) % 2:
+        digits += b"0"
+    return bytes.fromhex(digits.decode("ascii"))
+
+
+def _first(pattern: re.Pattern[bytes], data: bytes) -> bytes | None:
+    m = pattern.search(data)
+    return m.group(1) if m else None
+
+
 def parse_cmap(data: bytes) -> CMap:
     """Read an embedded CMap or ToUnicode program (tolerant: malformed parts are skipped)."""
     cm = CMap()
-    toks = tokens(data)
-    n = len(toks)
-    i = 0
-    while i < n:
-        t = toks[i]
-        if type(t) is str:
-            if t == "begincodespacerange":
-                i += 1
-                while i + 1 < n and isinstance(toks[i], _Hex) and isinstance(toks[i + 1], _Hex):
-                    lo, hi = toks[i], toks[i + 1]
-                    if len(lo) == len(hi) and 1 <= len(lo) <= 4:
-                        cm.codespace.append((len(lo), bytes(lo), bytes(hi)))
-                    i += 2
-                continue
-            if t in ("begincidrange", "beginnotdefrange"):
-                target = cm.cid_ranges if t == "begincidrange" else cm.notdef_ranges
-                i += 1
-                while (i + 2 < n and isinstance(toks[i], _Hex) and isinstance(toks[i + 1], _Hex)
-                       and isinstance(toks[i + 2], int)):
-                    lo, hi, first = toks[i], toks[i + 1], toks[i + 2]
-                    target.append((len(lo), _as_int(lo), _as_int(hi), int(first)))  # type: ignore[call-overload]
-                    i += 3
-                continue
-            if t in ("begincidchar", "beginnotdefchar"):
-                i += 1
-                while i + 1 < n and isinstance(toks[i], _Hex) and isinstance(toks[i + 1], int):
-                    code, cid = toks[i], toks[i + 1]
-                    if t == "begincidchar":
-                        cm.cid_chars[(len(code), _as_int(code))] = int(cid)  # type: ignore[arg-type,call-overload]
-                    i += 2
-                continue
-            if t == "beginbfchar":
-                i += 1
-                while i + 1 < n and isinstance(toks[i], _Hex):
-                    code, dst = toks[i], toks[i + 1]
-                    if isinstance(dst, _Hex):
-                        cm.bf_chars[_as_int(code)] = _utf16(bytes(dst))
-                    elif isinstance(dst, _Name):
-                        cm.bf_chars[_as_int(code)] = _glyph_name_text(dst)
-                    else:
-                        break
-                    i += 2
-                continue
-            if t == "beginbfrange":
-                i += 1
-                while i + 2 < n and isinstance(toks[i], _Hex) and isinstance(toks[i + 1], _Hex):
-                    lo, hi, dst = toks[i], toks[i + 1], toks[i + 2]
-                    if isinstance(dst, _Hex):
-                        cm.bf_ranges.append((_as_int(lo), _as_int(hi), bytes(dst)))
-                        i += 3
-                    elif dst == "[":
-                        j = i + 3
-                        items: list[str] = []
-                        while j < n and toks[j] != "]":
-                            v = toks[j]
-                            items.append(_utf16(bytes(v)) if isinstance(v, _Hex) else "")
-                            j += 1
-                        cm.bf_ranges.append((_as_int(lo), _as_int(hi), items))
-                        i = j + 1
-                    else:
-                        break
-                continue
-            if t == "usecmap" and i > 0 and isinstance(toks[i - 1], _Name):
-                cm.usecmap.append(str(toks[i - 1]))
-        elif isinstance(t, _Name):
-            nxt = toks[i + 1] if i + 1 < n else None
-            if t == "WMode" and isinstance(nxt, int) and not isinstance(nxt, bool):
-                cm.wmode = nxt
-            elif t == "CMapName" and isinstance(nxt, _Name) and cm.name is None:
-                cm.name = str(nxt)
-            elif t == "Registry" and isinstance(nxt, bytes) and not isinstance(nxt, _Hex):
-                cm.registry = nxt.decode("latin-1")
-            elif t == "Ordering" and isinstance(nxt, bytes) and not isinstance(nxt, _Hex):
-                cm.ordering = nxt.decode("latin-1")
-            elif t == "Supplement" and isinstance(nxt, int):
-                cm.supplement = nxt
-        i += 1
+    wmode = _first(_WMODE, data)
+    cm.wmode = int(wmode) if wmode is not None else None
+    name = _first(_CMAP_NAME, data)
+    cm.name = name.decode("latin-1") if name is not None else None
+    for attr, pattern in (("registry", _REGISTRY), ("ordering", _ORDERING)):
+        value = _first(pattern, data)
+        if value is not None:
+            setattr(cm, attr, value.decode("latin-1"))
+    supp = _first(_SUPPLEMENT, data)
+    cm.supplement = int(supp) if supp is not None else None
+    cm.usecmap = [m.decode("latin-1") for m in _USECMAP.findall(data)]
+    for m in _SECTION.finditer(data):
+        kind, body = m.group(1), m.group(2)
+        if kind == b"codespacerange":
+            for lo_t, hi_t in _PAIR.findall(body):
+                lo, hi = _hex(lo_t), _hex(hi_t)
+                if len(lo) == len(hi) and 1 <= len(lo) <= 4:
+                    cm.codespace.append((len(lo), lo, hi))
+        elif kind in (b"cidrange", b"notdefrange"):
+            target = cm.cid_ranges if kind == b"cidrange" else cm.notdef_ranges
+            for lo_t, hi_t, first in _RANGE_CID.findall(body):
+                lo, hi = _hex(lo_t), _hex(hi_t)
+                target.append((len(lo), _as_int(lo), _as_int(hi), int(first)))
+        elif kind == b"cidchar":
+            for code_t, cid in _CHAR_CID.findall(body):
+                code = _hex(code_t)
+                cm.cid_chars[(len(code), _as_int(code))] = int(cid)
+        elif kind == b"bfchar":
+            for code_t, dst_t, glyph in _BF_CHAR.findall(body):
+                code = _as_int(_hex(code_t))
+                if glyph:
+                    cm.bf_chars[code] = _glyph_name_text(glyph.decode("latin-1"))
+                else:
+                    cm.bf_chars[code] = _utf16(_hex(dst_t))
+        elif kind == b"bfrange":
+            for lo_t, hi_t, dst_t, arr in _BF_RANGE.findall(body):
+                lo, hi = _as_int(_hex(lo_t)), _as_int(_hex(hi_t))
+                if arr:
+                    items = [_utf16(_hex(x)) for x in _HEX_ONLY.findall(arr)]
+                    cm.bf_ranges.append((lo, hi, items))
+                else:
+                    cm.bf_ranges.append((lo, hi, _hex(dst_t)))
     return cm
 
 
