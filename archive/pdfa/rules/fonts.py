@@ -385,6 +385,32 @@ def cid_set(ctx: DocContext) -> Issues:
             yield issue(f"The /CIDSet of {f.label} does not list every CID of the embedded "
                         f"program (e.g. CID {', '.join(map(str, wrong[:5]))} is missing).",
                         **_where(f, cidset))
+            continue
+        extra = sorted(_cids_absent(f, marked - {0}))
+        if extra:
+            yield issue(f"The /CIDSet of {f.label} lists CIDs the embedded program does not "
+                        f"have (e.g. CID {', '.join(map(str, extra[:5]))}).",
+                        **_where(f, cidset))
+
+
+def _cids_absent(f: PdfFont, marked: set[int]) -> set[int]:
+    """CIDs of ``marked`` with no glyph at all in the program (empty glyphs count as
+    present)."""
+    prog = f.program
+    if prog is None:
+        return set()
+    if prog.cids is not None:
+        return marked - set(prog.cids)
+    m = po.get(f.cid_font, "/CIDToGIDMap")
+    if po.get_name(f.cid_font, "/Subtype") == "/CIDFontType2" and po.is_stream(m):
+        data = po.read_stream(m, limit=131072) or b""
+        out = set()
+        for cid in marked:
+            k = 2 * cid
+            if k + 2 > len(data) or ((data[k] << 8) | data[k + 1]) >= prog.num_glyphs:
+                out.add(cid)
+        return out
+    return {cid for cid in marked if cid >= prog.num_glyphs}
 
 
 # -- widths (6.3.6, 6.2.11.5, 6.2.10.5) ---------------------------------------------------

@@ -292,6 +292,9 @@ def test_cidset_must_list_every_cid() -> None:
     bad = bytes([0b11000000])  # CIDs 2 and 3 missing
     report = check("2b", lambda pdf: cid_font(pdf, _tt(), cidset=bad), CID_TEXT)
     assert "6.2.11.4.2-2" in failed(report)
+    too_many = bytes([0b11111111, 0b10000000])  # CIDs 4-8 do not exist
+    report = check("2b", lambda pdf: cid_font(pdf, _tt(), cidset=too_many), CID_TEXT)
+    assert "6.2.11.4.2-2" in failed(report)
     report = check("1b", lambda pdf: cid_font(pdf, _tt(), cidset=None), CID_TEXT)
     assert "6.3.5-3" in failed(report)  # PDF/A-1 subsets need a CIDSet
     report = check("2b", lambda pdf: cid_font(pdf, _tt(), cidset=None), CID_TEXT)
