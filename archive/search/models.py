@@ -4,7 +4,9 @@ Besides these mapped tables the search migration creates database-specific objec
 are not part of the SQLAlchemy metadata (see ``archive/migrations/versions/0010_search.py``):
 
 * PostgreSQL: the ``pg_trgm`` extension, the immutable functions ``archive_fold(text)``
-  and ``evidence_search_meta(...)``, and GIN trigram indexes on them;
+  and ``evidence_search_meta(...)``, the columns ``evidence.search_meta`` (generated) and
+  ``evidence.search_text`` (copied from the blob's text by triggers), GIN trigram indexes
+  on both;
 * SQLite: the ``search_meta`` table (one row of folded metadata per evidence record, kept
   by triggers on ``evidence``) and the FTS5 ``trigram`` tables ``search_meta_fts`` and
   ``blob_text_fts`` (kept by triggers).
@@ -27,8 +29,8 @@ from archive.evidence.models import Evidence
 from archive.ids import uuid7
 
 UNMAPPED_OBJECTS = frozenset({
-    "search_meta", "search_meta_fts", "blob_text_fts",
-    "ix_evidence_search_meta_trgm", "ix_blob_texts_text_trgm",
+    "search_meta", "search_text", "search_meta_fts", "blob_text_fts",
+    "ix_evidence_search_meta_trgm", "ix_evidence_search_text_trgm",
 })
 
 

@@ -6,9 +6,12 @@ Revises: 0002
 Both databases search NFC text folded the same way: ASCII letters lower-cased, every
 other character kept as it is (so that results are identical on PostgreSQL and SQLite).
 
-* PostgreSQL: ``pg_trgm`` GIN indexes on ``archive_fold(blob_texts.text)`` and on
-  ``evidence_search_meta(...)`` (issuer name, description, voucher and document numbers,
-  tax ID, folded and joined by U+001F so that no query matches across two fields).
+* PostgreSQL: two unmapped columns on ``evidence``, each with a ``pg_trgm`` GIN index:
+  ``search_meta``, generated from ``evidence_search_meta(...)`` (issuer name,
+  description, voucher and document numbers, tax ID, folded and joined by U+001F so that
+  no query matches across two fields), and ``search_text``, the folded extracted text of
+  the record's blob, copied by triggers (on insert of a record, on insert, update and
+  delete of the blob's text).
 * SQLite: ``search_meta`` holds the same folded metadata string per record (triggers on
   ``evidence`` keep it), and two FTS5 tables with the ``trigram`` tokenizer index it and
   the blob texts (triggers keep them). SQLite drops a table's triggers with the table:
@@ -51,15 +54,48 @@ PG_UP = [
        AS $$ SELECT archive_fold(coalesce(issuer_name, '') || chr(31) || coalesce(description, '')
               || chr(31) || coalesce(voucher_no, '') || chr(31) || coalesce(doc_number, '')
               || chr(31) || coalesce(issuer_tax_id, '')) $$""",
-    """CREATE INDEX ix_evidence_search_meta_trgm ON evidence USING gin
-       (evidence_search_meta(issuer_name, description, voucher_no, doc_number, issuer_tax_id)
-        gin_trgm_ops)""",
-    "CREATE INDEX ix_blob_texts_text_trgm ON blob_texts USING gin (archive_fold(text) gin_trgm_ops)",
+    # The folded texts live on the evidence row itself, so one query can start from the
+    # caller's organisations or from a trigram index, whichever is more selective, and the
+    # index recheck reads stored text instead of folding every row again:
+    # ``search_meta`` is a stored generated column; ``search_text`` (the blob's extracted
+    # text) is copied by triggers when the record is inserted and when the text arrives.
+    """ALTER TABLE evidence ADD COLUMN search_meta text GENERATED ALWAYS AS
+       (evidence_search_meta(issuer_name, description, voucher_no, doc_number, issuer_tax_id))
+       STORED""",
+    "ALTER TABLE evidence ADD COLUMN search_text text",
+    """CREATE FUNCTION evidence_copy_search_text() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+           NEW.search_text := (SELECT archive_fold(t.text) FROM blob_texts t
+                               WHERE t.blob_id = NEW.blob_id);
+           RETURN NEW;
+       END $$""",
+    """CREATE TRIGGER evidence_search_text_bi BEFORE INSERT ON evidence
+       FOR EACH ROW EXECUTE FUNCTION evidence_copy_search_text()""",
+    """CREATE FUNCTION blob_texts_spread_search_text() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+           IF TG_OP = 'DELETE' THEN
+               UPDATE evidence SET search_text = NULL WHERE blob_id = OLD.blob_id;
+           ELSE
+               UPDATE evidence SET search_text = archive_fold(NEW.text)
+               WHERE blob_id = NEW.blob_id;
+           END IF;
+           RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER blob_texts_search_text_aiud AFTER INSERT OR UPDATE OF text OR DELETE
+       ON blob_texts FOR EACH ROW EXECUTE FUNCTION blob_texts_spread_search_text()""",
+    "CREATE INDEX ix_evidence_search_meta_trgm ON evidence USING gin (search_meta gin_trgm_ops)",
+    "CREATE INDEX ix_evidence_search_text_trgm ON evidence USING gin (search_text gin_trgm_ops)",
 ]
 
 PG_DOWN = [
-    "DROP INDEX IF EXISTS ix_blob_texts_text_trgm",
+    "DROP TRIGGER IF EXISTS blob_texts_search_text_aiud ON blob_texts",
+    "DROP TRIGGER IF EXISTS evidence_search_text_bi ON evidence",
+    "DROP FUNCTION IF EXISTS blob_texts_spread_search_text()",
+    "DROP FUNCTION IF EXISTS evidence_copy_search_text()",
+    "DROP INDEX IF EXISTS ix_evidence_search_text_trgm",
     "DROP INDEX IF EXISTS ix_evidence_search_meta_trgm",
+    "ALTER TABLE evidence DROP COLUMN IF EXISTS search_text",
+    "ALTER TABLE evidence DROP COLUMN IF EXISTS search_meta",
     "DROP FUNCTION IF EXISTS evidence_search_meta(text, text, text, text, text)",
     "DROP FUNCTION IF EXISTS archive_fold(text)",
 ]

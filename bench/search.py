@@ -1,0 +1,487 @@
+"""Search latency at scale, against the natural limit (a sequential scan) in the same run.
+
+Generates realistic evidence rows with PostgreSQL COPY (7,850 organisations: DLA → 76
+provincial offices → 7,773 LAOs; 10 fiscal years; Thai vendor names and descriptions;
+log-normal amounts; tax IDs with valid check digits; an extracted text per file), then
+times each query type THROUGH THE SEARCH SERVICE as a provincial auditor and as a national
+auditor (the call, the capped count and the audited commit), first with the indexes and
+then with index scans disabled (``enable_indexscan/bitmapscan/indexonlyscan = off``).
+The same data at a smaller size goes into SQLite (FTS5 trigram) for the embedded figures.
+
+    python bench/search.py [--rows 1000000] [--sqlite-rows 100000] [--reps 30]
+                           [--write-docs docs/search.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import math
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from archive.accounts.principal import Principal  # noqa: E402
+from archive.db import make_engine, make_session_factory, upgrade  # noqa: E402
+from archive.search import service as search  # noqa: E402
+from archive.search.schemas import SearchParams  # noqa: E402
+from archive.thai import fiscal_year_bounds, tax_id_check_digit  # noqa: E402
+from tests import servers  # noqa: E402
+
+# -- vocabulary ---------------------------------------------------------------------------
+
+PROVINCES = [
+    "กระบี่", "กาญจนบุรี", "กาฬสินธุ์", "กำแพงเพชร", "ขอนแก่น", "จันทบุรี", "ฉะเชิงเทรา", "ชลบุรี",
+    "ชัยนาท", "ชัยภูมิ", "ชุมพร", "เชียงราย", "เชียงใหม่", "ตรัง", "ตราด", "ตาก", "นครนายก",
+    "นครปฐม", "นครพนม", "นครราชสีมา", "นครศรีธรรมราช", "นครสวรรค์", "นนทบุรี", "นราธิวาส", "น่าน",
+    "บึงกาฬ", "บุรีรัมย์", "ปทุมธานี", "ประจวบคีรีขันธ์", "ปราจีนบุรี", "ปัตตานี", "พระนครศรีอยุธยา",
+    "พะเยา", "พังงา", "พัทลุง", "พิจิตร", "พิษณุโลก", "เพชรบุรี", "เพชรบูรณ์", "แพร่", "ภูเก็ต",
+    "มหาสารคาม", "มุกดาหาร", "แม่ฮ่องสอน", "ยโสธร", "ยะลา", "ร้อยเอ็ด", "ระนอง", "ระยอง", "ราชบุรี",
+    "ลพบุรี", "ลำปาง", "ลำพูน", "เลย", "ศรีสะเกษ", "สกลนคร", "สงขลา", "สตูล", "สมุทรปราการ",
+    "สมุทรสงคราม", "สมุทรสาคร", "สระแก้ว", "สระบุรี", "สิงห์บุรี", "สุโขทัย", "สุพรรณบุรี",
+    "สุราษฎร์ธานี", "สุรินทร์", "หนองคาย", "หนองบัวลำภู", "อ่างทอง", "อำนาจเจริญ", "อุดรธานี",
+    "อุตรดิตถ์", "อุทัยธานี", "อุบลราชธานี",
+]
+PLACE_PARTS = ["บ้าน", "หนอง", "โนน", "ดอน", "ห้วย", "นา", "ท่า", "วัง", "บึง", "โคก", "แม่", "ป่า",
+               "สัน", "ทุ่ง", "เขา", "คลอง", "บาง", "ไผ่", "ม่วง", "แก้ว", "ทอง", "ใหญ่", "น้อย", "เหนือ",
+               "ใต้", "สวาง", "ศรี", "ชัย", "พัฒนา", "สามัคคี", "กลาง", "หลวง", "งาม", "เจริญ"]
+VENDOR_STEMS = ["รุ่งเรือง", "เจริญ", "ทรัพย์", "สมบูรณ์", "ศรี", "ไทย", "พาณิชย์", "ก่อสร้าง",
+                "วัสดุ", "การค้า", "ภัณฑ์", "ยนต์", "อิเล็กทรอนิกส์", "ปิโตรเลียม", "เครื่องเขียน",
+                "การพิมพ์", "คอมพิวเตอร์", "ซัพพลาย", "เทรดดิ้ง", "โภคภัณฑ์", "มงคล", "ทวี", "สุข",
+                "วัฒนา", "กิจ", "ธนา", "ชัย", "โชค", "มั่นคง", "เกษตร", "ค้าไม้", "ออยล์", "เซอร์วิส",
+                "เอ็นจิเนียริ่ง", "คอนสตรัคชั่น", "ฟาร์มา", "มาร์ท", "โอสถ", "แก๊ส", "ค้าข้าว"]
+VENDOR_FORMS = [("บริษัท ", " จำกัด"), ("ห้างหุ้นส่วนจำกัด ", ""), ("ร้าน", ""),
+                ("บริษัท ", " จำกัด (มหาชน)"), ("สหกรณ์การเกษตร", " จำกัด"), ("หจก.", "")]
+EXPENSES = [
+    "ค่าวัสดุสำนักงาน", "ค่าน้ำมันเชื้อเพลิงและหล่อลื่น", "ค่าวัสดุงานบ้านงานครัว",
+    "ค่าอาหารเสริม (นม) โรงเรียน", "ค่าอาหารกลางวันเด็กนักเรียน", "ค่าจ้างเหมาบริการ",
+    "ค่าซ่อมแซมครุภัณฑ์", "ค่าก่อสร้างถนนคอนกรีตเสริมเหล็ก", "ค่าไฟฟ้า", "ค่าน้ำประปา",
+    "ค่าบริการโทรศัพท์", "ค่าวัสดุคอมพิวเตอร์", "ค่าวัสดุก่อสร้าง", "ค่าวัสดุไฟฟ้าและวิทยุ",
+    "ค่าวัสดุการเกษตร", "ค่าวัสดุวิทยาศาสตร์หรือการแพทย์", "ค่าใช้จ่ายในการเดินทางไปราชการ",
+    "ค่าใช้จ่ายโครงการจัดงานประเพณีลอยกระทง", "ค่าขุดลอกคลองส่งน้ำ", "ค่าวัสดุยานพาหนะและขนส่ง",
+    "ค่าเช่าเครื่องถ่ายเอกสาร", "ค่าบำรุงรักษาระบบประปาหมู่บ้าน", "ค่าวัสดุเครื่องแต่งกาย",
+    "ค่าจัดทำป้ายประชาสัมพันธ์", "ค่าจ้างเหมาเก็บขนขยะมูลฝอย", "ค่าวัสดุกีฬา",
+    "ค่าครุภัณฑ์สำนักงาน (โต๊ะทำงาน)", "ค่าจัดซื้อเครื่องคอมพิวเตอร์โน้ตบุ๊ก",
+    "ค่าวัสดุโฆษณาและเผยแพร่", "ค่าใช้จ่ายโครงการป้องกันและลดอุบัติเหตุทางถนนช่วงเทศกาลสงกรานต์",
+    "ค่าพ่นหมอกควันกำจัดยุงลาย", "ค่าวัคซีนป้องกันโรคพิษสุนัขบ้า", "ค่าซ่อมแซมถนนลูกรัง",
+    "ค่าติดตั้งไฟฟ้าส่องสว่างสาธารณะ", "ค่าจ้างที่ปรึกษาออกแบบอาคาร", "ค่าถ่ายเอกสารและเข้าเล่ม",
+]
+MONTHS = ["มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน", "กรกฎาคม",
+          "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม"]
+DOC_TYPES = [("receipt", 45), ("tax_invoice", 25), ("e_payment_report", 12),
+             ("payment_voucher", 8), ("invoice", 5), ("contract", 2), ("scan", 3)]
+TEXT_HEAD = {"receipt": "ใบเสร็จรับเงิน", "tax_invoice": "ใบกำกับภาษี/ใบเสร็จรับเงิน",
+             "e_payment_report": "รายงานการจ่ายเงิน KTB Corporate Online",
+             "payment_voucher": "ใบสำคัญรับเงิน", "invoice": "ใบแจ้งหนี้", "contract": "สัญญาจ้าง",
+             "scan": "สำเนา"}
+FISCAL_YEARS = list(range(2559, 2569))
+N_LAOS = 7_773
+
+
+def tax_id(rng: random.Random, first: str) -> str:
+    body = first + "".join(rng.choice("0123456789") for _ in range(11))
+    return body + str(tax_id_check_digit(body))
+
+
+@dataclass
+class World:
+    org_ids: list[int]                         # LAO ids
+    org_weights: list[float]
+    province_of: dict[int, int]                # LAO id → province office id
+    province_ids: list[int]
+    vendors: list[tuple[str, str]]             # (name, tax id)
+    samples: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def org_rows(rng: random.Random) -> tuple[list[tuple[Any, ...]], World]:
+    rows: list[tuple[Any, ...]] = [(1, "dla", "กรมส่งเสริมการปกครองท้องถิ่น", "dla-office", None)]
+    province_ids = []
+    for i, name in enumerate(PROVINCES, start=1):
+        pid = 1 + i
+        province_ids.append(pid)
+        rows.append((pid, f"p-{i:02d}", f"สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัด{name}",
+                     "province", 1))
+    org_ids, weights, province_of = [], [], {}
+    next_id = 2 + len(PROVINCES)
+    for n in range(N_LAOS):
+        prov_index = n % len(PROVINCES) if n < len(PROVINCES) else rng.randrange(len(PROVINCES))
+        pid = province_ids[prov_index]
+        place = "".join(rng.sample(PLACE_PARTS, 2))
+        if n < len(PROVINCES):
+            kind, name, weight = "pao", f"องค์การบริหารส่วนจังหวัด{PROVINCES[prov_index]}", 8.0
+        elif n < len(PROVINCES) + 2_470:
+            kind, name, weight = "municipality", f"เทศบาลตำบล{place}", rng.uniform(1.0, 3.0)
+        else:
+            kind, name, weight = "sao", f"องค์การบริหารส่วนตำบล{place}", rng.uniform(0.5, 1.5)
+        rows.append((next_id, f"lao-{n:05d}", name, kind, pid))
+        org_ids.append(next_id)
+        weights.append(weight)
+        province_of[next_id] = pid
+        next_id += 1
+    vendors = []
+    for _ in range(20_000):
+        prefix, suffix = rng.choice(VENDOR_FORMS)
+        stem = "".join(rng.sample(VENDOR_STEMS, rng.choice((2, 2, 3))))
+        vendors.append((f"{prefix}{stem}{suffix}",
+                        tax_id(rng, "0" if prefix != "ร้าน" else rng.choice("13"))))
+    return rows, World(org_ids, weights, province_of, province_ids, vendors)
+
+
+def uuid7_at(ms: int, rng: random.Random) -> uuid.UUID:
+    value = ((ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rng.getrandbits(12) << 64
+             | 0b10 << 62 | rng.getrandbits(62))
+    return uuid.UUID(int=value)
+
+
+@dataclass
+class Row:
+    evidence: tuple[Any, ...]
+    blob: tuple[Any, ...]
+    text: str
+
+
+def generate(n: int, world: World, rng: random.Random) -> Iterator[Row]:
+    orgs = rng.choices(world.org_ids, weights=world.org_weights, k=n)
+    doc_types = rng.choices([d for d, _ in DOC_TYPES], weights=[w for _, w in DOC_TYPES], k=n)
+    voucher_seq: dict[tuple[int, int], int] = {}
+    for i in range(n):
+        org = orgs[i]
+        fy = rng.choice(FISCAL_YEARS)
+        start, _ = fiscal_year_bounds(fy)
+        issue = start + dt.timedelta(days=rng.randrange(365))
+        created = dt.datetime(issue.year, issue.month, issue.day, tzinfo=dt.UTC) + \
+            dt.timedelta(days=rng.randrange(0, 30), seconds=rng.randrange(86_400))
+        vendor, vendor_tax = world.vendors[int(rng.paretovariate(1.2)) % len(world.vendors)]
+        expense = rng.choice(EXPENSES)
+        month = MONTHS[issue.month - 1]
+        description = f"{expense} ประจำเดือน{month} {fy}"
+        amount = min(50_000_000.0, max(10.0, math.exp(rng.gauss(math.log(6_000), 1.5))))
+        amount_s = f"{amount:.2f}"
+        key = (org, fy)
+        voucher_seq[key] = voucher_seq.get(key, 0) + 1
+        voucher = f"ฎ {voucher_seq[key]}/{fy}"
+        doc_type = doc_types[i]
+        doc_number = f"{doc_type[:2].upper()}{fy % 100:02d}-{rng.randrange(1_000_000):06d}"
+        sha = rng.getrandbits(256).to_bytes(32, "big").hex()
+        media = "application/pdf" if doc_type != "scan" else "image/png"
+        size = rng.randrange(20_000, 900_000)
+        blob_id = i + 1
+        ev_id = uuid7_at(int(created.timestamp() * 1000), rng)
+        roll = rng.random()
+        pdfa = "t" if roll < 0.6 else ("f" if roll < 0.7 else None)
+        text = (f"{TEXT_HEAD[doc_type]} เลขที่ {doc_number} {vendor} เลขประจำตัวผู้เสียภาษี "
+                f"{vendor_tax} รายการ {expense} จำนวนเงิน {amount_s} บาท")
+        yield Row(
+            (ev_id, org, blob_id, doc_type, fy, voucher, doc_number, issue, vendor, vendor_tax,
+             "00000", amount_s, None, "THB", description, f"{doc_number}.pdf", None, "bench",
+             "inspected", 1, created, created, pdfa, "t" if rng.random() < 0.01 else "f"),
+            (blob_id, sha, size, media, f"sha256/{sha[:2]}/{sha[2:4]}/{sha}", None,
+             created + dt.timedelta(days=3650), "f", created),
+            text)
+        if rng.random() < max(0.003, 3000 / n):
+            world.samples.setdefault("rows", []).append(
+                {"org": org, "sha": sha, "voucher": voucher, "tax": vendor_tax, "fy": fy})
+
+
+EVIDENCE_COLS = ("id", "org_id", "blob_id", "doc_type", "fiscal_year", "voucher_no", "doc_number",
+                 "issue_date", "issuer_name", "issuer_tax_id", "issuer_branch", "amount",
+                 "vat_amount", "currency", "description", "original_filename",
+                 "client_media_type", "uploaded_by", "status", "version", "created_at",
+                 "updated_at", "pdfa_compliant", "on_hold")
+BLOB_COLS = ("id", "sha256", "size", "media_type", "store_key", "version_id", "retain_until",
+             "legal_hold", "created_at")
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _tsv(values: tuple[Any, ...]) -> str:
+    return "\t".join("\\N" if v is None else str(v) for v in values)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+def load_postgres(url: str, n: int, seed: int) -> World:
+    import psycopg
+
+    rng = random.Random(seed)
+    orgs, world = org_rows(rng)
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        conn.execute("SET max_parallel_maintenance_workers = 2")
+        secondary = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+            "('evidence', 'blobs', 'blob_texts') AND indexname NOT LIKE 'pk_%' "
+            "AND indexname NOT LIKE 'uq_%'").fetchall()
+        for name, _ in secondary:
+            conn.execute(f'DROP INDEX "{name}"')
+        for table in ("evidence", "blobs", "blob_texts"):
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+        t0 = time.perf_counter()
+        copy_orgs = "COPY organisations (id, code, name, type, parent_id, created_at) FROM STDIN"
+        with conn.cursor() as cur, cur.copy(copy_orgs) as cp:
+            now = dt.datetime.now(dt.UTC)
+            for row in orgs:
+                cp.write_row((*row, now))
+        conn.execute("SELECT setval(pg_get_serial_sequence('organisations', 'id'), 10000)")
+        batch = 100_000
+        rows = generate(n, world, rng)
+        done = 0
+        now_s = dt.datetime.now(dt.UTC)
+        while done < n:
+            chunk = [next(rows) for _ in range(min(batch, n - done))]
+            # search_text is what the blob_texts trigger would copy (triggers are off here)
+            ev = io.StringIO("\n".join(_tsv((*r.evidence, r.text.translate(_ASCII_LOWER)))
+                                       for r in chunk) + "\n")
+            bl = io.StringIO("\n".join(_tsv(r.blob) for r in chunk) + "\n")
+            tx = io.StringIO("\n".join(_tsv((r.blob[0], r.text, len(r.text), "pdfium", None,
+                                             now_s)) for r in chunk) + "\n")
+            with conn.cursor() as cur:
+                with cur.copy(f"COPY blobs ({', '.join(BLOB_COLS)}) FROM STDIN") as cp:
+                    cp.write(bl.getvalue())
+                with cur.copy(f"COPY evidence ({', '.join(EVIDENCE_COLS)}, search_text) "
+                              "FROM STDIN") as cp:
+                    cp.write(ev.getvalue())
+                with cur.copy("COPY blob_texts (blob_id, text, chars, extractor, error, "
+                              "extracted_at) FROM STDIN") as cp:
+                    cp.write(tx.getvalue())
+            done += len(chunk)
+            print(f"  loaded {done:,} rows ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+        conn.execute("SELECT setval(pg_get_serial_sequence('blobs', 'id'), %s)", (n + 1,))
+        for table in ("evidence", "blobs", "blob_texts"):
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+        t1 = time.perf_counter()
+        for name, ddl in secondary:
+            conn.execute(ddl)
+            print(f"  index {name} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr)
+        conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
+        world.samples["load_seconds"] = [t1 - t0, time.perf_counter() - t1]
+    return world
+
+
+# -- queries ------------------------------------------------------------------------------
+
+TEXT_QUERIES = ["วัสดุสำนักงาน", "เชื้อเพลิง", "คอนกรีต", "ลอยกระทง", "พิษสุนัขบ้า", "ทรัพย์ทวี",
+                "เจริญก่อสร้าง", "โน้ตบุ๊ก", "ขุดลอกคลอง", "ไฟฟ้าส่องสว่าง"]
+
+
+def query_makers(world: World, rng: random.Random,
+                 province: int | None) -> dict[str, Callable[[], dict[str, Any]]]:
+    rows = [r for r in world.samples["rows"]
+            if province is None or world.province_of[r["org"]] == province]
+
+    def pick() -> dict[str, Any]:
+        return rng.choice(rows)
+
+    def tax_year() -> dict[str, Any]:
+        row = pick()
+        return {"issuer_tax_id": row["tax"], "fiscal_year": row["fy"]}
+
+    def amount_date() -> dict[str, Any]:
+        fy = rng.choice(FISCAL_YEARS)
+        start, end = fiscal_year_bounds(fy)
+        low = rng.choice([10_000, 50_000, 100_000])
+        return {"amount_min": str(low), "amount_max": str(low * 5),
+                "issue_date_from": start.isoformat(),
+                "issue_date_to": (start + dt.timedelta(days=90)).isoformat()}
+
+    return {
+        "SHA-256": lambda: {"sha256": pick()["sha"]},
+        "voucher number": lambda: {"voucher_no": pick()["voucher"]},
+        "tax ID + fiscal year": tax_year,
+        "amount + date range": amount_date,
+        "Thai substring q": lambda: {"q": rng.choice(TEXT_QUERIES)},
+        "combination": lambda: {"q": rng.choice(TEXT_QUERIES), "fiscal_year": rng.choice(
+            FISCAL_YEARS), "amount_min": "5000", "doc_type": "receipt", "sort": "-amount"},
+    }
+
+
+def measure(sessions: Any, principal: Principal, makers: dict[str, Callable[[], dict[str, Any]]],
+            reps: int) -> dict[str, tuple[float, float, float]]:
+    out = {}
+    for name, make in makers.items():
+        times, totals = [], []
+        for i in range(reps + 2):
+            params = SearchParams(**make())
+            session = sessions()
+            start = time.perf_counter()
+            page = search.search(session, principal, params)
+            session.commit()   # the audit event is part of every search
+            elapsed = (time.perf_counter() - start) * 1000
+            session.close()
+            if i >= 2:  # two warm-up calls
+                times.append(elapsed)
+                totals.append(page.total)
+        times.sort()
+        p95 = times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)]
+        out[name] = (statistics.median(times), p95, statistics.median(totals))
+    return out
+
+
+def principals(world: World) -> dict[str, Principal]:
+    province = world.province_ids[12]   # เชียงใหม่
+    return {"provincial auditor": Principal(name="bench-aud-p", role="auditor",
+                                            org_ids=(province,)),
+            "national auditor": Principal(name="bench-aud-n", role="auditor", org_ids=(1,))}
+
+
+def run_queries(url: str, world: World, reps: int, seq_reps: int, *,
+                sqlite: bool = False) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    seq_engine = None
+    if not sqlite:
+        seq_engine = make_engine(url, connect_args={"options": "-c enable_indexscan=off "
+                                                    "-c enable_bitmapscan=off "
+                                                    "-c enable_indexonlyscan=off"})
+    for who, principal in principals(world).items():
+        province = None if principal.org_ids == (1,) else principal.org_ids[0]
+        fresh = Principal(name=principal.name, role=principal.role, org_ids=principal.org_ids)
+        indexed = measure(sessions, fresh, query_makers(world, random.Random(7), province), reps)
+        seq = None
+        if seq_engine is not None:
+            fresh = Principal(name=principal.name, role=principal.role, org_ids=principal.org_ids)
+            seq = measure(make_session_factory(seq_engine), fresh,
+                          query_makers(world, random.Random(7), province), seq_reps)
+        results[who] = {"indexed": indexed, "seq": seq}
+    engine.dispose()
+    if seq_engine is not None:
+        seq_engine.dispose()
+    return results
+
+
+# -- SQLite -------------------------------------------------------------------------------
+
+def load_sqlite(path: Path, n: int, seed: int) -> World:
+    import sqlite3
+
+    rng = random.Random(seed)
+    orgs, world = org_rows(rng)
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    t0 = time.perf_counter()
+    conn.executemany("INSERT INTO organisations (id, code, name, type, parent_id, created_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", [(*r, now) for r in orgs])
+
+    def ts(value: dt.datetime) -> str:
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    rows = list(generate(n, world, rng))
+    conn.executemany(f"INSERT INTO blobs ({', '.join(BLOB_COLS)}) VALUES "
+                     f"({', '.join('?' * len(BLOB_COLS))})",
+                     [(b[0], b[1], b[2], b[3], b[4], b[5], ts(b[6]), 0, ts(b[8]))
+                      for b in (r.blob for r in rows)])
+    conn.executemany(
+        f"INSERT INTO evidence ({', '.join(EVIDENCE_COLS)}) VALUES "
+        f"({', '.join('?' * len(EVIDENCE_COLS))})",
+        [(e[0].hex, e[1], e[2], e[3], e[4], e[5], e[6], e[7].isoformat(), e[8], e[9], e[10],
+          int(round(float(e[11]) * 100)), None, e[13], e[14], e[15], None, e[17], e[18], e[19],
+          ts(e[20]), ts(e[21]), None if e[22] is None else int(e[22] == "t"), int(e[23] == "t"))
+         for e in (r.evidence for r in rows)])
+    conn.executemany("INSERT INTO blob_texts (blob_id, text, chars, extractor, error, "
+                     "extracted_at) VALUES (?, ?, ?, 'pdfium', NULL, ?)",
+                     [(r.blob[0], r.text, len(r.text), now) for r in rows])
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+    world.samples["load_seconds"] = [time.perf_counter() - t0, 0.0]
+    return world
+
+
+# -- report -------------------------------------------------------------------------------
+
+def table(title: str, results: dict[str, dict[str, Any]]) -> str:
+    lines = [f"#### {title}", "",
+             "| caller | query | matches (median) | p50 ms | p95 ms | seq-scan p50 ms | "
+             "seq-scan p95 ms | speed-up (p50) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for who, res in results.items():
+        for name, (p50, p95, total) in res["indexed"].items():
+            if res["seq"]:
+                s50, s95, _ = res["seq"][name]
+                extra = f"{s50:.1f} | {s95:.1f} | {s50 / p50:.0f}×"
+            else:
+                extra = "– | – | –"
+            lines.append(f"| {who} | {name} | {total:,.0f} | {p50:.1f} | {p95:.1f} | {extra} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--sqlite-rows", type=int, default=100_000)
+    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--seq-reps", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=2568)
+    ap.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database.")
+    ap.add_argument("--write-docs", type=Path, default=None)
+    args = ap.parse_args()
+
+    report = []
+    if args.rows:
+        pg = servers.start_postgres()
+        dbname = pg.create_database("archive_bench_search")
+        url = pg.url(dbname)
+        try:
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            print(f"PostgreSQL: generating {args.rows:,} rows …", file=sys.stderr)
+            world = load_postgres(url, args.rows, args.seed)
+            load, index = world.samples["load_seconds"]
+            print(f"loaded in {load:.0f} s, indexed in {index:.0f} s", file=sys.stderr)
+            results = run_queries(url, world, args.reps, args.seq_reps)
+            report.append(table(f"PostgreSQL, {args.rows:,} records (load {load:.0f} s + "
+                                f"indexes {index:.0f} s)", results))
+            print(report[-1])
+        finally:
+            if not args.keep:
+                pg.drop_database(dbname)
+            pg.stop()
+    if args.sqlite_rows:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bench.db"
+            print(f"SQLite: generating {args.sqlite_rows:,} rows …", file=sys.stderr)
+            world = load_sqlite(path, args.sqlite_rows, args.seed)
+            load = world.samples["load_seconds"][0]
+            results = run_queries(f"sqlite:///{path}", world, args.reps, 0, sqlite=True)
+            report.append(table(f"SQLite, {args.sqlite_rows:,} records (load with FTS5 "
+                                f"triggers {load:.0f} s)", results))
+            print(report[-1])
+    if args.write_docs:
+        marker = "<!-- bench:search -->"
+        body = (f"{marker}\nMeasured by `python bench/search.py` on {os.cpu_count()} cores, "
+                f"{dt.date.today().isoformat()}.\n\n" + "\n".join(report) + marker)
+        doc = args.write_docs.read_text() if args.write_docs.exists() else ""
+        if doc.count(marker) == 2:
+            head, _, rest = doc.partition(marker)
+            _, _, tail = rest.partition(marker)
+            doc = head + body + tail
+        else:
+            doc += "\n" + body + "\n"
+        args.write_docs.write_text(doc)
+
+
+if __name__ == "__main__":
+    main()
