@@ -336,6 +336,10 @@ def type1_charset(ctx: DocContext) -> Issues:
             yield issue(f"The /CharSet of {f.label} does not list every {what} the embedded "
                         f"program (missing: {', '.join(unlisted[:6])}).",
                         **_where(f, f.descriptor))
+        elif ctx.part != 1 and (absent := sorted(listed - names - {".notdef"})):
+            # PDF/A-2 and later: the CharSet names exactly the glyphs of the subset.
+            yield issue(f"The /CharSet of {f.label} lists glyphs the embedded program does "
+                        f"not have ({', '.join(absent[:6])}).", **_where(f, f.descriptor))
 
 
 def _cids_in_program(f: PdfFont) -> set[int] | None:
@@ -375,16 +379,25 @@ def cid_set(ctx: DocContext) -> Issues:
                             **_where(f, f.descriptor))
             continue
         data = po.read_stream(cidset, limit=8192)  # CIDs stop at 65535
-        present = _cids_in_program(f)
+        if ctx.part == 1:
+            # PDF/A-1: the CIDSet identifies the CIDs the subset is used for.
+            present: set[int] | None = {g.cid for g, _ in _glyphs(f)
+                                        if g.cid is not None and g.present}
+            what = "CID used from"
+        else:
+            present = _cids_in_program(f)
+            what = "CID of"
         if data is None or present is None:
             continue
         marked = {i * 8 + b for i, byte in enumerate(data) for b in range(8)
                   if byte & (0x80 >> b)}
         wrong = sorted(present - marked - {0})
         if wrong:
-            yield issue(f"The /CIDSet of {f.label} does not list every CID of the embedded "
+            yield issue(f"The /CIDSet of {f.label} does not list every {what} the embedded "
                         f"program (e.g. CID {', '.join(map(str, wrong[:5]))} is missing).",
                         **_where(f, cidset))
+            continue
+        if ctx.part == 1:
             continue
         extra = sorted(_cids_absent(f, marked - {0}))
         if extra:

@@ -180,6 +180,14 @@ def test_cff_charset_must_list_every_glyph() -> None:
     # PDF/A-1 asks the CharSet for the glyphs used (B is shown here).
     assert "6.3.5-2" in failed(check("1b", add))
 
+    def extra(pdf: pikepdf.Pdf) -> None:
+        simple_font(pdf, subtype="/Type1", program=program, file_key="/FontFile3",
+                    file_subtype="/Type1C", encoding="/WinAnsiEncoding",
+                    extra_descriptor={"/CharSet": pikepdf.String("/space/A/B/C")})
+
+    assert "6.2.11.4.2-1" in failed(check("2b", extra))  # C is not in the program
+    assert "6.3.5-2" not in failed(check("1b", extra))
+
 
 def test_cff_wrong_width() -> None:
     program = bare_cff()
