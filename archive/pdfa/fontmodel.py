@@ -239,13 +239,14 @@ class PdfFont:
                 if gid:
                     return gid
             return 0 if cmaps or name is not None else None
-        # symbolic
+        # symbolic: the (3,0) subtable when there is one (and then only it), else (1,0)
         if (3, 0) in cmaps:
             table = cmaps[(3, 0)]
             for cand in (code, 0xF000 + code, 0xF100 + code, 0xF200 + code):
                 gid = table.get(cand)
                 if gid:
                     return gid
+            return 0
         if (1, 0) in cmaps:
             gid = cmaps[(1, 0)].get(code)
             if gid:
