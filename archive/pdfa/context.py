@@ -970,6 +970,21 @@ class DocContext:
                     add(n, cs.obj)
         for elem in self.struct_elements:
             add(po.get(elem, "/S"), elem)
+        # Structure type names are also the keys and values of the role maps.
+        root = po.get(self.catalog, "/StructTreeRoot")
+        maps = [po.get(root, "/RoleMap")]
+        for ns in po.elements(po.get(root, "/Namespaces")):
+            maps.append(po.get(ns, "/RoleMapNS"))
+        for rm in maps:
+            for key, value in po.items(rm)[:10000]:
+                holder = rm
+                try:
+                    add(pikepdf.Name(key), holder)
+                except Exception:  # noqa: BLE001 - keys pikepdf cannot rebuild are skipped
+                    pass
+                add(value, holder)
+                for v in po.elements(value)[:1]:
+                    add(v, holder)
         return out
 
     @cached_property

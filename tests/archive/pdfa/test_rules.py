@@ -88,6 +88,18 @@ def test_angle_brackets_in_literal_text_are_not_hex_strings() -> None:
     assert "6.1.6-2" in failed(check_pdfa(create_pdfa(2, content=bad)))
 
 
+def test_role_map_names_must_be_utf8() -> None:
+    def role_map(pdf: pikepdf.Pdf) -> None:
+        pdf.Root.StructTreeRoot = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.StructTreeRoot,
+            RoleMap=pikepdf.Dictionary(Invoice=pikepdf.Name("/DocumentXXX"))))
+
+    patch = same_length(b"/DocumentXXX", b"/Document#c2")
+    assert "6.1.7-1" in failed(check_pdfa(create_pdfa(4, None, mutate=role_map, patch=patch)))
+    assert "6.1.8-1" in failed(check_pdfa(create_pdfa(2, mutate=role_map, patch=patch)))
+    assert "6.1.8-1" not in failed(check_pdfa(create_pdfa(2, mutate=role_map)))
+
+
 def test_integer_limit_in_content_stream() -> None:
     data = create_pdfa(1, "B", content=b"0 0 1 rg 10 10 50 50 re f 3000000000 w")
     assert "6.1.12-1" in failed(check_pdfa(data))
