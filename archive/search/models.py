@@ -36,8 +36,9 @@ UNMAPPED_OBJECTS = frozenset({
 
 def is_unmapped(name: str | None) -> bool:
     """True for the search objects created by raw DDL (for Alembic's ``include_name``)."""
-    return bool(name) and (name in UNMAPPED_OBJECTS or
-                           name.startswith(("search_meta_fts_", "blob_text_fts_")))
+    if not name:
+        return False
+    return name in UNMAPPED_OBJECTS or name.startswith(("search_meta_fts_", "blob_text_fts_"))
 
 EXPORT_STATUSES = ("queued", "running", "done", "failed")
 

@@ -178,7 +178,7 @@ def to_item(hit: Hit) -> SearchItem:
 
 # -- building the query ------------------------------------------------------------------
 
-def _select_hits() -> sa.Select[Any]:
+def _select_hits() -> sa.Select[Evidence, Blob, Organisation]:
     return (sa.select(Evidence, Blob, Organisation)
             .join(Blob, Blob.id == Evidence.blob_id)
             .join(Organisation, Organisation.id == Evidence.org_id))
@@ -245,11 +245,11 @@ def _in_ints(column: Any, values: set[int], pg: bool) -> ColumnElement[bool]:
     if not values:
         return sa.false()
     if len(values) == 1:
-        return column == next(iter(values))  # type: ignore[no-any-return]
+        return column == next(iter(values))  # type: ignore[no-any-return,unused-ignore]
     if pg:  # one array parameter instead of thousands
-        return column == sa.any_(sa.bindparam(None, sorted(values),  # type: ignore[no-any-return]
-                                              type_=postgresql.ARRAY(sa.Integer)))
-    return column.in_(sorted(values))  # type: ignore[no-any-return]
+        array = sa.bindparam(None, sorted(values), type_=postgresql.ARRAY(sa.Integer))
+        return column == sa.any_(array)  # type: ignore[no-any-return,unused-ignore]
+    return column.in_(sorted(values))  # type: ignore[no-any-return,unused-ignore]
 
 
 def _day_start(day: dt.date) -> dt.datetime:
