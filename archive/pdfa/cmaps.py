@@ -12,7 +12,9 @@ matter for PDF/A without running it: code space ranges, code-to-CID mappings (``
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from typing import Any
 
 # ISO 32000-1:2008 9.7.5.2 Table 118 (and ISO 32000-2:2020 Table 116): the predefined CMaps,
 # with the character collection (ordering) each one maps to (registry is always Adobe).
@@ -63,7 +65,8 @@ class CMap:
     bf_chars: dict[int, str] = field(default_factory=dict)
     bf_ranges: list[tuple[int, int, object]] = field(default_factory=list)  # lo, hi, dst
     identity: bool = False
-    _sorted: list[tuple[int, int, int, int]] | None = None
+    _cid_index: _RangeIndex | None = None
+    _bf_index: _RangeIndex | None = None
 
     # -- codes --------------------------------------------------------------------------
     @property
@@ -110,9 +113,12 @@ class CMap:
         hit = self.cid_chars.get((length, code))
         if hit is not None:
             return hit
-        for rlen, lo, hi, first in self.cid_ranges:
-            if rlen == length and lo <= code <= hi:
-                return first + code - lo
+        if self._cid_index is None:
+            self._cid_index = _RangeIndex([(lo, hi, (rlen, first))
+                                           for rlen, lo, hi, first in self.cid_ranges])
+        for lo, _, (rlen, first) in self._cid_index.find(code):
+            if rlen == length:
+                return int(first + code - lo)
         return None
 
     def max_cid(self) -> int:
@@ -127,23 +133,44 @@ class CMap:
         hit = self.bf_chars.get(code)
         if hit is not None:
             return hit
-        for lo, hi, dst in self.bf_ranges:
-            if lo <= code <= hi:
-                off = code - lo
-                if isinstance(dst, list):
-                    return dst[off] if off < len(dst) else None
-                if isinstance(dst, bytes):
-                    if not dst:
-                        return ""
-                    value = int.from_bytes(dst, "big") + off
-                    raw = value.to_bytes(len(dst), "big") if value < 1 << (8 * len(dst)) \
-                        else dst
-                    return _utf16(raw)
+        if self._bf_index is None:
+            self._bf_index = _RangeIndex(self.bf_ranges)
+        for lo, _, dst in self._bf_index.find(code):
+            off = code - lo
+            if isinstance(dst, list):
+                return dst[off] if off < len(dst) else None
+            if isinstance(dst, bytes):
+                if not dst:
+                    return ""
+                value = int.from_bytes(dst, "big") + off
+                raw = value.to_bytes(len(dst), "big") if value < 1 << (8 * len(dst)) else dst
+                return _utf16(raw)
         return None
 
     @property
     def has_unicode(self) -> bool:
         return bool(self.bf_chars or self.bf_ranges)
+
+
+class _RangeIndex:
+    """Ranges (low, high, value) sorted for lookup; the last-defined range wins where ranges
+    overlap (only the few nearest ranges below a code are looked at)."""
+
+    def __init__(self, ranges: list[tuple[int, int, Any]]) -> None:
+        order = sorted(range(len(ranges)), key=lambda i: (ranges[i][0], i))
+        self._ranges = [ranges[i] for i in order]
+        self._rank = order
+        self._lows = [r[0] for r in self._ranges]
+
+    def find(self, code: int) -> list[tuple[int, int, Any]]:
+        k = bisect_right(self._lows, code) - 1
+        hits = []
+        for j in range(k, max(k - 32, -1), -1):
+            lo, hi, _ = self._ranges[j]
+            if lo <= code <= hi:
+                hits.append((self._rank[j], self._ranges[j]))
+        hits.sort(key=lambda h: -h[0])
+        return [h[1] for h in hits]
 
 
 def _utf16(raw: bytes) -> str:
@@ -157,8 +184,9 @@ def _as_int(b: bytes) -> int:
     return int.from_bytes(b, "big")
 
 
-_SECTION = re.compile(rb"begin(codespacerange|cidrange|cidchar|notdefrange|notdefchar|bfrange|"
-                      rb"bfchar)\b(.*?)\bend\1", re.S)
+_SECTION_MARK = re.compile(rb"\b(begin|end)(codespacerange|cidrange|cidchar|notdefrange|"
+                           rb"notdefchar|bfrange|bfchar)\b")
+MAX_CMAP_BYTES = 8 * 1024 * 1024
 _HEX = rb"<([0-9A-Fa-f\s]*)>"
 _PAIR = re.compile(_HEX + rb"\s*" + _HEX)
 _RANGE_CID = re.compile(_HEX + rb"\s*" + _HEX + rb"\s*(\d+)")
@@ -187,9 +215,24 @@ def _first(pattern: re.Pattern[bytes], data: bytes) -> bytes | None:
     return m.group(1) if m else None
 
 
+def _sections(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(kind, body) of every begin<kind> ... end<kind> section, in one linear pass."""
+    out = []
+    open_kind: bytes | None = None
+    start = 0
+    for m in _SECTION_MARK.finditer(data):
+        if m.group(1) == b"begin":
+            open_kind, start = m.group(2), m.end()
+        elif open_kind == m.group(2):
+            out.append((open_kind, data[start:m.start()]))
+            open_kind = None
+    return out
+
+
 def parse_cmap(data: bytes) -> CMap:
     """Read an embedded CMap or ToUnicode program (tolerant: malformed parts are skipped)."""
     cm = CMap()
+    data = data[:MAX_CMAP_BYTES]
     wmode = _first(_WMODE, data)
     cm.wmode = int(wmode) if wmode is not None else None
     name = _first(_CMAP_NAME, data)
@@ -201,8 +244,7 @@ def parse_cmap(data: bytes) -> CMap:
     supp = _first(_SUPPLEMENT, data)
     cm.supplement = int(supp) if supp is not None else None
     cm.usecmap = [m.decode("latin-1") for m in _USECMAP.findall(data)]
-    for m in _SECTION.finditer(data):
-        kind, body = m.group(1), m.group(2)
+    for kind, body in _sections(data):
         if kind == b"codespacerange":
             for lo_t, hi_t in _PAIR.findall(body):
                 lo, hi = _hex(lo_t), _hex(hi_t)

@@ -423,7 +423,7 @@ class ProgramCache:
                     hit = (read_font_program(data, key, po.get_name(stream, "/Subtype")), None)
                 except FontProgramError as exc:
                     hit = (None, str(exc))
-                except (MemoryError, RecursionError):
+                except MemoryError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - any parser failure is reported
                     hit = (None, f"the font program cannot be read ({type(exc).__name__})")
