@@ -405,3 +405,34 @@ def test_cmap_parser() -> None:
     assert cm.cid(0x8141, 2) == 101 and cm.cid(0x41, 1) == 7 and cm.cid(0x42, 1) is None
     assert cm.unicode(0x42) == "b" and cm.unicode(0x51) == "\U0001F600"
     assert cm.unicode(0x50) == "ff" and cm.unicode(0x60) == "\u00c1"
+
+
+# -- hostile font data ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "subtype", "data"), [
+    ("/FontFile2", None, b"\x00\x01\x00\x00\x00\x09" + b"\xff" * 200),  # truncated directory
+    ("/FontFile3", "/Type1C", b"\x01\x00\x04\x04" + bytes(range(256)) * 4),
+    ("/FontFile", None, b"%!PS-AdobeFont-1.0\ncurrentfile eexec\n" + bytes(range(256)) * 8),
+])
+def test_broken_font_programs_raise_a_readable_error(key: str, subtype: str | None,
+                                                      data: bytes) -> None:
+    with pytest.raises(FontProgramError) as err:
+        read_font_program(data, key, subtype)
+    assert str(err.value)
+
+
+def test_truncated_font_program_is_reported() -> None:
+    program = _tt()[:300]
+    report = check("2b", lambda pdf: simple_font(pdf, program=program))
+    msgs = [f.message for f in report.failures if f.clause == "6.2.11.4.1"]
+    assert msgs and "cannot be read" in msgs[0] and report.error is None
+
+
+def test_hostile_cmap_parses_in_linear_time() -> None:
+    cm = parse_cmap(b"beginbfchar <01> <0041> " * 100_000)
+    assert cm.bf_chars == {}  # no section is ever closed
+    many = b"".join(b"1 beginbfrange <%04X> <%04X> <0041> endbfrange\n" % (2 * i, 2 * i + 1)
+                    for i in range(20_000))
+    cm = parse_cmap(many)
+    assert cm.unicode(5) == "B" and cm.unicode(39_999) == "B" and cm.unicode(40_000) is None
