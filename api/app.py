@@ -8,8 +8,9 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from api import errors
-from api.routers import admin, audit, evidence, health
+from api.routers import admin, audit, evidence, health, jobs, metrics
 from api.routers import exports as export_routes
+from api.routers import retention as retention_routes
 from api.routers import search as search_routes
 from archive.config import Settings
 from archive.db import make_engine, make_session_factory
@@ -32,9 +33,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.store = store
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(evidence.router, prefix="/api/v1")
     app.include_router(audit.router, prefix="/api/v1")
     app.include_router(admin.router, prefix="/api/v1")
+    app.include_router(jobs.router, prefix="/api/v1")
     app.include_router(search_routes.router, prefix="/api/v1")
     app.include_router(export_routes.router, prefix="/api/v1")
+    app.include_router(retention_routes.router, prefix="/api/v1")
     return app

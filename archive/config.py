@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("change-me")
     tsa_url: str | None = None
 
+    # Workers and scheduled jobs.
+    job_lease_seconds: int = Field(default=300, ge=1)
+    job_retry_base_seconds: float = Field(default=5.0, gt=0)   # backoff 5 s, 10 s, 20 s …
+    worker_concurrency: int = Field(default=2, ge=1)
+    embedded_worker: bool = True        # `archive serve` runs a worker and the scheduler
+    fixity_cycle_days: int = Field(default=30, ge=1)
+    fixity_max_mbps: float = Field(default=50.0, gt=0)
+    probe_retention_seconds: int = Field(default=60, ge=1)
+    timezone: str = "Asia/Bangkok"
+    # PEM files of certificates trusted as signature roots (nothing else is trusted).
+    trust_roots: tuple[Path, ...] = ()
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
         if self.env == "production":

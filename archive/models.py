@@ -3,8 +3,8 @@
 from archive.accounts.models import ApiToken, User, UserOrganisation
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from archive.db import Base
-from archive.evidence.models import Blob, Evidence, EvidenceHistory
-from archive.jobs.models import Job
+from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
+from archive.jobs.models import Job, SystemCheck
 from archive.orgs.models import Organisation
 from archive.schedules.models import (
     DocTypeSchedule,
@@ -15,6 +15,6 @@ from archive.schedules.models import (
 from archive.search.models import BlobText, Export
 
 __all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Blob", "BlobText",
-           "DocTypeSchedule", "Evidence", "EvidenceHistory", "Export", "Job", "Organisation",
-           "RetentionSchedule", "RetentionScheduleVersion", "Tombstone", "User",
-           "UserOrganisation"]
+           "DocTypeSchedule", "Evidence", "EvidenceHistory", "Export", "Inspection", "Job",
+           "Organisation", "RetentionSchedule", "RetentionScheduleVersion", "SystemCheck",
+           "Tombstone", "User", "UserOrganisation"]

@@ -16,11 +16,14 @@ The function must be importable at module level (it is pickled by reference).
 
 from __future__ import annotations
 
+import importlib.machinery
 import multiprocessing
 import multiprocessing.connection
 import os
 import resource
 import signal
+import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +31,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# Modules the forkserver imports once, so that each forked child starts warm.
-# Missing modules are skipped by multiprocessing itself.
-PRELOAD = ["archive.pdfa", "archive.inspection", "pikepdf", "lxml.etree"]
+# Modules the forkserver imports once, so that each forked child starts warm. Missing
+# modules are skipped by multiprocessing itself.
+PRELOAD = ["archive.pdfa", "archive.pdfa.isolated", "archive.inspection",
+           "archive.inspection.jobs", "archive.search.extract", "pikepdf", "lxml.etree"]
 
 _ctx = multiprocessing.get_context("forkserver")
 _ctx.set_forkserver_preload(PRELOAD)
@@ -75,12 +79,36 @@ def _child(conn: multiprocessing.connection.Connection, limits: Limits, fn: Call
         conn.close()
 
 
+_start_lock = threading.Lock()
+
+
+def _start(proc: multiprocessing.process.BaseProcess) -> None:
+    """Start ``proc`` without making the child re-run the main script.
+
+    When the program was started as a script (the ``archive`` console script, say),
+    multiprocessing tells every child to import that script again before it runs the
+    target: a second of imports for a millisecond of work. A main module whose spec is
+    named ``__main__`` is skipped by the child, so the parent's ``__main__`` shows that
+    name while the child is launched. (Targets must be importable functions anyway.)
+    """
+    main = sys.modules["__main__"]
+    with _start_lock:
+        if getattr(main, "__spec__", None) is not None:
+            proc.start()
+            return
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+        try:
+            proc.start()
+        finally:
+            main.__spec__ = None
+
+
 def run_limited(fn: Callable[..., T], *args: Any, limits: Limits = DEFAULT_LIMITS,
                 **kwargs: Any) -> T:
     """Call ``fn(*args, **kwargs)`` in a limited child process and return its result."""
     recv, send = _ctx.Pipe(duplex=False)
     proc = _ctx.Process(target=_child, args=(send, limits, fn, args, kwargs), daemon=True)
-    proc.start()
+    _start(proc)
     send.close()
     try:
         if recv.poll(limits.wall_seconds):

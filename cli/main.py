@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,11 +30,13 @@ orgs_app = typer.Typer(help="Organisations (DLA office → province → LAO).", 
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+jobs_app = typer.Typer(help="The job queue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(jobs_app, name="jobs")
 
 out = Console()
 err = Console(stderr=True)
@@ -61,7 +66,116 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     from api.app import create_app
 
     application = create_app(ctx.settings, engine=ctx.engine, store=ctx.store)
-    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+    background = _embedded_background(ctx) if ctx.settings.embedded_worker else None
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+    finally:
+        if background:
+            background()
+
+
+def _embedded_background(ctx: Ctx) -> Callable[[], None]:
+    """The embedded default runs a worker and the scheduler in the server process."""
+    from workers.runner import Worker
+    from workers.scheduler import Scheduler
+
+    worker = Worker(ctx.settings, engine=ctx.engine, store=ctx.store)
+    scheduler = Scheduler(ctx.settings, engine=ctx.engine, on_enqueue=worker.wake)
+    worker.start()
+    scheduler.start()
+    err.print(f"in-process worker ({worker.concurrency} threads) and scheduler started")
+
+    def stop() -> None:
+        scheduler.stop()
+        worker.stop(grace=20)
+    return stop
+
+
+@app.command()
+def worker(concurrency: Annotated[int | None, typer.Option(
+               help="Jobs run at once (default ARCHIVE_WORKER_CONCURRENCY).")] = None,
+           kind: Annotated[list[str] | None, typer.Option(
+               "--kind", help="Only these job kinds (repeat).")] = None) -> None:
+    """Run jobs from the queue until SIGTERM/SIGINT (then finish or release them)."""
+    import signal
+
+    from workers.runner import Worker
+
+    _logging()
+    ctx = Ctx.load()
+    w = Worker(ctx.settings, concurrency=concurrency, kinds=kind, engine=ctx.engine,
+               store=ctx.store)
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    w.start()
+    while not done.wait(1.0):
+        pass
+    w.stop(grace=float(os.environ.get("ARCHIVE_WORKER_GRACE", "30")))
+
+
+@app.command()
+def scheduler() -> None:
+    """Enqueue scheduled jobs (one active scheduler at a time; others stand by)."""
+    import signal
+
+    from workers.scheduler import Scheduler
+
+    _logging()
+    ctx = Ctx.load()
+    sched = Scheduler(ctx.settings, engine=ctx.engine)
+    signal.signal(signal.SIGTERM, lambda *_: sched.stop())
+    signal.signal(signal.SIGINT, lambda *_: sched.stop())
+    sched.run()
+
+
+def _logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+
+@jobs_app.command("list")
+def jobs_list(status: Annotated[str | None, typer.Option(
+                  help="queued | running | done | failed")] = None,
+              kind: Annotated[str | None, typer.Option()] = None,
+              limit: Annotated[int, typer.Option()] = 50,
+              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Recent jobs, newest first."""
+    from archive.jobs import service as queue
+
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        jobs = queue.list_jobs(session, status=status, kind=kind, limit=limit)
+        rows = [{"id": j.id, "kind": j.kind, "status": j.status, "attempts": j.attempts,
+                 "payload": j.payload, "run_after": j.run_after.isoformat(),
+                 "progress": j.progress, "last_error": j.last_error} for j in jobs]
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    table = Table("id", "kind", "status", "attempts", "payload", "progress / error")
+    for r in rows:
+        note = (r["last_error"] or "").splitlines()[-1][:80] if r["last_error"] else \
+            json.dumps(r["progress"], ensure_ascii=False) if r["progress"] else ""
+        table.add_row(str(r["id"]), r["kind"], r["status"], str(r["attempts"]),
+                      json.dumps(r["payload"], ensure_ascii=False)[:60], note)
+    out.print(table)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int) -> None:
+    """Put a failed job back in the queue."""
+    from archive.jobs import service as queue
+
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        queue.retry(session, job_id)
+    out.print(f"job {job_id} queued again")
 
 
 # -- database ------------------------------------------------------------------------
@@ -338,11 +452,13 @@ def _ingest_summary(results: list[dict[str, Any]]) -> None:
 def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
            no_rehash: Annotated[bool, typer.Option(
                "--no-rehash", help="Compare sizes only (fast).")] = False) -> None:
-    """Walk database and store: missing, corrupt and orphaned objects. Exit 1 on any problem."""
+    """Walk database and store (missing, corrupt and orphaned objects) and list standing
+    alerts (failed fixity audits, a failed WORM probe). Exit 1 on any problem."""
     import sqlalchemy as sa
 
     from archive import verify as verifier
     from archive.evidence.models import Blob
+    from archive.integrity import alerts
 
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:
@@ -350,19 +466,24 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
         with progress_bar(None, "verifying", int(total)) as advance:
             report = verifier.verify(session, ctx.store, rehash=not no_rehash,
                                      progress=advance)
+        standing = alerts(session)
+    ok = report.ok and not standing
     if as_json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        print(json.dumps({**report.to_dict(), "ok": ok, "alerts": standing},
+                         ensure_ascii=False))
     else:
         out.print(f"{report.blobs_checked} blobs checked, {report.objects_seen} objects seen, "
                   f"{report.bytes_hashed} bytes re-hashed")
-        if report.ok:
+        if ok:
             out.print("[green]no problems[/]")
-        else:
+        if report.problems:
             table = Table("problem", "key", "version", "detail", "records")
             for p in report.problems:
                 table.add_row(p.kind, p.key, p.version_id or "", p.detail, ", ".join(p.records))
             out.print(table)
-    if not report.ok:
+        for alert in standing:
+            out.print(f"[red]alert[/] {alert['kind']}: {alert['key'] or ''} {alert['detail']}")
+    if not ok:
         raise typer.Exit(1)
 
 

@@ -163,7 +163,9 @@ class Env:
 def _truncate(engine: Engine) -> None:
     from archive.db import Base
 
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    existing = set(sa.inspect(engine).get_table_names())
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables
+                      if t.name in existing)
     with engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         conn.execute(sa.text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),

@@ -19,7 +19,8 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from api.multipart import MalformedMultipart, read_upload
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
-from archive.errors import InvalidInput, PayloadTooLarge
+from archive.errors import InvalidInput, NotFound, PayloadTooLarge
+from archive.evidence import inspect as inspection
 from archive.evidence import service
 from archive.evidence.intake import Spool
 from archive.evidence.schemas import (
@@ -120,6 +121,31 @@ def patch_evidence(evidence_id: uuid.UUID, principal: CurrentUser, session: Sess
                               expected_version=expected)
     _, blob, org = service.get(session, principal, evidence.id, audit_read=False)
     return service.to_out(evidence, blob, org)
+
+
+class InspectionOut(BaseModel):
+    evidence_id: uuid.UUID
+    status: str
+    pdfa: dict[str, Any] | None
+    report: dict[str, Any] | None
+    warnings: list[dict[str, Any]]
+    filled: list[str]
+    error: str | None
+    created_at: dt.datetime
+
+
+@router.get("/evidence/{evidence_id}/inspection", response_model=InspectionOut,
+            summary="What the file says about itself: PDF/A per clause, e-invoice fields, "
+                    "signatures, scan resolution, cross-check warnings")
+def get_inspection(evidence_id: uuid.UUID, principal: CurrentUser,
+                   session: SessionDep) -> InspectionOut:
+    row = inspection.get(session, principal, evidence_id)
+    if row is None:
+        raise NotFound("not inspected yet: the inspection job is queued or running",
+                       code="not_inspected")
+    return InspectionOut(evidence_id=row.evidence_id, status=row.status, pdfa=row.pdfa,
+                         report=row.report, warnings=row.warnings, filled=row.filled,
+                         error=row.error, created_at=row.created_at)
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -30,5 +30,25 @@ def readyz(request: Request) -> JSONResponse:
     except Exception as exc:  # noqa: BLE001
         checks["store"] = {"status": "unavailable", "detail": str(exc)[:200]}
     ready = all(c["status"] == "ok" for c in checks.values())
+    if checks["database"]["status"] == "ok":
+        checks.update(_self_checks(request))
     return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
                         status_code=200 if ready else 503)
+
+
+def _self_checks(request: Request) -> dict[str, dict[str, str]]:
+    """The latest scheduled self-checks, for the record (they do not decide readiness: a
+    failed WORM probe is an alarm for people, not a reason to stop serving reads)."""
+    from archive.integrity import latest
+
+    out: dict[str, dict[str, str]] = {}
+    with request.app.state.sessions() as s:
+        for kind in ("worm_probe", "fixity", "reconcile"):
+            check = latest(s, kind)
+            if check is None:
+                out[kind] = {"status": "never_run"}
+            else:
+                status = "ok" if check.ok else ("critical" if kind == "worm_probe" else "alert")
+                out[kind] = {"status": status, "at": check.at.isoformat(),
+                             "detail": check.summary}
+    return out

@@ -37,6 +37,9 @@ class Blob(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Set when the bytes were destroyed by an executed disposition (the row stays).
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Last fixity audit: when the stored bytes were re-read and re-hashed, and the verdict.
+    fixity_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    fixity_ok: Mapped[bool | None] = mapped_column(sa.Boolean)
 
 
 class Evidence(Base):
@@ -96,3 +99,20 @@ class EvidenceHistory(Base):
     changed_by: Mapped[str] = mapped_column(sa.String(100))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Inspection(Base):
+    """What the file says about itself: PDF/A report, e-invoice fields, signatures, scan
+    resolution, and the cross-check against the typed metadata (one row per record)."""
+
+    __tablename__ = "inspections"
+
+    evidence_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("evidence.id"), primary_key=True)
+    blob_id: Mapped[int] = mapped_column(sa.ForeignKey("blobs.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))           # inspected | failed
+    pdfa: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    filled: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

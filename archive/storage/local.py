@@ -37,6 +37,8 @@ class LocalStore(ObjectStore):
         self.root = Path(root)
         self.enforce_lock = enforce_lock
         self._tmp = self.root / ".tmp"
+
+    def prepare(self) -> None:
         self._tmp.mkdir(parents=True, exist_ok=True)
 
     # -- paths -------------------------------------------------------------------------
@@ -65,6 +67,7 @@ class LocalStore(ObjectStore):
         self._atomic_write(self._lock_path(key), body)
 
     def _atomic_write(self, target: Path, body: bytes) -> None:
+        self._tmp.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self._tmp)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -88,6 +91,7 @@ class LocalStore(ObjectStore):
             return self._put_existing(key, target, size, retain_until, legal_hold)
         tmp: Path | None = None
         try:
+            self._tmp.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
             tmp = Path(tmp_name)
             with os.fdopen(fd, "wb") as out:
@@ -195,6 +199,7 @@ class LocalStore(ObjectStore):
     def ping(self) -> None:
         # Really write: permission bits say little when running as root.
         try:
+            self._tmp.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=self._tmp):
                 pass
         except OSError as exc:

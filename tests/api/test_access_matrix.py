@@ -88,6 +88,14 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda c, w: c.post("/api/v1/orgs", json={"code": f"new-{next(_counter)}",
                                                   "name": "อบต.ใหม่", "parent_code": "p-cm"}),
         _only("admin", 201)),
+    ("GET", "/metrics"): Case(lambda c, w: c.get("/metrics"),
+                              {r: (200, 200) for r in ROLES}, public=True),
+    ("GET", "/api/v1/evidence/{evidence_id}/inspection"): Case(
+        lambda c, w: c.get(f"/api/v1/evidence/{w['record']['id']}/inspection"),
+        _roles(200, READ_ROLES)),
+    ("GET", "/api/v1/jobs"): Case(lambda c, w: c.get("/api/v1/jobs"), _only("admin", 200)),
+    ("POST", "/api/v1/jobs/{job_id}/retry"): Case(
+        lambda c, w: c.post(f"/api/v1/jobs/{w['failed_job']()}/retry"), _only("admin", 200)),
     ("GET", "/api/v1/users"): Case(lambda c, w: c.get("/api/v1/users"), _only("admin", 200)),
     ("POST", "/api/v1/users"): Case(
         lambda c, w: c.post("/api/v1/users", json={"name": f"u{next(_counter)}",
@@ -139,8 +147,24 @@ def matrix_world(env: Env) -> dict[str, Any]:
         "spare": env.user("spare", "officer", ["sao-2"]),
     }
     record = upload(env.client(tokens["off1"]), make_pdf("matrix-record")).json()
+    from workers.runner import Worker
+
+    worker = Worker(env.settings, engine=env.engine, store=env.store, kinds=["inspect"])
+    while worker.run_once():
+        pass
+
+    def failed_job() -> int:
+        from archive.jobs.models import Job
+
+        with env.session() as s:
+            job = Job(kind="noop", payload={}, status="failed", attempts=8)
+            s.add(job)
+            s.flush()
+            return job.id
+
     return {
         "record": record,
+        "failed_job": failed_job,
         "own": {"officer": tokens["off1"], "auditor": tokens["aud1"],
                 "records_manager": tokens["rm1"], "admin": tokens["admin"]},
         "other": {"officer": tokens["off2"], "auditor": tokens["aud3"],

@@ -1,0 +1,212 @@
+"""The worker: claims jobs from the queue table and runs their handlers.
+
+* Claiming is one short transaction (see ``archive.jobs.service.claim``); the claim is a
+  lease that a heartbeat keeps extending. A worker that dies (``kill -9``) stops
+  heartbeating; when the lease expires another worker takes the job again. Handlers are
+  idempotent, so the effect happens once.
+* Failures go back to the queue with exponential backoff; after ``max_attempts`` the job is
+  ``failed`` and visible (``archive jobs list --status failed``, ``GET /api/v1/jobs``).
+* ``stop()`` (SIGTERM) stops claiming, lets running handlers finish for a grace period and
+  gives back what is still running, so no job is left claimed.
+* A database or store outage only makes claims or handlers fail for a while: the loop
+  backs off and carries on when they return (connections are checked before use).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+import workers.handlers  # noqa: F401  (registers every handler)
+from archive.config import Settings
+from archive.db import make_engine, make_session_factory, session_scope
+from archive.errors import ArchiveError, InvalidInput, NotFound, StoreUnavailable
+from archive.jobs import service as queue
+from archive.storage import ObjectStore, make_store
+from workers.registry import HANDLERS, Interrupted, JobContext
+
+log = logging.getLogger("workers")
+
+# Errors that another attempt cannot fix: the job fails at once.
+PERMANENT = (InvalidInput, NotFound)
+
+
+class Worker:
+    def __init__(self, settings: Settings, *, concurrency: int | None = None,
+                 kinds: list[str] | None = None, engine: Engine | None = None,
+                 store: ObjectStore | None = None, poll_interval: float = 1.0,
+                 name: str | None = None) -> None:
+        self.settings = settings
+        self.concurrency = concurrency or settings.worker_concurrency
+        self.kinds = kinds
+        self.engine = engine or make_engine(settings.db_url)
+        self.sessions = make_session_factory(self.engine)
+        self.store = store or make_store(settings)
+        self.poll_interval = poll_interval
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
+        self.lease = settings.job_lease_seconds
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._running: dict[int, str] = {}     # job id → thread name
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        for i in range(self.concurrency):
+            t = threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        hb = threading.Thread(target=self._heartbeat, name="worker-heartbeat", daemon=True)
+        hb.start()
+        self._threads.append(hb)
+        log.info("worker.started name=%s concurrency=%d", self.name, self.concurrency)
+
+    def stop(self, grace: float = 30.0) -> None:
+        """Stop claiming; wait for running handlers; give back what is left."""
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + grace
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            left = list(self._running)
+        for job_id in left:
+            try:
+                with session_scope(self.sessions) as s:
+                    queue.release(s, job_id, self.name)
+                log.info("job.released id=%d worker=%s", job_id, self.name)
+            except Exception:  # noqa: BLE001 - the lease will expire anyway
+                log.exception("job.release_failed id=%d", job_id)
+        log.info("worker.stopped name=%s", self.name)
+
+    def run_forever(self) -> None:
+        self.start()
+        while not self._stopping.is_set():
+            self._stopping.wait(1.0)
+
+    def wake(self) -> None:
+        """Look for work now (e.g. right after an upload in the embedded server)."""
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    # -- the loop --------------------------------------------------------------------
+    def _loop(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                ran = self.run_once()
+                failures = 0
+            except DBAPIError as exc:
+                failures += 1
+                delay = min(30.0, 0.5 * 2 ** failures)
+                log.warning("worker.database_unavailable retry_in=%.1fs error=%s", delay,
+                            str(exc.orig)[:200])
+                self._stopping.wait(delay)
+                continue
+            if not ran:
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+
+    def run_once(self) -> bool:
+        """Claim and run one job; ``False`` when the queue had nothing due."""
+        with session_scope(self.sessions) as s:
+            job = queue.claim(s, self.name, lease_seconds=self.lease, kinds=self.kinds)
+            if job is None:
+                return False
+            job_id, kind, payload, attempt = job.id, job.kind, dict(job.payload), job.attempts
+        with self._lock:
+            self._running[job_id] = threading.current_thread().name
+        try:
+            self._execute(job_id, kind, payload, attempt)
+        finally:
+            with self._lock:
+                self._running.pop(job_id, None)
+        return True
+
+    def _execute(self, job_id: int, kind: str, payload: dict[str, Any], attempt: int) -> None:
+        handler = HANDLERS.get(kind)
+        started = time.perf_counter()
+        if handler is None:
+            self._finish(job_id, error=f"no handler for job kind {kind!r}", retry=False)
+            return
+        ctx = JobContext(job_id=job_id, kind=kind, attempt=attempt, settings=self.settings,
+                         sessions=self.sessions, store=self.store,
+                         report_progress=lambda state: self._progress(job_id, state),
+                         stopping=self._stopping.is_set)
+        try:
+            result = handler(ctx, payload)
+        except Interrupted:
+            with session_scope(self.sessions) as s:
+                queue.release(s, job_id, self.name)
+            log.info("job.interrupted id=%d kind=%s", job_id, kind)
+            return
+        except PERMANENT as exc:
+            self._finish(job_id, error=f"{exc.code}: {exc.detail}", retry=False)
+            log.warning("job.failed id=%d kind=%s permanent error=%s", job_id, kind, exc.code)
+            return
+        except (ArchiveError, DBAPIError, OSError) as exc:
+            transient = isinstance(exc, (StoreUnavailable, DBAPIError, OSError))
+            self._finish(job_id, error=f"{type(exc).__name__}: {exc}", retry=True)
+            log.warning("job.retry id=%d kind=%s attempt=%d transient=%s error=%s", job_id,
+                        kind, attempt, transient, str(exc)[:200])
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug in a handler must not kill the worker
+            self._finish(job_id, error="".join(traceback.format_exception(exc))[-3000:],
+                         retry=True)
+            log.exception("job.crashed id=%d kind=%s", job_id, kind)
+            return
+        with session_scope(self.sessions) as s:
+            done = queue.complete(s, job_id, self.name, result)
+        ms = (time.perf_counter() - started) * 1000
+        if done:
+            log.info("job.done id=%d kind=%s ms=%.0f", job_id, kind, ms)
+        else:
+            log.warning("job.lease_lost id=%d kind=%s ms=%.0f", job_id, kind, ms)
+
+    def _finish(self, job_id: int, *, error: str, retry: bool) -> None:
+        for attempt in range(5):
+            try:
+                with session_scope(self.sessions) as s:
+                    queue.fail(s, job_id, self.name, error, retry=retry,
+                               backoff_base=self.settings.job_retry_base_seconds)
+                return
+            except DBAPIError:
+                # The database itself is down: the lease will expire and the job will be
+                # taken again, so nothing is lost if this never gets through.
+                time.sleep(min(5.0, 0.5 * 2 ** attempt))
+
+    def _progress(self, job_id: int, state: dict[str, Any]) -> None:
+        try:
+            with session_scope(self.sessions) as s:
+                queue.set_progress(s, job_id, self.name, state)
+        except DBAPIError:
+            pass  # progress is a courtesy; the work goes on
+
+    def _heartbeat(self) -> None:
+        interval = max(0.5, self.lease / 3)
+        while True:
+            stopping = self._stopping.wait(interval)
+            with self._lock:
+                ids = list(self._running)
+            if stopping and not ids:
+                return
+            if stopping:  # handlers are finishing during the grace period: keep leases
+                time.sleep(min(interval, 1.0))
+            for job_id in ids:
+                try:
+                    with session_scope(self.sessions) as s:
+                        queue.heartbeat(s, job_id, self.name, lease_seconds=self.lease)
+                except DBAPIError:
+                    pass

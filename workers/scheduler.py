@@ -1,0 +1,177 @@
+"""The scheduler: cron triggers (Asia/Bangkok) that only enqueue jobs.
+
+Enqueueing is idempotent per (job, period): the dedup key names the period the run is
+for (``fixity:2026-11-25T14``), so a restart or a second scheduler never double-runs.
+Only one scheduler is active at a time — PostgreSQL advisory lock, or a lock file next to
+the SQLite database; a second instance stands by and takes over when the first goes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.engine import Engine
+
+from archive.config import Settings
+from archive.db import make_engine, make_session_factory, session_scope
+from archive.jobs.service import enqueue
+
+log = logging.getLogger("workers.scheduler")
+
+LOCK_ID = 0x45564152  # "EVAR": the advisory lock key of the active scheduler
+
+# kind, cron fields, the period that makes a run unique, payload
+CORE_SCHEDULE: list[dict[str, Any]] = [
+    {"kind": "audit_checkpoint", "cron": {"minute": 5}, "period": "hour", "payload": {}},
+    {"kind": "fixity", "cron": {"minute": 20}, "period": "hour", "payload": {}},
+    {"kind": "worm_probe", "cron": {"hour": "*/6", "minute": 35}, "period": "hour",
+     "payload": {}},
+    {"kind": "reconcile", "cron": {"hour": 3, "minute": 0}, "period": "day", "payload": {}},
+]
+
+
+def full_schedule() -> list[dict[str, Any]]:
+    entries = list(CORE_SCHEDULE)
+    try:
+        from retention.schedule import SCHEDULE as RETENTION_SCHEDULE
+    except ImportError:
+        RETENTION_SCHEDULE = []  # noqa: N806
+    entries += RETENTION_SCHEDULE
+    return entries
+
+
+def period_key(kind: str, period: str, at: dt.datetime) -> str:
+    fmt = {"minute": "%Y-%m-%dT%H:%M", "hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d",
+           "month": "%Y-%m", "year": "%Y"}[period]
+    return f"{kind}:{at.strftime(fmt)}"
+
+
+class Leadership:
+    """Holds the right to schedule: a PostgreSQL advisory lock or an exclusive file lock."""
+
+    def __init__(self, engine: Engine, data_dir: Path) -> None:
+        self.engine = engine
+        self.data_dir = data_dir
+        self._conn: Any = None
+        self._file: Any = None
+
+    def try_acquire(self) -> bool:
+        if self.engine.dialect.name == "postgresql":
+            if self._conn is None:
+                self._conn = self.engine.connect()
+            got = bool(self._conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
+                                          {"k": LOCK_ID}).scalar())
+            self._conn.commit()
+            return got
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._file = self._file or open(self.data_dir / "scheduler.lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    def still_held(self) -> bool:
+        if self._conn is None:
+            return self._file is not None
+        try:
+            self._conn.execute(sa.text("SELECT 1"))
+            self._conn.commit()
+            return True
+        except sa.exc.DBAPIError:
+            # The session holding the lock is gone, and the lock with it.
+            self._conn = None
+            return False
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_ID})
+                self._conn.close()
+            except sa.exc.DBAPIError:
+                pass
+            self._conn = None
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, *, engine: Engine | None = None,
+                 schedule: list[dict[str, Any]] | None = None,
+                 on_enqueue: Callable[[], None] | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or make_engine(settings.db_url)
+        self.sessions = make_session_factory(self.engine)
+        self.schedule = schedule if schedule is not None else full_schedule()
+        self.tz = ZoneInfo(settings.timezone)
+        self.on_enqueue = on_enqueue
+        self.leadership = Leadership(self.engine, settings.data_dir)
+        self._stop = threading.Event()
+        self._aps: BackgroundScheduler | None = None
+        self.active = False
+
+    def fire(self, entry: dict[str, Any], at: dt.datetime | None = None) -> None:
+        at = (at or dt.datetime.now(self.tz)).astimezone(self.tz)
+        key = period_key(entry["kind"], entry.get("period", "hour"), at)
+        try:
+            with session_scope(self.sessions) as s:
+                enqueue(s, entry["kind"], dict(entry.get("payload") or {}), dedup_key=key)
+            log.info("scheduler.enqueued kind=%s key=%s", entry["kind"], key)
+            if self.on_enqueue:
+                self.on_enqueue()
+        except sa.exc.DBAPIError as exc:
+            log.warning("scheduler.enqueue_failed kind=%s error=%s", entry["kind"], exc.orig)
+
+    def _start_triggers(self) -> None:
+        self._aps = BackgroundScheduler(timezone=self.tz)
+        for entry in self.schedule:
+            self._aps.add_job(self.fire, CronTrigger(timezone=self.tz, **entry["cron"]),
+                              args=[entry], id=entry["kind"], coalesce=True,
+                              misfire_grace_time=3600, max_instances=1)
+        self._aps.start()
+
+    def run(self, standby_poll: float = 10.0) -> None:
+        """Block: wait for leadership, schedule while leader, stand by again if lost."""
+        while not self._stop.is_set():
+            if not self.active:
+                if self.leadership.try_acquire():
+                    self.active = True
+                    log.info("scheduler.active timezone=%s jobs=%d", self.settings.timezone,
+                             len(self.schedule))
+                    self._start_triggers()
+                else:
+                    self._stop.wait(standby_poll)
+                    continue
+            if not self.leadership.still_held():
+                log.warning("scheduler.leadership_lost")
+                self._shutdown_triggers()
+                self.active = False
+                continue
+            self._stop.wait(standby_poll)
+        self._shutdown_triggers()
+        self.leadership.release()
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _shutdown_triggers(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
