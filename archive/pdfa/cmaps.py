@@ -217,13 +217,13 @@ def _first(pattern: re.Pattern[bytes], data: bytes) -> bytes | None:
 
 def _sections(data: bytes) -> list[tuple[bytes, bytes]]:
     """(kind, body) of every begin<kind> ... end<kind> section, in one linear pass."""
-    out = []
+    out: list[tuple[bytes, bytes]] = []
     open_kind: bytes | None = None
     start = 0
     for m in _SECTION_MARK.finditer(data):
         if m.group(1) == b"begin":
             open_kind, start = m.group(2), m.end()
-        elif open_kind == m.group(2):
+        elif open_kind is not None and open_kind == m.group(2):
             out.append((open_kind, data[start:m.start()]))
             open_kind = None
     return out
@@ -253,12 +253,12 @@ def parse_cmap(data: bytes) -> CMap:
         elif kind in (b"cidrange", b"notdefrange"):
             target = cm.cid_ranges if kind == b"cidrange" else cm.notdef_ranges
             for lo_t, hi_t, first in _RANGE_CID.findall(body):
-                lo, hi = _hex(lo_t), _hex(hi_t)
-                target.append((len(lo), _as_int(lo), _as_int(hi), int(first)))
+                low = _hex(lo_t)
+                target.append((len(low), _as_int(low), _as_int(_hex(hi_t)), int(first)))
         elif kind == b"cidchar":
             for code_t, cid in _CHAR_CID.findall(body):
-                code = _hex(code_t)
-                cm.cid_chars[(len(code), _as_int(code))] = int(cid)
+                raw = _hex(code_t)
+                cm.cid_chars[(len(raw), _as_int(raw))] = int(cid)
         elif kind == b"bfchar":
             for code_t, dst_t, glyph in _BF_CHAR.findall(body):
                 code = _as_int(_hex(code_t))
@@ -268,12 +268,12 @@ def parse_cmap(data: bytes) -> CMap:
                     cm.bf_chars[code] = _utf16(_hex(dst_t))
         elif kind == b"bfrange":
             for lo_t, hi_t, dst_t, arr in _BF_RANGE.findall(body):
-                lo, hi = _as_int(_hex(lo_t)), _as_int(_hex(hi_t))
+                first_code, last_code = _as_int(_hex(lo_t)), _as_int(_hex(hi_t))
                 if arr:
                     items = [_utf16(_hex(x)) for x in _HEX_ONLY.findall(arr)]
-                    cm.bf_ranges.append((lo, hi, items))
+                    cm.bf_ranges.append((first_code, last_code, items))
                 else:
-                    cm.bf_ranges.append((lo, hi, _hex(dst_t)))
+                    cm.bf_ranges.append((first_code, last_code, _hex(dst_t)))
     return cm
 
 

@@ -1013,7 +1013,8 @@ class DocContext:
         """The structure parent tree (StructParents key -> value), flattened (bounded)."""
         out: dict[int, Any] = {}
         root = po.get(po.get(self.catalog, "/StructTreeRoot"), "/ParentTree")
-        stack, seen = [root], set()
+        stack: list[Any] = [root]
+        seen: set[Any] = set()
         while stack and len(seen) < 10000:
             node = stack.pop()
             key = po.key_of(node)

@@ -128,14 +128,14 @@ class CmapTable:
         self._memo: dict[int, int | None] = {}
 
     def get(self, code: int) -> int | None:
-        hit = self._memo.get(code, -1)
-        if hit == -1:
-            try:
-                hit = self._lookup(code)
-            except (struct.error, IndexError):
-                hit = None
-            self._memo[code] = hit
-        return hit  # type: ignore[return-value]
+        if code in self._memo:
+            return self._memo[code]
+        try:
+            hit = self._lookup(code)
+        except (struct.error, IndexError):
+            hit = None
+        self._memo[code] = hit
+        return hit
 
     def __contains__(self, code: int) -> bool:
         return bool(self.get(code))
