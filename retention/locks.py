@@ -1,0 +1,81 @@
+"""The store's lock follows the records: ``retention_sync_locks``.
+
+For each blob, the object's COMPLIANCE retain-until is extended to the latest
+``retain_until`` of the live records that use those bytes (never shortened: the store
+would refuse, and ``extend_retention`` never asks), and the store's legal hold is on
+while any live record using the blob is held — off only when none is. The store is
+changed first and the ``blobs`` row after, so the row never claims a lock the store does
+not have; a crash in between is repaired by the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from archive.evidence.models import Blob, Evidence
+from archive.storage import ObjectStore
+
+
+@dataclass
+class SyncReport:
+    checked: int = 0
+    extended: int = 0
+    holds_on: int = 0
+    holds_off: int = 0
+    missing: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "extended": self.extended, "holds_on": self.holds_on,
+                "holds_off": self.holds_off, "missing": self.missing[:100]}
+
+
+def _live() -> Any:
+    return (sa.select(Evidence.blob_id.label("blob_id"),
+                      sa.func.max(Evidence.retain_until).label("until"),
+                      sa.func.max(sa.case((Evidence.on_hold, 1), else_=0)).label("held"))
+            .where(Evidence.status != "destroyed").group_by(Evidence.blob_id).subquery())
+
+
+def blobs_to_sync(session: Session, blob_ids: list[int] | None = None,
+                  limit: int = 1000) -> list[tuple[int, dt.datetime | None, bool]]:
+    """(blob id, target retain-until, held) for blobs whose row is behind its records."""
+    live = _live()
+    q = (sa.select(Blob.id, live.c.until, live.c.held)
+         .join(live, live.c.blob_id == Blob.id)
+         .where(Blob.deleted_at.is_(None),
+                sa.or_(live.c.until > Blob.retain_until,
+                       sa.and_(live.c.held == 1, Blob.legal_hold.is_(False)),
+                       sa.and_(live.c.held == 0, Blob.legal_hold.is_(True)))))
+    if blob_ids is not None:
+        q = q.where(Blob.id.in_(blob_ids))
+    return [(i, u, bool(h)) for i, u, h in session.execute(q.order_by(Blob.id).limit(limit))]
+
+
+def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncReport) -> None:
+    """Bring one blob's lock in line with its live records (in the caller's transaction)."""
+    rows = blobs_to_sync(session, [blob_id])
+    report.checked += 1
+    if not rows:
+        return
+    _, target, held = rows[0]
+    blob = session.get(Blob, blob_id)
+    assert blob is not None
+    if target is not None and target > blob.retain_until:
+        info = store.extend_retention(blob.store_key, blob.version_id, target)
+        if info is None:
+            report.missing.append(blob.store_key)
+            return
+        blob.retain_until = max(info.retain_until or target, target)
+        report.extended += 1
+    if held != blob.legal_hold:
+        store.set_legal_hold(blob.store_key, blob.version_id, held)
+        blob.legal_hold = held
+        if held:
+            report.holds_on += 1
+        else:
+            report.holds_off += 1
