@@ -110,6 +110,131 @@ MATRIX: dict[tuple[str, str], Case] = {
 }
 
 
+# -- retention (issue 8) ----------------------------------------------------------------
+# State for these routes is made on first use with rm1's token: a draft disposition list
+# for sao-1 (surveyed with the clock in 2100, when the record is due) and legal holds.
+# Workflow steps on a draft list answer 409 (wrong step) in the caller's own scope and 404
+# in another; committee appointment with an unknown member answers 422.
+
+def _rm_client(c: Any, w: dict[str, Any]) -> Any:
+    from fastapi.testclient import TestClient
+
+    return TestClient(c.app, raise_server_exceptions=False, headers={
+        "Authorization": f"Bearer {w['own']['records_manager']}"})
+
+
+def _ret_list(c: Any, w: dict[str, Any]) -> str:
+    if "retention_list" not in w:
+        from archive import clock
+
+        with clock.frozen("2100-01-15"):
+            r = _rm_client(c, w).post("/api/v1/retention/survey", json={})
+        w["retention_list"] = r.json()["lists"][0]["id"]
+    return str(w["retention_list"])
+
+
+def _ret_hold(c: Any, w: dict[str, Any], key: str = "retention_hold") -> str:
+    _ret_list(c, w)       # list the record before a hold keeps it off any list
+    if key not in w:
+        r = _rm_client(c, w).post("/api/v1/holds", json={
+            "reason": f"matrix {key}", "record_ids": [w["record"]["id"]]})
+        w[key] = r.json()["id"]
+    return str(w[key])
+
+
+def _ret_step(step: str, body: dict[str, Any] | None = None) -> Callable[[Any, Any], Any]:
+    return lambda c, w: c.post(f"/api/v1/retention/lists/{_ret_list(c, w)}/{step}",
+                               json=body if body is not None else {})
+
+
+_RET_READ = ("auditor", "records_manager")
+_NOBODY = {r: (403, 403) for r in ROLES}
+_RM_STEP = {**{r: (403, 403) for r in ROLES}, "records_manager": (409, 404)}
+
+RETENTION_MATRIX: dict[tuple[str, str], Case] = {
+    ("GET", "/api/v1/retention/schedules"): Case(
+        lambda c, w: c.get("/api/v1/retention/schedules"), _roles(200, _RET_READ, other=200)),
+    ("POST", "/api/v1/retention/schedules"): Case(   # national: no LAO records manager
+        lambda c, w: c.post("/api/v1/retention/schedules", json={
+            "code": f"m-{next(_counter)}", "title_th": "ก", "title_en": "a",
+            "trigger": "fiscal_year_end", "keep_years": 12, "action": "destroy",
+            "legal_basis_th": "ข", "legal_basis_en": "b"}), _NOBODY),
+    ("GET", "/api/v1/retention/schedules/{code}"): Case(
+        lambda c, w: c.get("/api/v1/retention/schedules/voucher-evidence"),
+        _roles(200, _RET_READ, other=200)),
+    ("PATCH", "/api/v1/retention/schedules/{code}"): Case(
+        lambda c, w: c.patch("/api/v1/retention/schedules/correspondence", json={
+            "keep_years": 11, "reason": "matrix"}), _NOBODY),
+    ("GET", "/api/v1/retention/doc-types"): Case(
+        lambda c, w: c.get("/api/v1/retention/doc-types"), _roles(200, _RET_READ, other=200)),
+    ("PUT", "/api/v1/retention/doc-types/{doc_type}"): Case(
+        lambda c, w: c.put("/api/v1/retention/doc-types/other", json={
+            "schedule_code": "voucher-evidence", "reason": "matrix"}), _NOBODY),
+    ("GET", "/api/v1/retention/records/{evidence_id}"): Case(
+        lambda c, w: c.get(f"/api/v1/retention/records/{w['record']['id']}"),
+        _roles(200, _RET_READ)),
+    ("GET", "/api/v1/retention/forecast"): Case(
+        lambda c, w: c.get("/api/v1/retention/forecast", params={"until": "2100-01-01"}),
+        _roles(200, _RET_READ, other=200), hides=_no_sao1),
+    ("POST", "/api/v1/retention/survey"): Case(
+        lambda c, w: c.post("/api/v1/retention/survey", json={"as_of": "2101-01-01"}),
+        _roles(200, ("records_manager",), other=200), hides=_no_record),
+    ("GET", "/api/v1/retention/lists"): Case(
+        lambda c, w: (_ret_list(c, w), c.get("/api/v1/retention/lists"))[1],
+        _roles(200, _RET_READ, other=200), hides=_no_sao1),
+    ("GET", "/api/v1/retention/lists/{list_id}"): Case(
+        lambda c, w: c.get(f"/api/v1/retention/lists/{_ret_list(c, w)}"),
+        _roles(200, _RET_READ)),
+    ("PUT", "/api/v1/retention/lists/{list_id}/committee"): Case(
+        lambda c, w: c.put(f"/api/v1/retention/lists/{_ret_list(c, w)}/committee", json={
+            "chair": "nobody-1", "members": ["nobody-2", "nobody-3"]}),
+        {**_RM_STEP, "records_manager": (422, 404)}),
+    ("POST", "/api/v1/retention/lists/{list_id}/votes"): Case(
+        _ret_step("votes", {"votes": [{"item": 1, "vote": "approve"}]}), _RM_STEP),
+    ("POST", "/api/v1/retention/lists/{list_id}/committee-approval"): Case(
+        _ret_step("committee-approval"), _RM_STEP),
+    ("POST", "/api/v1/retention/lists/{list_id}/head-decision"): Case(
+        _ret_step("head-decision", {"decision": "approve"}), _RM_STEP),
+    ("POST", "/api/v1/retention/lists/{list_id}/archives-sent"): Case(
+        _ret_step("archives-sent", {"sent_on": "2020-01-01"}), _RM_STEP),
+    ("POST", "/api/v1/retention/lists/{list_id}/archives-response"): Case(
+        _ret_step("archives-response", {"result": "consent", "responded_on": "2020-01-01"}),
+        _RM_STEP),
+    ("POST", "/api/v1/retention/lists/{list_id}/execute"): Case(
+        _ret_step("execute"), _RM_STEP),
+    ("POST", "/api/v1/retention/lists/{list_id}/items/{seq}/withdraw"): Case(
+        _ret_step("items/1/withdraw", {"reason": "matrix"}),
+        {**_RM_STEP, "records_manager": (200, 404)}),
+    ("GET", "/api/v1/retention/lists/{list_id}/certificate"): Case(   # none before execution
+        lambda c, w: c.get(f"/api/v1/retention/lists/{_ret_list(c, w)}/certificate"),
+        _roles(404, _RET_READ)),
+    ("PUT", "/api/v1/retention/heads/{org_code}"): Case(
+        lambda c, w: c.put("/api/v1/retention/heads/sao-1", json={"user": "rm1"}),
+        _only("admin", 200)),
+    ("POST", "/api/v1/holds"): Case(
+        lambda c, w: c.post("/api/v1/holds", json={"reason": "matrix",
+                                                    "record_ids": [w["record"]["id"]]}),
+        _roles(201, ("records_manager",))),
+    ("GET", "/api/v1/holds"): Case(
+        lambda c, w: (_ret_hold(c, w), c.get("/api/v1/holds"))[1],
+        _roles(200, _RET_READ, other=200), hides=_no_sao1),
+    ("GET", "/api/v1/holds/{hold_id}"): Case(
+        lambda c, w: c.get(f"/api/v1/holds/{_ret_hold(c, w)}"), _roles(200, _RET_READ)),
+    ("POST", "/api/v1/holds/{hold_id}/release"): Case(
+        lambda c, w: c.post(f"/api/v1/holds/{_ret_hold(c, w, 'release_hold')}/release",
+                            json={"reason": "matrix"}),
+        _roles(200, ("records_manager",))),
+    ("POST", "/api/v1/audit-closures"): Case(
+        lambda c, w: c.post("/api/v1/audit-closures", json={
+            "org_code": "sao-1", "fiscal_year": 2560, "result": "no_objection",
+            "closed_on": "2018-01-10"}), _roles(201, ("records_manager",))),
+    ("GET", "/api/v1/audit-closures"): Case(
+        lambda c, w: c.get("/api/v1/audit-closures"), _roles(200, _RET_READ, other=200),
+        hides=_no_sao1),
+}
+MATRIX.update(RETENTION_MATRIX)
+
+
 def _routes(app: Any) -> set[tuple[str, str]]:
     """(method, path) of every API route, including those of included routers."""
     found: set[tuple[str, str]] = set()
