@@ -1,0 +1,194 @@
+"""Ingest throughput against its natural limit, measured in the same run.
+
+Starts PostgreSQL (or uses the local one) and SeaweedFS, runs ``archive serve`` on them,
+then for each file size:
+
+  (a) uploads N generated PDFs through the HTTP API with C concurrent clients;
+  (b) PUTs the same bytes straight into a bucket with the minio SDK, same concurrency
+      (with the same COMPLIANCE retention an archive object gets).
+
+and prints documents/s, MB/s and the ratio (a)/(b). Usage:
+
+    python bench/ingest.py [--n-small 600] [--n-large 60] [--concurrency 8]
+                           [--server-workers 2] [--bare]
+
+``--bare`` also measures, in the same run, a deliberately bare endpoint (spool + SHA-256
++ sniff + one PUT + one INSERT, nothing else: bench/bare_app.py) as a calibration of
+what this machine allows any Python endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import servers  # noqa: E402
+
+
+def make_docs(n: int, size: int) -> list[bytes]:
+    """N distinct PDF-looking files of about ``size`` bytes (distinct, so no dedup)."""
+    docs = []
+    for i in range(n):
+        head = f"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Bench {i}>> endobj\n".encode("latin-1")
+        docs.append(head + os.urandom(max(0, size - len(head) - 6)) + b"\n%%EOF")
+    return docs
+
+
+def run_pool(concurrency: int, items: list[bytes], fn) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for _ in pool.map(fn, items):
+            pass
+    return time.perf_counter() - start
+
+
+def bench_api(url: str, token: str, docs: list[bytes], concurrency: int,
+              path: str = "/api/v1/evidence") -> float:
+    clients: dict[int, httpx.Client] = {}
+    import threading
+
+    def upload(doc: bytes) -> None:
+        tid = threading.get_ident()
+        client = clients.get(tid)
+        if client is None:
+            client = clients[tid] = httpx.Client(
+                base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"})
+        r = client.post(path, data={"org_code": "bench", "doc_type": "receipt"},
+                        files={"file": ("doc.pdf", doc, "application/pdf")})
+        if r.status_code != 201:
+            raise RuntimeError(f"upload failed: {r.status_code} {r.text}")
+
+    try:
+        return run_pool(concurrency, docs, upload)
+    finally:
+        for c in clients.values():
+            c.close()
+
+
+def bench_raw(endpoint: str, bucket: str, docs: list[bytes], concurrency: int) -> float:
+    import hashlib
+
+    from minio import Minio
+    from minio.commonconfig import COMPLIANCE
+    from minio.retention import Retention
+
+    client = Minio(endpoint, access_key=servers.ACCESS_KEY, secret_key=servers.SECRET_KEY,
+                   secure=False)
+    if not client.bucket_exists(bucket):
+        client.make_bucket(bucket, object_lock=True)
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+
+    def put(doc: bytes) -> None:
+        key = hashlib.sha256(doc).hexdigest()
+        client.put_object(bucket, f"raw/{key}", io.BytesIO(doc), len(doc),
+                          retention=Retention(COMPLIANCE, until))
+
+    return run_pool(concurrency, docs, put)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--n-small", type=int, default=600, help="number of 50 KB files")
+    ap.add_argument("--n-large", type=int, default=60, help="number of 2 MB files")
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds; best is kept")
+    ap.add_argument("--server-workers", type=int, default=2,
+                    help="API processes (production runs about one per core)")
+    ap.add_argument("--bare", action="store_true", help="also measure the bare endpoint")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    pg = servers.start_postgres()
+    dbname = pg.create_database("archive_bench")
+    weed = servers.start_seaweed(work / "weed")
+    port = servers.free_port()
+    env = {**os.environ, "ARCHIVE_DATA_DIR": str(work / "var"),
+           "ARCHIVE_DATABASE_URL": pg.url(dbname), "ARCHIVE_S3_ENDPOINT": weed.endpoint,
+           "ARCHIVE_S3_ACCESS_KEY": servers.ACCESS_KEY,
+           "ARCHIVE_S3_SECRET_KEY": servers.SECRET_KEY, "ARCHIVE_S3_BUCKET": "evidence-bench"}
+    archive = [sys.executable, "-m", "cli"]
+    server = bare = None
+    try:
+        subprocess.run([*archive, "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run([*archive, "orgs", "add", "bench", "--name", "อบต.ทดสอบ"], env=env,
+                       check=True, capture_output=True)
+        made = subprocess.run([*archive, "users", "add", "bench", "--role", "officer",
+                               "--org", "bench"], env=env, check=True, capture_output=True,
+                              text=True)
+        token = made.stdout.strip().splitlines()[-1]
+        log = open(work / "server.log", "wb")  # noqa: SIM115
+        server = subprocess.Popen([*archive, "serve", "--port", str(port), "--workers",
+                                   str(args.server_workers)],
+                                  env={**env, "ARCHIVE_EMBEDDED_WORKER": "false"},
+                                  stdout=log, stderr=log)
+        servers.wait_for_port(port, 60, server)
+        url = f"http://127.0.0.1:{port}"
+        httpx.get(f"{url}/readyz", timeout=30).raise_for_status()
+        bare_url = None
+        if args.bare:
+            bare_port = servers.free_port()
+            bare = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(bare_port),
+                 "--workers", str(args.server_workers), "--log-level", "warning"],
+                cwd=ROOT, stdout=log, stderr=log,
+                env={**env, "BARE_S3": weed.endpoint, "BARE_KEY": servers.ACCESS_KEY,
+                     "BARE_SECRET": servers.SECRET_KEY,
+                     "BARE_DSN": pg.url(dbname).replace("postgresql+psycopg", "postgresql")})
+            servers.wait_for_port(bare_port, 60, bare)
+            bare_url = f"http://127.0.0.1:{bare_port}"
+        print(f"server: archive serve --workers {args.server_workers}; clients: "
+              f"{args.concurrency} concurrent")
+
+        print(f"{'size':>6} {'path':<16} {'docs/s':>9} {'MB/s':>8}")
+        for label, size, n in (("50KB", 50 * 1024, args.n_small),
+                               ("2MB", 2 * 1024 * 1024, args.n_large)):
+            paths = {"(a) API": lambda d: bench_api(url, token, d, args.concurrency),
+                     "(b) raw PUT": lambda d: bench_raw(weed.endpoint, "raw-bench", d,
+                                                        args.concurrency)}
+            if bare_url:
+                paths["(c) bare endpoint"] = lambda d: bench_api(bare_url, token, d,
+                                                                 args.concurrency, "/upload")
+            times: dict[str, list[float]] = {name: [] for name in paths}
+            for rnd in range(args.rounds):
+                order = list(paths) if rnd % 2 == 0 else list(reversed(paths))
+                for name in order:
+                    paths[name](make_docs(8, size))                  # warm up
+                    times[name].append(paths[name](make_docs(n, size)))
+            mb = n * size / 1e6
+            best = {name: min(t) for name, t in times.items()}
+            for name, t in best.items():
+                print(f"{label:>6} {name:<16} {n / t:9.1f} {mb / t:8.1f}")
+            raw = best["(b) raw PUT"]
+            median = (statistics.median(times["(b) raw PUT"]) /
+                      statistics.median(times["(a) API"]))
+            print(f"{label:>6} {'ratio (a)/(b)':<16} {raw / best['(a) API']:9.2f}   "
+                  f"(median of rounds {median:.2f})")
+            if bare_url:
+                print(f"{label:>6} {'ratio (c)/(b)':<16} {raw / best['(c) bare endpoint']:9.2f}"
+                      "   (calibration: the bare endpoint on this machine)")
+    finally:
+        for proc in (server, bare):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(20)
+        weed.stop()
+        pg.drop_database(dbname)
+        pg.stop()
+
+
+if __name__ == "__main__":
+    main()
