@@ -152,11 +152,11 @@ def recompute(session: Session, evidence_ids: list[uuid.UUID], *,
             changed = _store(session, e, decision)
             outcomes.append(Outcome(e.id, decision, changed))
             if changed or was_held[e.id] != e.on_hold:
-                key = f"{e.blob_id}:{decision.retain_until}:{decision.held}"
-                sync.append(("retention_sync_locks", {"blob_id": e.blob_id},
-                             f"retention_sync_locks:{key}"))
+                sync.append(("retention_sync_locks", {"blob_id": e.blob_id}, None))
         if sync:
-            enqueue_many(session, list({s[2]: s for s in sync}.values()))
+            # No dedup key: the sync is idempotent, and a key would have to name the state
+            # (a hold placed, released and placed again repeats states).
+            enqueue_many(session, list({s[1]["blob_id"]: s for s in sync}.values()))
     return outcomes
 
 
