@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli import inspect, pdfa
+from cli import retention as retention_cli
 from cli.context import Ctx, fail, progress_bar
 from cli.export import export_pack
 
@@ -23,6 +24,7 @@ app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evi
                   no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(pdfa.app, name="pdfa")
+app.add_typer(retention_cli.app, name="retention")
 app.command("inspect")(inspect.inspect_files)
 app.command("export")(export_pack)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

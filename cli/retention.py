@@ -1,0 +1,528 @@
+"""``archive retention``: schedules, holds, audit closures and the disposition workflow.
+
+Reading and proposing (``survey``, ``forecast``, ``lists``, ``show``, ``record``) run as the
+server's operator. The steps of a disposition list (``committee``, ``vote``, ``approve``,
+``archives``, ``withdraw``, ``execute``) are taken by named users: give your own API token
+with ``--token`` (or ``ARCHIVE_TOKEN``). The operator account cannot take them, so the CLI
+cannot skip a step either. Every attempt, refused ones included, is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from archive.accounts.principal import Principal
+from archive.errors import ArchiveError
+from cli.context import Ctx, fail
+
+app = typer.Typer(help="Retention schedules, legal holds and disposition (ระเบียบงานสารบรรณ "
+                       "ข้อ 66–70).", no_args_is_help=True)
+schedules_app = typer.Typer(help="Retention schedules and the document-type mapping.",
+                            no_args_is_help=True)
+holds_app = typer.Typer(help="Legal holds.", no_args_is_help=True)
+app.add_typer(schedules_app, name="schedules")
+app.add_typer(holds_app, name="holds")
+
+out = Console()
+err = Console(stderr=True)
+
+TokenOpt = Annotated[str | None, typer.Option(
+    "--token", envvar="ARCHIVE_TOKEN", help="Your API token: disposition steps are taken by "
+    "named users.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)", code=2)
+
+
+def _uuid(value: str, what: str = "list id") -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        fail(f"{value!r} is not a {what}", code=2)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def _work(ctx: Ctx, token: str | None = None, action: str | None = None,
+          target: tuple[str, Any] | None = None) -> Iterator[tuple[Session, Principal]]:
+    """A unit of work as the operator, or as the user behind ``token``; refusals of
+    ``action`` are audited."""
+    from archive.accounts import service as accounts
+    from archive.db import session_scope
+    from retention.attempts import audited_refusal
+
+    try:
+        with session_scope(ctx.sessions) as session:
+            principal = ctx.principal
+            if token is not None:
+                principal = accounts.authenticate(session, token, client="cli")
+            if action is None:
+                yield session, principal
+            else:
+                with audited_refusal(session, ctx.sessions, principal, action,
+                                     target_type=target[0] if target else None,
+                                     target_id=target[1] if target else None):
+                    yield session, principal
+    except ArchiveError as exc:
+        fail(exc)
+
+
+def _need_token(token: str | None) -> str:
+    if not token:
+        fail("this step is taken by a named user: give your API token with --token or "
+             "ARCHIVE_TOKEN", code=2)
+    return token
+
+
+# -- survey, forecast, lists -----------------------------------------------------------
+
+@app.command()
+def survey(as_of: Annotated[str | None, typer.Option(
+               "--as-of", help="Survey as on this date (default today); a future date "
+               "only previews.")] = None,
+           org: Annotated[str | None, typer.Option("--org", help="One organisation.")] = None,
+           dry_run: Annotated[bool, typer.Option("--dry-run", help="Preview only.")] = False,
+           as_json: JsonOpt = False) -> None:
+    """Draft disposition lists (form 25) of records past retention and not held (ข้อ 66).
+    Only proposes: nothing is destroyed without the committee, the head of agency and the
+    National Archives."""
+    from retention import disposition
+
+    ctx = Ctx.load()
+    with _work(ctx, action="disposition.survey") as (session, principal):
+        result = disposition.survey(session, principal, as_of=_date(as_of, "--as-of"),
+                                    dry_run=dry_run, org_code=org)
+    if as_json:
+        _print_json(result.__dict__)
+        return
+    if result.note:
+        err.print(f"[yellow]{result.note}[/]")
+    table = Table("organisation", "list", "records added" if not result.dry_run else "eligible")
+    for entry in result.lists:
+        table.add_row(entry["org_code"], entry.get("number", "(preview)"),
+                      str(entry.get("added", entry.get("records"))))
+    out.print(table)
+    out.print(f"{result.eligible} record(s) eligible on {result.as_of}; {result.listed} newly "
+              f"listed{' (dry run)' if result.dry_run else ''}")
+
+
+@app.command()
+def forecast(until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD")],
+             as_json: JsonOpt = False) -> None:
+    """What becomes eligible when, by organisation, schedule and year."""
+    from retention.forecast import forecast as run
+
+    ctx = Ctx.load()
+    with _work(ctx) as (session, principal):
+        body = run(session, principal, until=_date(until, "--until") or dt.date.today())
+    if as_json:
+        _print_json(body)
+        return
+    table = Table("organisation", "schedule", "year (BE)", "records", "first", "last",
+                  "already listed")
+    for g in body["groups"]:
+        table.add_row(g["org_code"], g["schedule_code"], str(g["year_be"]), str(g["records"]),
+                      str(g["first_eligible"]), str(g["last_eligible"]),
+                      str(g["already_listed"]))
+    out.print(table)
+    for h in body["held"]:
+        out.print(f"held: {h['org_code']} {h['schedule_code']}: {h['records']} record(s)")
+    if body["cannot_compute_total"]:
+        out.print(f"[yellow]{body['cannot_compute_total']} record(s) whose retention cannot be "
+                  "computed:[/]")
+        for c in body["cannot_compute"][:50]:
+            out.print(f"  {c['evidence_id']} {c['org_code']} {c['doc_type']}: {c['reason']}")
+
+
+@app.command("lists")
+def lists(status: Annotated[str | None, typer.Option(help="draft, committee_review, …")] = None,
+          org: Annotated[str | None, typer.Option("--org")] = None,
+          as_json: JsonOpt = False) -> None:
+    """Disposition lists and where each stands."""
+    from retention import views
+
+    ctx = Ctx.load()
+    with _work(ctx) as (session, principal):
+        rows = views.lists(session, principal, status=status, org_code=org)
+    if as_json:
+        _print_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table("id", "number", "organisation", "status", "items", "to destroy",
+                  "executable on")
+    for r in rows:
+        table.add_row(str(r.id), r.number, r.org_code, r.status, str(r.items),
+                      str(r.to_destroy), str(r.executable_on or ""))
+    out.print(table)
+
+
+@app.command()
+def show(list_id: str, as_json: JsonOpt = False) -> None:
+    """One list: its items with the fields of form 25, votes and approvals."""
+    from retention import views
+
+    ctx = Ctx.load()
+    with _work(ctx) as (session, principal):
+        detail = views.list_detail(session, principal, _uuid(list_id))
+    if as_json:
+        _print_json(detail.model_dump(mode="json"))
+        return
+    out.print(f"[bold]{detail.number}[/] {detail.org_name} — {detail.status}"
+              + (f", executable on {detail.executable_on}" if detail.executable_on else ""))
+    table = Table("ลำดับที่", "รหัสแฟ้ม", "ที่", "ลงวันที่", "เรื่อง", "อายุการเก็บ", "การพิจารณา",
+                  "votes")
+    for i in detail.entries:
+        table.add_row(str(i.seq), i.file_code, i.doc_reference or "", str(i.doc_date or ""),
+                      i.subject, i.retention_period,
+                      f"{i.status} ({i.action})" + (" [held]" if i.on_hold else ""),
+                      ", ".join(f"{v['user']}:{v['vote']}" for v in i.votes))
+    out.print(table)
+
+
+@app.command()
+def record(evidence_id: str, as_json: JsonOpt = False) -> None:
+    """A record's schedule, retain-until and why, holds and the store's lock."""
+    from retention import views
+
+    ctx = Ctx.load()
+    with _work(ctx) as (session, principal):
+        info = views.record_retention(session, ctx.store, principal,
+                                      _uuid(evidence_id, "record id"))
+    if as_json:
+        _print_json(info.model_dump(mode="json"))
+    else:
+        out.print(info.model_dump())
+
+
+# -- the steps (named users) -----------------------------------------------------------
+
+def _step(list_id: str, token: str | None, action: str,
+          fn: Callable[[Session, Principal, uuid.UUID], Any]) -> None:
+    from retention import disposition
+
+    ctx = Ctx.load()
+    lid = _uuid(list_id)
+    with _work(ctx, _need_token(token), action, ("disposition_list", lid)) as (s, p):
+        fn(s, p, lid)
+        dl, _ = disposition.load(s, p, lid)
+        status = dl.status
+    out.print(f"list {list_id}: {status}")
+
+
+@app.command()
+def committee(list_id: str,
+              chair: Annotated[str, typer.Option(help="User name of the chair.")],
+              member: Annotated[list[str], typer.Option(help="A member (at least two).")],
+              order_ref: Annotated[str | None, typer.Option(help="The appointing order.")
+                                   ] = None, token: TokenOpt = None) -> None:
+    """Record the destruction committee of a draft list (ข้อ 68)."""
+    from retention import disposition
+    from retention.schemas import CommitteeIn
+
+    try:
+        data = CommitteeIn(chair=chair, members=member, order_ref=order_ref)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    _step(list_id, token, "disposition.committee_appoint",
+          lambda s, p, lid: disposition.appoint_committee(s, p, lid, data))
+
+
+@app.command()
+def vote(list_id: str,
+         items: Annotated[list[int] | None, typer.Option("--item", help="Item number(s); "
+                                                         "default: every open item.")] = None,
+         object_: Annotated[bool, typer.Option("--object", help="Object instead of approve.")
+                            ] = False,
+         action: Annotated[str | None, typer.Option(help="With --object: remove, keep or "
+                                                    "transfer.")] = None,
+         keep_until: Annotated[str | None, typer.Option(help="With --action keep.")] = None,
+         comment: Annotated[str | None, typer.Option()] = None,
+         token: TokenOpt = None) -> None:
+    """Your vote as a committee member, per item (final)."""
+    from retention import disposition
+    from retention.schemas import VoteIn
+
+    def run(s: Session, p: Principal, lid: uuid.UUID) -> None:
+        seqs = items or [i.seq for i in disposition.items(s, lid) if i.status == "listed"]
+        votes = [VoteIn(item=n, vote="object" if object_ else "approve", comment=comment,
+                        action=action, keep_until=_date(keep_until, "--keep-until"))
+                 for n in seqs]
+        disposition.vote(s, p, lid, votes)
+
+    try:
+        _step(list_id, token, "disposition.vote", run)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+
+
+@app.command()
+def approve(list_id: str, reject: Annotated[bool, typer.Option(
+                "--reject", help="As head of agency: reject the list.")] = False,
+            comment: Annotated[str | None, typer.Option()] = None,
+            token: TokenOpt = None) -> None:
+    """The approval that is yours to give: as committee chair, close the committee's
+    review; as head of agency, approve (or --reject) the list."""
+    from retention import disposition
+
+    def run(s: Session, p: Principal, lid: uuid.UUID) -> None:
+        dl, _ = disposition.load(s, p, lid)
+        if dl.status == "committee_review":
+            disposition.committee_approve(s, p, lid, comment=comment)
+        else:
+            disposition.head_decision(s, p, lid, decision="reject" if reject else "approve",
+                                      comment=comment)
+
+    _step(list_id, token, "disposition.approve", run)
+
+
+@app.command()
+def archives(list_id: str,
+             sent_on: Annotated[str | None, typer.Option(help="Sent to the National "
+                                                         "Archives on (YYYY-MM-DD).")] = None,
+             review_days: Annotated[int, typer.Option(help="Their review period.")] = 60,
+             reference: Annotated[str | None, typer.Option(help="Letter number.")] = None,
+             consent: Annotated[str | None, typer.Option(help="Consent received on.")] = None,
+             objection: Annotated[str | None, typer.Option(help="Objection received on.")
+                                  ] = None,
+             transfer: Annotated[list[int] | None, typer.Option(help="Item the archives "
+                                                                "want (repeat).")] = None,
+             comment: Annotated[str | None, typer.Option()] = None,
+             token: TokenOpt = None) -> None:
+    """National Archives review: mark the list sent, or record their answer."""
+    from retention import disposition
+    from retention.schemas import ArchivesResponseIn, ArchivesSentIn
+
+    if sum(x is not None for x in (sent_on, consent, objection)) != 1:
+        fail("give exactly one of --sent-on, --consent or --objection", code=2)
+    if sent_on:
+        sent = ArchivesSentIn(sent_on=_date(sent_on, "--sent-on"), reference=reference,
+                              review_days=review_days)
+        _step(list_id, token, "disposition.archives_sent",
+              lambda s, p, lid: disposition.archives_sent(s, p, lid, sent))
+        return
+    answer = ArchivesResponseIn(result="consent" if consent else "objection",
+                                responded_on=_date(consent or objection, "--consent"),
+                                transfer_items=transfer or [], comment=comment)
+    _step(list_id, token, "disposition.archives_response",
+          lambda s, p, lid: disposition.archives_response(s, p, lid, answer))
+
+
+@app.command()
+def withdraw(list_id: str, item: int, reason: Annotated[str, typer.Option()],
+             token: TokenOpt = None) -> None:
+    """Take an item off a list before execution."""
+    from retention import disposition
+
+    _step(list_id, token, "disposition.item_withdraw",
+          lambda s, p, lid: disposition.withdraw_item(s, p, lid, item, reason=reason))
+
+
+@app.command()
+def execute(list_id: str, token: TokenOpt = None,
+            run: Annotated[bool, typer.Option(
+                "--run", help="Also run the execution job here instead of waiting for a "
+                "worker.")] = False) -> None:
+    """Request execution of an executable list: tombstones, deletes, certificate."""
+    from retention import disposition, execution, jobs
+
+    _step(list_id, token, "disposition.execute_request", disposition.request_execution)
+    if run:
+        ctx = Ctx.load()
+        result = execution.execute(ctx.sessions, ctx.store, _uuid(list_id),
+                                   certificate_years=jobs.CERTIFICATE_YEARS)
+        _print_json(result)
+
+
+@app.command()
+def certificate(list_id: str, seq: Annotated[int | None, typer.Option()] = None,
+                html: Annotated[bool, typer.Option("--html", help="The readable rendering.")
+                                ] = False,
+                output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
+    """Download a destruction certificate (checked against its hash)."""
+    from retention import views
+
+    ctx = Ctx.load()
+    with _work(ctx) as (session, principal):
+        body, _, name = views.certificate(session, ctx.store, principal, _uuid(list_id),
+                                          seq=seq, fmt="html" if html else "json")
+    if output is None:
+        print(body.decode("utf-8"))
+    else:
+        output.write_bytes(body)
+        err.print(f"wrote {output} ({name})")
+
+
+@app.command("closure")
+def closure(org: str, fiscal_year: int,
+            result: Annotated[str, typer.Option(help="no_objection | objection")],
+            closed_on: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+            reference: Annotated[str | None, typer.Option()] = None) -> None:
+    """Record a State Audit Office closure (an objection places a hold)."""
+    from retention import holds
+    from retention.schemas import ClosureIn
+
+    ctx = Ctx.load()
+    try:
+        data = ClosureIn(org_code=org, fiscal_year=fiscal_year, result=result,  # type: ignore[arg-type]
+                         closed_on=_date(closed_on, "--closed-on"), reference=reference)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    with _work(ctx, action="retention.audit_closure", target=("organisation", org)) as (s, p):
+        c = holds.record_closure(s, p, data)
+        hold = c.hold_id
+    out.print(f"recorded {result} for {org} FY {fiscal_year}" +
+              (f"; hold {hold} placed" if hold else ""))
+
+
+@app.command("head")
+def head(org: str, user: str) -> None:
+    """Assign the head of agency of an organisation (who approves its lists)."""
+    from retention import disposition
+
+    ctx = Ctx.load()
+    with _work(ctx, action="retention.head_assign", target=("organisation", org)) as (s, p):
+        disposition.set_head(s, p, org, user)
+    out.print(f"{user} is head of agency of {org}")
+
+
+# -- schedules -------------------------------------------------------------------------
+
+@schedules_app.command("list")
+def schedules_list(as_json: JsonOpt = False) -> None:
+    """The schedules with their legal basis and document types."""
+    from archive.schedules import service
+
+    ctx = Ctx.load()
+    with _work(ctx) as (session, principal):
+        rows = service.list_schedules(session, principal)
+        doc_types = service.doc_types_by_schedule(session)
+        data = [{**service.schedule_values(s), "doc_types": doc_types.get(s.id, [])}
+                for s in rows]
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("code", "v", "title", "counted from", "keep", "audited", "then",
+                  "document types")
+    for d in data:
+        table.add_row(d["code"], str(d["version"]), d["title_en"], d["trigger"],
+                      str(d["keep_years"] or "-"), str(d["audited_keep_years"] or "-"),
+                      d["action"], ", ".join(d["doc_types"]))
+    out.print(table)
+
+
+@schedules_app.command("set")
+def schedules_set(code: str, reason: Annotated[str, typer.Option()],
+                  keep_years: Annotated[int | None, typer.Option()] = None,
+                  audited_keep_years: Annotated[int | None, typer.Option()] = None,
+                  action: Annotated[str | None, typer.Option()] = None,
+                  legal_basis_th: Annotated[str | None, typer.Option()] = None,
+                  legal_basis_en: Annotated[str | None, typer.Option()] = None) -> None:
+    """Change a schedule (a new version; records are recomputed, never shortened)."""
+    from archive.schedules import service
+    from archive.schedules.schemas import ScheduleUpdate
+
+    given = {k: v for k, v in {"keep_years": keep_years,
+                               "audited_keep_years": audited_keep_years, "action": action,
+                               "legal_basis_th": legal_basis_th,
+                               "legal_basis_en": legal_basis_en}.items() if v is not None}
+    try:
+        changes = ScheduleUpdate(reason=reason, **given)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    ctx = Ctx.load()
+    with _work(ctx, action="retention.schedule_update",
+               target=("retention_schedule", code)) as (s, p):
+        schedule = service.update_schedule(s, p, code, changes)
+        version = schedule.version
+    out.print(f"{code} is at version {version}")
+
+
+@schedules_app.command("map")
+def schedules_map(doc_type: str, schedule: str, reason: Annotated[str, typer.Option()]) -> None:
+    """Map a document type to a schedule (for records ingested from now on)."""
+    from archive.schedules import service
+
+    ctx = Ctx.load()
+    with _work(ctx, action="retention.doc_type_update",
+               target=("retention_doc_type", doc_type)) as (s, p):
+        service.set_doc_type(s, p, doc_type, schedule_code=schedule, reason=reason)
+    out.print(f"{doc_type} → {schedule}")
+
+
+# -- holds -----------------------------------------------------------------------------
+
+@holds_app.command("list")
+def holds_list(status: Annotated[str | None, typer.Option(help="active | released")] = None,
+               as_json: JsonOpt = False) -> None:
+    from retention import holds, views
+
+    ctx = Ctx.load()
+    with _work(ctx) as (session, principal):
+        rows = [views.hold_out(session, h, n).model_dump(mode="json")
+                for h, n in holds.list_holds(session, principal, status=status)]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "status", "records", "organisations", "reason", "by")
+    for h in rows:
+        table.add_row(h["id"], h["status"], str(h["records"]), ", ".join(h["organisations"]),
+                      h["reason"], h["created_by"])
+    out.print(table)
+
+
+@holds_app.command("place")
+def holds_place(reason: Annotated[str, typer.Option()],
+                record: Annotated[list[str] | None, typer.Option(help="Record id (repeat).")
+                                  ] = None,
+                org: Annotated[str | None, typer.Option("--org")] = None,
+                fiscal_year: Annotated[int | None, typer.Option()] = None,
+                doc_type: Annotated[str | None, typer.Option()] = None) -> None:
+    """Place a legal hold on records, or on the records matching filters."""
+    from retention import holds
+    from retention.schemas import HoldFilter, HoldIn
+
+    try:
+        if record:
+            data = HoldIn(reason=reason, record_ids=[_uuid(r, "record id") for r in record])
+        else:
+            data = HoldIn(reason=reason, filter=HoldFilter(
+                org_code=org, fiscal_year=fiscal_year, doc_type=doc_type))
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    ctx = Ctx.load()
+    with _work(ctx, action="hold.create", target=("legal_hold", None)) as (s, p):
+        hold = holds.create_hold(s, p, data)
+        hold_id = hold.id
+    out.print(f"hold {hold_id} placed")
+
+
+@holds_app.command("release")
+def holds_release(hold_id: str, reason: Annotated[str, typer.Option()]) -> None:
+    """Release a hold (the records' retention is recomputed)."""
+    from retention import holds
+
+    ctx = Ctx.load()
+    hid = _uuid(hold_id, "hold id")
+    with _work(ctx, action="hold.release", target=("legal_hold", hid)) as (s, p):
+        holds.release_hold(s, p, hid, reason=reason)
+    out.print(f"hold {hold_id} released")
