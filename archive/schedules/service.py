@@ -14,10 +14,13 @@ on; every record keeps the schedule it got at ingest.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 from archive import audit, clock
 from archive.accounts.principal import Principal, require
@@ -197,12 +200,12 @@ def update_schedule(session: Session, principal: Principal, code: str,
         return schedule
     now = clock.now()
     # Conditional on the version read: two simultaneous edits cannot both win.
-    updated = session.execute(
+    updated = cast("CursorResult[Any]", session.execute(
         sa.update(RetentionSchedule)
         .where(RetentionSchedule.id == schedule.id, RetentionSchedule.version == schedule.version)
         .values(version=RetentionSchedule.version + 1, updated_by=principal.name,
                 updated_at=now, **{k: after[k] for k in diff})
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     if updated != 1:
         raise Conflict("the schedule was changed by someone else meanwhile; reload and retry",
                        code="version_conflict")
