@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import itertools
 import math
 import os
 import random
@@ -154,6 +155,10 @@ class Row:
 
 def generate(n: int, world: World, rng: random.Random) -> Iterator[Row]:
     orgs = rng.choices(world.org_ids, weights=world.org_weights, k=n)
+    # Vendors by a Zipf-like law (s = 0.6): the largest supplies under 1% of all records.
+    vendor_weights = list(itertools.accumulate(1 / (rank ** 0.6)
+                                               for rank in range(1, len(world.vendors) + 1)))
+    vendor_of = rng.choices(world.vendors, cum_weights=vendor_weights, k=n)
     doc_types = rng.choices([d for d, _ in DOC_TYPES], weights=[w for _, w in DOC_TYPES], k=n)
     voucher_seq: dict[tuple[int, int], int] = {}
     for i in range(n):
@@ -163,7 +168,7 @@ def generate(n: int, world: World, rng: random.Random) -> Iterator[Row]:
         issue = start + dt.timedelta(days=rng.randrange(365))
         created = dt.datetime(issue.year, issue.month, issue.day, tzinfo=dt.UTC) + \
             dt.timedelta(days=rng.randrange(0, 30), seconds=rng.randrange(86_400))
-        vendor, vendor_tax = world.vendors[int(rng.paretovariate(1.2)) % len(world.vendors)]
+        vendor, vendor_tax = vendor_of[i]
         expense = rng.choice(EXPENSES)
         month = MONTHS[issue.month - 1]
         description = f"{expense} ประจำเดือน{month} {fy}"
