@@ -183,6 +183,7 @@ def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
         engine = make_engine(url)
         settings = Settings(data_dir=data_dir, database_url=url, s3_endpoint=None)
         store: ObjectStore = LocalStore(settings.objects_dir)
+        store.prepare()
         yield Env("sqlite", settings, engine, make_session_factory(engine), store)
         engine.dispose()
         return
