@@ -1,6 +1,6 @@
 """Every table of the archive, imported in one place for migrations and metadata."""
 
-from archive.accounts.models import ApiToken, User, UserOrganisation
+from archive.accounts.models import ApiToken, LoginFailure, User, UserOrganisation, WebSession
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from archive.db import Base
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
@@ -16,5 +16,5 @@ from archive.search.models import BlobText, Export
 
 __all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Blob", "BlobText",
            "DocTypeSchedule", "Evidence", "EvidenceHistory", "Export", "Inspection", "Job",
-           "Organisation", "RetentionSchedule", "RetentionScheduleVersion", "SystemCheck",
-           "Tombstone", "User", "UserOrganisation"]
+           "LoginFailure", "Organisation", "RetentionSchedule", "RetentionScheduleVersion",
+           "SystemCheck", "Tombstone", "User", "UserOrganisation", "WebSession"]

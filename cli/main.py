@@ -265,6 +265,31 @@ def users_list() -> None:
     out.print(table)
 
 
+@users_app.command("passwd")
+def users_passwd(name: str,
+                 stdin: Annotated[bool, typer.Option(
+                     "--stdin", help="Read the password from the first line of stdin.")
+                 ] = False) -> None:
+    """Set the web-page password of user NAME (asked twice on the terminal); their open
+    browser sessions end."""
+    import getpass
+
+    from archive.accounts import web_sessions
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        if not sys.stdin.isatty():
+            fail("no terminal to ask for the password: use --stdin", code=2)
+        password = getpass.getpass(f"New password for {name}: ")
+        if getpass.getpass("Again: ") != password:
+            fail("the two passwords differ", code=2)
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        web_sessions.set_password(session, ctx.principal, user_name=name, password=password)
+    out.print(f"password set for {name}; their browser sessions ended")
+
+
 @tokens_app.command("create")
 def tokens_create(name: str, label: Annotated[str | None, typer.Option()] = None) -> None:
     """Issue another API token for user NAME; printed alone on the last line."""

@@ -45,3 +45,32 @@ class ApiToken(Base):
     label: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A signed-in browser (the web pages). Only the SHA-256 of the cookie value is kept,
+    so a copy of the database does not let anyone take over a session."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)    # sha256(cookie)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    csrf_secret: Mapped[str] = mapped_column(sa.String(64))
+    client: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept for a day to slow down password guessing (per name + address
+    and per address)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_name_client_at", "user_name", "client", "at"),
+                      sa.Index("ix_login_failures_client_at", "client", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_name: Mapped[str] = mapped_column(sa.String(100))
+    client: Mapped[str] = mapped_column(sa.String(100))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

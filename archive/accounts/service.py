@@ -175,3 +175,56 @@ def ensure_in_scope(session: Session, principal: Principal, org_id: int,
     """Out of scope looks exactly like absent (404): never reveal that something exists."""
     if not in_scope(session, principal, org_id):
         raise NotFound(f"no such {what}")
+
+
+_UNSET: object = object()
+
+
+def update_user(session: Session, principal: Principal, *, user_name: str,
+                role: str | None = None, org_codes: list[str] | None = None,
+                expires_on: dt.date | None | object = _UNSET,
+                disabled: bool | None = None,
+                display_name: str | None | object = _UNSET) -> User:
+    """Change a user's role, organisations, expiry, display name or disabled flag (only
+    what is given); disabling also ends their browser sessions."""
+    from archive.accounts.web_sessions import end_sessions
+
+    require(principal, "users.manage")
+    user = get_user(session, user_name)
+    changes: dict[str, object] = {}
+    new_role = role if role is not None else user.role
+    if role is not None and role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    current = [c for _, c in session.execute(
+        sa.select(UserOrganisation.org_id, Organisation.code)
+        .join(Organisation, Organisation.id == UserOrganisation.org_id)
+        .where(UserOrganisation.user_id == user.id))]
+    codes = list(dict.fromkeys(org_codes)) if org_codes is not None else current
+    if new_role != "admin" and not codes:
+        raise InvalidInput(f"a {new_role} needs at least one organisation")
+    if isinstance(expires_on, dt.date) and expires_on <= dt.date.today():
+        raise InvalidInput("expiry date must be in the future")
+    if role is not None and role != user.role:
+        changes["role"] = [user.role, role]
+        user.role = role
+    if org_codes is not None and sorted(codes) != sorted(current):
+        found = [orgs.get_by_code(session, code) for code in codes]
+        session.execute(sa.delete(UserOrganisation).where(UserOrganisation.user_id == user.id))
+        for org in found:
+            session.add(UserOrganisation(user_id=user.id, org_id=org.id))
+        changes["orgs"] = [sorted(current), sorted(codes)]
+    if expires_on is not _UNSET and expires_on != user.expires_on:
+        changes["expires_on"] = [user.expires_on, expires_on]
+        user.expires_on = expires_on  # type: ignore[assignment]
+    if display_name is not _UNSET and display_name != user.display_name:
+        changes["display_name"] = [user.display_name, display_name]
+        user.display_name = display_name  # type: ignore[assignment]
+    if disabled is not None and disabled != user.disabled:
+        changes["disabled"] = [user.disabled, disabled]
+        user.disabled = disabled
+        if disabled:
+            end_sessions(session, user.id)
+    if changes:
+        audit.record(session, actor=principal, action="user.update", target_type="user",
+                     target_id=user.name, details=changes)
+    return user
