@@ -4,10 +4,15 @@ A PDF or XML file from a stranger can loop forever, expand to gigabytes or crash
 library. None of that may take down the calling process (the API server, a worker, the
 CLI), so every parse goes through :func:`run_limited`:
 
-* the child is forked from a *forkserver* (safe even when the parent runs threads, and
+* children are forked from a *forkserver* (safe even when the parent runs threads, and
   cheap because the forkserver has already imported the heavy libraries);
-* the child sets ``RLIMIT_AS`` (memory) and ``RLIMIT_CPU`` (CPU seconds) on itself before
-  running the function, and the parent kills it when the wall-clock limit passes;
+* a child sets ``RLIMIT_AS`` (memory) on itself once, and before each call moves its
+  ``RLIMIT_CPU`` soft limit to "CPU used so far + the call's budget"; the parent kills it
+  when the wall-clock limit passes;
+* a child serves many calls, one at a time (forking per call cost more than most checks):
+  after any failure — timeout, memory, crash, an exception — it is discarded, and it is
+  replaced after ``MAX_CALLS`` calls so that nothing one file leaves behind (heap growth,
+  caches) can pile up for long;
 * the function's return value comes back pickled through a pipe; anything that goes wrong
   in the child becomes a :class:`SandboxError` with a ``kind`` a report can show.
 
@@ -63,20 +68,74 @@ class SandboxError(Exception):
         self.detail = detail
 
 
-def _child(conn: multiprocessing.connection.Connection, limits: Limits, fn: Callable[..., Any],
-           args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-        result = fn(*args, **kwargs)
-        conn.send(("ok", result))
-    except MemoryError:
-        conn.send(("memory", f"memory limit of {limits.memory_bytes // (1 << 20)} MiB exceeded"))
-    except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
-        tail = traceback.format_exc(limit=-3)
-        conn.send(("crashed", f"{type(exc).__name__}: {exc}\n{tail}"))
-    finally:
-        conn.close()
+MAX_CALLS = 64          # calls served by one child before it is replaced
+MAX_IDLE = 4            # idle children kept per set of limits
+
+
+def _serve(conn: multiprocessing.connection.Connection, limits: Limits) -> None:
+    """The child's loop: one call at a time until the parent closes the pipe."""
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    while True:
+        try:
+            fn, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            return
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        budget = int(used.ru_utime + used.ru_stime) + limits.cpu_seconds + 1
+        # Only the soft limit moves (the hard one stays unlimited, so an unprivileged
+        # process may raise it again for the next call); passing it sends SIGXCPU.
+        resource.setrlimit(resource.RLIMIT_CPU, (budget, resource.RLIM_INFINITY))
+        try:
+            conn.send(("ok", fn(*args, **kwargs)))
+        except MemoryError:
+            conn.send(("memory",
+                       f"memory limit of {limits.memory_bytes // (1 << 20)} MiB exceeded"))
+            return
+        except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
+            tail = traceback.format_exc(limit=-3)
+            conn.send(("crashed", f"{type(exc).__name__}: {exc}\n{tail}"))
+            return
+
+
+@dataclass
+class _Child:
+    proc: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+    calls: int = 0
+
+    def discard(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+_idle: dict[Limits, list[_Child]] = {}
+_idle_lock = threading.Lock()
+
+
+def _acquire(limits: Limits) -> _Child:
+    with _idle_lock:
+        pool = _idle.get(limits)
+        while pool:
+            child = pool.pop()
+            if child.proc.is_alive():
+                return child
+            child.discard()
+    parent_end, child_end = _ctx.Pipe(duplex=True)
+    proc = _ctx.Process(target=_serve, args=(child_end, limits), daemon=True)
+    _start(proc)
+    child_end.close()
+    return _Child(proc, parent_end)
+
+
+def _release(limits: Limits, child: _Child) -> None:
+    with _idle_lock:
+        pool = _idle.setdefault(limits, [])
+        if child.calls < MAX_CALLS and len(pool) < MAX_IDLE:
+            pool.append(child)
+            return
+    child.discard()
 
 
 _start_lock = threading.Lock()
@@ -106,26 +165,37 @@ def _start(proc: multiprocessing.process.BaseProcess) -> None:
 def run_limited(fn: Callable[..., T], *args: Any, limits: Limits = DEFAULT_LIMITS,
                 **kwargs: Any) -> T:
     """Call ``fn(*args, **kwargs)`` in a limited child process and return its result."""
-    recv, send = _ctx.Pipe(duplex=False)
-    proc = _ctx.Process(target=_child, args=(send, limits, fn, args, kwargs), daemon=True)
-    _start(proc)
-    send.close()
+    child = _acquire(limits)
+    status, payload = "crashed", "the call did not complete"
     try:
-        if recv.poll(limits.wall_seconds):
+        child.conn.send((fn, args, kwargs))
+        child.calls += 1
+        if child.conn.poll(limits.wall_seconds):
             try:
-                status, payload = recv.recv()
+                status, payload = child.conn.recv()
             except (EOFError, OSError):
-                status, payload = _died(proc, limits)
+                status, payload = _died(child.proc, limits)
         else:
             status, payload = "timeout", f"no result within {limits.wall_seconds:g} s"
+    except (BrokenPipeError, OSError):
+        status, payload = _died(child.proc, limits)
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        recv.close()
+        if status == "ok":
+            _release(limits, child)
+        else:
+            child.discard()
     if status == "ok":
         return payload  # type: ignore[no-any-return]
     raise SandboxError(status, payload)
+
+
+def shutdown() -> None:
+    """Stop the idle children (they are daemons and die with the parent anyway)."""
+    with _idle_lock:
+        children = [c for pool in _idle.values() for c in pool]
+        _idle.clear()
+    for child in children:
+        child.discard()
 
 
 def _died(proc: multiprocessing.process.BaseProcess, limits: Limits) -> tuple[str, str]:

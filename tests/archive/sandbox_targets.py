@@ -1,0 +1,39 @@
+"""Functions run in sandboxed children by tests/archive/test_sandbox.py (importable by
+reference, as the sandbox requires)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def spin() -> None:
+    while True:
+        pass
+
+
+def eat() -> None:
+    hog = []
+    while True:
+        hog.append(b"x" * 10_000_000)
+
+
+def boom() -> None:
+    raise ValueError("bad input")
+
+
+def segfault() -> None:
+    ctypes.string_at(0)
+
+
+def burn(seconds: float) -> float:
+    import time
+
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return seconds
