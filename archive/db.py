@@ -179,5 +179,10 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def rowcount(result: Any) -> int:
+    """Rows matched by an UPDATE/DELETE (``Session.execute`` is typed as a plain Result)."""
+    return int(result.rowcount)
+
+
 def dialect_name(session: Session) -> str:
     return session.get_bind().dialect.name

@@ -32,7 +32,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -185,8 +185,8 @@ def run_limited(fn: Callable[..., T], *args: Any, limits: Limits = DEFAULT_LIMIT
         else:
             child.discard()
     if status == "ok":
-        return payload  # type: ignore[no-any-return]
-    raise SandboxError(status, payload)
+        return cast(T, payload)
+    raise SandboxError(status, str(payload))
 
 
 def shutdown() -> None:

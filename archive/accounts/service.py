@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from archive import audit
 from archive.accounts.models import ROLES, ApiToken, User, UserOrganisation
 from archive.accounts.principal import Principal, require
-from archive.db import utcnow
+from archive.db import rowcount, utcnow
 from archive.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
@@ -86,7 +86,7 @@ def revoke_tokens(session: Session, principal: Principal, *, user_name: str,
     stmt = sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     if prefix:
         stmt = stmt.where(ApiToken.prefix == prefix[:10])
-    count = session.execute(stmt.values(revoked_at=utcnow())).rowcount
+    count = rowcount(session.execute(stmt.values(revoked_at=utcnow())))
     if prefix and not count:
         raise NotFound(f"no active token {prefix!r} for {user_name!r}")
     audit.record(session, actor=principal, action="token.revoke", target_type="user",

@@ -210,12 +210,12 @@ def verify_chain(session: Session, store: ObjectStore,
             report.fail(event.seq, "moved", f"event {event.seq} does not follow event "
                         f"{event.seq - 1}: an event was removed or reordered")
             break
-        anchor = anchors.get(event.seq)
-        if anchor is not None:
-            if anchor.hash != event.hash:
+        anchored = anchors.get(event.seq)
+        if anchored is not None:
+            if anchored.hash != event.hash:
                 report.fail(last_good_anchor + 1, "rewritten",
                             f"the chain was recomputed: event {event.seq} differs from the locked "
-                            f"checkpoint {anchor.key}; the change lies in events "
+                            f"checkpoint {anchored.key}; the change lies in events "
                             f"{last_good_anchor + 1}–{event.seq}")
                 break
             last_good_anchor = event.seq

@@ -14,7 +14,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -132,9 +132,10 @@ def _fill_from_file(session: Session, principal: Principal, evidence: Evidence,
         try:
             parse_metadata(EvidenceUpdate, {field: fill.get("value")})
         except ArchiveError as exc:
+            problems = cast(list[dict[str, str]], exc.detail)
             warnings.append({"field": field, "typed": None, "found": fill.get("value"),
                              "message": f"the file gives {fill.get('value')!r}, which is not "
-                                        f"valid here: {exc.detail[0]['message']}"})
+                                        f"valid here: {problems[0]['message']}"})
             continue
         changes[field] = fill.get("value")
     if not changes:

@@ -180,8 +180,8 @@ class EvidenceMetadata(_MetadataFields):
     """Metadata typed by the uploader. ``fiscal_year`` defaults from ``issue_date``."""
 
     org_code: str
-    doc_type: str  # type: ignore[assignment]
-    currency: str = "THB"  # type: ignore[assignment]
+    doc_type: str
+    currency: str = "THB"
 
     @model_validator(mode="after")
     def _default_fiscal_year(self) -> EvidenceMetadata:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from archive import audit
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
-from archive.db import upsert_ignore, utcnow
+from archive.db import rowcount, upsert_ignore, utcnow
 from archive.errors import Conflict, Gone, InvalidInput, NotFound
 from archive.evidence.intake import Spool, check_media_type
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
@@ -237,11 +237,11 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
         return evidence
     previous = {f: _plain(getattr(evidence, f)) for f in METADATA_FIELDS}
     now = utcnow()
-    updated = session.execute(
+    updated = rowcount(session.execute(
         sa.update(Evidence)
         .where(Evidence.id == evidence.id, Evidence.version == evidence.version)
         .values(version=Evidence.version + 1, updated_at=now, **diff)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if updated != 1:
         raise Conflict("the record was changed by someone else meanwhile; reload and retry",
                        code="version_conflict")

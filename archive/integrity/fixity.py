@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +29,17 @@ from archive.verify import hash_object
 RUNS_PER_DAY = 24
 
 
+class Due(NamedTuple):
+    blob_id: int
+    key: str
+    version_id: str | None
+    sha256: str
+    size: int
+
+
+_DUE = sa.select(Blob.id, Blob.store_key, Blob.version_id, Blob.sha256, Blob.size)
+
+
 @dataclass
 class FixityRun:
     checked: int = 0
@@ -41,13 +52,12 @@ def batch_size(total: int, cycle_days: int) -> int:
     return max(1, math.ceil(total / (cycle_days * RUNS_PER_DAY)))
 
 
-def due_blobs(session: Session, limit: int) -> list[tuple[int, str, str | None, str, int]]:
+def due_blobs(session: Session, limit: int) -> list[Due]:
     rows = session.execute(
-        sa.select(Blob.id, Blob.store_key, Blob.version_id, Blob.sha256, Blob.size)
-        .where(Blob.deleted_at.is_(None))
+        _DUE.where(Blob.deleted_at.is_(None))
         .order_by(Blob.fixity_checked_at.is_not(None), Blob.fixity_checked_at, Blob.id)
         .limit(limit)).all()
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [Due(*r) for r in rows]
 
 
 def run(sessions: sessionmaker[Session], store: ObjectStore, *, cycle_days: int,
@@ -57,9 +67,8 @@ def run(sessions: sessionmaker[Session], store: ObjectStore, *, cycle_days: int,
     result = FixityRun()
     with session_scope(sessions) as s:
         if blob_ids:
-            todo = [tuple(r) for r in s.execute(
-                sa.select(Blob.id, Blob.store_key, Blob.version_id, Blob.sha256, Blob.size)
-                .where(Blob.id.in_(blob_ids), Blob.deleted_at.is_(None)))]
+            todo = [Due(*r) for r in s.execute(
+                _DUE.where(Blob.id.in_(blob_ids), Blob.deleted_at.is_(None)))]
         else:
             total = s.scalar(sa.select(sa.func.count()).select_from(Blob)
                              .where(Blob.deleted_at.is_(None))) or 0
@@ -82,9 +91,9 @@ def run(sessions: sessionmaker[Session], store: ObjectStore, *, cycle_days: int,
                 mismatch = {"blob_id": blob_id, "sha256": sha, "key": key,
                             "version_id": version, "detail": detail}
                 result.mismatches.append(mismatch)
-                org_ids = list(s.scalars(sa.select(Evidence.org_id)
-                                         .where(Evidence.blob_id == blob_id).distinct()))
-                for org_id in org_ids or [None]:
+                org_ids: list[int | None] = list(s.scalars(
+                    sa.select(Evidence.org_id).where(Evidence.blob_id == blob_id).distinct()))
+                for org_id in (org_ids or [None]):
                     audit.record(s, actor=system_principal("fixity"), action="fixity.mismatch",
                                  target_type="blob", target_id=sha, org_id=org_id,
                                  details=mismatch, outcome="alert")

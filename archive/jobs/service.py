@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive.db import upsert_ignore, utcnow
+from archive.db import rowcount, upsert_ignore, utcnow
 from archive.jobs.models import Job
 
 
@@ -75,10 +75,9 @@ def _owned(job_id: int, worker: str) -> Any:
 
 def heartbeat(session: Session, job_id: int, worker: str, *, lease_seconds: int) -> bool:
     now = utcnow()
-    return bool(session.execute(
+    return bool(rowcount(session.execute(
         sa.update(Job).where(_owned(job_id, worker))
-        .values(lease_expires=now + dt.timedelta(seconds=lease_seconds), updated_at=now)
-    ).rowcount)
+        .values(lease_expires=now + dt.timedelta(seconds=lease_seconds), updated_at=now))))
 
 
 def set_progress(session: Session, job_id: int, worker: str, progress: dict[str, Any]) -> None:
@@ -89,10 +88,10 @@ def set_progress(session: Session, job_id: int, worker: str, progress: dict[str,
 def complete(session: Session, job_id: int, worker: str,
              result: dict[str, Any] | None) -> bool:
     now = utcnow()
-    return bool(session.execute(
+    return bool(rowcount(session.execute(
         sa.update(Job).where(_owned(job_id, worker))
         .values(status="done", result=result, lease_owner=None, lease_expires=None,
-                last_error=None, finished_at=now, updated_at=now)).rowcount)
+                last_error=None, finished_at=now, updated_at=now))))
 
 
 def backoff_seconds(attempts: int, base: float = 5.0, cap: float = 3600.0) -> float:
