@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api import errors
+from api import errors, web
 from api.routers import admin, audit, evidence, health, jobs, metrics
 from api.routers import exports as export_routes
 from api.routers import retention as retention_routes
@@ -41,4 +41,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(search_routes.router, prefix="/api/v1")
     app.include_router(export_routes.router, prefix="/api/v1")
     app.include_router(retention_routes.router, prefix="/api/v1")
+    web.install(app)
     return app

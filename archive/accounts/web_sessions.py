@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -33,7 +32,7 @@ from archive import audit
 from archive.accounts import service as accounts
 from archive.accounts.models import LoginFailure, User, WebSession
 from archive.accounts.principal import Principal, require
-from archive.db import utcnow
+from archive.db import rowcount, utcnow
 from archive.errors import InvalidInput, Unauthenticated
 
 LIFETIME = dt.timedelta(hours=12)
@@ -220,7 +219,7 @@ def csrf_ok(ws: WebSession, given: str | None) -> bool:
 
 
 def logout(session: Session, token: str, principal: Principal) -> None:
-    if _rowcount(session.execute(sa.delete(WebSession).where(
+    if rowcount(session.execute(sa.delete(WebSession).where(
             WebSession.id == _digest(token)))):
         audit.record(session, actor=principal, action="auth.logout", target_type="user",
                      target_id=principal.name)
@@ -228,9 +227,6 @@ def logout(session: Session, token: str, principal: Principal) -> None:
 
 def end_sessions(session: Session, user_id: int) -> int:
     """End every browser session of a user (password changed, account disabled)."""
-    return _rowcount(session.execute(sa.delete(WebSession).where(
+    return rowcount(session.execute(sa.delete(WebSession).where(
         WebSession.user_id == user_id)))
 
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

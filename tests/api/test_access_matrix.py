@@ -32,6 +32,8 @@ class Case:
     public: bool = False
     hides: Callable[[Any, dict[str, Any]], bool] | None = None   # other-scope list check
     unscoped: tuple[str, ...] = ()      # roles that see everything here (admin: orgs)
+    # Without credentials: None = 200 if public else 401; pages send browsers to /login.
+    anonymous: int | None = None
 
 
 def _only(role: str, ok: int, other: int | None = None, deny: int = 403) -> dict[str, tuple]:
@@ -96,6 +98,21 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/jobs"): Case(lambda c, w: c.get("/api/v1/jobs"), _only("admin", 200)),
     ("POST", "/api/v1/jobs/{job_id}/retry"): Case(
         lambda c, w: c.post(f"/api/v1/jobs/{w['failed_job']()}/retry"), _only("admin", 200)),
+    ("GET", "/api/v1/evidence"): Case(
+        lambda c, w: c.get("/api/v1/evidence", params={"q": "matrix"}),
+        _roles(200, READ_ROLES, other=200), hides=_no_record),
+    ("GET", "/api/v1/evidence.csv"): Case(
+        lambda c, w: c.get("/api/v1/evidence.csv"),
+        _roles(200, READ_ROLES, other=200), hides=_no_record),
+    ("POST", "/api/v1/exports"): Case(
+        lambda c, w: c.post("/api/v1/exports", json={"ids": [w["record"]["id"]]}),
+        _roles(202, ("auditor", "records_manager"))),
+    ("GET", "/api/v1/exports/{export_id}"): Case(
+        lambda c, w: c.get(f"/api/v1/exports/{w['export_id']}"),
+        _roles(200, ("auditor", "records_manager"))),
+    ("GET", "/api/v1/exports/{export_id}/download"): Case(
+        lambda c, w: c.get(f"/api/v1/exports/{w['export_id']}/download"),
+        _roles(200, ("auditor", "records_manager"))),
     ("GET", "/api/v1/users"): Case(lambda c, w: c.get("/api/v1/users"), _only("admin", 200)),
     ("POST", "/api/v1/users"): Case(
         lambda c, w: c.post("/api/v1/users", json={"name": f"u{next(_counter)}",
@@ -235,6 +252,183 @@ RETENTION_MATRIX: dict[tuple[str, str], Case] = {
 MATRIX.update(RETENTION_MATRIX)
 
 
+# -- web pages (issue 9) ---------------------------------------------------------------
+# Pages take the same bearer tokens as the API (browsers use the session cookie, see
+# tests/web/); without credentials they answer 303 to /login. Redirects are not followed.
+
+def _page(method: str, path: Callable[[dict[str, Any]], str] | str,
+          data: Callable[[dict[str, Any]], dict[str, Any]] | dict[str, Any] | None = None,
+          before: Callable[[Any, dict[str, Any]], Any] | None = None
+          ) -> Callable[[Any, dict[str, Any]], Any]:
+    def call(c: Any, w: dict[str, Any]) -> Any:
+        if before is not None:
+            before(c, w)
+        url = path(w) if callable(path) else path
+        body = data(w) if callable(data) else data
+        return c.request(method, url, data=body, follow_redirects=False)
+    return call
+
+
+def _web_export(c: Any, w: dict[str, Any]) -> str:
+    if "web_export" not in w:
+        r = _rm_client(c, w).post("/api/v1/exports", json={"filters": {"org_code": "sao-1"}})
+        w["web_export"] = r.json()["id"]
+    return str(w["web_export"])
+
+
+def _page_upload(c: Any, w: dict[str, Any]) -> Any:
+    return c.post("/upload/file", data={"org_code": "sao-1", "doc_type": "receipt"},
+                  files={"file": (f"m{next(_counter)}.pdf",
+                                  make_pdf(f"page-{next(_counter)}"), "")},
+                  follow_redirects=False)
+
+
+def _all(code: int) -> dict[str, tuple[int, int]]:
+    return {r: (code, code) for r in ROLES}
+
+
+_REC = lambda w: f"/records/{w['record']['id']}"  # noqa: E731
+_LIST = lambda step: (lambda w: f"/retention/lists/{w['retention_list']}/{step}")  # noqa: E731
+_RM_PAGE_STEP = {**{r: (403, 403) for r in ROLES}, "records_manager": (409, 404)}
+
+WEB_MATRIX: dict[tuple[str, str], Case] = {
+    ("GET", "/"): Case(_page("GET", "/"), _all(303), anonymous=303),
+    ("GET", "/login"): Case(_page("GET", "/login"), _all(200), public=True),
+    ("POST", "/login"): Case(_page("POST", "/login", {"username": "off1", "password": "x"}),
+                             _all(403), anonymous=403),      # no sign-in form token
+    ("POST", "/logout"): Case(_page("POST", "/logout", {}), _all(303), anonymous=303),
+    ("GET", "/account"): Case(_page("GET", "/account"), _all(200), anonymous=303),
+    ("POST", "/account/password"): Case(   # token users have no current password
+        _page("POST", "/account/password", {"current": "x", "new": "y" * 12,
+                                            "again": "y" * 12}), _all(422), anonymous=303),
+    ("GET", "/upload"): Case(_page("GET", "/upload"), _only("officer", 200), anonymous=303),
+    ("GET", "/upload/recent"): Case(_page("GET", "/upload/recent"), _only("officer", 200),
+                                    anonymous=303, hides=_no_record),
+    ("POST", "/upload/file"): Case(_page_upload, _only("officer", 201, 404), anonymous=303),
+    ("GET", "/upload/result/{evidence_id}"): Case(
+        _page("GET", lambda w: f"/upload/result/{w['record']['id']}"),
+        _roles(200, READ_ROLES), anonymous=303),
+    ("GET", "/search"): Case(_page("GET", "/search?run=1"), _roles(200, READ_ROLES, other=200),
+                             anonymous=303, hides=_no_record),
+    ("GET", "/records/{evidence_id}"): Case(_page("GET", _REC), _roles(200, READ_ROLES),
+                                            anonymous=303),
+    ("POST", "/records/{evidence_id}"): Case(
+        _page("POST", _REC, lambda w: {"description": f"page {next(_counter)}",
+                                       "reason": "matrix"}),
+        _only("officer", 303, 404), anonymous=303),
+    ("GET", "/audit/verify"): Case(_page("GET", "/audit/verify"),
+                                   _roles(200, ("auditor", "records_manager", "admin"), 200),
+                                   anonymous=303),
+    ("POST", "/exports"): Case(_page("POST", "/exports", {"org_code": "sao-1"}),
+                               _roles(303, ("auditor", "records_manager"), other=404),
+                               anonymous=303),
+    ("GET", "/exports/{export_id}"): Case(
+        _page("GET", lambda w: f"/exports/{w['web_export']}", before=_web_export),
+        {"officer": (404, 404), "auditor": (200, 404), "records_manager": (200, 404),
+         "admin": (404, 404)}, anonymous=303),
+    ("GET", "/retention"): Case(_page("GET", "/retention"), _roles(200, _RET_READ, 200),
+                                anonymous=303),
+    ("GET", "/retention/forecast"): Case(
+        _page("GET", "/retention/forecast?until=2100-01-01"), _roles(200, _RET_READ, 200),
+        anonymous=303, hides=lambda r, w: "(sao-1)" not in r.text),
+    ("GET", "/retention/holds"): Case(
+        _page("GET", "/retention/holds", before=_ret_hold), _roles(200, _RET_READ, 200),
+        anonymous=303, hides=lambda r, w: w["retention_hold"] not in r.text),
+    ("POST", "/retention/holds"): Case(
+        _page("POST", "/retention/holds", lambda w: {"reason": "page matrix",
+                                                     "record_ids": w["record"]["id"]},
+              before=_ret_list),
+        _roles(303, ("records_manager",)), anonymous=303),
+    ("GET", "/retention/holds/{hold_id}"): Case(
+        _page("GET", lambda w: f"/retention/holds/{w['retention_hold']}", before=_ret_hold),
+        _roles(200, _RET_READ), anonymous=303),
+    ("POST", "/retention/holds/{hold_id}/release"): Case(
+        _page("POST", lambda w: f"/retention/holds/{w['web_release_hold']}/release",
+              {"reason": "page matrix"},
+              before=lambda c, w: _ret_hold(c, w, "web_release_hold")),
+        _roles(303, ("records_manager",)), anonymous=303),
+    ("GET", "/retention/closures"): Case(_page("GET", "/retention/closures"),
+                                         _roles(200, _RET_READ, 200), anonymous=303),
+    ("POST", "/retention/closures"): Case(
+        _page("POST", "/retention/closures", {"org_code": "sao-1", "fiscal_year": "2561",
+                                              "result": "no_objection",
+                                              "closed_on": "2019-01-10"}),
+        _roles(303, ("records_manager",)), anonymous=303),
+    ("GET", "/retention/lists"): Case(
+        _page("GET", "/retention/lists", before=_ret_list), _roles(200, _RET_READ, 200),
+        anonymous=303, hides=lambda r, w: w["retention_list"] not in r.text),
+    ("POST", "/retention/survey"): Case(_page("POST", "/retention/survey", {}),
+                                        _roles(200, ("records_manager",), 200),
+                                        anonymous=303),
+    ("GET", "/retention/lists/{list_id}"): Case(
+        _page("GET", lambda w: f"/retention/lists/{w['retention_list']}", before=_ret_list),
+        _roles(200, _RET_READ), anonymous=303),
+    ("POST", "/retention/lists/{list_id}/committee"): Case(
+        _page("POST", _LIST("committee"), {"chair": "nobody-1",
+                                           "member": ["nobody-2", "nobody-3"]},
+              before=_ret_list),
+        {**_RM_PAGE_STEP, "records_manager": (422, 404)}, anonymous=303),
+    ("POST", "/retention/lists/{list_id}/votes"): Case(
+        _page("POST", _LIST("votes"), {"vote-1": "approve"}, before=_ret_list),
+        _RM_PAGE_STEP, anonymous=303),
+    ("POST", "/retention/lists/{list_id}/committee-approval"): Case(
+        _page("POST", _LIST("committee-approval"), {}, before=_ret_list), _RM_PAGE_STEP,
+        anonymous=303),
+    ("POST", "/retention/lists/{list_id}/head-decision"): Case(
+        _page("POST", _LIST("head-decision"), {"decision": "approve"}, before=_ret_list),
+        _RM_PAGE_STEP, anonymous=303),
+    ("POST", "/retention/lists/{list_id}/archives-sent"): Case(
+        _page("POST", _LIST("archives-sent"), {"sent_on": "2020-01-01"}, before=_ret_list),
+        _RM_PAGE_STEP, anonymous=303),
+    ("POST", "/retention/lists/{list_id}/archives-response"): Case(
+        _page("POST", _LIST("archives-response"), {"result": "consent",
+                                                    "responded_on": "2020-01-01"},
+              before=_ret_list), _RM_PAGE_STEP, anonymous=303),
+    ("POST", "/retention/lists/{list_id}/execute"): Case(
+        _page("POST", _LIST("execute"), {}, before=_ret_list), _RM_PAGE_STEP, anonymous=303),
+    ("POST", "/retention/lists/{list_id}/items/{seq}/withdraw"): Case(
+        _page("POST", _LIST("items/1/withdraw"), {"reason": "page matrix"},
+              before=_ret_list),      # item 1 is withdrawn already by the API's case: 409
+        _RM_PAGE_STEP, anonymous=303),
+    ("GET", "/admin/orgs"): Case(_page("GET", "/admin/orgs"), _only("admin", 200),
+                                 anonymous=303),
+    ("POST", "/admin/orgs"): Case(
+        _page("POST", "/admin/orgs", lambda w: {"code": f"pg-{next(_counter)}",
+                                                "name": "อบต.หน้าเว็บ", "parent_code": "p-cm"}),
+        _only("admin", 303), anonymous=303),
+    ("POST", "/admin/orgs/{code}/head"): Case(
+        _page("POST", "/admin/orgs/sao-3/head", {"user": "rm3"}), _only("admin", 303),
+        anonymous=303),
+    ("GET", "/admin/users"): Case(_page("GET", "/admin/users"), _only("admin", 200),
+                                  anonymous=303),
+    ("POST", "/admin/users"): Case(
+        _page("POST", "/admin/users", lambda w: {"name": f"pg{next(_counter)}",
+                                                 "role": "auditor", "org_codes": "p-cm"}),
+        _only("admin", 201), anonymous=303),
+    ("GET", "/admin/users/{name}"): Case(_page("GET", "/admin/users/spare"),
+                                         _only("admin", 200), anonymous=303),
+    ("POST", "/admin/users/{name}"): Case(
+        _page("POST", "/admin/users/spare", {"role": "officer", "org_codes": "sao-2"}),
+        _only("admin", 303), anonymous=303),
+    ("POST", "/admin/users/{name}/password"): Case(
+        _page("POST", "/admin/users/spare/password", {"password": "page-matrix-1",
+                                                       "again": "page-matrix-1"}),
+        _only("admin", 200), anonymous=303),
+    ("POST", "/admin/users/{name}/tokens"): Case(
+        _page("POST", "/admin/users/spare/tokens", {"label": "page"}), _only("admin", 201),
+        anonymous=303),
+    ("POST", "/admin/users/{name}/tokens/revoke"): Case(
+        _page("POST", "/admin/users/spare/tokens/revoke", {}), _only("admin", 200),
+        anonymous=303),
+    ("GET", "/admin/health"): Case(_page("GET", "/admin/health"), _only("admin", 200),
+                                   anonymous=303),
+    ("POST", "/admin/jobs/{job_id}/retry"): Case(
+        _page("POST", lambda w: f"/admin/jobs/{w['failed_job']()}/retry", {}),
+        _only("admin", 303), anonymous=303),
+}
+MATRIX.update(WEB_MATRIX)
+
+
 def _routes(app: Any) -> set[tuple[str, str]]:
     """(method, path) of every API route, including those of included routers."""
     found: set[tuple[str, str]] = set()
@@ -274,7 +468,10 @@ def matrix_world(env: Env) -> dict[str, Any]:
     record = upload(env.client(tokens["off1"]), make_pdf("matrix-record")).json()
     from workers.runner import Worker
 
-    worker = Worker(env.settings, engine=env.engine, store=env.store, kinds=["inspect"])
+    export = env.client(tokens["aud1"]).post("/api/v1/exports",
+                                             json={"ids": [record["id"]]}).json()
+    worker = Worker(env.settings, engine=env.engine, store=env.store,
+                    kinds=["inspect", "extract_text", "export"])
     while worker.run_once():
         pass
 
@@ -289,6 +486,7 @@ def matrix_world(env: Env) -> dict[str, Any]:
 
     return {
         "record": record,
+        "export_id": export["id"],
         "failed_job": failed_job,
         "own": {"officer": tokens["off1"], "auditor": tokens["aud1"],
                 "records_manager": tokens["rm1"], "admin": tokens["admin"]},
@@ -305,7 +503,8 @@ def test_access_matrix(env: Env, matrix_world: dict[str, Any]):
     for (method, path), case in sorted(MATRIX.items()):
         anon = TestClient(app, raise_server_exceptions=False)
         got = case.call(anon, matrix_world).status_code
-        want_anon = 200 if case.public else 401
+        want_anon = case.anonymous if case.anonymous is not None else \
+            (200 if case.public else 401)
         if got != want_anon:
             failures.append(f"{method} {path} no token: {got}, expected {want_anon}")
         for role in ROLES:

@@ -1,0 +1,369 @@
+"""Records managers (auditors read): retention schedules, forecast, legal holds, State
+Audit Office closures, and the disposition lists with their committee and approval steps.
+
+Every changing step runs inside :func:`retention.attempts.audited_refusal`, like the API:
+a refused step is on record. A refusal re-renders the page with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from api.deps import SessionDep
+from api.web import present
+from api.web.pages import (
+    FormDep,
+    PageRoute,
+    PageUser,
+    form_list,
+    form_text,
+    lang_of,
+    redirect,
+    render,
+)
+from archive import clock
+from archive.accounts.principal import Principal
+from archive.errors import ArchiveError, Conflict, InvalidInput
+from archive.evidence.models import DOC_TYPES
+from archive.evidence.schemas import validation_problems
+from archive.orgs import service as orgs
+from archive.schedules import service as schedules
+from retention import disposition, holds, views
+from retention.attempts import audited_refusal
+from retention.forecast import forecast as run_forecast
+from retention.models import LIST_STATUSES
+from retention.schemas import (
+    ArchivesResponseIn,
+    ArchivesSentIn,
+    ClosureIn,
+    CommentIn,
+    CommitteeIn,
+    DecisionIn,
+    HoldIn,
+    ReasonIn,
+    VotesIn,
+)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+# Refusals shown on the page they came from (with the reason); "not yours" and "not
+# found" become the error pages (403/404), as in the API.
+SHOWN: tuple[type[ArchiveError], ...] = (InvalidInput, Conflict)
+
+STEPS = ("draft", "committee_review", "committee_approved", "head_approved",
+         "archives_review", "executing", "executed")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(validation_problems(exc), code="invalid_request") from None
+
+
+def _attempt(request: Request, session: SessionDep, principal: Principal, action: str,
+             target_type: str | None, target_id: Any, call: Callable[[], Any]) -> Any:
+    with audited_refusal(session, request.app.state.sessions, principal, action,
+                         target_type=target_type, target_id=target_id):
+        return call()
+
+
+# -- schedules and forecast ------------------------------------------------------------
+
+@router.get("/retention")
+def schedules_page(request: Request, principal: PageUser, session: SessionDep) -> Response:
+    rows = schedules.list_schedules(session, principal)
+    return render(request, "retention/schedules.html", schedules=rows,
+                  doc_types=schedules.doc_types_by_schedule(session),
+                  mapping=schedules.list_doc_types(session, principal))
+
+
+@router.get("/retention/forecast")
+def forecast_page(request: Request, principal: PageUser, session: SessionDep,
+                  until: dt.date | None = None) -> Response:
+    until = until or clock.today().replace(year=clock.today().year + 1)
+    return render(request, "retention/forecast.html", until=until,
+                  result=run_forecast(session, principal, until=until))
+
+
+# -- holds -----------------------------------------------------------------------------
+
+@router.get("/retention/holds")
+def holds_page(request: Request, principal: PageUser, session: SessionDep) -> Response:
+    return _holds(request, principal, session)
+
+
+def _holds(request: Request, principal: Principal, session: SessionDep, *,
+           status: int = 200, problems: list[dict[str, str]] | None = None,
+           error: str | None = None, values: dict[str, str] | None = None) -> Response:
+    rows = [views.hold_out(session, h, n) for h, n in holds.list_holds(session, principal)]
+    return render(request, "retention/holds.html", status=status, holds=rows,
+                  problems=problems or [], error=error, values=values or {},
+                  can_manage=principal.can("holds.manage"),
+                  orgs=orgs.visible(session, principal), doc_types=DOC_TYPES)
+
+
+@router.post("/retention/holds")
+def create_hold(request: Request, principal: PageUser, session: SessionDep,
+                form: FormDep) -> Response:
+    """A hold on the records listed by id, or on those matching the filter fields."""
+    values = {k: form_text(form, k) or "" for k in (
+        "reason", "record_ids", "org_code", "fiscal_year", "doc_type", "voucher_no",
+        "issuer_tax_id", "issue_date_from", "issue_date_to")}
+    ids = _UUID.findall(values["record_ids"])
+    flt = {k: v for k, v in values.items() if v and k not in ("reason", "record_ids")}
+    data: dict[str, Any] = {"reason": values["reason"]}
+    if ids or values["record_ids"]:
+        data["record_ids"] = ids
+    if flt or not ids:
+        data["filter"] = flt
+    try:
+        body = _parse(HoldIn, data)
+        hold = _attempt(request, session, principal, "hold.create", "legal_hold", None,
+                        lambda: holds.create_hold(session, principal, body))
+    except SHOWN as exc:
+        session.rollback()
+        return _holds(request, principal, session, status=_status(exc), values=values,
+                      problems=present.field_problems(exc.detail, lang_of(request)),
+                      error=present.error_text(exc, lang_of(request)))
+    return redirect(f"/retention/holds/{hold.id}")
+
+
+@router.get("/retention/holds/{hold_id}")
+def hold_page(request: Request, hold_id: uuid.UUID, principal: PageUser,
+              session: SessionDep) -> Response:
+    hold, ids = holds.get_hold(session, principal, hold_id)
+    return render(request, "retention/hold.html", hold=views.hold_detail(session, hold, ids),
+                  can_manage=principal.can("holds.manage"), error=None)
+
+
+@router.post("/retention/holds/{hold_id}/release")
+def release_hold(request: Request, hold_id: uuid.UUID, principal: PageUser,
+                 session: SessionDep, form: FormDep) -> Response:
+    try:
+        body = _parse(ReasonIn, {"reason": form_text(form, "reason") or ""})
+        _attempt(request, session, principal, "hold.release", "legal_hold", hold_id,
+                 lambda: holds.release_hold(session, principal, hold_id, reason=body.reason))
+    except SHOWN as exc:
+        session.rollback()
+        hold, ids = holds.get_hold(session, principal, hold_id)
+        return render(request, "retention/hold.html", status=_status(exc),
+                      hold=views.hold_detail(session, hold, ids),
+                      can_manage=principal.can("holds.manage"),
+                      error=present.error_text(exc, lang_of(request)))
+    return redirect(f"/retention/holds/{hold_id}")
+
+
+# -- State Audit Office closures -------------------------------------------------------
+
+@router.get("/retention/closures")
+def closures_page(request: Request, principal: PageUser, session: SessionDep) -> Response:
+    return _closures(request, principal, session)
+
+
+def _closures(request: Request, principal: Principal, session: SessionDep, *,
+              status: int = 200, error: str | None = None,
+              problems: list[dict[str, str]] | None = None) -> Response:
+    rows = holds.list_closures(session, principal)
+    return render(request, "retention/closures.html", status=status, closures=rows,
+                  orgs=orgs.visible(session, principal), error=error,
+                  problems=problems or [], can_manage=principal.can("retention.manage"))
+
+
+@router.post("/retention/closures")
+def record_closure(request: Request, principal: PageUser, session: SessionDep,
+                   form: FormDep) -> Response:
+    data = {k: form_text(form, k) for k in ("org_code", "fiscal_year", "result", "closed_on",
+                                            "reference")}
+    try:
+        body = _parse(ClosureIn, {k: v for k, v in data.items() if v is not None})
+        _attempt(request, session, principal, "retention.audit_closure", "organisation",
+                 body.org_code, lambda: holds.record_closure(session, principal, body))
+    except SHOWN as exc:
+        session.rollback()
+        return _closures(request, principal, session, status=_status(exc),
+                         error=present.error_text(exc, lang_of(request)),
+                         problems=present.field_problems(exc.detail, lang_of(request)))
+    return redirect("/retention/closures")
+
+
+# -- disposition lists -----------------------------------------------------------------
+
+@router.get("/retention/lists")
+def lists_page(request: Request, principal: PageUser, session: SessionDep,
+               status: str | None = None) -> Response:
+    return _lists(request, principal, session, status_filter=status)
+
+
+def _lists(request: Request, principal: Principal, session: SessionDep, *,
+           status_filter: str | None = None, status: int = 200, error: str | None = None,
+           survey: Any = None) -> Response:
+    rows = views.lists(session, principal, status=status_filter or None)
+    return render(request, "retention/lists.html", status=status, lists=rows, error=error,
+                  survey=survey, statuses=LIST_STATUSES, status_filter=status_filter or "",
+                  orgs=orgs.visible(session, principal),
+                  can_manage=principal.can("disposition.manage"))
+
+
+@router.post("/retention/survey")
+def run_survey(request: Request, principal: PageUser, session: SessionDep,
+               form: FormDep) -> Response:
+    """Draft disposition lists of the records eligible now (proposes only)."""
+    org_code = form_text(form, "org_code")
+    dry_run = form_text(form, "dry_run") == "1"
+    try:
+        result = _attempt(request, session, principal, "disposition.survey", None, None,
+                          lambda: disposition.survey(session, principal, dry_run=dry_run,
+                                                     org_code=org_code))
+    except SHOWN as exc:
+        session.rollback()
+        return _lists(request, principal, session, status=_status(exc),
+                      error=present.error_text(exc, lang_of(request)))
+    return _lists(request, principal, session, survey=result)
+
+
+@router.get("/retention/lists/{list_id}")
+def list_page(request: Request, list_id: uuid.UUID, principal: PageUser,
+              session: SessionDep) -> Response:
+    return _list(request, principal, session, list_id)
+
+
+def _list(request: Request, principal: Principal, session: SessionDep, list_id: uuid.UUID,
+          *, status: int = 200, error: str | None = None,
+          problems: list[dict[str, str]] | None = None) -> Response:
+    detail = views.list_detail(session, principal, list_id)
+    me = principal.name
+    committee = detail.committee
+    chair = (committee.get("chair") or {}).get("user")
+    members = [m.get("user") for m in committee.get("members") or []]
+    to_vote = [e for e in detail.entries if e.status == "listed" and
+               not any(v.get("user") == me for v in e.votes)]
+    done = STEPS.index(detail.status) if detail.status in STEPS else -1
+    return render(request, "retention/list.html", status=status, dl=detail, error=error,
+                  problems=problems or [], steps=STEPS, step_index=done,
+                  can_manage=principal.can("disposition.manage"),
+                  on_committee=me == chair or me in members, is_chair=me == chair,
+                  to_vote=to_vote, today=clock.today(), open_list=detail.status in (
+                      "draft", "committee_review", "committee_approved", "head_approved",
+                      "archives_review"))
+
+
+def _list_step(request: Request, principal: Principal, session: SessionDep,
+               list_id: uuid.UUID, action: str, call: Callable[[], Any]) -> Response:
+    try:
+        _attempt(request, session, principal, action, "disposition_list", list_id, call)
+    except SHOWN as exc:
+        session.rollback()
+        return _list(request, principal, session, list_id, status=_status(exc),
+                     error=present.error_text(exc, lang_of(request)),
+                     problems=present.field_problems(exc.detail, lang_of(request)))
+    return redirect(f"/retention/lists/{list_id}#progress")
+
+
+def _status(exc: ArchiveError) -> int:
+    from api.errors import status_for
+
+    return status_for(exc)
+
+
+@router.post("/retention/lists/{list_id}/committee")
+def appoint_committee(request: Request, list_id: uuid.UUID, principal: PageUser,
+                      session: SessionDep, form: FormDep) -> Response:
+    def call() -> Any:
+        body = _parse(CommitteeIn, {"chair": form_text(form, "chair") or "",
+                                    "members": form_list(form, "member"),
+                                    "order_ref": form_text(form, "order_ref")})
+        return disposition.appoint_committee(session, principal, list_id, body)
+    return _list_step(request, principal, session, list_id,
+                      "disposition.committee_appoint", call)
+
+
+@router.post("/retention/lists/{list_id}/votes")
+def vote(request: Request, list_id: uuid.UUID, principal: PageUser, session: SessionDep,
+         form: FormDep) -> Response:
+    """The member's vote on every item shown (``vote-<n>`` = approve | object, with
+    ``action-<n>``, ``keep-<n>`` and ``comment-<n>`` for objections)."""
+    def call() -> Any:
+        votes = []
+        for key in form:
+            if not key.startswith("vote-"):
+                continue
+            n = key.removeprefix("vote-")
+            v: dict[str, Any] = {"item": n, "vote": form_text(form, key),
+                                 "comment": form_text(form, f"comment-{n}")}
+            if v["vote"] == "object":
+                v["action"] = form_text(form, f"action-{n}")
+                v["keep_until"] = form_text(form, f"keep-{n}")
+            votes.append(v)
+        body = _parse(VotesIn, {"votes": votes})
+        return disposition.vote(session, principal, list_id, body.votes)
+    return _list_step(request, principal, session, list_id, "disposition.vote", call)
+
+
+@router.post("/retention/lists/{list_id}/committee-approval")
+def committee_approval(request: Request, list_id: uuid.UUID, principal: PageUser,
+                       session: SessionDep, form: FormDep) -> Response:
+    body = CommentIn(comment=form_text(form, "comment"))
+    return _list_step(request, principal, session, list_id, "disposition.committee_approve",
+                      lambda: disposition.committee_approve(session, principal, list_id,
+                                                            comment=body.comment))
+
+
+@router.post("/retention/lists/{list_id}/head-decision")
+def head_decision(request: Request, list_id: uuid.UUID, principal: PageUser,
+                  session: SessionDep, form: FormDep) -> Response:
+    decision = form_text(form, "decision") or ""
+    action = f"disposition.head_{decision if decision in ('approve', 'reject') else 'decide'}"
+
+    def call() -> Any:
+        body = _parse(DecisionIn, {"decision": decision, "comment": form_text(form, "comment")})
+        return disposition.head_decision(session, principal, list_id,
+                                         decision=body.decision, comment=body.comment)
+    return _list_step(request, principal, session, list_id, action, call)
+
+
+@router.post("/retention/lists/{list_id}/archives-sent")
+def archives_sent(request: Request, list_id: uuid.UUID, principal: PageUser,
+                  session: SessionDep, form: FormDep) -> Response:
+    def call() -> Any:
+        data = {"sent_on": form_text(form, "sent_on"), "reference": form_text(form, "reference"),
+                "review_days": form_text(form, "review_days")}
+        body = _parse(ArchivesSentIn, {k: v for k, v in data.items() if v is not None})
+        return disposition.archives_sent(session, principal, list_id, body)
+    return _list_step(request, principal, session, list_id, "disposition.archives_sent", call)
+
+
+@router.post("/retention/lists/{list_id}/archives-response")
+def archives_response(request: Request, list_id: uuid.UUID, principal: PageUser,
+                      session: SessionDep, form: FormDep) -> Response:
+    def call() -> Any:
+        body = _parse(ArchivesResponseIn, {
+            "result": form_text(form, "result"), "responded_on": form_text(form, "responded_on"),
+            "transfer_items": form_list(form, "transfer"), "comment": form_text(form, "comment")})
+        return disposition.archives_response(session, principal, list_id, body)
+    return _list_step(request, principal, session, list_id, "disposition.archives_response",
+                      call)
+
+
+@router.post("/retention/lists/{list_id}/items/{seq}/withdraw")
+def withdraw_item(request: Request, list_id: uuid.UUID, seq: int, principal: PageUser,
+                  session: SessionDep, form: FormDep) -> Response:
+    def call() -> Any:
+        body = _parse(ReasonIn, {"reason": form_text(form, "reason") or ""})
+        return disposition.withdraw_item(session, principal, list_id, seq, reason=body.reason)
+    return _list_step(request, principal, session, list_id, "disposition.item_withdraw", call)
+
+
+@router.post("/retention/lists/{list_id}/execute")
+def execute(request: Request, list_id: uuid.UUID, principal: PageUser,
+            session: SessionDep) -> Response:
+    return _list_step(request, principal, session, list_id, "disposition.execute_request",
+                      lambda: disposition.request_execution(session, principal, list_id))
