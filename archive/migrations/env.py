@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 from alembic import context
 
-import archive.models  # noqa: F401  (registers every table)
+import archive.models  # noqa: F401  (registers every table of the core)
+
+# The retention package keeps its tables in the same metadata and the same migration
+# history. The core never imports retention; this tooling file is the one place that
+# needs every table, so it loads them by name.
+importlib.import_module("retention.models")
 from archive.db import Base
 
 config = context.config
@@ -15,9 +22,19 @@ if engine is None:  # `alembic` command line: build from the settings
 
     engine = make_engine(Settings().db_url)
 
+
+
+def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
+    """Leave the search objects made by raw DDL (FTS5 tables, trigram indexes) alone, or
+    autogenerate would propose dropping them."""
+    from archive.search.models import is_unmapped
+
+    return not is_unmapped(name)
+
+
 with engine.begin() as connection:
     context.configure(connection=connection, target_metadata=Base.metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True)
+                      compare_type=True, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()

@@ -57,6 +57,9 @@ def request_export(session: Session, principal: Principal, req: ExportRequest) -
 
 
 def get_export(session: Session, principal: Principal, export_id: uuid.UUID) -> Export:
+    # A role that can never export gets 403 like everywhere else; within the role, an
+    # export outside one's scope looks absent (404).
+    require(principal, "evidence.export")
     export = session.get(Export, export_id)
     if export is None or not _may_see(session, principal, export):
         raise NotFound("no such export")
