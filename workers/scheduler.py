@@ -50,6 +50,13 @@ def full_schedule() -> list[dict[str, Any]]:
     return entries
 
 
+def trigger_for(entry: dict[str, Any], tz: ZoneInfo) -> CronTrigger:
+    """The entry's cron fields, in its own time zone if it names one, else the scheduler's."""
+    fields = dict(entry["cron"])
+    fields.setdefault("timezone", tz)
+    return CronTrigger(**fields)
+
+
 def period_key(kind: str, period: str, at: dt.datetime) -> str:
     fmt = {"minute": "%Y-%m-%dT%H:%M", "hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d",
            "month": "%Y-%m", "year": "%Y"}[period]
@@ -137,9 +144,9 @@ class Scheduler:
     def _start_triggers(self) -> None:
         self._aps = BackgroundScheduler(timezone=self.tz)
         for entry in self.schedule:
-            self._aps.add_job(self.fire, CronTrigger(timezone=self.tz, **entry["cron"]),
-                              args=[entry], id=entry["kind"], coalesce=True,
-                              misfire_grace_time=3600, max_instances=1)
+            self._aps.add_job(self.fire, trigger_for(entry, self.tz), args=[entry],
+                              id=entry["kind"], coalesce=True, misfire_grace_time=3600,
+                              max_instances=1)
         self._aps.start()
 
     def run(self, standby_poll: float = 10.0) -> None:

@@ -213,6 +213,21 @@ def test_scheduler_enqueues_once_per_period(env: Env):
     assert keys == ["fixity:2026-11-25T21", "fixity:2026-11-25T22"]    # Asia/Bangkok hours
 
 
+def test_every_scheduled_entry_makes_a_trigger_and_has_a_handler():
+    from zoneinfo import ZoneInfo
+
+    from workers.registry import HANDLERS
+    from workers.scheduler import full_schedule, trigger_for
+
+    entries = full_schedule()
+    assert {"audit_checkpoint", "fixity", "worm_probe", "reconcile",
+            "retention_survey"} <= {e["kind"] for e in entries}
+    for entry in entries:
+        trigger = trigger_for(entry, ZoneInfo("Asia/Bangkok"))
+        assert trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is not None
+        assert entry["kind"] in HANDLERS, entry["kind"]
+
+
 def test_only_one_scheduler_is_active(env: Env):
     other_engine = sa.create_engine(env.settings.db_url)   # another process's connection
     first = Leadership(env.engine, env.settings.data_dir)
