@@ -5,6 +5,7 @@ words."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -203,22 +204,29 @@ def pdfa_failures(pdfa: dict[str, Any] | None, lang: str) -> list[dict[str, Any]
     language), how often, the first message in full and the pages."""
     if not pdfa:
         return []
-    families = _families(pdfa.get("flavour"))
+    fmt = Formatter(lang)
     grouped: dict[str, dict[str, Any]] = {}
     for f in pdfa.get("failures") or []:
         label = f"{f.get('clause')}-{f.get('test')}" if f.get("test") is not None \
             else str(f.get("clause"))
+        # A file that claims no flavour is reported against part 2's clauses: the part
+        # of each failure says whose numbering it uses.
+        flavour = pdfa.get("flavour") or _PART_FLAVOUR.get(f.get("part") or 0)
         g = grouped.setdefault(label, {
             "label": label, "count": 0, "message": f.get("message") or "", "pages": [],
-            "topic": Formatter(lang).label("pdfa_family",
-                                           families.get(label, _family_guess(label)))})
+            "topic": fmt.label("pdfa_family", _families(flavour).get(label, "document"))})
         g["count"] += 1
         if f.get("page") and f["page"] not in g["pages"]:
             g["pages"].append(f["page"])
     return list(grouped.values())
 
 
+_PART_FLAVOUR = {1: "1b", 2: "2b", 3: "3b", 4: "4"}
+
+
+@functools.lru_cache(maxsize=16)
 def _families(flavour: str | None) -> dict[str, str]:
+    """clause-test label → rule family (the module the rule lives in) for a flavour."""
     if not flavour:
         return {}
     try:
@@ -227,10 +235,6 @@ def _families(flavour: str | None) -> dict[str, str]:
         return {r.label: r.family for r in rules_for(flavour)}
     except Exception:  # noqa: BLE001 - an unknown flavour just has no topics
         return {}
-
-
-def _family_guess(label: str) -> str:
-    return "document"
 
 
 def pdfa_verdict(pdfa: dict[str, Any] | None) -> str:

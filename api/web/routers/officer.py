@@ -80,4 +80,6 @@ def upload_result(request: Request, evidence_id: uuid.UUID, principal: PageUser,
     found = inspection.get(session, principal, evidence_id)
     return render(request, "partials/upload_result.html", record=record, blob=blob, org=org,
                   inspection=found, pdfa_failures=present.pdfa_failures(
-                      found.pdfa if found else None, lang_of(request)))
+                      found.pdfa if found else None, lang_of(request)),
+                  # the page refreshes its list of recent uploads when a result is in
+                  headers={"HX-Trigger": "inspected"} if found else None)
