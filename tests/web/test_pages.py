@@ -221,3 +221,30 @@ def test_every_page_in_english_too(env: Env):
             assert th.status_code == en.status_code == 200, (name, path)
             assert '<html lang="th">' in th.text and '<html lang="en">' in en.text, path
             clients[name].get(f"{path}{sep}lang=th")
+
+
+def test_upload_result_shows_etax_fields_warnings_and_filled_fields(env: Env):
+    """GIVEN an e-Tax Invoice XML whose grand total is 10,700.00
+    WHEN an officer uploads it typing 9,999.00 as the amount and no document number
+    THEN the result shows the fields read from the XML, a warning about the amount and
+    the document number filled in from the file."""
+    from tests.archive.inspection.helpers import etda_invoice_xml
+
+    people(env)
+    off, csrf = signed_in(env, "off1")
+    r = upload_page_file(off, csrf, etda_invoice_xml(number="INV-2568-0042"),
+                         name="invoice.xml", doc_type="tax_invoice", amount="9999.00",
+                         issue_date="2025-01-15")
+    assert r.status_code == 201, r.text
+    drain(env)
+    result = off.get(r.json()["result_url"]).text
+    assert "ข้อมูลใบกำกับภาษี/ใบรับอิเล็กทรอนิกส์ที่อ่านได้จากไฟล์" in result
+    assert "INV-2568-0042" in result and "10,700.00" in result
+    assert "บริษัท ทดสอบ จำกัด" in result and "15 ม.ค. 2568" in result
+    assert 'data-verdict="not_checked"' in result          # XML: PDF/A does not apply
+    warnings = result.split("ข้อมูลที่กรอกไม่ตรงกับข้อมูลในไฟล์")[1]
+    assert "จำนวนเงิน" in warnings and "9999.00" in warnings and "10700.00" in warnings
+    assert "ระบบเติมข้อมูลจากไฟล์" in result and "เลขที่เอกสาร" in result.split(
+        "ระบบเติมข้อมูลจากไฟล์")[1]
+    english = off.get(r.json()["result_url"] + "?lang=en").text
+    assert "e-Tax Invoice / e-Receipt read from the file" in english

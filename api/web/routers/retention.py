@@ -39,6 +39,7 @@ from retention import disposition, holds, views
 from retention.attempts import audited_refusal
 from retention.forecast import forecast as run_forecast
 from retention.models import LIST_STATUSES
+from retention.rules import add_years
 from retention.schemas import (
     ArchivesResponseIn,
     ArchivesSentIn,
@@ -89,7 +90,7 @@ def schedules_page(request: Request, principal: PageUser, session: SessionDep) -
 @router.get("/retention/forecast")
 def forecast_page(request: Request, principal: PageUser, session: SessionDep,
                   until: dt.date | None = None) -> Response:
-    until = until or clock.today().replace(year=clock.today().year + 1)
+    until = until or add_years(clock.today(), 1)
     return render(request, "retention/forecast.html", until=until,
                   result=run_forecast(session, principal, until=until))
 
