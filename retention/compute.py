@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from archive import clock
 from archive.db import upsert_ignore
-from archive.evidence.models import Evidence
+from archive.evidence.models import Blob, Evidence
 from archive.jobs.service import enqueue_many
 from archive.schedules.models import RetentionSchedule
 from retention.models import AuditClosure, LegalHold, LegalHoldItem
@@ -146,12 +146,20 @@ def recompute(session: Session, evidence_ids: list[uuid.UUID], *,
         rows = list(session.scalars(sa.select(Evidence).where(Evidence.id.in_(was_held))
                                     .execution_options(populate_existing=True)))
         decisions = decide_many(session, rows, today=today, rule_map=rule_map)
+        locks = {b: (u, h) for b, u, h in session.execute(
+            sa.select(Blob.id, Blob.retain_until, Blob.legal_hold)
+            .where(Blob.id.in_({e.blob_id for e in rows})))}
         sync: list[tuple[str, dict[str, object], str | None]] = []
         for e in rows:
             decision = decisions[e.id]
             changed = _store(session, e, decision)
             outcomes.append(Outcome(e.id, decision, changed))
-            if changed or was_held[e.id] != e.on_hold:
+            lock_until, lock_held = locks[e.blob_id]
+            # The store follows only where it is behind (most new records are already
+            # covered by the lock set at ingest) or where the hold state changed.
+            behind = changed and decision.retain_until is not None and \
+                decision.retain_until > lock_until
+            if behind or was_held[e.id] != e.on_hold or e.on_hold != lock_held:
                 sync.append(("retention_sync_locks", {"blob_id": e.blob_id}, None))
         if sync:
             # No dedup key: the sync is idempotent, and a key would have to name the state

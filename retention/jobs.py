@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive import clock
 from archive.accounts.principal import system_principal
 from archive.config import Settings
 from archive.evidence.models import Blob, Evidence
@@ -60,9 +61,12 @@ def retention_recompute(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]
             ids = list(session.scalars(sa.select(LegalHoldItem.evidence_id).where(
                 LegalHoldItem.hold_id == uuid.UUID(payload["hold"]))))
         else:
+            # Not computed yet, or provisional with the earliest date passed (their final
+            # date may have come: the not-audited period ran out).
             ids = compute.ids_where(session, sa.or_(
                 Evidence.retain_until.is_(None), Evidence.schedule_id.is_(None),
-                Evidence.retention_basis.like("%: provisional,%")))
+                sa.and_(Evidence.retention_basis.like("%: provisional,%"),
+                        Evidence.retain_until <= clock.now())))
     changed = 0
     for start in range(0, len(ids), compute.BATCH):
         with ctx.session() as session:
