@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from alembic import context
 
 import archive.models  # noqa: F401  (registers every table of the core)
+from archive.db import Base
 
 # The retention package keeps its tables in the same metadata and the same migration
 # history. The core never imports retention; this tooling file is the one place that
 # needs every table, so it loads them by name.
 importlib.import_module("retention.models")
-from archive.db import Base
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -24,7 +25,7 @@ if engine is None:  # `alembic` command line: build from the settings
 
 
 
-def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
+def include_name(name: str | None, type_: Any, parent_names: Any) -> bool:
     """Leave the search objects made by raw DDL (FTS5 tables, trigram indexes) alone, or
     autogenerate would propose dropping them."""
     from archive.search.models import is_unmapped

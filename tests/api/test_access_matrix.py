@@ -324,8 +324,8 @@ WEB_MATRIX: dict[tuple[str, str], Case] = {
                                anonymous=303),
     ("GET", "/exports/{export_id}"): Case(
         _page("GET", lambda w: f"/exports/{w['web_export']}", before=_web_export),
-        {"officer": (404, 404), "auditor": (200, 404), "records_manager": (200, 404),
-         "admin": (404, 404)}, anonymous=303),
+        {"officer": (403, 403), "auditor": (200, 404), "records_manager": (200, 404),
+         "admin": (403, 403)}, anonymous=303),
     ("GET", "/retention"): Case(_page("GET", "/retention"), _roles(200, _RET_READ, 200),
                                 anonymous=303),
     ("GET", "/retention/forecast"): Case(
