@@ -498,14 +498,15 @@ def holds_place(reason: Annotated[str, typer.Option()],
                 fiscal_year: Annotated[int | None, typer.Option()] = None,
                 doc_type: Annotated[str | None, typer.Option()] = None) -> None:
     """Place a legal hold on records, or on the records matching filters."""
+    from archive.search.schemas import SearchFilters
     from retention import holds
-    from retention.schemas import HoldFilter, HoldIn
+    from retention.schemas import HoldIn
 
     try:
         if record:
             data = HoldIn(reason=reason, record_ids=[_uuid(r, "record id") for r in record])
         else:
-            data = HoldIn(reason=reason, filter=HoldFilter(
+            data = HoldIn(reason=reason, filter=SearchFilters(
                 org_code=org, fiscal_year=fiscal_year, doc_type=doc_type))
     except ValueError as exc:
         fail(str(exc), code=2)

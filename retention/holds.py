@@ -26,10 +26,12 @@ from archive.evidence.models import Evidence
 from archive.jobs.service import enqueue
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
+from archive.search import service as search
+from archive.search.schemas import SearchFilters
 from retention import compute
 from retention.models import AuditClosure, LegalHold, LegalHoldItem
 from retention.rules import fiscal_year_end, show
-from retention.schemas import ClosureIn, HoldFilter, HoldIn
+from retention.schemas import ClosureIn, HoldIn
 
 # Up to this many records are recomputed in the request; more go to a job.
 INLINE_RECOMPUTE = 5000
@@ -95,30 +97,19 @@ def _place(session: Session, principal: Principal, *, kind: str, reason: str,
     return hold
 
 
-def matching(session: Session, principal: Principal, flt: HoldFilter) -> list[uuid.UUID]:
-    """Ids of live records in the principal's scope matching the filter."""
-    q = sa.select(Evidence.id).where(Evidence.status != "destroyed")
-    scope = accounts.scope_ids(session, principal)
-    if scope is not None:
-        q = q.where(Evidence.org_id.in_(scope))
-    if flt.org_code:
-        org = orgs.get_by_code(session, flt.org_code)
-        if not accounts.in_scope(session, principal, org.id):
-            raise NotFound("no such organisation", code="org_not_found")
-        q = q.where(Evidence.org_id.in_(orgs.descendants(session, [org.id])))
-    if flt.fiscal_year is not None:
-        q = q.where(Evidence.fiscal_year == flt.fiscal_year)
-    if flt.doc_type:
-        q = q.where(Evidence.doc_type == flt.doc_type)
-    if flt.voucher_no:
-        q = q.where(Evidence.voucher_no == flt.voucher_no)
-    if flt.issuer_tax_id:
-        q = q.where(Evidence.issuer_tax_id == flt.issuer_tax_id)
-    if flt.issue_date_from:
-        q = q.where(Evidence.issue_date >= flt.issue_date_from)
-    if flt.issue_date_to:
-        q = q.where(Evidence.issue_date <= flt.issue_date_to)
-    return list(session.scalars(q.order_by(Evidence.id).limit(MAX_HOLD_RECORDS + 1)))
+def matching(session: Session, principal: Principal, flt: SearchFilters) -> list[uuid.UUID]:
+    """Ids of live records in the principal's scope matching the search filters (the
+    search service's own query, so a hold covers exactly what the search shows)."""
+    if not flt.given():
+        raise InvalidInput("give at least one filter (a hold on everything is not a hold)",
+                           code="no_filter")
+    ids = []
+    for hit in search.iter_hits(session, principal, flt):
+        if hit.evidence.status != "destroyed":
+            ids.append(hit.evidence.id)
+        if len(ids) > MAX_HOLD_RECORDS:
+            break
+    return sorted(ids)
 
 
 def _after_change(session: Session, evidence_ids: list[uuid.UUID], tag: str) -> None:

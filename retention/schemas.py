@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from archive.evidence.models import DOC_TYPES
+from archive.search.schemas import SearchFilters
 from archive.textnorm import clean_text
 
 
@@ -35,41 +35,10 @@ class _In(BaseModel):
 
 # -- holds and closures ----------------------------------------------------------------
 
-class HoldFilter(_In):
-    """Which records a hold covers (named like the search filters)."""
-
-    org_code: str | None = Field(default=None, max_length=32)
-    fiscal_year: int | None = None
-    doc_type: str | None = None
-    voucher_no: str | None = Field(default=None, max_length=100)
-    issuer_tax_id: str | None = Field(default=None, max_length=13)
-    issue_date_from: dt.date | None = None
-    issue_date_to: dt.date | None = None
-
-    _fy = field_validator("fiscal_year")(_fiscal_year)
-
-    @field_validator("doc_type")
-    @classmethod
-    def _doc_type(cls, value: str | None) -> str | None:
-        if value is not None and value not in DOC_TYPES:
-            raise ValueError(f"unknown document type; use one of {', '.join(DOC_TYPES)}")
-        return value
-
-    @model_validator(mode="after")
-    def _something(self) -> HoldFilter:
-        if not self.given():
-            raise ValueError("give at least one filter (a hold on everything is not a hold)")
-        return self
-
-    def given(self) -> dict[str, Any]:
-        return {k: (v.isoformat() if isinstance(v, dt.date) else v)
-                for k, v in self.model_dump(exclude_none=True).items()}
-
-
 class HoldIn(_In):
     reason: str
     record_ids: list[uuid.UUID] | None = Field(default=None, max_length=10_000)
-    filter: HoldFilter | None = None
+    filter: SearchFilters | None = Field(default=None, description="The search filters.")
 
     _r = field_validator("reason")(_reason)
 
