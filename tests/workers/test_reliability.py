@@ -157,8 +157,8 @@ def test_a_thousand_uploads_drained_by_four_workers(env: Env):
                                .where(Job.status.in_(["queued", "running"]))) == 0, 600,
                  "every job to finish")
     with env.session() as s:
-        statuses = dict(s.execute(sa.select(Evidence.status, sa.func.count())
-                                  .group_by(Evidence.status)).tuples().all())
+        statuses = {status: n for status, n in s.execute(
+            sa.select(Evidence.status, sa.func.count()).group_by(Evidence.status))}
         per_record = s.execute(sa.select(Inspection.evidence_id, sa.func.count())
                                .group_by(Inspection.evidence_id)
                                .having(sa.func.count() > 1)).all()
