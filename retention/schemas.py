@@ -9,24 +9,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from archive.search.schemas import SearchFilters
-from archive.textnorm import clean_text
+from archive.validators import check_fiscal_year, required_text
 
 
-def _reason(value: Any, limit: int = 2000) -> Any:
-    if isinstance(value, str):
-        value = clean_text(value, multiline=True)
-        if not value:
-            raise ValueError("must not be empty")
-        if len(value) > limit:
-            raise ValueError(f"at most {limit} characters")
-    return value
-
-
-def _fiscal_year(value: int | None) -> int | None:
-    if value is not None and not 2533 <= value <= 2700:
-        hint = f" (did you mean {value + 543}?)" if 1990 <= value <= 2157 else ""
-        raise ValueError(f"fiscal year is a Buddhist-Era year between 2533 and 2700{hint}")
-    return value
+def _reason(value: Any) -> Any:
+    return required_text(value, 2000)
 
 
 class _In(BaseModel):
@@ -83,7 +70,7 @@ class ClosureIn(_In):
     closed_on: dt.date
     reference: str | None = Field(default=None, max_length=200)
 
-    _fy = field_validator("fiscal_year")(_fiscal_year)
+    _fy = field_validator("fiscal_year")(check_fiscal_year)
 
 
 class ClosureOut(BaseModel):

@@ -19,24 +19,17 @@ from pydantic import (
 )
 
 from archive.errors import InvalidInput
-from archive.evidence.models import DOC_TYPES
 from archive.textnorm import clean_text
 from archive.thai import fiscal_year, is_valid_tax_id, tax_id_check_digit, to_be
+from archive.validators import blank_to_none, check_doc_type, check_fiscal_year
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
-def _blank_to_none(value: Any) -> Any:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
 def _line(max_len: int) -> Any:
     def clean(value: Any) -> Any:
-        value = _blank_to_none(value)
+        value = blank_to_none(value)
         if isinstance(value, str):
             value = clean_text(value)
             if len(value) > max_len:
@@ -46,7 +39,7 @@ def _line(max_len: int) -> Any:
 
 
 def _amount(value: Any) -> Any:
-    value = _blank_to_none(value)
+    value = blank_to_none(value)
     if value is None:
         return None
     if isinstance(value, float):
@@ -81,17 +74,6 @@ def _check_issue_date(value: dt.date | None) -> dt.date | None:
         raise ValueError("issue date is before 1990")
     if value > dt.date.today() + dt.timedelta(days=1):
         raise ValueError("issue date is in the future")
-    return value
-
-
-def _check_fiscal_year(value: int | None) -> int | None:
-    if value is None:
-        return None
-    if 1990 <= value <= 2100:
-        raise ValueError(f"fiscal year {value} looks like a Christian-Era year; Thai fiscal years "
-                         f"are Buddhist Era (e.g. {value + 543})")
-    if not 2533 <= value <= 2700:
-        raise ValueError("fiscal year (Buddhist Era) must be between 2533 and 2700")
     return value
 
 
@@ -143,17 +125,11 @@ class _MetadataFields(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _blanks(cls, value: Any) -> Any:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
-    @field_validator("doc_type")
-    @classmethod
-    def _doc_type(cls, value: str | None) -> str | None:
-        if value is not None and value not in DOC_TYPES:
-            raise ValueError(f"unknown document type; use one of {', '.join(DOC_TYPES)}")
-        return value
-
+    _doc_type = field_validator("doc_type")(check_doc_type)
     _issue = field_validator("issue_date")(_check_issue_date)
-    _fy = field_validator("fiscal_year")(_check_fiscal_year)
+    _fy = field_validator("fiscal_year")(check_fiscal_year)
     _tax = field_validator("issuer_tax_id")(_check_tax_id)
     _branch = field_validator("issuer_branch")(_check_branch)
     _cur = field_validator("currency")(_check_currency)

@@ -9,19 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from archive.schedules.models import ACTIONS, TRIGGERS
-from archive.textnorm import clean_text
+from archive.validators import required_text
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,49}$")
-
-
-def _text(value: Any, limit: int) -> Any:
-    if isinstance(value, str):
-        value = clean_text(value, multiline=True)
-        if not value:
-            raise ValueError("must not be empty")
-        if len(value) > limit:
-            raise ValueError(f"at most {limit} characters")
-    return value
 
 
 class ScheduleFields(BaseModel):
@@ -41,12 +31,12 @@ class ScheduleFields(BaseModel):
     @field_validator("title_th", "title_en")
     @classmethod
     def _title(cls, value: Any) -> Any:
-        return _text(value, 300)
+        return required_text(value, 300)
 
     @field_validator("legal_basis_th", "legal_basis_en")
     @classmethod
     def _basis(cls, value: Any) -> Any:
-        return _text(value, 4000)
+        return required_text(value, 4000)
 
     @field_validator("trigger")
     @classmethod
@@ -99,7 +89,7 @@ class ScheduleUpdate(ScheduleFields):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: Any) -> Any:
-        return _text(value, 2000)
+        return required_text(value, 2000)
 
 
 class ScheduleOut(BaseModel):
@@ -148,7 +138,7 @@ class DocTypeUpdate(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: Any) -> Any:
-        return _text(value, 2000)
+        return required_text(value, 2000)
 
     @model_validator(mode="after")
     def _strip(self) -> DocTypeUpdate:
