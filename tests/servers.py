@@ -62,6 +62,7 @@ class Postgres:
     admin_url: str                      # connects to the maintenance database
     proc_dir: Path | None = None        # set when we started the cluster ourselves
     pg_ctl: str | None = None
+    port: int | None = None
 
     def url(self, dbname: str) -> str:
         return self.admin_url.rsplit("/", 1)[0] + f"/{dbname}"
@@ -80,11 +81,24 @@ class Postgres:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
 
-    def stop(self) -> None:
+    def start_server(self) -> None:
+        """(Re)start a cluster we own."""
+        assert self.proc_dir is not None and self.pg_ctl and self.port
+        subprocess.run(_as_postgres([
+            self.pg_ctl, "-D", str(self.proc_dir / "data"), "-l", str(self.proc_dir / "pg.log"),
+            "-w", "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.proc_dir} "
+            "-c fsync=off", "start"]), check=True, capture_output=True)
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop a cluster we own (its data stays, for ``start_server``)."""
         if self.proc_dir is not None and self.pg_ctl:
             subprocess.run(_as_postgres([self.pg_ctl, "-D", str(self.proc_dir / "data"),
-                                         "-m", "immediate", "stop"]),
+                                         "-m", mode, "stop"]),
                            capture_output=True, check=False)
+
+    def stop(self) -> None:
+        if self.proc_dir is not None and self.pg_ctl:
+            self.stop_server("immediate")
             shutil.rmtree(self.proc_dir, ignore_errors=True)
 
 
@@ -119,6 +133,11 @@ def start_postgres() -> Postgres:
                 return Postgres(url)
             except sa.exc.OperationalError:
                 continue
+    return start_throwaway_postgres()
+
+
+def start_throwaway_postgres() -> Postgres:
+    """A private cluster from the installed binaries, on a free loopback port."""
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
         raise RuntimeError("no PostgreSQL answers on 127.0.0.1:5432 and initdb/pg_ctl are not "
@@ -129,12 +148,10 @@ def start_postgres() -> Postgres:
     subprocess.run(_as_postgres([initdb, "-D", str(base / "data"), "-U", "postgres",
                                  "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
                    check=True, capture_output=True)
-    log = base / "pg.log"
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(base / "data"), "-l", str(log), "-w",
-                                 "-o", f"-p {port} -c listen_addresses=127.0.0.1 "
-                                 f"-k {base} -c fsync=off", "start"]),
-                   check=True, capture_output=True)
-    return Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", base, pg_ctl)
+    pg = Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", base, pg_ctl,
+                  port)
+    pg.start_server()
+    return pg
 
 
 # -- SeaweedFS ---------------------------------------------------------------------------

@@ -169,3 +169,56 @@ def test_a_thousand_uploads_drained_by_four_workers(env: Env):
         failed = s.execute(sa.select(Job.kind, Job.last_error)
                            .where(Job.status == "failed").limit(5)).all()
     assert failed == []
+
+
+def test_worker_carries_on_after_a_database_restart(tmp_path):
+    """A private PostgreSQL cluster is stopped under a running worker and started again:
+    the worker backs off, reconnects and finishes the queue."""
+    from archive.config import Settings
+    from archive.db import make_engine, make_session_factory, upgrade
+    from archive.jobs.service import enqueue
+    from tests import servers
+
+    pg = servers.start_throwaway_postgres()
+    try:
+        dbname = pg.create_database("archive_restart")
+        settings = Settings(data_dir=tmp_path / "var", database_url=pg.url(dbname))
+        engine = make_engine(settings.db_url)
+        upgrade(engine)
+        sessions = make_session_factory(engine)
+        with sessions.begin() as s:
+            for _ in range(3):
+                enqueue(s, "audit_checkpoint", {})
+        env_vars = {**os.environ, "ARCHIVE_DATA_DIR": str(settings.data_dir),
+                    "ARCHIVE_DATABASE_URL": settings.db_url,
+                    "ARCHIVE_JOB_RETRY_BASE_SECONDS": "0.3", "ARCHIVE_JOB_LEASE_SECONDS": "5"}
+        env_vars.pop("ARCHIVE_S3_ENDPOINT", None)
+        log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen([*ARCHIVE, "worker", "--concurrency", "1"], env=env_vars,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            time.sleep(3)
+            pg.stop_server()                  # the database goes away under the worker
+            time.sleep(4)
+            assert proc.poll() is None, "the worker died with the database"
+            pg.start_server()
+            with sessions.begin() as s:       # new work arrives after the restart
+                enqueue(s, "audit_checkpoint", {}, dedup_key="after-restart")
+
+            def all_done() -> bool:
+                try:
+                    with sessions() as s:
+                        left = s.scalar(sa.select(sa.func.count()).select_from(Job)
+                                        .where(Job.status != "done"))
+                        return left == 0
+                except sa.exc.DBAPIError:
+                    return False
+
+            wait_for(all_done, 60, "the queue to drain after the restart")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            log.close()
+            engine.dispose()
+    finally:
+        pg.stop()
