@@ -3,10 +3,11 @@
 Besides these mapped tables the search migration creates database-specific objects that
 are not part of the SQLAlchemy metadata (see ``archive/migrations/versions/0010_search.py``):
 
-* PostgreSQL: the ``pg_trgm`` extension, the immutable functions ``archive_fold(text)``
-  and ``evidence_search_meta(...)``, the columns ``evidence.search_meta`` (generated) and
-  ``evidence.search_text`` (copied from the blob's text by triggers), GIN trigram indexes
-  on both;
+* PostgreSQL: the ``pg_trgm`` extension, the immutable functions ``archive_fold(text)``,
+  ``evidence_search_meta(...)`` and ``evidence_search_all(meta, text)``, the columns
+  ``evidence.search_meta`` (generated) and ``evidence.search_text`` (copied from the
+  blob's text by triggers), one GIN trigram index on ``evidence_search_all`` of both
+  (migration 0040) and descending sort indexes that put NULLs last;
 * SQLite: the ``search_meta`` table (one row of folded metadata per evidence record, kept
   by triggers on ``evidence``) and the FTS5 ``trigram`` tables ``search_meta_fts`` and
   ``blob_text_fts`` (kept by triggers).
@@ -31,6 +32,9 @@ from archive.ids import uuid7
 UNMAPPED_OBJECTS = frozenset({
     "search_meta", "search_text", "search_meta_fts", "blob_text_fts",
     "ix_evidence_search_meta_trgm", "ix_evidence_search_text_trgm",
+    # migration 0040 (PostgreSQL): expression and descending indexes, raw DDL
+    "ix_evidence_search_all_trgm", "ix_evidence_amount_desc_id",
+    "ix_evidence_issue_date_desc_id",
 })
 
 
@@ -94,3 +98,14 @@ sa.Index("ix_evidence_issue_date_id", Evidence.issue_date, Evidence.id)
 sa.Index("ix_evidence_amount_id", Evidence.amount, Evidence.id)
 sa.Index("ix_evidence_created_at_id", Evidence.created_at, Evidence.id)
 sa.Index("ix_evidence_org_id_created_at", Evidence.org_id, Evidence.created_at)
+# Equality filters that match many records nation-wide (voucher numbers restart at 1 in
+# every LAO each year; a large vendor has thousands of receipts), in the default order.
+sa.Index("ix_evidence_voucher_no_created_at", Evidence.voucher_no, Evidence.created_at,
+         Evidence.id)
+sa.Index("ix_evidence_issuer_tax_id_created_at", Evidence.issuer_tax_id, Evidence.created_at,
+         Evidence.id)
+# Audit period and amount (the commonest auditor question: a date range and a threshold),
+# with what a search needs besides (scope, default order, id), so that such a search and
+# its count read the index alone.
+sa.Index("ix_evidence_issue_date_amount", Evidence.issue_date, Evidence.amount,
+         Evidence.org_id, Evidence.created_at, Evidence.id)

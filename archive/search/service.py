@@ -5,12 +5,19 @@ description, voucher and document numbers, tax ID) or of the text extracted from
 Both sides are NFC and folded the same way (:func:`archive.search.schemas.fold`: ASCII
 letters lower-cased, everything else exact), so the two databases give the same answers:
 
-* PostgreSQL: ``LIKE '%…%'`` on expressions with ``pg_trgm`` GIN indexes;
+* PostgreSQL: ``LIKE '%…%'`` on one expression over both folded texts, with a ``pg_trgm``
+  GIN index;
 * SQLite: FTS5 ``trigram`` phrase queries (exact substrings of three characters or more);
 * queries shorter than three characters have no trigram: both scan (``strpos``/``instr``).
 
 Every search is confined to the caller's organisations (``accounts.scope_ids``) and
 recorded in the audit trail with its parameters.
+
+Speed (see ``docs/search.md`` and ``bench/search.py``): one query finds, counts and pages
+the matches when there are few (:func:`_page_and_total`); when PostgreSQL's planner
+expects many, only the page is read, usually by walking the index of the sort order, and
+its estimate is the total. Searches run without JIT, with plans made for their own
+values and with the random page cost of memory/SSD (:func:`_plan_settings`).
 """
 
 from __future__ import annotations
@@ -45,7 +52,9 @@ from archive.search.extract import normalise
 from archive.search.models import BlobText
 from archive.search.schemas import SearchFilters, SearchItem, SearchPage, SearchParams, fold
 
-# Up to this many matches the total is exact; beyond it, an estimate flagged as such.
+# Up to this many matches the total is exact; beyond it, an estimate flagged as such. On
+# PostgreSQL the planner's estimate decides first whether counting is worth it (see
+# :func:`_page_and_total`).
 EXACT_TOTAL_LIMIT = 10_000
 TRIGRAM = 3
 
@@ -53,6 +62,8 @@ TRIGRAM = 3
 # mapped, so that loading a record never reads them.
 _PG_META = sa.literal_column("evidence.search_meta", sa.Text)
 _PG_TEXT = sa.literal_column("evidence.search_text", sa.Text)
+# Both joined by U+001F (migration 0040), the expression of the trigram index.
+_PG_ALL = sa.func.evidence_search_all(_PG_META, _PG_TEXT, type_=sa.Text)
 
 # SQLite-only objects of the search migration (not mapped: raw DDL with FTS5).
 _search_meta = sa.table("search_meta", sa.column("id"), sa.column("evidence_id"),
@@ -97,17 +108,16 @@ def _sqlite_insert() -> Any:
 def search(session: Session, principal: Principal, params: SearchParams, *,
            record: bool = True, output: str = "json") -> SearchPage:
     """One page of matches in the caller's scope, with the total (exact up to
-    :data:`EXACT_TOTAL_LIMIT`)."""
+    :data:`EXACT_TOTAL_LIMIT`, see :func:`_page_and_total`)."""
     require(principal, "evidence.search")
-    _no_jit(session)
+    _plan_settings(session)
     filters = params.filters()
     where = _conditions(session, principal, filters)
     after = decode_cursor(params.cursor, params.sort, filters) if params.cursor else None
-    hits = _page(session, where, params.sort, after, params.limit + 1)
+    hits, total, estimate = _page_and_total(session, where, params.sort, after, params.limit)
     more = len(hits) > params.limit
     hits = hits[:params.limit]
     next_cursor = encode_cursor(params.sort, filters, hits[-1].evidence) if more else None
-    total, estimate = _total(session, where)
     if record:
         audit.record(session, actor=principal, action="evidence.search", target_type="evidence",
                      details={"filters": filters.given(), "sort": params.sort,
@@ -118,11 +128,25 @@ def search(session: Session, principal: Principal, params: SearchParams, *,
                       total_is_estimate=estimate)
 
 
-def _no_jit(session: Session) -> None:
-    """PostgreSQL compiles queries with a high estimated cost to machine code, which costs
-    50–200 ms before the first row: far more than a search takes. Off for this transaction."""
+def _plan_settings(session: Session) -> None:
+    """For this transaction on PostgreSQL:
+
+    * no JIT: compiling a query with a high estimated cost to machine code takes
+      50–200 ms before the first row, more than a search takes;
+    * a plan made for each search's own values: the driver prepares statements that
+      repeat, and a prepared statement may switch to one generic plan for every value,
+      wrong for searches, where a common and a rare word (or one and 7,000 organisations)
+      need different plans;
+    * ``random_page_cost`` 1.1 (SSD, or pages already in memory) instead of the default
+      4 (a spinning disk): otherwise the planner prefers walking a large, well-correlated
+      index range and testing the text of every row (e.g. 100,000 rows of a fiscal year,
+      ~100 ms) to combining the trigram and fiscal-year indexes and reading a few
+      thousand rows (~25 ms). A server configured this way already is unaffected.
+    """
     if dialect_name(session) == "postgresql":
-        session.execute(sa.text("SET LOCAL jit = off"))
+        session.execute(sa.text("SELECT set_config('jit', 'off', true), "
+                                "set_config('plan_cache_mode', 'force_custom_plan', true), "
+                                "set_config('random_page_cost', '1.1', true)"))
 
 
 def start_listing(session: Session, principal: Principal, filters: SearchFilters, *,
@@ -130,6 +154,7 @@ def start_listing(session: Session, principal: Principal, filters: SearchFilters
     """Check and record a full listing (CSV, evidence pack) before it is streamed with
     :func:`iter_hits`; returns the number of matches (capped like a search total)."""
     require(principal, "evidence.search")
+    _plan_settings(session)
     where = _conditions(session, principal, filters)
     total, estimate = _total(session, where)
     audit.record(session, actor=principal, action="evidence.search", target_type="evidence",
@@ -272,14 +297,14 @@ def _like_pattern(text: str) -> str:
 def _text_condition(q: str, pg: bool) -> ColumnElement[bool]:
     """Records whose folded metadata or extracted text contains ``q`` (already folded)."""
     if pg:
-        # Both folded texts are columns of the evidence row (see the search migration): the
-        # planner starts from the caller's organisations or from the trigram indexes.
+        # Both folded texts are columns of the evidence row (see the search migration),
+        # searched as one expression with one trigram index (migration 0040), joined by
+        # U+001F: a normalised query has no control character, so no match spans two
+        # fields. The planner starts from the scope, the trigram index or the sort order.
         if len(q) >= TRIGRAM:
-            pattern = _like_pattern(q)
-            return sa.or_(_PG_META.like(pattern, escape="\\"),
-                          _PG_TEXT.like(pattern, escape="\\"))
+            return _PG_ALL.like(_like_pattern(q), escape="\\")
         # no trigram to look up: a plain scan
-        return sa.or_(sa.func.strpos(_PG_META, q) > 0, sa.func.strpos(_PG_TEXT, q) > 0)
+        return sa.func.strpos(_PG_ALL, q) > 0
     ev = aliased(Evidence)
     if len(q) >= TRIGRAM:
         phrase = '"' + q.replace('"', '""') + '"'
@@ -311,28 +336,99 @@ def _sort_value(sort: str, evidence: Evidence) -> Any:
     return getattr(evidence, _sort_parts(sort)[0].key)
 
 
+def _order(column: Any, id_column: Any, desc: bool, nullable: bool) -> list[Any]:
+    """Records without the sort key come last in either direction, then the id breaks ties.
+    ``NULLS LAST`` is left out for a column that is never null (the same order), so that
+    a backward scan of its plain index can serve ``DESC``."""
+    key = column.desc() if desc else column.asc()
+    if nullable:
+        key = key.nulls_last()
+    return [key, id_column.desc() if desc else id_column.asc()]
+
+
 def _page(session: Session, where: list[ColumnElement[bool]], sort: str,
           after: tuple[Any, uuid.UUID] | None, limit: int) -> list[Hit]:
     column, desc = _sort_parts(sort)
     stmt = _select_hits().where(*where)
     if after is not None:
-        stmt = stmt.where(_after(column, desc, *after))
-    # Records without the sort key come last in either direction, then the id breaks ties.
-    order = [column.desc().nulls_last(), Evidence.id.desc()] if desc else \
-        [column.asc().nulls_last(), Evidence.id.asc()]
+        stmt = stmt.where(_after(column, Evidence.id, desc, _nullable(column), *after))
+    order = _order(column, Evidence.id, desc, _nullable(column))
     rows = session.execute(stmt.order_by(*order).limit(limit))
     return [Hit(ev, blob, org) for ev, blob, org in rows]
 
 
-def _after(column: Any, desc: bool, key: Any, last_id: uuid.UUID) -> ColumnElement[bool]:
+def _nullable(column: Any) -> bool:
+    return column is not Evidence.created_at
+
+
+def _after(column: Any, id_column: Any, desc: bool, nullable: bool, key: Any,
+           last_id: uuid.UUID) -> ColumnElement[bool]:
     """Rows after (``key``, ``last_id``) in the order of :func:`_page` (keyset condition)."""
     if key is None:  # already among the records without a key: only ids remain
-        return sa.and_(column.is_(None), Evidence.id < last_id if desc else Evidence.id > last_id)
+        return sa.and_(column.is_(None), id_column < last_id if desc else id_column > last_id)
     beyond = column < key if desc else column > key
-    tie = sa.and_(column == key, Evidence.id < last_id if desc else Evidence.id > last_id)
-    if column is Evidence.created_at:  # never null
+    tie = sa.and_(column == key, id_column < last_id if desc else id_column > last_id)
+    if not nullable:
         return sa.or_(beyond, tie)
     return sa.or_(beyond, tie, column.is_(None))
+
+
+def _page_and_total(session: Session, where: list[ColumnElement[bool]], sort: str,
+                    after: tuple[Any, uuid.UUID] | None,
+                    limit: int) -> tuple[list[Hit], int, bool]:
+    """Up to ``limit + 1`` hits after ``after``, and (total, is_estimate) of all matches.
+
+    Usually one query finds the matches (at most :data:`EXACT_TOTAL_LIMIT` + 1), counts
+    them and keeps the page (:func:`_page_with_count`), so the text and scope indexes are
+    read once, not once for the page and again for the count. If there are more matches
+    than the limit after all, the page is read on its own and the total is an estimate:
+    the planner's on PostgreSQL, "more than the limit" on SQLite.
+
+    On PostgreSQL the planner's estimate comes first: when it expects more matches than
+    the limit, counting them is skipped and only the page is read (typically by walking
+    the index of the sort order and stopping after one page); the estimate is the total,
+    flagged as one, unless a first page with room to spare shows every match.
+    """
+    pg = dialect_name(session) == "postgresql"
+    guess = _estimate(session, where) if pg else 0
+    if guess <= EXACT_TOTAL_LIMIT:
+        counted = _page_with_count(session, where, sort, after, limit + 1)
+        if counted is not None:
+            return counted[0], counted[1], False
+    hits = _page(session, where, sort, after, limit + 1)
+    if after is None and len(hits) <= limit:
+        return hits, len(hits), False
+    return hits, max(guess, EXACT_TOTAL_LIMIT + 1), True
+
+
+def _page_with_count(session: Session, where: list[ColumnElement[bool]], sort: str,
+                     after: tuple[Any, uuid.UUID] | None,
+                     limit: int) -> tuple[list[Hit], int] | None:
+    """The page and the exact number of matches from one scan of the matches, or None if
+    there are more than :data:`EXACT_TOTAL_LIMIT` (then the page may be wrong)."""
+    column, desc = _sort_parts(sort)
+    matches = (sa.select(Evidence.id.label("id"), column.label("key")).where(*where)
+               .limit(EXACT_TOTAL_LIMIT + 1).cte("matches"))
+    count = sa.select(sa.func.count()).select_from(matches).scalar_subquery()
+    top = sa.select(matches.c.id)
+    if after is not None:
+        top = top.where(_after(matches.c.key, matches.c.id, desc, _nullable(column), *after))
+    nullable = _nullable(column)
+    top_sq = (top.order_by(*_order(matches.c.key, matches.c.id, desc, nullable))
+              .limit(limit).subquery("top"))
+    stmt = (_select_hits().add_columns(count.label("total"))
+            .join(top_sq, top_sq.c.id == Evidence.id)
+            .order_by(*_order(column, Evidence.id, desc, nullable)))
+    rows = session.execute(stmt).all()
+    if rows:
+        total = int(rows[0][3])
+    elif after is None:
+        total = 0
+    else:  # past the last match: count on its own
+        total = int(session.scalar(sa.select(sa.func.count()).select_from(matches)) or 0)
+    if total > EXACT_TOTAL_LIMIT:
+        return None
+    return [Hit(ev, blob, org) for ev, blob, org, _ in rows], total
 
 
 class _Explain(Executable, ClauseElement):
@@ -347,21 +443,27 @@ def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
     return "EXPLAIN (FORMAT JSON) " + compiler.process(element.stmt, **kw)
 
 
+def _estimate(session: Session, where: list[ColumnElement[bool]]) -> int:
+    """The PostgreSQL planner's estimate of the number of matches (no rows are read)."""
+    plan = session.execute(_Explain(sa.select(sa.literal(1)).select_from(Evidence)
+                                    .where(*where))).scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 def _total(session: Session, where: list[ColumnElement[bool]]) -> tuple[int, bool]:
     """(total, is_estimate): exact up to the limit; beyond, the planner's estimate on
     PostgreSQL and the limit itself ("more than") on SQLite."""
-    matches = sa.select(Evidence.id).where(*where)
+    # A constant, not a column: an index that answers the filters answers the count alone.
+    matches = sa.select(sa.literal(1)).select_from(Evidence).where(*where)
     capped = sa.select(sa.func.count()).select_from(
         matches.limit(EXACT_TOTAL_LIMIT + 1).subquery())
     count = int(session.scalar(capped) or 0)
     if count <= EXACT_TOTAL_LIMIT:
         return count, False
     if dialect_name(session) == "postgresql":
-        plan = session.execute(_Explain(matches)).scalar_one()
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        estimate = int(plan[0]["Plan"]["Plan Rows"])
-        return max(estimate, EXACT_TOTAL_LIMIT + 1), True
+        return max(_estimate(session, where), EXACT_TOTAL_LIMIT + 1), True
     return EXACT_TOTAL_LIMIT + 1, True
 
 

@@ -108,3 +108,42 @@ def test_both_stacks_agree_with_the_reference(env: Env, dataset):
             _reference(dataset, "ค่า", "-issue_date", fiscal_year=fy)
     assert len(run()) == 60
     assert isinstance(dataset[0]["id"], uuid.UUID)
+
+
+@pytest.mark.parametrize("path", ["estimate-small", "estimate-large", "over-the-limit"])
+def test_every_counting_path_gives_the_same_pages_and_honest_totals(env: Env, dataset,
+                                                                    monkeypatch, path):
+    """PostgreSQL chooses between counting with the page and reading only the page from
+    the planner's estimate; SQLite always counts. Force each way: the pages must not
+    change, and a total that is not flagged as an estimate must be exact."""
+    limit = search.EXACT_TOTAL_LIMIT
+    if path == "estimate-small":
+        monkeypatch.setattr(search, "_estimate", lambda session, where: 0)
+    elif path == "estimate-large":
+        monkeypatch.setattr(search, "_estimate", lambda session, where: 10**9)
+    else:  # the planner expects few, but there are more than the limit
+        limit = 5
+        monkeypatch.setattr(search, "EXACT_TOTAL_LIMIT", limit)
+        monkeypatch.setattr(search, "_estimate", lambda session, where: 0)
+    system = system_principal("test")
+    cases: list[tuple[str | None, str, dict[str, Any]]] = [
+        ("ค่า", "-amount", {}), ("วัสดุ", "uploaded", {}), ("ข้าว", "-issue_date", {}),
+        (None, "-uploaded", {"fiscal_year": 2568}), ("ไม่มี", "amount", {}),
+        (None, "issue_date", {})]
+    for q, sort, filters in cases:
+        expected = _reference(dataset, q, sort, **filters)
+        got: list[str] = []
+        cursor = None
+        with env.session() as s:
+            while True:
+                page = search.search(s, system, SearchParams(q=q, sort=sort, limit=4,
+                                                             cursor=cursor, **filters),
+                                     record=False)
+                got += [i.doc_number for i in page.items]
+                if page.total_is_estimate:
+                    assert len(expected) > 4 and page.total > limit, (q, sort, path)
+                else:
+                    assert page.total == len(expected), (q, sort, path)
+                if not (cursor := page.next_cursor):
+                    break
+        assert got == expected, (q, sort, path)
