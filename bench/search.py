@@ -9,7 +9,11 @@ then with index scans disabled (``enable_indexscan/bitmapscan/indexonlyscan = of
 The same data at a smaller size goes into SQLite (FTS5 trigram) for the embedded figures.
 
     python bench/search.py [--rows 1000000] [--sqlite-rows 100000] [--reps 30]
-                           [--write-docs docs/search.md]
+                           [--db NAME] [--write-docs docs/search.md]
+
+``--db NAME`` keeps the PostgreSQL database and reuses it on later runs (same ``--rows``
+and ``--seed``), bringing it to the head migration first: for iterating on indexes.
+``--sqlite-db PATH`` does the same for the SQLite database.
 """
 
 from __future__ import annotations
@@ -200,6 +204,21 @@ def generate(n: int, world: World, rng: random.Random) -> Iterator[Row]:
                 {"org": org, "sha": sha, "voucher": voucher, "tax": vendor_tax, "fy": fy})
 
 
+def in_upload_order(rows: Iterator[Row]) -> list[Row]:
+    """The rows in the order the archive would have received them: by upload time, blob
+    ids numbered in that order. (The records are generated in random order; inserted that
+    way, a table's pages would mix ten years of uploads, which no archive that receives
+    its evidence as it is paid ever does, and the upload-ordered indexes would point all
+    over the table.)"""
+    ordered = sorted(rows, key=lambda r: r.evidence[20])
+    out = []
+    for blob_id, row in enumerate(ordered, start=1):
+        ev, blob = list(row.evidence), list(row.blob)
+        ev[2] = blob[0] = blob_id
+        out.append(Row(tuple(ev), tuple(blob), row.text))
+    return out
+
+
 EVIDENCE_COLS = ("id", "org_id", "blob_id", "doc_type", "fiscal_year", "voucher_no", "doc_number",
                  "issue_date", "issuer_name", "issuer_tax_id", "issuer_branch", "amount",
                  "vat_amount", "currency", "description", "original_filename",
@@ -232,6 +251,13 @@ def load_postgres(url: str, n: int, seed: int) -> World:
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
             "('evidence', 'blobs', 'blob_texts') AND indexname NOT LIKE 'pk_%' "
             "AND indexname NOT LIKE 'uq_%'").fetchall()
+        # statistics targets set on index expressions (ALTER INDEX … SET STATISTICS) are not
+        # part of the index definition: keep them to set them again
+        targets = conn.execute(
+            "SELECT c.relname, a.attnum, a.attstattarget FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_index i ON i.indexrelid = c.oid "
+            "WHERE i.indrelid IN ('evidence'::regclass, 'blobs'::regclass, "
+            "'blob_texts'::regclass) AND a.attstattarget > 0").fetchall()
         for name, _ in secondary:
             conn.execute(f'DROP INDEX "{name}"')
         for table in ("evidence", "blobs", "blob_texts"):
@@ -244,7 +270,7 @@ def load_postgres(url: str, n: int, seed: int) -> World:
                 cp.write_row((*row, now))
         conn.execute("SELECT setval(pg_get_serial_sequence('organisations', 'id'), 10000)")
         batch = 100_000
-        rows = generate(n, world, rng)
+        rows = iter(in_upload_order(generate(n, world, rng)))
         done = 0
         now_s = dt.datetime.now(dt.UTC)
         while done < n:
@@ -273,9 +299,82 @@ def load_postgres(url: str, n: int, seed: int) -> World:
         for name, ddl in secondary:
             conn.execute(ddl)
             print(f"  index {name} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr)
+        for name, column, target in targets:
+            conn.execute(f'ALTER INDEX "{name}" ALTER COLUMN {column} SET STATISTICS {target}')
         conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
         world.samples["load_seconds"] = [t1 - t0, time.perf_counter() - t1]
+        save_world(conn, world, n, seed)
     return world
+
+
+# A kept database remembers what the queries need (sample rows, province map) in a table of
+# its own, so that later runs with ``--db NAME`` skip the 1M-row load.
+_WORLD_TABLE = "bench_search_world"
+
+
+def world_json(world: World, n: int, seed: int) -> str:
+    import json
+
+    return json.dumps({"rows": n, "seed": seed, "org_ids": world.org_ids,
+                       "province_of": {str(k): v for k, v in world.province_of.items()},
+                       "province_ids": world.province_ids, "samples": world.samples})
+
+
+def world_from_json(text: str | dict[str, Any], n: int, seed: int) -> World | None:
+    import json
+
+    body = json.loads(text) if isinstance(text, str) else text
+    if body["rows"] != n or body["seed"] != seed:
+        return None
+    return World(body["org_ids"], [], {int(k): v for k, v in body["province_of"].items()},
+                 body["province_ids"], [], body["samples"])
+
+
+def save_world(conn: Any, world: World, n: int, seed: int) -> None:
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {_WORLD_TABLE} (body jsonb NOT NULL)")
+    conn.execute(f"DELETE FROM {_WORLD_TABLE}")
+    conn.execute(f"INSERT INTO {_WORLD_TABLE} (body) VALUES (%s)", (world_json(world, n, seed),))
+
+
+def load_world(url: str, n: int, seed: int) -> World | None:
+    """The world of a database built earlier with the same size and seed, else None."""
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (_WORLD_TABLE,)).fetchone()
+        if not exists or exists[0] is None:
+            return None
+        row = conn.execute(f"SELECT body FROM {_WORLD_TABLE}").fetchone()
+    return None if row is None else world_from_json(row[0], n, seed)
+
+
+def analyse(url: str) -> None:
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
+
+
+def database_exists(pg: Any, name: str) -> bool:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg.admin_url)
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                             {"n": name}).scalar()
+    engine.dispose()
+    return bool(found)
+
+
+def create_named_database(pg: Any, name: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg.admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
 
 
 # -- queries ------------------------------------------------------------------------------
@@ -350,7 +449,7 @@ def run_queries(url: str, world: World, reps: int, seq_reps: int, *,
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     seq_engine = None
-    if not sqlite:
+    if not sqlite and seq_reps > 0:
         seq_engine = make_engine(url, connect_args={"options": "-c enable_indexscan=off "
                                                     "-c enable_bitmapscan=off "
                                                     "-c enable_indexonlyscan=off"})
@@ -391,7 +490,7 @@ def load_sqlite(path: Path, n: int, seed: int) -> World:
     def ts(value: dt.datetime) -> str:
         return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
-    rows = list(generate(n, world, rng))
+    rows = in_upload_order(generate(n, world, rng))
     conn.executemany(f"INSERT INTO blobs ({', '.join(BLOB_COLS)}) VALUES "
                      f"({', '.join('?' * len(BLOB_COLS))})",
                      [(b[0], b[1], b[2], b[3], b[4], b[5], ts(b[6]), 0, ts(b[8]))
@@ -440,20 +539,41 @@ def main() -> None:
     ap.add_argument("--seq-reps", type=int, default=10)
     ap.add_argument("--seed", type=int, default=2568)
     ap.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database.")
+    ap.add_argument("--db", metavar="NAME", default=None,
+                    help="Use (and keep) the PostgreSQL database NAME: built on the first run, "
+                         "reused by later runs with the same --rows and --seed (migrated to "
+                         "head and analysed first).")
+    ap.add_argument("--sqlite-db", type=Path, default=None, metavar="PATH",
+                    help="Keep the SQLite database at PATH and reuse it on later runs.")
     ap.add_argument("--write-docs", type=Path, default=None)
     args = ap.parse_args()
 
     report = []
     if args.rows:
         pg = servers.start_postgres()
-        dbname = pg.create_database("archive_bench_search")
+        keep = args.keep or args.db is not None
+        world: World | None = None
+        if args.db is not None:
+            dbname = args.db
+            if not database_exists(pg, dbname):
+                create_named_database(pg, dbname)
+        else:
+            dbname = pg.create_database("archive_bench_search")
         url = pg.url(dbname)
         try:
+            if args.db is not None:
+                world = load_world(url, args.rows, args.seed)
             engine = make_engine(url)
-            upgrade(engine)
+            t0 = time.perf_counter()
+            upgrade(engine)   # a reused database gets new migrations (and their indexes)
             engine.dispose()
-            print(f"PostgreSQL: generating {args.rows:,} rows …", file=sys.stderr)
-            world = load_postgres(url, args.rows, args.seed)
+            if world is None:
+                print(f"PostgreSQL: generating {args.rows:,} rows …", file=sys.stderr)
+                world = load_postgres(url, args.rows, args.seed)
+            else:
+                print(f"PostgreSQL: reusing {dbname} (migrated in "
+                      f"{time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+                analyse(url)
             load, index = world.samples["load_seconds"]
             print(f"loaded in {load:.0f} s, indexed in {index:.0f} s", file=sys.stderr)
             results = run_queries(url, world, args.reps, args.seq_reps)
@@ -461,14 +581,27 @@ def main() -> None:
                                 f"indexes {index:.0f} s)", results))
             print(report[-1])
         finally:
-            if not args.keep:
+            if not keep:
                 pg.drop_database(dbname)
             pg.stop()
     if args.sqlite_rows:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "bench.db"
-            print(f"SQLite: generating {args.sqlite_rows:,} rows …", file=sys.stderr)
-            world = load_sqlite(path, args.sqlite_rows, args.seed)
+            path = args.sqlite_db or Path(tmp) / "bench.db"
+            saved = path.with_name(path.name + ".world.json")
+            sqlite_world = None
+            if args.sqlite_db and path.exists() and saved.exists():
+                sqlite_world = world_from_json(saved.read_text(), args.sqlite_rows, args.seed)
+            if sqlite_world is None:
+                path.unlink(missing_ok=True)
+                print(f"SQLite: generating {args.sqlite_rows:,} rows …", file=sys.stderr)
+                sqlite_world = load_sqlite(path, args.sqlite_rows, args.seed)
+                saved.write_text(world_json(sqlite_world, args.sqlite_rows, args.seed))
+            else:
+                print(f"SQLite: reusing {path}", file=sys.stderr)
+                engine = make_engine(f"sqlite:///{path}")
+                upgrade(engine)
+                engine.dispose()
+            world = sqlite_world
             load = world.samples["load_seconds"][0]
             results = run_queries(f"sqlite:///{path}", world, args.reps, 0, sqlite=True)
             report.append(table(f"SQLite, {args.sqlite_rows:,} records (load with FTS5 "
