@@ -29,6 +29,10 @@ Both databases (declared in ``archive/search/models.py``):
 * ``(issue_date, amount, org_id, created_at, id)``: an audit period and an amount
   threshold, with the scope and the default order, so that such a search and its count
   read this index alone.
+* ``(fiscal_year, doc_type, amount)``: the audit unit (a fiscal year) by document type
+  and amount threshold, e.g. ``archive export --fiscal-year 2568 --doc-type receipt``;
+  with a text query, it narrows the rows read after the trigram index to a quarter of
+  those the fiscal year alone leaves.
 
 Creating the indexes locks writes to ``evidence`` while they are built (about 75 s at
 1,000,000 records on 2 cores).
@@ -75,6 +79,8 @@ def upgrade() -> None:
                     ['issuer_tax_id', 'created_at', 'id'], unique=False)
     op.create_index('ix_evidence_issue_date_amount', 'evidence',
                     ['issue_date', 'amount', 'org_id', 'created_at', 'id'], unique=False)
+    op.create_index('ix_evidence_fiscal_year_doc_type_amount', 'evidence',
+                    ['fiscal_year', 'doc_type', 'amount'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for statement in PG_UP:
             op.execute(statement)
@@ -84,6 +90,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for statement in PG_DOWN:
             op.execute(statement)
+    op.drop_index('ix_evidence_fiscal_year_doc_type_amount', table_name='evidence')
     op.drop_index('ix_evidence_issue_date_amount', table_name='evidence')
     op.drop_index('ix_evidence_issuer_tax_id_created_at', table_name='evidence')
     op.drop_index('ix_evidence_voucher_no_created_at', table_name='evidence')
