@@ -158,9 +158,21 @@ def scope_ids(session: Session, principal: Principal) -> frozenset[int] | None:
     if principal.is_system:
         return None
     if not principal._scope_loaded:
-        principal._scope = frozenset(orgs.descendants(session, list(principal.org_ids)))
+        if principal.org_ids and _covers_every_root(session, principal.org_ids):
+            # A national account (DLA): every organisation, without walking a tree of
+            # thousands on each request — and searches need no organisation filter.
+            principal._scope = None
+        else:
+            principal._scope = frozenset(orgs.descendants(session, list(principal.org_ids)))
         principal._scope_loaded = True
     return principal._scope
+
+
+def _covers_every_root(session: Session, org_ids: tuple[int, ...]) -> bool:
+    outside = session.scalar(
+        sa.select(sa.func.count()).select_from(Organisation)
+        .where(Organisation.parent_id.is_(None), Organisation.id.not_in(org_ids)))
+    return outside == 0
 
 
 def in_scope(session: Session, principal: Principal, org_id: int) -> bool:

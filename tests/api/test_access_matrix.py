@@ -545,3 +545,20 @@ def test_expired_and_revoked_tokens_are_401(env: Env):
     assert admin.post("/api/v1/users/temp-auditor/tokens/revoke", json={}).status_code == 200
     revoked = client.get("/api/v1/orgs")
     assert revoked.status_code == 401 and revoked.json()["error"] == "token_revoked"
+
+
+def test_a_national_account_sees_every_organisation_without_a_tree_walk(env: Env):
+    """GIVEN an auditor attached to the single root (DLA) and one attached to a province,
+    THEN the first's scope is "everything" and the second's is its subtree."""
+    from archive.accounts import service as accounts
+
+    world(env)
+    national = env.user("aud-national", "auditor", ["dla"])
+    with env.session() as s:
+        assert accounts.scope_ids(s, accounts.authenticate(s, national)) is None
+        provincial = accounts.authenticate(s, env.tokens["aud1"])
+        scope = accounts.scope_ids(s, provincial)
+        assert scope is not None and len(scope) == 3          # p-cm, sao-1, sao-2
+    env.org("other-root", type="dla-office")                  # a second root appears
+    with env.session() as s:
+        assert accounts.scope_ids(s, accounts.authenticate(s, national)) is not None
