@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from archive.evidence.models import DOC_TYPES, STATUSES
+from archive.evidence.models import STATUSES
 from archive.evidence.schemas import Amount, EvidenceOut
 from archive.search.extract import normalise
+from archive.validators import blank_to_none, check_doc_type, check_fiscal_year
 
 SORTS = ("issue_date", "-issue_date", "amount", "-amount", "uploaded", "-uploaded")
 PDFA_VERDICTS = ("compliant", "not", "unchecked")
@@ -26,13 +27,6 @@ def fold(text: str) -> str:
     """The search's case rule, the same in both databases: ASCII letters lower-cased,
     everything else (Thai included) compared exactly after NFC."""
     return normalise(text).translate(_ASCII_FOLD)
-
-
-def _blank(value: Any) -> Any:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
 
 
 class SearchFilters(BaseModel):
@@ -63,22 +57,10 @@ class SearchFilters(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _blanks(cls, value: Any) -> Any:
-        return _blank(value)
+        return blank_to_none(value)
 
-    @field_validator("fiscal_year")
-    @classmethod
-    def _fiscal_year(cls, value: int | None) -> int | None:
-        if value is not None and not 2533 <= value <= 2700:
-            hint = f" (did you mean {value + 543}?)" if 1990 <= value <= 2157 else ""
-            raise ValueError(f"fiscal year is a Buddhist-Era year between 2533 and 2700{hint}")
-        return value
-
-    @field_validator("doc_type")
-    @classmethod
-    def _doc_type(cls, value: str | None) -> str | None:
-        if value is not None and value not in DOC_TYPES:
-            raise ValueError(f"unknown document type; use one of {', '.join(DOC_TYPES)}")
-        return value
+    _fiscal_year = field_validator("fiscal_year")(check_fiscal_year)
+    _doc_type = field_validator("doc_type")(check_doc_type)
 
     @field_validator("status")
     @classmethod
