@@ -219,9 +219,7 @@ def survey(session: Session, principal: Principal, *, as_of: dt.date | None = No
         sa.or_(Evidence.retain_until.is_(None),
                Evidence.retain_until <= clock.start_of_day(as_of)),
         Evidence.id.not_in(open_items), Evidence.id.not_in(transferred))
-    scope = accounts.scope_ids(session, principal)
-    if scope is not None:
-        q = q.where(Evidence.org_id.in_(scope))
+    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
     if org_code:
         org = orgs.get_by_code(session, org_code)
         accounts.ensure_in_scope(session, principal, org.id, "organisation")
@@ -702,9 +700,7 @@ def list_lists(session: Session, principal: Principal, *, status: str | None = N
     require(principal, "retention.read")
     q = sa.select(DispositionList, Organisation).join(
         Organisation, Organisation.id == DispositionList.org_id)
-    scope = accounts.scope_ids(session, principal)
-    if scope is not None:
-        q = q.where(DispositionList.org_id.in_(scope))
+    q = accounts.limit_to_scope(session, principal, q, DispositionList.org_id)
     if status:
         q = q.where(DispositionList.status == status)
     if org_code:

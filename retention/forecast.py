@@ -37,9 +37,7 @@ def forecast(session: Session, principal: Principal, *, until: dt.date) -> dict[
         Evidence.status != "destroyed",
         sa.or_(Evidence.retain_until.is_(None),
                Evidence.retain_until <= clock.start_of_day(until)))
-    scope = accounts.scope_ids(session, principal)
-    if scope is not None:
-        q = q.where(Evidence.org_id.in_(scope))
+    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
     orgs = {o.id: o for o in session.scalars(sa.select(Organisation))}
     codes = {s.id: s.code for s in session.scalars(sa.select(RetentionSchedule))}
     listed = set(session.scalars(sa.select(DispositionItem.open_evidence_id).where(

@@ -248,9 +248,7 @@ def list_closures(session: Session, principal: Principal, *, org_code: str | Non
     require(principal, "retention.read")
     q = sa.select(AuditClosure, Organisation.code).join(
         Organisation, Organisation.id == AuditClosure.org_id)
-    scope = accounts.scope_ids(session, principal)
-    if scope is not None:
-        q = q.where(AuditClosure.org_id.in_(scope))
+    q = accounts.limit_to_scope(session, principal, q, AuditClosure.org_id)
     if org_code:
         q = q.where(Organisation.code == org_code)
     if fiscal_year is not None:

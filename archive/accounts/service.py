@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -173,6 +174,12 @@ def _covers_every_root(session: Session, org_ids: tuple[int, ...]) -> bool:
         sa.select(sa.func.count()).select_from(Organisation)
         .where(Organisation.parent_id.is_(None), Organisation.id.not_in(org_ids)))
     return outside == 0
+
+
+def limit_to_scope(session: Session, principal: Principal, query: Any, org_column: Any) -> Any:
+    """``query`` restricted to rows whose ``org_column`` is in the principal's scope."""
+    scope = scope_ids(session, principal)
+    return query if scope is None else query.where(org_column.in_(scope))
 
 
 def in_scope(session: Session, principal: Principal, org_id: int) -> bool:

@@ -124,9 +124,7 @@ def events(session: Session, principal: Principal, *, target_id: str | None = No
 
     require(principal, "audit.read")
     q = sa.select(AuditEvent).where(AuditEvent.seq > after_seq)
-    scope = accounts.scope_ids(session, principal)
-    if scope is not None:
-        q = q.where(AuditEvent.org_id.in_(scope))
+    q = accounts.limit_to_scope(session, principal, q, AuditEvent.org_id)
     if target_id:
         q = q.where(AuditEvent.target_id == target_id)
     if actor:

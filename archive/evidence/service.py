@@ -100,9 +100,7 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
 def _duplicates_in_scope(session: Session, principal: Principal, blob: Blob) -> list[uuid.UUID]:
     """Live records with the same bytes that the caller may know about."""
     q = sa.select(Evidence.id).where(Evidence.blob_id == blob.id, Evidence.status != "destroyed")
-    scope = accounts.scope_ids(session, principal)
-    if scope is not None:
-        q = q.where(Evidence.org_id.in_(scope))
+    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
     return list(session.scalars(q.order_by(Evidence.id).limit(20)))
 
 
@@ -165,9 +163,7 @@ def by_hash(session: Session, principal: Principal,
          .join(Blob, Blob.id == Evidence.blob_id)
          .join(Organisation, Organisation.id == Evidence.org_id)
          .where(Blob.sha256 == sha256).order_by(Evidence.id))
-    scope = accounts.scope_ids(session, principal)
-    if scope is not None:
-        q = q.where(Evidence.org_id.in_(scope))
+    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
     rows = [(r[0], r[1], r[2]) for r in session.execute(q)]
     audit.record(session, actor=principal, action="evidence.lookup_hash", target_type="blob",
                  target_id=sha256, details={"found": len(rows)})

@@ -65,13 +65,10 @@ def descendants(session: Session, root_ids: list[int]) -> set[int]:
 
 def visible(session: Session, principal: Principal) -> list[Organisation]:
     """Organisations the principal may see: their scope (administrators see all)."""
-    from archive.accounts.service import scope_ids
+    from archive.accounts.service import limit_to_scope
 
     require(principal, "orgs.read")
     if principal.role == "admin":
         return list_all(session)
-    scope = scope_ids(session, principal)
     q = sa.select(Organisation).order_by(Organisation.code)
-    if scope is not None:
-        q = q.where(Organisation.id.in_(scope))
-    return list(session.scalars(q))
+    return list(session.scalars(limit_to_scope(session, principal, q, Organisation.id)))
