@@ -227,7 +227,11 @@ def _free_port_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
-def _wait_s3_ready(endpoint: str, timeout: float = 60) -> None:
+def _wait_s3_ready(endpoint: str, timeout: float = 90) -> None:
+    """Ready means an object can really be written: after a (re)start SeaweedFS answers
+    bucket listings before its volume server takes writes (PUTs fail with 500 then)."""
+    import io
+
     from minio import Minio
 
     client = Minio(endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False)
@@ -235,7 +239,9 @@ def _wait_s3_ready(endpoint: str, timeout: float = 60) -> None:
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            client.list_buckets()
+            if not client.bucket_exists("readiness"):
+                client.make_bucket("readiness")
+            client.put_object("readiness", "probe", io.BytesIO(b"ok"), 2)
             return
         except Exception as exc:  # noqa: BLE001 - not ready yet
             last = exc

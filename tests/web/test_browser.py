@@ -64,8 +64,12 @@ def server(env: Env) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Module scope, not session: Playwright's sync API keeps an asyncio loop running in
+    the main thread while it is open, and every later asyncio.run() in the session
+    (pyHanko's validation, the RFC 3161 client) would fail with "cannot be called from a
+    running event loop"."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
