@@ -203,9 +203,13 @@ class Seaweed:
 
 
 def _spawn_weed(data: Path, ports: dict[str, int], log: Path) -> subprocess.Popen[bytes]:
+    # Every test gets its own bucket, and SeaweedFS gives each bucket volumes of its own:
+    # with its default volume size only ~70 buckets fit on this disk before writes fail
+    # with 500s. Small volumes and a high volume count keep hundreds of buckets writable.
     cmd = [weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
            "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
-           "-s3.port.iceberg=0", "-s3.port.lance=0"]
+           "-s3.port.iceberg=0", "-s3.port.lance=0",
+           "-master.volumeSizeLimitMB=16", "-volume.max=4000"]
     cmd += [f"-{name}={port}" for name, port in ports.items()]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     with open(log, "ab") as out:
