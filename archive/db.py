@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -142,18 +143,31 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def upsert_ignore(session: Session, table: Any, values: dict[str, Any] | list[dict[str, Any]],
                   conflict: list[str], returning: Any = None) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` on either database; with ``returning`` (an ORM
-    entity), the inserted objects (none when the row already existed)."""
-    if session.get_bind().dialect.name == "postgresql":
-        stmt: Any = postgresql.insert(table).values(values)
+    entity or a column), what was inserted (nothing when the row already existed).
+
+    The values travel as parameters, not in the statement, so each (table, conflict)
+    statement is compiled once and then served from SQLAlchemy's cache; several rows go
+    in one executemany (batched into multi-row INSERTs by the dialects)."""
+    if isinstance(values, list) and not values:
+        return [] if returning is not None else None
+    stmt = _upsert_statement(session.get_bind().dialect.name, table, tuple(conflict), returning)
+    if returning is not None:
+        return list(session.scalars(stmt, values))
+    session.execute(stmt, values)
+    return None
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(dialect: str, table: Any, conflict: tuple[str, ...],
+                      returning: Any) -> Any:
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table)
     else:
         from sqlalchemy.dialects import sqlite
 
-        stmt = sqlite.insert(table).values(values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=conflict)
-    if returning is not None:
-        return list(session.scalars(stmt.returning(returning)))
-    session.execute(stmt)
-    return None
+        stmt = sqlite.insert(table)
+    stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    return stmt.returning(returning) if returning is not None else stmt
 
 
 def alembic_config(engine: Engine) -> Any:

@@ -88,16 +88,23 @@ def record(session: Session, *, actor: Principal, action: str, target_type: str 
         "outcome": outcome})
 
 
+# Core statements on the tables (not the ORM entities): the append runs in every
+# committing transaction, and Core skips the ORM's bulk-persistence machinery.
+_HEAD = AuditHead.__table__
+_CLAIM_SEQS = (sa.update(_HEAD).where(_HEAD.c.id == 1)
+               .values(seq=_HEAD.c.seq + sa.bindparam("n", type_=sa.BigInteger))
+               .returning(_HEAD.c.seq, _HEAD.c.hash))
+_INSERT_EVENTS = sa.insert(AuditEvent.__table__)
+_SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(
+    hash=sa.bindparam("head_hash"))
+
+
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    last_seq, prev = session.execute(
-        sa.update(AuditHead).where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + len(pending))
-        .returning(AuditHead.seq, AuditHead.hash)
-    ).one()
+    last_seq, prev = session.execute(_CLAIM_SEQS, {"n": len(pending)}).one()
     at = utcnow()
     rows = []
     for offset, ev in enumerate(pending):
@@ -105,8 +112,8 @@ def _append_pending(session: Session) -> None:
         digest = event_hash(prev_hash=prev, seq=seq, at=at, **ev)
         rows.append({**ev, "seq": seq, "at": at, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.execute(sa.insert(AuditEvent), rows)
-    session.execute(sa.update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
+    session.execute(_INSERT_EVENTS, rows)
+    session.execute(_SET_HEAD_HASH, {"head_hash": prev})
 
 
 @event.listens_for(Session, "after_soft_rollback")
