@@ -140,6 +140,13 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def table_of(entity: type[Base]) -> sa.Table:
+    """The Core table of a mapped class, for hot paths that skip the ORM's unit of work."""
+    table = entity.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
 def upsert_ignore(session: Session, table: Any, values: dict[str, Any] | list[dict[str, Any]],
                   conflict: list[str], returning: Any = None) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` on either database; with ``returning`` (an ORM

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from archive.accounts.principal import Principal
 from archive.audit.models import AuditEvent, AuditHead
-from archive.db import utcnow
+from archive.db import table_of, utcnow
 
 GENESIS = "0" * 64
 
@@ -90,11 +90,11 @@ def record(session: Session, *, actor: Principal, action: str, target_type: str 
 
 # Core statements on the tables (not the ORM entities): the append runs in every
 # committing transaction, and Core skips the ORM's bulk-persistence machinery.
-_HEAD = AuditHead.__table__
+_HEAD = table_of(AuditHead)
 _CLAIM_SEQS = (sa.update(_HEAD).where(_HEAD.c.id == 1)
                .values(seq=_HEAD.c.seq + sa.bindparam("n", type_=sa.BigInteger))
                .returning(_HEAD.c.seq, _HEAD.c.hash))
-_INSERT_EVENTS = sa.insert(AuditEvent.__table__)
+_INSERT_EVENTS = sa.insert(table_of(AuditEvent))
 _SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(
     hash=sa.bindparam("head_hash"))
 

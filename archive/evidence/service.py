@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from archive import audit
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
-from archive.db import rowcount, upsert_ignore, utcnow
+from archive.db import rowcount, table_of, upsert_ignore, utcnow
 from archive.errors import Conflict, Gone, InvalidInput, NotFound
 from archive.evidence.intake import Spool, check_media_type
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
@@ -59,7 +59,7 @@ class IngestResult:
 
 
 _BLOB_BY_SHA = sa.select(Blob).where(Blob.sha256 == sa.bindparam("sha"))
-_INSERT_EVIDENCE = sa.insert(Evidence.__table__)
+_INSERT_EVIDENCE = sa.insert(table_of(Evidence))
 
 
 def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool: Spool,
@@ -123,8 +123,8 @@ def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str
            "version_id": info.version_id, "retain_until": retain_until, "legal_hold": False,
            "created_at": utcnow(), "deleted_at": None, "fixity_checked_at": None,
            "fixity_ok": None}
-    inserted = upsert_ignore(session, Blob.__table__, row, ["sha256"],
-                             returning=Blob.__table__.c.id)
+    inserted = upsert_ignore(session, table_of(Blob), row, ["sha256"],
+                             returning=table_of(Blob).c.id)
     if inserted:
         return Blob(id=inserted[0], **row)  # a transient view of the row just written
     blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
