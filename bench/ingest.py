@@ -114,7 +114,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     pg = servers.start_postgres()
     dbname = pg.create_database("archive_bench")
-    weed = servers.start_seaweed(work / "weed")
+    weed = servers.start_seaweed(work / "weed", small_volumes=False)
     port = servers.free_port()
     env = {**os.environ, "ARCHIVE_DATA_DIR": str(work / "var"),
            "ARCHIVE_DATABASE_URL": pg.url(dbname), "ARCHIVE_S3_ENDPOINT": weed.endpoint,

@@ -174,6 +174,7 @@ class Seaweed:
     s3_port: int
     ports: dict[str, int]
     log: Path
+    small_volumes: bool = True
 
     @property
     def endpoint(self) -> str:
@@ -197,19 +198,22 @@ class Seaweed:
     def restart(self) -> None:
         """Start again on the same ports and data directory."""
         self.stop()
-        self.proc = _spawn_weed(self.dir, self.ports, self.log)
+        self.proc = _spawn_weed(self.dir, self.ports, self.log, self.small_volumes)
         wait_for_port(self.s3_port, 90, self.proc, self.log)
         _wait_s3_ready(self.endpoint)
 
 
-def _spawn_weed(data: Path, ports: dict[str, int], log: Path) -> subprocess.Popen[bytes]:
-    # Every test gets its own bucket, and SeaweedFS gives each bucket volumes of its own:
-    # with its default volume size only ~70 buckets fit on this disk before writes fail
-    # with 500s. Small volumes and a high volume count keep hundreds of buckets writable.
+def _spawn_weed(data: Path, ports: dict[str, int], log: Path,
+                small_volumes: bool) -> subprocess.Popen[bytes]:
     cmd = [weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
            "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
-           "-s3.port.iceberg=0", "-s3.port.lance=0",
-           "-master.volumeSizeLimitMB=16", "-volume.max=4000"]
+           "-s3.port.iceberg=0", "-s3.port.lance=0"]
+    if small_volumes:
+        # Every test gets its own bucket, and SeaweedFS gives each bucket volumes of its
+        # own: with its default volume size only ~70 buckets fit on this disk before
+        # writes fail with 500s. Small volumes and a high volume count keep hundreds of
+        # buckets writable.
+        cmd += ["-master.volumeSizeLimitMB=16", "-volume.max=4000"]
     cmd += [f"-{name}={port}" for name, port in ports.items()]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     with open(log, "ab") as out:
@@ -253,7 +257,9 @@ def _wait_s3_ready(endpoint: str, timeout: float = 90) -> None:
     raise RuntimeError(f"S3 endpoint {endpoint} not ready: {last}")
 
 
-def start_seaweed(base: Path | None = None) -> Seaweed:
+def start_seaweed(base: Path | None = None, *, small_volumes: bool = True) -> Seaweed:
+    """``small_volumes`` suits many buckets (the tests); benchmarks use a few buckets and
+    SeaweedFS's default volume size, so volume growth does not land in the measurement."""
     base = base or Path(tempfile.mkdtemp(prefix="archive-weed-"))
     data = base / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -261,8 +267,8 @@ def start_seaweed(base: Path | None = None) -> Seaweed:
              "filer.port": _free_port_pair(), "s3.port": _free_port_pair(),
              "admin.port": _free_port_pair()}
     log = base / "weed.log"
-    proc = _spawn_weed(data, ports, log)
-    weed = Seaweed(proc, data, ports["s3.port"], ports, log)
+    proc = _spawn_weed(data, ports, log, small_volumes)
+    weed = Seaweed(proc, data, ports["s3.port"], ports, log, small_volumes)
     try:
         wait_for_port(weed.s3_port, 90, proc, log)
         _wait_s3_ready(weed.endpoint)
