@@ -69,7 +69,15 @@ def check_pdfa(source: Source, flavour: str = "auto", *, path: str | None = None
         return PdfaReport(path=path, flavour=target, error=f"cannot read the file: {exc}")
     path = path or source_path
     try:
-        pdf = pikepdf.open(io.BytesIO(data))
+        # Page attributes stay where the file puts them: rules read inheritance through
+        # DocContext.inherited (resources inherited from the page tree are a finding).
+        # Reading the page list still rejects a broken page tree (a loop) as unreadable.
+        pdf = pikepdf.open(io.BytesIO(data), inherit_page_attributes=False)
+        try:
+            len(pdf.pages)
+        except Exception:
+            pdf.close()
+            raise
     except pikepdf.PasswordError:
         return PdfaReport(
             path=path, flavour=target, error="the file is encrypted with a password",

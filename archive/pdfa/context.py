@@ -205,8 +205,12 @@ class Usage:
         default_factory=list)
     content_strings: list[tuple[int, int | None, int | None]] = field(default_factory=list)
     content_hex: list[tuple[str, int | None, int | None]] = field(default_factory=list)
-    # form XObjects, patterns or glyphs without their own /Resources that use named resources
+    # content streams (pages, forms, patterns, glyphs) that take a named resource from a
+    # resource dictionary they inherit instead of one explicitly associated with them
     inherited_resources: list[tuple[int | None, int | None]] = field(default_factory=list)
+    # resource dictionaries of the pages and of the content streams walked, with the page:
+    # the font and colourant names they define are checked even when not used
+    resource_dicts: dict[Any, tuple[Any, int | None]] = field(default_factory=dict)
 
 
 # Operators of ISO 32000 (the same set as the PDF 1.4 reference and PDF 2.0).
@@ -219,7 +223,11 @@ KNOWN_OPERATORS = frozenset(_OPERATOR_TEXT.split())
 _FILL_OPS = frozenset({"f", "F", "f*", "B", "B*", "b", "b*"})
 _STROKE_OPS = frozenset({"S", "s", "B", "B*", "b", "b*"})
 _SHOW_OPS = frozenset({"Tj", "TJ", "'", '"'})
-_NAMED_RESOURCE_OPS = frozenset({"Tf", "gs", "Do", "sh", "cs", "CS", "scn", "SCN", "BDC", "DP"})
+# Operators that name a resource: the resource category and which operand is the name.
+_RESOURCE_OPERAND = {"Tf": ("/Font", 0), "gs": ("/ExtGState", 0), "Do": ("/XObject", 0),
+                     "sh": ("/Shading", 0), "cs": ("/ColorSpace", 0), "CS": ("/ColorSpace", 0),
+                     "scn": ("/Pattern", -1), "SCN": ("/Pattern", -1),
+                     "BDC": ("/Properties", 1), "DP": ("/Properties", 1)}
 _DEVICE = {"/DeviceGray": "DeviceGray", "/DeviceRGB": "DeviceRGB", "/DeviceCMYK": "DeviceCMYK",
            "/Pattern": "Pattern", "/G": "DeviceGray", "/RGB": "DeviceRGB", "/CMYK": "DeviceCMYK",
            "/CalRGB": "CalRGB", "/CalGray": "CalGray", "/Lab": "Lab", "/I": "Indexed"}
@@ -261,6 +269,17 @@ def _blank_literal_strings(data: bytes) -> bytes:
         out[start:] = b" " * (len(data) - start)
     return bytes(out)
 _MAX_DEPTH = 40
+
+
+def _takes_resource(op: str, ops: Any, res: Any) -> bool:
+    """True when operator ``op`` with operands ``ops`` takes a named resource that the
+    resource dictionary ``res`` defines (``/DeviceRGB cs`` or ``/P <<...>> BDC`` name none)."""
+    cat, i = _RESOURCE_OPERAND[op]
+    try:
+        nm = ops[i]
+    except IndexError:
+        return False
+    return po.is_name(nm) and po.get(po.get(res, cat), str(nm)) is not None
 
 
 def _family(cs: Any) -> str | None:
@@ -311,6 +330,7 @@ class _Walker:
         self.walked: set[Any] = set()
         self.depth = 0
         self.q_base = 0
+        self.page_res: Any = None  # resources of the page being walked
 
     # -- colour spaces ----------------------------------------------------------------
     def cs_key(self, cs: Any, res: Any) -> Any:
@@ -369,16 +389,24 @@ class _Walker:
 
     # -- units ------------------------------------------------------------------------
     def walk_page(self, index: int, page: Any) -> None:
-        res = self.ctx.page_resources(page)
+        own = po.get(page, "/Resources")
+        res = own if own is not None else self.ctx.page_resources(page)
+        self.page_res = res
+        self.note_resources(res, index)
         group = po.get(page, "/Group")
         gkey = None
         if po.get_name(group, "/S") == "/Transparency" and po.get(group, "/CS") is not None:
             gkey = self.cs_key(po.get(group, "/CS"), res)
             self.use_cs(gkey, "group", index, None, self._defaults(res), None)
-        self.walk_unit(page, res, index, _State(), gkey, kind="page")
+        # Resources inherited from the page tree are not explicitly associated with the
+        # page's content stream (ISO 19005-2/-4 6.2.2).
+        self.walk_unit(page, res, index, _State(), gkey, kind="page",
+                       inherits=own is None and res is not None)
         for annot in self.ctx.page_annotations(page):
             if _gs_transparent(annot):
                 self.u.transparent_pages.add(index)
+            if po.get_name(annot, "/Subtype") == "/3D":
+                self.three_d(annot, res, index, gkey)
             ap = po.get(annot, "/AP")
             for key in ("/N", "/R", "/D"):
                 entry = po.get(ap, key)
@@ -389,6 +417,32 @@ class _Walker:
                         self.u.transparent_pages.add(index)
                     self.walk_form(s, res, index, _State(), gkey, from_annotation=True)
 
+    def note_resources(self, res: Any, page: int | None) -> None:
+        if po.is_dict(res):
+            key = po.key_of(res) or ("direct", id(res))
+            self.u.resource_dicts.setdefault(key, (res, page))
+
+    def three_d(self, annot: Any, res: Any, page: int, group: Any) -> None:
+        """The colour space of a 3D annotation's 3D stream (ISO 32000-2 13.6.3) is used to
+        render it; a name is looked up like one given to ``cs``."""
+        stream = po.get(annot, "/3DD")
+        if po.get_name(stream, "/Type") == "/3DRef":
+            stream = po.get(stream, "/3DD")
+        if not po.is_stream(stream):
+            return
+        cs = po.get(stream, "/ColorSpace")
+        parts = po.elements(cs)
+        if len(parts) == 1 and po.is_name(parts[0]):
+            cs = parts[0]
+        n = po.name(cs)
+        if n is None and not parts:
+            return
+        if n in ("/DeviceGray", "/DeviceRGB", "/DeviceCMYK"):
+            key = self.resolve(("dev", n[1:]), res)
+        else:
+            key = self.cs_key(cs, res)
+        self.use_cs(key, "3D artwork", page, None, self._defaults(res), group)
+
     def _defaults(self, res: Any) -> frozenset[str]:
         csd = po.get(res, "/ColorSpace")
         if csd is None:
@@ -397,7 +451,11 @@ class _Walker:
                          if po.has(csd, k))
 
     def walk_form(self, form: Any, parent_res: Any, page: int | None, st: _State, group: Any,
-                  from_annotation: bool = False) -> None:
+                  from_annotation: bool = False, explicit_res: bool = False,
+                  standalone: bool = False) -> None:
+        """Walk a form XObject, pattern, glyph or appearance stream. ``explicit_res``: the
+        parent resources are explicitly associated with it (a Type 3 font's /Resources for
+        its glyphs); ``standalone``: a group with no parent group (a soft mask's)."""
         key = po.key_of(form)
         if key is not None:
             if key in self.walked:
@@ -406,17 +464,23 @@ class _Walker:
         if self.depth >= _MAX_DEPTH:
             return
         res = po.get(form, "/Resources")
-        inherits = res is None
+        inherits = res is None and not explicit_res
         if res is None:
             res = parent_res
+        else:
+            self.note_resources(res, page)
         g = po.get(form, "/Group")
         if po.get_name(g, "/S") == "/Transparency" and po.get(g, "/CS") is not None:
             # The form's blending space is itself a used colour space; device colours inside
-            # are judged against the innermost device-independent blending space.
+            # are judged against the innermost device-independent blending space. A
+            # non-isolated group ignores its CS and blends in its parent's colour space
+            # (ISO 32000-1 11.6.6, Table 147), unless it has no parent (a soft mask's).
             gkey = self.cs_key(po.get(g, "/CS"), res)
             self.use_cs(gkey, "group", page, None, self._defaults(res), group)
             gcs = self.u.colour_spaces.get(gkey)
-            if gcs is not None and gcs.family in ("ICCBased", "CalRGB", "CalGray", "Lab"):
+            honoured = po.get(g, "/I") is True or standalone
+            if (honoured and gcs is not None
+                    and gcs.family in ("ICCBased", "CalRGB", "CalGray", "Lab")):
                 group = gkey
         self.depth += 1
         try:
@@ -434,6 +498,7 @@ class _Walker:
             u.content_errors.append((str(exc), po.objgen(stream)[0] or None, page))
             return
         objnum = po.objgen(stream)[0] or None
+        reported = False  # an inherited resource name was reported for this stream
         self.scan_operands(stream, kind, instructions, objnum, page)
         defaults = self._defaults(res)
         stack: list[_State] = []
@@ -453,11 +518,10 @@ class _Walker:
                     u.undefined_ops[op] = (objnum, page)
                 continue
             ops = inst.operands
-            if (inherits and op in _NAMED_RESOURCE_OPS and ops
-                    and any(po.is_name(o) for o in ops)
-                    and not (op in ("cs", "CS") and str(ops[0]) in _DEVICE)):
+            if op in _RESOURCE_OPERAND and not reported and self.inherited_name(
+                    op, ops, res, kind, inherits):
                 u.inherited_resources.append((objnum, page))
-                inherits = False
+                reported = True
             if op == "q":
                 stack.append(st.copy())
                 depth = base + len(stack)
@@ -552,6 +616,17 @@ class _Walker:
                 in_bx = max(0, in_bx - 1)
         self.q_base = base
 
+    def inherited_name(self, op: str, ops: Any, res: Any, kind: str, inherits: bool) -> bool:
+        """Does ``op`` take a named resource from a dictionary not explicitly associated
+        with its content stream? ``inherits``: the stream has no resources of its own and
+        uses ``res`` from its parent; otherwise a form, pattern, glyph or appearance stream
+        whose own resources lack the name falls back on the page's, as veraPDF resolves."""
+        if inherits:
+            return _takes_resource(op, ops, res)
+        page_res = self.page_res
+        return (kind != "page" and page_res is not None and res is not page_res
+                and not _takes_resource(op, ops, res) and _takes_resource(op, ops, page_res))
+
     def scan_operands(self, stream: Any, kind: str, instructions: Any, objnum: int | None,
                       page: int | None) -> None:
         """Numbers, strings and hex strings inside the content stream (implementation
@@ -643,10 +718,13 @@ class _Walker:
     def type3(self, font: Any, res: Any, page: int | None, st: _State, group: Any) -> None:
         if po.get_name(font, "/Subtype") != "/Type3":
             return
-        fres = po.get(font, "/Resources") or res
+        own = po.get(font, "/Resources")
+        if own is not None:
+            self.note_resources(own, page)
+        fres = own or res
         for _, proc in po.items(po.get(font, "/CharProcs")):
             if po.is_stream(proc):
-                self.walk_form(proc, fres, page, st, group)
+                self.walk_form(proc, fres, page, st, group, explicit_res=own is not None)
 
     def ext_gstate(self, nm: str, res: Any, page: int | None, st: _State,
                    objnum: int | None) -> None:
@@ -676,7 +754,7 @@ class _Walker:
         if po.is_dict(smask):
             g = po.get(smask, "/G")
             if po.is_stream(g):
-                self.walk_form(g, res, page, _State(), None)
+                self.walk_form(g, res, page, _State(), None, standalone=True)
         font = po.elements(po.get(gs, "/Font"))
         if font:
             st.font = font[0]
@@ -961,13 +1039,31 @@ class DocContext:
             for d in po.elements(po.get(f, "/DescendantFonts")):
                 add(po.get(d, "/BaseFont"), d)
                 add(po.get(po.get(d, "/FontDescriptor"), "/FontName"), d)
-        for cs in self.used_colour_spaces():
-            parts = po.elements(cs.obj)
-            if cs.family == "Separation" and len(parts) > 1:
-                add(parts[1], cs.obj)
-            elif cs.family == "DeviceN" and len(parts) > 1:
+        spaces = [cs.obj for cs in self.used_colour_spaces()
+                  if cs.family in ("Separation", "DeviceN")]
+        # Fonts and colour spaces named in a page's or a content stream's resource
+        # dictionary count even when no operator uses them (veraPDF's PDResources).
+        def ident(o: Any) -> Any:
+            return po.key_of(o) or ("direct", po.unparse(o)[:500])
+
+        seen = {ident(use.font) for use in self.usage.fonts.values()}
+        seen |= {ident(cs) for cs in spaces}
+        for res, _page in self.usage.resource_dicts.values():
+            for _, f in po.items(po.get(res, "/Font"))[:10000]:
+                if ident(f) not in seen:
+                    seen.add(ident(f))
+                    add(po.get(f, "/BaseFont"), f)
+            for _, cs in po.items(po.get(res, "/ColorSpace"))[:10000]:
+                if _family(cs) in ("Separation", "DeviceN") and ident(cs) not in seen:
+                    seen.add(ident(cs))
+                    spaces.append(cs)
+        for cs in spaces:
+            parts = po.elements(cs)
+            if _family(cs) == "Separation" and len(parts) > 1:
+                add(parts[1], cs)
+            elif len(parts) > 1:
                 for n in po.elements(parts[1]):
-                    add(n, cs.obj)
+                    add(n, cs)
         for elem in self.struct_elements:
             add(po.get(elem, "/S"), elem)
         # Structure type names are also the keys and values of the role maps.
@@ -1104,5 +1200,6 @@ def _icc_colour_space(profile: Any) -> str | None:
 
 def open_context(raw: bytes, flavour: str = "2b", path: str | None = None, depth: int = 0
                  ) -> DocContext:
-    pdf = pikepdf.open(io.BytesIO(raw))
+    pdf = pikepdf.open(io.BytesIO(raw), inherit_page_attributes=False)
+    len(pdf.pages)  # a broken page tree (a loop) raises here, as on opening with qpdf's default
     return DocContext(raw, pdf, flavour, path, depth)

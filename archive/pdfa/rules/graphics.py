@@ -173,11 +173,10 @@ def _device_rule(family: str) -> Any:
                 continue
             if not _device_ok(ctx, family, use):
                 seen_pages.add(use.page)
-                need = {"DeviceRGB": "an RGB", "DeviceCMYK": "a CMYK",
-                        "DeviceGray": "a"}[family]
+                need = {"DeviceRGB": "RGB ", "DeviceCMYK": "CMYK ", "DeviceGray": ""}[family]
                 how = "as the alternate of another colour space" if use.alternate_of else (
                     f"for {use.how}")
-                yield issue(f"{family} is used {how} but the file has no {need} PDF/A output "
+                yield issue(f"{family} is used {how} but the file has no {need}PDF/A output "
                             f"intent{' or Default colour space' if ctx.part >= 2 else ''}; add "
                             "an output intent or use a calibrated (ICCBased) colour space.",
                             page=use.page)
@@ -211,15 +210,49 @@ def icc_cmyk_overprint(ctx: DocContext) -> Issues:
             return
 
 
-def _md5(stream: Any) -> str | None:
+def icc_profile_id(stream: Any) -> bytes | None:
+    """The identity of an ICC profile as ISO 19005-4 6.2.4.2 compares them: the Profile ID
+    of its header (bytes 84-99) when set, else the MD5 that ICC.1 7.2.18 defines for that
+    field (of the whole profile with the flags, rendering intent and ID fields zeroed)."""
     data = po.read_stream(stream)
-    return hashlib.md5(data, usedforsecurity=False).hexdigest() if data else None
+    if not data or len(data) < 128:
+        return None
+    stored = data[84:100]
+    if any(stored):
+        return stored
+    buf = bytearray(data)
+    buf[44:48] = bytes(4)
+    buf[64:68] = bytes(4)
+    buf[84:100] = bytes(16)
+    return hashlib.md5(bytes(buf), usedforsecurity=False).digest()
+
+
+def _current_output_profile(ctx: DocContext, page: int | None) -> Any:
+    """DestOutputProfile of the PDF/A output intent in effect on a page: the page's own
+    (PDF/A-4 allows one per page), else the document's."""
+    if page is not None and 0 <= page < len(ctx.pages):
+        for oi in po.elements(po.get(ctx.pages[page], "/OutputIntents")):
+            if po.get_name(oi, "/S") == "/GTS_PDFA1":
+                return po.get(oi, "/DestOutputProfile")
+    return po.get(ctx.pdfa_output_intent, "/DestOutputProfile")
 
 
 @rule("4:6.2.4.2-3")
 def icc_cmyk_not_output_profile(ctx: DocContext) -> Issues:
-    oi_prof = po.get(ctx.pdfa_output_intent, "/DestOutputProfile")
-    oi_key, oi_md5 = po.key_of(oi_prof), _md5(oi_prof) if oi_prof is not None else None
+    ids: dict[Any, bytes | None] = {}
+
+    def same(a: Any, b: Any) -> bool:
+        if a is None or b is None:
+            return False
+        if po.same_object(a, b):
+            return True
+        for s in (a, b):
+            k = po.key_of(s) or id(s)
+            if k not in ids:
+                ids[k] = icc_profile_id(s)
+        ida, idb = ids[po.key_of(a) or id(a)], ids[po.key_of(b) or id(b)]
+        return ida is not None and ida == idb
+
     for use in ctx.usage.colour_uses:
         cs = ctx.usage.colour_spaces.get(use.cs_key)
         if not _is_icc_cmyk(cs):
@@ -227,11 +260,7 @@ def icc_cmyk_not_output_profile(ctx: DocContext) -> Issues:
         prof = _icc_of(cs)  # type: ignore[arg-type]
         blend = ctx.usage.colour_spaces.get(use.group_cs) if use.group_cs else None
         blend_prof = _icc_of(blend) if blend is not None else None
-        same = ((oi_key and po.key_of(prof) == oi_key)
-                or (oi_md5 and _md5(prof) == oi_md5)
-                or (blend_prof is not None and (po.same_object(prof, blend_prof)
-                                                or _md5(prof) == _md5(blend_prof))))
-        if same:
+        if same(prof, _current_output_profile(ctx, use.page)) or same(prof, blend_prof):
             yield issue("An ICCBased CMYK colour space uses the same profile as the output "
                         "intent (or the blending space); use DeviceCMYK instead.", page=use.page)
             return
@@ -631,8 +660,10 @@ def no_undefined_operators(ctx: DocContext) -> Issues:
 @rule("2,3:6.2.2-2", "4:6.2.2-2")
 def explicit_resources(ctx: DocContext) -> Issues:
     for num, page in ctx.usage.inherited_resources:
-        yield issue("A form XObject, pattern or glyph uses named resources but has no "
-                    "/Resources dictionary of its own; give it one.", obj=num, page=page)
+        yield issue("A content stream uses named resources it inherits (a page from the "
+                    "page tree, or a form XObject, pattern, glyph or appearance without "
+                    "/Resources of its own); give it its own /Resources dictionary.",
+                    obj=num, page=page)
 
 
 @rule("4:6.2.2-3")
