@@ -67,6 +67,19 @@ def safe_parser() -> etree.XMLParser:
     return etree.XMLParser(**_PARSER_OPTIONS)
 
 
+def starts_xml_document(head: bytes) -> bool:
+    """Whether ``head`` — the first bytes of a file — reads as the start of an XML document:
+    a parser with the hardening above reaches a start tag without an error in the bytes
+    given (what follows the head is not needed). Used to sniff XML that has no
+    ``<?xml …?>`` declaration, which libmagic calls text."""
+    parser = etree.XMLPullParser(events=("start",), **_PARSER_OPTIONS)
+    try:
+        parser.feed(head)
+        return bool(list(parser.read_events()))
+    except etree.XMLSyntaxError:
+        return False
+
+
 def parse_untrusted(data: bytes, limits: XMLLimits = DEFAULT_XML_LIMITS) -> etree._ElementTree:
     """Parse ``data`` into a tree or raise :class:`XMLRejected`.
 

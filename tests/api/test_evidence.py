@@ -178,6 +178,22 @@ def test_accepted_types_png_and_xml(env: Env, tokens):
     assert xml.status_code == 201 and xml.json()["media_type"] == "application/xml"
 
 
+def test_xml_without_declaration_is_xml(env: Env, tokens):
+    """ETDA publishes e-Tax XML (signed samples too) without ``<?xml …?>``: libmagic calls
+    that text/plain, the archive must still take it as XML — and text that only looks like
+    the start of XML is still refused."""
+    client = env.client(tokens["off1"])
+    etax = ('<rsm:TaxInvoice_CrossIndustryInvoice xmlns:rsm="urn:etda:uncefact:data:standard:'
+            'TaxInvoice_CrossIndustryInvoice:2">\n<Note>ค่าวัสดุสำนักงาน</Note>'
+            '</rsm:TaxInvoice_CrossIndustryInvoice>\n').encode()
+    ok = upload(client, etax, filename="TIV_IV2568.xml", doc_type="tax_invoice")
+    assert ok.status_code == 201 and ok.json()["media_type"] == "application/xml"
+    for text in (b"<b>note</b> and then plain text\n", b"just a note, no markup\n"):
+        refused = upload(client, text, filename="note.xml", doc_type="other")
+        assert refused.status_code == 415, refused.text
+        assert "text/plain" in refused.json()["detail"]
+
+
 def test_malformed_multipart_and_missing_parts(env: Env, tokens):
     client = env.client(tokens["off1"])
     url = "/api/v1/evidence"
