@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from archive import audit
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
+from archive.clock import start_of_day
 from archive.db import rowcount, table_of, upsert_ignore, utcnow
 from archive.errors import Conflict, Gone, InvalidInput, NotFound
 from archive.evidence.intake import Spool, check_media_type
@@ -38,6 +39,7 @@ from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
+from archive.thai import to_ce
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
     new = blob is None
     if blob is None:
-        blob = _store_new_blob(session, store, spool, sha, media_type, policy)
+        blob = _store_new_blob(session, store, spool, sha, media_type, policy,
+                               meta.fiscal_year)
     elif blob.deleted_at is not None:
         raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
                        "archived again under the same record history", code="blob_destroyed")
@@ -112,8 +115,8 @@ def _duplicates_in_scope(session: Session, principal: Principal, blob: Blob) -> 
 
 
 def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str,
-                    media_type: str, policy: IngestPolicy) -> Blob:
-    retain_until = default_retain_until(policy.retention_years)
+                    media_type: str, policy: IngestPolicy, fiscal_year: int | None) -> Blob:
+    retain_until = default_retain_until(policy.retention_years, fiscal_year=fiscal_year)
     key = blob_key(sha)
     info = store.put(key, spool.source(), spool.size, retain_until=retain_until,
                      content_type=media_type)
@@ -132,12 +135,28 @@ def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str
     return blob
 
 
-def default_retain_until(years: int, now: dt.datetime | None = None) -> dt.datetime:
+def default_retain_until(years: int, now: dt.datetime | None = None, *,
+                         fiscal_year: int | None = None) -> dt.datetime:
+    """The store lock of new bytes: ``years`` from now or, for evidence, from the end of
+    its fiscal year (BE), whichever is later.
+
+    Retention periods count from the end of the fiscal year (DESIGN.md), and a record is
+    often uploaded during that year: counting from the upload alone would let the lock of
+    an unaudited record end up to a year before its retention does. The retention jobs
+    extend the lock as records' dates are computed; nothing shortens it."""
     now = now or utcnow()
+    until = _plus_years(now, years)
+    if fiscal_year is not None:
+        after_year = start_of_day(dt.date(to_ce(fiscal_year), 10, 1))  # FY ends 30 Sep
+        until = max(until, _plus_years(after_year, years))
+    return until
+
+
+def _plus_years(when: dt.datetime, years: int) -> dt.datetime:
     try:
-        return now.replace(year=now.year + years)
+        return when.replace(year=when.year + years)
     except ValueError:  # 29 February
-        return now.replace(year=now.year + years, day=28)
+        return when.replace(year=when.year + years, day=28)
 
 
 # -- reading ---------------------------------------------------------------------------

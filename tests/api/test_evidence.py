@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 
 import pytest
 import sqlalchemy as sa
 
+from archive.clock import start_of_day
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
+from archive.evidence.service import default_retain_until
 from archive.storage import blob_key
+from archive.thai import fiscal_year
 from tests.conftest import Env
 from tests.factories import make_pdf, make_png, make_xml, upload, world
 
@@ -46,6 +50,32 @@ def test_upload_returns_record_with_hash_and_derived_fiscal_year(env: Env, token
     assert counts(env) == (1, 1, 1)
     info = env.store.stat(blob_key(body["sha256"]))
     assert info is not None and info.retain_until is not None
+
+
+def test_store_lock_counts_from_the_end_of_the_fiscal_year(env: Env, tokens):
+    """Evidence of the current fiscal year is locked 10 years from the year's end (when
+    retention starts counting), not merely 10 years from the upload — in the store itself."""
+    today = dt.date.today()
+    fy = fiscal_year(today)
+    r = upload(env.client(tokens["off1"]), make_pdf("this-year"), fiscal_year=str(fy))
+    assert r.status_code == 201, r.text
+    expected = start_of_day(dt.date(fy - 543 + 10, 10, 1))
+    info = env.store.stat(blob_key(r.json()["sha256"]))
+    assert info is not None and info.retain_until is not None
+    assert abs((info.retain_until - expected).total_seconds()) < 2
+    assert info.retain_until > dt.datetime.now(dt.UTC) + dt.timedelta(days=365 * 10)
+    with env.session() as s:
+        row = s.scalar(sa.select(Blob).where(Blob.sha256 == r.json()["sha256"]))
+        assert row is not None and abs((row.retain_until - expected).total_seconds()) < 2
+
+
+def test_default_lock_is_the_later_of_upload_and_fiscal_year_end():
+    now = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)          # FY 2570 runs to 2027-09-30
+    assert default_retain_until(10, now) == dt.datetime(2036, 11, 25, 8, 0, tzinfo=dt.UTC)
+    assert default_retain_until(10, now, fiscal_year=2570) == \
+        start_of_day(dt.date(2037, 10, 1))
+    # an old fiscal year: ten years from the upload are already later
+    assert default_retain_until(10, now, fiscal_year=2565) == default_retain_until(10, now)
 
 
 def test_identical_bytes_are_stored_once_but_each_upload_gets_a_record(env: Env, tokens):

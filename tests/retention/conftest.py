@@ -15,6 +15,6 @@ def short_lock(monkeypatch: pytest.MonkeyPatch) -> float:
     seconds = 3.0
     from archive.evidence import service
 
-    monkeypatch.setattr(service, "default_retain_until", lambda years, now=None:
+    monkeypatch.setattr(service, "default_retain_until", lambda years, now=None, **_:
                         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds))
     return seconds
