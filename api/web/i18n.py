@@ -664,6 +664,26 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
 
 # (pattern of a service message, its Thai); groups fill the {} in order or by name.
 MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
+    # typed metadata against the file (archive/inspection/crosscheck.py, evidence/inspect.py)
+    (r"^tax ID typed differs from the issuer's tax ID in the file$",
+     "เลขประจำตัวผู้เสียภาษีที่กรอกไม่ตรงกับของผู้ออกเอกสารในไฟล์"),
+    (r"^document number differs only in spacing or punctuation$",
+     "เลขที่เอกสารต่างจากในไฟล์เพียงช่องว่างหรือเครื่องหมายวรรคตอน"),
+    (r"^document number typed differs from the file$", "เลขที่เอกสารที่กรอกไม่ตรงกับในไฟล์"),
+    (r"^issue date typed \((.*)\) is not a date$", "วันที่ออกเอกสารที่กรอก ({0}) ไม่ใช่วันที่"),
+    (r"^issue date typed is in the Buddhist Era; the file's date is the same day",
+     "วันที่ที่กรอกเป็นปีพุทธศักราช ส่วนในไฟล์เป็นวันเดียวกันแบบปีคริสต์ศักราช"),
+    (r"^issue date typed differs from the file$", "วันที่ออกเอกสารที่กรอกไม่ตรงกับในไฟล์"),
+    (r"^amount typed \((.*)\) is not a number$", "จำนวนเงินที่กรอก ({0}) ไม่ใช่ตัวเลข"),
+    (r"^amount typed differs from the grand total in the file by (\S+)$",
+     "จำนวนเงินที่กรอกต่างจากยอดรวมในไฟล์ {0}"),
+    (r"^currency typed differs from the file$", "สกุลเงินที่กรอกไม่ตรงกับในไฟล์"),
+    (r"^issuer name typed differs from the seller name in the file$",
+     "ชื่อผู้ออกเอกสารที่กรอกไม่ตรงกับชื่อผู้ขายในไฟล์"),
+    (r"^branch typed differs from the issuer's branch in the file$",
+     "สาขาที่กรอกไม่ตรงกับสาขาของผู้ออกเอกสารในไฟล์"),
+    (r"^the file gives (.*), which is not valid here: (.*)$",
+     "ค่าในไฟล์ ({0}) นำมากรอกให้ไม่ได้: {1}"),
     (r"^Field required$", "กรุณากรอกข้อมูลช่องนี้"),
     (r"^at most (\d+) characters$", "ยาวได้ไม่เกิน {0} ตัวอักษร"),
     (r"give amounts as decimal strings", "กรุณากรอกจำนวนเงินเป็นตัวเลข เช่น 1234.50"),

@@ -72,6 +72,10 @@ class Formatter:
         local = when.astimezone(BANGKOK)
         return f"{self.date(local.date())} {local:%H:%M}"
 
+    def message(self, text: Any) -> str:
+        """A service's message (English) in the reader's language, where we have the words."""
+        return translate_message(str(text or ""), self.lang)
+
     def amount(self, value: Any, currency: str | None = None) -> str:
         if value is None or value == "":
             return ""
@@ -152,7 +156,9 @@ def translate_message(message: str, lang: str) -> str:
     for pattern, thai in i18n.MESSAGES:
         match = pattern.search(message)
         if match:
-            return thai.format(*match.groups(), **match.groupdict())
+            # a part may itself be a message (a reason quoted inside another)
+            return thai.format(*(translate_message(g, lang) if g else g
+                                 for g in match.groups()))
     return message
 
 

@@ -103,3 +103,26 @@ def test_pdfa_failures_in_plain_words():
     assert rows[0]["topic"] == "ข้อมูลกำกับ (metadata)" and rows[1]["topic"] == "แบบอักษร (ฟอนต์)"
     assert present.pdfa_verdict(pdfa) == "not_compliant"
     assert present.pdfa_verdict(None) == "not_checked"
+
+
+def test_cross_check_warnings_in_thai():
+    """Every kind of disagreement the cross-check reports reads in Thai on the pages."""
+    from archive.inspection.crosscheck import cross_check
+    from tests.archive.inspection.test_crosscheck import found
+
+    typed_sets = [
+        {"issuer_tax_id": "0105538025144", "doc_number": "INV-2568-0002",
+         "issue_date": "2025-01-16", "amount": "10070.00", "currency": "USD",
+         "issuer_name": "Other Co.", "issuer_branch": "00001"},
+        {"doc_number": "INV 2568 0001", "issue_date": "2568-01-15", "amount": "ten"},
+        {"issue_date": "15/01/2025"},
+    ]
+    messages = {w.message for typed in typed_sets for w in cross_check(typed, found()).warnings}
+    assert len(messages) >= 10
+    for message in messages:
+        thai = present.Formatter("th").message(message)
+        assert thai != message and re.search("[\u0e00-\u0e7f]", thai), message
+    filled = present.translate_message(
+        "the file gives 'FR11999999998', which is not valid here: a Thai tax ID has 13 digits",
+        "th")
+    assert filled == "ค่าในไฟล์ ('FR11999999998') นำมากรอกให้ไม่ได้: เลขประจำตัวผู้เสียภาษีต้องมี 13 หลัก"
