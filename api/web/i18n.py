@@ -643,6 +643,13 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "sao": ("องค์การบริหารส่วนตำบล", "subdistrict administrative organisation"),
         "pattaya": ("เมืองพัทยา", "Pattaya City"),
     },
+    "outcome": {
+        "ok": ("สำเร็จ", "ok"),
+        "denied": ("ถูกปฏิเสธ", "denied"),
+        "refused": ("ที่เก็บไฟล์ปฏิเสธ", "refused by the store"),
+        "alert": ("แจ้งเตือน", "alert"),
+        "critical": ("วิกฤต", "critical"),
+    },
     "action": {
         "evidence.create": ("นำเข้า", "uploaded"),
         "evidence.read": ("เปิดดู", "opened"),

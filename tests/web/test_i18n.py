@@ -48,6 +48,10 @@ def test_every_label_kind_exists():
                         ("item_action", ITEM_ACTIONS), ("trigger", TRIGGERS),
                         ("disposal_action", ACTIONS)):
         assert set(codes) <= set(i18n.LABELS[kind]), kind
+    outcomes = {o for package in ("archive", "retention", "workers", "api", "cli")
+                for path in (WEB.parents[1] / package).rglob("*.py")
+                for o in re.findall(r'outcome="([a-z_]+)"', path.read_text())}
+    assert outcomes and outcomes <= set(i18n.LABELS["outcome"]), outcomes
 
 
 def test_dates_are_buddhist_era_and_amounts_have_separators():
