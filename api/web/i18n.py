@@ -671,6 +671,20 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
 
 # (pattern of a service message, its Thai); groups fill the {} in order or by name.
 MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
+    # retention periods (retention/rules.py Decision.period), as on form 25
+    (r"^(\d+) years after the end of fiscal year (\d+)$",
+     "{0} ปีนับจากสิ้นปีงบประมาณ พ.ศ. {1}"),
+    (r"^(\d+) years after the end of fiscal year (\d+) \(not audited\)$",
+     "{0} ปีนับจากสิ้นปีงบประมาณ พ.ศ. {1} (สตง. ยังไม่ได้ตรวจสอบ)"),
+    (r"^(\d+) years after the State Audit Office closed the audit of fiscal year (\d+) "
+     r"with no objection$",
+     "{0} ปีนับจากวันที่ สตง. ตรวจสอบปีงบประมาณ พ.ศ. {1} เสร็จโดยไม่มีข้อทักท้วง"),
+    (r"^(\d+) years after the end of fiscal year (\d+), or (\d+) years after an audit closed "
+     r"with no objection$",
+     "{0} ปีนับจากสิ้นปีงบประมาณ พ.ศ. {1} หรือ {2} ปีนับจากวันที่ สตง. ตรวจสอบเสร็จโดยไม่มี"
+     "ข้อทักท้วง หากเร็วกว่า (ยังรอผลการตรวจสอบ)"),
+    (r"^indefinite \(legal hold\)$", "ไม่มีกำหนด (ระงับการทำลาย)"),
+    (r"^permanent$", "เก็บถาวร"),
     # typed metadata against the file (archive/inspection/crosscheck.py, evidence/inspect.py)
     (r"^tax ID typed differs from the issuer's tax ID in the file$",
      "เลขประจำตัวผู้เสียภาษีที่กรอกไม่ตรงกับของผู้ออกเอกสารในไฟล์"),

@@ -130,3 +130,30 @@ def test_cross_check_warnings_in_thai():
         "the file gives 'FR11999999998', which is not valid here: a Thai tax ID has 13 digits",
         "th")
     assert filled == "ค่าในไฟล์ ('FR11999999998') นำมากรอกให้ไม่ได้: เลขประจำตัวผู้เสียภาษีต้องมี 13 หลัก"
+
+
+def test_retention_periods_in_thai():
+    """Every period the retention rule states (on the record page and on form 25) reads
+    in Thai."""
+    from retention.rules import Closure, Events, RecordFacts, Rule, compute_retain_until
+
+    record = RecordFacts(fiscal_year=2568)
+    voucher = Rule("voucher-evidence", 1, "audit_closure", keep_years=10, audited_keep_years=5)
+    fixed = Rule("correspondence", 1, "fiscal_year_end", keep_years=10)
+    today = dt.date(2026, 11, 25)
+    decisions = [
+        compute_retain_until(record, fixed, Events(), today),
+        compute_retain_until(record, voucher, Events(), today),
+        compute_retain_until(record, voucher, Events(), dt.date(2036, 1, 1)),
+        compute_retain_until(record, voucher, Events(closures=(
+            Closure("no_objection", dt.date(2026, 3, 1)),)), today),
+        compute_retain_until(record, voucher, Events(holds=("objection 2568",)), today),
+        compute_retain_until(record, Rule("x", 1, "permanent"), Events(), today),
+    ]
+    periods = {d.period for d in decisions}
+    assert len(periods) == 6
+    for period in periods:
+        thai = present.translate_message(period, "th")
+        assert thai != period and re.search("[\u0e00-\u0e7f]", thai), period
+    assert present.translate_message(decisions[0].period, "th") == \
+        "10 ปีนับจากสิ้นปีงบประมาณ พ.ศ. 2568"
