@@ -44,6 +44,14 @@ def today() -> dt.date:
     return now().astimezone(BANGKOK).date()
 
 
+def years_after(when: dt.datetime, years: int) -> dt.datetime:
+    """The same instant ``years`` later; 29 February becomes 28 February."""
+    try:
+        return when.replace(year=when.year + years)
+    except ValueError:
+        return when.replace(year=when.year + years, day=28)
+
+
 def start_of_day(day: dt.date) -> dt.datetime:
     """Midnight at the start of ``day`` in Thailand, as a UTC instant."""
     return dt.datetime.combine(day, dt.time(0), tzinfo=BANGKOK).astimezone(dt.UTC)

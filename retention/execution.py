@@ -281,7 +281,7 @@ def write_certificate(sessions: sessionmaker[Session], store: ObjectStore,
                           default=str).encode("utf-8")
         html = render_html(doc).encode("utf-8")
         sha, html_sha = hashlib.sha256(body).hexdigest(), hashlib.sha256(html).hexdigest()
-        until = _years_later(clock.now(), certificate_years)
+        until = clock.years_after(clock.now(), certificate_years)
         until = max(until, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
         json_key = f"disposition/{list_id}/certificate-{seq}-{sha}.json"
         html_key = f"disposition/{list_id}/certificate-{seq}-{html_sha}.html"
@@ -307,13 +307,6 @@ def write_certificate(sessions: sessionmaker[Session], store: ObjectStore,
                               "key": json_key, "version_id": ji.version_id,
                               "html_sha256": html_sha, "html_key": html_key})
         return {"seq": seq, "sha256": sha, "key": json_key, "html_sha256": html_sha}
-
-
-def _years_later(when: dt.datetime, years: int) -> dt.datetime:
-    try:
-        return when.replace(year=when.year + years)
-    except ValueError:
-        return when.replace(year=when.year + years, day=28)
 
 
 def certificate_document(session: Session, dl: DispositionList, *, kind: str,

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.clock import start_of_day
-from archive.thai import BE_OFFSET
+from archive.thai import BE_OFFSET, fiscal_year_bounds
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Decision:
 
 def fiscal_year_end(fy_be: int) -> dt.date:
     """Last day of the Thai fiscal year ``fy_be``: 30 September of FY − 543 (CE)."""
-    return dt.date(fy_be - BE_OFFSET, 9, 30)
+    return fiscal_year_bounds(fy_be)[1]
 
 
 def add_years(day: dt.date, years: int) -> dt.date:

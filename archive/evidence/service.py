@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from archive import audit
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
-from archive.clock import start_of_day
+from archive.clock import start_of_day, years_after
 from archive.db import rowcount, table_of, upsert_ignore, utcnow
 from archive.errors import Conflict, Gone, InvalidInput, NotFound
 from archive.evidence.intake import Spool, check_media_type
@@ -39,7 +39,7 @@ from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
-from archive.thai import to_ce
+from archive.thai import fiscal_year_bounds
 
 
 @dataclass(frozen=True)
@@ -144,19 +144,11 @@ def default_retain_until(years: int, now: dt.datetime | None = None, *,
     often uploaded during that year: counting from the upload alone would let the lock of
     an unaudited record end up to a year before its retention does. The retention jobs
     extend the lock as records' dates are computed; nothing shortens it."""
-    now = now or utcnow()
-    until = _plus_years(now, years)
+    until = years_after(now or utcnow(), years)
     if fiscal_year is not None:
-        after_year = start_of_day(dt.date(to_ce(fiscal_year), 10, 1))  # FY ends 30 Sep
-        until = max(until, _plus_years(after_year, years))
+        after_year = start_of_day(fiscal_year_bounds(fiscal_year)[1] + dt.timedelta(days=1))
+        until = max(until, years_after(after_year, years))
     return until
-
-
-def _plus_years(when: dt.datetime, years: int) -> dt.datetime:
-    try:
-        return when.replace(year=when.year + years)
-    except ValueError:  # 29 February
-        return when.replace(year=when.year + years, day=28)
 
 
 # -- reading ---------------------------------------------------------------------------
