@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.deps import CurrentUser, SessionDep
 from archive.accounts import service as accounts
+from archive.accounts import web_sessions
 from archive.orgs import service as orgs
 
 router = APIRouter(tags=["administration"])
@@ -83,16 +84,19 @@ def list_users(principal: CurrentUser, session: SessionDep) -> list[UserOut]:
 
 @router.post("/users", status_code=201)
 def create_user(body: UserIn, principal: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    """Create a user; the answer carries its first API token (shown only this once)."""
-    user, token = accounts.create_user(session, principal, name=body.name, role=body.role,
-                                       org_codes=body.org_codes, expires_on=body.expires_on,
-                                       display_name=body.display_name)
-    return {"name": user.name, "role": user.role, "token": token}
+    """Create a user. The answer carries no credential: an administrator never holds
+    another user's token; the operator prints the first one (``archive tokens create``)."""
+    user, _ = accounts.create_user(session, principal, name=body.name, role=body.role,
+                                   org_codes=body.org_codes, expires_on=body.expires_on,
+                                   display_name=body.display_name)
+    return {"name": user.name, "role": user.role}
 
 
 @router.post("/users/{name}/tokens", status_code=201)
 def create_token(name: str, body: TokenIn, principal: CurrentUser,
                  session: SessionDep) -> dict[str, str]:
+    """Another token for yourself (``name`` is your own user name); nobody, administrators
+    included, creates a token for someone else."""
     return {"token": accounts.create_token(session, principal, user_name=name,
                                            label=body.label)}
 
@@ -102,3 +106,11 @@ def revoke_tokens(name: str, body: RevokeIn, principal: CurrentUser,
                   session: SessionDep) -> dict[str, int]:
     return {"revoked": accounts.revoke_tokens(session, principal, user_name=name,
                                               prefix=body.prefix)}
+
+
+@router.post("/users/{name}/password/reset")
+def reset_password(name: str, principal: CurrentUser, session: SessionDep) -> dict[str, str]:
+    """Clear a user's web-page password and end their sessions (administrators); the user
+    sets a new one themselves."""
+    web_sessions.reset_password(session, principal, user_name=name)
+    return {"name": name, "password": "reset"}

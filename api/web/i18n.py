@@ -427,6 +427,20 @@ TH: dict[str, str] = {
     "Retry": "ลองใหม่",
     "Retry job {n}": "ลองงาน {n} ใหม่",
     "No failed jobs.": "ไม่มีงานที่ล้มเหลว",
+    "Administrators reset passwords but never choose them: the user sets the new one on "
+    "their account page (signed in with their own API token), or the operator with "
+    "`archive users passwd`.":
+        "ผู้ดูแลระบบล้างรหัสผ่านได้แต่ไม่กำหนดรหัสผ่านให้ผู้อื่น ผู้ใช้ตั้งรหัสผ่านใหม่เองที่หน้าบัญชีของตน "
+        "(เข้าด้วยโทเค็น API ของตนเอง) หรือผู้ดูแลเครื่องตั้งด้วยคำสั่ง `archive users passwd`",
+    "Reset the password": "ล้างรหัสผ่าน",
+    "Password reset; the user's open sessions were ended.":
+        "ล้างรหัสผ่านแล้ว และออกจากระบบทุกเครื่องที่ผู้ใช้นี้เข้าอยู่",
+    "Only the user creates their own tokens; you may revoke them.":
+        "ผู้ใช้ออกโทเค็นของตนเองเท่านั้น ผู้ดูแลระบบยกเลิกโทเค็นได้",
+    "Users created here get no credential from you: the operator prints their first "
+    "token with `archive tokens create NAME`.":
+        "ผู้ใช้ที่เพิ่มในหน้านี้ยังไม่มีรหัสเข้าใช้ ผู้ดูแลเครื่องออกโทเค็นแรกด้วยคำสั่ง "
+        "`archive tokens create NAME`",
 }
 
 
@@ -798,6 +812,8 @@ ERROR_CODES: dict[str, str] = {
     "duplicate_person": "One person, one function: someone holds two functions.",
     "ineligible_user": "This user cannot hold that function.",
     "user_not_found": "No such user.",
+    "own_tokens_only": "API tokens are created only by their owner.",
+    "own_password_only": "Only the user or the operator sets a password.",
     "named_user_required": "This step is taken by a named user.",
     "gone": "The record was destroyed by an approved disposition.",
     "weak_password": "The password is too weak.",
@@ -835,6 +851,9 @@ TH.update({
         "หนึ่งคนทำได้หนึ่งหน้าที่: มีผู้ที่ดำรงสองหน้าที่",
     "This user cannot hold that function.": "ผู้ใช้นี้ดำรงหน้าที่นี้ไม่ได้",
     "No such user.": "ไม่พบผู้ใช้นี้",
+    "API tokens are created only by their owner.": "โทเค็น API ออกได้โดยเจ้าของบัญชีเท่านั้น",
+    "Only the user or the operator sets a password.":
+        "รหัสผ่านตั้งได้โดยผู้ใช้เองหรือผู้ดูแลเครื่องเท่านั้น",
     "This step is taken by a named user.": "ขั้นตอนนี้ต้องทำโดยผู้ใช้ที่ระบุตัวตน",
     "The record was destroyed by an approved disposition.":
         "รายการนี้ถูกทำลายตามบัญชีขอทำลายที่ได้รับอนุมัติแล้ว",

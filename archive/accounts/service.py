@@ -15,7 +15,7 @@ from archive import audit
 from archive.accounts.models import ROLES, ApiToken, User, UserOrganisation
 from archive.accounts.principal import Principal, require
 from archive.db import rowcount, utcnow
-from archive.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 
@@ -36,8 +36,10 @@ def get_user(session: Session, name: str) -> User:
 
 def create_user(session: Session, principal: Principal, *, name: str, role: str,
                 org_codes: list[str], expires_on: dt.date | None = None,
-                display_name: str | None = None) -> tuple[User, str]:
-    """Create a user and a first API token; returns the token (shown once)."""
+                display_name: str | None = None) -> tuple[User, str | None]:
+    """Create a user. The operator's CLI (the system principal) also gets a first API
+    token to hand over (shown once); an administrator never does: a credential of
+    another user would let the administrator act, and read evidence, as that user."""
     require(principal, "users.manage")
     if not _NAME.match(name):
         raise InvalidInput("user name: lower-case letters, digits, '.', '_' or '-'")
@@ -58,7 +60,7 @@ def create_user(session: Session, principal: Principal, *, name: str, role: str,
     audit.record(session, actor=principal, action="user.create", target_type="user",
                  target_id=name, details={"role": role, "orgs": [o.code for o in org_list],
                                           "expires_on": expires_on})
-    token = _issue_token(session, user, label="initial")
+    token = _issue_token(session, user, label="initial") if principal.is_system else None
     return user, token
 
 
@@ -71,7 +73,11 @@ def _issue_token(session: Session, user: User, label: str | None) -> str:
 
 def create_token(session: Session, principal: Principal, *, user_name: str,
                  label: str | None = None) -> str:
-    require(principal, "users.manage")
+    """Another API token for ``user_name``: only that user may create it (or the operator's
+    CLI). Administrators revoke and reset credentials; they never obtain one."""
+    if not principal.is_system and principal.name != user_name:
+        raise PermissionDenied("API tokens are created only by their owner; an administrator "
+                               "may revoke them (or reset the account)", code="own_tokens_only")
     user = get_user(session, user_name)
     token = _issue_token(session, user, label)
     audit.record(session, actor=principal, action="token.create", target_type="user",

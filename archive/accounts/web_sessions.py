@@ -33,7 +33,7 @@ from archive.accounts import service as accounts
 from archive.accounts.models import LoginFailure, User, WebSession
 from archive.accounts.principal import Principal, require
 from archive.db import rowcount, utcnow
-from archive.errors import InvalidInput, Unauthenticated
+from archive.errors import InvalidInput, PermissionDenied, Unauthenticated
 
 LIFETIME = dt.timedelta(hours=12)
 IDLE = dt.timedelta(hours=2)
@@ -79,13 +79,32 @@ def hash_password(password: str) -> str:
 
 def set_password(session: Session, principal: Principal, *, user_name: str,
                  password: str) -> User:
-    """Set (or replace) a user's password; their open browser sessions end."""
+    """Set (or replace) a user's password; their open browser sessions end. Only the
+    operator's CLI sets another user's password: an administrator who chose it would hold
+    that user's credential (administrators reset, see ``reset_password``)."""
     require(principal, "users.manage")
+    if not principal.is_system:
+        raise PermissionDenied("only the user (their account page) or the operator's CLI sets "
+                               "a password; an administrator may reset it",
+                               code="own_password_only")
     user = accounts.get_user(session, user_name)
     check_password_policy(password, user_name=user.name)
     user.password_hash = hash_password(password)
     ended = end_sessions(session, user.id)
     audit.record(session, actor=principal, action="user.password_set", target_type="user",
+                 target_id=user.name, details={"sessions_ended": ended})
+    return user
+
+
+def reset_password(session: Session, principal: Principal, *, user_name: str) -> User:
+    """An administrator's reset: the password is cleared and the user's browser sessions
+    end. The user then sets a new one on their account page (signed in with their own API
+    token), or the operator's CLI sets it; the administrator never learns it."""
+    require(principal, "users.manage")
+    user = accounts.get_user(session, user_name)
+    user.password_hash = None
+    ended = end_sessions(session, user.id)
+    audit.record(session, actor=principal, action="user.password_reset", target_type="user",
                  target_id=user.name, details={"sessions_ended": ended})
     return user
 
@@ -97,7 +116,8 @@ def change_own_password(session: Session, principal: Principal, *, current: str,
         raise Unauthenticated("only a named user has a password", code="named_user_required")
     user = session.get(User, principal.user_id)
     assert user is not None
-    if not _verify(user.password_hash, current):
+    # A user without a password (new, or reset) proves who they are with their own token.
+    if user.password_hash is not None and not _verify(user.password_hash, current):
         audit.record(session, actor=principal, action="user.password_change",
                      target_type="user", target_id=user.name, outcome="denied",
                      details={"reason": "wrong current password"})

@@ -118,9 +118,12 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda c, w: c.post("/api/v1/users", json={"name": f"u{next(_counter)}",
                                                    "role": "officer", "org_codes": ["sao-1"]}),
         _only("admin", 201)),
+    # Nobody mints a token for someone else, administrators included (issue 15 item 8).
     ("POST", "/api/v1/users/{name}/tokens"): Case(
         lambda c, w: c.post("/api/v1/users/spare/tokens", json={"label": "x"}),
-        _only("admin", 201)),
+        {r: (403, 403) for r in ROLES}),
+    ("POST", "/api/v1/users/{name}/password/reset"): Case(
+        lambda c, w: c.post("/api/v1/users/spare/password/reset"), _only("admin", 200)),
     ("POST", "/api/v1/users/{name}/tokens/revoke"): Case(
         lambda c, w: c.post("/api/v1/users/spare/tokens/revoke", json={}),
         _only("admin", 200)),
@@ -298,9 +301,9 @@ WEB_MATRIX: dict[tuple[str, str], Case] = {
                              _all(403), anonymous=403),      # no sign-in form token
     ("POST", "/logout"): Case(_page("POST", "/logout", {}), _all(303), anonymous=303),
     ("GET", "/account"): Case(_page("GET", "/account"), _all(200), anonymous=303),
-    ("POST", "/account/password"): Case(   # token users have no current password
+    ("POST", "/account/password"): Case(   # token users without one set their first password
         _page("POST", "/account/password", {"current": "x", "new": "y" * 12,
-                                            "again": "y" * 12}), _all(422), anonymous=303),
+                                            "again": "y" * 12}), _all(303), anonymous=303),
     ("GET", "/upload"): Case(_page("GET", "/upload"), _only("officer", 200), anonymous=303),
     ("GET", "/upload/recent"): Case(_page("GET", "/upload/recent"), _only("officer", 200),
                                     anonymous=303, hides=_no_record),
@@ -410,12 +413,10 @@ WEB_MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/admin/users/{name}"): Case(
         _page("POST", "/admin/users/spare", {"role": "officer", "org_codes": "sao-2"}),
         _only("admin", 303), anonymous=303),
-    ("POST", "/admin/users/{name}/password"): Case(
-        _page("POST", "/admin/users/spare/password", {"password": "page-matrix-1",
-                                                       "again": "page-matrix-1"}),
-        _only("admin", 200), anonymous=303),
+    ("POST", "/admin/users/{name}/password"): Case(     # a reset, never a chosen password
+        _page("POST", "/admin/users/spare/password", {}), _only("admin", 200), anonymous=303),
     ("POST", "/admin/users/{name}/tokens"): Case(
-        _page("POST", "/admin/users/spare/tokens", {"label": "page"}), _only("admin", 201),
+        _page("POST", "/admin/users/spare/tokens", {"label": "page"}), _all(403),
         anonymous=303),
     ("POST", "/admin/users/{name}/tokens/revoke"): Case(
         _page("POST", "/admin/users/spare/tokens/revoke", {}), _only("admin", 200),
@@ -562,3 +563,54 @@ def test_a_national_account_sees_every_organisation_without_a_tree_walk(env: Env
     env.org("other-root", type="dla-office")                  # a second root appears
     with env.session() as s:
         assert accounts.scope_ids(s, accounts.authenticate(s, national)) is not None
+
+
+def test_an_administrator_never_obtains_another_users_credential(env: Env):
+    """Issue 15 item 8. GIVEN an administrator, THEN minting a token for an officer is
+    refused on the API and the pages, creating a user hands over no token, setting another
+    user's password is refused (a reset clears it instead); the officer still creates
+    their own tokens, and the administrator revokes them."""
+    from tests.web.helpers import people, sign_in, signed_in
+
+    people(env, "admin", "off1")
+    admin = env.client(env.tokens["admin"])
+    minted = admin.post("/api/v1/users/off1/tokens", json={"label": "x"})
+    assert minted.status_code == 403 and minted.json()["error"] == "own_tokens_only"
+    assert "ea_" not in minted.text
+    created = admin.post("/api/v1/users", json={"name": "newbie", "role": "officer",
+                                                "org_codes": ["sao-1"]})
+    assert created.status_code == 201 and "ea_" not in created.text
+    page, csrf = signed_in(env, "admin")
+    on_page = page.post("/admin/users/off1/tokens", data={"csrf_token": csrf, "label": "p"})
+    assert on_page.status_code == 403 and "ea_" not in on_page.text
+    new_user = page.post("/admin/users", data={"csrf_token": csrf, "name": "newbie2",
+                                               "role": "auditor", "org_codes": ["p-cm"]})
+    assert new_user.status_code == 201 and "ea_" not in new_user.text
+    reset = page.post("/admin/users/off1/password",
+                      data={"csrf_token": csrf, "password": "chosen-by-admin-1",
+                            "again": "chosen-by-admin-1"})
+    assert reset.status_code == 200
+    assert sign_in(env.client(), "off1", "chosen-by-admin-1").status_code != 303
+    from tests.web.helpers import PASSWORD
+
+    assert sign_in(env.client(), "off1", PASSWORD).status_code != 303   # cleared
+    from archive.accounts import web_sessions
+    from archive.accounts.principal import Principal
+    from archive.errors import PermissionDenied
+
+    with env.session() as s, pytest.raises(PermissionDenied):
+        web_sessions.set_password(s, Principal(name="admin", role="admin"),
+                                  user_name="off1", password="chosen-by-admin-2")
+    own = env.client(env.tokens["off1"]).post("/api/v1/users/off1/tokens",
+                                              json={"label": "mine"})
+    assert own.status_code == 201
+    second = own.json()["token"]
+    assert env.client(second).get("/api/v1/orgs").status_code == 200
+    # the officer (signed in with their own token) sets their first password after a reset
+    chosen = env.client(second).post("/account/password", data={
+        "current": "", "new": "mein-eigenes-2568",
+        "again": "mein-eigenes-2568"}, follow_redirects=False)
+    assert chosen.status_code == 303, chosen.text[:300]
+    assert sign_in(env.client(), "off1", "mein-eigenes-2568").status_code == 303
+    assert admin.post("/api/v1/users/off1/tokens/revoke", json={}).status_code == 200
+    assert env.client(second).get("/api/v1/orgs").status_code == 401

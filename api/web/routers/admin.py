@@ -164,24 +164,27 @@ def update_user(request: Request, name: str, principal: PageUser, session: Sessi
 
 
 @router.post("/admin/users/{name}/password")
-def set_password(request: Request, name: str, principal: PageUser, session: SessionDep,
-                 form: FormDep) -> Response:
-    password = form_text(form, "password") or ""
+def reset_password(request: Request, name: str, principal: PageUser,
+                   session: SessionDep) -> Response:
+    """Reset, never set: the password is cleared and the user's sessions end; the user
+    chooses the new one (account page) so that no administrator ever knows it."""
     try:
-        if password != (form_text(form, "again") or ""):
-            raise InvalidInput([{"field": "again", "message": "the two passwords differ"}])
-        web_sessions.set_password(session, principal, user_name=name, password=password)
+        web_sessions.reset_password(session, principal, user_name=name)
     except ArchiveError as exc:
         return _user(request, principal, session, name, status=_status(exc),
                      **_failure(request, session, exc))
-    return _user(request, principal, session, name, note="password_set")
+    return _user(request, principal, session, name, note="password_reset")
 
 
 @router.post("/admin/users/{name}/tokens")
 def create_token(request: Request, name: str, principal: PageUser, session: SessionDep,
                  form: FormDep) -> Response:
-    token = accounts.create_token(session, principal, user_name=name,
-                                  label=form_text(form, "label"))
+    try:
+        token = accounts.create_token(session, principal, user_name=name,
+                                      label=form_text(form, "label"))
+    except ArchiveError as exc:
+        return _user(request, principal, session, name, status=_status(exc),
+                     **_failure(request, session, exc))
     return _user(request, principal, session, name, status=201, token=token)
 
 
