@@ -14,7 +14,7 @@ from archive.accounts.models import LoginFailure, WebSession
 from archive.audit.models import AuditEvent
 from tests.conftest import Env
 from tests.factories import make_pdf
-from tests.web.helpers import PASSWORD, csrf_of, people, sign_in, signed_in
+from tests.web.helpers import PASSWORD, people, sign_in, signed_in
 
 
 def _events(env: Env, action: str) -> list[AuditEvent]:
