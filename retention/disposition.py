@@ -221,8 +221,7 @@ def survey(session: Session, principal: Principal, *, as_of: dt.date | None = No
         Evidence.id.not_in(open_items), Evidence.id.not_in(transferred))
     q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
     if org_code:
-        org = orgs.get_by_code(session, org_code)
-        accounts.ensure_in_scope(session, principal, org.id, "organisation")
+        org = accounts.org_in_scope(session, principal, org_code)
         q = q.where(Evidence.org_id == org.id)
     candidates = list(session.scalars(q.order_by(Evidence.org_id, Evidence.id)))
     rule_map = compute.rules(session)

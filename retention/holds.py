@@ -24,7 +24,6 @@ from archive.accounts.principal import Principal, require
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
 from archive.jobs.service import enqueue
-from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.search import service as search
 from archive.search.schemas import SearchFilters
@@ -199,8 +198,7 @@ def record_closure(session: Session, principal: Principal, data: ClosureIn) -> A
     """Record a State Audit Office closure; an objection places a hold on that
     organisation's records of that fiscal year."""
     require(principal, "retention.manage")
-    org = orgs.get_by_code(session, data.org_code)
-    accounts.ensure_in_scope(session, principal, org.id, "organisation")
+    org = accounts.org_in_scope(session, principal, data.org_code)
     fy_end = fiscal_year_end(data.fiscal_year)
     if data.closed_on <= fy_end:
         raise InvalidInput([{"field": "closed_on", "message": f"an audit of fiscal year "

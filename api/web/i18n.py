@@ -766,6 +766,7 @@ MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
      "ไฟล์มีขนาดเกินกำหนด ({0} ไบต์)"),
     (r"^no organisation with code '(.*)'$", "ไม่พบหน่วยงานรหัส {0}"),
     (r"^no such organisation$", "ไม่พบหน่วยงานนี้ในขอบเขตของคุณ"),
+    (r"^no organisation with this code in your scope$", "ไม่พบหน่วยงานรหัสนี้ในขอบเขตของคุณ"),
     (r"^no such (evidence record|record)$", "ไม่พบรายการนี้ (หรืออยู่นอกขอบเขตของคุณ)"),
     (r"^the role '(.*)' may not do '(.*)'$", "บทบาทของคุณไม่มีสิทธิ์ทำรายการนี้"),
     (r"^missing or wrong CSRF token", "แบบฟอร์มหมดอายุหรือไม่ถูกต้อง กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง"),

@@ -196,10 +196,24 @@ def in_scope(session: Session, principal: Principal, org_id: int) -> bool:
 
 
 def ensure_in_scope(session: Session, principal: Principal, org_id: int,
-                    what: str = "record") -> None:
-    """Out of scope looks exactly like absent (404): never reveal that something exists."""
+                    what: str = "evidence record") -> None:
+    """Out of scope looks exactly like absent (404): never reveal that something exists.
+    The message is the one the absent case gives (``no such evidence record``)."""
     if not in_scope(session, principal, org_id):
         raise NotFound(f"no such {what}")
+
+
+def org_in_scope(session: Session, principal: Principal, code: str) -> Organisation:
+    """The organisation ``code`` if the principal may act on it. An unknown code and a
+    code outside the scope give one answer, byte for byte: a caller learns nothing about
+    which organisations exist beyond their own."""
+    try:
+        org = orgs.get_by_code(session, code)
+    except NotFound:
+        org = None
+    if org is None or not in_scope(session, principal, org.id):
+        raise NotFound("no organisation with this code in your scope", code="org_not_found")
+    return org
 
 
 _UNSET: object = object()

@@ -35,7 +35,6 @@ from archive.evidence.schemas import (
 from archive.failpoints import failpoint
 from archive.ids import uuid7
 from archive.jobs.service import enqueue_many
-from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
@@ -68,8 +67,7 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
            meta: EvidenceMetadata, filename: str, client_media_type: str | None,
            policy: IngestPolicy) -> IngestResult:
     require(principal, "evidence.create")
-    org = orgs.get_by_code(session, meta.org_code)
-    accounts.ensure_in_scope(session, principal, org.id, "organisation")
+    org = accounts.org_in_scope(session, principal, meta.org_code)
     sha = spool.sha256 or spool.finish()
     media_type = check_media_type(spool.head, spool.size, filename, policy.allowed_media_types)
 

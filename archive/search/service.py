@@ -261,12 +261,7 @@ def _org_ids(session: Session, principal: Principal, org_code: str | None) -> se
         if scope is None or len(scope) >= _organisation_count(session):
             return None  # everything: no filter (a national auditor's scope)
         return set(scope)
-    try:
-        org = orgs.get_by_code(session, org_code)
-    except NotFound:
-        raise NotFound(f"no organisation with code {org_code!r}", code="org_not_found") from None
-    if scope is not None and org.id not in scope:
-        raise NotFound(f"no organisation with code {org_code!r}", code="org_not_found")
+    org = accounts.org_in_scope(session, principal, org_code)
     return orgs.descendants(session, [org.id])
 
 
