@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api import errors, web
+from api import errors, guards, web
 from api.routers import admin, audit, evidence, health, jobs, metrics
 from api.routers import exports as export_routes
 from api.routers import retention as retention_routes
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessions = make_session_factory(engine)
     app.state.store = store
     errors.install(app)
+    app.add_middleware(guards.RejectNul)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(evidence.router, prefix="/api/v1")

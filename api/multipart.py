@@ -20,6 +20,8 @@ from archive.evidence.intake import Spool
 
 MAX_FIELDS = 50
 MAX_FIELD_BYTES = 64 * 1024
+# RFC 2046 recommends at most 70 characters; the parser refuses more than 256.
+MAX_BOUNDARY = 256
 
 
 class MalformedMultipart(InvalidInput):
@@ -42,6 +44,9 @@ def boundary_of(content_type: str | None) -> bytes:
     boundary = params.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
         raise MalformedMultipart("Content-Type must be multipart/form-data with a boundary")
+    if len(boundary) > MAX_BOUNDARY:
+        raise MalformedMultipart(f"the multipart boundary is longer than {MAX_BOUNDARY} "
+                                 "characters")
     return boundary
 
 
@@ -101,10 +106,14 @@ async def read_upload(chunks: AsyncIterator[bytes], content_type: str | None,
     def on_part_end() -> None:
         if not state.get("file") and "name" in state:
             try:
-                form.fields[str(state["name"])] = value.decode("utf-8")
+                text = value.decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidInput(f"form field {state['name']!r} is not UTF-8",
                                    code="invalid_encoding") from None
+            if "\x00" in text:
+                raise InvalidInput(f"form field {state['name']!r} contains a NUL character",
+                                   code="invalid_text")
+            form.fields[str(state["name"])] = text
 
     ended = False
 

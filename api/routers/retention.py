@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import AfterValidator
 
 from api.deps import CurrentUser, SessionDep, StoreDep
 from archive.accounts.principal import Principal
@@ -27,6 +28,7 @@ from archive.schedules.schemas import (
     ScheduleUpdate,
     ScheduleVersionOut,
 )
+from archive.validators import check_fiscal_year
 from retention import disposition, holds, views
 from retention.attempts import audited_refusal
 from retention.forecast import forecast as run_forecast
@@ -314,7 +316,8 @@ def record_closure(request: Request, body: ClosureIn, principal: CurrentUser,
 
 @router.get("/audit-closures", response_model=list[ClosureOut])
 def list_closures(principal: CurrentUser, session: SessionDep, org_code: str | None = None,
-                  fiscal_year: int | None = None) -> list[ClosureOut]:
+                  fiscal_year: Annotated[int | None, AfterValidator(check_fiscal_year)] = None
+                  ) -> list[ClosureOut]:
     return [ClosureOut(id=c.id, org_code=code, fiscal_year=c.fiscal_year, result=c.result,
                        closed_on=c.closed_on, reference=c.reference,
                        recorded_by=c.recorded_by, recorded_at=c.recorded_at,

@@ -20,11 +20,13 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from python_multipart.exceptions import FormParserError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, SessionDep, authenticate_request
 from api.errors import status_for
+from api.multipart import MalformedMultipart, boundary_of
 from api.web import i18n, present
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, InvalidInput, NotFound, Unauthenticated
@@ -77,7 +79,17 @@ async def page_form(request: Request) -> FormData:
         return FormData()
     ctype = request.headers.get("content-type", "")
     if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        return await request.form(max_files=0, max_fields=200)
+        if ctype.startswith("multipart/form-data"):
+            boundary_of(ctype)   # refuses a missing or over-long boundary (400, not 500)
+        try:
+            form = await request.form(max_files=0, max_fields=200)
+        except FormParserError as exc:
+            raise MalformedMultipart(f"malformed form body: {exc}") from None
+        for key, value in form.multi_items():
+            if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+                raise InvalidInput(f"form field {key.replace(chr(0), '')!r} contains a NUL "
+                                   "character", code="invalid_text")
+        return form
     return FormData()
 
 

@@ -8,7 +8,6 @@ import uuid
 from tests.conftest import Env
 from tests.factories import make_pdf, upload, world
 
-
 # -- item 9: out of scope and unknown give one answer -----------------------------------
 
 def test_an_out_of_scope_org_code_answers_exactly_like_an_unknown_one(env: Env):
@@ -46,3 +45,76 @@ def test_a_record_page_out_of_scope_reads_like_a_missing_record(env: Env):
         assert theirs.status_code == missing.status_code == 404, (path, theirs.text[:200])
         assert theirs.content.replace(record.encode(), b"ID") == \
             missing.content.replace(absent.encode(), b"ID"), path
+
+
+# -- item 12: bad input answers 4xx, never 500 -------------------------------------------
+
+def _is_client_error(resp) -> bool:
+    if not 400 <= resp.status_code < 500:
+        return False
+    body = resp.json()
+    return set(body) == {"error", "detail"}
+
+
+def test_nul_bytes_and_huge_integers_are_client_errors(env: Env):
+    """GIVEN text parameters with a NUL byte and integers beyond 64 bits (or beyond the
+    column), THEN every route answers 4xx {error, detail} on both databases."""
+    tokens = world(env)
+    off1, aud1, admin = (env.client(tokens[n]) for n in ("off1", "aud1", "admin"))
+    rm1 = env.client(tokens["rm1"])
+    anonymous = env.client()
+    from tests.web.helpers import csrf_of
+
+    answers = {
+        "login": anonymous.post("/login", data={"username": "off1\x00", "password": "x",
+                                                "csrf_token": csrf_of(anonymous.get(
+                                                    "/login").text)}),
+        "actor": aud1.get("/api/v1/audit/events", params={"actor": "\x00"}),
+        "org_code": off1.get("/api/v1/evidence", params={"org_code": "\x00"}),
+        "q": off1.get("/api/v1/evidence", params={"q": "a\x00b"}),
+        "path": off1.get("/api/v1/evidence/by-hash/ab%00cd"),
+        "json": rm1.post("/api/v1/retention/survey", json={"org_code": "sao\x00"}),
+        "form": upload(off1, make_pdf("nul"), description="bad\x00text"),
+        "after_seq": aud1.get("/api/v1/audit/events",
+                              params={"after_seq": "9223372036854775808"}),
+        "fiscal_year": rm1.get("/api/v1/audit-closures",
+                               params={"fiscal_year": "1185114312203"}),
+        "job_id": admin.post("/api/v1/jobs/99999999999999999999/retry"),
+        "search_fy": off1.get("/api/v1/evidence", params={"fiscal_year": "1185114312203"}),
+        "amount": off1.get("/api/v1/evidence", params={"amount_min": "1" + "0" * 40}),
+    }
+    for name, resp in answers.items():
+        if name == "login":   # a page: no JSON, but never a crash
+            assert 400 <= resp.status_code < 500, (name, resp.status_code, resp.text[:200])
+            continue
+        assert _is_client_error(resp), (name, resp.status_code, resp.text[:300])
+
+
+def test_a_multipart_boundary_longer_than_the_parser_takes_is_a_client_error(env: Env):
+    tokens = world(env)
+    off1 = env.client(tokens["off1"])
+    boundary = "b" * 300
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"org_code\"\r\n\r\n"
+            f"sao-1\r\n--{boundary}--\r\n").encode()
+    resp = off1.post("/api/v1/evidence", content=body, headers={
+        "content-type": f"multipart/form-data; boundary={boundary}"})
+    assert _is_client_error(resp), (resp.status_code, resp.text[:300])
+    assert resp.json()["error"] == "malformed_multipart"
+
+
+def test_page_forms_refuse_nul_and_long_boundaries(env: Env):
+    world(env)
+    client = env.client()
+    boundary = "c" * 300
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n"
+            f"off1\r\n--{boundary}--\r\n").encode()
+    long = client.post("/login", content=body, headers={
+        "content-type": f"multipart/form-data; boundary={boundary}"})
+    assert 400 <= long.status_code < 500, (long.status_code, long.text[:300])
+    from tests.web.helpers import csrf_of
+
+    for files in (None, {"x": (None, "y")}):     # url-encoded, then multipart
+        form = csrf_of(client.get("/login").text)
+        nul = client.post("/login", files=files, data={
+            "username": "off1\x00", "password": "x", "csrf_token": form})
+        assert 400 <= nul.status_code < 500, (nul.status_code, nul.text[:300])
