@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # PEM files of certificates trusted as signature roots (nothing else is trusted).
     trust_roots: tuple[Path, ...] = ()
 
+    # GET /metrics: the scrape token Prometheus sends as a bearer token (an administrator's
+    # API token is accepted too). Without one configured, only administrators may scrape.
+    metrics_token: SecretStr | None = None
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
         if self.env == "production":

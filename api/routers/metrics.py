@@ -3,6 +3,7 @@ whole deployment (every API replica and worker), not just this process."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,11 @@ from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
 )
+from sqlalchemy.orm import Session
 
+from api.deps import SessionDep, authenticate_request
+from archive.accounts.principal import require
+from archive.errors import Unauthenticated
 from archive.evidence.models import Blob, Evidence
 from archive.integrity import latest
 from archive.jobs.models import Job
@@ -88,8 +93,25 @@ def _recent_runs(s: Any) -> Iterator[tuple[str, list[Any], list[Any]]]:
             yield kind, [r[0] for r in rows], [r[1] for r in rows]
 
 
+def _scrape_allowed(request: Request, session: Session) -> None:
+    """The configured scrape token, or an administrator's API token: the figures (job
+    counts, uploads, bytes stored) are not for everyone who can reach the port."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("send Authorization: Bearer <scrape token>", code="missing_token")
+    configured = request.app.state.settings.metrics_token
+    expected = configured.get_secret_value() if configured is not None else ""
+    if expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return
+    principal = authenticate_request(request, session)
+    require(principal, "system.health")
+
+
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, session: SessionDep) -> Response:
+    _scrape_allowed(request, session)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ArchiveCollector(request.app.state.sessions))  # type: ignore[arg-type]
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -90,8 +90,8 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda c, w: c.post("/api/v1/orgs", json={"code": f"new-{next(_counter)}",
                                                   "name": "อบต.ใหม่", "parent_code": "p-cm"}),
         _only("admin", 201)),
-    ("GET", "/metrics"): Case(lambda c, w: c.get("/metrics"),
-                              {r: (200, 200) for r in ROLES}, public=True),
+    ("GET", "/metrics"): Case(lambda c, w: c.get("/metrics"),     # issue 15 item 11
+                              _only("admin", 200)),
     ("GET", "/api/v1/evidence/{evidence_id}/inspection"): Case(
         lambda c, w: c.get(f"/api/v1/evidence/{w['record']['id']}/inspection"),
         _roles(200, READ_ROLES)),

@@ -118,3 +118,27 @@ def test_page_forms_refuse_nul_and_long_boundaries(env: Env):
         nul = client.post("/login", files=files, data={
             "username": "off1\x00", "password": "x", "csrf_token": form})
         assert 400 <= nul.status_code < 500, (nul.status_code, nul.text[:300])
+
+
+# -- item 11: /metrics needs a bearer token ----------------------------------------------
+
+def test_metrics_need_the_scrape_token_or_an_administrator(env: Env):
+    tokens = world(env)
+    scrape = "scrape-" + uuid.uuid4().hex
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    app = env.app(metrics_token=SecretStr(scrape))
+
+    def get(token: str | None) -> int:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return TestClient(app, raise_server_exceptions=False).get(
+            "/metrics", headers=headers).status_code
+
+    assert get(None) == 401
+    assert get("wrong") == 401
+    assert get(tokens["off1"]) == 403 and get(tokens["aud1"]) == 403
+    assert get(scrape) == 200
+    assert get(tokens["admin"]) == 200
+    body = TestClient(app).get("/metrics", headers={"Authorization": f"Bearer {scrape}"})
+    assert "archive_jobs" in body.text
