@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.auth_limits import MAX_PATH, AuthFailures
+from api.errors import TooManyRequests
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal
 from archive.config import Settings
@@ -68,8 +71,17 @@ def authenticate_request(request: Request, session: Session, *,
     client = client_address(request)
     header = request.headers.get("authorization", "")
     cookie = request.cookies.get(SESSION_COOKIE)
+    failures = auth_failures(request)
+    wait = failures.retry_after(client)
+    if wait is not None and (header or cookie):
+        raise TooManyRequests("too many failed authentications from your address; "
+                              f"try again in {wait} s", retry_after=wait)
     if not header and cookie:
-        return _cookie_user(request, session, cookie, csrf_token, client)
+        try:
+            return _cookie_user(request, session, cookie, csrf_token, client)
+        except Unauthenticated as exc:
+            failures.note(client, exc.code, request.url.path, None)
+            raise
     scheme, _, token = header.partition(" ")
     try:
         if scheme.lower() != "bearer" or not token.strip():
@@ -77,8 +89,32 @@ def authenticate_request(request: Request, session: Session, *,
         return accounts.authenticate(session, token.strip(), client=client)
     except Unauthenticated as exc:
         if exc.code != "missing_token":
-            _record_auth_failure(request, exc, token.strip()[:10], client)
+            failures.note(client, exc.code, request.url.path, token.strip()[:10])
         raise
+
+
+_FAILURES_LOCK = threading.Lock()
+
+
+def auth_failures(request: Request) -> AuthFailures:
+    """The app's counter of failed authentications (made on first use)."""
+    state = request.app.state
+    with _FAILURES_LOCK:
+        failures = getattr(state, "auth_failures", None)
+        if failures is None:
+            sessions = state.sessions
+
+            def write(source: str | None, details: dict[str, object]) -> None:
+                from archive import audit
+                from archive.accounts.principal import Principal as P
+
+                with session_scope(sessions) as s:
+                    audit.record(s, actor=P(name="anonymous", role="none", client=source),
+                                 action="auth.failed", outcome="denied", details=details)
+
+            failures = AuthFailures(write, limit=state.settings.auth_failures_per_minute)
+            state.auth_failures = failures
+    return failures  # type: ignore[no-any-return]
 
 
 def _cookie_user(request: Request, session: Session, cookie: str, csrf_token: str | None,
@@ -91,21 +127,19 @@ def _cookie_user(request: Request, session: Session, cookie: str, csrf_token: st
             web_session, request.headers.get(CSRF_HEADER) or csrf_token):
         exc = PermissionDenied("missing or wrong CSRF token: reload the page and try again",
                                code="csrf_failed")
-        _record_auth_failure(request, exc, None, client, actor=principal)
+        _record_auth_failure(request, exc, client, actor=principal)
         raise exc
     return principal
 
 
-def _record_auth_failure(request: Request, exc: ArchiveError, prefix: str | None,
-                         client: str | None, actor: Principal | None = None) -> None:
+def _record_auth_failure(request: Request, exc: ArchiveError, client: str | None,
+                         actor: Principal) -> None:
+    """A signed-in user's refused request (CSRF): recorded at once, fields bounded."""
     from archive import audit
-    from archive.accounts.principal import Principal as P
 
     with session_scope(request.app.state.sessions) as session:
-        audit.record(session, actor=actor or P(name="anonymous", role="none", client=client),
-                     action="auth.failed", outcome="denied",
-                     details={"reason": exc.code, "token_prefix": prefix,
-                              "path": request.url.path})
+        audit.record(session, actor=actor, action="auth.failed", outcome="denied",
+                     details={"reason": exc.code, "path": request.url.path[:MAX_PATH]})
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # GET /metrics: the scrape token Prometheus sends as a bearer token (an administrator's
     # API token is accepted too). Without one configured, only administrators may scrape.
     metrics_token: SecretStr | None = None
+    # Failed authentications from one address per minute before it is refused (429).
+    auth_failures_per_minute: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

@@ -142,3 +142,54 @@ def test_metrics_need_the_scrape_token_or_an_administrator(env: Env):
     assert get(tokens["admin"]) == 200
     body = TestClient(app).get("/metrics", headers={"Authorization": f"Bearer {scrape}"})
     assert "archive_jobs" in body.text
+
+
+# -- item 10: failed authentications cannot flood the audit trail ------------------------
+
+def test_failed_authentications_are_limited_and_aggregated(env: Env):
+    """GIVEN 200 requests with a wrong token and a 60 KB path from one address within one
+    minute, THEN the first ``limit`` answer 401, the rest 429 with Retry-After, and the
+    trail gets exactly one bounded auth.failed event with the count once the minute ends."""
+    import json
+
+    import sqlalchemy as sa
+
+    from archive.audit.models import AuditEvent
+
+    world(env)
+    now = [1_800_000_000.0 + 1]     # one second into a minute
+    app = env.app(auth_failures_per_minute=50)
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, raise_server_exceptions=False,
+                        headers={"Authorization": "Bearer ea_wrong-token"})
+    long_path = "/api/v1/evidence/by-hash/" + "a" * 60_000
+    from types import SimpleNamespace
+
+    from api.deps import auth_failures
+
+    limiter = auth_failures(SimpleNamespace(app=app))   # type: ignore[arg-type]
+    limiter.clock = lambda: now[0]
+    limiter._background = False
+    codes = [client.get(long_path).status_code for _ in range(200)]
+    assert codes.count(401) == 50 and codes.count(429) == 150, codes
+    limited = client.get(long_path)
+    assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert set(limited.json()) == {"error", "detail"}
+
+    def failed_events() -> list[AuditEvent]:
+        with env.session() as s:
+            return list(s.scalars(sa.select(AuditEvent)
+                                  .where(AuditEvent.action == "auth.failed")))
+
+    assert failed_events() == []          # the minute is not over
+    now[0] += 60
+    limiter.flush()
+    events = failed_events()
+    assert len(events) == 1
+    details = events[0].details
+    assert details["count"] == 50 and details["refused"] == 151
+    assert details["reasons"] == {"invalid_token": 50}
+    assert len(json.dumps(details)) < 1000, len(json.dumps(details))
+    # the next minute the address may try again
+    assert client.get(long_path).status_code == 401
