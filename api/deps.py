@@ -143,3 +143,14 @@ def _record_auth_failure(request: Request, exc: ArchiveError, client: str | None
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def upload_caller(request: Request) -> Principal:
+    """The caller of an upload, authenticated in a unit of work of its own that has ended
+    (connection back in the pool) before the body is read: a slow client sending its
+    file holds no database connection (issue 15 item 1)."""
+    with session_scope(request.app.state.sessions) as session:
+        return authenticate_request(request, session)
+
+
+UploadCaller = Annotated[Principal, Depends(upload_caller)]

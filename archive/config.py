@@ -40,6 +40,11 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     allowed_media_types: tuple[str, ...] = DEFAULT_MEDIA_TYPES
+    # Receiving an upload's body: at most this long without a byte (408), this long in
+    # all (408), and this many uploads of one account at once in one process (429).
+    upload_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    upload_max_seconds: float = Field(default=3600.0, gt=0)
+    uploads_per_account: int = Field(default=4, ge=1)
     # Files up to this size are spooled in memory during upload; larger ones on disk.
     spool_memory_bytes: int = 4 * 1024 * 1024
     # Until the retention schedule of a record is known, blobs are locked for this long.

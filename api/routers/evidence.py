@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+import threading
 import urllib.parse
 import uuid
 from typing import Annotated, Any
@@ -15,10 +16,14 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
+from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep, UploadCaller
 from api.multipart import MalformedMultipart, read_upload
+from api.upload_limits import UploadSlots, timed
+from archive.accounts.principal import Principal
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
+from archive.config import Settings
+from archive.db import session_scope
 from archive.errors import InvalidInput, NotFound, PayloadTooLarge
 from archive.evidence import inspect as inspection
 from archive.evidence import service
@@ -30,6 +35,7 @@ from archive.evidence.schemas import (
     IngestOut,
     parse_metadata,
 )
+from archive.storage import ObjectStore
 from archive.textnorm import safe_filename
 
 router = APIRouter(tags=["evidence"])
@@ -54,11 +60,18 @@ class EvidenceDetail(EvidenceOut):
 
 @router.post("/evidence", status_code=201, response_model=IngestOut,
              summary="Upload one file with its metadata (multipart/form-data)")
-async def upload(request: Request, principal: CurrentUser, session: SessionDep,
-                 store: StoreDep, settings: SettingsDep) -> IngestOut:
+async def upload(request: Request, principal: UploadCaller, store: StoreDep,
+                 settings: SettingsDep) -> IngestOut:
     """Form fields: ``file`` and ``org_code``, ``doc_type``; optional ``fiscal_year``,
     ``voucher_no``, ``doc_number``, ``issue_date``, ``issuer_name``, ``issuer_tax_id``,
     ``issuer_branch``, ``amount``, ``vat_amount``, ``currency``, ``description``."""
+    return await receive_upload(request, principal, store, settings)
+
+
+async def receive_upload(request: Request, principal: Principal, store: ObjectStore,
+                         settings: Settings) -> IngestOut:
+    """Spool the body (no database connection held), then ingest in a unit of work of its
+    own, committed before the answer: a 201 always means "committed"."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and \
             int(declared) > settings.max_upload_bytes + _FORM_OVERHEAD:
@@ -68,22 +81,43 @@ async def upload(request: Request, principal: CurrentUser, session: SessionDep,
         return Spool(max_bytes=settings.max_upload_bytes,
                      memory_limit=settings.spool_memory_bytes, tmp_dir=settings.tmp_dir)
 
-    try:
-        form = await read_upload(request.stream(), request.headers.get("content-type"), new_spool)
-    except ClientDisconnect:
-        raise MalformedMultipart("the client disconnected during the upload") from None
+    with _slots(request, settings).take(principal.name):
+        body = timed(request.stream(), idle=settings.upload_idle_timeout_seconds,
+                     total=settings.upload_max_seconds)
+        try:
+            form = await read_upload(body, request.headers.get("content-type"), new_spool)
+        except ClientDisconnect:
+            raise MalformedMultipart("the client disconnected during the upload") from None
     assert form.spool is not None
+    spool = form.spool
     try:
         meta = parse_metadata(EvidenceMetadata, form.fields)
         filename = safe_filename(form.filename)
-        result = await run_in_threadpool(
-            service.ingest, session, store, principal, spool=form.spool, meta=meta,
-            filename=filename, client_media_type=form.content_type,
-            policy=service.IngestPolicy(settings.allowed_media_types,
-                                        settings.default_retention_years))
-        return service.ingest_out(result)
+
+        def ingest() -> IngestOut:
+            with session_scope(request.app.state.sessions) as session:
+                result = service.ingest(
+                    session, store, principal, spool=spool, meta=meta, filename=filename,
+                    client_media_type=form.content_type,
+                    policy=service.IngestPolicy(settings.allowed_media_types,
+                                                settings.default_retention_years))
+                return service.ingest_out(result)
+
+        return await run_in_threadpool(ingest)
     finally:
-        form.spool.close()
+        spool.close()
+
+
+_SLOTS_LOCK = threading.Lock()
+
+
+def _slots(request: Request, settings: Settings) -> UploadSlots:
+    state = request.app.state
+    with _SLOTS_LOCK:
+        slots = getattr(state, "upload_slots", None)
+        if slots is None:
+            slots = state.upload_slots = UploadSlots(settings.uploads_per_account)
+    return slots  # type: ignore[no-any-return]
 
 
 @router.get("/evidence/by-hash/{sha256}", response_model=list[EvidenceOut],

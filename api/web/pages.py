@@ -29,6 +29,7 @@ from api.errors import status_for
 from api.multipart import MalformedMultipart, boundary_of
 from api.web import i18n, present
 from archive.accounts.principal import Principal
+from archive.db import session_scope
 from archive.errors import ArchiveError, InvalidInput, NotFound, Unauthenticated
 
 HERE = Path(__file__).parent
@@ -128,6 +129,16 @@ def maybe_user(request: Request, session: SessionDep) -> Principal | None:
 PageUser = Annotated[Principal, Depends(page_user)]
 MaybeUser = Annotated[Principal | None, Depends(maybe_user)]
 ScriptUser = Annotated[Principal, Depends(script_user)]
+
+
+def script_uploader(request: Request) -> Principal:
+    """Like :func:`script_user` for the upload page's file endpoint, in a unit of work of
+    its own that ends before the body is read (no connection held while it arrives)."""
+    with session_scope(request.app.state.sessions) as session:
+        return _authenticate(request, session, None)
+
+
+ScriptUploader = Annotated[Principal, Depends(script_uploader)]
 
 
 def form_text(form: FormData, name: str) -> str | None:

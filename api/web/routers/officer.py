@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from api.deps import SessionDep, SettingsDep, StoreDep
 from api.routers import evidence as evidence_api
 from api.web import present
-from api.web.pages import PageRoute, PageUser, ScriptUser, lang_of, render
+from api.web.pages import PageRoute, PageUser, ScriptUploader, lang_of, render
 from archive.accounts.principal import require
 from archive.errors import ArchiveError
 from archive.evidence import inspect as inspection
@@ -48,16 +48,15 @@ def _recent(session: SessionDep, principal: PageUser) -> list[SearchItem]:
 
 
 @router.post("/upload/file")
-async def upload_file(request: Request, principal: ScriptUser, session: SessionDep,
-                      store: StoreDep, settings: SettingsDep) -> Response:
+async def upload_file(request: Request, principal: ScriptUploader, store: StoreDep,
+                      settings: SettingsDep) -> Response:
     """One file of the upload page (sent by its script with the CSRF token as a header):
     the same ingest as ``POST /api/v1/evidence``, with answers the page can show as they
     are — problems translated, one per field."""
     lang = lang_of(request)
     try:
-        out = await evidence_api.upload(request, principal, session, store, settings)
-    except ArchiveError as exc:
-        session.rollback()
+        out = await evidence_api.receive_upload(request, principal, store, settings)
+    except ArchiveError as exc:   # nothing was committed: the ingest's own unit of work
         from api.errors import status_for
 
         return JSONResponse({"ok": False, "error": exc.code,
