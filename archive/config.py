@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(default=300, ge=1)
     job_retry_base_seconds: float = Field(default=5.0, gt=0)   # backoff 5 s, 10 s, 20 s …
     worker_concurrency: int = Field(default=2, ge=1)
+    # Workers write a heartbeat this often; 3 missed beats read "stalled", 10 "dead".
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
     embedded_worker: bool = True        # `archive serve` runs a worker and the scheduler
     fixity_cycle_days: int = Field(default=30, ge=1)
     fixity_max_mbps: float = Field(default=50.0, gt=0)

@@ -4,7 +4,7 @@ from archive.accounts.models import ApiToken, LoginFailure, User, UserOrganisati
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from archive.db import Base
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
-from archive.jobs.models import Job, SystemCheck
+from archive.jobs.models import Job, SystemCheck, WorkerBeat
 from archive.orgs.models import Organisation
 from archive.schedules.models import (
     DocTypeSchedule,
@@ -17,4 +17,4 @@ from archive.search.models import BlobText, Export
 __all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Blob", "BlobText",
            "DocTypeSchedule", "Evidence", "EvidenceHistory", "Export", "Inspection", "Job",
            "LoginFailure", "Organisation", "RetentionSchedule", "RetentionScheduleVersion",
-           "SystemCheck", "Tombstone", "User", "UserOrganisation", "WebSession"]
+           "SystemCheck", "Tombstone", "User", "UserOrganisation", "WebSession", "WorkerBeat"]

@@ -9,7 +9,13 @@
 * ``stop()`` (SIGTERM) stops claiming, lets running handlers finish for a grace period and
   gives back what is still running, so no job is left claimed.
 * A database or store outage only makes claims or handlers fail for a while: the loop
-  backs off and carries on when they return (connections are checked before use).
+  backs off and carries on when they return (connections are checked before use). Any
+  other exception in the loop itself (e.g. the pool's ``TimeoutError``, which is not a
+  ``DBAPIError``) is logged, counted and backed off the same way: a loop never exits
+  before ``stop()``.
+* The heartbeat thread writes the worker's heartbeat (``archive.jobs.heartbeats``) every
+  ``worker_heartbeat_seconds``: /readyz, the health page and /metrics tell a live worker
+  from a dead or stalled one by it.
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from sqlalchemy.exc import DBAPIError
 
 import workers.handlers  # noqa: F401  (registers every handler)
 from archive.config import Settings
-from archive.db import make_engine, make_session_factory, session_scope
+from archive.db import make_engine, make_session_factory, session_scope, utcnow
 from archive.errors import ArchiveError, InvalidInput, NotFound, StoreUnavailable
+from archive.jobs import heartbeats
 from archive.jobs import service as queue
 from archive.storage import ObjectStore, make_store
 from workers.registry import HANDLERS, Interrupted, JobContext
@@ -58,6 +65,11 @@ class Worker:
         self._running: dict[int, str] = {}     # job id → thread name
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._loops: list[threading.Thread] = []
+        self.loop_errors = 0
+        self.last_error: str | None = None
+        self.started_at = utcnow()
+        self.beat_interval = min(max(0.5, self.lease / 3), settings.worker_heartbeat_seconds)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -65,6 +77,11 @@ class Worker:
             t = threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+            self._loops.append(t)
+        try:
+            self._beat()
+        except Exception as exc:  # noqa: BLE001 - the heartbeat thread tries again
+            log.warning("worker.heartbeat_failed error=%s", str(exc)[:200])
         hb = threading.Thread(target=self._heartbeat, name="worker-heartbeat", daemon=True)
         hb.start()
         self._threads.append(hb)
@@ -86,6 +103,11 @@ class Worker:
                 log.info("job.released id=%d worker=%s", job_id, self.name)
             except Exception:  # noqa: BLE001 - the lease will expire anyway
                 log.exception("job.release_failed id=%d", job_id)
+        try:
+            with session_scope(self.sessions) as s:
+                heartbeats.stopped(s, self.name)
+        except Exception:  # noqa: BLE001 - then the row goes stale and reads "stalled"
+            log.warning("worker.stop_unrecorded name=%s", self.name)
         log.info("worker.stopped name=%s", self.name)
 
     def run_forever(self) -> None:
@@ -111,8 +133,16 @@ class Worker:
             except DBAPIError as exc:
                 failures += 1
                 delay = min(30.0, 0.5 * 2 ** failures)
+                self._count_error(exc)
                 log.warning("worker.database_unavailable retry_in=%.1fs error=%s", delay,
                             str(exc.orig)[:200])
+                self._stopping.wait(delay)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a loop must survive anything
+                failures += 1
+                delay = min(30.0, 0.5 * 2 ** failures)
+                self._count_error(exc)
+                log.exception("worker.loop_error retry_in=%.1fs", delay)
                 self._stopping.wait(delay)
                 continue
             if not ran:
@@ -194,8 +224,26 @@ class Worker:
         except DBAPIError:
             pass  # progress is a courtesy; the work goes on
 
+    def _count_error(self, exc: BaseException) -> None:
+        with self._lock:
+            self.loop_errors += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+
+    def loops_alive(self) -> int:
+        return sum(1 for t in self._loops if t.is_alive())
+
+    def _beat(self) -> None:
+        with self._lock:
+            errors, last = self.loop_errors, self.last_error
+        with session_scope(self.sessions) as s:
+            heartbeats.beat(s, self.name, interval=self.beat_interval,
+                            threads=len(self._loops), alive=self.loops_alive(),
+                            loop_errors=errors, last_error=last, started_at=self.started_at)
+
     def _heartbeat(self) -> None:
-        interval = max(0.5, self.lease / 3)
+        """Extends the leases of running jobs and writes the worker's heartbeat; survives
+        any exception (a database outage only makes the beat go stale)."""
+        interval = self.beat_interval
         while True:
             stopping = self._stopping.wait(interval)
             with self._lock:
@@ -208,5 +256,10 @@ class Worker:
                 try:
                     with session_scope(self.sessions) as s:
                         queue.heartbeat(s, job_id, self.name, lease_seconds=self.lease)
-                except DBAPIError:
+                except Exception:  # noqa: BLE001, S110 - the lease is retried next beat
                     pass
+            if not stopping:
+                try:
+                    self._beat()
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("worker.heartbeat_failed error=%s", str(exc)[:200])

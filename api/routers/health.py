@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -16,7 +18,7 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
     """The database and the object store answer."""
-    checks: dict[str, dict[str, str]] = {}
+    checks: dict[str, dict[str, Any]] = {}
     try:
         with request.app.state.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -31,9 +33,30 @@ def readyz(request: Request) -> JSONResponse:
         checks["store"] = {"status": "unavailable", "detail": str(exc)[:200]}
     ready = all(c["status"] == "ok" for c in checks.values())
     if checks["database"]["status"] == "ok":
+        workers = _workers(request)
+        checks["workers"] = workers
+        # Workers ran but none is alive: exports stay queued, inspections never run.
+        ready = ready and workers["status"] != "down"
         checks.update(_self_checks(request))
     return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
                         status_code=200 if ready else 503)
+
+
+def _workers(request: Request) -> dict[str, Any]:
+    """The workers' heartbeats: ``ok``, ``degraded`` (some dead or stalled), ``down`` (none
+    alive: not ready) or ``none`` (no worker has run yet)."""
+    from archive.jobs import heartbeats
+
+    with request.app.state.sessions() as s:
+        found = heartbeats.states(s)
+    out: dict[str, Any] = {"status": heartbeats.summary(found),
+                           "live": sum(1 for w in found if w.state == "ok")}
+    bad = [{"name": w.name, "state": w.state, "last_beat_seconds_ago": w.age_seconds,
+            "threads_alive": f"{w.alive}/{w.threads}", "loop_errors": w.loop_errors}
+           for w in found if w.state != "ok"]
+    if bad:
+        out["problems"] = bad
+    return out
 
 
 def _self_checks(request: Request) -> dict[str, dict[str, str]]:

@@ -22,6 +22,7 @@ from archive.accounts.principal import require
 from archive.errors import Unauthenticated
 from archive.evidence.models import Blob, Evidence
 from archive.integrity import latest
+from archive.jobs import heartbeats
 from archive.jobs.models import Job
 
 router = APIRouter(tags=["health"])
@@ -80,6 +81,18 @@ class ArchiveCollector:
                                      "refused, 0 if not, -1 if never run")
             worm.add_metric([], -1 if probe is None else int(probe.ok))
             yield worm
+            found = heartbeats.states(s)
+            workers = GaugeMetricFamily("archive_workers", "Workers by heartbeat state",
+                                        labels=["state"])
+            for state in ("ok", "stalled", "dead"):
+                workers.add_metric([state], sum(1 for w in found if w.state == state))
+            yield workers
+            errors = CounterMetricFamily("archive_worker_loop_errors",
+                                         "Exceptions survived by worker loops (since start)",
+                                         labels=["worker"])
+            for w in found:
+                errors.add_metric([w.name], w.loop_errors)
+            yield errors
 
 
 def _recent_runs(s: Any) -> Iterator[tuple[str, list[Any], list[Any]]]:

@@ -433,6 +433,17 @@ TH: dict[str, str] = {
         "ผู้ดูแลระบบล้างรหัสผ่านได้แต่ไม่กำหนดรหัสผ่านให้ผู้อื่น ผู้ใช้ตั้งรหัสผ่านใหม่เองที่หน้าบัญชีของตน "
         "(เข้าด้วยโทเค็น API ของตนเอง) หรือผู้ดูแลเครื่องตั้งด้วยคำสั่ง `archive users passwd`",
     "Reset the password": "ล้างรหัสผ่าน",
+    "Workers": "ตัวประมวลผลงาน",
+    "Worker": "ตัวประมวลผล",
+    "State": "สถานะ",
+    "Last heartbeat": "สัญญาณชีพล่าสุด",
+    "Threads alive": "เธรดที่ยังทำงาน",
+    "Errors survived": "ข้อผิดพลาดที่ผ่านมาได้",
+    "alive": "ทำงานอยู่",
+    "stalled": "หยุดนิ่ง",
+    "dead": "หยุดทำงาน",
+    "No worker has reported: uploads are not inspected and exports stay queued until one "
+    "runs.": "ยังไม่มีตัวประมวลผลงานรายงานตัว ไฟล์ที่อัปโหลดจะยังไม่ถูกตรวจ และการส่งออกจะรอคิวจนกว่าจะมีตัวประมวลผลทำงาน",
     "Password reset; the user's open sessions were ended.":
         "ล้างรหัสผ่านแล้ว และออกจากระบบทุกเครื่องที่ผู้ใช้นี้เข้าอยู่",
     "Only the user creates their own tokens; you may revoke them.":

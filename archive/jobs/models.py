@@ -49,3 +49,20 @@ class SystemCheck(Base):
     ok: Mapped[bool]
     summary: Mapped[str] = mapped_column(sa.Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class WorkerBeat(Base):
+    """One worker process's heartbeat: written every few seconds by the worker itself, so
+    that /readyz and the health page can tell a live worker from a dead or stalled one."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(sa.String(150), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    interval: Mapped[float] = mapped_column(sa.Float)       # seconds between beats
+    threads: Mapped[int]                                    # loop threads started
+    alive: Mapped[int]                                      # loop threads still running
+    loop_errors: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

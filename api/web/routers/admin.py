@@ -26,6 +26,7 @@ from archive.accounts import web_sessions
 from archive.accounts.models import ROLES
 from archive.accounts.principal import Principal, require
 from archive.errors import ArchiveError, InvalidInput
+from archive.jobs import heartbeats
 from archive.jobs import service as queue
 from archive.jobs.models import JOB_STATUSES
 from archive.orgs import service as orgs
@@ -212,7 +213,7 @@ def health_page(request: Request, principal: PageUser, session: SessionDep) -> R
                   statuses=JOB_STATUSES, failed=queue.list_jobs(session, status="failed",
                                                                 limit=50),
                   checks={k: integrity.latest(session, k) for k in CHECKS},
-                  alerts=integrity.alerts(session))
+                  alerts=integrity.alerts(session), workers=heartbeats.states(session))
 
 
 @router.post("/admin/jobs/{job_id}/retry")
