@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # GET /metrics: the scrape token Prometheus sends as a bearer token (an administrator's
     # API token is accepted too). Without one configured, only administrators may scrape.
     metrics_token: SecretStr | None = None
+    # The HTTP server's own limits (`archive serve`): a request head must arrive complete
+    # within header_timeout_seconds and be at most max_header_bytes; an idle kept-alive
+    # connection is closed after keep_alive_seconds.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_header_bytes: int = Field(default=32 * 1024, ge=4096)
+    keep_alive_seconds: int = Field(default=5, ge=1)
     # Failed authentications from one address per minute before it is refused (429).
     auth_failures_per_minute: int = Field(default=30, ge=1)
 

@@ -60,17 +60,21 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     err.print(f"Evidence Archive on [bold]http://{host}:{port}[/]  "
               f"(database: {ctx.engine.url.render_as_string(hide_password=True)}; "
               f"store: {ctx.store.describe()})")
+    from api.server import server_options
+
+    limits = server_options(ctx.settings)   # head timeout, head size, keep-alive
     if workers > 1:
         # Each process builds its own app from the same ARCHIVE_ settings.
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
-                    workers=workers, log_level="info", access_log=False)
+                    workers=workers, log_level="info", access_log=False, **limits)
         return
     from api.app import create_app
 
     application = create_app(ctx.settings, engine=ctx.engine, store=ctx.store)
     background = _embedded_background(ctx) if ctx.settings.embedded_worker else None
     try:
-        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False,
+                    **limits)
     finally:
         if background:
             background()

@@ -86,3 +86,86 @@ def test_dockerfile_copies_every_package_and_runs_the_cli():
         assert f"COPY {package} ./{package}" in dockerfile, f"Dockerfile misses {package}/"
     cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.M)
     assert cmd is not None and json.loads(cmd.group(1))[0] == "archive"
+
+
+# -- the reverse proxy (issue 15 item 3) ------------------------------------------------
+
+NGINX_CONF = ROOT / "deploy" / "nginx" / "archive.conf"
+
+
+def _nginx(directive: str) -> list[str]:
+    text = "\n".join(line.split("#", 1)[0] for line in NGINX_CONF.read_text().splitlines())
+    return [m.strip() for m in re.findall(rf"^\s*{directive}\s+([^;{{}}]+);", text, re.M)]
+
+
+def _seconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(ms|s|m)?", value).groups()  # type: ignore[union-attr]
+    return int(number) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[unit]
+
+
+def _bytes(value: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([kKmMgG]?)", value).groups()  # type: ignore[union-attr]
+    return int(number) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[unit.lower()]
+
+
+def test_only_the_proxy_publishes_ports(compose):
+    published = {name for name, svc in compose["services"].items() if svc.get("ports")}
+    assert published == {"proxy"}, published
+    ports = compose["services"]["proxy"]["ports"]
+    assert all(p.endswith((":443", ":80")) for p in ports), ports
+
+
+def test_the_proxy_mounts_its_config_and_the_certificates(compose):
+    proxy = compose["services"]["proxy"]
+    mounts = {v.rsplit(":", 2)[1]: v.rsplit(":", 2)[0] for v in proxy["volumes"]}
+    assert mounts["/etc/nginx/conf.d/default.conf"] == "./deploy/nginx/archive.conf"
+    assert NGINX_CONF.exists()
+    tls_source = mounts["/etc/nginx/tls"]
+    assert tls_source.startswith("${ARCHIVE_TLS_DIR:?")     # from the environment, required
+    for directive in ("ssl_certificate", "ssl_certificate_key"):
+        (path,) = _nginx(directive)
+        assert path.startswith("/etc/nginx/tls/"), path
+    assert _nginx("listen") == ["80", "443 ssl"]
+
+
+def test_the_proxy_forwards_to_the_api_service_port(compose):
+    api = compose["services"]["api"]
+    port = api["command"][api["command"].index("--port") + 1]
+    assert _nginx("server") == [f"api:{port}"]
+    assert _nginx("proxy_pass") == ["http://archive_api"]
+    assert "ports" not in api and str(port) in [str(p) for p in api.get("expose", [])]
+    # the archive believes X-Forwarded-* only in production, and uvicorn only from allowed
+    # addresses: both are set for the api service behind the proxy
+    assert api["environment"]["ARCHIVE_ENV"] == "production"
+    assert api["environment"]["FORWARDED_ALLOW_IPS"]
+    assert "X-Forwarded-For $remote_addr" in _nginx("proxy_set_header")
+
+
+def test_the_proxy_limits_match_the_archives(compose):
+    from api.routers.evidence import _FORM_OVERHEAD
+
+    env = compose["services"]["api"]["environment"]
+    settings = Settings(**{k.removeprefix("ARCHIVE_").lower(): v for k, v in env.items()
+                           if k in ("ARCHIVE_MAX_UPLOAD_BYTES",
+                                    "ARCHIVE_UPLOAD_IDLE_TIMEOUT_SECONDS")})
+    (body,) = _nginx("client_max_body_size")
+    needed = settings.max_upload_bytes + _FORM_OVERHEAD
+    assert needed <= _bytes(body) <= needed + 2 * 1024 ** 2, (body, needed)
+    (header_timeout,) = _nginx("client_header_timeout")
+    (body_timeout,) = _nginx("client_body_timeout")
+    assert _seconds(header_timeout) <= Settings().header_timeout_seconds
+    assert _seconds(body_timeout) <= settings.upload_idle_timeout_seconds
+    (buffers,) = _nginx("large_client_header_buffers")
+    count, size = buffers.split()
+    assert int(count) * _bytes(size) <= 4 * Settings().max_header_bytes
+
+
+def test_archive_serve_sets_the_servers_own_limits():
+    from api.server import HeaderTimeoutH11, server_options
+
+    options = server_options(Settings())
+    assert options["http"] is HeaderTimeoutH11
+    assert options["timeout_keep_alive"] == Settings().keep_alive_seconds
+    assert options["h11_max_incomplete_event_size"] == Settings().max_header_bytes
+    serve = (ROOT / "cli" / "main.py").read_text()
+    assert serve.count("**limits") == 2      # the single- and the multi-process server
