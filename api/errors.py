@@ -72,7 +72,34 @@ def error_body(code: str, detail: object) -> dict[str, object]:
     return {"error": code, "detail": detail}
 
 
+ERROR_SCHEMA = {
+    "title": "Error", "type": "object", "required": ["error", "detail"],
+    "properties": {"error": {"type": "string", "description": "machine-readable code"},
+                   "detail": {"description": "what went wrong: a sentence, or a list of "
+                                             "{field, message} for invalid fields"}},
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """FastAPI documents its own 422 body (``{"detail": [{loc, msg, type}]}``); this API
+    answers ``{"error", "detail"}`` (see ``invalid_request`` below), so the OpenAPI says so."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in components:
+            components["HTTPValidationError"] = ERROR_SCHEMA
+            components.pop("ValidationError", None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _document_errors(app)
     @app.exception_handler(e.ArchiveError)
     async def archive_error(request: Request, exc: e.ArchiveError) -> JSONResponse:
         status = status_for(exc)
