@@ -46,7 +46,6 @@ class _Walker:
         self.u = Usage()
         self.walked: set[Any] = set()
         self.depth = 0
-        self.q_base = 0
         self.page_res: Any = None  # resources of the page being walked
 
     # -- colour spaces ----------------------------------------------------------------
@@ -221,7 +220,6 @@ class _Walker:
         stack: list[_State] = []
         marked: list[bool] = []  # inside ActualText?
         in_bx = 0
-        base = self.q_base
         for inst in instructions:
             try:
                 op = str(inst.operator)
@@ -240,8 +238,11 @@ class _Walker:
                 u.inherited_resources.append((objnum, page))
                 reported = True
             if op == "q":
+                # Nesting is counted per content stream, as veraPDF parses each stream
+                # (page, form, pattern, glyph, appearance) with its own q/Q stack; a Q
+                # with nothing saved restores nothing.
                 stack.append(st.copy())
-                depth = base + len(stack)
+                depth = len(stack)
                 if depth > u.max_q_depth:
                     u.max_q_depth = depth
                     u.q_depth_where = (objnum, page)
@@ -293,9 +294,7 @@ class _Walker:
                     self.ext_gstate(str(ops[0]), res, page, st, objnum)
             elif op == "Do":
                 if ops and po.is_name(ops[0]):
-                    self.q_base = base + len(stack)
                     self.xobject(str(ops[0]), res, page, st, defaults, group, objnum)
-                    self.q_base = base
             elif op == "sh":
                 if ops and po.is_name(ops[0]):
                     sh = po.get(po.get(res, "/Shading"), str(ops[0]))
@@ -331,7 +330,6 @@ class _Walker:
                 in_bx += 1
             elif op == "EX":
                 in_bx = max(0, in_bx - 1)
-        self.q_base = base
 
     def inherited_name(self, op: str, ops: Any, res: Any, kind: str, inherits: bool) -> bool:
         """Does ``op`` take a named resource from a dictionary not explicitly associated

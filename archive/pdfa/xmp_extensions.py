@@ -132,8 +132,10 @@ def read_extensions(x: Xmp) -> Extensions:
                     ext.add(10, f"pdfaProperty:category is {cat!r}, not internal or external")
                 _check_simple(ext, pf.get("description"), 11, "pdfaProperty:description",
                               "pdfaProperty")
-                if ns and pname:
-                    ext.properties.setdefault(ns, {})[pname] = ptype or "Text"
+                # As veraPDF registers it: a property is declared once its schema has a
+                # namespace URI and the property both a name and a value type.
+                if ns and pname and ptype:
+                    ext.properties.setdefault(ns, {})[pname] = ptype
     # value types named by properties and fields must be defined somewhere
     for ns_props in ext.properties.values():
         for t in ns_props.values():

@@ -198,13 +198,15 @@ def property_value_types(ctx: DocContext) -> Issues:
 # -- document information dictionary (PDF/A-1) -------------------------------------------
 
 _PDF_DATE = re.compile(
-    r"D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+\-])(\d{2})?'?(\d{2})?'?)?")
+    r"D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+\-])(\d{2})?'?(\d{2})?'?)?\Z")
 _XMP_DATE = re.compile(
-    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
     r"(Z|[+-]\d{2}:\d{2})?)?)?)?\Z")
 
 
 def parse_pdf_date(text: str) -> datetime | None:
+    """A PDF date string as an instant; None when it is not one (trailing text included).
+    Without a time zone the date is taken as UTC, as XMP dates without one are."""
     m = _PDF_DATE.match(text.strip())
     if m is None:
         return None
@@ -223,9 +225,12 @@ def parse_xmp_date(text: str) -> datetime | None:
     m = _XMP_DATE.match(text.strip())
     if m is None:
         return None
-    y, mo, d, h, mi, s, tz = m.groups()
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    # Fractions of a second count (to the millisecond, as a Java Calendar keeps them).
+    micro = int(round(float(frac) * 1000)) * 1000 if frac else 0
     try:
-        dt = datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0))
+        dt = datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0),
+                      min(micro, 999000))
     except ValueError:
         return None
     if tz and tz != "Z":
