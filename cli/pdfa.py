@@ -63,6 +63,15 @@ def _text(report: PdfaReport) -> str:
     return "\n".join(lines)
 
 
+def _light_sandbox() -> None:
+    """Children that check PDF/A need the checker only: have the fork server import that
+    (not the whole inspection stack it preloads for the workers), before its first use."""
+    import multiprocessing
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        ["archive.pdfa", "archive.pdfa.isolated", "pikepdf", "lxml.etree"])
+
+
 @app.command()
 def check(
     files: list[Path] = typer.Argument(..., help="PDF files or folders (walked recursively)."),
@@ -83,6 +92,8 @@ def check(
         typer.echo(f"Error: no such file or folder: {', '.join(missing)}", err=True)
         raise typer.Exit(2)
     paths = list(_files(files))
+    if sandbox:
+        _light_sandbox()
 
     def run(path: Path) -> PdfaReport:
         if sandbox:

@@ -136,7 +136,7 @@ class DocContext:
     # -- object walk ------------------------------------------------------------------
     @cached_property
     def cos(self) -> CosFacts:
-        return _walk_cos(self.pdf)
+        return _walk_cos(self.pdf, self.raw)
 
     # -- content ----------------------------------------------------------------------
     @cached_property

@@ -4,6 +4,7 @@ stream and dictionary for the rules that look at them all."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +32,20 @@ class CosFacts:
     indirect_count: int = 0
 
 
-def _walk_cos(pdf: pikepdf.Pdf) -> CosFacts:
+# A name token of 128 bytes or more in the file's bytes (escapes only shorten a name).
+_LONG_NAME = re.compile(rb"/[^\x00\t\n\f\r ()<>\[\]{}/%]{128,}")
+
+
+def _walk_cos(pdf: pikepdf.Pdf, raw: bytes | None = None) -> CosFacts:
+    """``raw``: the file's bytes. When they show that no name can exceed 127 bytes and no
+    string 32,767 (no long name token, a small file, no object streams hiding objects
+    from the bytes), names and strings are not measured one by one."""
     facts = CosFacts()
+    if raw is None or b"/ObjStm" in raw:
+        names = strings = True
+    else:
+        names = _LONG_NAME.search(raw) is not None
+        strings = len(raw) > 32767
     seen: set[tuple[int, int]] = set()
     T_DICT, T_STREAM, T_ARRAY = po.T_DICT, po.T_STREAM, po.T_ARRAY
     T_STRING, T_NAME = po.T_STRING, po.T_NAME
@@ -60,22 +73,27 @@ def _walk_cos(pdf: pikepdf.Pdf) -> CosFacts:
                         if len(values) > 8191:
                             facts.big_arrays.append((len(values), holder))
                     else:
-                        pairs = list(obj.items())
-                        if len(pairs) > 4095:
-                            facts.big_dicts.append((len(pairs), holder))
+                        if names:
+                            pairs = list(obj.items())
+                            values = []
+                            for k, v in pairs:
+                                if len(k) > 128:
+                                    facts.long_names.append((k, holder))
+                                values.append(v)
+                        else:
+                            values = list(obj.values())
+                        if len(values) > 4095:
+                            facts.big_dicts.append((len(values), holder))
                         if t is T_STREAM:
                             facts.streams.append(obj)
                         else:
                             facts.dicts.append(obj)
-                        values = []
-                        for k, v in pairs:
-                            if len(k) > 128:
-                                facts.long_names.append((k, holder))
-                            values.append(v)
                 except Exception:  # noqa: BLE001 - broken containers are skipped
                     continue
                 stack.extend((v, holder) for v in values)
             elif t is T_STRING:
+                if not strings:
+                    continue
                 try:
                     n = len(bytes(obj))
                 except Exception:  # noqa: BLE001
@@ -83,6 +101,8 @@ def _walk_cos(pdf: pikepdf.Pdf) -> CosFacts:
                 if n > 32767:
                     facts.long_strings.append((n, holder))
             elif t is T_NAME:
+                if not names:
+                    continue
                 try:
                     raw = po.name_bytes(obj)
                 except Exception:  # noqa: BLE001
