@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from archive.pdfa import FLAVOURS, PdfaReport, check_pdfa, check_pdfa_isolated, coverage
+from archive.pdfa import FLAVOURS, PdfaReport, check_pdfa_isolated
 from archive.pdfa.flavours import label, normalise
 
 app = typer.Typer(help="PDF/A conformance checks (ISO 19005-1/2/3/4).", no_args_is_help=True)
@@ -69,7 +69,7 @@ def _light_sandbox() -> None:
     import multiprocessing
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(
-        ["archive.pdfa", "archive.pdfa.isolated", "pikepdf", "lxml.etree"])
+        ["archive.pdfa", "archive.pdfa.isolated", "archive.pdfa.checker"])
 
 
 @app.command()
@@ -98,6 +98,8 @@ def check(
     def run(path: Path) -> PdfaReport:
         if sandbox:
             return check_pdfa_isolated(path, flavour)
+        from archive.pdfa.checker import check_pdfa
+
         return check_pdfa(path, flavour)
 
     all_ok = True
@@ -135,6 +137,8 @@ def rules(
     flavours = [_flavour(flavour)] if flavour else list(FLAVOURS)
     if "auto" in flavours:
         flavours = list(FLAVOURS)
+    from archive.pdfa.registry import coverage
+
     for fl in flavours:
         cov = coverage(fl)
         typer.echo(f"{label(fl):<10} {len(cov.implemented):>4} / {cov.total:<4} "
