@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from archive.pdfa import pdfobj as po
@@ -197,3 +198,47 @@ class _State:
         s.fill, s.stroke, s.tr, s.font = self.fill, self.stroke, self.tr, self.font
         s.op_fill, s.op_stroke, s.opm = self.op_fill, self.op_stroke, self.opm
         return s
+
+
+def scan_operands(u: Usage, stream: Any, kind: str, instructions: Any, objnum: int | None,
+                  page: int | None) -> None:
+    """Numbers, strings and hex strings inside the content stream (implementation
+    limits and hex syntax apply to operands too). A cheap look at the bytes first,
+    the operands only when the bytes hint at a problem."""
+    if kind == "page":
+        parts = [c for c in po.as_list(po.get(stream, "/Contents")) if po.is_stream(c)]
+    else:
+        parts = [stream]
+    chunks = [po.read_stream(c) or b"" for c in parts]
+    data = b"\n".join(chunks)
+    if b"<" in data:
+        if b"(" in data:
+            data = _blank_literal_strings(data)
+        for m in _HEX_IN_CONTENT.finditer(data):
+            body = m.group(1)
+            digits = _HEX_WS_RE.sub(b"", body)
+            if _NOT_HEX.search(digits):
+                u.content_hex.append(("nonhex", objnum, page))
+            elif len(digits) % 2:
+                u.content_hex.append(("odd", objnum, page))
+    if len(data) <= 32767 and _BIG_NUMBER.search(data) is None:
+        return
+    for inst in instructions:
+        try:
+            operands = list(inst.operands)
+        except Exception:  # noqa: BLE001 - inline images have no operand list
+            continue
+        for v in operands:
+            if isinstance(v, bool):
+                continue
+            if isinstance(v, int):
+                if v > 2147483647 or v < -2147483648:
+                    u.content_numbers.append((float(v), True, objnum, page))
+            elif isinstance(v, Decimal):
+                f = float(v)
+                if abs(f) > 32767.0 or (f != 0.0 and abs(f) < 1.175e-38):
+                    u.content_numbers.append((f, False, objnum, page))
+            elif po.kind(v) is po.T_STRING:
+                n = len(bytes(v))
+                if n > 32767:
+                    u.content_strings.append((n, objnum, page))

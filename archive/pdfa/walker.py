@@ -3,22 +3,18 @@ Type 3 glyphs, annotation appearances, soft masks) once, filling a :class:`Usage
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pikepdf
 
 from archive.pdfa import pdfobj as po
 from archive.pdfa.usage import (
-    _BIG_NUMBER,
     _DEVICE,
     _FILL_OPS,
-    _HEX_IN_CONTENT,
-    _HEX_WS_RE,
     _INITIAL_GRAY,
     _MAX_DEPTH,
     _MAX_SHOWS_PER_FONT,
-    _NOT_HEX,
     _RESOURCE_OPERAND,
     _SET_GRAY,
     _SHOW_OPS,
@@ -28,14 +24,32 @@ from archive.pdfa.usage import (
     ColourUse,
     FontUse,
     Usage,
-    _blank_literal_strings,
     _family,
     _State,
     _takes_resource,
+    scan_operands,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from archive.pdfa.context import DocContext
+
+
+class _Unit:
+    """One content stream being walked: where it is, its resources and its state."""
+
+    __slots__ = ("stream", "res", "page", "st", "group", "defaults", "objnum", "stack",
+                 "marked")
+
+    def __init__(self, stream: Any, res: Any, page: int | None, st: _State, group: Any,
+                 defaults: frozenset[str], objnum: int | None) -> None:
+        self.stream, self.res, self.page, self.st = stream, res, page, st
+        self.group, self.defaults, self.objnum = group, defaults, objnum
+        self.stack: list[_State] = []
+        self.marked: list[bool] = []  # per open marked-content sequence: inside ActualText?
+
+
+# Colour set by the device-colour operators (lower case: fill; upper case: stroke).
+_DEVICE_SET = {"g": _SET_GRAY, "rg": ("dev", "DeviceRGB"), "k": ("dev", "DeviceCMYK")}
 
 
 class _Walker:
@@ -213,123 +227,127 @@ class _Walker:
         except Exception as exc:  # noqa: BLE001
             u.content_errors.append((str(exc), po.objgen(stream)[0] or None, page))
             return
-        objnum = po.objgen(stream)[0] or None
+        unit = _Unit(stream, res, page, st, group, self._defaults(res),
+                     po.objgen(stream)[0] or None)
+        scan_operands(u, stream, kind, instructions, unit.objnum, page)
         reported = False  # an inherited resource name was reported for this stream
-        self.scan_operands(stream, kind, instructions, objnum, page)
-        defaults = self._defaults(res)
-        stack: list[_State] = []
-        marked: list[bool] = []  # inside ActualText?
-        in_bx = 0
+        handlers = _HANDLERS
         for inst in instructions:
             try:
                 op = str(inst.operator)
             except Exception:  # noqa: BLE001
                 continue
             if op == "INLINE IMAGE":
-                self.inline_image(inst, res, page, st, defaults, group)
+                self.inline_image(inst, res, page, unit.st, unit.defaults, group)
                 continue
             if op not in KNOWN_OPERATORS:
                 if op not in u.undefined_ops:
-                    u.undefined_ops[op] = (objnum, page)
+                    u.undefined_ops[op] = (unit.objnum, page)
                 continue
             ops = inst.operands
             if op in _RESOURCE_OPERAND and not reported and self.inherited_name(
                     op, ops, res, kind, inherits):
-                u.inherited_resources.append((objnum, page))
+                u.inherited_resources.append((unit.objnum, page))
                 reported = True
-            if op == "q":
-                # Nesting is counted per content stream, as veraPDF parses each stream
-                # (page, form, pattern, glyph, appearance) with its own q/Q stack; a Q
-                # with nothing saved restores nothing.
-                stack.append(st.copy())
-                depth = len(stack)
-                if depth > u.max_q_depth:
-                    u.max_q_depth = depth
-                    u.q_depth_where = (objnum, page)
-            elif op == "Q":
-                if stack:
-                    st = stack.pop()
-            elif op in _FILL_OPS or op in _STROKE_OPS:
-                if op in _FILL_OPS:
-                    self.use_cs(self.resolve(st.fill, res), "fill", page, st, defaults, group)
-                if op in _STROKE_OPS:
-                    self.use_cs(self.resolve(st.stroke, res), "stroke", page, st, defaults,
-                                group)
-            elif op in _SHOW_OPS:
-                self.show(st, ops, op, page, res, defaults, group, bool(marked and any(marked)))
-            elif op == "cs" or op == "CS":
-                if ops:
-                    cs = ops[0]
-                    val = ("name", str(cs)) if po.is_name(cs) else None
-                    if op == "cs":
-                        st.fill = val
-                    else:
-                        st.stroke = val
-            elif op == "g":
-                st.fill = _SET_GRAY
-            elif op == "G":
-                st.stroke = _SET_GRAY
-            elif op == "rg":
-                st.fill = ("dev", "DeviceRGB")
-            elif op == "RG":
-                st.stroke = ("dev", "DeviceRGB")
-            elif op == "k":
-                st.fill = ("dev", "DeviceCMYK")
-            elif op == "K":
-                st.stroke = ("dev", "DeviceCMYK")
-            elif op == "scn" or op == "SCN":
-                if ops and po.is_name(ops[-1]):
-                    self.pattern(str(ops[-1]), res, page, st, defaults, group)
-            elif op == "Tf":
-                if ops and po.is_name(ops[0]):
-                    font = po.get(po.get(res, "/Font"), str(ops[0]))
-                    if font is None:
-                        u.missing_resources.append(("Font", str(ops[0]), objnum, page))
-                    st.font = font
-            elif op == "Tr":
-                if ops and isinstance(ops[0], int):
-                    st.tr = int(ops[0])
-            elif op == "gs":
-                if ops and po.is_name(ops[0]):
-                    self.ext_gstate(str(ops[0]), res, page, st, objnum)
-            elif op == "Do":
-                if ops and po.is_name(ops[0]):
-                    self.xobject(str(ops[0]), res, page, st, defaults, group, objnum)
-            elif op == "sh":
-                if ops and po.is_name(ops[0]):
-                    sh = po.get(po.get(res, "/Shading"), str(ops[0]))
-                    if sh is None:
-                        u.missing_resources.append(("Shading", str(ops[0]), objnum, page))
-                    else:
-                        self.shading(sh, res, page, st, defaults, group)
-            elif op == "ri":
-                if ops and po.is_name(ops[0]):
-                    u.rendering_intents.append((str(ops[0]), objnum, page))
-            elif op == "BDC" or op == "BMC":
-                has_actual = False
-                if op == "BDC" and len(ops) >= 2:
-                    props = ops[1]
-                    if po.is_name(props):
-                        props = po.get(po.get(res, "/Properties"), str(props))
-                    if props is not None:
-                        u.marked_props.append((props, page))
-                        at = po.get(props, "/ActualText")
-                        if at is not None:
-                            has_actual = True
-                            u.actual_texts.append((at, page))
-                        else:
-                            mcid = po.get_int(props, "/MCID")
-                            if mcid is not None:
-                                has_actual = self.ctx.mcid_has_actual_text(
-                                    po.get_int(stream, "/StructParents"), mcid)
-                marked.append(has_actual)
-            elif op == "EMC":
-                if marked:
-                    marked.pop()
-            elif op == "BX":
-                in_bx += 1
-            elif op == "EX":
-                in_bx = max(0, in_bx - 1)
+            handler = handlers.get(op)
+            if handler is not None:
+                handler(self, unit, op, ops)
+
+    # -- operators (one handler per family; see _HANDLERS) -----------------------------
+    def op_q(self, unit: _Unit, op: str, ops: Any) -> None:
+        # Nesting is counted per content stream, as veraPDF parses each stream (page,
+        # form, pattern, glyph, appearance) with its own q/Q stack; a Q with nothing
+        # saved restores nothing.
+        if op == "q":
+            unit.stack.append(unit.st.copy())
+            depth = len(unit.stack)
+            if depth > self.u.max_q_depth:
+                self.u.max_q_depth = depth
+                self.u.q_depth_where = (unit.objnum, unit.page)
+        elif unit.stack:
+            unit.st = unit.stack.pop()
+
+    def op_paint(self, unit: _Unit, op: str, ops: Any) -> None:
+        st, res = unit.st, unit.res
+        if op in _FILL_OPS:
+            self.use_cs(self.resolve(st.fill, res), "fill", unit.page, st, unit.defaults,
+                        unit.group)
+        if op in _STROKE_OPS:
+            self.use_cs(self.resolve(st.stroke, res), "stroke", unit.page, st,
+                        unit.defaults, unit.group)
+
+    def op_show(self, unit: _Unit, op: str, ops: Any) -> None:
+        self.show(unit.st, ops, op, unit.page, unit.res, unit.defaults, unit.group,
+                  any(unit.marked))
+
+    def op_colour(self, unit: _Unit, op: str, ops: Any) -> None:
+        st = unit.st
+        if op == "cs" or op == "CS":
+            if not ops:
+                return
+            val = ("name", str(ops[0])) if po.is_name(ops[0]) else None
+        elif op == "scn" or op == "SCN":
+            if ops and po.is_name(ops[-1]):
+                self.pattern(str(ops[-1]), unit.res, unit.page, st, unit.defaults,
+                             unit.group)
+            return
+        else:
+            val = _DEVICE_SET[op.lower()]
+        if op.islower():
+            st.fill = val
+        else:
+            st.stroke = val
+
+    def op_text_state(self, unit: _Unit, op: str, ops: Any) -> None:
+        if op == "Tr":
+            if ops and isinstance(ops[0], int):
+                unit.st.tr = int(ops[0])
+        elif ops and po.is_name(ops[0]):  # Tf
+            font = po.get(po.get(unit.res, "/Font"), str(ops[0]))
+            if font is None:
+                self.u.missing_resources.append(("Font", str(ops[0]), unit.objnum,
+                                                 unit.page))
+            unit.st.font = font
+
+    def op_resource(self, unit: _Unit, op: str, ops: Any) -> None:
+        if not ops or not po.is_name(ops[0]):
+            return
+        nm, res, page, st = str(ops[0]), unit.res, unit.page, unit.st
+        if op == "gs":
+            self.ext_gstate(nm, res, page, st, unit.objnum)
+        elif op == "Do":
+            self.xobject(nm, res, page, st, unit.defaults, unit.group, unit.objnum)
+        elif op == "sh":
+            sh = po.get(po.get(res, "/Shading"), nm)
+            if sh is None:
+                self.u.missing_resources.append(("Shading", nm, unit.objnum, page))
+            else:
+                self.shading(sh, res, page, st, unit.defaults, unit.group)
+        else:  # ri
+            self.u.rendering_intents.append((nm, unit.objnum, page))
+
+    def op_marked(self, unit: _Unit, op: str, ops: Any) -> None:
+        if op == "EMC":
+            if unit.marked:
+                unit.marked.pop()
+            return
+        has_actual = False
+        if op == "BDC" and len(ops) >= 2:
+            props = ops[1]
+            if po.is_name(props):
+                props = po.get(po.get(unit.res, "/Properties"), str(props))
+            if props is not None:
+                self.u.marked_props.append((props, unit.page))
+                at = po.get(props, "/ActualText")
+                if at is not None:
+                    has_actual = True
+                    self.u.actual_texts.append((at, unit.page))
+                else:
+                    mcid = po.get_int(props, "/MCID")
+                    if mcid is not None:
+                        has_actual = self.ctx.mcid_has_actual_text(
+                            po.get_int(unit.stream, "/StructParents"), mcid)
+        unit.marked.append(has_actual)
 
     def inherited_name(self, op: str, ops: Any, res: Any, kind: str, inherits: bool) -> bool:
         """Does ``op`` take a named resource from a dictionary not explicitly associated
@@ -341,49 +359,6 @@ class _Walker:
         page_res = self.page_res
         return (kind != "page" and page_res is not None and res is not page_res
                 and not _takes_resource(op, ops, res) and _takes_resource(op, ops, page_res))
-
-    def scan_operands(self, stream: Any, kind: str, instructions: Any, objnum: int | None,
-                      page: int | None) -> None:
-        """Numbers, strings and hex strings inside the content stream (implementation
-        limits and hex syntax apply to operands too). A cheap look at the bytes first,
-        the operands only when the bytes hint at a problem."""
-        if kind == "page":
-            parts = [c for c in po.as_list(po.get(stream, "/Contents")) if po.is_stream(c)]
-        else:
-            parts = [stream]
-        chunks = [po.read_stream(c) or b"" for c in parts]
-        data = b"\n".join(chunks)
-        if b"<" in data:
-            if b"(" in data:
-                data = _blank_literal_strings(data)
-            for m in _HEX_IN_CONTENT.finditer(data):
-                body = m.group(1)
-                digits = _HEX_WS_RE.sub(b"", body)
-                if _NOT_HEX.search(digits):
-                    self.u.content_hex.append(("nonhex", objnum, page))
-                elif len(digits) % 2:
-                    self.u.content_hex.append(("odd", objnum, page))
-        if len(data) <= 32767 and _BIG_NUMBER.search(data) is None:
-            return
-        for inst in instructions:
-            try:
-                operands = list(inst.operands)
-            except Exception:  # noqa: BLE001 - inline images have no operand list
-                continue
-            for v in operands:
-                if isinstance(v, bool):
-                    continue
-                if isinstance(v, int):
-                    if v > 2147483647 or v < -2147483648:
-                        self.u.content_numbers.append((float(v), True, objnum, page))
-                elif isinstance(v, Decimal):
-                    f = float(v)
-                    if abs(f) > 32767.0 or (f != 0.0 and abs(f) < 1.175e-38):
-                        self.u.content_numbers.append((f, False, objnum, page))
-                elif po.kind(v) is po.T_STRING:
-                    n = len(bytes(v))
-                    if n > 32767:
-                        self.u.content_strings.append((n, objnum, page))
 
     def resolve(self, cur: Any, res: Any) -> Any:
         if cur is None:
@@ -573,3 +548,15 @@ def _gs_transparent(gs: Any) -> bool:
     bm = po.get(gs, "/BM")
     names = [po.name(b) for b in po.as_list(bm)]
     return bool(names) and not any(n in ("/Normal", "/Compatible") for n in names)
+
+
+_HANDLERS: dict[str, Callable[[_Walker, _Unit, str, Any], None]] = {
+    **dict.fromkeys(("q", "Q"), _Walker.op_q),
+    **dict.fromkeys(_FILL_OPS | _STROKE_OPS, _Walker.op_paint),
+    **dict.fromkeys(_SHOW_OPS, _Walker.op_show),
+    **dict.fromkeys(("cs", "CS", "scn", "SCN", "g", "G", "rg", "RG", "k", "K"),
+                    _Walker.op_colour),
+    **dict.fromkeys(("Tf", "Tr"), _Walker.op_text_state),
+    **dict.fromkeys(("gs", "Do", "sh", "ri"), _Walker.op_resource),
+    **dict.fromkeys(("BDC", "BMC", "EMC"), _Walker.op_marked),
+}
