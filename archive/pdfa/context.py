@@ -371,6 +371,34 @@ class DocContext:
 
         return read_extensions(self.xmp)
 
+    @cached_property
+    def object_packets(self) -> list[tuple[Any, Any]]:
+        """XMP packets of other objects than the catalog (pages, images, forms, fonts...):
+        (parsed packet, its extension schemas), one per metadata stream, for every
+        dictionary or stream whose /Metadata is a stream of /Type /Metadata and /Subtype
+        /XML. veraPDF validates these for PDF/A-2 and later only (each against its own
+        extension schemas and the catalog's)."""
+        from archive.pdfa.xmp import parse_metadata_stream
+        from archive.pdfa.xmp_extensions import read_extensions
+
+        if self.part == 1:
+            return []
+        main = po.key_of(po.get(self.catalog, "/Metadata"))
+        seen: set[Any] = {main} if main is not None else set()
+        out: list[tuple[Any, Any]] = []
+        for holder in (*self.cos.dicts, *self.cos.streams):
+            md = po.get(holder, "/Metadata")
+            if (md is None or not po.is_stream(md) or po.get_name(md, "/Type") != "/Metadata"
+                    or po.get_name(md, "/Subtype") != "/XML"):
+                continue
+            key = po.key_of(md) or ("direct", id(md))
+            if key in seen or po.key_of(holder) == po.key_of(self.catalog):
+                continue
+            seen.add(key)
+            x = parse_metadata_stream(md)
+            out.append((x, read_extensions(x, self.extensions)))
+        return out
+
 
 def _icc_colour_space(profile: Any) -> str | None:
     data = po.read_stream(profile, limit=128) if po.is_stream(profile) else None

@@ -359,3 +359,42 @@ def test_producer_and_keywords_agree() -> None:
     assert "6.7.3-7" in failed(_check_info(pdf_ns, Producer="Scanner 2.0 "))
     assert "6.7.3-5" in failed(_check_info(pdf_ns, Keywords="tax; 2568"))
     assert "6.7.3-5" in failed(_check_info("", Keywords="tax"))
+
+
+# -- XMP packets of other objects (PDF/A-2 and later; veraPDF skips them for PDF/A-1) ---------
+
+_PAGE_PACKET = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+ <rdf:Description rdf:about="" xmlns:inv="http://example.org/invoice/1.0/">
+  <inv:{name}>T01</inv:{name}>
+ </rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end="w"?>"""
+
+
+def _page_metadata(name: str, packet: str | None = None):  # type: ignore[no-untyped-def]
+    def mutate(pdf: pikepdf.Pdf) -> None:
+        body = (packet or _PAGE_PACKET.format(name=name)).encode()
+        pdf.pages[0].obj.Metadata = pdf.make_stream(
+            body, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
+
+    return mutate
+
+
+def test_page_packet_may_use_schemas_declared_in_the_catalog_packet() -> None:
+    declared = _extension("Text")  # the catalog declares inv:DocType
+    ok = check_pdfa(create_pdfa(2, xmp_extra=declared, mutate=_page_metadata("DocType")),
+                    "2b")
+    assert ok.compliant, ok.failures
+    bad = check_pdfa(create_pdfa(2, xmp_extra=declared, mutate=_page_metadata("Other")),
+                     "2b")
+    assert "6.6.2.3.1-1" in failed(bad)
+
+
+def test_page_packets_are_not_checked_for_pdfa1() -> None:
+    report = check_pdfa(create_pdfa(1, mutate=_page_metadata("Other")), "1b")
+    assert report.compliant, report.failures
+
+
+def test_unreadable_page_packet_fails_pdfa2() -> None:
+    report = check_pdfa(create_pdfa(2, mutate=_page_metadata("", "<x:xmpmeta><oops")), "2b")
+    assert "6.6.2.1-4" in failed(report)
