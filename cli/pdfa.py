@@ -14,7 +14,11 @@ import typer
 from archive.pdfa import FLAVOURS, PdfaReport, check_pdfa_isolated
 from archive.pdfa.flavours import label, normalise
 
-app = typer.Typer(help="PDF/A conformance checks (ISO 19005-1/2/3/4).", no_args_is_help=True)
+# Also started on its own by cli/launch.py (``archive pdfa …``): the same help options
+# and plain errors as the ``archive`` command, no shell-completion installers.
+app = typer.Typer(help="PDF/A conformance checks (ISO 19005-1/2/3/4).", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
 
 FLAVOUR_HELP = f"auto (the file's own claim) or one of: {' '.join(FLAVOURS)}"
 
