@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli import inspect, pdfa
+from cli import inspection, pdfa
 from cli import retention as retention_cli
 from cli.context import Ctx, fail, progress_bar
 from cli.export import export_pack
@@ -25,7 +25,7 @@ app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evi
                   context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(pdfa.app, name="pdfa")
 app.add_typer(retention_cli.app, name="retention")
-app.command("inspect")(inspect.inspect_files)
+app.command("inspect")(inspection.inspect_files)
 app.command("export")(export_pack)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations (DLA office → province → LAO).", no_args_is_help=True)
@@ -148,7 +148,7 @@ def jobs_list(status: Annotated[str | None, typer.Option(
               limit: Annotated[int, typer.Option()] = 50,
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Recent jobs, newest first."""
-    from archive.jobs import service as queue
+    from archive.queue import service as queue
 
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:
@@ -172,7 +172,7 @@ def jobs_list(status: Annotated[str | None, typer.Option(
 @jobs_app.command("retry")
 def jobs_retry(job_id: int) -> None:
     """Put a failed job back in the queue."""
-    from archive.jobs import service as queue
+    from archive.queue import service as queue
 
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:
@@ -483,9 +483,9 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
     alerts (failed fixity audits, a failed WORM probe). Exit 1 on any problem."""
     import sqlalchemy as sa
 
-    from archive import verify as verifier
     from archive.evidence.models import Blob
     from archive.integrity import alerts
+    from archive.integrity import verify as verifier
 
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from archive.config import Settings
 from archive.db import make_engine, make_session_factory, session_scope
-from archive.jobs.service import enqueue
+from archive.queue.service import enqueue
 
 log = logging.getLogger("workers.scheduler")
 
@@ -43,7 +43,7 @@ CORE_SCHEDULE: list[dict[str, Any]] = [
 def full_schedule() -> list[dict[str, Any]]:
     entries = list(CORE_SCHEDULE)
     try:
-        from retention.schedule import SCHEDULE as RETENTION_SCHEDULE
+        from archive.retention.periodic import SCHEDULE as RETENTION_SCHEDULE
     except ImportError:
         RETENTION_SCHEDULE = []  # noqa: N806
     entries += RETENTION_SCHEDULE

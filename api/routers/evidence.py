@@ -20,7 +20,6 @@ from api.multipart import MalformedMultipart, read_upload
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
 from archive.errors import InvalidInput, NotFound, PayloadTooLarge
-from archive.evidence import inspect as inspection
 from archive.evidence import service
 from archive.evidence.intake import Spool
 from archive.evidence.schemas import (
@@ -30,6 +29,7 @@ from archive.evidence.schemas import (
     IngestOut,
     parse_metadata,
 )
+from archive.inspection import records as inspection
 from archive.textnorm import safe_filename
 
 router = APIRouter(tags=["evidence"])

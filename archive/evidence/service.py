@@ -34,10 +34,10 @@ from archive.evidence.schemas import (
 )
 from archive.failpoints import failpoint
 from archive.ids import uuid7
-from archive.jobs.service import enqueue_many
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
-from archive.schedules.service import schedule_for, tombstone_view
+from archive.queue.service import enqueue_many
+from archive.retention.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
 from archive.thai import fiscal_year_bounds
 

@@ -476,7 +476,7 @@ def matrix_world(env: Env) -> dict[str, Any]:
         pass
 
     def failed_job() -> int:
-        from archive.jobs.models import Job
+        from archive.queue.models import Job
 
         with env.session() as s:
             job = Job(kind="noop", payload={}, status="failed", attempts=8)

@@ -281,8 +281,8 @@ def test_a_disposition_runs_through_its_steps_in_the_browser(env: Env, open_brow
     closes the review, the head approves, the list is sent to the National Archives, who
     consent, and execution is requested
     THEN the job destroys the bytes and the list shows its destruction certificate."""
+    from tests.archive.retention.helpers import run_jobs
     from tests.factories import make_pdf, upload
-    from tests.retention.helpers import run_jobs
 
     committee = ("chair1", "mem1", "mem2", "head1")
     tokens = people(env, "rm1", "aud1")

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
-from archive.jobs.models import Job, SystemCheck
+from archive.queue.models import Job, SystemCheck
 from archive.storage.local import LocalStore
 from tests.archive.inspection.helpers import build_pdfa3, etda_invoice_xml
 from tests.archive.pdfa.fixtures import create_pdfa
@@ -34,7 +34,7 @@ def drain(env: Env, kinds: list[str] | None = None, store: Any = None) -> None:
 
 
 def enqueue(env: Env, kind: str, payload: dict[str, Any] | None = None) -> None:
-    from archive.jobs.service import enqueue as add
+    from archive.queue.service import enqueue as add
 
     with env.session() as s:
         add(s, kind, payload or {})

@@ -10,12 +10,12 @@ from archive import audit
 from archive.accounts.principal import system_principal
 from archive.audit.checkpoints import http_timestamper, write_checkpoint
 from archive.errors import ArchiveError
-from archive.evidence import inspect as inspection
 from archive.evidence.service import default_retain_until
 from archive.failpoints import failpoint
+from archive.inspection import records as inspection
 from archive.integrity import fixity, probe
-from archive.jobs.models import SystemCheck
-from archive.verify import verify
+from archive.integrity.verify import verify
+from archive.queue.models import SystemCheck
 from workers.registry import JobContext, handler
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.inspection.jobs import pdf_embedded_job, xml_job
 from archive.inspection.report import InvoiceReport
+from archive.inspection.sandboxed import pdf_embedded_job, xml_job
 from tests.corpus import corpus_path
 
 

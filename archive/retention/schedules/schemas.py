@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from archive.schedules.models import ACTIONS, TRIGGERS
+from archive.retention.schedules.models import ACTIONS, TRIGGERS
 from archive.validators import required_text
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,49}$")

@@ -14,13 +14,11 @@ from minio import Minio
 from minio.error import S3Error
 
 from archive.evidence.models import Blob
-from archive.jobs.service import enqueue
+from archive.queue.service import enqueue
+from archive.retention.periodic import SCHEDULE
 from archive.storage import blob_key
-from retention.schedule import SCHEDULE
 from tests import servers
-from tests.conftest import Env
-from tests.factories import make_pdf, world
-from tests.retention.helpers import (
+from tests.archive.retention.helpers import (
     RETENTION_KINDS,
     approve_all,
     at,
@@ -30,6 +28,8 @@ from tests.retention.helpers import (
     survey,
     wait_for_locks,
 )
+from tests.conftest import Env
+from tests.factories import make_pdf, world
 
 
 def bkk(y: int, m: int, d: int) -> dt.datetime:

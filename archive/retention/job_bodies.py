@@ -1,6 +1,6 @@
 """The retention domain's jobs, as plain functions of a job context and a payload.
 
-``workers/handlers/retention.py`` registers them with the worker (this package must not
+``workers/handlers/retention.py`` registers them with the worker (the core must not
 import ``workers``); the context is anything with ``session()``, ``sessions``, ``store``,
 ``settings`` and ``progress()`` — the worker's ``JobContext``. Every job takes ids, opens
 its own units of work and is safe to run twice.
@@ -19,9 +19,9 @@ from archive import clock
 from archive.accounts.principal import system_principal
 from archive.config import Settings
 from archive.evidence.models import Blob, Evidence
+from archive.retention import compute, disposition, execution, locks
+from archive.retention.models import LegalHoldItem
 from archive.storage import ObjectStore
-from retention import compute, disposition, execution, locks
-from retention.models import LegalHoldItem
 
 # Destruction certificates are proof that destruction was lawful: kept (locked) long.
 CERTIFICATE_YEARS = 30

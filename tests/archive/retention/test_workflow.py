@@ -13,9 +13,7 @@ from archive.audit.models import AuditEvent
 from archive.evidence.models import Blob, Evidence
 from archive.search.models import BlobText
 from archive.storage import blob_key
-from tests.conftest import Env
-from tests.factories import world
-from tests.retention.helpers import (
+from tests.archive.retention.helpers import (
     approve_all,
     at,
     ingest,
@@ -24,6 +22,8 @@ from tests.retention.helpers import (
     survey,
     wait_for_locks,
 )
+from tests.conftest import Env
+from tests.factories import world
 
 
 def test_a_record_moves_through_every_step_and_ends_as_a_tombstone(env: Env, short_lock):

@@ -21,10 +21,17 @@ from sqlalchemy.orm import Session
 from archive import clock
 from archive.db import upsert_ignore
 from archive.evidence.models import Blob, Evidence
-from archive.jobs.service import enqueue_many
-from archive.schedules.models import RetentionSchedule
-from retention.models import AuditClosure, LegalHold, LegalHoldItem
-from retention.rules import Closure, Decision, Events, RecordFacts, Rule, compute_retain_until
+from archive.queue.service import enqueue_many
+from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
+from archive.retention.rules import (
+    Closure,
+    Decision,
+    Events,
+    RecordFacts,
+    Rule,
+    compute_retain_until,
+)
+from archive.retention.schedules.models import RetentionSchedule
 
 BATCH = 500
 

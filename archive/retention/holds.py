@@ -23,15 +23,15 @@ from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
-from archive.jobs.service import enqueue
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
+from archive.queue.service import enqueue
+from archive.retention import compute
+from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
+from archive.retention.rules import fiscal_year_end, show
+from archive.retention.schemas import ClosureIn, HoldIn
 from archive.search import service as search
 from archive.search.schemas import SearchFilters
-from retention import compute
-from retention.models import AuditClosure, LegalHold, LegalHoldItem
-from retention.rules import fiscal_year_end, show
-from retention.schemas import ClosureIn, HoldIn
 
 # Up to this many records are recomputed in the request; more go to a job.
 INLINE_RECOMPUTE = 5000

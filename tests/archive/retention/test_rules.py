@@ -9,8 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from archive.clock import start_of_day
-from archive.thai import fiscal_year
-from retention.rules import (
+from archive.retention.rules import (
     Closure,
     Events,
     RecordFacts,
@@ -19,6 +18,7 @@ from retention.rules import (
     compute_retain_until,
     fiscal_year_end,
 )
+from archive.thai import fiscal_year
 
 VOUCHER = Rule("voucher-evidence", 1, "audit_closure", keep_years=10, audited_keep_years=5)
 CORRESPONDENCE = Rule("correspondence", 1, "fiscal_year_end", keep_years=10)

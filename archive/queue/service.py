@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive.db import rowcount, upsert_ignore, utcnow
-from archive.jobs.models import Job
+from archive.queue.models import Job
 
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any], *,

@@ -15,11 +15,11 @@
    default, per list) has passed without an objection. Items the archives want are marked
    for transfer.
 5. **Execution** is requested by a named user and done by the ``disposition_execute`` job
-   (``retention.execution``): tombstone first, then the bytes, then the certificate.
+   (``archive.retention.execution``): tombstone first, then the bytes, then the certificate.
 
 Every step checks the ones before it from the stored facts (not from ``status`` alone),
 refuses while any record to be destroyed is on legal hold, and is audited; refused
-attempts are audited by the caller (``retention.attempts``). Nobody can skip a step: the
+attempts are audited by the caller (``archive.retention.attempts``). Nobody can skip a step: the
 steps need named users in specific functions, so neither an administrator (who holds no
 disposition capability) nor the system account can take them. One person holds at most
 one function on a list.
@@ -43,13 +43,11 @@ from archive.accounts.principal import Principal, require
 from archive.db import upsert_ignore
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
-from archive.jobs.service import enqueue
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
-from archive.schedules.models import RetentionSchedule
-from archive.schedules.service import ensure_defaults
-from retention import compute
-from retention.models import (
+from archive.queue.service import enqueue
+from archive.retention import compute
+from archive.retention.models import (
     OPEN_STATUSES,
     AgencyHead,
     CommitteeMember,
@@ -58,8 +56,10 @@ from retention.models import (
     DispositionList,
     DispositionVote,
 )
-from retention.rules import Decision, show
-from retention.schemas import ArchivesResponseIn, ArchivesSentIn, CommitteeIn, VoteIn
+from archive.retention.rules import Decision, show
+from archive.retention.schedules.models import RetentionSchedule
+from archive.retention.schedules.service import ensure_defaults
+from archive.retention.schemas import ArchivesResponseIn, ArchivesSentIn, CommitteeIn, VoteIn
 
 DEFAULT_REVIEW_DAYS = 60
 DOC_TYPE_TH = {

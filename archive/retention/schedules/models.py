@@ -9,7 +9,7 @@
   the content of a destroyed record answers 410 with the tombstone, so the core reads it.
 
 The rules that compute dates from schedules, the holds and the disposition workflow live
-in ``retention/`` (which imports this; never the other way round).
+beside this package in ``archive/retention/`` (which imports this; never the other way round).
 """
 
 from __future__ import annotations

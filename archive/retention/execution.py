@@ -34,13 +34,13 @@ from archive.db import Base, session_scope
 from archive.errors import RetentionLocked, StoreUnavailable
 from archive.evidence.models import Blob, Evidence
 from archive.orgs.models import Organisation
-from archive.schedules.models import RetentionSchedule, Tombstone
-from archive.schedules.service import schedule_values
+from archive.retention import compute, disposition
+from archive.retention.certificate import STATEMENT_EN, STATEMENT_TH, render_html
+from archive.retention.models import DispositionCertificate, DispositionItem, DispositionList
+from archive.retention.schedules.models import RetentionSchedule, Tombstone
+from archive.retention.schedules.service import schedule_values
 from archive.search.models import BlobText
 from archive.storage import ObjectInfo, ObjectStore
-from retention import compute, disposition
-from retention.certificate import STATEMENT_EN, STATEMENT_TH, render_html
-from retention.models import DispositionCertificate, DispositionItem, DispositionList
 
 JOB_ACTOR = "job:disposition_execute"
 
@@ -225,7 +225,7 @@ def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
                       "retry_after": retry.isoformat(),
                       "detail": "the store refused the delete (its lock has not ended); "
                                 "a purge job retries then"}
-            from archive.jobs.service import enqueue
+            from archive.queue.service import enqueue
 
             enqueue(session, "disposition_purge", {"blob_id": blob_id},
                     dedup_key=f"disposition_purge:{blob_id}:{retry.isoformat()}",

@@ -15,11 +15,10 @@ from archive.accounts.principal import Principal, require
 from archive.errors import NotFound, StoreIntegrityError
 from archive.evidence.models import Blob, Evidence
 from archive.orgs.models import Organisation
-from archive.schedules.models import RetentionSchedule
-from archive.storage import ObjectStore
-from retention import compute, disposition
-from retention.models import DispositionItem, DispositionList, LegalHold, LegalHoldItem
-from retention.schemas import (
+from archive.retention import compute, disposition
+from archive.retention.models import DispositionItem, DispositionList, LegalHold, LegalHoldItem
+from archive.retention.schedules.models import RetentionSchedule
+from archive.retention.schemas import (
     HoldDetail,
     HoldOut,
     ItemOut,
@@ -27,6 +26,7 @@ from retention.schemas import (
     ListOut,
     RecordRetentionOut,
 )
+from archive.storage import ObjectStore
 
 
 def record_retention(session: Session, store: ObjectStore, principal: Principal,

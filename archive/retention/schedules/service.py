@@ -7,7 +7,7 @@ LAO may read them but must not shorten everyone's retention.
 
 Changing a schedule never shortens a record's retention: the records of that schedule are
 recomputed by the ``retention_recompute`` job, and a record's ``retain_until`` only ever
-moves later (``retention.rules``). Changing the mapping affects records ingested from then
+moves later (``archive.retention.rules``). Changing the mapping affects records ingested from then
 on; every record keeps the schedule it got at ingest.
 """
 
@@ -27,16 +27,20 @@ from archive.accounts.principal import Principal, require
 from archive.db import upsert_ignore
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import DOC_TYPES
-from archive.jobs.service import enqueue
 from archive.orgs.models import Organisation
-from archive.schedules.defaults import DEFAULT_DOC_TYPES, DEFAULT_SCHEDULES, FALLBACK_SCHEDULE
-from archive.schedules.models import (
+from archive.queue.service import enqueue
+from archive.retention.schedules.defaults import (
+    DEFAULT_DOC_TYPES,
+    DEFAULT_SCHEDULES,
+    FALLBACK_SCHEDULE,
+)
+from archive.retention.schedules.models import (
     DocTypeSchedule,
     RetentionSchedule,
     RetentionScheduleVersion,
     Tombstone,
 )
-from archive.schedules.schemas import ScheduleCreate, ScheduleUpdate, check_complete
+from archive.retention.schedules.schemas import ScheduleCreate, ScheduleUpdate, check_complete
 
 VALUE_FIELDS = ("title_th", "title_en", "trigger", "keep_years", "audited_keep_years",
                 "action", "legal_basis_th", "legal_basis_en")

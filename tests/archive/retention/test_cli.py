@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 from archive import clock
+from tests.archive.retention.helpers import ingest, people, run_jobs
 from tests.cli.test_cli import run
 from tests.conftest import Env
 from tests.factories import world
-from tests.retention.helpers import ingest, people, run_jobs
 
 
 def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from archive import clock
-from archive.jobs.models import Job
+from archive.queue.models import Job
 from tests.conftest import Env
 from tests.factories import make_pdf, upload
 

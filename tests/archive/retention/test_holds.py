@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from archive.evidence.models import Blob
 from archive.storage import blob_key
+from tests.archive.retention.helpers import at, ingest, people, run_jobs, survey
 from tests.conftest import Env
 from tests.factories import world
-from tests.retention.helpers import at, ingest, people, run_jobs, survey
 
 
 def _hold(env: Env, token: str, record_id: str) -> str:

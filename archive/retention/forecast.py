@@ -22,10 +22,10 @@ from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.evidence.models import Evidence
 from archive.orgs.models import Organisation
-from archive.schedules.models import RetentionSchedule
-from archive.schedules.service import ensure_defaults
-from retention import compute
-from retention.models import DispositionItem
+from archive.retention import compute
+from archive.retention.models import DispositionItem
+from archive.retention.schedules.models import RetentionSchedule
+from archive.retention.schedules.service import ensure_defaults
 
 MAX_LISTED = 1000
 

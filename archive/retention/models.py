@@ -1,8 +1,8 @@
 """Tables of the retention domain: audit closures, legal holds, heads of agency and the
 disposition workflow (lists, committee, votes, items, certificates).
 
-Registered in the metadata when this module is imported (``retention`` is imported by the
-API, the CLI and the workers); the migration ``0020`` creates them.
+Registered in the metadata when this module is imported (``archive.retention`` is imported
+by the API, the CLI and the workers); the migration ``0020`` creates them.
 """
 
 from __future__ import annotations
