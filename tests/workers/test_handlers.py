@@ -68,6 +68,20 @@ def test_inspect_job_stores_the_pdfa_verdict_per_clause(env: Env):
     assert officer.get(f"/api/v1/evidence/{good['id']}").json()["status"] == "inspected"
 
 
+def test_inspection_report_names_the_uploaded_file_not_a_server_path(env: Env):
+    """GIVEN a file uploaded as 'ใบเสร็จ 7.pdf' WHEN it is inspected THEN the report names
+    that file and nowhere reveals the worker's temporary folder."""
+    tokens = world(env)
+    officer = env.client(tokens["off1"])
+    rec = upload(officer, create_pdfa(2, "B"), filename="ใบเสร็จ 7.pdf").json()
+    drain(env, ["inspect"])
+    report = officer.get(f"/api/v1/evidence/{rec['id']}/inspection").json()
+    assert report["pdfa"]["path"] == "ใบเสร็จ 7.pdf"
+    assert report["report"]["name"] == "ใบเสร็จ 7.pdf"
+    text = json.dumps(report, ensure_ascii=False)
+    assert str(env.settings.data_dir) not in text and "inspect-" not in text
+
+
 def test_inspect_fills_missing_metadata_and_warns_on_disagreement(env: Env, tmp_path: Path):
     tokens = world(env)
     officer = env.client(tokens["off1"])
