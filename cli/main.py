@@ -169,6 +169,58 @@ def jobs_list(status: Annotated[str | None, typer.Option(
     out.print(table)
 
 
+@jobs_app.command("run")
+def jobs_run(kind: Annotated[str, typer.Argument(help="The job kind, e.g. worm_probe, "
+                                                 "fixity, reconcile, audit_checkpoint.")],
+             payload: Annotated[str, typer.Option(help="The job's payload as JSON.")] = "{}",
+             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Run one job of KIND now, in this process, and print its result (exit 1 if it
+    failed). It goes through the queue like any job, so it is recorded and audited."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from archive.jobs import service as queue
+    from archive.jobs.models import Job
+    from workers.registry import iter_kinds
+    from workers.runner import Worker
+
+    kinds = list(iter_kinds())
+    if kind not in kinds:
+        fail(f"no job kind {kind!r}; the kinds are: {', '.join(kinds)}", code=2)
+    try:
+        body = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        fail(f"--payload is not JSON: {exc}", code=2)
+    if not isinstance(body, dict):
+        fail("--payload must be a JSON object", code=2)
+    ctx = Ctx.load()
+    key = f"{kind}:cli:{uuid.uuid4()}"
+    with ctx.unit_of_work() as session:
+        queue.enqueue(session, kind, body, dedup_key=key, max_attempts=1)
+    runner = Worker(ctx.settings, concurrency=1, kinds=[kind], engine=ctx.engine,
+                    store=ctx.store)
+    while True:
+        with ctx.unit_of_work() as session:
+            job = session.scalar(sa.select(Job).where(Job.dedup_key == key))
+            assert job is not None
+            state = {"id": job.id, "kind": job.kind, "status": job.status,
+                     "result": job.result, "error": job.last_error}
+        if state["status"] in ("done", "failed"):
+            break
+        if not runner.run_once():      # another worker holds it: wait for that one
+            threading.Event().wait(0.5)
+    if as_json:
+        print(json.dumps(state, ensure_ascii=False, default=str))
+    elif state["status"] == "done":
+        out.print(f"job {state['id']} ({kind}) done: "
+                  f"{json.dumps(state['result'], ensure_ascii=False, default=str)}")
+    else:
+        err.print(f"job {state['id']} ({kind}) failed: {(state['error'] or '').strip()}")
+    if state["status"] != "done":
+        raise typer.Exit(1)
+
+
 @jobs_app.command("retry")
 def jobs_retry(job_id: int) -> None:
     """Put a failed job back in the queue."""

@@ -113,3 +113,22 @@ def test_verify_is_clean_then_reports_corruption(env: Env, orgs, tmp_path: Path)
 def test_db_upgrade_is_idempotent(env: Env):
     out = run(env, "db", "upgrade")
     assert out.returncode == 0 and "revision" in out.stdout
+
+
+def test_jobs_run_runs_one_job_now_and_reports_it(env: Env):
+    """GIVEN a fresh archive WHEN an operator runs `archive jobs run worm_probe` THEN the
+    probe runs at once, its result is printed and recorded like any scheduled run; an
+    unknown kind or a bad payload is a usage error that queues nothing."""
+    ok = run(env, "jobs", "run", "worm_probe", "--json")
+    assert ok.returncode == 0, ok.stderr
+    state = json.loads(ok.stdout)
+    assert state["status"] == "done" and state["kind"] == "worm_probe"
+    listed = run(env, "jobs", "list", "--json")
+    assert [json.loads(line)["kind"] for line in listed.stdout.splitlines()] == ["worm_probe"]
+    unknown = run(env, "jobs", "run", "coffee")
+    assert unknown.returncode == 2 and "worm_probe" in unknown.stderr
+    bad = run(env, "jobs", "run", "fixity", "--payload", "[1")
+    assert bad.returncode == 2 and "JSON" in bad.stderr
+    failing = run(env, "jobs", "run", "inspect", "--payload",
+                  '{"evidence_id": "00000000-0000-0000-0000-000000000000"}')
+    assert failing.returncode == 1 and "failed" in failing.stderr
