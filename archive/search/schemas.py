@@ -116,7 +116,7 @@ class SearchFilters(BaseModel):
     def given(self) -> dict[str, Any]:
         """The filters that were set, in JSON-friendly form (audit trail, bag-info, cursor)."""
         out: dict[str, Any] = {}
-        for key, value in self.model_dump(exclude_none=True).items():
+        for key, value in self.model_dump(exclude_none=True, exclude_defaults=True).items():
             if isinstance(value, dt.date):
                 value = value.isoformat()
             elif isinstance(value, Decimal):
