@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError
-from cli.context import Ctx, fail
+from cli.context import Ctx, fail, out, print_fields
 
 app = typer.Typer(help="Retention schedules, legal holds and disposition (ระเบียบงานสารบรรณ "
                        "ข้อ 66–70).", no_args_is_help=True)
@@ -34,7 +34,6 @@ holds_app = typer.Typer(help="Legal holds.", no_args_is_help=True)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(holds_app, name="holds")
 
-out = Console()
 err = Console(stderr=True)
 
 TokenOpt = Annotated[str | None, typer.Option(
@@ -104,7 +103,8 @@ def survey(as_of: Annotated[str | None, typer.Option(
            org: Annotated[str | None, typer.Option("--org", help="One organisation.")] = None,
            dry_run: Annotated[bool, typer.Option("--dry-run", help="Preview only.")] = False,
            as_json: JsonOpt = False) -> None:
-    """Draft disposition lists (form 25) of records past retention and not held (ข้อ 66).
+    """Draft disposition lists (form 25, ข้อ 66) of records past retention and not held.
+
     Only proposes: nothing is destroyed without the committee, the head of agency and the
     National Archives."""
     from retention import disposition
@@ -211,7 +211,7 @@ def record(evidence_id: str, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json(info.model_dump(mode="json"))
     else:
-        out.print(info.model_dump())
+        print_fields(info.model_dump(mode="json"))
 
 
 # -- the steps (named users) -----------------------------------------------------------
@@ -280,8 +280,10 @@ def approve(list_id: str, reject: Annotated[bool, typer.Option(
                 "--reject", help="As head of agency: reject the list.")] = False,
             comment: Annotated[str | None, typer.Option()] = None,
             token: TokenOpt = None) -> None:
-    """The approval that is yours to give: as committee chair, close the committee's
-    review; as head of agency, approve (or --reject) the list."""
+    """Give the approval that is yours: the chair's or the head of agency's.
+
+    As committee chair, close the committee's review; as head of agency, approve (or
+    --reject) the list."""
     from retention import disposition
 
     def run(s: Session, p: Principal, lid: uuid.UUID) -> None:
@@ -474,6 +476,7 @@ def schedules_map(doc_type: str, schedule: str, reason: Annotated[str, typer.Opt
 @holds_app.command("list")
 def holds_list(status: Annotated[str | None, typer.Option(help="active | released")] = None,
                as_json: JsonOpt = False) -> None:
+    """Legal holds in your scope, with the records each holds."""
     from retention import holds, views
 
     ctx = Ctx.load()
