@@ -89,6 +89,15 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def print_json(value: Any) -> None:
+    """``--json`` output, one shape for every command: a list command prints one JSON
+    array, a show command one object (commands that report as they go, like ``ingest``,
+    print one object per line)."""
+    import json
+
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=text))
+
+
 def print_fields(record: dict[str, Any]) -> None:
     """A record (``show`` commands without ``--json``) as ``key: value`` lines."""
     for line in readable(record):

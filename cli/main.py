@@ -17,7 +17,7 @@ from rich.table import Table
 
 from cli import inspect, pdfa
 from cli import retention as retention_cli
-from cli.context import Ctx, fail, out, plural, progress_bar
+from cli.context import Ctx, fail, out, plural, print_json, progress_bar
 from cli.export import export_pack
 
 app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evidence.",
@@ -158,8 +158,7 @@ def jobs_list(status: Annotated[str | None, typer.Option(
                  "payload": j.payload, "run_after": j.run_after.isoformat(),
                  "progress": j.progress, "last_error": j.last_error} for j in jobs]
     if as_json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False, default=str))
+        print_json(rows)
         return
     table = Table("id", "kind", "status", "attempts", "payload", "progress / error")
     for r in rows:
@@ -214,7 +213,7 @@ def jobs_run(kind: Annotated[str, typer.Argument(help="The job kind, e.g. worm_p
         if not runner.run_once():      # another worker holds it: wait for that one
             threading.Event().wait(0.5)
     if as_json:
-        print(json.dumps(state, ensure_ascii=False, default=str))
+        print_json(state)
     elif state["status"] == "done":
         out.print(f"job {state['id']} ({kind}) done: "
                   f"{json.dumps(state['result'], ensure_ascii=False, default=str)}")
@@ -279,7 +278,7 @@ def orgs_add(code: str, name: Annotated[str, typer.Option("--name", help="Full n
 
 
 @orgs_app.command("list")
-def orgs_list() -> None:
+def orgs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List organisations."""
     from archive.orgs import service as orgs
 
@@ -287,9 +286,14 @@ def orgs_list() -> None:
     with ctx.unit_of_work() as session:
         all_orgs = orgs.list_all(session)
         by_id = {o.id: o.code for o in all_orgs}
-        table = Table("code", "name", "type", "parent")
-        for org in all_orgs:
-            table.add_row(org.code, org.name, org.type, by_id.get(org.parent_id or -1, ""))
+        rows = [{"code": o.code, "name": o.name, "type": o.type,
+                 "parent": by_id.get(o.parent_id or -1)} for o in all_orgs]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("code", "name", "type", "parent")
+    for row in rows:
+        table.add_row(row["code"], row["name"], row["type"], row["parent"] or "")
     out.print(table)
 
 
@@ -319,16 +323,22 @@ def users_add(name: str,
 
 
 @users_app.command("list")
-def users_list() -> None:
+def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List users with their role, organisations and expiry."""
     from archive.accounts import service as accounts
 
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:
-        table = Table("name", "role", "organisations", "expires", "password")
-        for user, codes in accounts.list_users(session, ctx.principal):
-            table.add_row(user.name, user.role, ", ".join(codes),
-                          str(user.expires_on or ""), "yes" if user.password_hash else "")
+        rows = [{"name": user.name, "role": user.role, "organisations": codes,
+                 "expires_on": user.expires_on, "has_password": bool(user.password_hash)}
+                for user, codes in accounts.list_users(session, ctx.principal)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "role", "organisations", "expires", "password")
+    for row in rows:
+        table.add_row(row["name"], row["role"], ", ".join(row["organisations"]),
+                      str(row["expires_on"] or ""), "yes" if row["has_password"] else "")
     out.print(table)
 
 

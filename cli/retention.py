@@ -10,7 +10,6 @@ cannot skip a step either. Every attempt, refused ones included, is audited.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError
-from cli.context import Ctx, fail, out, print_fields
+from cli.context import Ctx, fail, out, print_fields, print_json
 
 app = typer.Typer(help="Retention schedules, legal holds and disposition (ระเบียบงานสารบรรณ "
                        "ข้อ 66–70).", no_args_is_help=True)
@@ -58,8 +57,7 @@ def _uuid(value: str, what: str = "list id") -> uuid.UUID:
         fail(f"{value!r} is not a {what}", code=2)
 
 
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+_print_json = print_json
 
 
 @contextmanager

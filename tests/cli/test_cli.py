@@ -124,7 +124,7 @@ def test_jobs_run_runs_one_job_now_and_reports_it(env: Env):
     state = json.loads(ok.stdout)
     assert state["status"] == "done" and state["kind"] == "worm_probe"
     listed = run(env, "jobs", "list", "--json")
-    assert [json.loads(line)["kind"] for line in listed.stdout.splitlines()] == ["worm_probe"]
+    assert [job["kind"] for job in json.loads(listed.stdout)] == ["worm_probe"]
     unknown = run(env, "jobs", "run", "coffee")
     assert unknown.returncode == 2 and "worm_probe" in unknown.stderr
     bad = run(env, "jobs", "run", "fixity", "--payload", "[1")
@@ -225,3 +225,14 @@ def test_structured_errors_read_as_sentences_not_python():
                                 "  - item 1, member somsri", "  - item 2, member somsri"]
     assert readable([{"field": "password", "message": "at least 10 characters"}]) == \
         ["password: at least 10 characters"]
+
+
+def test_list_commands_answer_json_arrays(env: Env, orgs):
+    listed = run(env, "orgs", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert {o["code"]: o["parent"] for o in json.loads(listed.stdout)} == \
+        {"p-cm": None, "sao-1": "p-cm"}
+    env.user("aud9", "auditor", ["p-cm"])
+    users = run(env, "users", "list", "--json")
+    assert [(u["name"], u["role"], u["organisations"]) for u in json.loads(users.stdout)] == \
+        [("aud9", "auditor", ["p-cm"])]
