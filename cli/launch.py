@@ -19,9 +19,9 @@ def main() -> None:
     light = _LIGHT.get(args[0]) if args else None
     try:
         if light is None:
-            from cli.main import app
+            from cli.main import main as whole
 
-            app()
+            whole()
         else:
             import importlib
 
