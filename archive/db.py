@@ -39,10 +39,6 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):
     """A timestamp stored in UTC and always returned timezone-aware (SQLite drops zones)."""
 

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from archive import clock
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError
 from cli.context import Ctx, fail
@@ -135,7 +136,7 @@ def forecast(until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD")],
 
     ctx = Ctx.load()
     with _work(ctx) as (session, principal):
-        body = run(session, principal, until=_date(until, "--until") or dt.date.today())
+        body = run(session, principal, until=_date(until, "--until") or clock.today())
     if as_json:
         _print_json(body)
         return

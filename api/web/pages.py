@@ -9,7 +9,6 @@ API; the routes only parse, call one service and render.
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -26,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, SessionDep, authenticate_request
 from api.errors import status_for
 from api.web import i18n, present
+from archive import clock
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, InvalidInput, NotFound, Unauthenticated
 
@@ -147,7 +147,7 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
         "csrf": web_session.csrf_secret if web_session is not None else "",
         "nav": present.nav(principal) if principal else [],
         "path": request.url.path, "switch_lang": switch,
-        "fmt": present.Formatter(lang), "now": dt.datetime.now(dt.UTC),
+        "fmt": present.Formatter(lang), "now": clock.now(),
         **extra,
     }
 

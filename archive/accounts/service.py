@@ -11,10 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts.models import ROLES, ApiToken, User, UserOrganisation
 from archive.accounts.principal import Principal, require
-from archive.db import rowcount, utcnow
+from archive.db import rowcount
 from archive.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
@@ -45,7 +45,7 @@ def create_user(session: Session, principal: Principal, *, name: str, role: str,
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if role != "admin" and not org_codes:
         raise InvalidInput(f"a {role} needs at least one organisation (--org CODE)")
-    if expires_on is not None and expires_on <= dt.date.today():
+    if expires_on is not None and expires_on <= clock.today():
         raise InvalidInput("expiry date must be in the future")
     if session.scalar(sa.select(User.id).where(User.name == name)):
         raise Conflict(f"user {name!r} already exists")
@@ -87,7 +87,7 @@ def revoke_tokens(session: Session, principal: Principal, *, user_name: str,
     stmt = sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     if prefix:
         stmt = stmt.where(ApiToken.prefix == prefix[:10])
-    count = rowcount(session.execute(stmt.values(revoked_at=utcnow())))
+    count = rowcount(session.execute(stmt.values(revoked_at=clock.now())))
     if prefix and not count:
         raise NotFound(f"no active token {prefix!r} for {user_name!r}")
     audit.record(session, actor=principal, action="token.revoke", target_type="user",
@@ -148,7 +148,7 @@ def _check_and_build(user: User, org_ids: tuple[int, ...], *, revoked: bool,
         raise Unauthenticated("token revoked", code="token_revoked")
     if user.disabled:
         raise Unauthenticated("account disabled", code="account_disabled")
-    if user.expires_on is not None and (today or dt.date.today()) > user.expires_on:
+    if user.expires_on is not None and (today or clock.today()) > user.expires_on:
         raise Unauthenticated(f"account expired on {user.expires_on}", code="account_expired")
     return Principal(name=user.name, role=user.role, user_id=user.id, org_ids=org_ids,
                      client=client)
@@ -221,7 +221,7 @@ def update_user(session: Session, principal: Principal, *, user_name: str,
     codes = list(dict.fromkeys(org_codes)) if org_codes is not None else current
     if new_role != "admin" and not codes:
         raise InvalidInput(f"a {new_role} needs at least one organisation")
-    if isinstance(expires_on, dt.date) and expires_on <= dt.date.today():
+    if isinstance(expires_on, dt.date) and expires_on <= clock.today():
         raise InvalidInput("expiry date must be in the future")
     if role is not None and role != user.role:
         changes["role"] = [user.role, role]

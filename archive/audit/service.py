@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from archive import clock
 from archive.accounts.principal import Principal
 from archive.audit.models import AuditEvent, AuditHead
-from archive.db import table_of, utcnow
+from archive.db import table_of
 
 GENESIS = "0" * 64
 
@@ -105,7 +106,7 @@ def _append_pending(session: Session) -> None:
     if not pending:
         return
     last_seq, prev = session.execute(_CLAIM_SEQS, {"n": len(pending)}).one()
-    at = utcnow()
+    at = clock.now()
     rows = []
     for offset, ev in enumerate(pending):
         seq = last_seq - len(pending) + 1 + offset

@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts.principal import system_principal
-from archive.db import session_scope, utcnow
+from archive.db import session_scope
 from archive.errors import StoreIntegrityError
 from archive.evidence.models import Blob, Evidence
 from archive.integrity.verify import hash_object
@@ -86,7 +86,7 @@ def run(sessions: sessionmaker[Session], store: ObjectStore, *, cycle_days: int,
         result.bytes += read
         with session_scope(sessions) as s:
             s.execute(sa.update(Blob).where(Blob.id == blob_id)
-                      .values(fixity_checked_at=utcnow(), fixity_ok=ok))
+                      .values(fixity_checked_at=clock.now(), fixity_ok=ok))
             if not ok:
                 mismatch = {"blob_id": blob_id, "sha256": sha, "key": key,
                             "version_id": version, "detail": detail}

@@ -220,7 +220,7 @@ def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
         else:
             retry = (locked_until + dt.timedelta(minutes=1)) if locked_until else \
                 clock.now() + dt.timedelta(hours=1)
-            retry = max(retry, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+            retry = max(retry, clock.system_now() + dt.timedelta(seconds=1))
             result = {"bytes": "deferred", "key": key, "versions": answers,
                       "retry_after": retry.isoformat(),
                       "detail": "the store refused the delete (its lock has not ended); "
@@ -282,7 +282,7 @@ def write_certificate(sessions: sessionmaker[Session], store: ObjectStore,
         html = render_html(doc).encode("utf-8")
         sha, html_sha = hashlib.sha256(body).hexdigest(), hashlib.sha256(html).hexdigest()
         until = clock.years_after(clock.now(), certificate_years)
-        until = max(until, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+        until = max(until, clock.system_now() + dt.timedelta(days=1))
         json_key = f"disposition/{list_id}/certificate-{seq}-{sha}.json"
         html_key = f"disposition/{list_id}/certificate-{seq}-{html_sha}.html"
         # Objects first, row after: a crash in between leaves an orphan certificate that

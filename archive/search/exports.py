@@ -19,11 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.models import User
 from archive.accounts.principal import Principal, require, system_principal
-from archive.db import session_scope, utcnow
+from archive.db import session_scope
 from archive.errors import ArchiveError, Conflict, NotFound
 from archive.queue.service import enqueue
 from archive.search import packs
@@ -112,7 +112,7 @@ def run_export(sessions: sessionmaker[Session], store: ObjectStore, export_id: u
             return {"skipped": "no such export"}
         if export.status in ("done", "failed"):
             return {"skipped": export.status}
-        export.status, export.started_at = "running", utcnow()
+        export.status, export.started_at = "running", clock.now()
     try:
         return _build_and_store(sessions, store, export_id, work_dir, report)
     except ArchiveError as exc:
@@ -122,7 +122,7 @@ def run_export(sessions: sessionmaker[Session], store: ObjectStore, export_id: u
             raise
         with session_scope(sessions) as session:
             session.execute(sa.update(Export).where(Export.id == export_id).values(
-                status="failed", error=f"{exc.code}: {exc.detail}", finished_at=utcnow()))
+                status="failed", error=f"{exc.code}: {exc.detail}", finished_at=clock.now()))
         return {"failed": exc.code}
 
 
@@ -165,11 +165,11 @@ def _build_and_store(sessions: sessionmaker[Session], store: ObjectStore, export
             progress({"phase": "storing", "done": result.records, "total": total})
             key = f"exports/{export.id}/{result.sha256}.zip"
             info = store.put(key, out, result.size, content_type="application/zip",
-                             retain_until=utcnow() + dt.timedelta(days=RETENTION_DAYS))
+                             retain_until=clock.now() + dt.timedelta(days=RETENTION_DAYS))
     with session_scope(sessions) as session:
         export = session.get(Export, export_id)
         assert export is not None
-        export.status, export.finished_at = "done", utcnow()
+        export.status, export.finished_at = "done", clock.now()
         export.result_key, export.result_version_id = key, info.version_id
         export.result_sha256, export.result_size = result.sha256, result.size
         export.record_count, export.org_ids = result.records, result.org_ids
