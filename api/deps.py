@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal
 from archive.config import Settings
-from archive.db import session_scope
 from archive.errors import ArchiveError, PermissionDenied, Unauthenticated
 from archive.storage import ObjectStore
+from archive.unit_of_work import session_scope
 
 
 def get_session(request: Request) -> Iterator[Session]:

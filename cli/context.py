@@ -58,8 +58,9 @@ class Ctx:
     def load(cls, *, upgrade_empty: bool = True, check_schema: bool = True) -> Ctx:
         from pydantic import ValidationError
 
-        from archive.db import current_revision, make_engine, make_session_factory, upgrade
+        from archive.db import current_revision, make_engine, upgrade
         from archive.storage import make_store
+        from archive.unit_of_work import make_session_factory
 
         try:
             settings = Settings()
@@ -83,7 +84,7 @@ class Ctx:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        from archive.db import session_scope
+        from archive.unit_of_work import session_scope
 
         try:
             with session_scope(self.sessions) as session:

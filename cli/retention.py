@@ -70,8 +70,8 @@ def _work(ctx: Ctx, token: str | None = None, action: str | None = None,
     """A unit of work as the operator, or as the user behind ``token``; refusals of
     ``action`` are audited."""
     from archive.accounts import service as accounts
-    from archive.db import session_scope
-    from archive.retention.attempts import audited_refusal
+    from archive.audit import audited_refusal
+    from archive.unit_of_work import session_scope
 
     try:
         with session_scope(ctx.sessions) as session:
@@ -81,7 +81,7 @@ def _work(ctx: Ctx, token: str | None = None, action: str | None = None,
             if action is None:
                 yield session, principal
             else:
-                with audited_refusal(session, ctx.sessions, principal, action,
+                with audited_refusal(principal, action,
                                      target_type=target[0] if target else None,
                                      target_id=target[1] if target else None):
                     yield session, principal

@@ -24,8 +24,9 @@ from sqlalchemy.engine import Engine
 
 from archive import clock
 from archive.config import Settings
-from archive.db import make_engine, make_session_factory, session_scope
+from archive.db import make_engine
 from archive.queue.service import enqueue
+from archive.unit_of_work import make_session_factory, session_scope
 
 log = logging.getLogger("workers.scheduler")
 

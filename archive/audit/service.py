@@ -14,18 +14,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from archive import clock
 from archive.accounts.principal import Principal
 from archive.audit.models import AuditEvent, AuditHead
 from archive.db import table_of
+from archive.errors import ArchiveError
 
 GENESIS = "0" * 64
 
@@ -100,8 +102,9 @@ _SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(
     hash=sa.bindparam("head_hash"))
 
 
-@event.listens_for(Session, "before_commit")
-def _append_pending(session: Session) -> None:
+def append_pending(session: Session) -> None:
+    """Chain and write the events queued on ``session``: its ``before_commit`` listener,
+    registered where sessions are made (:func:`archive.unit_of_work.make_session_factory`)."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -117,9 +120,40 @@ def _append_pending(session: Session) -> None:
     session.execute(_SET_HEAD_HASH, {"head_hash": prev})
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction: Any) -> None:
+def drop_pending(session: Session, previous_transaction: Any) -> None:
+    """Forget the queued events of a rolled-back session (its ``after_soft_rollback``)."""
     session.info.pop(_PENDING, None)
+
+
+@contextmanager
+def audited_refusal(principal: Principal, action: str, *, target_type: str | None = None,
+                    target_id: Any = None) -> Iterator[None]:
+    """Refused attempts are audited too.
+
+    A refused step raises a core error and the caller's unit of work rolls back, taking
+    any event queued in it along. This marks the error with the refusal; the unit of
+    work (:func:`archive.unit_of_work.session_scope`) records it after the rollback, in a
+    transaction of its own."""
+    try:
+        yield
+    except ArchiveError as exc:
+        exc.refused_attempt = {
+            "actor": principal, "action": action, "target_type": target_type,
+            "target_id": target_id, "outcome": "refused",
+            "details": {"error": exc.code, "detail": exc.detail}}
+        raise
+
+
+def refused_attempt(exc: BaseException) -> dict[str, Any] | None:
+    """The refusal to record for ``exc`` (or an error it was raised from), if any."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, ArchiveError) and seen.refused_attempt is not None:
+            return seen.refused_attempt
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def events(session: Session, principal: Principal, *, target_id: str | None = None,

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive import audit, clock
 from archive.accounts.principal import system_principal
-from archive.db import session_scope
 from archive.errors import StoreIntegrityError
 from archive.evidence.models import Blob, Evidence
 from archive.integrity.verify import hash_object
 from archive.queue.models import SystemCheck
 from archive.storage import ObjectStore
+from archive.unit_of_work import session_scope
 
 RUNS_PER_DAY = 24
 

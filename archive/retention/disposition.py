@@ -19,7 +19,7 @@
 
 Every step checks the ones before it from the stored facts (not from ``status`` alone),
 refuses while any record to be destroyed is on legal hold, and is audited; refused
-attempts are audited by the caller (``archive.retention.attempts``). Nobody can skip a step: the
+attempts are audited by the caller (``archive.audit.audited_refusal``). Nobody can skip a step: the
 steps need named users in specific functions, so neither an administrator (who holds no
 disposition capability) nor the system account can take them. One person holds at most
 one function on a list.

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive import audit, clock
 from archive.accounts.principal import Principal, system_principal
-from archive.db import Base, session_scope
+from archive.db import Base
 from archive.errors import RetentionLocked, StoreUnavailable
 from archive.evidence.models import Blob, Evidence
 from archive.orgs.models import Organisation
@@ -41,6 +41,7 @@ from archive.retention.schedules.models import RetentionSchedule, Tombstone
 from archive.retention.schedules.service import schedule_values
 from archive.search.models import BlobText
 from archive.storage import ObjectInfo, ObjectStore
+from archive.unit_of_work import session_scope
 
 JOB_ACTOR = "job:disposition_execute"
 

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.accounts.principal import Principal
-from archive.db import session_scope
 from archive.search import service as search
 from archive.search.schemas import SearchFilters
+from archive.unit_of_work import session_scope
 
 COLUMNS = ("id", "org_code", "org_name", "doc_type", "fiscal_year", "voucher_no", "doc_number",
            "issue_date", "issuer_name", "issuer_tax_id", "issuer_branch", "amount",

@@ -23,7 +23,6 @@ from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.models import User
 from archive.accounts.principal import Principal, require, system_principal
-from archive.db import session_scope
 from archive.errors import ArchiveError, Conflict, NotFound
 from archive.queue.service import enqueue
 from archive.search import packs
@@ -31,6 +30,7 @@ from archive.search import service as search
 from archive.search.models import Export
 from archive.search.schemas import ExportOut, ExportRequest, SearchFilters
 from archive.storage import ObjectStore
+from archive.unit_of_work import session_scope
 
 RETENTION_DAYS = 366
 
