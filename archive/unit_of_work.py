@@ -10,9 +10,10 @@ Services take a ``Session`` and never commit. A transaction ends in one place,
   recorded in the audit trail in a transaction of its own — after the rollback, because
   on SQLite the failed transaction may still hold the write lock the record needs.
 
-Work that must commit in steps (a disposition executed record by record, an export
-written in pages) takes a session factory and opens one unit of work per step; that is
-part of its job's structure, and said so where the job is defined.
+Work that must commit in steps (a disposition executed item by item, fixity re-hashed
+object by object, an export marked running before it is built) takes :data:`UnitsOfWork`
+from its entry point — the job context's ``session``, or :func:`units_of` a factory — and
+opens one unit of work per step; domain code never opens one on its own.
 
 **The audit chain is appended at commit.** :func:`make_session_factory` registers
 :func:`archive.audit.service.append_pending` as the factory's ``before_commit``
@@ -24,8 +25,8 @@ writes no audit events — make sessions here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,3 +62,12 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+UnitsOfWork = Callable[[], AbstractContextManager[Session]]
+"""Opens one unit of work per call: what work that commits in steps takes."""
+
+
+def units_of(factory: sessionmaker[Session]) -> UnitsOfWork:
+    """Units of work of ``factory`` (for entry points that hold a session factory)."""
+    return lambda: session_scope(factory)

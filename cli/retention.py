@@ -345,11 +345,12 @@ def execute(list_id: str, token: TokenOpt = None,
                 "worker.")] = False) -> None:
     """Request execution of an executable list: tombstones, deletes, certificate."""
     from archive.retention import disposition, execution, job_bodies
+    from archive.unit_of_work import units_of
 
     _step(list_id, token, "disposition.execute_request", disposition.request_execution)
     if run:
         ctx = Ctx.load()
-        result = execution.execute(ctx.sessions, ctx.store, _uuid(list_id),
+        result = execution.execute(units_of(ctx.sessions), ctx.store, _uuid(list_id),
                                    certificate_years=job_bodies.CERTIFICATE_YEARS)
         _print_json(result)
 

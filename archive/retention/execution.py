@@ -26,7 +26,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from archive import audit, clock
 from archive.accounts.principal import Principal, system_principal
@@ -41,7 +41,7 @@ from archive.retention.schedules.models import RetentionSchedule, Tombstone
 from archive.retention.schedules.service import schedule_values
 from archive.search.models import BlobText
 from archive.storage import ObjectInfo, ObjectStore
-from archive.unit_of_work import session_scope
+from archive.unit_of_work import UnitsOfWork
 
 JOB_ACTOR = "job:disposition_execute"
 
@@ -50,10 +50,10 @@ def _actor() -> Principal:
     return system_principal(JOB_ACTOR)
 
 
-def execute(sessions: sessionmaker[Session], store: ObjectStore, list_id: uuid.UUID, *,
+def execute(units: UnitsOfWork, store: ObjectStore, list_id: uuid.UUID, *,
             certificate_years: int) -> dict[str, Any]:
     """Run (or resume) the execution of one list; returns a summary."""
-    with session_scope(sessions) as session:
+    with units() as session:
         dl = session.get(DispositionList, list_id)
         if dl is None:
             return {"error": "no such list"}
@@ -72,25 +72,25 @@ def execute(sessions: sessionmaker[Session], store: ObjectStore, list_id: uuid.U
         seqs = [i.seq for i in disposition.items(session, dl.id) if i.status == "listed"]
     destroyed = blocked = transferred = 0
     for seq in seqs:
-        outcome = _tombstone_item(sessions, list_id, seq)
+        outcome = _tombstone_item(units, list_id, seq)
         destroyed += outcome == "destroyed"
         blocked += outcome == "blocked"
         transferred += outcome == "transferred"
-    with session_scope(sessions) as session:
+    with units() as session:
         blob_ids = sorted(set(session.scalars(
             sa.select(Evidence.blob_id).join(DispositionItem,
                                              DispositionItem.evidence_id == Evidence.id)
             .where(DispositionItem.list_id == list_id, DispositionItem.status == "destroyed"))))
-    bytes_results = [purge_blob(sessions, store, b) for b in blob_ids]
-    cert = write_certificate(sessions, store, list_id, kind="execution",
+    bytes_results = [purge_blob(units, store, b) for b in blob_ids]
+    cert = write_certificate(units, store, list_id, kind="execution",
                              certificate_years=certificate_years)
     return {"destroyed": destroyed, "blocked": blocked, "transferred": transferred,
             "blobs": bytes_results, "certificate": cert}
 
 
-def _tombstone_item(sessions: sessionmaker[Session], list_id: uuid.UUID, seq: int) -> str:
+def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
     """Step 1 for one item, in its own committed transaction."""
-    with session_scope(sessions) as session:
+    with units() as session:
         dl = session.get(DispositionList, list_id)
         assert dl is not None
         disposition.lock(session, dl)
@@ -175,10 +175,10 @@ def _versions(store: ObjectStore, key: str) -> list[ObjectInfo]:
     return [o for o in store.list_objects(key) if o.key == key]
 
 
-def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
+def purge_blob(units: UnitsOfWork, store: ObjectStore,
                blob_id: int) -> dict[str, Any]:
     """Delete every version of a blob's object if no live record uses it; record answers."""
-    with session_scope(sessions) as session:
+    with units() as session:
         blob = session.get(Blob, blob_id)
         if blob is None or blob.deleted_at is not None:
             return {"blob_id": blob_id, "bytes": "deleted"}
@@ -210,7 +210,7 @@ def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
             answer.update(answer="unavailable", detail=str(exc.detail))
         answers.append(answer)
     remaining = _versions(store, key)
-    with session_scope(sessions) as session:
+    with units() as session:
         blob = session.get(Blob, blob_id)
         assert blob is not None
         if not remaining:
@@ -264,12 +264,12 @@ def _record_bytes(session: Session, blob_id: int,
 
 # -- certificate -----------------------------------------------------------------------
 
-def write_certificate(sessions: sessionmaker[Session], store: ObjectStore,
+def write_certificate(units: UnitsOfWork, store: ObjectStore,
                       list_id: uuid.UUID, *, kind: str,
                       certificate_years: int) -> dict[str, Any] | None:
     """Build, store (locked) and register the certificate; idempotent per list and kind
     for "execution"; "purge" certificates are added when deferred deletes complete."""
-    with session_scope(sessions) as session:
+    with units() as session:
         dl = session.get(DispositionList, list_id)
         assert dl is not None
         disposition.lock(session, dl)
@@ -368,11 +368,11 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
     })
 
 
-def finish_purges(sessions: sessionmaker[Session], store: ObjectStore, *,
+def finish_purges(units: UnitsOfWork, store: ObjectStore, *,
                   certificate_years: int) -> list[dict[str, Any]]:
     """Supplementary certificates for executed lists whose deferred deletes are all done."""
     out = []
-    with session_scope(sessions) as session:
+    with units() as session:
         ids = list(session.scalars(sa.select(DispositionList.id).where(
             DispositionList.status == "executed", DispositionList.purge_pending.is_(True))))
         done = []
@@ -381,7 +381,7 @@ def finish_purges(sessions: sessionmaker[Session], store: ObjectStore, *,
             if not any((i.result or {}).get("bytes") == "deferred" for i in rows):
                 done.append(list_id)
     for list_id in done:
-        cert = write_certificate(sessions, store, list_id, kind="purge",
+        cert = write_certificate(units, store, list_id, kind="purge",
                                  certificate_years=certificate_years)
         out.append({"list_id": str(list_id), "certificate": cert})
     return out
