@@ -30,9 +30,8 @@ from sqlalchemy.orm import Session
 
 from archive import audit, clock
 from archive.accounts.principal import Principal, system_principal
-from archive.db import Base
 from archive.errors import RetentionLocked, StoreUnavailable
-from archive.evidence.models import Blob, Evidence
+from archive.evidence.models import Blob, Evidence, Inspection
 from archive.orgs.models import Organisation
 from archive.retention import compute, disposition
 from archive.retention.certificate import STATEMENT_EN, STATEMENT_TH, render_html
@@ -40,7 +39,7 @@ from archive.retention.models import DispositionCertificate, DispositionItem, Di
 from archive.retention.schedules.models import RetentionSchedule, Tombstone
 from archive.retention.schedules.service import schedule_values
 from archive.search.models import BlobText
-from archive.storage import ObjectInfo, ObjectStore
+from archive.storage import ObjectStore
 from archive.unit_of_work import UnitsOfWork
 
 JOB_ACTOR = "job:disposition_execute"
@@ -104,7 +103,7 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
         assert org is not None
         actor = _actor()
         if item.action == "transfer":
-            disposition._close_item(item, "transferred",
+            disposition.close_item(item, "transferred",
                                     "to be transferred to the National Archives")
             item.result = {"transfer": True}
             audit.record(session, actor=actor, action="disposition.transfer",
@@ -124,7 +123,7 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
             if not decision.eligible(today):
                 reason = f"the record is not eligible today: {decision.basis}"
         if reason:
-            disposition._close_item(item, "blocked", reason)
+            disposition.close_item(item, "blocked", reason)
             item.result = {"blocked": reason}
             audit.record(session, actor=actor, action="disposition.destroy",
                          target_type="evidence", target_id=evidence.id, org_id=org.id,
@@ -150,7 +149,7 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
         evidence.status = "destroyed"
         evidence.updated_at = now
         _purge_record_derived(session, evidence.id)
-        disposition._close_item(item, "destroyed")
+        disposition.close_item(item, "destroyed")
         item.result = {"tombstone_at": now.isoformat(), "bytes": "pending"}
         audit.record(session, actor=actor, action="disposition.destroy",
                      target_type="evidence", target_id=evidence.id, org_id=org.id,
@@ -160,19 +159,8 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
 
 
 def _purge_record_derived(session: Session, evidence_id: uuid.UUID) -> None:
-    """Derived data about the record itself (the inspection report), if that table exists."""
-    table = Base.metadata.tables.get("inspections")
-    if table is not None:
-        session.execute(sa.delete(table).where(table.c.evidence_id == evidence_id))
-
-
-def _versions(store: ObjectStore, key: str) -> list[ObjectInfo]:
-    """Every stored version of ``key``. (The local store keeps one; listing it would walk
-    the whole folder, so it is asked directly.)"""
-    if store.kind == "local":
-        info = store.stat(key)
-        return [info] if info else []
-    return [o for o in store.list_objects(key) if o.key == key]
+    """Derived data about the record itself (the inspection report)."""
+    session.execute(sa.delete(Inspection).where(Inspection.evidence_id == evidence_id))
 
 
 def purge_blob(units: UnitsOfWork, store: ObjectStore,
@@ -193,7 +181,7 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
             return {"blob_id": blob_id, **result}
     answers: list[dict[str, Any]] = []
     locked_until: dt.datetime | None = None
-    for info in _versions(store, key):
+    for info in store.versions(key):
         answer: dict[str, Any] = {"version_id": info.version_id, "size": info.size}
         try:
             if info.legal_hold:
@@ -209,7 +197,7 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
         except StoreUnavailable as exc:
             answer.update(answer="unavailable", detail=str(exc.detail))
         answers.append(answer)
-    remaining = _versions(store, key)
+    remaining = store.versions(key)
     with units() as session:
         blob = session.get(Blob, blob_id)
         assert blob is not None

@@ -155,6 +155,12 @@ class LocalStore(ObjectStore):
         until, hold = self._read_lock(key)
         return ObjectInfo(key, size, None, until, hold)
 
+    def versions(self, key: str) -> list[ObjectInfo]:
+        """The folder keeps one version per key; asked directly (listing would walk the
+        whole folder)."""
+        info = self.stat(key)
+        return [info] if info else []
+
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root
         for dirpath, dirnames, filenames in os.walk(base):
