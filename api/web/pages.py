@@ -159,7 +159,6 @@ def form_list(form: FormData, name: str) -> list[str]:
 def context(request: Request, **extra: Any) -> dict[str, Any]:
     lang = lang_of(request)
     principal: Principal | None = getattr(request.state, "principal", None)
-    web_session = getattr(request.state, "web_session", None)
     tr = i18n.translator(lang)
     query = dict(request.query_params)
     query.pop("lang", None)
@@ -169,7 +168,7 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
 
     return {
         "request": request, "lang": lang, "_": tr, "user": principal,
-        "csrf": web_session.csrf_secret if web_session is not None else "",
+        "csrf": getattr(request.state, "csrf", ""),
         "nav": present.nav(principal) if principal else [],
         "path": request.url.path, "switch_lang": switch,
         "fmt": present.Formatter(lang), "now": clock.now(),
