@@ -84,7 +84,7 @@ def set_password(session: Session, principal: Principal, *, user_name: str,
     user = accounts.get_user(session, user_name)
     check_password_policy(password, user_name=user.name)
     user.password_hash = hash_password(password)
-    ended = end_sessions(session, user.id)
+    ended = accounts.end_sessions(session, user.id)
     audit.record(session, actor=principal, action="user.password_set", target_type="user",
                  target_id=user.name, details={"sessions_ended": ended})
     return user
@@ -105,7 +105,7 @@ def change_own_password(session: Session, principal: Principal, *, current: str,
                            code="wrong_password")
     check_password_policy(new, user_name=user.name)
     user.password_hash = hash_password(new)
-    end_sessions(session, user.id)
+    accounts.end_sessions(session, user.id)
     audit.record(session, actor=principal, action="user.password_change", target_type="user",
                  target_id=user.name)
 
@@ -225,8 +225,4 @@ def logout(session: Session, token: str, principal: Principal) -> None:
                      target_id=principal.name)
 
 
-def end_sessions(session: Session, user_id: int) -> int:
-    """End every browser session of a user (password changed, account disabled)."""
-    return rowcount(session.execute(sa.delete(WebSession).where(
-        WebSession.user_id == user_id)))
 

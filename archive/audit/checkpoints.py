@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import clock
+from archive.audit.chain import GENESIS, canonical, hash_of
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
-from archive.audit.service import GENESIS, canonical, hash_of
 from archive.storage import ObjectStore
 
 PREFIX = "audit/checkpoints/"

@@ -12,8 +12,6 @@ A transaction that rolls back leaves no event and no gap.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -24,12 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import clock
-from archive.accounts.principal import Principal
+from archive.accounts.principal import Principal, require
+from archive.audit.chain import GENESIS, canonical, event_hash, hash_of  # noqa: F401
+from archive.audit.checkpoints import verify_chain
 from archive.audit.models import AuditEvent, AuditHead
 from archive.db import table_of
 from archive.errors import ArchiveError
-
-GENESIS = "0" * 64
+from archive.orgs.scope import limit_to_scope
 
 
 def _jsonable(value: Any) -> Any:
@@ -46,34 +45,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
-
-
-def canonical(event: dict[str, Any]) -> bytes:
-    return json.dumps(event, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
-
-
-def event_hash(*, prev_hash: str, seq: int, at: dt.datetime, actor: str, role: str,
-               action: str, target_type: str | None, target_id: str | None,
-               org_id: int | None, details: dict[str, Any], client: str | None,
-               outcome: str) -> str:
-    body = {
-        "prev_hash": prev_hash, "seq": seq,
-        "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor": actor, "role": role, "action": action,
-        "target_type": target_type, "target_id": target_id, "org_id": org_id,
-        "details": details, "client": client, "outcome": outcome,
-    }
-    return hashlib.sha256(canonical(body)).hexdigest()
-
-
-def hash_of(event: AuditEvent, *, seq: int | None = None) -> str:
-    """Recompute the hash of a stored event from its fields (as if at ``seq``, if given)."""
-    return event_hash(prev_hash=event.prev_hash, seq=event.seq if seq is None else seq,
-                      at=event.at, actor=event.actor,
-                      role=event.role, action=event.action, target_type=event.target_type,
-                      target_id=event.target_id, org_id=event.org_id, details=event.details,
-                      client=event.client, outcome=event.outcome)
 
 
 _PENDING = "audit_pending"
@@ -161,12 +132,9 @@ def events(session: Session, principal: Principal, *, target_id: str | None = No
            since: dt.datetime | None = None, until: dt.datetime | None = None,
            after_seq: int = 0, limit: int = 100) -> list[AuditEvent]:
     """Events the principal may see: those about organisations in their scope."""
-    from archive.accounts import service as accounts
-    from archive.accounts.principal import require
-
     require(principal, "audit.read")
     q = sa.select(AuditEvent).where(AuditEvent.seq > after_seq)
-    q = accounts.limit_to_scope(session, principal, q, AuditEvent.org_id)
+    q = limit_to_scope(session, principal, q, AuditEvent.org_id)
     if target_id:
         q = q.where(AuditEvent.target_id == target_id)
     if actor:
@@ -190,9 +158,6 @@ def history_of(session: Session, target_type: str, target_id: str) -> list[Audit
 
 def verify(session: Session, store: Any, principal: Principal) -> Any:
     """Recompute the chain against the store's checkpoints; the check itself is audited."""
-    from archive.accounts.principal import require
-    from archive.audit.checkpoints import verify_chain
-
     require(principal, "audit.verify")
     report = verify_chain(session, store)
     record(session, actor=principal, action="audit.verify",

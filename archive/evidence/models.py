@@ -10,13 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from archive import clock
 from archive.db import Base, JSONType, Money, UTCDateTime
+from archive.doc_types import DOC_TYPES  # noqa: F401 - the vocabulary of evidence.doc_type
 from archive.ids import uuid7
 from archive.retention.schedules import models as _schedules  # noqa: F401 - evidence.schedule_id's target
-
-DOC_TYPES = (
-    "receipt", "tax_invoice", "invoice", "e_payment_report", "payment_voucher",
-    "contract", "inspection_report", "scan", "other",
-)
 
 # received → inspected | inspection_failed; destroyed after an executed disposition.
 STATUSES = ("received", "inspected", "inspection_failed", "destroyed")
