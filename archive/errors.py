@@ -11,6 +11,8 @@ from typing import Any
 
 class ArchiveError(Exception):
     code = "error"
+    # Set by ``archive.audit.audited_refusal``: the refusal the unit of work records.
+    refused_attempt: dict[str, Any] | None = None
 
     def __init__(self, detail: Any = None, *, code: str | None = None) -> None:
         self.detail = detail if detail is not None else self.__class__.__doc__

@@ -479,7 +479,6 @@ def ingest(
     failed."""
     import sqlalchemy as sa
 
-    from archive.db import session_scope
     from archive.errors import ArchiveError
     from archive.evidence import service
     from archive.evidence.intake import spool_file
@@ -487,6 +486,7 @@ def ingest(
     from archive.evidence.schemas import EvidenceMetadata, parse_metadata
     from archive.orgs import service as orgs
     from archive.textnorm import safe_filename
+    from archive.unit_of_work import session_scope
 
     fields = {"org_code": org, "doc_type": doc_type, "fiscal_year": fiscal_year,
               "voucher_no": voucher_no, "doc_number": doc_number, "issue_date": issue_date,

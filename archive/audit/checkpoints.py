@@ -23,9 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from archive import clock
+from archive.audit.chain import GENESIS, canonical, hash_of
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
-from archive.audit.service import GENESIS, canonical, hash_of
-from archive.db import utcnow
 from archive.storage import ObjectStore
 
 PREFIX = "audit/checkpoints/"
@@ -68,7 +68,7 @@ def write_checkpoint(session: Session, store: ObjectStore, *, retain_until: dt.d
         return existing
     previous = session.scalar(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc())
                               .limit(1))
-    at = utcnow()
+    at = clock.now()
     body = {"format": FORMAT, "seq": seq, "hash": head_hash, "at": at.isoformat(),
             "previous": {"seq": previous.seq, "hash": previous.hash,
                          "key": previous.store_key} if previous else None}

@@ -17,11 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.clock import start_of_day, years_after
-from archive.db import rowcount, table_of, upsert_ignore, utcnow
+from archive.db import rowcount, table_of, upsert_ignore
 from archive.errors import Conflict, Gone, InvalidInput, NotFound, PreconditionFailed
 from archive.evidence.intake import Spool, check_media_type
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
@@ -84,7 +84,7 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     failpoint("ingest.after_put")
     duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
 
-    now = utcnow()
+    now = clock.now()
     row = {**meta.model_dump(exclude={"org_code"}), "id": uuid7(), "org_id": org.id,
            "blob_id": blob.id, "original_filename": filename,
            "client_media_type": client_media_type, "uploaded_by": principal.name,
@@ -124,7 +124,7 @@ def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str
     # insert is then a no-op and both uploads share that blob.
     row = {"sha256": sha, "size": spool.size, "media_type": media_type, "store_key": key,
            "version_id": info.version_id, "retain_until": retain_until, "legal_hold": False,
-           "created_at": utcnow(), "deleted_at": None, "fixity_checked_at": None,
+           "created_at": clock.now(), "deleted_at": None, "fixity_checked_at": None,
            "fixity_ok": None}
     inserted = upsert_ignore(session, table_of(Blob), row, ["sha256"],
                              returning=table_of(Blob).c.id)
@@ -144,7 +144,7 @@ def default_retain_until(years: int, now: dt.datetime | None = None, *,
     often uploaded during that year: counting from the upload alone would let the lock of
     an unaudited record end up to a year before its retention does. The retention jobs
     extend the lock as records' dates are computed; nothing shortens it."""
-    until = years_after(now or utcnow(), years)
+    until = years_after(now or clock.system_now(), years)
     if fiscal_year is not None:
         after_year = start_of_day(fiscal_year_bounds(fiscal_year)[1] + dt.timedelta(days=1))
         until = max(until, years_after(after_year, years))
@@ -255,7 +255,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     if not diff:
         return evidence
     previous = {f: _plain(getattr(evidence, f)) for f in METADATA_FIELDS}
-    now = utcnow()
+    now = clock.now()
     updated = rowcount(session.execute(
         sa.update(Evidence)
         .where(Evidence.id == evidence.id, Evidence.version == evidence.version)

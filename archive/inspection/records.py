@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from archive import audit
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, NotFound
+from archive.evidence import service
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.evidence.schemas import EvidenceUpdate, parse_metadata
 from archive.storage import ObjectStore
@@ -137,8 +138,6 @@ def _fill_from_file(session: Session, principal: Principal, evidence: Evidence,
                     fills: list[dict[str, Any]], warnings: list[dict[str, Any]]) -> list[str]:
     """Fill fields the uploader left empty; values that fail our own validation (a tax ID
     with a wrong check digit, say) are not filled but reported as warnings."""
-    from archive.evidence import service
-
     changes: dict[str, Any] = {}
     for fill in fills:
         field = fill.get("field")
@@ -162,8 +161,6 @@ def _fill_from_file(session: Session, principal: Principal, evidence: Evidence,
 
 def get(session: Session, principal: Principal, evidence_id: uuid.UUID) -> Inspection | None:
     """The stored inspection of a record the principal may read (scope checked)."""
-    from archive.evidence import service
-
     service.get(session, principal, evidence_id, audit_read=False)
     return session.get(Inspection, evidence_id)
 

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive.db import utcnow
+from archive import clock
 from archive.errors import RetentionLocked, StoreIntegrityError
 from archive.storage import ObjectStore
 
@@ -34,7 +34,7 @@ class ProbeResult:
 
 
 def probe(store: ObjectStore, *, retention_seconds: int = 60) -> ProbeResult:
-    now = utcnow()
+    now = clock.system_now()
     key = f"{PREFIX}{now:%Y%m%dT%H%M%S}-{os.urandom(4).hex()}"
     body = b"evidence-archive WORM canary " + key.encode()
     until = now + dt.timedelta(seconds=retention_seconds)
@@ -78,7 +78,7 @@ def probe(store: ObjectStore, *, retention_seconds: int = 60) -> ProbeResult:
 def sweep_canaries(store: ObjectStore) -> int:
     """Delete canaries whose retention has passed; returns how many went."""
     removed = 0
-    now = utcnow()
+    now = clock.system_now()
     for info in list(store.list_objects(PREFIX)):
         stat = store.stat(info.key, info.version_id)
         if stat is None or (stat.retain_until and stat.retain_until > now) or stat.legal_hold:

@@ -117,6 +117,10 @@ class ObjectStore(ABC):
     def read_all(self, key: str, version_id: str | None = None) -> bytes:
         return b"".join(self.open(key, version_id))
 
+    def versions(self, key: str) -> list[ObjectInfo]:
+        """Every stored version of ``key`` (none when it is missing)."""
+        return [o for o in self.list_objects(key) if o.key == key]
+
 
 def make_store(settings: Settings) -> ObjectStore:
     """The store the settings describe: S3 when ``ARCHIVE_S3_ENDPOINT`` is set, else local."""

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from archive import clock
 from archive.errors import RetentionLocked, StoreIntegrityError, StoreUnavailable
 from archive.storage import CHUNK, ObjectInfo, ObjectMissing, ObjectStore, sha256_from_key
 
@@ -154,6 +155,12 @@ class LocalStore(ObjectStore):
         until, hold = self._read_lock(key)
         return ObjectInfo(key, size, None, until, hold)
 
+    def versions(self, key: str) -> list[ObjectInfo]:
+        """The folder keeps one version per key; asked directly (listing would walk the
+        whole folder)."""
+        info = self.stat(key)
+        return [info] if info else []
+
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root
         for dirpath, dirnames, filenames in os.walk(base):
@@ -187,7 +194,7 @@ class LocalStore(ObjectStore):
         if not path.exists():
             return
         until, hold = self._read_lock(key)
-        now = dt.datetime.now(dt.UTC)
+        now = clock.system_now()
         if self.enforce_lock and (hold or (until is not None and now < until)):
             raise RetentionLocked(
                 f"{key} is under legal hold" if hold else

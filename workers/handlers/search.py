@@ -63,5 +63,5 @@ def export(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         ctx.progress(state)
         ctx.check_cancelled()
 
-    return exports.run_export(ctx.sessions, ctx.store, uuid.UUID(payload["export_id"]),
+    return exports.run_export(ctx.session, ctx.store, uuid.UUID(payload["export_id"]),
                               work_dir=ctx.settings.tmp_dir / "exports", report=report)
