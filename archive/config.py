@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     allowed_media_types: tuple[str, ...] = DEFAULT_MEDIA_TYPES
     # Files up to this size are spooled in memory during upload; larger ones on disk.
     spool_memory_bytes: int = 4 * 1024 * 1024
+    # Downloads are hashed against the archive's SHA-256 before anything is sent when the
+    # object is at most this large (a mismatch is answered 502 integrity_failure); larger
+    # ones are hashed while streaming and the response is aborted before its last bytes.
+    verify_before_send_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     # Until the retention schedule of a record is known, blobs are locked for this long.
     default_retention_years: int = 10
 

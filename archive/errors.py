@@ -77,3 +77,8 @@ class StoreIntegrityError(ArchiveError):
 class DatabaseUnavailable(ArchiveError):
     """The database cannot be reached."""
     code = "database_unavailable"
+
+
+class IntegrityFailure(StoreIntegrityError):
+    """The stored bytes no longer hash to the archive's SHA-256: they are not served."""
+    code = "integrity_failure"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
+from archive.storage.verified import read_verified
 from archive.thai import fiscal_year_bounds
 
 
@@ -202,9 +203,16 @@ def history(session: Session, evidence_id: uuid.UUID) -> list[EvidenceHistory]:
 
 def open_content(session: Session, store: ObjectStore, principal: Principal,
                  evidence: Evidence, blob: Blob, *, offset: int = 0,
-                 length: int | None = None) -> Iterator[bytes]:
+                 length: int | None = None, verify_limit: int = 0,
+                 on_mismatch: Callable[[str], None] = lambda detail: None) -> Iterator[bytes]:
     """The bytes of a record already loaded with :func:`get` (which checked scope);
-    the download is recorded in the audit trail."""
+    the download is recorded in the audit trail.
+
+    The whole object is re-hashed against the blob's SHA-256 and tampered bytes are never
+    served complete (``archive.storage.verified``): up to ``verify_limit`` bytes the check
+    is done before returning (``IntegrityFailure``), beyond it while streaming.
+    ``on_mismatch`` is called first; it should record the failure in a transaction of its
+    own (:func:`record_integrity_failure`), since the caller's rolls back or has ended."""
     if evidence.status == "destroyed" or blob.deleted_at is not None:
         raise Gone({"message": "the record was destroyed by an approved disposition",
                     "tombstone": tombstone_view(session, evidence.id)})
@@ -213,9 +221,26 @@ def open_content(session: Session, store: ObjectStore, principal: Principal,
     audit.record(session, actor=principal, action="evidence.download", target_type="evidence",
                  target_id=evidence.id, org_id=evidence.org_id,
                  details={"sha256": blob.sha256, "offset": offset, "length": length})
-    whole = offset == 0 and length == blob.size
-    return store.open(blob.store_key, blob.version_id, offset=offset,
-                      length=None if whole else length)
+    return read_verified(store, blob.store_key, blob.version_id, sha256=blob.sha256,
+                         size=blob.size, offset=offset, length=length,
+                         verify_limit=verify_limit, on_mismatch=on_mismatch)
+
+
+def record_integrity_failure(session: Session, principal: Principal, *,
+                             evidence_id: uuid.UUID, blob_id: int, detail: str) -> None:
+    """A download found the stored bytes changed: mark the blob as failing (a standing
+    alert on the health page, in ``/metrics`` and in ``archive verify``) and audit it."""
+    blob = session.get(Blob, blob_id)
+    if blob is None:
+        return
+    session.execute(sa.update(Blob).where(Blob.id == blob_id)
+                    .values(fixity_ok=False, fixity_checked_at=utcnow()))
+    org_id = session.scalar(sa.select(Evidence.org_id).where(Evidence.id == evidence_id))
+    audit.record(session, actor=principal, action="evidence.integrity_failure",
+                 target_type="evidence", target_id=evidence_id, org_id=org_id,
+                 details={"sha256": blob.sha256, "key": blob.store_key,
+                          "version_id": blob.version_id, "detail": detail},
+                 outcome="alert")
 
 
 # -- correcting metadata ---------------------------------------------------------------
