@@ -478,9 +478,14 @@ def _ingest_summary(results: list[dict[str, Any]]) -> None:
 @app.command()
 def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
            no_rehash: Annotated[bool, typer.Option(
-               "--no-rehash", help="Compare sizes only (fast).")] = False) -> None:
-    """Walk database and store (missing, corrupt and orphaned objects) and list standing
-    alerts (failed fixity audits, a failed WORM probe). Exit 1 on any problem."""
+               "--no-rehash", help="Compare sizes only (fast).")] = False,
+           seal_legacy: Annotated[bool, typer.Option(
+               "--seal-legacy", help="First give records created before version hashes "
+               "one for their current state (audited as evidence.seal).")] = False) -> None:
+    """Walk database and store (missing, corrupt and orphaned objects), check every
+    record's metadata against the version hash its audit trail recorded, and list standing
+    alerts (failed fixity audits or downloads, a failed WORM probe). Exit 1 on any
+    problem."""
     import sqlalchemy as sa
 
     from archive import verify as verifier
@@ -488,6 +493,11 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
     from archive.integrity import alerts
 
     ctx = Ctx.load()
+    if seal_legacy:
+        with ctx.unit_of_work() as session:
+            sealed = verifier.seal_legacy(session, ctx.principal)
+        if not as_json:
+            out.print(f"{sealed} legacy records sealed")
     with ctx.unit_of_work() as session:
         total = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Blob.size), 0))) or 0
         with progress_bar(None, "verifying", int(total)) as advance:
@@ -500,7 +510,13 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
                          ensure_ascii=False))
     else:
         out.print(f"{report.blobs_checked} blobs checked, {report.objects_seen} objects seen, "
-                  f"{report.bytes_hashed} bytes re-hashed")
+                  f"{report.bytes_hashed} bytes re-hashed, {report.records_checked} records "
+                  "checked against their audited version hashes")
+        if report.legacy_unhashed:
+            out.print(f"[yellow]{report.legacy_unhashed} records unhashed (legacy)[/]: created "
+                      "before version hashes, their metadata cannot be checked "
+                      "(`archive verify --seal-legacy`), e.g. "
+                      + ", ".join(report.legacy_examples[:5]))
         if ok:
             out.print("[green]no problems[/]")
         if report.problems:
