@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     fixity_cycle_days: int = Field(default=30, ge=1)
     fixity_max_mbps: float = Field(default=50.0, gt=0)
     probe_retention_seconds: int = Field(default=60, ge=1)
+    # `archive audit verify`: an event may wait this long for a checkpoint (written hourly)
+    # before the wait is reported; a store with no checkpoint under an older trail is broken.
+    audit_checkpoint_max_gap_hours: float = Field(default=3.0, gt=0)
     timezone: str = "Asia/Bangkok"
     # PEM files of certificates trusted as signature roots (nothing else is trusted).
     trust_roots: tuple[Path, ...] = ()
@@ -87,3 +90,8 @@ class Settings(BaseSettings):
     @property
     def tmp_dir(self) -> Path:
         return self.data_dir / "tmp"
+
+    @property
+    def temp_dirs(self) -> list[Path]:
+        """Where temporary files live (and where a crash leaves them)."""
+        return [self.tmp_dir, self.objects_dir / ".tmp"]

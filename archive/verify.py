@@ -9,10 +9,12 @@ order and merged, so memory stays flat however large the archive is.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +29,7 @@ from archive.evidence import versions
 from archive.evidence.models import Blob, Evidence
 from archive.schedules.models import Tombstone
 from archive.storage import ObjectInfo, ObjectStore, sha256_from_key
+from archive.tempfiles import find_leftovers
 
 PREFIX = "sha256/"
 
@@ -53,6 +56,7 @@ class VerifyReport:
     # metadata cannot be checked (``archive verify --seal-legacy`` seals them as found).
     legacy_unhashed: int = 0
     legacy_examples: list[str] = field(default_factory=list)
+    leftover_bytes: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -65,6 +69,7 @@ class VerifyReport:
                 "records_checked": self.records_checked,
                 "legacy_unhashed": self.legacy_unhashed,
                 "legacy_examples": self.legacy_examples,
+                "leftover_bytes": self.leftover_bytes,
                 "problems": [asdict(p) for p in self.problems]}
 
 
@@ -85,7 +90,7 @@ def _blob_rows(session: Session) -> Iterator[Blob]:
 
 def verify(session: Session, store: ObjectStore, *, rehash: bool = True,
            progress: Callable[[int], None] | None = None,
-           records: bool = True) -> VerifyReport:
+           records: bool = True, temp_dirs: list[Path] | None = None) -> VerifyReport:
     report = VerifyReport()
     _foreign_keys(session, report)
     stored = groupby(store.list_objects(PREFIX), key=lambda o: o.key)
@@ -110,7 +115,18 @@ def verify(session: Session, store: ObjectStore, *, rehash: bool = True,
         current = _next(stored)
     if records:
         verify_records(session, report)
+    if temp_dirs:
+        _leftovers(report, temp_dirs)
     return report
+
+
+def _leftovers(report: VerifyReport, temp_dirs: list[Path]) -> None:
+    """Temporary files no live process holds: left by one that was killed."""
+    for found in find_leftovers(temp_dirs, older_than=time.time()):
+        report.leftover_bytes += found.size
+        report.problems.append(Problem(
+            "leftover", str(found.path), f"{found.size} bytes left by an interrupted upload or "
+            "job (removed at the next start of the server or a worker)"))
 
 
 def _foreign_keys(session: Session, report: VerifyReport) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,8 +56,10 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     under ./var, upgraded on first start."""
     import uvicorn
 
+    started = time.time()
     ctx = Ctx.load(upgrade_empty=True)
     ctx.store.prepare()
+    _clean_leftovers(ctx, started)
     err.print(f"Evidence Archive on [bold]http://{host}:{port}[/]  "
               f"(database: {ctx.engine.url.render_as_string(hide_password=True)}; "
               f"store: {ctx.store.describe()})")
@@ -74,6 +77,17 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     finally:
         if background:
             background()
+
+
+def _clean_leftovers(ctx: Ctx, started: float) -> None:
+    """Temporary files of processes that died (kill -9, OOM, power cut): older than this
+    process and locked by nobody (archive/tempfiles.py)."""
+    from archive.tempfiles import clean_leftovers
+
+    files, size = clean_leftovers(ctx.settings.temp_dirs, older_than=started)
+    if files:
+        err.print(f"removed {files} temporary files ({size} bytes) left by an interrupted "
+                  "process")
 
 
 def _embedded_background(ctx: Ctx) -> Callable[[], None]:
@@ -104,7 +118,9 @@ def worker(concurrency: Annotated[int | None, typer.Option(
     from workers.runner import Worker
 
     _logging()
+    started = time.time()
     ctx = Ctx.load()
+    _clean_leftovers(ctx, started)
     w = Worker(ctx.settings, concurrency=concurrency, kinds=kind, engine=ctx.engine,
                store=ctx.store)
     done = threading.Event()
@@ -344,8 +360,9 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     from archive.audit import service as audit
 
     ctx = Ctx.load()
+    gap = dt.timedelta(hours=ctx.settings.audit_checkpoint_max_gap_hours)
     with ctx.unit_of_work() as session:
-        report = audit.verify(session, ctx.store, ctx.principal)
+        report = audit.verify(session, ctx.store, ctx.principal, max_gap=gap)
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     elif report.ok:
@@ -355,6 +372,11 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     else:
         out.print(f"[red]audit trail broken at seq {report.first_bad_seq}[/] "
                   f"({report.problem}): {report.detail}")
+        for more in report.problems[1:]:
+            out.print(f"  also: {more}")
+    if not as_json:
+        for warning in report.warnings:
+            out.print(f"[yellow]warning[/]: {warning}")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -502,7 +524,7 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
         total = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Blob.size), 0))) or 0
         with progress_bar(None, "verifying", int(total)) as advance:
             report = verifier.verify(session, ctx.store, rehash=not no_rehash,
-                                     progress=advance)
+                                     progress=advance, temp_dirs=ctx.settings.temp_dirs)
         standing = alerts(session)
     ok = report.ok and not standing
     if as_json:

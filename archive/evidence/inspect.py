@@ -19,7 +19,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, tempfiles
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, NotFound
 from archive.evidence.models import Blob, Evidence, Inspection
@@ -60,6 +60,7 @@ def analyse(store: ObjectStore, blob: Blob, typed: dict[str, Any], *, tmp_dir: P
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="inspect-")
     path = Path(name)
+    lock = tempfiles.hold(path)      # in use: not a crash leftover (archive/tempfiles.py)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in store.open(blob.store_key, blob.version_id):
@@ -72,6 +73,7 @@ def analyse(store: ObjectStore, blob: Blob, typed: dict[str, Any], *, tmp_dir: P
         return Analysis(pdfa, report)
     finally:
         path.unlink(missing_ok=True)
+        os.close(lock)
 
 
 def record(session: Session, principal: Principal, evidence_id: uuid.UUID,
