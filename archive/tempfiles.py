@@ -115,10 +115,12 @@ def clean_leftovers(roots: list[Path], *, older_than: float) -> tuple[int, int]:
 
 
 def _prune_empty(root: Path, older_than: float) -> None:
+    """Empty work folders a killed job left (``tmp/exports/tmpXXXX``); the folders right
+    under a root (``tmp/exports``) are where live processes create theirs, and stay."""
     for dirpath, dirnames, filenames in os.walk(root, topdown=False):
         path = Path(dirpath)
-        if path == root or filenames or dirnames and any((path / d).exists()
-                                                         for d in dirnames):
+        if path == root or path.parent == root or filenames or \
+                any((path / d).exists() for d in dirnames):
             continue
         try:
             if path.stat().st_mtime < older_than and not _in_use(path):
