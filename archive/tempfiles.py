@@ -101,6 +101,7 @@ def _walk(folder: Path, older_than: float, found: list[Leftover], *, top: bool) 
 def clean_leftovers(roots: list[Path], *, older_than: float) -> tuple[int, int]:
     """Remove leftovers (and folders they leave empty); returns (files, bytes)."""
     files = size = 0
+    emptied: set[Path] = set()
     for leftover in find_leftovers(roots, older_than=older_than):
         try:
             leftover.path.unlink()
@@ -108,13 +109,14 @@ def clean_leftovers(roots: list[Path], *, older_than: float) -> tuple[int, int]:
             continue
         files += 1
         size += leftover.size
+        emptied.update(leftover.path.parents)
     for root in roots:
         if root.is_dir():
-            _prune_empty(root, older_than)
+            _prune_empty(root, older_than, emptied)
     return files, size
 
 
-def _prune_empty(root: Path, older_than: float) -> None:
+def _prune_empty(root: Path, older_than: float, emptied: set[Path]) -> None:
     """Empty work folders a killed job left (``tmp/exports/tmpXXXX``); the folders right
     under a root (``tmp/exports``) are where live processes create theirs, and stay."""
     for dirpath, dirnames, filenames in os.walk(root, topdown=False):
@@ -123,7 +125,9 @@ def _prune_empty(root: Path, older_than: float) -> None:
                 any((path / d).exists() for d in dirnames):
             continue
         try:
-            if path.stat().st_mtime < older_than and not _in_use(path):
+            # (removing a leftover made the folder look new: it was old before)
+            old = path in emptied or path.stat().st_mtime < older_than
+            if old and not _in_use(path):
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             continue
