@@ -18,7 +18,7 @@ from prometheus_client.core import (
 from archive.audit.models import AuditEvent
 from archive.evidence.models import Blob, Evidence
 from archive.integrity import alerts, latest
-from archive.jobs.models import Job
+from archive.queue.models import Job
 
 router = APIRouter(tags=["health"])
 

@@ -23,7 +23,7 @@ from archive import audit
 from archive.accounts.principal import system_principal
 from archive.db import table_of
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
-from archive.verify import verify
+from archive.integrity.verify import verify
 from tests.conftest import Env
 from tests.factories import make_pdf, upload, world
 
@@ -109,7 +109,8 @@ def test_database_tampering_is_reported_with_the_record_id(
     if tamper is not _delete_row:
         # a correction does not launder the change into a properly hashed version
         r = env.client(tokens["off1"]).patch(f"/api/v1/evidence/{a['id']}",
-                                             json={"voucher_no": "ฎ 1/2568"})
+                                             json={"voucher_no": "ฎ 1/2568"},
+                                             headers={"If-Match": "*"})
         assert r.status_code == 502 and r.json()["error"] == "integrity_failure", r.text
 
 
@@ -149,7 +150,7 @@ def test_legacy_records_are_listed_until_sealed_then_checked(env: Env):
                             env=env.env_vars(), capture_output=True, text=True, timeout=120)
     assert sealed.returncode == 0, sealed.stdout + sealed.stderr
     assert json.loads(sealed.stdout)["legacy_unhashed"] == 0
-    from archive.verify import seal_legacy
+    from archive.integrity.verify import seal_legacy
 
     with env.session() as s:
         assert seal_legacy(s, system_principal("test")) == 0      # nothing left to seal
