@@ -90,3 +90,8 @@ class PreconditionRequired(ArchiveError):
     """A conditional request is required (``If-Match``) so that concurrent edits cannot
     silently overwrite each other."""
     code = "precondition_required"
+
+
+class IntegrityFailure(StoreIntegrityError):
+    """The stored bytes no longer hash to the archive's SHA-256: they are not served."""
+    code = "integrity_failure"

@@ -20,7 +20,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, tempfiles
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, NotFound
 from archive.evidence import service
@@ -65,6 +65,7 @@ def analyse(store: ObjectStore, blob: Blob, typed: dict[str, Any], *, tmp_dir: P
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="inspect-")
     path = Path(name)
+    lock = tempfiles.hold(path)      # in use: not a crash leftover (archive/tempfiles.py)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in store.open(blob.store_key, blob.version_id):
@@ -79,6 +80,7 @@ def analyse(store: ObjectStore, blob: Blob, typed: dict[str, Any], *, tmp_dir: P
         return Analysis(pdfa, {**report, "name": filename})
     finally:
         path.unlink(missing_ok=True)
+        os.close(lock)
 
 
 def _without_path(report: dict[str, Any], path: Path, filename: str | None) -> dict[str, Any]:
