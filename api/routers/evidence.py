@@ -20,7 +20,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from api.multipart import MalformedMultipart, read_upload
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
-from archive.db import session_scope
+from archive.unit_of_work import session_scope
 from archive.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionRequired
 from archive.evidence import service
 from archive.evidence.intake import Spool
