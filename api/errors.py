@@ -41,6 +41,8 @@ STATUS: dict[type[e.ArchiveError], int] = {
     e.InvalidInput: 422,
     e.NotFound: 404,
     e.Conflict: 409,
+    e.PreconditionFailed: 412,
+    e.PreconditionRequired: 428,
     e.PayloadTooLarge: 413,
     e.UnsupportedMediaType: 415,
     e.Unauthenticated: 401,
@@ -58,7 +60,8 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404
                405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
                413: "payload_too_large", 415: "unsupported_media_type",
                408: "request_timeout", 416: "range_not_satisfiable",
-               422: "invalid_request", 429: "too_many_requests"}
+               412: "precondition_failed", 422: "invalid_request",
+               428: "precondition_required", 429: "too_many_requests"}
 
 
 def status_for(exc: e.ArchiveError) -> int:
@@ -80,7 +83,7 @@ ERROR_SCHEMA = {
 }
 
 
-def _document_errors(app: FastAPI) -> None:
+def document_errors(app: FastAPI) -> None:
     """FastAPI documents its own 422 body (``{"detail": [{loc, msg, type}]}``); this API
     answers ``{"error", "detail"}`` (see ``invalid_request`` below), so the OpenAPI says so."""
     generate = app.openapi
@@ -99,7 +102,6 @@ def _document_errors(app: FastAPI) -> None:
 
 
 def install(app: FastAPI) -> None:
-    _document_errors(app)
     @app.exception_handler(e.ArchiveError)
     async def archive_error(request: Request, exc: e.ArchiveError) -> JSONResponse:
         status = status_for(exc)

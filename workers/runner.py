@@ -1,6 +1,6 @@
 """The worker: claims jobs from the queue table and runs their handlers.
 
-* Claiming is one short transaction (see ``archive.jobs.service.claim``); the claim is a
+* Claiming is one short transaction (see ``archive.queue.service.claim``); the claim is a
   lease that a heartbeat keeps extending. A worker that dies (``kill -9``) stops
   heartbeating; when the lease expires another worker takes the job again. Handlers are
   idempotent, so the effect happens once.
@@ -13,7 +13,7 @@
   other exception in the loop itself (e.g. the pool's ``TimeoutError``, which is not a
   ``DBAPIError``) is logged, counted and backed off the same way: a loop never exits
   before ``stop()``.
-* The heartbeat thread writes the worker's heartbeat (``archive.jobs.heartbeats``) every
+* The heartbeat thread writes the worker's heartbeat (``archive.queue.heartbeats``) every
   ``worker_heartbeat_seconds``: /readyz, the health page and /metrics tell a live worker
   from a dead or stalled one by it.
 """
@@ -32,12 +32,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 import workers.handlers  # noqa: F401  (registers every handler)
+from archive.clock import now as utcnow
 from archive.config import Settings
-from archive.db import make_engine, make_session_factory, session_scope, utcnow
+from archive.db import make_engine
 from archive.errors import ArchiveError, InvalidInput, NotFound, StoreUnavailable
-from archive.jobs import heartbeats
-from archive.jobs import service as queue
+from archive.queue import heartbeats
+from archive.queue import service as queue
 from archive.storage import ObjectStore, make_store
+from archive.unit_of_work import make_session_factory, session_scope
 from workers.registry import HANDLERS, Interrupted, JobContext
 
 log = logging.getLogger("workers")

@@ -45,7 +45,7 @@ def readyz(request: Request) -> JSONResponse:
 def _workers(request: Request) -> dict[str, Any]:
     """The workers' heartbeats: ``ok``, ``degraded`` (some dead or stalled), ``down`` (none
     alive: not ready) or ``none`` (no worker has run yet)."""
-    from archive.jobs import heartbeats
+    from archive.queue import heartbeats
 
     with request.app.state.sessions() as s:
         found = heartbeats.states(s)

@@ -29,8 +29,8 @@ def test_a_worker_loop_survives_an_exhausted_pool_and_runs_jobs_after(env: Env):
     """GIVEN a worker whose pool (one connection) is held by someone else, so that every
     claim raises the pool's TimeoutError (not a DBAPIError), THEN its loop thread lives
     on, counts the errors (heartbeat, /metrics), and runs jobs once the pool is free."""
-    from archive.jobs import service as queue
-    from archive.jobs.models import Job
+    from archive.queue import service as queue
+    from archive.queue.models import Job
     from workers.runner import Worker
 
     tokens = world(env)
