@@ -344,3 +344,15 @@ def test_findings_only_name_the_voucher_s_own_files(v, docs, elsewhere):
     for f in rules.evaluate(v, docs, PROFILE, elsewhere=elsewhere).findings:
         assert set(f.evidence_ids) <= own
         assert all(r[0] != v.id for r in f.related)
+
+
+@settings(max_examples=200, deadline=None)
+@given(v=voucher_strategy(), docs=docs_strategy(), elsewhere=elsewhere_strategy,
+       peers=peers_strategy)
+def test_the_indexed_neighbourhood_gives_the_same_findings_as_every_candidate(
+        v, docs, elsewhere, peers):
+    """The recompute hands each voucher only its indexed neighbours (no quadratic batch)."""
+    around = rules.Neighbourhood(elsewhere, peers)
+    narrowed = rules.evaluate(v, docs, PROFILE, elsewhere=around.elsewhere_for(docs),
+                              peers=around.peers_for(v))
+    assert narrowed == rules.evaluate(v, docs, PROFILE, elsewhere=elsewhere, peers=peers)
