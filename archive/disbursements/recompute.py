@@ -157,7 +157,7 @@ def split_candidates(session: Session, ids: Iterable[uuid.UUID],
     payee, dated within the window of one of them (one query per organisation and payee)."""
     profile = profile or current_profile(session)
     window = dt.timedelta(days=profile.split_window_days)
-    groups: dict[tuple[int, str], list[dt.date]] = {}
+    groups: dict[tuple[int, str | None], list[dt.date]] = {}
     for chunk in _chunks(set(ids)):
         for org_id, payee, day in session.execute(
                 sa.select(Disbursement.org_id, Disbursement.payee_tax_id,
@@ -346,11 +346,10 @@ def _linked_elsewhere(session: Session, docs: dict[uuid.UUID, list[rules.Doc]],
                         link.doc_key, link.file_doc_key, link.evidence_id)
               .join(Disbursement, Disbursement.id == link.disbursement_id)
               .where(link.role.in_(profile.duplicate_roles)))
-    conditions = []
     key_list, blob_list = sorted(keys), sorted(blobs)
     for start in range(0, max(len(key_list), len(blob_list)), BATCH):
         part_keys, part_blobs = key_list[start:start + BATCH], blob_list[start:start + BATCH]
-        conditions = []
+        conditions: list[Any] = []
         if part_keys:
             conditions += [link.doc_key.in_(part_keys), link.file_doc_key.in_(part_keys)]
         if part_blobs:
