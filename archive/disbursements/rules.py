@@ -257,6 +257,8 @@ def money(value: Decimal) -> str:
 
 
 def _amount_mismatch(voucher: Voucher, docs: Sequence[Doc], profile: Profile) -> Finding | None:
+    if voucher.kind not in profile.amount_check_kinds:
+        return None
     problems: list[dict[str, Any]] = []
     involved: list[Doc] = []
     for role in sorted(profile.payment_roles):
@@ -280,7 +282,7 @@ def _amount_mismatch(voucher: Voucher, docs: Sequence[Doc], profile: Profile) ->
 
 def _payee_mismatch(voucher: Voucher, docs: Sequence[Doc], profile: Profile) -> Finding | None:
     payee = tax_id_13(voucher.payee_tax_id)
-    if payee is None:
+    if payee is None or voucher.kind not in profile.payee_check_kinds:
         return None
     wrong = [d for d in docs if d.role in profile.payee_roles
              and tax_id_13(d.seller_tax_id) not in (None, payee)]

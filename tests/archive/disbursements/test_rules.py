@@ -114,6 +114,17 @@ def test_payee_mismatch_and_its_twin():
     assert codes(voucher(), twin) == ()
 
 
+def test_travel_is_not_held_to_the_supplier_checks():
+    """A travel voucher pays the traveller (allowances included): a hotel's receipt is
+    neither the gross amount nor the payee — by the default profile, which says so."""
+    hotel = [doc("travel_order", 1), doc("travel_report", 2), doc("e_payment_report", 3),
+             doc("receipt", 4, issuer_tax_id=OTHER, amount=Decimal("1200.00"))]
+    assert codes(voucher(kind="travel"), hotel) == ()
+    assert set(codes(voucher(kind="other"), [doc("receipt", 4, issuer_tax_id=OTHER,
+                                                 amount=Decimal("1200.00"))])) == {
+        "amount_mismatch", "payee_mismatch"}
+
+
 def test_duplicate_invoice_by_issuer_and_number_and_by_bytes():
     other_voucher = uuid.UUID(int=2)
     by_number = rules.LinkedElsewhere(other_voucher, 99, "receipt", blob_id=7,
