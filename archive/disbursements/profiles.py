@@ -117,6 +117,8 @@ class Profile:
 
     @classmethod
     def from_data(cls, data: dict[str, Any], version: int = 1) -> Profile:
+        # A version saved before a key existed reads that key from the defaults.
+        data = {**{k: v for k, v in DEFAULT_PROFILE.items() if k not in data}, **data}
         problems = check_profile(data)
         if problems:
             raise ValueError("; ".join(p["message"] for p in problems))
