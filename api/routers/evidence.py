@@ -24,6 +24,7 @@ from archive.accounts.principal import Principal
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
 from archive.config import Settings
+from archive.disbursements import service as disbursements
 from archive.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionRequired
 from archive.evidence import service
 from archive.evidence.intake import Spool
@@ -66,7 +67,9 @@ async def upload(request: Request, principal: UploadCaller, store: StoreDep,
                  settings: SettingsDep) -> IngestOut:
     """Form fields: ``file`` and ``org_code``, ``doc_type``; optional ``fiscal_year``,
     ``voucher_no``, ``doc_number``, ``issue_date``, ``issuer_name``, ``issuer_tax_id``,
-    ``issuer_branch``, ``amount``, ``vat_amount``, ``currency``, ``description``."""
+    ``issuer_branch``, ``amount``, ``vat_amount``, ``currency``, ``description``. With
+    ``disbursement_id`` and ``role`` the file goes straight into that voucher (archived and
+    linked in one transaction)."""
     return await receive_upload(request, principal, store, settings)
 
 
@@ -93,16 +96,24 @@ async def receive_upload(request: Request, principal: Principal, store: ObjectSt
     assert form.spool is not None
     spool = form.spool
     try:
-        meta = parse_metadata(EvidenceMetadata, form.fields)
+        fields = dict(form.fields)
+        into = _voucher_fields(fields)
+        meta = parse_metadata(EvidenceMetadata, fields)
         filename = safe_filename(form.filename)
 
         def ingest() -> IngestOut:
             with session_scope(request.app.state.sessions) as session:
-                result = service.ingest(
-                    session, store, principal, spool=spool, meta=meta, filename=filename,
+                ingest_args: dict[str, Any] = dict(
+                    spool=spool, meta=meta, filename=filename,
                     client_media_type=form.content_type,
                     policy=service.IngestPolicy(settings.allowed_media_types,
                                                 settings.default_retention_years))
+                if into is None:
+                    result = service.ingest(session, store, principal, **ingest_args)
+                else:
+                    result = disbursements.ingest_into(
+                        session, store, principal, disbursement_id=into[0], role=into[1],
+                        **ingest_args)
                 return service.ingest_out(result)
 
         return await run_in_threadpool(ingest)
@@ -120,6 +131,29 @@ def _slots(request: Request, settings: Settings) -> UploadSlots:
         if slots is None:
             slots = state.upload_slots = UploadSlots(settings.uploads_per_account)
     return slots  # type: ignore[no-any-return]
+
+
+def _voucher_fields(fields: dict[str, Any]) -> tuple[uuid.UUID, str] | None:
+    """The optional ``disbursement_id`` and ``role`` of an upload straight into a voucher
+    (taken out of the metadata fields); both or neither."""
+    raw_id = (fields.pop("disbursement_id", None) or "").strip()
+    role = (fields.pop("role", None) or "").strip()
+    if not raw_id and not role:
+        return None
+    problems = []
+    if not raw_id:
+        problems.append({"field": "disbursement_id", "message": "required with role"})
+    if not role:
+        problems.append({"field": "role", "message": "required with disbursement_id"})
+    voucher_id = None
+    if raw_id:
+        try:
+            voucher_id = uuid.UUID(raw_id)
+        except ValueError:
+            problems.append({"field": "disbursement_id", "message": "not a voucher id"})
+    if problems or voucher_id is None:
+        raise InvalidInput(problems, code="invalid_metadata")
+    return voucher_id, role
 
 
 @router.get("/evidence/by-hash/{sha256}", response_model=list[EvidenceOut],
