@@ -23,6 +23,7 @@ from archive.accounts.principal import Principal, require
 from archive.clock import start_of_day, years_after
 from archive.db import rowcount, table_of, upsert_ignore, utcnow
 from archive.errors import Conflict, Gone, InvalidInput, NotFound
+from archive.evidence import events
 from archive.evidence.intake import Spool, check_media_type
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.evidence.schemas import (
@@ -271,6 +272,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                  details={"changes": {k: [previous[k], _plain(v)] for k, v in diff.items()},
                           "reason": changes.reason, "version": evidence.version + 1})
     session.refresh(evidence)
+    events.changed(session, [evidence.id], "metadata")
     return evidence
 
 
