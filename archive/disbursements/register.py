@@ -420,6 +420,9 @@ def _complete(row: RegisterRow, columns: dict[str, str]) -> None:
         return
     if values.get("fiscal_year") is None:
         values["fiscal_year"] = fiscal_year(values["voucher_date"])
-    if values.get("net_amount") is None:
-        values["net_amount"] = values["gross_amount"] - (values.get("withholding_tax")
-                                                         or Decimal("0.00"))
+    wht = values.get("withholding_tax") or Decimal("0.00")
+    if wht > values["gross_amount"]:
+        row.errors.append(f"{columns['withholding_tax']}: withholding_tax {wht} is larger "
+                          f"than gross_amount {values['gross_amount']}")
+    elif values.get("net_amount") is None:
+        values["net_amount"] = values["gross_amount"] - wht
