@@ -142,11 +142,16 @@ class Evaluation:
 # -- keys --------------------------------------------------------------------------------
 
 def normalise_number(number: str | None) -> str | None:
-    """A document number as compared: NFKC, no spaces, upper case (``inv 001`` = ``INV001``)."""
+    """A document number as compared: NFKC, upper case, without spaces and separators
+    (``inv 77``, ``INV-77`` and ``INV/77`` are one number): numbers are typed by hand, and a
+    double payment hides best behind a different way of writing the same number."""
     if number is None:
         return None
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", number)).upper()
+    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", number)).upper()
     return text or None
+
+
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—_./\\#:]+")
 
 
 def tax_id_13(value: str | None) -> str | None:

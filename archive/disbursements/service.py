@@ -256,6 +256,14 @@ def history(session: Session, disbursement_id: uuid.UUID) -> list[DisbursementHi
                                 .order_by(DisbursementHistory.version)))
 
 
+def state(session: Session, disbursement_id: uuid.UUID) -> tuple[int, list[str], bool]:
+    """(version, finding codes, complete) of a voucher the caller has just changed."""
+    voucher, _ = _load(session, disbursement_id)
+    codes = sorted(session.scalars(sa.select(DisbursementFinding.code).where(
+        DisbursementFinding.disbursement_id == voucher.id)))
+    return voucher.version, codes, bool(voucher.complete)
+
+
 def evidence_ids_of(session: Session, disbursement_id: uuid.UUID) -> list[uuid.UUID]:
     """Every file linked to a voucher (any role), for packs and holds (no scope check)."""
     return list(session.scalars(
