@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from archive import audit
@@ -80,6 +80,28 @@ class ImportReport:
         return {"org_code": self.org_code, "dry_run": self.dry_run, "encoding": self.encoding,
                 "sha256": self.sha256, "columns": self.columns, "ignored": self.ignored,
                 "counts": self.counts, "rows": [asdict(r) for r in self.rows]}
+
+
+class RowOut(BaseModel):
+    line: int
+    voucher_no: str | None
+    status: str
+    id: str | None
+    changed: list[str]
+    errors: list[str]
+
+
+class ImportOut(BaseModel):
+    """The per-row report of a register import."""
+
+    org_code: str
+    dry_run: bool
+    encoding: str
+    sha256: str
+    columns: dict[str, str]
+    ignored: list[str]
+    counts: dict[str, int]
+    rows: list[RowOut]
 
 
 def import_register(session: Session, principal: Principal, *, org_code: str, data: bytes,

@@ -429,6 +429,22 @@ WEB_MATRIX: dict[tuple[str, str], Case] = {
 MATRIX.update(WEB_MATRIX)
 
 
+# -- disbursement register import (issue 13, h13b) ------------------------------------
+
+def _register_import(c: Any, w: dict[str, Any]) -> Any:
+    n = next(_counter)
+    text = ("voucher_no,voucher_date,payee_name,gross_amount,kind,payment_method\n"
+            f"m{n}/2568,2025-01-15,ร้านทดสอบ,100.00,other,cash\n")
+    return c.post("/api/v1/disbursements/import", data={"org_code": "sao-1"},
+                  files={"file": ("register.csv", text.encode(), "text/csv")})
+
+
+MATRIX.update({
+    ("POST", "/api/v1/disbursements/import"): Case(_register_import,
+                                                   _only("officer", 200, 404)),
+})
+
+
 def _routes(app: Any) -> set[tuple[str, str]]:
     """(method, path) of every API route, including those of included routers."""
     found: set[tuple[str, str]] = set()
