@@ -49,6 +49,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from archive.accounts.principal import Principal  # noqa: E402
 from archive.db import make_engine, make_session_factory, upgrade  # noqa: E402
+from archive.disbursements.rules import doc_key  # noqa: E402
 from archive.thai import fiscal_year_bounds, tax_id_check_digit  # noqa: E402
 from bench.search import (  # noqa: E402
     EXPENSES,
@@ -114,7 +115,10 @@ EVIDENCE_COLS = ("id", "org_id", "blob_id", "doc_type", "fiscal_year", "voucher_
                  "updated_at", "pdfa_compliant", "on_hold", "search_text")
 BLOB_COLS = ("id", "sha256", "size", "media_type", "store_key", "version_id", "retain_until",
              "legal_hold", "created_at")
-LINK_COLS = ("disbursement_id", "evidence_id", "role", "linked_by", "linked_at")
+# The keys the service stores on a link when it is made (issuer tax ID + number, blob):
+# filled here as the service would have, so the national job finds them current.
+LINK_COLS = ("disbursement_id", "evidence_id", "role", "linked_by", "linked_at", "blob_id",
+             "doc_key", "file_doc_key")
 
 
 def person(rng: random.Random) -> tuple[str, str]:
@@ -161,7 +165,8 @@ class Generator:
             ev_id, voucher[1], self.blob_id, doc_type, voucher[2], voucher[3], number, issue,
             name, tax, "00000" if tax else None, amount, None, "THB", None,
             f"{number}.pdf", None, "bench", "inspected", 1, created, created, "t", "f", ""))
-        self.plan.links.append((voucher[0], ev_id, role, "bench", created))
+        self.plan.links.append((voucher[0], ev_id, role, "bench", created, self.blob_id,
+                                doc_key(tax, number), None))
         return ev_id
 
     # -- vouchers ------------------------------------------------------------------------
@@ -394,7 +399,7 @@ def national_job(sessions: Any) -> dict[str, Any]:
 
 def list_latency(engine_url: str, principal: Principal, reps: int, codes: list[str],
                  *, seq: bool) -> dict[str, tuple[float, float, int]]:
-    from archive.disbursements import service
+    from archive.disbursements import listing
     from archive.disbursements.schemas import ListParams
 
     options = {"options": "-c enable_indexscan=off -c enable_bitmapscan=off "
@@ -408,8 +413,7 @@ def list_latency(engine_url: str, principal: Principal, reps: int, codes: list[s
         for i in range(reps + 2):
             session = sessions()
             start = time.perf_counter()
-            page = service.list_disbursements(session, principal,
-                                              ListParams(finding=code, limit=50))
+            page = listing.list_page(session, principal, ListParams(finding=code, limit=50))
             session.commit()
             elapsed = (time.perf_counter() - start) * 1000
             session.close()
