@@ -17,7 +17,7 @@ from api.deps import SessionDep, SettingsDep
 from api.web import present
 from api.web.pages import FormDep, PageRoute, PageUser, form_text, lang_of, redirect, render
 from archive.accounts.principal import Principal, require
-from archive.disbursements import listing, service
+from archive.disbursements import listing, register, service
 from archive.disbursements.models import FINDING_CODES, KINDS, PAYMENT_METHODS
 from archive.disbursements.schemas import (
     VOUCHER_FIELDS,
@@ -117,7 +117,19 @@ def create_voucher(request: Request, principal: PageUser, session: SessionDep,
                    form: FormDep) -> Response:
     require(principal, "disbursements.create")
     values = {k: form_text(form, k) for k in ("org_code", *VOUCHER_FIELDS)}
-    data = {k: v for k, v in values.items() if v is not None}
+    data: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
+    # Amounts as the register import reads them: thousands separators only where they
+    # belong ("1,00" is a typo, not one hundred), Thai digits allowed.
+    bad = []
+    for name in register.AMOUNT_FIELDS:
+        if data.get(name):
+            try:
+                data[name] = str(register.parse_amount(data[name]))
+            except ValueError as exc:
+                bad.append({"field": name, "message": str(exc)})
+    if bad:
+        return _form(request, principal, session, values=values, status=422,
+                     problems=present.field_problems(bad, lang_of(request)))
     if data.get("gross_amount") and not data.get("net_amount"):
         # as the register import does: net = gross − withholding tax
         data["net_amount"] = _net(data["gross_amount"], data.get("withholding_tax"))
