@@ -22,8 +22,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 
 from archive import audit
 from archive.accounts import service as accounts
@@ -75,50 +76,89 @@ def _in_ints(column: Any, values: set[int], pg: bool) -> ColumnElement[bool]:
     return column.in_(sorted(values))  # type: ignore[no-any-return]
 
 
-def _conditions(session: Session, principal: Principal,
-                f: ListFilters) -> list[ColumnElement[bool]]:
+class _Query:
+    """A listing's conditions: on the vouchers, and — with a finding filter — on the
+    findings table, which then drives the query (it carries the organisation, fiscal year
+    and sort key of its voucher, so the filter, the order and the page come from one of
+    its indexes; the vouchers are read for the page only)."""
+
+    def __init__(self, voucher: list[ColumnElement[bool]],
+                 finding: list[ColumnElement[bool]] | None) -> None:
+        self.voucher = voucher
+        self.finding = finding
+
+    @property
+    def date(self) -> Any:
+        return DisbursementFinding.voucher_date if self.finding is not None \
+            else Disbursement.voucher_date
+
+    @property
+    def id(self) -> Any:
+        return DisbursementFinding.disbursement_id if self.finding is not None \
+            else Disbursement.id
+
+    def select(self, *columns: Any) -> Any:
+        if self.finding is None:
+            return sa.select(*columns).select_from(Disbursement).where(*self.voucher)
+        stmt = sa.select(*columns).select_from(DisbursementFinding).where(*self.finding)
+        if self.voucher:
+            stmt = stmt.join(Disbursement, Disbursement.id == DisbursementFinding.disbursement_id)
+        return stmt.where(*self.voucher)
+
+
+def _conditions(session: Session, principal: Principal, f: ListFilters) -> _Query:
     pg = dialect_name(session) == "postgresql"
-    where: list[ColumnElement[bool]] = []
+    voucher: list[ColumnElement[bool]] = []
+    finding: list[ColumnElement[bool]] | None = None
     org_ids = _org_ids(session, principal, f.org_code)
-    if org_ids is not None:
-        where.append(_in_ints(Disbursement.org_id, org_ids, pg))
-    for column, value in ((Disbursement.fiscal_year, f.fiscal_year), (Disbursement.kind, f.kind),
+    if f.finding is not None:
+        finding = [DisbursementFinding.code == f.finding]
+        if org_ids is not None:
+            finding.append(_in_ints(DisbursementFinding.org_id, org_ids, pg))
+        if f.fiscal_year is not None:
+            finding.append(DisbursementFinding.fiscal_year == f.fiscal_year)
+    else:
+        if org_ids is not None:
+            voucher.append(_in_ints(Disbursement.org_id, org_ids, pg))
+        if f.fiscal_year is not None:
+            voucher.append(Disbursement.fiscal_year == f.fiscal_year)
+    for column, value in ((Disbursement.kind, f.kind),
                           (Disbursement.payee_tax_id, f.payee_tax_id),
                           (Disbursement.complete, f.complete)):
         if value is not None:
-            where.append(column == value)
-    if f.finding is not None:
-        flagged = sa.select(DisbursementFinding.disbursement_id).where(
-            DisbursementFinding.code == f.finding)
-        if org_ids is not None:
-            flagged = flagged.where(_in_ints(DisbursementFinding.org_id, org_ids, pg))
-        if f.fiscal_year is not None:
-            flagged = flagged.where(DisbursementFinding.fiscal_year == f.fiscal_year)
-        where.append(Disbursement.id.in_(flagged))
+            voucher.append(column == value)
     if f.q is not None:
         pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%") \
             .replace("_", "\\_") + "%"
-        where.append(sa.or_(sa.func.lower(Disbursement.voucher_no).like(pattern, escape="\\"),
-                            sa.func.lower(Disbursement.payee_name).like(pattern, escape="\\"),
-                            sa.func.lower(Disbursement.description).like(pattern, escape="\\"),
-                            Disbursement.payee_tax_id == f.q))
-    return where
+        voucher.append(sa.or_(
+            sa.func.lower(Disbursement.voucher_no).like(pattern, escape="\\"),
+            sa.func.lower(Disbursement.payee_name).like(pattern, escape="\\"),
+            sa.func.lower(Disbursement.description).like(pattern, escape="\\"),
+            Disbursement.payee_tax_id == f.q))
+    return _Query(voucher, finding)
 
 
 # -- the list ----------------------------------------------------------------------------
 
+EXACT_TOTAL_LIMIT = 10_000
+
+
 def list_page(session: Session, principal: Principal, params: ListParams, *,
               record: bool = True) -> ListPage:
-    """One page of vouchers in the caller's scope (newest voucher date first) and the total."""
+    """One page of vouchers in the caller's scope (newest voucher date first) and the total
+    (exact up to :data:`EXACT_TOTAL_LIMIT`, above it PostgreSQL's estimate, flagged)."""
     require(principal, "disbursements.read")
+    _plan_settings(session)
     filters = params.filters()
-    where = _conditions(session, principal, filters)
+    query = _conditions(session, principal, filters)
     after = decode_cursor(params.cursor, filters) if params.cursor else None
-    rows = _page(session, where, after, params.limit + 1)
+    rows = _page(session, query, after, params.limit + 1)
     more = len(rows) > params.limit
     rows = rows[:params.limit]
-    total = int(session.scalar(sa.select(sa.func.count()).select_from(Disbursement)
-                               .where(*where)) or 0)
+    if after is None and not more:
+        total, estimate = len(rows), False
+    else:
+        total, estimate = _total(session, query)
     next_cursor = encode_cursor(filters, rows[-1][0]) if more else None
     if record:
         audit.record(session, actor=principal, action="disbursements.list",
@@ -126,20 +166,56 @@ def list_page(session: Session, principal: Principal, params: ListParams, *,
                      details={"filters": filters.given(), "page": "next" if params.cursor
                               else "first", "total": total, "returned": len(rows),
                               "output": "json"})
-    return ListPage(items=_items(session, rows), next_cursor=next_cursor, total=total)
+    return ListPage(items=_items(session, rows), next_cursor=next_cursor, total=total,
+                    total_is_estimate=estimate)
 
 
-def _page(session: Session, where: list[ColumnElement[bool]],
-          after: tuple[dt.date, uuid.UUID] | None,
+def _plan_settings(session: Session) -> None:
+    """As for the evidence search (``archive.search.service._plan_settings``): no JIT, a
+    plan for each call's own values, the random page cost of memory/SSD."""
+    if dialect_name(session) == "postgresql":
+        session.execute(sa.text("SELECT set_config('jit', 'off', true), "
+                                "set_config('plan_cache_mode', 'force_custom_plan', true), "
+                                "set_config('random_page_cost', '1.1', true)"))
+
+
+def _total(session: Session, query: _Query) -> tuple[int, bool]:
+    capped = query.select(sa.literal(1)).limit(EXACT_TOTAL_LIMIT + 1).subquery()
+    count = int(session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0)
+    if count <= EXACT_TOTAL_LIMIT:
+        return count, False
+    if dialect_name(session) == "postgresql":
+        plan = session.execute(_Explain(query.select(sa.literal(1)))).scalar_one()
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_TOTAL_LIMIT + 1), True
+    return EXACT_TOTAL_LIMIT + 1, True
+
+
+class _Explain(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, stmt: Any) -> None:
+        self.stmt = stmt
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.stmt, **kw)
+
+
+def _page(session: Session, query: _Query, after: tuple[dt.date, uuid.UUID] | None,
           limit: int) -> list[tuple[Disbursement, Organisation]]:
-    stmt = (sa.select(Disbursement, Organisation)
-            .join(Organisation, Organisation.id == Disbursement.org_id).where(*where))
+    date, ident = query.date, query.id
+    keys = query.select(ident.label("id"))
     if after is not None:
         day, last = after
-        stmt = stmt.where(sa.or_(Disbursement.voucher_date < day,
-                                 sa.and_(Disbursement.voucher_date == day,
-                                         Disbursement.id < last)))
-    stmt = stmt.order_by(Disbursement.voucher_date.desc(), Disbursement.id.desc()).limit(limit)
+        keys = keys.where(sa.or_(date < day, sa.and_(date == day, ident < last)))
+    keys = keys.order_by(date.desc(), ident.desc()).limit(limit).subquery("page")
+    stmt = (sa.select(Disbursement, Organisation)
+            .join(keys, keys.c.id == Disbursement.id)
+            .join(Organisation, Organisation.id == Disbursement.org_id)
+            .order_by(Disbursement.voucher_date.desc(), Disbursement.id.desc()))
     return [(d, o) for d, o in session.execute(stmt)]
 
 
@@ -166,12 +242,12 @@ def start_listing(session: Session, principal: Principal, filters: ListFilters, 
                   output: str) -> int:
     """Check and record a full listing (CSV) before :func:`iter_items` streams it."""
     require(principal, "disbursements.read")
-    where = _conditions(session, principal, filters)
-    total = int(session.scalar(sa.select(sa.func.count()).select_from(Disbursement)
-                               .where(*where)) or 0)
+    query = _conditions(session, principal, filters)
+    total, estimate = _total(session, query)
     audit.record(session, actor=principal, action="disbursements.list",
                  target_type="disbursement",
-                 details={"filters": filters.given(), "total": total, "output": output})
+                 details={"filters": filters.given(), "total": total, "estimate": estimate,
+                          "output": output})
     return total
 
 
@@ -179,10 +255,10 @@ def iter_items(session: Session, principal: Principal, filters: ListFilters, *,
                batch: int = 500) -> Iterator[ListItem]:
     """Every voucher of the listing, page by page."""
     require(principal, "disbursements.read")
-    where = _conditions(session, principal, filters)
+    query = _conditions(session, principal, filters)
     after: tuple[dt.date, uuid.UUID] | None = None
     while True:
-        rows = _page(session, where, after, batch)
+        rows = _page(session, query, after, batch)
         yield from _items(session, rows)
         if len(rows) < batch:
             return

@@ -136,9 +136,15 @@ class DisbursementFinding(Base):
     """One finding of the rules on one voucher (replaced on every recompute)."""
 
     __tablename__ = "disbursement_findings"
+    # The list filtered by a finding is read from this table alone, in the list's order
+    # (voucher date, then id, newest first): a province's vouchers with finding X by the
+    # first index, everyone's in one fiscal year by the second, everyone's by the third.
     __table_args__ = (
-        # "vouchers in these organisations with finding X" (lists, summary).
         sa.Index("ix_disbursement_findings_code_org", "code", "org_id", "fiscal_year",
+                 "voucher_date", "disbursement_id"),
+        sa.Index("ix_disbursement_findings_code_year", "code", "fiscal_year", "voucher_date",
+                 "disbursement_id"),
+        sa.Index("ix_disbursement_findings_code_date", "code", "voucher_date",
                  "disbursement_id"),
     )
 
@@ -148,6 +154,7 @@ class DisbursementFinding(Base):
                                                        index=True)
     org_id: Mapped[int] = mapped_column(sa.Integer)
     fiscal_year: Mapped[int] = mapped_column(sa.Integer)
+    voucher_date: Mapped[dt.date] = mapped_column(sa.Date())   # the list's sort key
     code: Mapped[str] = mapped_column(sa.String(40))
     severity: Mapped[str] = mapped_column(sa.String(10))
     message: Mapped[str] = mapped_column(sa.Text)

@@ -372,6 +372,7 @@ class ListPage(BaseModel):
     items: list[ListItem]
     next_cursor: str | None
     total: int
+    total_is_estimate: bool = False
 
 
 class SummaryRow(BaseModel):

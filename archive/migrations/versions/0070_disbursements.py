@@ -108,6 +108,7 @@ def upgrade() -> None:
     sa.Column('disbursement_id', sa.Uuid(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('fiscal_year', sa.Integer(), nullable=False),
+    sa.Column('voucher_date', sa.Date(), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('severity', sa.String(length=10), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
@@ -118,7 +119,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['disbursement_id'], ['disbursements.id'], name=op.f('fk_disbursement_findings_disbursement_id_disbursements')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_disbursement_findings'))
     )
-    op.create_index('ix_disbursement_findings_code_org', 'disbursement_findings', ['code', 'org_id', 'fiscal_year', 'disbursement_id'], unique=False)
+    op.create_index('ix_disbursement_findings_code_org', 'disbursement_findings', ['code', 'org_id', 'fiscal_year', 'voucher_date', 'disbursement_id'], unique=False)
+    op.create_index('ix_disbursement_findings_code_year', 'disbursement_findings', ['code', 'fiscal_year', 'voucher_date', 'disbursement_id'], unique=False)
+    op.create_index('ix_disbursement_findings_code_date', 'disbursement_findings', ['code', 'voucher_date', 'disbursement_id'], unique=False)
     op.create_index(op.f('ix_disbursement_findings_disbursement_id'), 'disbursement_findings', ['disbursement_id'], unique=False)
 
     op.create_table('disbursement_history',
@@ -159,6 +162,8 @@ def downgrade() -> None:
     op.drop_table('disbursement_history')
     op.drop_index(op.f('ix_disbursement_findings_disbursement_id'), table_name='disbursement_findings')
     op.drop_index('ix_disbursement_findings_code_org', table_name='disbursement_findings')
+    op.drop_index('ix_disbursement_findings_code_year', table_name='disbursement_findings')
+    op.drop_index('ix_disbursement_findings_code_date', table_name='disbursement_findings')
 
     op.drop_table('disbursement_findings')
     op.drop_index('ix_disbursement_evidence_file_doc_key', table_name='disbursement_evidence')
