@@ -993,3 +993,21 @@ TH.update({
     "too large": "ไฟล์ใหญ่เกินกำหนด",
     "uploaded; reloading…": "นำเข้าแล้ว กำลังโหลดหน้าใหม่…",
 })
+# the findings' sentences (archive/disbursements/rules.py)
+MESSAGES.extend((re.compile(p), t) for p, t in [
+    (r"^required evidence missing: (.+)$", "หลักฐานที่ยังไม่มี: {0}"),
+    (r"^payment evidence does not add up to the gross amount ([\d,.]+): (.+)$",
+     "หลักฐานการจ่ายเงินรวมไม่เท่ากับจำนวนเงินขอเบิก {0} บาท: {1}"),
+    (r"^the seller on the receipt or tax invoice \((.+)\) is not the payee \((.*)\)$",
+     "ผู้ขายในใบเสร็จรับเงินหรือใบกำกับภาษี ({0}) ไม่ใช่ผู้รับเงินตามฎีกา ({1})"),
+    (r"^possible double payment: (.+) also paid on (.+)$",
+     "อาจเบิกจ่ายซ้ำ: {0} เบิกจ่ายแล้วใน{1}ด้วย"),
+    (r"^(\d+) (\w+) vouchers to payee (\d*) between (\S+) and (\S+), each at most ([\d,.]+) "
+     r"baht, together ([\d,.]+) baht$",
+     "อาจแบ่งซื้อแบ่งจ้าง: ฎีกา {0} ฉบับจ่ายให้ผู้รับเงิน {2} ระหว่าง {3} ถึง {4} "
+     "ฉบับละไม่เกิน {5} บาท รวม {6} บาท"),
+    (r"^paid on (\S+), before the acceptance \(inspection report\) of (\S+)$",
+     "จ่ายเงินวันที่ {0} ก่อนการตรวจรับพัสดุ (ใบตรวจรับ) วันที่ {1}"),
+    (r"^the payee's tax ID (\d+) fails the 13-digit check digit$",
+     "เลขประจำตัวผู้เสียภาษีของผู้รับเงิน {0} ไม่ผ่านการตรวจเลขหลักที่ 13"),
+])
