@@ -159,9 +159,10 @@ def _build_and_store(sessions: sessionmaker[Session], store: ObjectStore, export
         hits, total = _hits_for(session, principal, export.query)
         extra = None
         if "disbursement_id" in export.query:
-            hits = list(hits)
+            listed = list(hits)
+            hits = iter(listed)
             extra = packs.voucher_writer(session, principal,
-                                         uuid.UUID(export.query["disbursement_id"]), hits)
+                                         uuid.UUID(export.query["disbursement_id"]), listed)
         request = packs.PackRequest(exported_by=export.requested_by,
                                     role=export.requester_role, query=export.query,
                                     export_id=str(export.id), created_at=export.created_at)
