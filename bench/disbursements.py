@@ -401,14 +401,14 @@ def skipped_job(sessions: Any) -> dict[str, Any]:
     """No national job in this run: what the database holds (from an earlier run)."""
     session = sessions()
     done = session.execute(sa.text(
-        "SELECT count(*) FILTER (WHERE computed_at IS NOT NULL), count(*) "
-        "FROM disbursements")).one()
+        "SELECT count(*) FILTER (WHERE computed_at IS NOT NULL), count(*), "
+        "extract(epoch FROM max(computed_at) - min(computed_at)) FROM disbursements")).one()
     by_code = dict(session.execute(sa.text(
         "SELECT code, count(DISTINCT disbursement_id) FROM disbursement_findings "
         "GROUP BY code ORDER BY code")).all())
     session.close()
     return {"skipped": True, "computed": done[0], "vouchers_total": done[1],
-            "found": by_code}
+            "findings_phase_s": float(done[2] or 0), "found": by_code}
 
 
 def list_latency(engine_url: str, principal: Principal, reps: int, codes: list[str],
@@ -467,9 +467,12 @@ def report(meta: dict[str, Any], job: dict[str, Any], lists: dict[str, Any],
              f"{meta['generated_s']:.0f} s, COPY {meta['load_s']:.0f} s, indexes "
              f"{meta['index_s']:.0f} s)", ""]
     if job.get("skipped"):
-        lines += [f"**National job not run in this run**: findings of {job['computed']:,} of "
-                  f"{job['vouchers_total']:,} vouchers were computed (by an earlier, "
-                  "interrupted run); the lists below are measured on those.", ""]
+        rate = job["computed"] / job["findings_phase_s"] if job["findings_phase_s"] else 0
+        lines += [f"**National job interrupted for time**: an earlier run of `recompute_all` "
+                  f"computed the findings of {job['computed']:,} of {job['vouchers_total']:,} "
+                  f"vouchers in {job['findings_phase_s']:.0f} s of its findings phase "
+                  f"(**{rate:,.0f} vouchers/s**, after its link-keys phase); the lists below "
+                  "are measured on those findings.", ""]
     else:
         lines += ["**National duplicate/split detection as a job** (`recompute_all`: link "
                   "keys, then every voucher's findings, committing per batch):", "",
