@@ -69,11 +69,11 @@ def _in_ints(column: Any, values: set[int], pg: bool) -> ColumnElement[bool]:
     if not values:
         return sa.false()
     if len(values) == 1:
-        return column == next(iter(values))  # type: ignore[no-any-return]
+        return column == next(iter(values))  # type: ignore[no-any-return,unused-ignore]
     if pg:  # one array parameter instead of thousands
         array = sa.bindparam(None, sorted(values), type_=postgresql.ARRAY(sa.Integer))
-        return column == sa.any_(array)  # type: ignore[no-any-return]
-    return column.in_(sorted(values))  # type: ignore[no-any-return]
+        return column == sa.any_(array)  # type: ignore[no-any-return,unused-ignore]
+    return column.in_(sorted(values))  # type: ignore[no-any-return,unused-ignore]
 
 
 class _Query:

@@ -52,10 +52,15 @@ DEFAULT_PROFILE: dict[str, Any] = {
             {"any_of": ["receipt", "payment_acknowledgement", "payment_certificate"]},
         ],
     },
-    # The evidence of the payment itself: its amounts must add up to the gross amount.
+    # The evidence of the payment itself: its amounts must add up to the gross amount —
+    # for the kinds paid against one supplier's documents (a travel voucher's gross also
+    # holds allowances no receipt shows; a payroll is paid against its list).
     "payment_roles": ["receipt", "tax_invoice", "payment_acknowledgement"],
-    # Whose seller must be the payee (documents that carry the seller's tax ID).
+    "amount_check_kinds": ["procurement", "utilities", "other"],
+    # Whose seller must be the payee (documents that carry the seller's tax ID) — not for
+    # travel, where the hotel's receipt supports a payment to the traveller.
     "payee_roles": ["receipt", "tax_invoice"],
+    "payee_check_kinds": ["procurement", "utilities", "other"],
     # Where the same document (issuer tax ID + number, or the same bytes) on two vouchers
     # means a double payment. Contracts and transfer reports legitimately support several.
     "duplicate_roles": ["invoice", "tax_invoice", "receipt", "payment_acknowledgement"],
@@ -100,7 +105,9 @@ class Profile:
 
     requirements: dict[str, tuple[Requirement, ...]]
     payment_roles: frozenset[str]
+    amount_check_kinds: frozenset[str]
     payee_roles: frozenset[str]
+    payee_check_kinds: frozenset[str]
     duplicate_roles: frozenset[str]
     acceptance_roles: frozenset[str]
     split_kinds: frozenset[str]
@@ -110,6 +117,8 @@ class Profile:
 
     @classmethod
     def from_data(cls, data: dict[str, Any], version: int = 1) -> Profile:
+        # A version saved before a key existed reads that key from the defaults.
+        data = {**{k: v for k, v in DEFAULT_PROFILE.items() if k not in data}, **data}
         problems = check_profile(data)
         if problems:
             raise ValueError("; ".join(p["message"] for p in problems))
@@ -118,7 +127,9 @@ class Profile:
                                       for r in reqs)
                           for kind, reqs in data["requirements"].items()},
             payment_roles=frozenset(data["payment_roles"]),
+            amount_check_kinds=frozenset(data["amount_check_kinds"]),
             payee_roles=frozenset(data["payee_roles"]),
+            payee_check_kinds=frozenset(data["payee_check_kinds"]),
             duplicate_roles=frozenset(data["duplicate_roles"]),
             acceptance_roles=frozenset(data["acceptance_roles"]),
             split_kinds=frozenset(data["split"]["kinds"]),
@@ -131,8 +142,9 @@ def default_profile() -> Profile:
     return Profile.from_data(DEFAULT_PROFILE)
 
 
-_KEYS = {"requirements", "payment_roles", "payee_roles", "duplicate_roles", "acceptance_roles",
-         "split", "basis_th", "basis_en"}
+_KEYS = {"requirements", "payment_roles", "amount_check_kinds", "payee_roles",
+         "payee_check_kinds", "duplicate_roles", "acceptance_roles", "split", "basis_th",
+         "basis_en"}
 
 
 def check_profile(data: Any) -> list[dict[str, str]]:
@@ -180,6 +192,10 @@ def check_profile(data: Any) -> list[dict[str, str]]:
             continue
         if not isinstance(roles, list) or any(r not in ROLES for r in roles):
             bad(key, f"a list of roles ({', '.join(ROLES)})")
+    for key in ("amount_check_kinds", "payee_check_kinds"):
+        kinds = data.get(key)
+        if key in data and (not isinstance(kinds, list) or any(k not in KINDS for k in kinds)):
+            bad(key, f"a list of kinds ({', '.join(KINDS)})")
     split = data.get("split")
     if isinstance(split, dict):
         if set(split) != {"kinds", "thresholds", "window_days"}:

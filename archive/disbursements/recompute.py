@@ -18,7 +18,9 @@ organisation (:func:`recompute_all`).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -151,23 +153,35 @@ def _old_related(session: Session, ids: set[uuid.UUID]) -> set[uuid.UUID]:
 
 def split_candidates(session: Session, ids: Iterable[uuid.UUID],
                      profile: Profile | None = None) -> set[uuid.UUID]:
-    """Vouchers that may form a split purchase with any of ``ids``: same organisation,
-    kind and payee, dated within the window of one of them."""
+    """Vouchers that may form a split purchase with any of ``ids``: same organisation and
+    payee, dated within the window of one of them (one query per organisation and payee)."""
     profile = profile or current_profile(session)
     window = dt.timedelta(days=profile.split_window_days)
-    out: set[uuid.UUID] = set()
+    groups: dict[tuple[int, str | None], list[dt.date]] = {}
     for chunk in _chunks(set(ids)):
-        rows = session.execute(
-            sa.select(Disbursement.org_id, Disbursement.payee_tax_id, Disbursement.voucher_date)
-            .where(Disbursement.id.in_(chunk), Disbursement.kind.in_(profile.split_kinds),
-                   Disbursement.payee_tax_id.is_not(None))).all()
-        for org_id, payee, day in rows:
-            out.update(session.scalars(
-                sa.select(Disbursement.id).where(
+        for org_id, payee, day in session.execute(
+                sa.select(Disbursement.org_id, Disbursement.payee_tax_id,
+                          Disbursement.voucher_date)
+                .where(Disbursement.id.in_(chunk), Disbursement.kind.in_(profile.split_kinds),
+                       Disbursement.payee_tax_id.is_not(None))):
+            groups.setdefault((org_id, payee), []).append(day)
+    out: set[uuid.UUID] = set()
+    for (org_id, payee), days in groups.items():
+        days.sort()
+        for candidate, day in session.execute(
+                sa.select(Disbursement.id, Disbursement.voucher_date).where(
                     Disbursement.org_id == org_id, Disbursement.payee_tax_id == payee,
-                    Disbursement.voucher_date >= day - window,
-                    Disbursement.voucher_date <= day + window)))
+                    Disbursement.voucher_date >= days[0] - window,
+                    Disbursement.voucher_date <= days[-1] + window)):
+            if _near(day, days, window):
+                out.add(candidate)
     return out
+
+
+def _near(day: dt.date, sorted_days: list[dt.date], window: dt.timedelta) -> bool:
+    i = bisect.bisect_left(sorted_days, day)
+    return any(abs(sorted_days[j] - day) <= window
+               for j in (i - 1, i) if 0 <= j < len(sorted_days))
 
 
 # -- one batch ---------------------------------------------------------------------------
@@ -186,27 +200,37 @@ def _compute(session: Session, ids: set[uuid.UUID], profile: Profile, *,
         docs = _refresh_links(session, chunk) if refresh else _load_docs(session, chunk)
         vouchers = list(session.scalars(sa.select(Disbursement)
                                         .where(Disbursement.id.in_(chunk))))
-        elsewhere = _linked_elsewhere(session, docs, profile)
-        peers = _peers(session, vouchers, profile)
+        around = rules.Neighbourhood(_linked_elsewhere(session, docs, profile),
+                                     _peers(session, vouchers, profile))
         now = clock.now()
+        stored = _stored_findings(session, chunk)
         finding_rows: list[dict[str, Any]] = []
+        changed: list[uuid.UUID] = []
         voucher_rows: list[dict[str, Any]] = []
         for v in vouchers:
-            result = rules.evaluate(_voucher_facts(v), docs.get(v.id, []), profile,
-                                    elsewhere=elsewhere, peers=peers)
-            for f in result.findings:
-                finding_rows.append({
-                    "disbursement_id": v.id, "org_id": v.org_id,
-                    "fiscal_year": v.fiscal_year, "voucher_date": v.voucher_date,
-                    "code": f.code, "severity": f.severity,
-                    "message": f.message, "evidence_ids": [str(i) for i in f.evidence_ids],
-                    "related": [{"id": str(i), "org_id": o} for i, o in f.related],
-                    "details": f.details, "computed_at": now})
-                related.update(i for i, _ in f.related)
-            voucher_rows.append({"b_id": v.id, "complete": result.completeness.complete,
-                                 "missing": [list(g) for g in result.completeness.missing],
-                                 "computed_at": now})
-        session.execute(sa.delete(_FINDINGS).where(_FINDINGS.c.disbursement_id.in_(chunk)))
+            facts, mine = _voucher_facts(v), docs.get(v.id, [])
+            result = rules.evaluate(facts, mine, profile, elsewhere=around.elsewhere_for(mine),
+                                    peers=around.peers_for(facts))
+            rows = [{"disbursement_id": v.id, "org_id": v.org_id,
+                     "fiscal_year": v.fiscal_year, "voucher_date": v.voucher_date,
+                     "code": f.code, "severity": f.severity, "message": f.message,
+                     "evidence_ids": [str(i) for i in f.evidence_ids],
+                     "related": [{"id": str(i), "org_id": o} for i, o in f.related],
+                     "details": f.details, "computed_at": now} for f in result.findings]
+            related.update(i for f in result.findings for i, _ in f.related)
+            outcome.findings += len(rows)
+            # Write only what changed: a recompute that finds what was there (most of a
+            # national run) costs reads only.
+            if {_canonical(r) for r in rows} != stored.get(v.id, set()):
+                changed.append(v.id)
+                finding_rows += rows
+            missing = [list(g) for g in result.completeness.missing]
+            if (v.complete, v.missing) != (result.completeness.complete, missing) \
+                    or v.computed_at is None:
+                voucher_rows.append({"b_id": v.id, "complete": result.completeness.complete,
+                                     "missing": missing, "computed_at": now})
+        if changed:
+            session.execute(sa.delete(_FINDINGS).where(_FINDINGS.c.disbursement_id.in_(changed)))
         if finding_rows:
             session.execute(sa.insert(_FINDINGS), finding_rows)
         if voucher_rows:
@@ -218,8 +242,25 @@ def _compute(session: Session, ids: set[uuid.UUID], profile: Profile, *,
         for v in vouchers:  # the ORM objects must not keep stale values
             session.expire(v, ["complete", "missing", "computed_at"])
         outcome.vouchers += len(vouchers)
-        outcome.findings += len(finding_rows)
     return outcome, related
+
+
+_FINDING_VALUES = ("org_id", "fiscal_year", "voucher_date", "code", "severity", "message",
+                   "evidence_ids", "related", "details")
+
+
+def _canonical(row: Any) -> str:
+    return json.dumps([row[k] for k in _FINDING_VALUES], sort_keys=True, default=str,
+                      ensure_ascii=False)
+
+
+def _stored_findings(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+    out: dict[uuid.UUID, set[str]] = {}
+    columns = [_FINDINGS.c[k] for k in ("disbursement_id", *_FINDING_VALUES)]
+    for row in session.execute(sa.select(*columns).where(
+            _FINDINGS.c.disbursement_id.in_(ids))).mappings():
+        out.setdefault(row["disbursement_id"], set()).add(_canonical(row))
+    return out
 
 
 def _voucher_facts(v: Disbursement) -> rules.Voucher:
@@ -305,11 +346,10 @@ def _linked_elsewhere(session: Session, docs: dict[uuid.UUID, list[rules.Doc]],
                         link.doc_key, link.file_doc_key, link.evidence_id)
               .join(Disbursement, Disbursement.id == link.disbursement_id)
               .where(link.role.in_(profile.duplicate_roles)))
-    conditions = []
     key_list, blob_list = sorted(keys), sorted(blobs)
     for start in range(0, max(len(key_list), len(blob_list)), BATCH):
         part_keys, part_blobs = key_list[start:start + BATCH], blob_list[start:start + BATCH]
-        conditions = []
+        conditions: list[Any] = []
         if part_keys:
             conditions += [link.doc_key.in_(part_keys), link.file_doc_key.in_(part_keys)]
         if part_blobs:

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from archive.disbursements.profiles import Profile
@@ -78,7 +79,7 @@ class Doc:
     def effective_date(self) -> dt.date | None:
         return self.file_issue_date or self.issue_date
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[str]:
         return frozenset(k for k in (doc_key(self.issuer_tax_id, self.doc_number),
                                      doc_key(self.file_tax_id, self.file_doc_number)) if k)
@@ -176,6 +177,38 @@ def payee_key(tax_id: str | None) -> str | None:
 
 # -- the evaluation ----------------------------------------------------------------------
 
+class Neighbourhood:
+    """The candidate neighbours of many vouchers at once, indexed so that each voucher
+    is handed only its own (the same answer as passing everything, without the quadratic
+    cost of a batch's vouchers each scanning all the batch's candidates)."""
+
+    def __init__(self, elsewhere: Iterable[LinkedElsewhere], peers: Iterable[Peer]) -> None:
+        self._by_key: dict[str, list[LinkedElsewhere]] = {}
+        self._by_blob: dict[int, list[LinkedElsewhere]] = {}
+        for other in elsewhere:
+            for key in other.keys:
+                self._by_key.setdefault(key, []).append(other)
+            if other.blob_id is not None:
+                self._by_blob.setdefault(other.blob_id, []).append(other)
+        self._peers: dict[tuple[int, str | None], list[Peer]] = {}
+        for peer in peers:
+            self._peers.setdefault((peer.org_id, peer.payee_key), []).append(peer)
+
+    def elsewhere_for(self, docs: Iterable[Doc]) -> list[LinkedElsewhere]:
+        found: dict[int, LinkedElsewhere] = {}
+        for d in docs:
+            for key in d.keys:
+                for other in self._by_key.get(key, ()):
+                    found[id(other)] = other
+            if d.blob_id is not None:
+                for other in self._by_blob.get(d.blob_id, ()):
+                    found[id(other)] = other
+        return list(found.values())
+
+    def peers_for(self, voucher: Voucher) -> list[Peer]:
+        return self._peers.get((voucher.org_id, payee_key(voucher.payee_tax_id)), [])
+
+
 def evaluate(voucher: Voucher, docs: Iterable[Doc], profile: Profile, *,
              elsewhere: Iterable[LinkedElsewhere] = (),
              peers: Iterable[Peer] = ()) -> Evaluation:
@@ -224,6 +257,8 @@ def money(value: Decimal) -> str:
 
 
 def _amount_mismatch(voucher: Voucher, docs: Sequence[Doc], profile: Profile) -> Finding | None:
+    if voucher.kind not in profile.amount_check_kinds:
+        return None
     problems: list[dict[str, Any]] = []
     involved: list[Doc] = []
     for role in sorted(profile.payment_roles):
@@ -247,7 +282,7 @@ def _amount_mismatch(voucher: Voucher, docs: Sequence[Doc], profile: Profile) ->
 
 def _payee_mismatch(voucher: Voucher, docs: Sequence[Doc], profile: Profile) -> Finding | None:
     payee = tax_id_13(voucher.payee_tax_id)
-    if payee is None:
+    if payee is None or voucher.kind not in profile.payee_check_kinds:
         return None
     wrong = [d for d in docs if d.role in profile.payee_roles
              and tax_id_13(d.seller_tax_id) not in (None, payee)]

@@ -114,6 +114,17 @@ def test_payee_mismatch_and_its_twin():
     assert codes(voucher(), twin) == ()
 
 
+def test_travel_is_not_held_to_the_supplier_checks():
+    """A travel voucher pays the traveller (allowances included): a hotel's receipt is
+    neither the gross amount nor the payee — by the default profile, which says so."""
+    hotel = [doc("travel_order", 1), doc("travel_report", 2), doc("e_payment_report", 3),
+             doc("receipt", 4, issuer_tax_id=OTHER, amount=Decimal("1200.00"))]
+    assert codes(voucher(kind="travel"), hotel) == ()
+    assert set(codes(voucher(kind="other"), [doc("receipt", 4, issuer_tax_id=OTHER,
+                                                 amount=Decimal("1200.00"))])) == {
+        "amount_mismatch", "payee_mismatch"}
+
+
 def test_duplicate_invoice_by_issuer_and_number_and_by_bytes():
     other_voucher = uuid.UUID(int=2)
     by_number = rules.LinkedElsewhere(other_voucher, 99, "receipt", blob_id=7,
@@ -344,3 +355,15 @@ def test_findings_only_name_the_voucher_s_own_files(v, docs, elsewhere):
     for f in rules.evaluate(v, docs, PROFILE, elsewhere=elsewhere).findings:
         assert set(f.evidence_ids) <= own
         assert all(r[0] != v.id for r in f.related)
+
+
+@settings(max_examples=200, deadline=None)
+@given(v=voucher_strategy(), docs=docs_strategy(), elsewhere=elsewhere_strategy,
+       peers=peers_strategy)
+def test_the_indexed_neighbourhood_gives_the_same_findings_as_every_candidate(
+        v, docs, elsewhere, peers):
+    """The recompute hands each voucher only its indexed neighbours (no quadratic batch)."""
+    around = rules.Neighbourhood(elsewhere, peers)
+    narrowed = rules.evaluate(v, docs, PROFILE, elsewhere=around.elsewhere_for(docs),
+                              peers=around.peers_for(v))
+    assert narrowed == rules.evaluate(v, docs, PROFILE, elsewhere=elsewhere, peers=peers)
