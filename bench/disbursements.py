@@ -485,9 +485,11 @@ def report(meta: dict[str, Any], job: dict[str, Any], lists: dict[str, Any],
     for code in sorted(set(meta["planted"]) | set(job["found"])):
         lines.append(f"| `{code}` | {meta['planted'].get(code, 0):,} | "
                      f"{job['found'].get(code, 0):,} |")
-    lines += ["", "(Found ≥ planted: generated data also trips rules by chance — e.g. "
-              "`missing_evidence` when a kind's alternatives were drawn short — and a planted "
-              "double payment marks both vouchers.)", "",
+    lines += ["", "(Planted and found differ where the profile says so: the amount and "
+              "payee checks do not apply to travel and payroll vouchers by default; a role "
+              "dropped from an `other` voucher paid by e-payment may be the transfer report, "
+              "which that kind does not require; a planted double payment marks both "
+              "vouchers.)", "",
               "**The auditor's list filtered by finding** (`GET /api/v1/disbursements?"
               "finding=…` through the service, 50 per page, with the total):", "",
               "| caller | finding | matches | p50 ms | p95 ms | seq-scan p50 ms | "
