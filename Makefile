@@ -21,12 +21,12 @@ run: system-run $(BIN)/.installed
 	$(BIN)/archive serve --host $(HOST) --port $(PORT)
 
 test: system-test $(BIN)/.installed-test
-	$(BIN)/ruff check archive api workers retention cli tests bench
+	$(BIN)/ruff check archive api workers cli tests bench
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: $(BIN)/.installed-test
-	$(BIN)/ruff check archive api workers retention cli tests bench
+	$(BIN)/ruff check archive api workers cli tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
@@ -53,6 +53,7 @@ bench-ingest: $(BIN)/.installed-test
 
 bench-pdfa: $(BIN)/.installed-test
 	$(BIN)/python bench/pdfa_corpus.py
+	$(BIN)/python bench/pdfa_cli.py
 
 bench-search: $(BIN)/.installed-test
 	$(BIN)/python bench/search.py

@@ -13,9 +13,9 @@ from archive.disbursements.models import (
     DisbursementReview,
 )
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
-from archive.jobs.models import Job, SystemCheck
 from archive.orgs.models import Organisation
-from archive.schedules.models import (
+from archive.queue.models import Job, SystemCheck
+from archive.retention.schedules.models import (
     DocTypeSchedule,
     RetentionSchedule,
     RetentionScheduleVersion,

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from archive.errors import ArchiveError
 from cli.context import Ctx, fail
 
 app = typer.Typer(help="Disbursement vouchers (ฎีกา): evidence profile, findings.",
@@ -106,8 +107,8 @@ def recompute_cmd(org: Annotated[str | None, typer.Option("--org", help="One org
                                       ] = False) -> None:
     """Recompute findings: one organisation (and fiscal year) now, or everything."""
     from archive.disbursements import recompute
-    from archive.jobs.service import enqueue
     from archive.orgs import service as orgs
+    from archive.queue.service import enqueue
 
     if national and org:
         fail("--national and --org exclude each other", code=2)
@@ -118,12 +119,17 @@ def recompute_cmd(org: Annotated[str | None, typer.Option("--org", help="One org
         out.print("national recompute queued (job disbursements_recompute)")
         return
     started = time.monotonic()
-    with ctx.unit_of_work() as s:
-        if org:
+    if org:
+        with ctx.unit_of_work() as s:
             org_id = orgs.get_by_code(s, org).id
             result = recompute.recompute_org_year(s, org_id, fiscal_year)
-        else:
-            result = recompute.recompute_all(s, commit=s.commit)
+    else:
+        from archive.unit_of_work import units_of
+
+        try:
+            result = recompute.recompute_all(units_of(ctx.sessions))
+        except ArchiveError as exc:
+            fail(exc)
     out.print(f"{result.vouchers} vouchers, {result.findings} findings "
               f"in {time.monotonic() - started:.2f} s")
 

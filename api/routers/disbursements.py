@@ -29,8 +29,9 @@ from archive.disbursements.schemas import (
     Summary,
     SummaryParams,
 )
-from archive.errors import InvalidInput
+from archive.errors import InvalidInput, PreconditionRequired
 from archive.evidence.schemas import validation_problems
+from archive.unit_of_work import units_of
 
 router = APIRouter(tags=["disbursements"])
 
@@ -44,13 +45,20 @@ def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
         raise InvalidInput(validation_problems(exc), code="invalid_voucher") from None
 
 
-def _version(if_match: str | None) -> int | None:
-    if not if_match:
+def _version(if_match: str | None, *, required: bool, what: str) -> int | None:
+    """The version an ``If-Match`` names (``None`` for ``*``, on purpose), as for evidence
+    corrections: without it a correction could silently overwrite another's (428)."""
+    if if_match is None or not if_match.strip():
+        if not required:
+            return None
+        raise PreconditionRequired(f"send If-Match with the ETag of the {what} you read "
+                                   '(ETag: "3"), or * on purpose')
+    if if_match.strip() == "*":
         return None
-    digits = re.sub(r"\D", "", if_match)
+    digits = re.fullmatch(r'\s*(?:W/)?"?(\d{1,9})"?\s*', if_match)
     if not digits:
-        raise InvalidInput("If-Match must carry the version, e.g. \"3\"")
-    return int(digits)
+        raise InvalidInput('If-Match must carry the version, e.g. "3"')
+    return int(digits.group(1))
 
 
 def _created(session: SessionDep, voucher_id: uuid.UUID) -> CreatedOut:
@@ -87,7 +95,7 @@ def disbursements_csv(request: Request, principal: CurrentUser, session: Session
     filters = params.filters()
     listing.start_listing(session, principal, filters, output="csv")
     return StreamingResponse(
-        listing.list_csv_chunks(request.app.state.sessions, principal, filters),
+        listing.list_csv_chunks(units_of(request.app.state.sessions), principal, filters),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="disbursements.csv"',
                  **_CSV_HEADERS})
@@ -136,7 +144,8 @@ def get_profile(principal: CurrentUser, session: SessionDep) -> ProfileDetail:
 def put_profile(principal: CurrentUser, session: SessionDep, body: ProfileIn,
                 if_match: Annotated[str | None, Header()] = None) -> ProfileDetail:
     profile_service.set_profile(session, principal, body.data, reason=body.reason,
-                                expected_version=_version(if_match))
+                                expected_version=_version(if_match, required=False,
+                                                          what="profile"))
     return _profile_detail(session, principal)
 
 
@@ -150,14 +159,14 @@ def get_disbursement(disbursement_id: uuid.UUID, principal: CurrentUser, session
 
 
 @router.patch("/disbursements/{disbursement_id}", response_model=DisbursementDetail,
-              summary="Correct a voucher (If-Match: \"<version>\"; history is kept)")
+              summary="Correct a voucher (If-Match: \"<version>\" required; history is kept)")
 def patch_disbursement(disbursement_id: uuid.UUID, principal: CurrentUser,
                        session: SessionDep, response: Response,
                        body: Annotated[dict[str, Any], Body()],
                        if_match: Annotated[str | None, Header()] = None) -> DisbursementDetail:
     changes = _parse(DisbursementUpdate, body)
     service.update(session, principal, disbursement_id, changes,
-                   expected_version=_version(if_match))
+                   expected_version=_version(if_match, required=True, what="voucher"))
     out = service.detail(session, principal, disbursement_id)
     response.headers["ETag"] = f'"{out.voucher.version}"'
     return out

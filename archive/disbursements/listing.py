@@ -23,13 +23,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 
 from archive import audit
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
-from archive.db import dialect_name, session_scope
+from archive.db import dialect_name
 from archive.disbursements.models import FINDING_CODES, Disbursement, DisbursementFinding
 from archive.disbursements.schemas import (
     ListFilters,
@@ -44,6 +44,7 @@ from archive.disbursements.schemas import (
 from archive.errors import InvalidInput, NotFound
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
+from archive.unit_of_work import UnitsOfWork
 
 _LAO_EXCLUDED_TYPES = ("dla-office", "province")
 
@@ -385,15 +386,16 @@ def _cell(column: str, value: object) -> str:
     return text
 
 
-def list_csv_chunks(sessions: sessionmaker[Session], principal: Principal,
-                    filters: ListFilters, *, rows_per_chunk: int = 200) -> Iterator[bytes]:
-    """The voucher list as CSV (UTF-8 with BOM), read in its own unit of work (call
+def list_csv_chunks(units: UnitsOfWork, principal: Principal, filters: ListFilters, *,
+                    rows_per_chunk: int = 200) -> Iterator[bytes]:
+    """The voucher list as CSV (UTF-8 with BOM), read in a unit of work of its own (the
+    request's has committed by the time a streamed body is sent; call
     :func:`start_listing` first: it checks the filters and records the listing)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     buf.write("\ufeff")
     writer.writerow(LIST_COLUMNS)
-    with session_scope(sessions) as session:
+    with units() as session:
         for n, item in enumerate(iter_items(session, principal, filters), start=1):
             row = item.model_dump()
             writer.writerow([_cell(c, row.get(c)) for c in LIST_COLUMNS])

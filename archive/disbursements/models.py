@@ -29,7 +29,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archive.db import Base, JSONType, Money, UTCDateTime, utcnow
+from archive import clock
+from archive.db import Base, JSONType, Money, UTCDateTime
 from archive.evidence import models as _evidence  # noqa: F401 - links' target
 from archive.ids import uuid7
 from archive.orgs import models as _orgs  # noqa: F401 - organisation FK target
@@ -89,8 +90,8 @@ class Disbursement(Base):
     missing: Mapped[list[list[str]]] = mapped_column(JSONType, default=list)
     version: Mapped[int] = mapped_column(default=1)
     created_by: Mapped[str] = mapped_column(sa.String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     computed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -106,7 +107,7 @@ class DisbursementHistory(Base):
     values: Mapped[dict[str, Any]] = mapped_column(JSONType)
     changed: Mapped[list[str]] = mapped_column(JSONType)
     changed_by: Mapped[str] = mapped_column(sa.String(100))
-    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
@@ -129,7 +130,7 @@ class DisbursementEvidence(Base):
     doc_key: Mapped[str | None] = mapped_column(sa.String(130))
     file_doc_key: Mapped[str | None] = mapped_column(sa.String(130))
     linked_by: Mapped[str] = mapped_column(sa.String(100))
-    linked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    linked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class DisbursementFinding(Base):
@@ -162,7 +163,7 @@ class DisbursementFinding(Base):
     # Other vouchers involved: [{"id": "...", "org_id": 5}, ...] — filtered by scope on read.
     related: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class DisbursementReview(Base):
@@ -177,7 +178,7 @@ class DisbursementReview(Base):
     note: Mapped[str | None] = mapped_column(sa.Text)
     reviewer: Mapped[str] = mapped_column(sa.String(100))
     reviewer_role: Mapped[str] = mapped_column(sa.String(20))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class DisbursementProfile(Base):
@@ -190,7 +191,7 @@ class DisbursementProfile(Base):
     version: Mapped[int] = mapped_column(default=1)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     updated_by: Mapped[str] = mapped_column(sa.String(100))
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class DisbursementProfileVersion(Base):
@@ -205,5 +206,5 @@ class DisbursementProfileVersion(Base):
     version: Mapped[int]
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     changed_by: Mapped[str] = mapped_column(sa.String(100))
-    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -24,9 +24,9 @@ from archive.disbursements.profiles import (
     Profile,
     check_profile,
 )
-from archive.errors import Conflict, InvalidInput
-from archive.jobs.service import enqueue
-from archive.schedules.service import require_national
+from archive.errors import Conflict, InvalidInput, PreconditionFailed
+from archive.queue.service import enqueue
+from archive.retention.schedules.service import require_national
 
 _CURRENT = sa.select(DisbursementProfile).where(DisbursementProfile.code == DEFAULT_CODE)
 
@@ -82,8 +82,8 @@ def set_profile(session: Session, principal: Principal, data: dict[str, Any], *,
                            code="invalid_profile")
     row = ensure_profile(session)
     if expected_version is not None and expected_version != row.version:
-        raise Conflict(f"the profile is at version {row.version}, not {expected_version}",
-                       code="version_conflict")
+        raise PreconditionFailed(f"the profile is at version {row.version}, not "
+                                 f"{expected_version}: read it again and re-apply your change")
     if row.data == data:
         return row
     before = row.version

@@ -41,6 +41,7 @@ from archive.disbursements.models import (
 from archive.disbursements.profile_service import current_profile
 from archive.disbursements.profiles import Profile
 from archive.evidence.models import Evidence, Inspection
+from archive.unit_of_work import UnitsOfWork
 
 BATCH = 500
 _NEIGHBOUR_CODES = ("duplicate_invoice", "split_purchase")
@@ -93,46 +94,45 @@ def recompute_org_year(session: Session, org_id: int, fiscal_year: int | None = 
     return recompute(session, list(session.scalars(q)), expand=expand)
 
 
-def recompute_all(session: Session, *, progress: Callable[[dict[str, Any]], None] | None = None,
-                  org_ids: Iterable[int] | None = None,
-                  commit: Callable[[], None] | None = None) -> Outcome:
+def recompute_all(units: UnitsOfWork, *,
+                  progress: Callable[[dict[str, Any]], None] | None = None,
+                  org_ids: Iterable[int] | None = None) -> Outcome:
     """Every voucher of the archive (or of ``org_ids``): first every link's keys, then the
     findings, in batches of vouchers taken in (organisation, fiscal year, date) order — the
     order of an index, and one that keeps a batch's split candidates in few organisations.
-    ``commit`` (if given) ends a unit of work after each batch, so a national run holds no
-    long transaction and a crash loses at most one batch (running again redoes it)."""
-    profile = current_profile(session)
+    One unit of work per batch (``units`` from the entry point): a national run holds no
+    long transaction, and a crash loses at most one batch (running again redoes it)."""
     orgs = sorted(set(org_ids)) if org_ids is not None else None
     key_columns = (Disbursement.org_id, Disbursement.fiscal_year, Disbursement.voucher_date,
                    Disbursement.id)
     base = sa.select(*key_columns)
     if orgs is not None:
         base = base.where(Disbursement.org_id.in_(orgs or [-1]))
-    total_vouchers = int(session.scalar(sa.select(sa.func.count()).select_from(
-        base.subquery())) or 0)
+    with units() as session:
+        profile = current_profile(session)
+        total_vouchers = int(session.scalar(sa.select(sa.func.count()).select_from(
+            base.subquery())) or 0)
     total = Outcome()
     for phase in ("keys", "findings"):
         done = 0
         after: tuple[Any, ...] | None = None
         while True:
-            q = base
-            if after is not None:
-                q = q.where(sa.tuple_(*key_columns) > sa.tuple_(*after))
-            rows = session.execute(q.order_by(*key_columns).limit(BATCH)).all()
-            if not rows:
-                break
-            after = tuple(rows[-1])
-            chunk = [r[3] for r in rows]
-            if phase == "keys":
-                _refresh_links(session, chunk)
-            else:
-                out, _ = _compute(session, set(chunk), profile, refresh=False)
-                total.vouchers += out.vouchers
-                total.findings += out.findings
+            with units() as session:
+                q = base
+                if after is not None:
+                    q = q.where(sa.tuple_(*key_columns) > sa.tuple_(*after))
+                rows = session.execute(q.order_by(*key_columns).limit(BATCH)).all()
+                if not rows:
+                    break
+                after = tuple(rows[-1])
+                chunk = [r[3] for r in rows]
+                if phase == "keys":
+                    _refresh_links(session, chunk)
+                else:
+                    out, _ = _compute(session, set(chunk), profile, refresh=False)
+                    total.vouchers += out.vouchers
+                    total.findings += out.findings
             done += len(chunk)
-            if commit is not None:
-                commit()
-                session.expunge_all()    # a national run must not grow the identity map
             if progress is not None:
                 progress({"phase": phase, "vouchers": total_vouchers, "done": done})
     return total

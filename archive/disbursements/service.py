@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
-from archive.db import rowcount, utcnow
+from archive.db import rowcount
 from archive.disbursements import recompute as rc
 from archive.disbursements import rules
 from archive.disbursements.models import (
@@ -49,7 +49,7 @@ from archive.disbursements.schemas import (
     ReviewOut,
     VoucherOut,
 )
-from archive.errors import Conflict, InvalidInput, NotFound
+from archive.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from archive.evidence import events
 from archive.evidence import service as evidence_service
 from archive.evidence.models import Blob, Evidence, Inspection
@@ -69,7 +69,7 @@ def create(session: Session, principal: Principal, data: DisbursementCreate) -> 
     if find(session, org.id, data.fiscal_year, data.voucher_no or "") is not None:
         raise Conflict(f"voucher {data.voucher_no} of fiscal year {data.fiscal_year} is "
                        f"already registered for {org.code}", code="duplicate_voucher")
-    now = utcnow()
+    now = clock.now()
     voucher = Disbursement(id=uuid7(), org_id=org.id, created_by=principal.name,
                            created_at=now, updated_at=now, version=1, complete=False, missing=[],
                            **data.model_dump(include=set(VOUCHER_FIELDS)))
@@ -292,13 +292,15 @@ def vouchers_of_evidence(session: Session,
 def update(session: Session, principal: Principal, disbursement_id: uuid.UUID,
            changes: DisbursementUpdate, *, expected_version: int | None = None) -> Disbursement:
     """Correct a voucher's fields, keeping the previous values in history (optimistic
-    locking on ``version``: a second concurrent correction gets ``Conflict``)."""
+    locking on ``version``, as for evidence: a correction based on an older version gets
+    ``PreconditionFailed``)."""
     require(principal, "disbursements.update")
     voucher, org = _load(session, disbursement_id)
     accounts.ensure_in_scope(session, principal, voucher.org_id, "voucher")
     if expected_version is not None and expected_version != voucher.version:
-        raise Conflict(f"the voucher is at version {voucher.version}, not {expected_version}",
-                       code="version_conflict")
+        raise PreconditionFailed(f"the voucher is at version {voucher.version}, not "
+                                 f"{expected_version}: someone corrected it meanwhile; read "
+                                 "it again and re-apply your change")
     given = changes.model_dump(exclude_unset=True, exclude={"reason"})
     required = ("fiscal_year", "voucher_no", "voucher_date", "kind", "payee_name",
                 "gross_amount", "net_amount", "payment_method")
@@ -325,7 +327,7 @@ def update(session: Session, principal: Principal, disbursement_id: uuid.UUID,
                        f"is already registered for {org.code}", code="duplicate_voucher")
     before_split = rc.split_candidates(session, [voucher.id])
     previous = {f: _plain(getattr(voucher, f)) for f in VOUCHER_FIELDS}
-    now = utcnow()
+    now = clock.now()
     updated = rowcount(session.execute(
         sa.update(Disbursement)
         .where(Disbursement.id == voucher.id, Disbursement.version == voucher.version)
@@ -396,7 +398,7 @@ def _link(session: Session, principal: Principal, voucher: Disbursement, evidenc
                        code="already_linked")
     row = DisbursementEvidence(disbursement_id=voucher.id, evidence_id=evidence.id, role=role,
                                blob_id=evidence.blob_id, linked_by=principal.name,
-                               linked_at=utcnow())
+                               linked_at=clock.now())
     session.add(row)
     session.flush()
     audit.record(session, actor=principal, action="disbursement.link",
@@ -466,7 +468,7 @@ def add_review(session: Session, principal: Principal, disbursement_id: uuid.UUI
     accounts.ensure_in_scope(session, principal, voucher.org_id, "voucher")
     review = DisbursementReview(id=uuid7(), disbursement_id=voucher.id, outcome=data.outcome,
                                 note=data.note, reviewer=principal.name,
-                                reviewer_role=principal.role, created_at=utcnow())
+                                reviewer_role=principal.role, created_at=clock.now())
     session.add(review)
     session.flush()
     codes = sorted(session.scalars(sa.select(DisbursementFinding.code).where(

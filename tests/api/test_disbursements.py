@@ -24,6 +24,7 @@ SELLER = "0105538025143"     # the seller of etda_invoice_xml; passes the check 
 OTHER = "0994000165510"
 BAD = "0105538025144"        # fails the check digit
 _n = itertools.count(1)
+ANY = {"If-Match": "*"}      # a correction on purpose, whatever the version
 
 
 @pytest.fixture
@@ -157,6 +158,8 @@ def test_correction_keeps_history_and_honours_if_match(env: Env, w):
     vid = new_voucher(off)
     r = off.get(f"/api/v1/disbursements/{vid}")
     assert r.headers["ETag"] == '"1"'
+    missing = off.patch(f"/api/v1/disbursements/{vid}", json={"payee_name": "ร้านใหม่"})
+    assert missing.status_code == 428 and missing.json()["error"] == "precondition_required"
     r = off.patch(f"/api/v1/disbursements/{vid}", json={"payee_name": "ร้านใหม่",
                                                         "reason": "สะกดผิด"},
                   headers={"If-Match": '"1"'})
@@ -168,13 +171,14 @@ def test_correction_keeps_history_and_honours_if_match(env: Env, w):
     assert hist[0]["changed"] == ["payee_name"] and hist[0]["reason"] == "สะกดผิด"
     stale = off.patch(f"/api/v1/disbursements/{vid}", json={"payee_name": "x"},
                       headers={"If-Match": '"1"'})
-    assert stale.status_code == 409 and stale.json()["error"] == "version_conflict"
-    removed = off.patch(f"/api/v1/disbursements/{vid}", json={"gross_amount": None})
+    assert stale.status_code == 412 and stale.json()["error"] == "precondition_failed"
+    removed = off.patch(f"/api/v1/disbursements/{vid}", json={"gross_amount": None},
+                        headers=ANY)
     assert removed.status_code == 422
-    assert w["aud1"].patch(f"/api/v1/disbursements/{vid}", json={"payee_name": "y"}
-                           ).status_code == 403
-    assert w["off2"].patch(f"/api/v1/disbursements/{vid}", json={"payee_name": "y"}
-                           ).status_code == 404
+    assert w["aud1"].patch(f"/api/v1/disbursements/{vid}", json={"payee_name": "y"},
+                           headers=ANY).status_code == 403
+    assert w["off2"].patch(f"/api/v1/disbursements/{vid}", json={"payee_name": "y"},
+                           headers=ANY).status_code == 404
     assert detail(off, vid)["voucher"]["version"] == 2
 
 
@@ -343,12 +347,14 @@ def test_split_purchase_and_its_neighbour_is_recomputed(env: Env, w):
     assert split_b[0]["disbursement_ids"] == [first]
     assert "split_purchase" not in codes(off, twin)
     # moving the second voucher out of the window clears the first one's finding too
-    r = off.patch(f"/api/v1/disbursements/{second}", json={"voucher_date": "2025-03-01"})
+    r = off.patch(f"/api/v1/disbursements/{second}", json={"voucher_date": "2025-03-01"},
+                  headers=ANY)
     assert r.status_code == 200, r.text
     assert "split_purchase" not in codes(off, first)
     assert "split_purchase" not in codes(off, second)
     # and moving it back brings both back
-    off.patch(f"/api/v1/disbursements/{second}", json={"voucher_date": "2025-01-24"})
+    off.patch(f"/api/v1/disbursements/{second}", json={"voucher_date": "2025-01-24"},
+              headers=ANY)
     assert "split_purchase" in codes(off, first)
 
 
@@ -407,10 +413,12 @@ def test_recompute_on_a_file_correction(env: Env, w):
     vid = new_voucher(off)
     ids = complete(off, vid)
     assert codes(off, vid) == []
-    r = off.patch(f"/api/v1/evidence/{ids['tax_invoice']}", json={"amount": "10000.00"})
+    r = off.patch(f"/api/v1/evidence/{ids['tax_invoice']}", json={"amount": "10000.00"},
+                  headers=ANY)
     assert r.status_code == 200, r.text
     assert codes(off, vid) == ["amount_mismatch"]
-    off.patch(f"/api/v1/evidence/{ids['tax_invoice']}", json={"amount": "10700.00"})
+    off.patch(f"/api/v1/evidence/{ids['tax_invoice']}", json={"amount": "10700.00"},
+              headers=ANY)
     assert codes(off, vid) == []
 
 
@@ -561,7 +569,7 @@ def test_profile_changes_are_national_versioned_and_recompute_everything(env: En
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_profile"
     stale = w["rm-nat"].put("/api/v1/disbursements/profile", headers={"If-Match": '"7"'},
                             json={"data": data, "reason": "ลดวงเงิน"})
-    assert stale.status_code == 409
+    assert stale.status_code == 412
     r = w["rm-nat"].put("/api/v1/disbursements/profile", headers={"If-Match": '"1"'},
                         json={"data": data, "reason": "ลดวงเงินตามหนังสือสั่งการ"})
     assert r.status_code == 200, r.text
@@ -582,8 +590,8 @@ def test_the_national_job_and_the_organisation_recompute(env: Env, w):
     national job; the per-organisation recompute gives the same answer."""
     from archive.disbursements import recompute
     from archive.disbursements.models import DisbursementFinding
-    from archive.jobs.service import enqueue
     from archive.orgs import service as orgs
+    from archive.queue.service import enqueue
     from workers.runner import Worker
 
     a = new_voucher(w["off1"], payee_tax_id=BAD)

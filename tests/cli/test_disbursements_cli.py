@@ -33,7 +33,7 @@ def test_profile_show_and_set_a_new_version(env: Env, tmp_path: Path):
     assert after["data"]["split"] == {"kinds": ["procurement"], "thresholds": ["50000.00"],
                                       "window_days": 45}
     assert [v["reason"] for v in after["versions"]][-1] == "หนังสือสั่งการ 2569"
-    from archive.jobs.models import Job
+    from archive.queue.models import Job
 
     with env.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Job).where(

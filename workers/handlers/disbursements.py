@@ -19,12 +19,11 @@ def disbursements_recompute(ctx: JobContext, payload: dict[str, Any]) -> dict[st
     a recompute replaces the findings it computes."""
     org_ids = payload.get("org_ids")
     started = time.monotonic()
-    with ctx.session() as s:
-        def commit() -> None:
-            s.commit()
-            ctx.check_cancelled()
+    def progress(state: dict[str, Any]) -> None:
+        ctx.progress(state)
+        ctx.check_cancelled()
 
-        out = recompute.recompute_all(s, org_ids=org_ids, progress=ctx.progress, commit=commit)
+    out = recompute.recompute_all(ctx.session, org_ids=org_ids, progress=progress)
     seconds = time.monotonic() - started
     return {"vouchers": out.vouchers, "findings": out.findings, "seconds": round(seconds, 3),
             "vouchers_per_second": round(out.vouchers / seconds, 1) if seconds else None}

@@ -2,7 +2,7 @@
 required-evidence profile
 
 Revision ID: 0070
-Revises: 0050
+Revises: 0061 (re-chained after main's 0061 at the merge; was 0050)
 
 New tables only (nothing on ``evidence`` changes, so the SQLite search triggers stay). No
 seed rows: ``archive.disbursements.service.ensure_profile`` inserts the default profile on
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import archive.db
 
 revision = '0070'
-down_revision = '0050'
+down_revision = '0061'
 branch_labels = None
 depends_on = None
 
