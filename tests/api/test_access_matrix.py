@@ -64,6 +64,8 @@ MATRIX: dict[tuple[str, str], Case] = {
                               {r: (200, 200) for r in ROLES}, public=True),
     ("GET", "/readyz"): Case(lambda c, w: c.get("/readyz"),
                              {r: (200, 200) for r in ROLES}, public=True),
+    ("GET", "/docs"): Case(lambda c, w: c.get("/docs"),
+                           {r: (200, 200) for r in ROLES}, public=True),
     ("POST", "/api/v1/evidence"): Case(_new_pdf_upload, _only("officer", 201, 404)),
     ("GET", "/api/v1/evidence/by-hash/{sha256}"): Case(
         lambda c, w: c.get(f"/api/v1/evidence/by-hash/{w['record']['sha256']}"),
