@@ -86,7 +86,7 @@ async def receive_upload(request: Request, principal: Principal, store: ObjectSt
         return Spool(max_bytes=settings.max_upload_bytes,
                      memory_limit=settings.spool_memory_bytes, tmp_dir=settings.tmp_dir)
 
-    with _slots(request, settings).take(principal.name):
+    with upload_slots(request, settings).take(principal.name):
         body = timed(request.stream(), idle=settings.upload_idle_timeout_seconds,
                      total=settings.upload_max_seconds)
         try:
@@ -124,7 +124,7 @@ async def receive_upload(request: Request, principal: Principal, store: ObjectSt
 _SLOTS_LOCK = threading.Lock()
 
 
-def _slots(request: Request, settings: Settings) -> UploadSlots:
+def upload_slots(request: Request, settings: Settings) -> UploadSlots:
     state = request.app.state
     with _SLOTS_LOCK:
         slots = getattr(state, "upload_slots", None)
