@@ -39,7 +39,7 @@ from archive.schedules.service import schedule_values
 from archive.search.models import BlobText
 from archive.storage import ObjectInfo, ObjectStore
 from retention import compute, disposition
-from retention.certificate import STATEMENT_EN, STATEMENT_TH, render_html
+from retention.certificate import date_en, date_th, outcome, render_html, statement
 from retention.models import DispositionCertificate, DispositionItem, DispositionList
 
 JOB_ACTOR = "job:disposition_execute"
@@ -216,6 +216,7 @@ def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
             blob.deleted_at = clock.now()
             session.execute(sa.delete(BlobText).where(BlobText.blob_id == blob_id))
             result = {"bytes": "deleted", "key": key, "versions": answers,
+                      "deleted_at": clock.now().isoformat(),
                       "derived_purged": ["extracted text", "inspection reports"]}
         else:
             retry = (locked_until + dt.timedelta(minutes=1)) if locked_until else \
@@ -223,6 +224,7 @@ def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
             retry = max(retry, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
             result = {"bytes": "deferred", "key": key, "versions": answers,
                       "retry_after": retry.isoformat(),
+                      "locked_until": locked_until.isoformat() if locked_until else None,
                       "detail": "the store refused the delete (its lock has not ended); "
                                 "a purge job retries then"}
             from archive.jobs.service import enqueue
@@ -333,9 +335,14 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
             "sha256": t.sha256 if t else None, "size": t.size if t else None,
             "media_type": t.media_type if t else None,
             "destroyed_at": t.destroyed_at if t else None,
+            "keep_until": item.keep_until,
             "object": item.result,
         })
+        code, th, en = outcome(_jsonable(entries[-1]))
+        entries[-1].update(outcome=code, outcome_th=th, outcome_en=en)
     destroyed = [e for e in entries if e["status"] == "destroyed"]
+    statement_th, statement_en = statement(entries)
+    now = clock.now()
     return _jsonable({
         "type": "destruction_certificate",
         "title_th": "บันทึกการทำลายหนังสือ (เอกสารอิเล็กทรอนิกส์)",
@@ -360,9 +367,11 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
                     "blocked": sum(1 for e in entries if e["status"] == "blocked"),
                     "kept": sum(1 for e in entries if e["status"] == "kept"),
                     "removed": sum(1 for e in entries if e["status"] == "removed")},
-        "statement_th": STATEMENT_TH,
-        "statement_en": STATEMENT_EN,
-        "generated_at": clock.now(),
+        "statement_th": statement_th,
+        "statement_en": statement_en,
+        "generated_at": now,
+        "generated_at_th": date_th(now),
+        "generated_at_en": date_en(now),
         "generated_by": JOB_ACTOR,
     })
 

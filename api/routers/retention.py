@@ -37,6 +37,7 @@ from retention.schemas import (
     ClosureOut,
     CommentIn,
     CommitteeIn,
+    ConfirmIn,
     DecisionIn,
     HoldDetail,
     HoldIn,
@@ -45,6 +46,8 @@ from retention.schemas import (
     ListOut,
     ReasonIn,
     RecordRetentionOut,
+    RuleOut,
+    RuleUpdate,
     SurveyIn,
     SurveyOut,
     VotesIn,
@@ -122,6 +125,23 @@ def set_doc_type(request: Request, doc_type: str, body: DocTypeUpdate,
                                    schedule_code=body.schedule_code, reason=body.reason)
     return DocTypeOut(doc_type=m.doc_type, schedule_code=body.schedule_code,
                       updated_by=m.updated_by, updated_at=m.updated_at)
+
+
+@router.get("/retention/rules", response_model=list[RuleOut],
+            summary="Rules of the disposition procedure, with their basis")
+def list_rules(principal: CurrentUser, session: SessionDep) -> list[RuleOut]:
+    return [RuleOut.model_validate(r, from_attributes=True)
+            for r in disposition.list_rules(session, principal)]
+
+
+@router.put("/retention/rules/{code}", response_model=RuleOut,
+            summary="Change a rule (national: a new version, the previous one kept)")
+def update_rule(request: Request, code: str, body: RuleUpdate, principal: CurrentUser,
+                session: SessionDep) -> RuleOut:
+    with _attempt(request, session, principal, "retention.rule_update", "disposition_rule",
+                  code):
+        r = disposition.update_rule(session, principal, code, body)
+    return RuleOut.model_validate(r, from_attributes=True)
 
 
 # -- records and forecast --------------------------------------------------------------
@@ -230,8 +250,20 @@ def withdraw_item(request: Request, list_id: uuid.UUID, seq: int, body: ReasonIn
                  disposition.withdraw_item, seq, reason=body.reason)
 
 
+@router.post("/retention/lists/{list_id}/destruction-record", response_model=ListDetail,
+             summary="A committee member's confirmation in the joint record of the "
+                     "destruction")
+def confirm_destruction(request: Request, list_id: uuid.UUID, body: ConfirmIn,
+                        principal: CurrentUser, session: SessionDep) -> ListDetail:
+    """Every member of the destruction committee confirms, before or with the request to
+    execute (ข้อ 68–69); the certificate carries the record."""
+    return _step(request, session, principal, "disposition.destruction_confirm", list_id,
+                 disposition.confirm_destruction, body)
+
+
 @router.post("/retention/lists/{list_id}/execute", status_code=202, response_model=ListDetail,
-             summary="Request execution of an executable list (done by a job)")
+             summary="Request execution of an executable list (a committee member; done by "
+                     "a job)")
 def execute(request: Request, list_id: uuid.UUID, principal: CurrentUser,
             session: SessionDep) -> ListDetail:
     return _step(request, session, principal, "disposition.execute_request", list_id,

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from archive.evidence.models import DOC_TYPE_NAMES
+
 LANGS = ("th", "en")
 DEFAULT = "th"
 
@@ -372,6 +374,20 @@ TH: dict[str, str] = {
         "ยังทำลายไม่ได้: ระยะเวลาพิจารณาของกรมศิลปากรสิ้นสุดวันที่ {date}",
     "Not executable yet.": "ยังทำลายไม่ได้",
     "Request execution": "ขอดำเนินการทำลาย",
+    "dated": "ลงวันที่",
+    "Date of the order": "วันที่ของคำสั่ง",
+    "Appointed by the head of agency by an order (reference and date): a chair and at least two members, user names of records managers of this organisation. Neither the head of agency nor whoever prepared the list can sit on it.":
+        "หัวหน้าส่วนราชการแต่งตั้งโดยคำสั่ง (เลขที่และวันที่): ประธานและกรรมการอย่างน้อยสองคน "
+        "ระบุชื่อผู้ใช้ที่เป็นผู้จัดการเอกสารของหน่วยงานนี้ หัวหน้าส่วนราชการและผู้จัดทำบัญชี"
+        "เป็นกรรมการไม่ได้",
+    "Committee's record of the destruction": "บันทึกการทำลายของคณะกรรมการ",
+    "confirmed": "ยืนยันแล้ว",
+    "not yet": "ยังไม่ยืนยัน",
+    "If objecting: the items objected to": "กรณีคัดค้าน: รายการที่คัดค้าน",
+    "Every committee member confirms the destruction (the committee's joint record); the last one may confirm with the request.":
+        "กรรมการทุกคนยืนยันการทำลาย (บันทึกลงนามร่วมกันของคณะกรรมการ) "
+        "คนสุดท้ายยืนยันพร้อมกับการขอดำเนินการทำลายได้",
+    "Confirm the destruction": "ยืนยันการทำลาย",
     "Withdraw an item from the list": "ถอนรายการออกจากบัญชี",
     "Withdraw item {n}": "ถอนรายการที่ {n}",
     # administration
@@ -440,17 +456,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "system": ("ระบบ", "system"),
         "none": ("ไม่ระบุตัวตน", "anonymous"),
     },
-    "doc_type": {
-        "receipt": ("ใบเสร็จรับเงิน", "receipt"),
-        "tax_invoice": ("ใบกำกับภาษี", "tax invoice"),
-        "invoice": ("ใบแจ้งหนี้", "invoice"),
-        "e_payment_report": ("รายงานการจ่ายเงินทางอิเล็กทรอนิกส์", "e-payment report"),
-        "payment_voucher": ("ใบสำคัญรับเงิน", "payment voucher"),
-        "contract": ("สัญญา", "contract"),
-        "inspection_report": ("ใบตรวจรับพัสดุ", "inspection report"),
-        "scan": ("เอกสารสแกน", "scanned document"),
-        "other": ("เอกสารอื่น", "other"),
-    },
+    "doc_type": dict(DOC_TYPE_NAMES),   # one list, in the core (archive.evidence)
     "field": {
         "org_code": ("หน่วยงาน", "Organisation"),
         "doc_type": ("ประเภทเอกสาร", "Document type"),
@@ -627,6 +633,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "decision": {"approve": ("อนุมัติ", "approve"), "reject": ("ไม่อนุมัติ", "reject")},
     "archives_result": {
         "consent": ("ยินยอมให้ทำลาย", "consent"),
+        "approve": ("เห็นชอบให้ทำลาย", "approve"),
+        "object": ("คัดค้านบางรายการ", "objection to items"),
         "objection": ("คัดค้าน", "objection"),
         "no objection within the review period": ("ไม่มีการคัดค้านภายในระยะเวลาพิจารณา",
                                                   "no objection within the review period"),
