@@ -186,7 +186,7 @@ def render_html(doc: dict[str, Any]) -> str:
         obj = it.get("object") or {}
         versions = "<br>".join(
             f"<code>{_e(v.get('version_id') or '(single version)')}</code>: {_e(v.get('answer'))}"
-            + (f" — {_e(v.get('detail'))}" if v.get("detail") else "")
+            + (f" — <code>{_e(v.get('detail'))}</code>" if v.get("detail") else "")
             for v in obj.get("versions", []))
         rows.append(
             f"<tr><td>{_e(it['item'])}</td><td>{_e(it['file_code'])}</td>"
