@@ -6,13 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from archive.schedules.defaults import (
-    DEFAULT_DOC_TYPES,
-    DEFAULT_SCHEDULES,
-    POLICY_EN,
-    POLICY_TH,
-)
-from retention.certificate import date_th
+from archive.schedules.defaults import DEFAULT_DOC_TYPES, DEFAULT_SCHEDULES
 from tests.conftest import Env
 from tests.factories import upload, world
 from tests.retention.helpers import (
@@ -86,6 +80,8 @@ def test_the_archives_review_period_is_rule_data_and_objections_name_items(env: 
     national records manager may change (versioned), never a caller; and the archives'
     answer can object to named items (kept until a date, or transferred) while the rest
     may be destroyed."""
+    from archive.schedules.defaults import POLICY_TH
+
     tokens = people(env, world(env))
     rules = env.client(tokens["rm1"]).get("/api/v1/retention/rules").json()
     period = next(r for r in rules if r["code"] == "archives_review_days")
@@ -188,6 +184,8 @@ def test_the_certificate_says_deferred_while_the_store_still_locks_the_bytes(env
     THEN the certificate does not say the bytes were deleted: the item is "deferred" until
     the lock's date (in the Buddhist Era, Thailand time), with the reason, in Thai and in
     English, and the statement counts it as such; no ISO/UTC instant is shown to people."""
+    from retention.certificate import date_th
+
     tokens = people(env, world(env))
     rec = ingest(env, tokens, "d6")
     run_jobs(env)
@@ -221,6 +219,8 @@ def test_the_certificate_says_deferred_while_the_store_still_locks_the_bytes(env
 # -- 7. legal bases cite their clause; policy is labelled ------------------------------
 
 def test_seeded_legal_bases_cite_their_clause_and_label_the_archives_policy():
+    from archive.schedules.defaults import POLICY_EN, POLICY_TH
+
     for s in DEFAULT_SCHEDULES:
         th, en = s["legal_basis_th"], s["legal_basis_en"]
         if s["code"] == "with-parent":     # no clause of the regulation says this
