@@ -27,7 +27,7 @@ _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 def _key(text: str) -> str:
     """A header or type name without spaces, dots and case: ``รหัส อปท.`` → ``รหัสอปท``."""
-    return "".join(ch for ch in text.strip().lstrip("\ufeff").lower() if ch not in " .\t")
+    return "".join(ch for ch in text.strip().lstrip("\ufeff").lower() if ch not in " ._-\t")
 
 
 # Thai (and English) names of organisation types, by _key.
