@@ -798,9 +798,15 @@ ERROR_CODES: dict[str, str] = {
     "not_executable": "The list cannot be executed yet.",
     "steps_missing": "Approvals are missing.",
     "record_on_hold": "A record is under legal hold.",
-    "not_on_committee": "Only members of this list's committee vote on it.",
+    "not_on_committee": "Only members of this list's committee take this step.",
     "not_chair": "Only the chair closes the committee's review.",
-    "not_head_of_agency": "Only the head of agency decides on this list.",
+    "not_head_of_agency": "Only the head of agency takes this step.",
+    "preparer_on_committee": "Whoever prepared the list cannot sit on its committee.",
+    "review_period_too_short": "The review period cannot be shorter than the rule's.",
+    "already_confirmed": "You already confirmed this destruction.",
+    "invalid_parent": "The organisation does not fit there in the tree (DLA office, provincial office, LAO).",
+    "invalid_org_code": "The organisation code is not in the required format.",
+    "invalid_register": "The file is not an organisation register.",
     "votes_missing": "Every committee member must vote on every item first.",
     "already_voted": "You already voted on this item (votes are final).",
     "duplicate_person": "One person, one function: someone holds two functions.",
@@ -832,10 +838,19 @@ TH.update({
     "The list cannot be executed yet.": "ยังดำเนินการทำลายตามบัญชีนี้ไม่ได้",
     "Approvals are missing.": "ยังได้รับการอนุมัติไม่ครบ",
     "A record is under legal hold.": "มีรายการที่ถูกระงับการทำลาย",
-    "Only members of this list's committee vote on it.":
-        "เฉพาะกรรมการของบัญชีนี้เท่านั้นที่ลงมติได้",
+    "Only members of this list's committee take this step.":
+        "เฉพาะกรรมการของบัญชีนี้เท่านั้นที่ทำขั้นตอนนี้ได้",
+    "Whoever prepared the list cannot sit on its committee.":
+        "ผู้จัดทำบัญชีเป็นกรรมการทำลายหนังสือของบัญชีนั้นไม่ได้",
+    "The review period cannot be shorter than the rule's.":
+        "ระยะเวลาพิจารณาต้องไม่สั้นกว่าที่กำหนดไว้",
+    "You already confirmed this destruction.": "คุณยืนยันการทำลายนี้แล้ว",
+    "The organisation does not fit there in the tree (DLA office, provincial office, LAO).":
+        "หน่วยงานนี้อยู่ในตำแหน่งนี้ของโครงสร้างไม่ได้ (สถ. → สถ.จ. → อปท.)",
+    "The organisation code is not in the required format.": "รหัสหน่วยงานไม่อยู่ในรูปแบบที่กำหนด",
+    "The file is not an organisation register.": "ไฟล์นี้ไม่ใช่ทะเบียนหน่วยงาน",
     "Only the chair closes the committee's review.": "เฉพาะประธานกรรมการเท่านั้นที่ปิดการพิจารณาได้",
-    "Only the head of agency decides on this list.": "เฉพาะหัวหน้าส่วนราชการเท่านั้นที่พิจารณาได้",
+    "Only the head of agency takes this step.": "เฉพาะหัวหน้าส่วนราชการเท่านั้นที่ทำขั้นตอนนี้ได้",
     "Every committee member must vote on every item first.":
         "กรรมการทุกคนต้องลงมติครบทุกรายการก่อน",
     "You already voted on this item (votes are final).": "คุณลงมติรายการนี้แล้ว (แก้ไขไม่ได้)",
