@@ -198,7 +198,9 @@ def _step(request: Request, session: SessionDep, principal: Principal, action: s
 @router.put("/retention/lists/{list_id}/committee", response_model=ListDetail)
 def appoint_committee(request: Request, list_id: uuid.UUID, body: CommitteeIn,
                       principal: CurrentUser, session: SessionDep) -> ListDetail:
-    """Record the destruction committee: a chair and at least two members (users)."""
+    """The head of agency appoints the destruction committee by an order (reference and
+    date): a chair and at least two members, neither the head nor whoever prepared the
+    list (ข้อ 68)."""
     return _step(request, session, principal, "disposition.committee_appoint", list_id,
                  disposition.appoint_committee, body)
 
@@ -237,8 +239,9 @@ def archives_sent(request: Request, list_id: uuid.UUID, body: ArchivesSentIn,
 @router.post("/retention/lists/{list_id}/archives-response", response_model=ListDetail)
 def archives_response(request: Request, list_id: uuid.UUID, body: ArchivesResponseIn,
                       principal: CurrentUser, session: SessionDep) -> ListDetail:
-    """The National Archives' answer: consent (items they want marked for transfer) or
-    objection."""
+    """The National Archives' answer (ข้อ 70): ``approve`` (items they want marked for
+    transfer in ``transfer_items``) or ``object`` to named ``items`` (each kept until a date
+    or transferred); the rest of the list may then be destroyed."""
     return _step(request, session, principal, "disposition.archives_response", list_id,
                  disposition.archives_response, body)
 
