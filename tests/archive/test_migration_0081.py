@@ -45,11 +45,13 @@ def _t(name: str) -> sa.Table:
     return Base.metadata.tables[name]
 
 
-def _schedule(conn: sa.Connection, id_: int, code: str, by: str) -> None:
-    conn.execute(sa.insert(_t("retention_schedules")).values(
-        id=id_, code=code, version=1, title_th=code, title_en=code, trigger="audit_closure",
+def _schedule(conn: sa.Connection, code: str, by: str) -> int:
+    """A schedule row as the database numbers it (the migration inserts more after it)."""
+    return conn.execute(sa.insert(_t("retention_schedules")).values(
+        code=code, version=1, title_th=code, title_en=code, trigger="audit_closure",
         keep_years=10, audited_keep_years=5, action="review", legal_basis_th=OLD_BASIS,
-        legal_basis_en="old", updated_by=by, updated_at=NOW))
+        legal_basis_en="old", updated_by=by, updated_at=NOW)
+        .returning(_t("retention_schedules").c.id)).scalar_one()
 
 
 def _record(conn: sa.Connection, doc_type: str, schedule_id: int) -> uuid.UUID:
@@ -68,16 +70,16 @@ def test_existing_records_and_seeded_schedules_are_moved(old_engine: Engine):
         conn.execute(sa.insert(_t("blobs")).values(
             id=1, sha256="a" * 64, size=1, media_type="application/pdf", store_key="k",
             retain_until=NOW, legal_hold=False, created_at=NOW))
-        _schedule(conn, 1, "voucher-evidence", "system")
-        _schedule(conn, 2, "correspondence", "rm-dla")          # edited by a person
+        v = _schedule(conn, "voucher-evidence", "system")
+        _schedule(conn, "correspondence", "rm-dla")              # edited by a person
         conn.execute(sa.insert(_t("retention_doc_types")), [
-            {"doc_type": d, "schedule_id": 1, "updated_by": by, "updated_at": NOW}
+            {"doc_type": d, "schedule_id": v, "updated_by": by, "updated_at": NOW}
             for d, by in (("payment_voucher", "system"), ("contract", "system"),
                           ("inspection_report", "rm-dla"), ("receipt", "system"))])
-        voucher = _record(conn, "payment_voucher", 1)
-        contract = _record(conn, "contract", 1)
-        inspection = _record(conn, "inspection_report", 1)
-        receipt = _record(conn, "receipt", 1)
+        voucher = _record(conn, "payment_voucher", v)
+        contract = _record(conn, "contract", v)
+        inspection = _record(conn, "inspection_report", v)
+        receipt = _record(conn, "receipt", v)
 
     upgrade(old_engine)
 
@@ -95,13 +97,13 @@ def test_existing_records_and_seeded_schedules_are_moved(old_engine: Engine):
         general = schedules["general-records"]
         mapping = dict(conn.execute(sa.select(_t("retention_doc_types").c.doc_type,
                                               _t("retention_doc_types").c.schedule_id)).all())
-        assert "payment_voucher" not in mapping and mapping["payment_acknowledgement"] == 1
-        assert mapping["contract"] == general.id and mapping["inspection_report"] == 1
+        assert "payment_voucher" not in mapping and mapping["payment_acknowledgement"] == v
+        assert mapping["contract"] == general.id and mapping["inspection_report"] == v
         assert ev[contract].schedule_id == general.id
-        assert ev[inspection].schedule_id == 1 and ev[receipt].schedule_id == 1
+        assert ev[inspection].schedule_id == v and ev[receipt].schedule_id == v
         jobs = list(conn.execute(sa.select(_t("jobs").c.kind, _t("jobs").c.payload)))
         assert jobs == [("retention_recompute", {"schedule_id": general.id})]
         versions = list(conn.execute(sa.select(_t("retention_schedule_versions").c.version)
                                      .where(_t("retention_schedule_versions").c.schedule_id
-                                            == 1)))
+                                            == v)))
         assert [v[0] for v in versions] == [2]
