@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from archive.db import Base, JSONType, Money, UTCDateTime, utcnow
 from archive.ids import uuid7
-from archive.schedules import models as _schedules  # noqa: F401 - evidence.schedule_id's target
+from archive.retention.schedules import models as _schedules  # noqa: F401 - evidence.schedule_id's target
 
 # What a file is, aligned with the evidence roles of DISBURSEMENT.md (a role is what a file
 # proves in one voucher; its type is what it is). ``scan`` is scanned paper of any kind.

@@ -128,7 +128,7 @@ def _rename_doc_types() -> None:
 
 
 def _reseed_schedules() -> None:
-    from archive.schedules.defaults import DEFAULT_SCHEDULES
+    from archive.retention.schedules.defaults import DEFAULT_SCHEDULES
 
     bind = op.get_bind()
     now = dt.datetime.now(dt.UTC)
