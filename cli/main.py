@@ -284,10 +284,11 @@ def orgs_import(file: Annotated[Path, typer.Argument(help="The register: CSV, UT
                                                       "change nothing.")] = False,
                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
                 ) -> None:
-    """Import the organisation register (the archive's columns code,name,type,parent_code
-    or the DLA register's รหัส อปท., อปท., ประเภท อปท., จังหวัด): new organisations are
-    created, changed names updated; every row is reported. Running it again changes
-    nothing. Exit 1 when a row was refused."""
+    """Import an organisation register (CSV), reporting every line.
+
+    The archive's columns code,name,type,parent_code or the DLA register's รหัส อปท.,
+    อปท., ประเภท อปท., จังหวัด: new organisations are created, changed names updated.
+    Running it again changes nothing. Exit 1 when a line was refused."""
     from archive.orgs import service as orgs
 
     try:

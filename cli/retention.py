@@ -235,8 +235,9 @@ def committee(list_id: str,
                                                      "ที่ …).")],
               order_date: Annotated[str, typer.Option(help="Its date (YYYY-MM-DD).")],
               token: TokenOpt = None) -> None:
-    """As head of agency: appoint the destruction committee of a draft list by an order
-    (ข้อ 68)."""
+    """As head of agency, appoint the committee of a draft list by an order (ข้อ 68).
+
+    A chair and at least two members, with the order's reference and date."""
     from archive.retention import disposition
     from archive.retention.schemas import CommitteeIn
 
@@ -369,8 +370,9 @@ def withdraw(list_id: str, item: int, reason: Annotated[str, typer.Option()],
 @app.command()
 def confirm(list_id: str, note: Annotated[str | None, typer.Option()] = None,
             token: TokenOpt = None) -> None:
-    """As a committee member: your part of the committee's joint record of the destruction
-    (every member confirms, before or with the request to execute)."""
+    """As a committee member, confirm the destruction in the committee's joint record.
+
+    Every member confirms, before or with the request to execute."""
     from archive.retention import disposition
     from archive.retention.schemas import ConfirmIn
 
@@ -383,8 +385,9 @@ def execute(list_id: str, token: TokenOpt = None,
             run: Annotated[bool, typer.Option(
                 "--run", help="Also run the execution job here instead of waiting for a "
                 "worker.")] = False) -> None:
-    """As a committee member: request execution of an executable list (your confirmation
-    goes with it): tombstones, deletes, certificate."""
+    """As a committee member, request execution of an executable list.
+
+    Your confirmation goes with it; the job writes tombstones, deletes and a certificate."""
     from archive.retention import disposition, execution, job_bodies
 
     _step(list_id, token, "disposition.execute_request", disposition.request_execution)

@@ -234,7 +234,7 @@ def test_list_commands_answer_json_arrays(env: Env, orgs):
     listed = run(env, "orgs", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert {o["code"]: o["parent"] for o in json.loads(listed.stdout)} == \
-        {"p-cm": None, "sao-1": "p-cm"}
+        {"dla": None, "p-cm": "dla", "sao-1": "p-cm"}
     env.user("aud9", "auditor", ["p-cm"])
     users = run(env, "users", "list", "--json")
     assert [(u["name"], u["role"], u["organisations"]) for u in json.loads(users.stdout)] == \
