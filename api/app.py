@@ -13,8 +13,9 @@ from api.routers import exports as export_routes
 from api.routers import retention as retention_routes
 from api.routers import search as search_routes
 from archive.config import Settings
-from archive.db import make_engine, make_session_factory
+from archive.db import make_engine
 from archive.storage import ObjectStore, make_store
+from archive.unit_of_work import make_session_factory
 
 log = logging.getLogger("api")
 

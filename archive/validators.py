@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archive.evidence.models import DOC_TYPES, RENAMED_DOC_TYPES
+from archive.doc_types import DOC_TYPES, RENAMED_DOC_TYPES
 from archive.textnorm import clean_text
 
 FISCAL_YEAR_MIN, FISCAL_YEAR_MAX = 2533, 2700

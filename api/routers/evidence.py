@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 import re
 import urllib.parse
 import uuid
@@ -31,8 +32,10 @@ from archive.evidence.schemas import (
 )
 from archive.inspection import records as inspection
 from archive.textnorm import safe_filename
+from archive.unit_of_work import session_scope
 
 router = APIRouter(tags=["evidence"])
+log = logging.getLogger("api")
 
 # Multipart framing and form fields on top of the file itself.
 _FORM_OVERHEAD = 256 * 1024
@@ -171,8 +174,9 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 @router.get("/evidence/{evidence_id}/content",
             summary="The original bytes (supports Range; ETag and Repr-Digest headers)",
             response_class=StreamingResponse)
-def get_content(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
-                store: StoreDep, range: Annotated[str | None, Header()] = None,
+def get_content(evidence_id: uuid.UUID, request: Request, principal: CurrentUser,
+                session: SessionDep, store: StoreDep, settings: SettingsDep,
+                range: Annotated[str | None, Header()] = None,
                 if_none_match: Annotated[str | None, Header()] = None) -> Response:
     evidence, blob, _ = service.get(session, principal, evidence_id, audit_read=False)
     etag = f'"{blob.sha256}"'
@@ -196,11 +200,26 @@ def get_content(evidence_id: uuid.UUID, principal: CurrentUser, session: Session
             offset, length = parsed
             status = 206
             headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{blob.size}"
-    chunks = service.open_content(session, store, principal, evidence, blob, offset=offset,
-                                  length=length)
+    chunks = service.open_content(
+        session, store, principal, evidence, blob, offset=offset, length=length,
+        verify_limit=settings.verify_before_send_bytes,
+        on_mismatch=_integrity_alarm(request, principal, evidence.id, blob.id))
     headers["Content-Length"] = str(length)
     return StreamingResponse(chunks, status_code=status, media_type=blob.media_type,
                              headers=headers)
+
+
+def _integrity_alarm(request: Request, principal: Any, evidence_id: uuid.UUID,
+                     blob_id: int) -> Any:
+    """Records a failed download check in its own transaction: the request's has rolled
+    back (small bodies, answered 502) or already committed (streamed bodies)."""
+    def alarm(detail: str) -> None:
+        log.error("evidence.integrity_failure evidence=%s blob=%s detail=%s", evidence_id,
+                  blob_id, detail)
+        with session_scope(request.app.state.sessions) as s:
+            service.record_integrity_failure(s, principal, evidence_id=evidence_id,
+                                             blob_id=blob_id, detail=detail)
+    return alarm
 
 
 def _parse_range(value: str, size: int) -> tuple[int, int] | None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from archive.evidence.models import DOC_TYPE_NAMES
+from archive.doc_types import DOC_TYPE_NAMES
 
 LANGS = ("th", "en")
 DEFAULT = "th"
@@ -670,6 +670,9 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "evidence.search": ("ค้นหา", "searched"),
         "evidence.export": ("ส่งออก", "exported"),
         "evidence.lookup_hash": ("ค้นด้วยค่าแฮช", "looked up by hash"),
+        "evidence.integrity_failure": ("ไฟล์ในที่เก็บถูกแก้ไข ไม่ได้ส่งให้ผู้ขอ",
+                                       "stored bytes altered: not served"),
+        "evidence.seal": ("ผนึกค่าแฮชของข้อมูลเดิม", "legacy metadata sealed"),
         "hold.create": ("ระงับการทำลาย", "legal hold placed"),
         "hold.release": ("ยกเลิกการระงับ", "legal hold released"),
         "retention.extend": ("ขยายระยะเวลาเก็บ", "retention extended"),

@@ -8,43 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archive.db import Base, JSONType, Money, UTCDateTime, utcnow
+from archive import clock
+from archive.db import Base, JSONType, Money, UTCDateTime
+from archive.doc_types import DOC_TYPES  # noqa: F401 - the vocabulary of evidence.doc_type
 from archive.ids import uuid7
 from archive.retention.schedules import models as _schedules  # noqa: F401 - evidence.schedule_id's target
-
-# What a file is, aligned with the evidence roles of DISBURSEMENT.md (a role is what a file
-# proves in one voucher; its type is what it is). ``scan`` is scanned paper of any kind.
-DOC_TYPES = (
-    "receipt", "tax_invoice", "invoice", "e_payment_report", "payment_acknowledgement",
-    "payment_certificate", "withholding_certificate", "request_report", "purchase_order",
-    "contract", "inspection_report", "travel_order", "travel_report", "payroll", "scan",
-    "other",
-)
-# Types that were renamed: old value → new value (migration 0081 moved existing records).
-# ``payment_voucher`` was labelled ใบสำคัญรับเงิน, which is the payee's acknowledgement.
-RENAMED_DOC_TYPES = {"payment_voucher": "payment_acknowledgement"}
-# Names in Thai and English (the Thai names of DISBURSEMENT.md's evidence roles).
-DOC_TYPE_NAMES: dict[str, tuple[str, str]] = {
-    "receipt": ("ใบเสร็จรับเงิน", "receipt"),
-    "tax_invoice": ("ใบกำกับภาษี", "tax invoice"),
-    "invoice": ("ใบแจ้งหนี้ / ใบส่งของ", "invoice or delivery note"),
-    "e_payment_report": ("รายงานการโอนเงิน / หลักฐานการโอนเงิน", "e-payment (transfer) report"),
-    "payment_acknowledgement": ("ใบสำคัญรับเงิน", "payee's acknowledgement of payment"),
-    "payment_certificate": ("ใบรับรองการจ่ายเงิน", "payment certificate"),
-    "withholding_certificate": ("หนังสือรับรองการหักภาษี ณ ที่จ่าย (50 ทวิ)",
-                                "withholding tax certificate (50 bis)"),
-    "request_report": ("รายงานขอซื้อขอจ้าง / บันทึกขออนุมัติ",
-                       "purchase request / approval memo"),
-    "purchase_order": ("ใบสั่งซื้อ / ใบสั่งจ้าง", "purchase or work order"),
-    "contract": ("สัญญา / ข้อตกลง", "contract or agreement"),
-    "inspection_report": ("ใบตรวจรับพัสดุ", "inspection (acceptance) report"),
-    "travel_order": ("คำสั่ง / อนุมัติเดินทางไปราชการ", "travel order"),
-    "travel_report": ("รายงานการเดินทางไปราชการ (แบบ 8708)",
-                      "travel expense report (form 8708)"),
-    "payroll": ("หลักฐานการจ่ายเงินเดือน ค่าจ้าง", "payroll list"),
-    "scan": ("เอกสารสแกน", "scanned document"),
-    "other": ("เอกสารอื่น", "other"),
-}
 
 # received → inspected | inspection_failed; destroyed after an executed disposition.
 STATUSES = ("received", "inspected", "inspection_failed", "destroyed")
@@ -63,7 +31,7 @@ class Blob(Base):
     version_id: Mapped[str | None] = mapped_column(sa.String(200))
     retain_until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     legal_hold: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     # Set when the bytes were destroyed by an executed disposition (the row stays).
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Last fixity audit: when the stored bytes were re-read and re-hashed, and the verdict.
@@ -113,8 +81,11 @@ class Evidence(Base):
     retain_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     retention_basis: Mapped[str | None] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # SHA-256 of this metadata version (archive/evidence/versions.py); its audit event
+    # records the same value. NULL for records created before migration 0061 (legacy).
+    meta_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class EvidenceHistory(Base):
@@ -128,8 +99,9 @@ class EvidenceHistory(Base):
     values: Mapped[dict[str, Any]] = mapped_column(JSONType)
     changed: Mapped[list[str]] = mapped_column(JSONType)
     changed_by: Mapped[str] = mapped_column(sa.String(100))
-    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    meta_hash: Mapped[str | None] = mapped_column(sa.String(64))  # of the version kept here
 
 
 class Inspection(Base):
@@ -146,4 +118,4 @@ class Inspection(Base):
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     filled: Mapped[list[str]] = mapped_column(JSONType, default=list)
     error: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from archive import clock
 from archive.errors import InvalidInput
 from archive.textnorm import clean_text
 from archive.thai import fiscal_year, is_valid_tax_id, tax_id_check_digit, to_be
@@ -72,7 +73,7 @@ def _check_issue_date(value: dt.date | None) -> dt.date | None:
                          f"Christian Era (ISO 8601), e.g. {value.year - 543}-{value:%m-%d}")
     if value.year < 1990:
         raise ValueError("issue date is before 1990")
-    if value > dt.date.today() + dt.timedelta(days=1):
+    if value > clock.today() + dt.timedelta(days=1):
         raise ValueError("issue date is in the future")
     return value
 
@@ -162,7 +163,7 @@ class EvidenceMetadata(_MetadataFields):
     @model_validator(mode="after")
     def _default_fiscal_year(self) -> EvidenceMetadata:
         if self.fiscal_year is None:
-            self.fiscal_year = fiscal_year(self.issue_date or dt.date.today())
+            self.fiscal_year = fiscal_year(self.issue_date or clock.today())
         return self
 
 

@@ -9,6 +9,7 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
+from archive import clock
 from archive.clock import start_of_day
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.evidence.service import default_retain_until
@@ -55,7 +56,7 @@ def test_upload_returns_record_with_hash_and_derived_fiscal_year(env: Env, token
 def test_store_lock_counts_from_the_end_of_the_fiscal_year(env: Env, tokens):
     """Evidence of the current fiscal year is locked 10 years from the year's end (when
     retention starts counting), not merely 10 years from the upload — in the store itself."""
-    today = dt.date.today()
+    today = clock.today()
     fy = fiscal_year(today)
     r = upload(env.client(tokens["off1"]), make_pdf("this-year"), fiscal_year=str(fy))
     assert r.status_code == 201, r.text
