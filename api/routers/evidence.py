@@ -20,6 +20,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from api.multipart import MalformedMultipart, read_upload
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
+from archive.unit_of_work import session_scope
 from archive.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionRequired
 from archive.evidence import service
 from archive.evidence.intake import Spool
@@ -32,7 +33,6 @@ from archive.evidence.schemas import (
 )
 from archive.inspection import records as inspection
 from archive.textnorm import safe_filename
-from archive.unit_of_work import session_scope
 
 router = APIRouter(tags=["evidence"])
 log = logging.getLogger("api")
