@@ -64,6 +64,8 @@ MATRIX: dict[tuple[str, str], Case] = {
                               {r: (200, 200) for r in ROLES}, public=True),
     ("GET", "/readyz"): Case(lambda c, w: c.get("/readyz"),
                              {r: (200, 200) for r in ROLES}, public=True),
+    ("GET", "/docs"): Case(lambda c, w: c.get("/docs"),
+                           {r: (200, 200) for r in ROLES}, public=True),
     ("POST", "/api/v1/evidence"): Case(_new_pdf_upload, _only("officer", 201, 404)),
     ("GET", "/api/v1/evidence/by-hash/{sha256}"): Case(
         lambda c, w: c.get(f"/api/v1/evidence/by-hash/{w['record']['sha256']}"),
@@ -268,6 +270,83 @@ RETENTION_MATRIX: dict[tuple[str, str], Case] = {
 MATRIX.update(RETENTION_MATRIX)
 
 
+# -- disbursements (issue 13) -----------------------------------------------------------
+# One voucher of sao-1, registered on first use with off1's token; the record of the
+# matrix world is linked to it as a receipt (the DELETE case unlinks it).
+
+def _off_client(c: Any, w: dict[str, Any]) -> Any:
+    from fastapi.testclient import TestClient
+
+    return TestClient(c.app, raise_server_exceptions=False, headers={
+        "Authorization": f"Bearer {w['own']['officer']}"})
+
+
+def _voucher_body(org: str = "sao-1") -> dict[str, Any]:
+    return {"org_code": org, "fiscal_year": 2568, "voucher_no": f"m{next(_counter)}/2568",
+            "voucher_date": "2025-01-10", "kind": "other", "payee_name": "ร้านทดสอบ",
+            "gross_amount": "100.00", "net_amount": "100.00", "payment_method": "cash"}
+
+
+def _voucher(c: Any, w: dict[str, Any]) -> str:
+    if "voucher" not in w:
+        r = _off_client(c, w).post("/api/v1/disbursements", json=_voucher_body())
+        w["voucher"] = r.json()["id"]
+    return str(w["voucher"])
+
+
+def _linked(c: Any, w: dict[str, Any]) -> str:
+    vid = _voucher(c, w)
+    if "voucher_link" not in w:
+        _off_client(c, w).post(f"/api/v1/disbursements/{vid}/evidence",
+                               json={"evidence_id": w["record"]["id"], "role": "receipt"})
+        w["voucher_link"] = True
+    return vid
+
+
+def _no_voucher(resp: Any, w: dict[str, Any]) -> bool:
+    return "voucher" not in w or w["voucher"] not in resp.text
+
+
+_D = "/api/v1/disbursements"
+
+DISBURSEMENT_MATRIX: dict[tuple[str, str], Case] = {
+    ("POST", _D): Case(lambda c, w: c.post(_D, json=_voucher_body()),
+                       _only("officer", 201, 404)),
+    ("GET", _D): Case(lambda c, w: (_voucher(c, w), c.get(_D))[1],
+                      _roles(200, READ_ROLES, other=200), hides=_no_voucher),
+    ("GET", _D + ".csv"): Case(lambda c, w: (_voucher(c, w), c.get(_D + ".csv"))[1],
+                               _roles(200, READ_ROLES, other=200), hides=_no_voucher),
+    ("GET", _D + "/summary"): Case(lambda c, w: (_voucher(c, w), c.get(_D + "/summary"))[1],
+                                   _roles(200, READ_ROLES, other=200), hides=_no_sao1),
+    ("GET", _D + "/summary.csv"): Case(
+        lambda c, w: (_voucher(c, w), c.get(_D + "/summary.csv"))[1],
+        _roles(200, READ_ROLES, other=200), hides=lambda r, w: "sao-1," not in r.text),
+    ("GET", _D + "/profile"): Case(lambda c, w: c.get(_D + "/profile"),
+                                   _roles(200, READ_ROLES, other=200)),
+    ("PUT", _D + "/profile"): Case(   # national: no LAO records manager
+        lambda c, w: c.put(_D + "/profile", json={"data": {}, "reason": "matrix"}), _NOBODY),
+    ("GET", _D + "/{disbursement_id}"): Case(
+        lambda c, w: c.get(f"{_D}/{_voucher(c, w)}"), _roles(200, READ_ROLES)),
+    ("PATCH", _D + "/{disbursement_id}"): Case(
+        lambda c, w: c.patch(f"{_D}/{_voucher(c, w)}", headers={"If-Match": "*"},
+                             json={"description": f"matrix {next(_counter)}"}),
+        _only("officer", 200, 404)),
+    ("POST", _D + "/{disbursement_id}/evidence"): Case(
+        lambda c, w: c.post(f"{_D}/{_voucher(c, w)}/evidence",
+                            json={"evidence_id": w["record"]["id"], "role": "other"}),
+        _only("officer", 201, 404)),
+    ("DELETE", _D + "/{disbursement_id}/evidence/{evidence_id}"): Case(
+        lambda c, w: c.delete(f"{_D}/{_linked(c, w)}/evidence/{w['record']['id']}",
+                              params={"role": "receipt"}),
+        _only("officer", 200, 404)),
+    ("POST", _D + "/{disbursement_id}/reviews"): Case(
+        lambda c, w: c.post(f"{_D}/{_voucher(c, w)}/reviews",
+                            json={"outcome": "no_observation"}),
+        _roles(201, ("auditor",))),
+}
+MATRIX.update(DISBURSEMENT_MATRIX)
+
+
 # -- web pages (issue 9) ---------------------------------------------------------------
 # Pages take the same bearer tokens as the API (browsers use the session cookie, see
 # tests/web/); without credentials they answer 303 to /login. Redirects are not followed.
@@ -448,6 +527,48 @@ WEB_MATRIX: dict[tuple[str, str], Case] = {
         _only("admin", 303), anonymous=303),
 }
 MATRIX.update(WEB_MATRIX)
+
+
+# -- disbursement register import (issue 13, h13b) ------------------------------------
+
+def _register_import(c: Any, w: dict[str, Any]) -> Any:
+    n = next(_counter)
+    text = ("voucher_no,voucher_date,payee_name,gross_amount,kind,payment_method\n"
+            f"m{n}/2568,2025-01-15,ร้านทดสอบ,100.00,other,cash\n")
+    return c.post("/api/v1/disbursements/import", data={"org_code": "sao-1"},
+                  files={"file": ("register.csv", text.encode(), "text/csv")})
+
+
+def _voucher_form(w: dict[str, Any]) -> dict[str, Any]:
+    return {"org_code": "sao-1", "voucher_no": f"p{next(_counter)}/2568",
+            "voucher_date": "2025-01-10", "kind": "other", "payee_name": "ร้านทดสอบ",
+            "gross_amount": "100.00", "payment_method": "cash"}
+
+
+_VPAGE = lambda tail: (lambda w: f"/vouchers/{w['voucher']}{tail}")  # noqa: E731
+
+MATRIX.update({
+    ("POST", "/api/v1/disbursements/import"): Case(_register_import,
+                                                   _only("officer", 200, 404)),
+    # the voucher pages (h13b)
+    ("GET", "/vouchers"): Case(_page("GET", "/vouchers", before=_voucher),
+                               _roles(200, READ_ROLES, other=200), anonymous=303,
+                               hides=_no_voucher),
+    ("GET", "/vouchers/summary"): Case(_page("GET", "/vouchers/summary"),
+                                       _roles(200, READ_ROLES, other=200), anonymous=303),
+    ("GET", "/vouchers/new"): Case(_page("GET", "/vouchers/new"), _only("officer", 200),
+                                   anonymous=303),
+    ("POST", "/vouchers/new"): Case(_page("POST", "/vouchers/new", _voucher_form),
+                                    _only("officer", 303, 404), anonymous=303),
+    ("GET", "/vouchers/{disbursement_id}"): Case(
+        _page("GET", _VPAGE(""), before=_voucher), _roles(200, READ_ROLES), anonymous=303),
+    ("POST", "/vouchers/{disbursement_id}/reviews"): Case(
+        _page("POST", _VPAGE("/reviews"), {"outcome": "no_observation"}, before=_voucher),
+        _roles(303, ("auditor",)), anonymous=303),
+    ("POST", "/vouchers/{disbursement_id}/export"): Case(
+        _page("POST", _VPAGE("/export"), {}, before=_linked),
+        _roles(303, ("auditor", "records_manager")), anonymous=303),
+})
 
 
 def _routes(app: Any) -> set[tuple[str, str]]:
