@@ -3,7 +3,7 @@ joint record, the National Archives' review period as data, document types align
 the evidence roles, legal-basis texts that cite their clause
 
 Revision ID: 0081
-Revises: 0061 (re-chained after merging main, which brought 0061 on top of 0050)
+Revises: 0070 (re-chained after merging main, which brought 0061 and 0070 on top of 0050)
 
 Schema:
 
@@ -39,7 +39,7 @@ from sqlalchemy.dialects import postgresql
 import archive.db
 
 revision = '0081'
-down_revision = '0061'
+down_revision = '0070'
 branch_labels = None
 depends_on = None
 
