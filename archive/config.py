@@ -7,6 +7,7 @@ constructors; nothing deep inside the core reads the environment.
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -79,6 +80,19 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Bangkok"
     # PEM files of certificates trusted as signature roots (nothing else is trusted).
     trust_roots: tuple[Path, ...] = ()
+    # Codes of local administrative organisations (a regular expression, matched in
+    # full): by default the DLA's organisation code (รหัส อปท.), seven digits, as in its
+    # register of LAOs. Offices (DLA, provincial) keep the general 1–32 character codes.
+    lao_code_pattern: str = r"[0-9]{7}"
+
+    @model_validator(mode="after")
+    def _lao_code_pattern_compiles(self) -> Settings:
+        try:
+            re.compile(self.lao_code_pattern)
+        except re.error as exc:
+            raise ValueError(f"ARCHIVE_LAO_CODE_PATTERN is not a regular expression: {exc}"
+                             ) from None
+        return self
 
     # GET /metrics: the scrape token Prometheus sends as a bearer token (an administrator's
     # API token is accepted too). Without one configured, only administrators may scrape.

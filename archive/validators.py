@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archive.doc_types import DOC_TYPES
+from archive.doc_types import DOC_TYPES, RENAMED_DOC_TYPES
 from archive.textnorm import clean_text
 
 FISCAL_YEAR_MIN, FISCAL_YEAR_MAX = 2533, 2700
@@ -21,6 +21,9 @@ def blank_to_none(value: Any) -> Any:
 
 
 def check_doc_type(value: str | None) -> str | None:
+    if value in RENAMED_DOC_TYPES:
+        raise ValueError(f"unknown document type {value!r}: it was renamed "
+                         f"{RENAMED_DOC_TYPES[value]!r}")
     if value is not None and value not in DOC_TYPES:
         raise ValueError(f"unknown document type; use one of {', '.join(DOC_TYPES)}")
     return value

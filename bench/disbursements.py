@@ -79,8 +79,8 @@ REQUIRED = {
 EXTRA_ROLES = ["withholding_certificate", "other", "invoice", "other"]
 DOC_TYPE = {"receipt": "receipt", "tax_invoice": "tax_invoice", "invoice": "invoice",
             "e_payment_report": "e_payment_report", "contract": "contract",
-            "purchase_order": "contract", "inspection_report": "inspection_report",
-            "payment_acknowledgement": "payment_voucher"}
+            "purchase_order": "purchase_order", "inspection_report": "inspection_report",
+            "payment_acknowledgement": "payment_acknowledgement"}
 PAYMENT_ROLES = ("receipt", "tax_invoice", "payment_acknowledgement")
 ANOMALIES = {  # share of vouchers
     "missing_evidence": 0.02, "amount_mismatch": 0.01, "payee_mismatch": 0.01,

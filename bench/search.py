@@ -87,10 +87,10 @@ EXPENSES = [
 MONTHS = ["มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน", "กรกฎาคม",
           "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม"]
 DOC_TYPES = [("receipt", 45), ("tax_invoice", 25), ("e_payment_report", 12),
-             ("payment_voucher", 8), ("invoice", 5), ("contract", 2), ("scan", 3)]
+             ("payment_acknowledgement", 8), ("invoice", 5), ("contract", 2), ("scan", 3)]
 TEXT_HEAD = {"receipt": "ใบเสร็จรับเงิน", "tax_invoice": "ใบกำกับภาษี/ใบเสร็จรับเงิน",
              "e_payment_report": "รายงานการจ่ายเงิน KTB Corporate Online",
-             "payment_voucher": "ใบสำคัญรับเงิน", "invoice": "ใบแจ้งหนี้", "contract": "สัญญาจ้าง",
+             "payment_acknowledgement": "ใบสำคัญรับเงิน", "invoice": "ใบแจ้งหนี้", "contract": "สัญญาจ้าง",
              "scan": "สำเนา"}
 FISCAL_YEARS = list(range(2559, 2569))
 N_LAOS = 7_773

@@ -27,9 +27,11 @@ def import_register(
                                                             "nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Import a voucher register: new vouchers are created, changed ones updated (history
-    kept), the same file twice changes nothing; bad rows are reported by line and change
-    nothing. Exit status 1 when any row was refused."""
+    """Import a voucher register (CSV, Thai or English headers, UTF-8 or CP874).
+
+    New vouchers are created, changed ones updated (history kept), the same file twice
+    changes nothing; bad rows are reported by line and change nothing. Exit status 1 when
+    any row was refused."""
     from archive.disbursements import importing, register
     from archive.errors import ArchiveError
 

@@ -295,8 +295,46 @@ def orgs_add(code: str, name: Annotated[str, typer.Option("--name", help="Full n
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:
         org = orgs.create(session, ctx.principal, code=code, name=name, type=type,
-                          parent_code=parent)
+                          parent_code=parent, code_pattern=ctx.settings.lao_code_pattern)
         out.print(f"added organisation {org.code} ({org.name})")
+
+
+@orgs_app.command("import")
+def orgs_import(file: Annotated[Path, typer.Argument(help="The register: CSV, UTF-8 (with "
+                                                     "or without BOM) or CP874.")],
+                dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; "
+                                                      "change nothing.")] = False,
+                as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+                ) -> None:
+    """Import an organisation register (CSV), reporting every line.
+
+    The archive's columns code,name,type,parent_code or the DLA register's รหัส อปท.,
+    อปท., ประเภท อปท., จังหวัด: new organisations are created, changed names updated.
+    Running it again changes nothing. Exit 1 when a line was refused."""
+    from archive.orgs import service as orgs
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}", code=2)
+    ctx = Ctx.load()
+    with ctx.unit_of_work() as session:
+        report = orgs.import_register(session, ctx.principal, data, dry_run=dry_run,
+                                      code_pattern=ctx.settings.lao_code_pattern)
+    result = report.as_dict()
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        table = Table("line", "code", "outcome", "detail")
+        for r in report.rows:
+            if r.outcome != "unchanged" or len(report.rows) <= 50:
+                table.add_row(str(r.row), r.code or "", r.outcome, r.detail or "")
+        out.print(table)
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+        out.print(f"{file.name} ({report.encoding}, {report.layout} layout): {counts}"
+                  + (" — dry run, nothing changed" if dry_run else ""))
+    if report.counts.get("error"):
+        raise typer.Exit(1)
 
 
 @orgs_app.command("list")

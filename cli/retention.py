@@ -2,9 +2,9 @@
 
 Reading and proposing (``survey``, ``forecast``, ``lists``, ``show``, ``record``) run as the
 server's operator. The steps of a disposition list (``committee``, ``vote``, ``approve``,
-``archives``, ``withdraw``, ``execute``) are taken by named users: give your own API token
-with ``--token`` (or ``ARCHIVE_TOKEN``). The operator account cannot take them, so the CLI
-cannot skip a step either. Every attempt, refused ones included, is audited.
+``archives``, ``withdraw``, ``confirm``, ``execute``) are taken by named users: give your
+own API token with ``--token`` (or ``ARCHIVE_TOKEN``). The operator account cannot take
+them, so the CLI cannot skip a step either. Every attempt, refused ones included, is audited.
 """
 
 from __future__ import annotations
@@ -232,14 +232,19 @@ def _step(list_id: str, token: str | None, action: str,
 def committee(list_id: str,
               chair: Annotated[str, typer.Option(help="User name of the chair.")],
               member: Annotated[list[str], typer.Option(help="A member (at least two).")],
-              order_ref: Annotated[str | None, typer.Option(help="The appointing order.")
-                                   ] = None, token: TokenOpt = None) -> None:
-    """Record the destruction committee of a draft list (ข้อ 68)."""
+              order_ref: Annotated[str, typer.Option(help="The appointing order (คำสั่ง "
+                                                     "ที่ …).")],
+              order_date: Annotated[str, typer.Option(help="Its date (YYYY-MM-DD).")],
+              token: TokenOpt = None) -> None:
+    """As head of agency, appoint the committee of a draft list by an order (ข้อ 68).
+
+    A chair and at least two members, with the order's reference and date."""
     from archive.retention import disposition
     from archive.retention.schemas import CommitteeIn
 
     try:
-        data = CommitteeIn(chair=chair, members=member, order_ref=order_ref)
+        data = CommitteeIn(chair=chair, members=member, order_ref=order_ref,
+                           order_date=_date(order_date, "--order-date"))
     except ValueError as exc:
         fail(str(exc), code=2)
     _step(list_id, token, "disposition.committee_appoint",
@@ -300,11 +305,19 @@ def approve(list_id: str, reject: Annotated[bool, typer.Option(
 def archives(list_id: str,
              sent_on: Annotated[str | None, typer.Option(help="Sent to the National "
                                                          "Archives on (YYYY-MM-DD).")] = None,
-             review_days: Annotated[int, typer.Option(help="Their review period.")] = 60,
+             review_days: Annotated[int | None, typer.Option(
+                 help="Their review period; default: the rule (60 days); never shorter.")
+                 ] = None,
              reference: Annotated[str | None, typer.Option(help="Letter number.")] = None,
-             consent: Annotated[str | None, typer.Option(help="Consent received on.")] = None,
-             objection: Annotated[str | None, typer.Option(help="Objection received on.")
-                                  ] = None,
+             consent: Annotated[str | None, typer.Option(help="Approval received on.")
+                                ] = None,
+             objection: Annotated[str | None, typer.Option(help="Objection received on "
+                                                           "(name the items with --keep or "
+                                                           "--transfer).")] = None,
+             keep: Annotated[list[str] | None, typer.Option(help="With --objection: ITEM:"
+                                                            "YYYY-MM-DD, an item the archives "
+                                                            "want kept until then (repeat).")
+                             ] = None,
              transfer: Annotated[list[int] | None, typer.Option(help="Item the archives "
                                                                 "want (repeat).")] = None,
              comment: Annotated[str | None, typer.Option()] = None,
@@ -321,9 +334,26 @@ def archives(list_id: str,
         _step(list_id, token, "disposition.archives_sent",
               lambda s, p, lid: disposition.archives_sent(s, p, lid, sent))
         return
-    answer = ArchivesResponseIn(result="consent" if consent else "objection",
-                                responded_on=_date(consent or objection, "--consent"),
-                                transfer_items=transfer or [], comment=comment)
+    try:
+        if consent:
+            answer = ArchivesResponseIn(result="approve",
+                                        responded_on=_date(consent, "--consent"),
+                                        transfer_items=transfer or [], comment=comment)
+        else:
+            why = comment or "objection of the National Archives"
+            objected: list[dict[str, Any]] = [
+                {"item": n, "action": "transfer", "comment": why} for n in transfer or []]
+            for spec in keep or []:
+                seq, _, until = spec.partition(":")
+                if not seq.isdigit():
+                    fail(f"--keep {spec!r}: expected ITEM:YYYY-MM-DD", code=2)
+                objected.append({"item": int(seq), "action": "keep", "comment": why,
+                                 "keep_until": _date(until, "--keep")})
+            answer = ArchivesResponseIn(result="object",
+                                        responded_on=_date(objection, "--objection"),
+                                        items=objected, comment=comment)
+    except ValueError as exc:
+        fail(str(exc), code=2)
     _step(list_id, token, "disposition.archives_response",
           lambda s, p, lid: disposition.archives_response(s, p, lid, answer))
 
@@ -339,11 +369,26 @@ def withdraw(list_id: str, item: int, reason: Annotated[str, typer.Option()],
 
 
 @app.command()
+def confirm(list_id: str, note: Annotated[str | None, typer.Option()] = None,
+            token: TokenOpt = None) -> None:
+    """As a committee member, confirm the destruction in the committee's joint record.
+
+    Every member confirms, before or with the request to execute."""
+    from archive.retention import disposition
+    from archive.retention.schemas import ConfirmIn
+
+    _step(list_id, token, "disposition.destruction_confirm",
+          lambda s, p, lid: disposition.confirm_destruction(s, p, lid, ConfirmIn(note=note)))
+
+
+@app.command()
 def execute(list_id: str, token: TokenOpt = None,
             run: Annotated[bool, typer.Option(
                 "--run", help="Also run the execution job here instead of waiting for a "
                 "worker.")] = False) -> None:
-    """Request execution of an executable list: tombstones, deletes, certificate."""
+    """As a committee member, request execution of an executable list.
+
+    Your confirmation goes with it; the job writes tombstones, deletes and a certificate."""
     from archive.retention import disposition, execution, job_bodies
     from archive.unit_of_work import units_of
 

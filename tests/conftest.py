@@ -31,6 +31,9 @@ from archive.unit_of_work import make_session_factory, session_scope
 from tests import servers
 
 STACKS = os.environ.get("ARCHIVE_TEST_STACKS", "sqlite,postgres").split(",")
+# Test fixtures name LAOs like "sao-1"; the default LAO code format (the DLA's 7-digit
+# organisation code) is tested on its own (tests/archive/test_orgs.py).
+TEST_LAO_CODES = r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"
 
 
 def _refuse_remote(url: str) -> None:
@@ -112,7 +115,8 @@ class Env:
     def env_vars(self) -> dict[str, str]:
         """Environment for a subprocess (CLI, server, worker) seeing the same archive."""
         env = {**os.environ, "ARCHIVE_DATA_DIR": str(self.settings.data_dir),
-               "ARCHIVE_DATABASE_URL": self.settings.db_url}
+               "ARCHIVE_DATABASE_URL": self.settings.db_url,
+               "ARCHIVE_LAO_CODE_PATTERN": self.settings.lao_code_pattern}
         if self.settings.s3_endpoint:
             env.update(ARCHIVE_S3_ENDPOINT=self.settings.s3_endpoint,
                        ARCHIVE_S3_ACCESS_KEY=servers.ACCESS_KEY,
@@ -182,7 +186,8 @@ def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
         shutil.copy(stack.template, db_file)  # type: ignore[arg-type]
         url = f"sqlite:///{db_file}"
         engine = make_engine(url)
-        settings = Settings(data_dir=data_dir, database_url=url, s3_endpoint=None)
+        settings = Settings(data_dir=data_dir, database_url=url, s3_endpoint=None,
+                            lao_code_pattern=TEST_LAO_CODES)
         store: ObjectStore = LocalStore(settings.objects_dir)
         store.prepare()
         yield Env("sqlite", settings, engine, make_session_factory(engine), store)
@@ -192,7 +197,8 @@ def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
     bucket = new_bucket_name()
     settings = Settings(data_dir=data_dir, database_url=stack.db_url,
                         s3_endpoint=stack.weed.endpoint, s3_access_key=servers.ACCESS_KEY,
-                        s3_secret_key=servers.SECRET_KEY, s3_bucket=bucket)
+                        s3_secret_key=servers.SECRET_KEY, s3_bucket=bucket,
+                        lao_code_pattern=TEST_LAO_CODES)
     store = make_s3_store(stack.weed, bucket)
     store.prepare()
     try:

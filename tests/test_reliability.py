@@ -79,7 +79,9 @@ def test_database_outage_is_a_clear_503(env: Env, tmp_path: Path):
 
 def test_crash_between_put_and_commit_leaves_only_an_orphan_that_verify_reports(
         env: Env, tmp_path: Path):
-    env.org("sao-1")
+    env.org("dla", type="dla-office")
+    env.org("p-cm", type="province", parent="dla")
+    env.org("sao-1", parent="p-cm")
     f = tmp_path / "crash.pdf"
     pdf = make_pdf("crash")
     f.write_bytes(pdf)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, SessionDep, SettingsDep
 from archive.accounts import service as accounts
 from archive.accounts import web_sessions
 from archive.orgs import service as orgs
@@ -69,10 +69,32 @@ def list_orgs(principal: CurrentUser, session: SessionDep) -> list[OrgOut]:
 
 
 @router.post("/orgs", response_model=OrgOut, status_code=201)
-def create_org(body: OrgIn, principal: CurrentUser, session: SessionDep) -> OrgOut:
+def create_org(body: OrgIn, principal: CurrentUser, session: SessionDep,
+               settings: SettingsDep) -> OrgOut:
     org = orgs.create(session, principal, code=body.code, name=body.name, type=body.type,
-                      parent_code=body.parent_code)
+                      parent_code=body.parent_code, code_pattern=settings.lao_code_pattern)
     return OrgOut(code=org.code, name=org.name, type=org.type, parent_code=body.parent_code)
+
+
+REGISTER_MAX_BYTES = 64 * 1024 * 1024
+
+
+@router.post("/orgs/import", summary="Import the organisation register (CSV; administrators)")
+def import_orgs(principal: CurrentUser, session: SessionDep, settings: SettingsDep,
+                body: Annotated[bytes, Body(media_type="text/csv",
+                                            description="The register: UTF-8 (with or "
+                                            "without BOM) or CP874 CSV.")],
+                dry_run: Annotated[bool, Query(description="Report only; change nothing.")
+                                   ] = False) -> dict[str, Any]:
+    """Create the organisations of a register that are new, update changed names, report
+    every row (created, updated, unchanged, duplicate, error with the reason); idempotent."""
+    if len(body) > REGISTER_MAX_BYTES:
+        from archive.errors import PayloadTooLarge
+
+        raise PayloadTooLarge(f"the register is larger than {REGISTER_MAX_BYTES} bytes")
+    report = orgs.import_register(session, principal, body, dry_run=dry_run,
+                                  code_pattern=settings.lao_code_pattern)
+    return report.as_dict()
 
 
 @router.get("/users", response_model=list[UserOut])

@@ -38,6 +38,7 @@ from archive.retention.schemas import (
     ClosureOut,
     CommentIn,
     CommitteeIn,
+    ConfirmIn,
     DecisionIn,
     HoldDetail,
     HoldIn,
@@ -46,6 +47,8 @@ from archive.retention.schemas import (
     ListOut,
     ReasonIn,
     RecordRetentionOut,
+    RuleOut,
+    RuleUpdate,
     SurveyIn,
     SurveyOut,
     VotesIn,
@@ -125,6 +128,23 @@ def set_doc_type(request: Request, doc_type: str, body: DocTypeUpdate,
                       updated_by=m.updated_by, updated_at=m.updated_at)
 
 
+@router.get("/retention/rules", response_model=list[RuleOut],
+            summary="Rules of the disposition procedure, with their basis")
+def list_rules(principal: CurrentUser, session: SessionDep) -> list[RuleOut]:
+    return [RuleOut.model_validate(r, from_attributes=True)
+            for r in disposition.list_rules(session, principal)]
+
+
+@router.put("/retention/rules/{code}", response_model=RuleOut,
+            summary="Change a rule (national: a new version, the previous one kept)")
+def update_rule(request: Request, code: str, body: RuleUpdate, principal: CurrentUser,
+                session: SessionDep) -> RuleOut:
+    with _attempt(request, session, principal, "retention.rule_update", "disposition_rule",
+                  code):
+        r = disposition.update_rule(session, principal, code, body)
+    return RuleOut.model_validate(r, from_attributes=True)
+
+
 # -- records and forecast --------------------------------------------------------------
 
 @router.get("/retention/records/{evidence_id}", response_model=RecordRetentionOut)
@@ -179,7 +199,9 @@ def _step(request: Request, session: SessionDep, principal: Principal, action: s
 @router.put("/retention/lists/{list_id}/committee", response_model=ListDetail)
 def appoint_committee(request: Request, list_id: uuid.UUID, body: CommitteeIn,
                       principal: CurrentUser, session: SessionDep) -> ListDetail:
-    """Record the destruction committee: a chair and at least two members (users)."""
+    """The head of agency appoints the destruction committee by an order (reference and
+    date): a chair and at least two members, neither the head nor whoever prepared the
+    list (ข้อ 68)."""
     return _step(request, session, principal, "disposition.committee_appoint", list_id,
                  disposition.appoint_committee, body)
 
@@ -218,8 +240,9 @@ def archives_sent(request: Request, list_id: uuid.UUID, body: ArchivesSentIn,
 @router.post("/retention/lists/{list_id}/archives-response", response_model=ListDetail)
 def archives_response(request: Request, list_id: uuid.UUID, body: ArchivesResponseIn,
                       principal: CurrentUser, session: SessionDep) -> ListDetail:
-    """The National Archives' answer: consent (items they want marked for transfer) or
-    objection."""
+    """The National Archives' answer (ข้อ 70): ``approve`` (items they want marked for
+    transfer in ``transfer_items``) or ``object`` to named ``items`` (each kept until a date
+    or transferred); the rest of the list may then be destroyed."""
     return _step(request, session, principal, "disposition.archives_response", list_id,
                  disposition.archives_response, body)
 
@@ -231,8 +254,20 @@ def withdraw_item(request: Request, list_id: uuid.UUID, seq: int, body: ReasonIn
                  disposition.withdraw_item, seq, reason=body.reason)
 
 
+@router.post("/retention/lists/{list_id}/destruction-record", response_model=ListDetail,
+             summary="A committee member's confirmation in the joint record of the "
+                     "destruction")
+def confirm_destruction(request: Request, list_id: uuid.UUID, body: ConfirmIn,
+                        principal: CurrentUser, session: SessionDep) -> ListDetail:
+    """Every member of the destruction committee confirms, before or with the request to
+    execute (ข้อ 68–69); the certificate carries the record."""
+    return _step(request, session, principal, "disposition.destruction_confirm", list_id,
+                 disposition.confirm_destruction, body)
+
+
 @router.post("/retention/lists/{list_id}/execute", status_code=202, response_model=ListDetail,
-             summary="Request execution of an executable list (done by a job)")
+             summary="Request execution of an executable list (a committee member; done by "
+                     "a job)")
 def execute(request: Request, list_id: uuid.UUID, principal: CurrentUser,
             session: SessionDep) -> ListDetail:
     return _step(request, session, principal, "disposition.execute_request", list_id,

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from archive.doc_types import DOC_TYPE_NAMES
+
 LANGS = ("th", "en")
 DEFAULT = "th"
 
@@ -372,6 +374,20 @@ TH: dict[str, str] = {
         "ยังทำลายไม่ได้: ระยะเวลาพิจารณาของกรมศิลปากรสิ้นสุดวันที่ {date}",
     "Not executable yet.": "ยังทำลายไม่ได้",
     "Request execution": "ขอดำเนินการทำลาย",
+    "dated": "ลงวันที่",
+    "Date of the order": "วันที่ของคำสั่ง",
+    "Appointed by the head of agency by an order (reference and date): a chair and at least two members, user names of records managers of this organisation. Neither the head of agency nor whoever prepared the list can sit on it.":
+        "หัวหน้าส่วนราชการแต่งตั้งโดยคำสั่ง (เลขที่และวันที่): ประธานและกรรมการอย่างน้อยสองคน "
+        "ระบุชื่อผู้ใช้ที่เป็นผู้จัดการเอกสารของหน่วยงานนี้ หัวหน้าส่วนราชการและผู้จัดทำบัญชี"
+        "เป็นกรรมการไม่ได้",
+    "Committee's record of the destruction": "บันทึกการทำลายของคณะกรรมการ",
+    "confirmed": "ยืนยันแล้ว",
+    "not yet": "ยังไม่ยืนยัน",
+    "If objecting: the items objected to": "กรณีคัดค้าน: รายการที่คัดค้าน",
+    "Every committee member confirms the destruction (the committee's joint record); the last one may confirm with the request.":
+        "กรรมการทุกคนยืนยันการทำลาย (บันทึกลงนามร่วมกันของคณะกรรมการ) "
+        "คนสุดท้ายยืนยันพร้อมกับการขอดำเนินการทำลายได้",
+    "Confirm the destruction": "ยืนยันการทำลาย",
     "Withdraw an item from the list": "ถอนรายการออกจากบัญชี",
     "Withdraw item {n}": "ถอนรายการที่ {n}",
     # administration
@@ -465,17 +481,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "system": ("ระบบ", "system"),
         "none": ("ไม่ระบุตัวตน", "anonymous"),
     },
-    "doc_type": {
-        "receipt": ("ใบเสร็จรับเงิน", "receipt"),
-        "tax_invoice": ("ใบกำกับภาษี", "tax invoice"),
-        "invoice": ("ใบแจ้งหนี้", "invoice"),
-        "e_payment_report": ("รายงานการจ่ายเงินทางอิเล็กทรอนิกส์", "e-payment report"),
-        "payment_voucher": ("ใบสำคัญรับเงิน", "payment voucher"),
-        "contract": ("สัญญา", "contract"),
-        "inspection_report": ("ใบตรวจรับพัสดุ", "inspection report"),
-        "scan": ("เอกสารสแกน", "scanned document"),
-        "other": ("เอกสารอื่น", "other"),
-    },
+    "doc_type": dict(DOC_TYPE_NAMES),   # one list, in the core (archive.evidence)
     "field": {
         "org_code": ("หน่วยงาน", "Organisation"),
         "doc_type": ("ประเภทเอกสาร", "Document type"),
@@ -655,6 +661,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "decision": {"approve": ("อนุมัติ", "approve"), "reject": ("ไม่อนุมัติ", "reject")},
     "archives_result": {
         "consent": ("ยินยอมให้ทำลาย", "consent"),
+        "approve": ("เห็นชอบให้ทำลาย", "approve"),
+        "object": ("คัดค้านบางรายการ", "objection to items"),
         "objection": ("คัดค้าน", "objection"),
         "no objection within the review period": ("ไม่มีการคัดค้านภายในระยะเวลาพิจารณา",
                                                   "no objection within the review period"),
@@ -822,9 +830,15 @@ ERROR_CODES: dict[str, str] = {
     "not_executable": "The list cannot be executed yet.",
     "steps_missing": "Approvals are missing.",
     "record_on_hold": "A record is under legal hold.",
-    "not_on_committee": "Only members of this list's committee vote on it.",
+    "not_on_committee": "Only members of this list's committee take this step.",
     "not_chair": "Only the chair closes the committee's review.",
-    "not_head_of_agency": "Only the head of agency decides on this list.",
+    "not_head_of_agency": "Only the head of agency takes this step.",
+    "preparer_on_committee": "Whoever prepared the list cannot sit on its committee.",
+    "review_period_too_short": "The review period cannot be shorter than the rule's.",
+    "already_confirmed": "You already confirmed this destruction.",
+    "invalid_parent": "The organisation does not fit there in the tree (DLA office, provincial office, LAO).",
+    "invalid_org_code": "The organisation code is not in the required format.",
+    "invalid_register": "The file is not an organisation register.",
     "votes_missing": "Every committee member must vote on every item first.",
     "already_voted": "You already voted on this item (votes are final).",
     "duplicate_person": "One person, one function: someone holds two functions.",
@@ -858,10 +872,19 @@ TH.update({
     "The list cannot be executed yet.": "ยังดำเนินการทำลายตามบัญชีนี้ไม่ได้",
     "Approvals are missing.": "ยังได้รับการอนุมัติไม่ครบ",
     "A record is under legal hold.": "มีรายการที่ถูกระงับการทำลาย",
-    "Only members of this list's committee vote on it.":
-        "เฉพาะกรรมการของบัญชีนี้เท่านั้นที่ลงมติได้",
+    "Only members of this list's committee take this step.":
+        "เฉพาะกรรมการของบัญชีนี้เท่านั้นที่ทำขั้นตอนนี้ได้",
+    "Whoever prepared the list cannot sit on its committee.":
+        "ผู้จัดทำบัญชีเป็นกรรมการทำลายหนังสือของบัญชีนั้นไม่ได้",
+    "The review period cannot be shorter than the rule's.":
+        "ระยะเวลาพิจารณาต้องไม่สั้นกว่าที่กำหนดไว้",
+    "You already confirmed this destruction.": "คุณยืนยันการทำลายนี้แล้ว",
+    "The organisation does not fit there in the tree (DLA office, provincial office, LAO).":
+        "หน่วยงานนี้อยู่ในตำแหน่งนี้ของโครงสร้างไม่ได้ (สถ. → สถ.จ. → อปท.)",
+    "The organisation code is not in the required format.": "รหัสหน่วยงานไม่อยู่ในรูปแบบที่กำหนด",
+    "The file is not an organisation register.": "ไฟล์นี้ไม่ใช่ทะเบียนหน่วยงาน",
     "Only the chair closes the committee's review.": "เฉพาะประธานกรรมการเท่านั้นที่ปิดการพิจารณาได้",
-    "Only the head of agency decides on this list.": "เฉพาะหัวหน้าส่วนราชการเท่านั้นที่พิจารณาได้",
+    "Only the head of agency takes this step.": "เฉพาะหัวหน้าส่วนราชการเท่านั้นที่ทำขั้นตอนนี้ได้",
     "Every committee member must vote on every item first.":
         "กรรมการทุกคนต้องลงมติครบทุกรายการก่อน",
     "You already voted on this item (votes are final).": "คุณลงมติรายการนี้แล้ว (แก้ไขไม่ได้)",

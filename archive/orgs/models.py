@@ -9,6 +9,13 @@ from archive import clock
 from archive.db import Base, UTCDateTime
 
 ORG_TYPES = ("dla-office", "province", "pao", "municipality", "sao", "pattaya")
+# The local administrative organisations (อบจ., เทศบาล, อบต., เมืองพัทยา): the DLA's register
+# of LAOs identifies them by its organisation code (รหัส อปท.).
+LAO_TYPES = ("pao", "municipality", "sao", "pattaya")
+# The tree: DLA office → provincial office (สถ.จ.) → LAO. Each type and the type its parent
+# must have (None: a root).
+PARENT_TYPE: dict[str, str | None] = {"dla-office": None, "province": "dla-office",
+                                      **{t: "province" for t in LAO_TYPES}}
 
 
 class Organisation(Base):

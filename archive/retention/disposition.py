@@ -40,7 +40,9 @@ from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.models import User
 from archive.accounts.principal import Principal, require
+from archive.audit.models import AuditEvent
 from archive.db import upsert_ignore
+from archive.doc_types import DOC_TYPE_NAMES
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
 from archive.orgs import service as orgs
@@ -54,20 +56,38 @@ from archive.retention.models import (
     DispositionCertificate,
     DispositionItem,
     DispositionList,
+    DispositionRule,
     DispositionVote,
 )
 from archive.retention.rules import Decision, show
 from archive.retention.schedules.models import RetentionSchedule
 from archive.retention.schedules.service import ensure_defaults
-from archive.retention.schemas import ArchivesResponseIn, ArchivesSentIn, CommitteeIn, VoteIn
+from archive.retention.schemas import (
+    ArchivesResponseIn,
+    ArchivesSentIn,
+    CommitteeIn,
+    ConfirmIn,
+    RuleUpdate,
+    VoteIn,
+)
 
 DEFAULT_REVIEW_DAYS = 60
-DOC_TYPE_TH = {
-    "receipt": "ใบเสร็จรับเงิน", "tax_invoice": "ใบกำกับภาษี", "invoice": "ใบแจ้งหนี้",
-    "e_payment_report": "รายงานการจ่ายเงินทางอิเล็กทรอนิกส์", "payment_voucher": "ใบสำคัญรับเงิน",
-    "contract": "สัญญา", "inspection_report": "ใบตรวจรับพัสดุ", "scan": "เอกสารสแกน",
-    "other": "เอกสารอื่น",
+ARCHIVES_REVIEW = "archives_review_days"
+_REGULATION_TH = "ระเบียบสำนักนายกรัฐมนตรีว่าด้วยงานสารบรรณ พ.ศ. 2526 และที่แก้ไขเพิ่มเติม"
+_REGULATION_EN = "Regulation of the Prime Minister's Office on Correspondence B.E. 2526, as amended"
+# The procedure's rules as data, with their basis (seeded; changed like schedules).
+DEFAULT_RULES: dict[str, tuple[int, str, str]] = {
+    ARCHIVES_REVIEW: (
+        DEFAULT_REVIEW_DAYS,
+        f"{_REGULATION_TH} ข้อ 70: ก่อนทำลาย ส่งบัญชีหนังสือขอทำลายให้กรมศิลปากรพิจารณา; "
+        "ถ้ากรมศิลปากรไม่แจ้งผลภายใน 60 วัน ส่วนราชการดำเนินการทำลายได้. "
+        "นโยบายของระบบ (ไม่ใช่ข้อความของระเบียบ): นับจากวันที่ส่งตามที่บันทึกไว้",
+        f"{_REGULATION_EN}, clause 70: before destruction the list goes to the Fine Arts "
+        "Department (National Archives); if it does not answer within 60 days, the agency "
+        "may destroy. Archive policy (not the regulation's words): counted from the recorded "
+        "sending date."),
 }
+DOC_TYPE_TH = {code: th for code, (th, _en) in DOC_TYPE_NAMES.items()}
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -167,7 +187,9 @@ def executable_on(dl: DispositionList) -> dt.date | None:
     if dl.status not in ("archives_review", "executing", "executed") or \
             dl.archives_result == "objection" or dl.archives_sent_on is None:
         return None
-    if dl.archives_result == "consent":
+    if dl.archives_result in ("consent", "approve", "object"):
+        # An answer was recorded: objected items were kept or marked for transfer, and the
+        # rest may be destroyed from the day of the answer.
         return dl.archives_responded_on
     return dl.archives_sent_on + dt.timedelta(days=dl.archives_review_days or
                                               DEFAULT_REVIEW_DAYS)
@@ -182,6 +204,54 @@ def _log(session: Session, principal: Principal, action: str, dl: DispositionLis
          org: Organisation, **details: Any) -> None:
     audit.record(session, actor=principal, action=action, target_type="disposition_list",
                  target_id=dl.id, org_id=org.id, details={"number": dl.number, **details})
+
+
+# -- rules of the procedure (data with their basis) ---------------------------------------
+
+def rule(session: Session, code: str) -> DispositionRule:
+    """The current rule ``code``, seeded with its default on first use."""
+    row = session.get(DispositionRule, code)
+    if row is None:
+        if code not in DEFAULT_RULES:
+            raise NotFound(f"no disposition rule {code!r}", code="rule_not_found")
+        value, basis_th, basis_en = DEFAULT_RULES[code]
+        upsert_ignore(session, DispositionRule, [{
+            "code": code, "value": value, "basis_th": basis_th, "basis_en": basis_en,
+            "version": 1, "history": [], "updated_by": "system", "updated_at": clock.now()}],
+            ["code"])
+        row = session.get(DispositionRule, code)
+        assert row is not None
+    return row
+
+
+def list_rules(session: Session, principal: Principal) -> list[DispositionRule]:
+    require(principal, "retention.read")
+    return [rule(session, code) for code in DEFAULT_RULES]
+
+
+def update_rule(session: Session, principal: Principal, code: str,
+                data: RuleUpdate) -> DispositionRule:
+    """A new version of a rule (national data: records managers of a top-level
+    organisation); the previous value and basis are kept in ``history``."""
+    from archive.retention.schedules.service import require_national
+
+    require_national(session, principal, "retention.manage")
+    row = rule(session, code)
+    if code == ARCHIVES_REVIEW and data.value < 1:
+        raise InvalidInput("the review period is at least one day", code="invalid_rule")
+    previous = {"version": row.version, "value": row.value, "basis_th": row.basis_th,
+                "basis_en": row.basis_en, "updated_by": row.updated_by,
+                "updated_at": row.updated_at.isoformat()}
+    row.history = [*row.history, previous]
+    row.value = data.value
+    row.basis_th, row.basis_en = data.basis_th, data.basis_en
+    row.version += 1
+    row.updated_by, row.updated_at = principal.name, clock.now()
+    audit.record(session, actor=principal, action="retention.rule_update",
+                 target_type="disposition_rule", target_id=code,
+                 details={"value": data.value, "previous": previous["value"],
+                          "reason": data.reason, "version": row.version})
+    return row
 
 
 # -- 1. survey (ข้อ 66) ----------------------------------------------------------------
@@ -309,30 +379,56 @@ def _item_row(dl: DispositionList, seq: int, e: Evidence, decision: Decision,
 
 # -- 2. committee (ข้อ 68) -------------------------------------------------------------
 
+def preparers(session: Session, dl: DispositionList) -> set[str]:
+    """Who prepared the list: whoever created it or added records to it by a survey."""
+    names = {dl.created_by}
+    names.update(session.scalars(sa.select(AuditEvent.actor).where(
+        AuditEvent.action == "disposition.survey",
+        AuditEvent.target_type == "disposition_list",
+        AuditEvent.target_id == str(dl.id))))
+    return names
+
+
 def appoint_committee(session: Session, principal: Principal, list_id: uuid.UUID,
                       data: CommitteeIn) -> DispositionList:
-    _named_user(principal)
+    """The head of agency appoints the destruction committee by an order (ข้อ 68): a chair
+    and at least two members, none of them the head (who still approves the list as a
+    separate step) and none of them a person who prepared the list."""
+    user_id = _named_user(principal)
     dl, org = load(session, principal, list_id, "disposition.manage")
     lock(session, dl)
     _expect(dl, "draft", step="appointing the committee")
+    head = session.get(AgencyHead, org.id)
+    if head is None or head.user_id != user_id:
+        raise PermissionDenied(f"the destruction committee is appointed by the head of agency "
+                               f"of {org.code}, by an order (ข้อ 68)",
+                               code="not_head_of_agency")
+    if data.order_date > clock.today():
+        raise InvalidInput("order_date (the date of the appointing order) is in the future",
+                           code="invalid_date")
     names = [data.chair, *data.members]
     if len(set(names)) != len(names):
         raise InvalidInput("the chair and the members must be different people (one person, "
                            "one function)", code="duplicate_person")
     users = [_eligible_user(session, name, org, "committee member") for name in names]
-    head = session.get(AgencyHead, org.id)
-    if head is not None and head.user_id in {u.id for u in users}:
+    if head.user_id in {u.id for u in users}:
         raise InvalidInput("the head of agency approves the list and cannot also sit on its "
                            "committee (one person, one function)", code="duplicate_person")
+    prepared = preparers(session, dl)
+    clash = [u.name for u in users if u.name in prepared]
+    if clash:
+        raise InvalidInput(f"{', '.join(clash)} prepared this list and cannot sit on the "
+                           "committee that reviews it", code="preparer_on_committee")
     for i, user in enumerate(users):
         session.add(CommitteeMember(list_id=dl.id, user_id=user.id,
                                     function="chair" if i == 0 else "member"))
     dl.committee_order_ref = data.order_ref
+    dl.committee_order_date = data.order_date
     dl.committee_appointed_by = principal.name
     dl.committee_appointed_at = clock.now()
     dl.status = "committee_review"
     _log(session, principal, "disposition.committee_appoint", dl, org, chair=data.chair,
-         members=data.members, order_ref=data.order_ref)
+         members=data.members, order_ref=data.order_ref, order_date=data.order_date)
     return dl
 
 
@@ -448,12 +544,13 @@ def committee_approve(session: Session, principal: Principal, list_id: uuid.UUID
 
 
 def _keep_longer(session: Session, principal: Principal, dl: DispositionList,
-                 org: Organisation, item: DispositionItem) -> None:
-    """The committee decided to keep the record longer (ข้อ 69): extend its retention."""
+                 org: Organisation, item: DispositionItem,
+                 by: str = "the destruction committee") -> None:
+    """The committee (ข้อ 69) or the National Archives (ข้อ 70) decided to keep the record
+    longer: extend its retention."""
     assert item.keep_until is not None
     until = clock.start_of_day(item.keep_until)
-    basis = (f"kept until {show(item.keep_until)} by decision of the destruction committee "
-             f"on list {dl.number}")
+    basis = f"kept until {show(item.keep_until)} by decision of {by} on list {dl.number}"
     session.execute(sa.update(Evidence).where(
         Evidence.id == item.evidence_id,
         sa.or_(Evidence.retain_until.is_(None), Evidence.retain_until < until))
@@ -554,16 +651,26 @@ def archives_sent(session: Session, principal: Principal, list_id: uuid.UUID,
         raise InvalidInput(f"sent_on must be between the head's approval ({decided}) and "
                            "today", code="invalid_date")
     refuse_held(session, dl, "sending the list to the National Archives")
+    period = rule(session, ARCHIVES_REVIEW)
+    days = period.value if data.review_days is None else data.review_days
+    if days < period.value:
+        raise InvalidInput(f"review_days {days} is shorter than the National Archives' review "
+                           f"period of {period.value} days ({period.basis_en})",
+                           code="review_period_too_short")
     dl.archives_sent_on, dl.archives_reference = data.sent_on, data.reference
-    dl.archives_review_days, dl.archives_sent_by = data.review_days, principal.name
+    dl.archives_review_days, dl.archives_sent_by = days, principal.name
+    dl.archives_review_basis = f"{period.basis_th}\n{period.basis_en}"
     dl.status = "archives_review"
     _log(session, principal, "disposition.archives_sent", dl, org, sent_on=data.sent_on,
-         reference=data.reference, review_days=data.review_days)
+         reference=data.reference, review_days=days, rule_version=period.version)
     return dl
 
 
 def archives_response(session: Session, principal: Principal, list_id: uuid.UUID,
                       data: ArchivesResponseIn) -> DispositionList:
+    """The National Archives' answer (ข้อ 70): approve (items they want are marked for
+    transfer), or object to named items — each kept until a date or marked for transfer;
+    the rest of the list may then be destroyed."""
     _named_user(principal)
     dl, org = load(session, principal, list_id, "disposition.manage")
     lock(session, dl)
@@ -575,24 +682,50 @@ def archives_response(session: Session, principal: Principal, list_id: uuid.UUID
     if not dl.archives_sent_on <= data.responded_on <= clock.today():
         raise InvalidInput("responded_on must be between the sending date and today",
                            code="invalid_date")
+    today = clock.today()
     rows = items(session, dl.id)
     by_seq = {i.seq: i for i in rows}
-    for seq in data.transfer_items:
+    wanted = [*data.transfer_items, *(o.item for o in data.items)]
+    for seq in wanted:
         item = by_seq.get(seq)
         if item is None or item.status != "listed":
             raise InvalidInput(f"item {seq} is not on the list", code="no_such_item")
-        if item.action == "destroy":
-            item.action = "transfer"
-            item.note = ((item.note + "\n") if item.note else "") + \
-                "wanted by the National Archives: transfer"
-    dl.archives_result, dl.archives_responded_on = data.result, data.responded_on
+    if len(set(wanted)) != len(wanted):
+        raise InvalidInput("an item is named twice in the answer", code="duplicate_item")
+    for o in data.items:
+        if o.action == "keep" and o.keep_until is not None and o.keep_until <= today:
+            raise InvalidInput(f"item {o.item}: keep_until must be in the future",
+                               code="invalid_answer")
+    for seq in data.transfer_items:
+        _mark_transfer(by_seq[seq], "wanted by the National Archives: transfer")
+    for o in data.items:
+        item = by_seq[o.item]
+        note = f"objection of the National Archives: {o.comment}"
+        if o.action == "transfer":
+            _mark_transfer(item, note)
+        else:
+            assert o.keep_until is not None
+            item.action = "keep"
+            item.keep_until = max(filter(None, [item.keep_until, o.keep_until]))
+            item.note = f"{item.note}\n{note}" if item.note else note
+            _keep_longer(session, principal, dl, org, item,
+                         by="the National Archives (Fine Arts Department)")
+    result = "consent" if data.result == "consent" else data.result
+    dl.archives_result, dl.archives_responded_on = result, data.responded_on
     dl.archives_comment, dl.archives_recorded_by = data.comment, principal.name
-    if data.result == "objection":
-        _reject(dl, rows, "the National Archives objected")
-    _log(session, principal, "disposition.archives_response", dl, org, result=data.result,
+    _close_list_if_empty(session, dl, rows, principal, org)
+    _log(session, principal, "disposition.archives_response", dl, org, result=result,
          responded_on=data.responded_on, transfer_items=data.transfer_items,
+         objected_items=[o.model_dump(mode="json") for o in data.items],
          comment=data.comment)
     return dl
+
+
+def _mark_transfer(item: DispositionItem, note: str) -> None:
+    if item.action == "destroy":
+        item.action = "transfer"
+    item.note = f"{item.note}\n{note}" if item.note else note
+    item.updated_at = clock.now()
 
 
 # -- withdrawing an item ---------------------------------------------------------------
@@ -638,8 +771,14 @@ def check_approvals(session: Session, dl: DispositionList) -> list[str]:
         problems.append("the head of agency has not approved the list")
     elif dl.head_user_id in {m.user_id for m, _ in members}:
         problems.append("the head of agency sits on the committee")
+    if not dl.committee_order_ref or dl.committee_order_date is None:
+        problems.append("the committee was not appointed by an order of the head of agency")
     if executable_on(dl) is None:
         problems.append("the National Archives review is not complete")
+    unconfirmed = [u.name for m, u in members if m.destruction_confirmed_at is None]
+    if unconfirmed:
+        problems.append("the committee's joint record of the destruction lacks the "
+                        f"confirmation of {', '.join(unconfirmed)}")
     to_destroy = [i for i in items(session, dl.id)
                   if i.status == "listed" and i.action == "destroy"]
     votes = {(i, u): v for i, u, v in session.execute(
@@ -651,9 +790,38 @@ def check_approvals(session: Session, dl: DispositionList) -> list[str]:
     return problems
 
 
+def confirm_destruction(session: Session, principal: Principal, list_id: uuid.UUID,
+                        data: ConfirmIn | None = None) -> DispositionList:
+    """A committee member's part of the committee's joint record of the destruction
+    (ข้อ 68–69: the committee controls the destruction and records it, signed jointly):
+    given once the list is executable, before or with the request to execute."""
+    user_id = _named_user(principal)
+    dl, org = load(session, principal, list_id, "disposition.manage")
+    lock(session, dl)
+    _expect(dl, "archives_review", step="confirming the destruction")
+    if not is_executable(dl):
+        on = executable_on(dl)
+        raise Conflict("the list is not executable yet" + (f": the National Archives review "
+                       f"period ends on {on}" if on else ""), code="not_executable")
+    member = session.get(CommitteeMember, (dl.id, user_id))
+    if member is None:
+        raise PermissionDenied("only members of this list's committee sign its record of "
+                               "the destruction", code="not_on_committee")
+    refuse_held(session, dl, "confirming the destruction")
+    if member.destruction_confirmed_at is not None:
+        raise Conflict("you already confirmed this destruction", code="already_confirmed")
+    member.destruction_confirmed_at = clock.now()
+    member.destruction_note = data.note if data else None
+    _log(session, principal, "disposition.destruction_confirm", dl, org,
+         function=member.function, note=member.destruction_note)
+    return dl
+
+
 def request_execution(session: Session, principal: Principal,
                       list_id: uuid.UUID) -> DispositionList:
-    _named_user(principal)
+    """A committee member asks for the execution; their confirmation is recorded with the
+    request, and every other member must have confirmed before."""
+    user_id = _named_user(principal)
     dl, org = load(session, principal, list_id, "disposition.manage")
     lock(session, dl)
     _expect(dl, "archives_review", step="execution")
@@ -663,6 +831,15 @@ def request_execution(session: Session, principal: Principal,
         raise Conflict(f"the list is not executable yet: the National Archives review period "
                        f"ends on {on}" if on else "the list is not executable",
                        code="not_executable")
+    member = session.get(CommitteeMember, (dl.id, user_id))
+    if member is None:
+        raise PermissionDenied("execution is requested by a member of the list's destruction "
+                               "committee (who confirms it with the request)",
+                               code="not_on_committee")
+    confirmed_now = member.destruction_confirmed_at is None
+    if confirmed_now:
+        member.destruction_confirmed_at = clock.now()
+        session.flush()
     problems = check_approvals(session, dl)
     if problems:
         raise Conflict({"message": "steps are missing", "problems": problems},
@@ -673,6 +850,9 @@ def request_execution(session: Session, principal: Principal,
         raise Conflict({"message": "some records are not eligible for destruction (their "
                         "retention was extended since they were listed); withdraw them first",
                         "items": not_due}, code="not_eligible")
+    if confirmed_now:
+        _log(session, principal, "disposition.destruction_confirm", dl, org,
+             function=member.function, with_request=True)
     dl.status = "executing"
     dl.execute_requested_by, dl.execute_requested_at = principal.name, clock.now()
     enqueue(session, "disposition_execute", {"list_id": str(dl.id)},
@@ -733,12 +913,17 @@ def approvals(session: Session, dl: DispositionList) -> dict[str, Any]:
     return {
         "committee": {
             "order_ref": dl.committee_order_ref,
+            "order_date": dl.committee_order_date,
             "appointed_by": dl.committee_appointed_by,
             "appointed_at": dl.committee_appointed_at,
             "chair": next((person(u) for m, u in members if m.function == "chair"), None),
             "members": [person(u) for m, u in members if m.function == "member"],
             "review_closed_by": person(users.get(dl.committee_approved_by or -1)),
             "review_closed_at": dl.committee_approved_at,
+            # The committee's joint record of the destruction: each member's confirmation.
+            "destruction_record": [{**(person(u) or {}), "function": m.function,
+                                    "confirmed_at": m.destruction_confirmed_at,
+                                    "note": m.destruction_note} for m, u in members],
         },
         "head_of_agency": {"head": person(users.get(dl.head_user_id or -1)),
                            "decision": dl.head_decision, "decided_at": dl.head_decided_at,
@@ -746,6 +931,7 @@ def approvals(session: Session, dl: DispositionList) -> dict[str, Any]:
         "national_archives": {"sent_on": dl.archives_sent_on,
                               "reference": dl.archives_reference,
                               "review_days": dl.archives_review_days,
+                              "review_basis": dl.archives_review_basis,
                               "result": dl.archives_result or (
                                   "no objection within the review period"
                                   if is_executable(dl) else None),

@@ -34,7 +34,7 @@ from archive.errors import RetentionLocked, StoreUnavailable
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.orgs.models import Organisation
 from archive.retention import compute, disposition
-from archive.retention.certificate import STATEMENT_EN, STATEMENT_TH, render_html
+from archive.retention.certificate import date_en, date_th, outcome, render_html, statement
 from archive.retention.models import DispositionCertificate, DispositionItem, DispositionList
 from archive.retention.schedules.models import RetentionSchedule, Tombstone
 from archive.retention.schedules.service import schedule_values
@@ -173,6 +173,7 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
         live = list(session.scalars(sa.select(Evidence.id).where(
             Evidence.blob_id == blob_id, Evidence.status != "destroyed")))
         key, sha = blob.store_key, blob.sha256
+        result: dict[str, Any]
         if live:
             result = {"bytes": "kept", "detail": f"the same bytes belong to {len(live)} live "
                       "record(s); they are deleted with the last of them",
@@ -204,14 +205,17 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
         if not remaining:
             blob.deleted_at = clock.now()
             session.execute(sa.delete(BlobText).where(BlobText.blob_id == blob_id))
-            result = {"bytes": "deleted", "key": key, "versions": answers,
-                      "derived_purged": ["extracted text", "inspection reports"]}
+            result = {
+                "bytes": "deleted", "key": key, "versions": answers,
+                "deleted_at": clock.now().isoformat(),
+                "derived_purged": ["extracted text", "inspection reports"]}
         else:
             retry = (locked_until + dt.timedelta(minutes=1)) if locked_until else \
                 clock.now() + dt.timedelta(hours=1)
             retry = max(retry, clock.system_now() + dt.timedelta(seconds=1))
             result = {"bytes": "deferred", "key": key, "versions": answers,
                       "retry_after": retry.isoformat(),
+                      "locked_until": locked_until.isoformat() if locked_until else None,
                       "detail": "the store refused the delete (its lock has not ended); "
                                 "a purge job retries then"}
             from archive.queue.service import enqueue
@@ -306,7 +310,7 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
     tombstones = {t.evidence_id: t for t in session.scalars(sa.select(Tombstone).where(
         Tombstone.disposition_list_id == dl.id))}
     schedules: dict[str, dict[str, Any]] = {}
-    entries = []
+    entries: list[dict[str, Any]] = []
     for item in rows:
         t = tombstones.get(item.evidence_id)
         if t is not None and t.schedule:
@@ -322,9 +326,14 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
             "sha256": t.sha256 if t else None, "size": t.size if t else None,
             "media_type": t.media_type if t else None,
             "destroyed_at": t.destroyed_at if t else None,
+            "keep_until": item.keep_until,
             "object": item.result,
         })
+        code, th, en = outcome(_jsonable(entries[-1]))
+        entries[-1].update(outcome=code, outcome_th=th, outcome_en=en)
     destroyed = [e for e in entries if e["status"] == "destroyed"]
+    statement_th, statement_en = statement(entries)
+    now = clock.now()
     return _jsonable({
         "type": "destruction_certificate",
         "title_th": "บันทึกการทำลายหนังสือ (เอกสารอิเล็กทรอนิกส์)",
@@ -349,9 +358,11 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
                     "blocked": sum(1 for e in entries if e["status"] == "blocked"),
                     "kept": sum(1 for e in entries if e["status"] == "kept"),
                     "removed": sum(1 for e in entries if e["status"] == "removed")},
-        "statement_th": STATEMENT_TH,
-        "statement_en": STATEMENT_EN,
-        "generated_at": clock.now(),
+        "statement_th": statement_th,
+        "statement_en": statement_en,
+        "generated_at": now,
+        "generated_at_th": date_th(now),
+        "generated_at_en": date_en(now),
         "generated_by": JOB_ACTOR,
     })
 

@@ -99,6 +99,23 @@ class AgencyHead(Base):
     assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
+class DispositionRule(Base):
+    """A rule of the disposition procedure kept as data with its basis (like a schedule):
+    e.g. how many days the National Archives have to answer before a list may be executed.
+    National data: changed by records managers of a top-level organisation, versioned."""
+
+    __tablename__ = "disposition_rules"
+
+    code: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    value: Mapped[int]
+    basis_th: Mapped[str] = mapped_column(sa.Text)
+    basis_en: Mapped[str] = mapped_column(sa.Text)
+    version: Mapped[int] = mapped_column(default=1)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    updated_by: Mapped[str] = mapped_column(sa.String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
 class DispositionList(Base):
     """A list of records proposed for destruction (บัญชีหนังสือขอทำลาย, form 25) for one
     organisation, and every step it went through."""
@@ -115,7 +132,9 @@ class DispositionList(Base):
     created_by: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     # Committee (ข้อ 68)
+    # The head of agency's appointing order (คำสั่งแต่งตั้ง): its reference and date.
     committee_order_ref: Mapped[str | None] = mapped_column(sa.String(200))
+    committee_order_date: Mapped[dt.date | None] = mapped_column(sa.Date())
     committee_appointed_by: Mapped[str | None] = mapped_column(sa.String(100))
     committee_appointed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     committee_approved_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -130,6 +149,7 @@ class DispositionList(Base):
     archives_sent_by: Mapped[str | None] = mapped_column(sa.String(100))
     archives_reference: Mapped[str | None] = mapped_column(sa.String(200))
     archives_review_days: Mapped[int | None]
+    archives_review_basis: Mapped[str | None] = mapped_column(sa.Text)   # the rule's basis
     archives_result: Mapped[str | None] = mapped_column(sa.String(20))  # consent | objection
     archives_responded_on: Mapped[dt.date | None] = mapped_column(sa.Date())
     archives_comment: Mapped[str | None] = mapped_column(sa.Text)
@@ -149,6 +169,10 @@ class CommitteeMember(Base):
                                                primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
     function: Mapped[str] = mapped_column(sa.String(10))
+    # The member's part of the committee's joint record of the destruction (ข้อ 68–69):
+    # confirmed before, or with, the request to execute.
+    destruction_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    destruction_note: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class DispositionItem(Base):

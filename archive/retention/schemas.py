@@ -115,9 +115,38 @@ class SurveyIn(_In):
 
 
 class CommitteeIn(_In):
+    """The head of agency's order appointing the destruction committee (ข้อ 68)."""
+
     chair: str = Field(max_length=100)
     members: list[str] = Field(min_length=2, max_length=20)
-    order_ref: str | None = Field(default=None, max_length=200)
+    order_ref: str = Field(max_length=200, description="The appointing order (คำสั่ง ที่ …).")
+    order_date: dt.date = Field(description="The date of the appointing order.")
+
+    _o = field_validator("order_ref")(lambda v: required_text(v, 200))
+
+
+class ConfirmIn(_In):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RuleUpdate(_In):
+    value: int = Field(ge=1, le=3650)
+    basis_th: str
+    basis_en: str
+    reason: str
+
+    _b = field_validator("basis_th", "basis_en", "reason")(_reason)
+
+
+class RuleOut(BaseModel):
+    code: str
+    value: int
+    basis_th: str
+    basis_en: str
+    version: int
+    history: list[dict[str, Any]]
+    updated_by: str
+    updated_at: dt.datetime
 
 
 class VoteIn(_In):
@@ -158,14 +187,48 @@ class CommentIn(_In):
 class ArchivesSentIn(_In):
     sent_on: dt.date
     reference: str | None = Field(default=None, max_length=200)
-    review_days: int = Field(default=60, ge=1, le=365)
+    review_days: int | None = Field(
+        default=None, ge=1, le=3650,
+        description="Omit: the review period of the rules (60 days by default). A longer "
+                    "period may be given, never a shorter one.")
+
+
+class ArchivesObjectionIn(_In):
+    item: int = Field(ge=1)
+    action: Literal["keep", "transfer"]
+    keep_until: dt.date | None = None
+    comment: str
+
+    _c = field_validator("comment")(_reason)
+
+    @model_validator(mode="after")
+    def _keep(self) -> ArchivesObjectionIn:
+        if self.action == "keep" and self.keep_until is None:
+            raise ValueError("keep needs keep_until: until when the record is kept")
+        if self.action == "transfer" and self.keep_until is not None:
+            raise ValueError("keep_until belongs to keep")
+        return self
 
 
 class ArchivesResponseIn(_In):
-    result: Literal["consent", "objection"]
+    """The National Archives' answer: ``approve`` (items they want for transfer in
+    ``transfer_items``), or ``object`` to the items in ``items`` (keep until a date, or
+    transfer). ``consent`` is the former name of ``approve``."""
+
+    result: Literal["approve", "object", "consent"]
     responded_on: dt.date
     transfer_items: list[int] = Field(default_factory=list, max_length=10_000)
+    items: list[ArchivesObjectionIn] = Field(default_factory=list, max_length=10_000)
     comment: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _objection(self) -> ArchivesResponseIn:
+        if self.result == "object" and not self.items:
+            raise ValueError("an objection names the items it concerns (items: item, action "
+                             "keep or transfer, keep_until, comment)")
+        if self.result != "object" and self.items:
+            raise ValueError("items belong to an objection; use transfer_items with approve")
+        return self
 
 
 class ItemOut(BaseModel):

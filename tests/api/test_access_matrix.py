@@ -93,6 +93,11 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda c, w: c.post("/api/v1/orgs", json={"code": f"new-{next(_counter)}",
                                                   "name": "อบต.ใหม่", "parent_code": "p-cm"}),
         _only("admin", 201)),
+    ("POST", "/api/v1/orgs/import"): Case(
+        lambda c, w: c.post("/api/v1/orgs/import", headers={"Content-Type": "text/csv"},
+                            content="code,name,type,parent_code\nimp-1,อบต.นำเข้า,sao,p-cm\n"
+                            .encode()),
+        _only("admin", 200)),
     ("GET", "/metrics"): Case(lambda c, w: c.get("/metrics"),     # issue 15 item 11
                               _only("admin", 200)),
     ("GET", "/api/v1/evidence/{evidence_id}/inspection"): Case(
@@ -208,10 +213,20 @@ RETENTION_MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/retention/lists/{list_id}"): Case(
         lambda c, w: c.get(f"/api/v1/retention/lists/{_ret_list(c, w)}"),
         _roles(200, _RET_READ)),
-    ("PUT", "/api/v1/retention/lists/{list_id}/committee"): Case(
+    ("PUT", "/api/v1/retention/lists/{list_id}/committee"): Case(   # the head appoints
         lambda c, w: c.put(f"/api/v1/retention/lists/{_ret_list(c, w)}/committee", json={
-            "chair": "nobody-1", "members": ["nobody-2", "nobody-3"]}),
+            "chair": "nobody-1", "members": ["nobody-2", "nobody-3"],
+            "order_ref": "คำสั่ง 1/2643", "order_date": "2020-01-01"}),
+        # rm1 is sao-1's head by now (PUT …/heads sorts first): unknown members, 422.
         {**_RM_STEP, "records_manager": (422, 404)}),
+    ("POST", "/api/v1/retention/lists/{list_id}/destruction-record"): Case(
+        _ret_step("destruction-record"), _RM_STEP),
+    ("GET", "/api/v1/retention/rules"): Case(
+        lambda c, w: c.get("/api/v1/retention/rules"), _roles(200, _RET_READ, other=200)),
+    ("PUT", "/api/v1/retention/rules/{code}"): Case(    # national: no LAO records manager
+        lambda c, w: c.put("/api/v1/retention/rules/archives_review_days", json={
+            "value": 60, "basis_th": "ข้อ 70", "basis_en": "clause 70", "reason": "matrix"}),
+        _NOBODY),
     ("POST", "/api/v1/retention/lists/{list_id}/votes"): Case(
         _ret_step("votes", {"votes": [{"item": 1, "vote": "approve"}]}), _RM_STEP),
     ("POST", "/api/v1/retention/lists/{list_id}/committee-approval"): Case(
@@ -448,9 +463,11 @@ WEB_MATRIX: dict[tuple[str, str], Case] = {
         _roles(200, _RET_READ), anonymous=303),
     ("POST", "/retention/lists/{list_id}/committee"): Case(
         _page("POST", _LIST("committee"), {"chair": "nobody-1",
-                                           "member": ["nobody-2", "nobody-3"]},
-              before=_ret_list),
-        {**_RM_PAGE_STEP, "records_manager": (422, 404)}, anonymous=303),
+                                           "member": ["nobody-2", "nobody-3"],
+                                           "order_ref": "คำสั่ง 1/2643",
+                                           "order_date": "2020-01-01"},
+              before=_ret_list),       # rm1 is not the head of agency (yet): 403
+        {**_RM_PAGE_STEP, "records_manager": (403, 404)}, anonymous=303),
     ("POST", "/retention/lists/{list_id}/votes"): Case(
         _page("POST", _LIST("votes"), {"vote-1": "approve"}, before=_ret_list),
         _RM_PAGE_STEP, anonymous=303),
@@ -467,6 +484,9 @@ WEB_MATRIX: dict[tuple[str, str], Case] = {
         _page("POST", _LIST("archives-response"), {"result": "consent",
                                                     "responded_on": "2020-01-01"},
               before=_ret_list), _RM_PAGE_STEP, anonymous=303),
+    ("POST", "/retention/lists/{list_id}/destruction-record"): Case(
+        _page("POST", _LIST("destruction-record"), {}, before=_ret_list), _RM_PAGE_STEP,
+        anonymous=303),
     ("POST", "/retention/lists/{list_id}/execute"): Case(
         _page("POST", _LIST("execute"), {}, before=_ret_list), _RM_PAGE_STEP, anonymous=303),
     ("POST", "/retention/lists/{list_id}/items/{seq}/withdraw"): Case(

@@ -25,13 +25,16 @@ def run(env: Env, *args: str, cwd: Path | None = None,
 
 @pytest.fixture
 def orgs(env: Env) -> None:
-    env.org("p-cm", type="province")
+    env.org("dla", type="dla-office")
+    env.org("p-cm", type="province", parent="dla")
     env.org("sao-1", parent="p-cm")
 
 
 def test_orgs_and_users_add_prints_token_alone_on_last_line(env: Env):
+    assert run(env, "orgs", "add", "dla", "--name", "สถ.", "--type",
+               "dla-office").returncode == 0
     assert run(env, "orgs", "add", "p-cm", "--name", "สถ.จ.เชียงใหม่", "--type",
-               "province").returncode == 0
+               "province", "--parent", "dla").returncode == 0
     added = run(env, "orgs", "add", "sao-9", "--name", "อบต.ทดสอบ", "--parent", "p-cm")
     assert added.returncode == 0, added.stderr
     dup = run(env, "orgs", "add", "sao-9", "--name", "again")
@@ -231,7 +234,7 @@ def test_list_commands_answer_json_arrays(env: Env, orgs):
     listed = run(env, "orgs", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert {o["code"]: o["parent"] for o in json.loads(listed.stdout)} == \
-        {"p-cm": None, "sao-1": "p-cm"}
+        {"dla": None, "p-cm": "dla", "sao-1": "p-cm"}
     env.user("aud9", "auditor", ["p-cm"])
     users = run(env, "users", "list", "--json")
     assert [(u["name"], u["role"], u["organisations"]) for u in json.loads(users.stdout)] == \

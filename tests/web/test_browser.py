@@ -277,9 +277,9 @@ def test_a_disposition_runs_through_its_steps_in_the_browser(env: Env, open_brow
                                                               short_lock):
     """GIVEN two receipts of FY 2555 (not audited: their ten years ended in 2565 BE),
     a destruction committee and a head of agency for sao-1
-    WHEN the records manager surveys, appoints the committee, each member votes, the chair
-    closes the review, the head approves, the list is sent to the National Archives, who
-    consent, and execution is requested
+    WHEN the records manager surveys, the head appoints the committee by an order, each
+    member votes, the chair closes the review, the head approves, the list is sent to the
+    National Archives, who consent, the members confirm and the chair requests execution
     THEN the job destroys the bytes and the list shows its destruction certificate."""
     from tests.archive.retention.helpers import run_jobs
     from tests.factories import make_pdf, upload
@@ -315,14 +315,24 @@ def test_a_disposition_runs_through_its_steps_in_the_browser(env: Env, open_brow
     page.wait_for_url(re.compile(r"/retention/lists/[0-9a-f-]{36}$"))
     list_url = page.url
     assert page.locator("#items tbody tr").count() == 2
+    rm.sign_out()
+
+    # The head of agency appoints the committee by an order (ข้อ 68).
+    from archive import clock
+
+    appointer = open_browser()
+    page = appointer.page
+    appointer.sign_in("head1")
+    page.goto(list_url)
     page.get_by_label("ประธานกรรมการ").fill("chair1")
     page.get_by_label("กรรมการ 1").fill("mem1")
     page.get_by_label("กรรมการ 2").fill("mem2")
     page.get_by_label("เลขที่คำสั่งแต่งตั้ง").fill("คำสั่ง อบต.แม่เหียะ ที่ 12/2569")
+    page.get_by_label("วันที่ของคำสั่ง").fill(clock.today().isoformat())
     page.get_by_role("button", name="แต่งตั้ง").click()
     page.locator('[aria-current="step"]').get_by_text("คณะกรรมการพิจารณา").wait_for()
-    rm.shot("disposition-committee")
-    rm.sign_out()
+    appointer.shot("disposition-committee")
+    appointer.close()
 
     for member in ("chair1", "mem1", "mem2"):
         b = open_browser()
@@ -358,6 +368,23 @@ def test_a_disposition_runs_through_its_steps_in_the_browser(env: Env, open_brow
     page.get_by_role("button", name="บันทึกผลการพิจารณา").click()
     execute = page.get_by_role("button", name="ขอดำเนินการทำลาย")
     execute.wait_for()
+    assert not execute.is_enabled()       # rm1 is not on the committee
+    rm.close()
+
+    # The committee's joint record: the members confirm, the chair with the request.
+    for member in ("mem1", "mem2"):
+        b = open_browser()
+        b.sign_in(member)
+        b.page.goto(list_url)
+        b.page.get_by_role("button", name="ยืนยันการทำลาย").click()
+        b.page.wait_for_url(re.compile(r"#progress$"))
+        b.close()
+    rm = open_browser()
+    page = rm.page
+    rm.sign_in("chair1")
+    page.goto(list_url)
+    assert page.locator("#destruction-record").inner_text().count("ยืนยันแล้ว") == 2
+    execute = page.get_by_role("button", name="ขอดำเนินการทำลาย")
     assert execute.is_enabled()
     rm.shot("disposition-executable")
     execute.click()

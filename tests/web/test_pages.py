@@ -167,9 +167,13 @@ def test_records_manager_pages(env: Env):
     list_id = re.search(r"/retention/lists/([0-9a-f-]{36})", survey.text).group(1)
     detail = rm.get(f"/retention/lists/{list_id}")
     assert detail.status_code == 200 and "แบบที่ 25" in detail.text
-    refused = rm.post(f"/retention/lists/{list_id}/committee", data={
+    incomplete = rm.post(f"/retention/lists/{list_id}/committee", data={
         "csrf_token": rm_csrf, "chair": "rm1", "member": ["nobody-1", "nobody-2"]})
-    assert refused.status_code == 422 and "nobody-1" in refused.text
+    assert incomplete.status_code == 422 and "step-error" in incomplete.text   # no order
+    refused = rm.post(f"/retention/lists/{list_id}/committee", data={
+        "csrf_token": rm_csrf, "chair": "rm1", "member": ["nobody-1", "nobody-2"],
+        "order_ref": "คำสั่ง 1/2570", "order_date": "2020-01-01"})
+    assert refused.status_code == 403       # only the head of agency appoints (ข้อ 68)
     aud, _ = signed_in(env, "aud1")
     assert aud.get(f"/retention/lists/{list_id}").status_code == 200
     assert "Appoint" not in aud.get(f"/retention/lists/{list_id}?lang=en").text

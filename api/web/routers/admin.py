@@ -61,7 +61,8 @@ def create_org(request: Request, principal: PageUser, session: SessionDep,
     values = {k: form_text(form, k) or "" for k in ("code", "name", "type", "parent_code")}
     try:
         orgs.create(session, principal, code=values["code"], name=values["name"],
-                    type=values["type"] or "sao", parent_code=values["parent_code"] or None)
+                    type=values["type"] or "sao", parent_code=values["parent_code"] or None,
+                    code_pattern=request.app.state.settings.lao_code_pattern)
     except ArchiveError as exc:
         raise FormError(exc, lambda s, **shown: _orgs(request, principal, s, values=values,
                                                       **shown)) from exc

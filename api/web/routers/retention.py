@@ -45,6 +45,7 @@ from archive.retention.schemas import (
     ClosureIn,
     CommentIn,
     CommitteeIn,
+    ConfirmIn,
     DecisionIn,
     HoldIn,
     ReasonIn,
@@ -243,7 +244,10 @@ def _list(request: Request, principal: Principal, session: SessionDep, list_id: 
     to_vote = [e for e in detail.entries if e.status == "listed" and
                not any(v.get("user") == me for v in e.votes)]
     done = STEPS.index(detail.status) if detail.status in STEPS else -1
+    record = committee.get("destruction_record") or []
     return render(request, "retention/list.html", status=status, dl=detail, error=error,
+                  confirmed=[r.get("user") for r in record if r.get("confirmed_at")],
+                  review_days=disposition.rule(session, disposition.ARCHIVES_REVIEW).value,
                   problems=problems or [], steps=STEPS, step_index=done,
                   can_manage=principal.can("disposition.manage"),
                   on_committee=me == chair or me in members, is_chair=me == chair,
@@ -268,7 +272,8 @@ def appoint_committee(request: Request, list_id: uuid.UUID, principal: PageUser,
     def call() -> Any:
         body = _parse(CommitteeIn, {"chair": form_text(form, "chair") or "",
                                     "members": form_list(form, "member"),
-                                    "order_ref": form_text(form, "order_ref")})
+                                    "order_ref": form_text(form, "order_ref"),
+                                    "order_date": form_text(form, "order_date")})
         return disposition.appoint_committee(session, principal, list_id, body)
     return _list_step(request, principal, session, list_id,
                       "disposition.committee_appoint", call)
@@ -333,9 +338,19 @@ def archives_sent(request: Request, list_id: uuid.UUID, principal: PageUser,
 def archives_response(request: Request, list_id: uuid.UUID, principal: PageUser,
                       session: SessionDep, form: FormDep) -> Response:
     def call() -> Any:
-        body = _parse(ArchivesResponseIn, {
-            "result": form_text(form, "result"), "responded_on": form_text(form, "responded_on"),
-            "transfer_items": form_list(form, "transfer"), "comment": form_text(form, "comment")})
+        result = form_text(form, "result")
+        data: dict[str, Any] = {"result": result, "responded_on": form_text(form, "responded_on"),
+                                "comment": form_text(form, "comment")}
+        if result == "object":
+            # One action (keep until a date, or transfer) for the items objected to.
+            action = form_text(form, "object_action") or "keep"
+            data["items"] = [{"item": n, "action": action, "comment": form_text(form, "comment"),
+                              **({"keep_until": form_text(form, "object_keep_until")}
+                                 if action == "keep" else {})}
+                             for n in form_list(form, "object_item")]
+        else:
+            data["transfer_items"] = form_list(form, "transfer")
+        body = _parse(ArchivesResponseIn, data)
         return disposition.archives_response(session, principal, list_id, body)
     return _list_step(request, principal, session, list_id, "disposition.archives_response",
                       call)
@@ -348,6 +363,16 @@ def withdraw_item(request: Request, list_id: uuid.UUID, seq: int, principal: Pag
         body = _parse(ReasonIn, {"reason": form_text(form, "reason") or ""})
         return disposition.withdraw_item(session, principal, list_id, seq, reason=body.reason)
     return _list_step(request, principal, session, list_id, "disposition.item_withdraw", call)
+
+
+@router.post("/retention/lists/{list_id}/destruction-record")
+def confirm_destruction(request: Request, list_id: uuid.UUID, principal: PageUser,
+                        session: SessionDep, form: FormDep) -> Response:
+    def call() -> Any:
+        body = _parse(ConfirmIn, {"note": form_text(form, "note")})
+        return disposition.confirm_destruction(session, principal, list_id, body)
+    return _list_step(request, principal, session, list_id, "disposition.destruction_confirm",
+                      call)
 
 
 @router.post("/retention/lists/{list_id}/execute")

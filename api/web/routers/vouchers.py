@@ -34,12 +34,16 @@ from archive.orgs import service as orgs
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 LIST_FILTERS = tuple(ListFilters.model_fields)
-# The document type a file uploaded into a voucher in a role gets by default.
+# The document type a file uploaded into a voucher in a role gets by default: every role
+# of DISBURSEMENT.md has a document type of the same name (archive.doc_types).
 ROLE_DOC_TYPE = {
     "receipt": "receipt", "tax_invoice": "tax_invoice", "invoice": "invoice",
     "e_payment_report": "e_payment_report", "contract": "contract",
-    "purchase_order": "contract", "inspection_report": "inspection_report",
-    "payment_acknowledgement": "payment_voucher", "payment_certificate": "payment_voucher",
+    "purchase_order": "purchase_order", "inspection_report": "inspection_report",
+    "payment_acknowledgement": "payment_acknowledgement",
+    "payment_certificate": "payment_certificate", "request_report": "request_report",
+    "withholding_certificate": "withholding_certificate", "travel_order": "travel_order",
+    "travel_report": "travel_report", "payroll": "payroll",
 }
 DATE_FIELDS = ("voucher_date", "payment_date")
 

@@ -1,7 +1,7 @@
 """worker heartbeats
 
 Revision ID: 0062
-Revises: 0070
+Revises: 0081
 
 One row per worker process, rewritten every few seconds by the worker itself: /readyz,
 the health page and /metrics report dead or stalled workers from it (issue 15 item 2).
@@ -14,7 +14,7 @@ from alembic import op
 from archive.db import UTCDateTime
 
 revision = '0062'
-down_revision = '0070'
+down_revision = '0081'
 branch_labels = None
 depends_on = None
 

@@ -86,12 +86,32 @@ def survey(env: Env, token: str, **body: Any) -> dict[str, Any]:
     return r.json()
 
 
+COMMITTEE = {"chair": "chair1", "members": ["mem1", "mem2"],
+             "order_ref": "คำสั่ง อบต. ที่ 12/2570"}
+
+
+def appoint(env: Env, tokens: dict[str, str], list_id: str, **changes: Any) -> Any:
+    """The head of agency appoints the committee by an order (ข้อ 68)."""
+    token = tokens[changes.pop("token", "head1")]
+    body = {**COMMITTEE, "order_date": clock.today().isoformat(), **changes}
+    return env.client(token).put(f"/api/v1/retention/lists/{list_id}/committee", json=body)
+
+
+def request_execution(env: Env, tokens: dict[str, str], list_id: str) -> Any:
+    """The members confirm the destruction (the committee's joint record); the chair
+    requests the execution, confirming with it."""
+    base = f"/api/v1/retention/lists/{list_id}"
+    for who in ("mem1", "mem2"):
+        r = env.client(tokens[who]).post(f"{base}/destruction-record", json={})
+        assert r.status_code == 200, r.text
+    return env.client(tokens["chair1"]).post(f"{base}/execute")
+
+
 def approve_all(env: Env, tokens: dict[str, str], list_id: str,
                 sent_on: str = "2027-01-20") -> None:
     """Committee (all approve), head's approval, sent to the National Archives."""
     base = f"/api/v1/retention/lists/{list_id}"
-    r = env.client(tokens["rm1"]).put(f"{base}/committee", json={
-        "chair": "chair1", "members": ["mem1", "mem2"], "order_ref": "คำสั่ง อบต. ที่ 12/2570"})
+    r = appoint(env, tokens, list_id)
     assert r.status_code == 200, r.text
     seqs = [i["seq"] for i in r.json()["entries"] if i["status"] == "listed"]
     for who in ("chair1", "mem1", "mem2"):

@@ -32,15 +32,21 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
 
     # The operator account cannot take a step; a named user's token is needed.
     no_token = run(env, "retention", "committee", list_id, "--chair", "chair1",
-                   "--member", "mem1", "--member", "mem2")
+                   "--member", "mem1", "--member", "mem2", "--order-ref", "คำสั่ง 1/2570",
+                   "--order-date", today)
     assert no_token.returncode == 2 and "--token" in no_token.stderr
 
     def step(who: str, *args: str) -> None:
         r = run(env, "retention", *args, "--token", tokens[who])
         assert r.returncode == 0, (args, r.stdout, r.stderr)
 
-    step("rm1", "committee", list_id, "--chair", "chair1", "--member", "mem1",
-         "--member", "mem2", "--order-ref", "คำสั่ง 1/2570")
+    # The committee is appointed by the head of agency's order, not by a records manager.
+    by_rm = run(env, "retention", "committee", list_id, "--chair", "chair1", "--member",
+                "mem1", "--member", "mem2", "--order-ref", "คำสั่ง 1/2570", "--order-date",
+                today, "--token", tokens["rm1"])
+    assert by_rm.returncode == 1 and "head of agency" in by_rm.stderr
+    step("head1", "committee", list_id, "--chair", "chair1", "--member", "mem1",
+         "--member", "mem2", "--order-ref", "คำสั่ง 1/2570", "--order-date", today)
     for who in ("chair1", "mem1", "mem2"):
         step(who, "vote", list_id, "--comment", "ครบกำหนด")
     refused = run(env, "retention", "approve", list_id, "--token", tokens["mem1"])
@@ -49,7 +55,11 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     step("head1", "approve", list_id)
     step("rm1", "archives", list_id, "--sent-on", today, "--reference", "ศธ 0703/1")
     step("rm1", "archives", list_id, "--consent", today)
-    executed = run(env, "retention", "execute", list_id, "--run", "--token", tokens["rm1"])
+    early = run(env, "retention", "execute", list_id, "--token", tokens["chair1"])
+    assert early.returncode == 1 and "joint record" in early.stderr    # mem1, mem2 first
+    step("mem1", "confirm", list_id)
+    step("mem2", "confirm", list_id, "--note", "ตรวจสอบแล้ว")
+    executed = run(env, "retention", "execute", list_id, "--run", "--token", tokens["chair1"])
     assert executed.returncode == 0, executed.stderr
     assert '"destroyed": 1' in executed.stdout
 

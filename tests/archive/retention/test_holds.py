@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from archive.evidence.models import Blob
 from archive.storage import blob_key
-from tests.archive.retention.helpers import at, ingest, people, run_jobs, survey
+from tests.archive.retention.helpers import appoint, at, ingest, people, run_jobs, survey
 from tests.conftest import Env
 from tests.factories import world
 
@@ -41,7 +41,7 @@ def test_a_hold_blocks_the_record_at_every_step(env: Env):
         _release(env, tokens["rm1"], hold)
         list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
         base = f"/api/v1/retention/lists/{list_id}"
-        rm.put(f"{base}/committee", json={"chair": "chair1", "members": ["mem1", "mem2"]})
+        assert appoint(env, tokens, list_id).status_code == 200
         # Committee: approving a held record is refused (objecting is not).
         hold = _hold(env, tokens["rm1"], rec["id"])
         assert _held(env.client(tokens["chair1"]).post(f"{base}/votes", json={"votes": [
@@ -70,11 +70,17 @@ def test_a_hold_blocks_the_record_at_every_step(env: Env):
         assert rm.post(f"{base}/archives-sent", json={"sent_on": "2027-01-15"}
                        ).status_code == 200
     with at("2027-04-01"):
-        # Execution request.
+        # The committee's record of the destruction, and the execution request.
         hold = _hold(env, tokens["rm1"], rec["id"])
-        assert _held(rm.post(f"{base}/execute"))
+        assert _held(env.client(tokens["mem1"]).post(f"{base}/destruction-record", json={}))
         _release(env, tokens["rm1"], hold)
-        assert rm.post(f"{base}/execute").status_code == 202
+        for who in ("mem1", "mem2"):
+            assert env.client(tokens[who]).post(f"{base}/destruction-record",
+                                                json={}).status_code == 200
+        hold = _hold(env, tokens["rm1"], rec["id"])
+        assert _held(env.client(tokens["chair1"]).post(f"{base}/execute"))
+        _release(env, tokens["rm1"], hold)
+        assert env.client(tokens["chair1"]).post(f"{base}/execute").status_code == 202
         # And the job itself: a hold placed after the request still stops destruction.
         hold = _hold(env, tokens["rm1"], rec["id"])
         done = dict(run_jobs(env))["disposition_execute"]

@@ -24,6 +24,7 @@ from tests.archive.retention.helpers import (
     at,
     ingest,
     people,
+    request_execution,
     run_jobs,
     survey,
     wait_for_locks,
@@ -114,8 +115,7 @@ def test_shared_bytes_survive_until_their_last_record_is_destroyed(env: Env, sho
         list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
         approve_all(env, tokens, list_id, sent_on="2023-01-15")
     with at("2023-03-20"):
-        assert env.client(tokens["rm1"]).post(
-            f"/api/v1/retention/lists/{list_id}/execute").status_code == 202
+        assert request_execution(env, tokens, list_id).status_code == 202
         run_jobs(env)
     assert env.client(tokens["aud1"]).get(
         f"/api/v1/evidence/{first['id']}/content").status_code == 410
@@ -132,8 +132,7 @@ def test_shared_bytes_survive_until_their_last_record_is_destroyed(env: Env, sho
         assert lists and lists[0]["added"] == 1
         approve_all(env, tokens, lists[0]["id"], sent_on="2024-01-15")
     with at("2024-03-20"):
-        assert env.client(tokens["rm1"]).post(
-            f"/api/v1/retention/lists/{lists[0]['id']}/execute").status_code == 202
+        assert request_execution(env, tokens, lists[0]['id']).status_code == 202
         run_jobs(env)
     assert env.store.stat(key) is None
     assert env.client(tokens["aud1"]).get(
@@ -161,8 +160,7 @@ def test_a_too_early_delete_is_refused_by_the_store_and_retried_later(env: Env, 
         list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
         approve_all(env, tokens, list_id, sent_on="2027-01-15")
     with at("2027-03-20"):
-        assert env.client(tokens["rm1"]).post(
-            f"/api/v1/retention/lists/{list_id}/execute").status_code == 202
+        assert request_execution(env, tokens, list_id).status_code == 202
         results = dict(run_jobs(env))
     assert time.monotonic() - started < lock_seconds, "too slow to test an active lock"
     blob = results["disposition_execute"]["blobs"][0]

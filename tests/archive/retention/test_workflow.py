@@ -14,10 +14,12 @@ from archive.evidence.models import Blob, Evidence
 from archive.search.models import BlobText
 from archive.storage import blob_key
 from tests.archive.retention.helpers import (
+    appoint,
     approve_all,
     at,
     ingest,
     people,
+    request_execution,
     run_jobs,
     survey,
     wait_for_locks,
@@ -60,7 +62,7 @@ def test_a_record_moves_through_every_step_and_ends_as_a_tombstone(env: Env, sho
         assert r.status_code == 409 and r.json()["error"] == "not_executable"
     with at("2027-03-16"):
         assert rm.get(f"/api/v1/retention/lists/{list_id}").json()["executable"]
-        r = rm.post(f"/api/v1/retention/lists/{list_id}/execute")
+        r = request_execution(env, tokens, list_id)
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "executing"
         # Still readable until the job has run.
@@ -74,7 +76,7 @@ def test_a_record_moves_through_every_step_and_ends_as_a_tombstone(env: Env, sho
     tomb = gone.json()["detail"]["tombstone"]
     assert tomb["sha256"] == a["sha256"] and tomb["schedule"]["code"] == "voucher-evidence"
     assert tomb["approvals"][0]["committee"]["chair"]["user"] == "chair1"
-    assert tomb["destroyed_by"] == "rm1" and "sao-1/2570/1" in tomb["reason"]
+    assert tomb["destroyed_by"] == "chair1" and "sao-1/2570/1" in tomb["reason"]
     assert env.store.stat(blob_key(a["sha256"])) is None
     with env.session() as s:
         blob = s.scalar(sa.select(Blob).where(Blob.sha256 == a["sha256"]))
@@ -130,7 +132,7 @@ def test_recorded_consent_makes_the_list_executable_before_the_period_ends(env: 
             "comment": "ขอรับโอนรายการที่ 2"})
         assert r.status_code == 200, r.text
         assert r.json()["executable"] and r.json()["entries"][1]["action"] == "transfer"
-        assert rm.post(f"/api/v1/retention/lists/{list_id}/execute").status_code == 202
+        assert request_execution(env, tokens, list_id).status_code == 202
         done = dict(run_jobs(env))["disposition_execute"]
     assert done["destroyed"] == 1 and done["transferred"] == 1
     # The record the archives want is not destroyed (and is not surveyed again).
@@ -147,8 +149,7 @@ def test_committee_objections_remove_keep_or_transfer(env: Env):
     with at("2027-01-15"):
         list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
         base = f"/api/v1/retention/lists/{list_id}"
-        env.client(tokens["rm1"]).put(f"{base}/committee", json={
-            "chair": "chair1", "members": ["mem1", "mem2"]})
+        assert appoint(env, tokens, list_id).status_code == 200
         bad = env.client(tokens["mem1"]).post(f"{base}/votes", json={"votes": [
             {"item": 1, "vote": "object"}]})
         assert bad.status_code == 422       # an objection says what instead, with a comment
@@ -187,16 +188,18 @@ def test_one_person_one_function_and_named_users_only(env: Env):
     base = f"/api/v1/retention/lists/{list_id}"
     rm = env.client(tokens["rm1"])
     with at("2027-01-15"):
-        r = rm.put(f"{base}/committee", json={"chair": "chair1", "members": ["chair1", "mem1"]})
+        r = appoint(env, tokens, list_id, token="rm1")
+        assert r.status_code == 403 and r.json()["error"] == "not_head_of_agency"
+        assert rm.get(base).json()["status"] == "draft"
+        r = appoint(env, tokens, list_id, chair="chair1", members=["chair1", "mem1"])
         assert r.status_code == 422 and r.json()["error"] == "duplicate_person"
-        r = rm.put(f"{base}/committee", json={"chair": "head1", "members": ["mem1", "mem2"]})
+        r = appoint(env, tokens, list_id, chair="head1", members=["mem1", "mem2"])
         assert r.status_code == 422 and r.json()["error"] == "duplicate_person"
-        r = rm.put(f"{base}/committee", json={"chair": "chair1", "members": ["mem1", "off1"]})
+        r = appoint(env, tokens, list_id, chair="chair1", members=["mem1", "off1"])
         assert r.status_code == 422 and r.json()["error"] == "ineligible_user"
         # Administrators hold no disposition capability: they cannot take any step.
         admin = env.client(tokens["admin"])
-        assert admin.put(f"{base}/committee", json={
-            "chair": "chair1", "members": ["mem1", "mem2"]}).status_code == 403
+        assert appoint(env, tokens, list_id, token="admin").status_code == 403
         approve_all(env, tokens, list_id, sent_on="2027-01-15")
     with at("2027-06-01"):
         assert admin.post(f"{base}/execute").status_code == 403
@@ -205,6 +208,7 @@ def test_one_person_one_function_and_named_users_only(env: Env):
             AuditEvent.outcome == "refused")))
     assert ("admin", "disposition.execute_request") in refused
     assert ("rm1", "disposition.committee_appoint") in refused
+    assert ("head1", "disposition.committee_appoint") in refused
 
 
 def test_head_of_agency_is_assigned_by_an_admin_and_must_be_the_head(env: Env):
@@ -215,7 +219,7 @@ def test_head_of_agency_is_assigned_by_an_admin_and_must_be_the_head(env: Env):
         list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
         base = f"/api/v1/retention/lists/{list_id}"
         rm = env.client(tokens["rm1"])
-        rm.put(f"{base}/committee", json={"chair": "chair1", "members": ["mem1", "mem2"]})
+        assert appoint(env, tokens, list_id).status_code == 200
         for who in ("chair1", "mem1", "mem2"):
             env.client(tokens[who]).post(f"{base}/votes", json={"votes": [
                 {"item": 1, "vote": "approve"}]})
