@@ -12,7 +12,6 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -34,6 +33,7 @@ from archive.evidence.schemas import (
 )
 from archive.failpoints import failpoint
 from archive.ids import uuid7
+from archive.jsonable import jsonable
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue_many
@@ -253,7 +253,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                            code="invalid_metadata")
     if not diff:
         return evidence
-    previous = {f: _plain(getattr(evidence, f)) for f in METADATA_FIELDS}
+    previous = {f: jsonable(getattr(evidence, f)) for f in METADATA_FIELDS}
     now = clock.now()
     updated = rowcount(session.execute(
         sa.update(Evidence)
@@ -268,18 +268,10 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                                 changed_at=now, reason=changes.reason))
     audit.record(session, actor=principal, action="evidence.update", target_type="evidence",
                  target_id=evidence.id, org_id=evidence.org_id,
-                 details={"changes": {k: [previous[k], _plain(v)] for k, v in diff.items()},
+                 details={"changes": {k: [previous[k], jsonable(v)] for k, v in diff.items()},
                           "reason": changes.reason, "version": evidence.version + 1})
     session.refresh(evidence)
     return evidence
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if value is not None and not isinstance(value, (str, int, bool)):
-        return str(value)
-    return value
 
 
 # -- views -----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from archive import audit, clock
 from archive.accounts.principal import Principal, system_principal
 from archive.errors import RetentionLocked, StoreUnavailable
 from archive.evidence.models import Blob, Evidence, Inspection
+from archive.jsonable import jsonable
 from archive.orgs.models import Organisation
 from archive.retention import compute, disposition
 from archive.retention.certificate import STATEMENT_EN, STATEMENT_TH, render_html
@@ -143,7 +144,7 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
             schedule=schedule_values(schedule) if schedule else {},
             retain_until=evidence.retain_until, retention_basis=evidence.retention_basis,
             disposition_list_id=dl.id, disposition_list_number=dl.number,
-            approvals=[_jsonable(disposition.approvals(session, dl))],
+            approvals=[jsonable(disposition.approvals(session, dl))],
             reason=why[:4000], destroyed_by=dl.execute_requested_by or JOB_ACTOR,
             destroyed_at=now))
         evidence.status = "destroyed"
@@ -241,7 +242,7 @@ def _record_bytes(session: Session, blob_id: int,
         previous = (item.result or {}).get("bytes")
         if previous == "deleted":
             continue
-        item.result = {**(item.result or {}), **_jsonable(result)}
+        item.result = {**(item.result or {}), **jsonable(result)}
         touched.append((item.list_id, org_id))
         dl = session.get(DispositionList, item.list_id)
         assert dl is not None
@@ -325,7 +326,7 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
             "object": item.result,
         })
     destroyed = [e for e in entries if e["status"] == "destroyed"]
-    return _jsonable({
+    return jsonable({
         "type": "destruction_certificate",
         "title_th": "บันทึกการทำลายหนังสือ (เอกสารอิเล็กทรอนิกส์)",
         "title_en": "Certificate of destruction of electronic records",
@@ -379,19 +380,5 @@ def _metadata(evidence: Evidence, org: Organisation) -> dict[str, Any]:
     fields = ("doc_type", "fiscal_year", "voucher_no", "doc_number", "issue_date",
               "issuer_name", "issuer_tax_id", "issuer_branch", "amount", "vat_amount",
               "currency", "description", "original_filename", "uploaded_by", "created_at")
-    return _jsonable({"org_code": org.code, "org_name": org.name,
+    return jsonable({"org_code": org.code, "org_name": org.name,
                       **{f: getattr(evidence, f) for f in fields}})
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if value is None or isinstance(value, (str, int, bool, float)):
-        return value
-    return str(value)
