@@ -390,7 +390,7 @@ def _page_and_total(session: Session, where: list[ColumnElement[bool]], sort: st
     flagged as one, unless a first page with room to spare shows every match.
     """
     pg = dialect_name(session) == "postgresql"
-    guess = _estimate(session, where) if pg else 0
+    guess = planner_estimate(session, where) if pg else 0
     if guess <= EXACT_TOTAL_LIMIT:
         counted = _page_with_count(session, where, sort, after, limit + 1)
         if counted is not None:
@@ -443,8 +443,11 @@ def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
     return "EXPLAIN (FORMAT JSON) " + compiler.process(element.stmt, **kw)
 
 
-def _estimate(session: Session, where: list[ColumnElement[bool]]) -> int:
-    """The PostgreSQL planner's estimate of the number of matches (no rows are read)."""
+def planner_estimate(session: Session, where: list[ColumnElement[bool]]) -> int:
+    """The PostgreSQL planner's estimate of the number of matches (no rows are read).
+
+    Looked up at call time: tests replace it (with ``EXACT_TOTAL_LIMIT``) to force each
+    counting path."""
     plan = session.execute(_Explain(sa.select(sa.literal(1)).select_from(Evidence)
                                     .where(*where))).scalar_one()
     if isinstance(plan, str):
@@ -463,7 +466,7 @@ def _total(session: Session, where: list[ColumnElement[bool]]) -> tuple[int, boo
     if count <= EXACT_TOTAL_LIMIT:
         return count, False
     if dialect_name(session) == "postgresql":
-        return max(_estimate(session, where), EXACT_TOTAL_LIMIT + 1), True
+        return max(planner_estimate(session, where), EXACT_TOTAL_LIMIT + 1), True
     return EXACT_TOTAL_LIMIT + 1, True
 
 
