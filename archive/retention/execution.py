@@ -34,7 +34,7 @@ from archive.errors import RetentionLocked, StoreUnavailable
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.jsonable import jsonable
 from archive.orgs.models import Organisation
-from archive.retention import compute, disposition
+from archive.retention import compute, disposition, list_queries
 from archive.retention.certificate import STATEMENT_EN, STATEMENT_TH, render_html
 from archive.retention.models import DispositionCertificate, DispositionItem, DispositionList
 from archive.retention.schedules.models import RetentionSchedule, Tombstone
@@ -144,7 +144,7 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
             schedule=schedule_values(schedule) if schedule else {},
             retain_until=evidence.retain_until, retention_basis=evidence.retention_basis,
             disposition_list_id=dl.id, disposition_list_number=dl.number,
-            approvals=[jsonable(disposition.approvals(session, dl))],
+            approvals=[jsonable(list_queries.approvals(session, dl))],
             reason=why[:4000], destroyed_by=dl.execute_requested_by or JOB_ACTOR,
             destroyed_at=now))
         evidence.status = "destroyed"
@@ -262,7 +262,7 @@ def write_certificate(units: UnitsOfWork, store: ObjectStore,
         dl = session.get(DispositionList, list_id)
         assert dl is not None
         disposition.lock(session, dl)
-        existing = disposition.certificates(session, list_id)
+        existing = list_queries.certificates(session, list_id)
         if kind == "execution" and any(c.kind == "execution" for c in existing):
             return None
         seq = len(existing) + 1
@@ -337,7 +337,7 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
                  "survey_as_of": dl.as_of, "created_by": dl.created_by,
                  "created_at": dl.created_at, "status": dl.status},
         "legal_basis": list(schedules.values()),
-        "approvals": disposition.approvals(session, dl),
+        "approvals": list_queries.approvals(session, dl),
         "items": entries,
         "summary": {"destroyed": len(destroyed),
                     "bytes_deleted": sum(1 for e in destroyed
