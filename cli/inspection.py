@@ -36,6 +36,7 @@ def inspect_files(
         exists=True, dir_okay=False, readable=True)] = None,
 ) -> None:
     """Inspect FILES: e-invoice XML, embedded files, signatures, image resolution.
+
     Exit 1 if any file has a problem."""
     if format not in FORMATS:
         raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--format")

@@ -10,7 +10,6 @@ cannot skip a step either. Every attempt, refused ones included, is audited.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from archive import clock
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError
-from cli.context import Ctx, fail
+from cli.context import Ctx, fail, out, print_fields, print_json
 
 app = typer.Typer(help="Retention schedules, legal holds and disposition (ระเบียบงานสารบรรณ "
                        "ข้อ 66–70).", no_args_is_help=True)
@@ -35,7 +34,6 @@ holds_app = typer.Typer(help="Legal holds.", no_args_is_help=True)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(holds_app, name="holds")
 
-out = Console()
 err = Console(stderr=True)
 
 TokenOpt = Annotated[str | None, typer.Option(
@@ -60,8 +58,7 @@ def _uuid(value: str, what: str = "list id") -> uuid.UUID:
         fail(f"{value!r} is not a {what}", code=2)
 
 
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+_print_json = print_json
 
 
 @contextmanager
@@ -105,7 +102,8 @@ def survey(as_of: Annotated[str | None, typer.Option(
            org: Annotated[str | None, typer.Option("--org", help="One organisation.")] = None,
            dry_run: Annotated[bool, typer.Option("--dry-run", help="Preview only.")] = False,
            as_json: JsonOpt = False) -> None:
-    """Draft disposition lists (form 25) of records past retention and not held (ข้อ 66).
+    """Draft disposition lists (form 25, ข้อ 66) of records past retention and not held.
+
     Only proposes: nothing is destroyed without the committee, the head of agency and the
     National Archives."""
     from archive.retention import survey as surveying
@@ -212,7 +210,7 @@ def record(evidence_id: str, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json(info.model_dump(mode="json"))
     else:
-        out.print(info.model_dump())
+        print_fields(info.model_dump(mode="json"))
 
 
 # -- the steps (named users) -----------------------------------------------------------
@@ -281,8 +279,10 @@ def approve(list_id: str, reject: Annotated[bool, typer.Option(
                 "--reject", help="As head of agency: reject the list.")] = False,
             comment: Annotated[str | None, typer.Option()] = None,
             token: TokenOpt = None) -> None:
-    """The approval that is yours to give: as committee chair, close the committee's
-    review; as head of agency, approve (or --reject) the list."""
+    """Give the approval that is yours: the chair's or the head of agency's.
+
+    As committee chair, close the committee's review; as head of agency, approve (or
+    --reject) the list."""
     from archive.retention import disposition
 
     def run(s: Session, p: Principal, lid: uuid.UUID) -> None:
@@ -476,6 +476,7 @@ def schedules_map(doc_type: str, schedule: str, reason: Annotated[str, typer.Opt
 @holds_app.command("list")
 def holds_list(status: Annotated[str | None, typer.Option(help="active | released")] = None,
                as_json: JsonOpt = False) -> None:
+    """Legal holds in your scope, with the records each holds."""
     from archive.retention import holds, read_models
 
     ctx = Ctx.load()

@@ -108,3 +108,9 @@ _.type_  # unused variable (archive/migrations/env.py:28)
 _.uploaded_by  # unused variable (archive/evidence/models.py:70)
 _.xref_tables  # unused variable (archive/pdfa/rawscan.py:52)
 _.iter_kinds        # workers/registry.py: the CLI's jobs commands (main)
+_.__getattr__      # archive/pdfa/__init__.py: the module's lazy attributes (PEP 562)
+_.mtime            # archive/tempfiles.py
+_.D                # tests/archive/pdfa: pikepdf dictionary keys set by attribute
+_.Parent
+_.Kids
+_.FT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 import re
 import urllib.parse
 import uuid
@@ -19,7 +20,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from api.multipart import MalformedMultipart, read_upload
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
-from archive.errors import InvalidInput, NotFound, PayloadTooLarge
+from archive.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionRequired
 from archive.evidence import service
 from archive.evidence.intake import Spool
 from archive.evidence.schemas import (
@@ -31,8 +32,10 @@ from archive.evidence.schemas import (
 )
 from archive.inspection import records as inspection
 from archive.textnorm import safe_filename
+from archive.unit_of_work import session_scope
 
 router = APIRouter(tags=["evidence"])
+log = logging.getLogger("api")
 
 # Multipart framing and form fields on top of the file itself.
 _FORM_OVERHEAD = 256 * 1024
@@ -92,10 +95,32 @@ def by_hash(sha256: str, principal: CurrentUser, session: SessionDep) -> list[Ev
     return [service.to_out(*row) for row in service.by_hash(session, principal, sha256)]
 
 
+def version_etag(version: int) -> str:
+    """The record's metadata version as a strong entity tag (what ``If-Match`` carries)."""
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` names; ``None`` for ``*`` (any version, on purpose).
+
+    Without the header a correction could silently overwrite another officer's, so it is
+    required (RFC 6585 428), as on any API that edits shared records."""
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired("send If-Match with the ETag of the record you read "
+                                   '(GET /api/v1/evidence/{id} → ETag: "3"), or * on purpose')
+    if if_match.strip() == "*":
+        return None
+    digits = re.fullmatch(r'\s*(?:W/)?"?(\d{1,9})"?\s*', if_match)
+    if not digits:
+        raise InvalidInput('If-Match must carry the record version, e.g. "3"')
+    return int(digits.group(1))
+
+
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)
-def get_evidence(evidence_id: uuid.UUID, principal: CurrentUser,
-                 session: SessionDep) -> EvidenceDetail:
+def get_evidence(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
+                 response: Response) -> EvidenceDetail:
     evidence, blob, org = service.get(session, principal, evidence_id)
+    response.headers["ETag"] = version_etag(evidence.version)
     out = service.to_out(evidence, blob, org)
     hist = [HistoryOut(version=h.version, values=h.values, changed=h.changed,
                        changed_by=h.changed_by, changed_at=h.changed_at, reason=h.reason)
@@ -108,18 +133,13 @@ def get_evidence(evidence_id: uuid.UUID, principal: CurrentUser,
 @router.patch("/evidence/{evidence_id}", response_model=EvidenceOut,
               summary="Correct metadata (the file never changes; history is kept)")
 def patch_evidence(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
-                   body: Annotated[dict[str, Any], Body()],
+                   body: Annotated[dict[str, Any], Body()], response: Response,
                    if_match: Annotated[str | None, Header()] = None) -> EvidenceOut:
     changes = parse_metadata(EvidenceUpdate, body)
-    expected = None
-    if if_match:
-        digits = re.sub(r"\D", "", if_match)
-        if not digits:
-            raise InvalidInput("If-Match must carry the record version, e.g. \"3\"")
-        expected = int(digits)
     evidence = service.update(session, principal, evidence_id, changes,
-                              expected_version=expected)
+                              expected_version=expected_version(if_match))
     _, blob, org = service.get(session, principal, evidence.id, audit_read=False)
+    response.headers["ETag"] = version_etag(evidence.version)
     return service.to_out(evidence, blob, org)
 
 
@@ -154,8 +174,9 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 @router.get("/evidence/{evidence_id}/content",
             summary="The original bytes (supports Range; ETag and Repr-Digest headers)",
             response_class=StreamingResponse)
-def get_content(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
-                store: StoreDep, range: Annotated[str | None, Header()] = None,
+def get_content(evidence_id: uuid.UUID, request: Request, principal: CurrentUser,
+                session: SessionDep, store: StoreDep, settings: SettingsDep,
+                range: Annotated[str | None, Header()] = None,
                 if_none_match: Annotated[str | None, Header()] = None) -> Response:
     evidence, blob, _ = service.get(session, principal, evidence_id, audit_read=False)
     etag = f'"{blob.sha256}"'
@@ -179,11 +200,26 @@ def get_content(evidence_id: uuid.UUID, principal: CurrentUser, session: Session
             offset, length = parsed
             status = 206
             headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{blob.size}"
-    chunks = service.open_content(session, store, principal, evidence, blob, offset=offset,
-                                  length=length)
+    chunks = service.open_content(
+        session, store, principal, evidence, blob, offset=offset, length=length,
+        verify_limit=settings.verify_before_send_bytes,
+        on_mismatch=_integrity_alarm(request, principal, evidence.id, blob.id))
     headers["Content-Length"] = str(length)
     return StreamingResponse(chunks, status_code=status, media_type=blob.media_type,
                              headers=headers)
+
+
+def _integrity_alarm(request: Request, principal: Any, evidence_id: uuid.UUID,
+                     blob_id: int) -> Any:
+    """Records a failed download check in its own transaction: the request's has rolled
+    back (small bodies, answered 502) or already committed (streamed bodies)."""
+    def alarm(detail: str) -> None:
+        log.error("evidence.integrity_failure evidence=%s blob=%s detail=%s", evidence_id,
+                  blob_id, detail)
+        with session_scope(request.app.state.sessions) as s:
+            service.record_integrity_failure(s, principal, evidence_id=evidence_id,
+                                             blob_id=blob_id, detail=detail)
+    return alarm
 
 
 def _parse_range(value: str, size: int) -> tuple[int, int] | None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from archive import clock
 from archive.accounts.principal import Principal, require
 from archive.audit.chain import GENESIS, canonical, event_hash, hash_of  # noqa: F401
-from archive.audit.checkpoints import verify_chain
+from archive.audit.checkpoints import DEFAULT_MAX_GAP, verify_chain
 from archive.audit.models import AuditEvent, AuditHead
 from archive.db import table_of
 from archive.errors import ArchiveError
@@ -139,10 +139,11 @@ def history_of(session: Session, target_type: str, target_id: str) -> list[Audit
         .order_by(AuditEvent.seq)))
 
 
-def verify(session: Session, store: Any, principal: Principal) -> Any:
+def verify(session: Session, store: Any, principal: Principal, *,
+           max_gap: dt.timedelta | None = None) -> Any:
     """Recompute the chain against the store's checkpoints; the check itself is audited."""
     require(principal, "audit.verify")
-    report = verify_chain(session, store)
+    report = verify_chain(session, store, max_gap=max_gap or DEFAULT_MAX_GAP)
     record(session, actor=principal, action="audit.verify",
            details={"ok": report.ok, "first_bad_seq": report.first_bad_seq,
                     "problem": report.problem, "events": report.events})

@@ -81,6 +81,9 @@ class Evidence(Base):
     retain_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     retention_basis: Mapped[str | None] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)
+    # SHA-256 of this metadata version (archive/evidence/versions.py); its audit event
+    # records the same value. NULL for records created before migration 0061 (legacy).
+    meta_hash: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
@@ -98,6 +101,7 @@ class EvidenceHistory(Base):
     changed_by: Mapped[str] = mapped_column(sa.String(100))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    meta_hash: Mapped[str | None] = mapped_column(sa.String(64))  # of the version kept here
 
 
 class Inspection(Base):

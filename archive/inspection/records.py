@@ -9,6 +9,7 @@ Recording is idempotent: a record already inspected is left alone.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import uuid
@@ -19,7 +20,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, tempfiles
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, NotFound
 from archive.evidence import service
@@ -53,26 +54,42 @@ def typed_metadata(evidence: Evidence) -> dict[str, Any]:
 
 
 def analyse(store: ObjectStore, blob: Blob, typed: dict[str, Any], *, tmp_dir: Path,
-            trust_roots: tuple[bytes, ...] = ()) -> Analysis:
-    """Fetch the bytes to a private temporary file and inspect them (parsers sandboxed)."""
+            trust_roots: tuple[bytes, ...] = (), filename: str | None = None) -> Analysis:
+    """Fetch the bytes to a private temporary file and inspect them (parsers sandboxed).
+
+    The reports name ``filename`` (what the uploader called the file), never the temporary
+    file: a server path in a report tells outsiders about the machine and readers nothing."""
     from archive.inspection import inspect as inspect_file
     from archive.pdfa.isolated import check_pdfa_isolated
 
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="inspect-")
     path = Path(name)
+    lock = tempfiles.hold(path)      # in use: not a crash leftover (archive/tempfiles.py)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in store.open(blob.store_key, blob.version_id):
                 out.write(chunk)
         pdfa = None
         if blob.media_type == "application/pdf":
-            pdfa = check_pdfa_isolated(path, "auto").to_dict()
-        report = inspect_file(path, media_type=blob.media_type, typed=typed,
-                              trust_roots=trust_roots or None).to_dict()
-        return Analysis(pdfa, report)
+            pdfa = _without_path(check_pdfa_isolated(path, "auto").to_dict(), path, filename)
+            pdfa["path"] = filename
+        report = _without_path(inspect_file(path, media_type=blob.media_type, typed=typed,
+                                            trust_roots=trust_roots or None).to_dict(),
+                               path, filename)
+        return Analysis(pdfa, {**report, "name": filename})
     finally:
         path.unlink(missing_ok=True)
+        os.close(lock)
+
+
+def _without_path(report: dict[str, Any], path: Path, filename: str | None) -> dict[str, Any]:
+    """The report with every mention of the temporary file (parsers quote it in their
+    error messages) replaced by the uploaded file's name."""
+    text = json.dumps(report, ensure_ascii=False)
+    for spelling in (str(path), path.name):
+        text = text.replace(json.dumps(spelling)[1:-1], json.dumps(filename or "file")[1:-1])
+    return dict(json.loads(text))
 
 
 def record(session: Session, principal: Principal, evidence_id: uuid.UUID,

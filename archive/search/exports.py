@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit, clock
+from archive import audit, clock, tempfiles
 from archive.accounts import service as accounts
 from archive.accounts.models import User
 from archive.accounts.principal import Principal, require, system_principal
@@ -158,7 +158,7 @@ def _build_and_store(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUI
         request = packs.PackRequest(exported_by=export.requested_by,
                                     role=export.requester_role, query=export.query,
                                     export_id=str(export.id), created_at=export.created_at)
-        with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        with tempfile.TemporaryDirectory(dir=work_dir) as tmp, tempfiles.held(tmp):
             out = Path(tmp) / "pack.zip"
             result = packs.build_pack(session, store, hits, request=request, out=out,
                                       work_dir=Path(tmp), total=total, progress=progress)

@@ -34,9 +34,11 @@ def inspect_evidence(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]
         if evidence.status == "destroyed":
             return {"skipped": "destroyed"}
         typed = inspection.typed_metadata(evidence)
+        filename = evidence.original_filename
         s.expunge(blob)
     analysis = inspection.analyse(ctx.store, blob, typed, tmp_dir=ctx.settings.tmp_dir,
-                                  trust_roots=_trust_roots(ctx.settings.trust_roots))
+                                  trust_roots=_trust_roots(ctx.settings.trust_roots),
+                                  filename=filename)
     failpoint("job.inspect.before_commit")
     with ctx.session() as s:
         row = inspection.record(s, system_principal("worker"), evidence_id, analysis)
