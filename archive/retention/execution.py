@@ -175,9 +175,10 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
             Evidence.blob_id == blob_id, Evidence.status != "destroyed")))
         key, sha = blob.store_key, blob.sha256
         if live:
-            result = {"bytes": "kept", "detail": f"the same bytes belong to {len(live)} live "
-                      "record(s); they are deleted with the last of them",
-                      "live_records": [str(i) for i in live[:20]]}
+            result: dict[str, Any] = {
+                "bytes": "kept", "detail": f"the same bytes belong to {len(live)} live "
+                "record(s); they are deleted with the last of them",
+                "live_records": [str(i) for i in live[:20]]}
             _record_bytes(session, blob_id, result)
             return {"blob_id": blob_id, **result}
     answers: list[dict[str, Any]] = []
@@ -307,7 +308,7 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
     tombstones = {t.evidence_id: t for t in session.scalars(sa.select(Tombstone).where(
         Tombstone.disposition_list_id == dl.id))}
     schedules: dict[str, dict[str, Any]] = {}
-    entries = []
+    entries: list[dict[str, Any]] = []
     for item in rows:
         t = tombstones.get(item.evidence_id)
         if t is not None and t.schedule:

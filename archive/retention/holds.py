@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
+from archive.db import rowcount
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
 from archive.orgs import service as orgs
@@ -168,10 +169,10 @@ def release_hold(session: Session, principal: Principal, hold_id: uuid.UUID, *,
                                "a records manager whose scope covers them all must release it")
     now = clock.now()
     # The write comes first (SQLite takes its write lock here; PostgreSQL the row lock).
-    done = session.execute(
+    done = rowcount(session.execute(
         sa.update(LegalHold).where(LegalHold.id == hold.id, LegalHold.status == "active")
         .values(status="released", released_by=principal.name, released_at=now,
-                release_reason=reason).execution_options(synchronize_session=False)).rowcount
+                release_reason=reason).execution_options(synchronize_session=False)))
     if not done:
         raise Conflict("the hold is already released", code="hold_released")
     session.refresh(hold)
