@@ -9,7 +9,7 @@ from archive.inspection.taxid import split_registration
 from archive.thai import is_valid_tax_id
 
 
-def test_known_ids() -> None:
+def test_known_ids_pass_and_samples_or_wrong_lengths_fail() -> None:
     assert is_valid_tax_id("0105538025143")
     assert is_valid_tax_id("0994000165510")
     assert not is_valid_tax_id("1111111111111")  # ETDA sample seller
