@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import audit, clock
-from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.audit.models import AuditEvent
 from archive.clock import start_of_day, years_after
@@ -43,6 +42,7 @@ from archive.evidence.schemas import (
 from archive.failpoints import failpoint
 from archive.ids import uuid7
 from archive.jsonable import jsonable
+from archive.orgs import scope
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue_many
@@ -79,7 +79,7 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
            policy: IngestPolicy) -> IngestResult:
     require(principal, "evidence.create")
     org = orgs.get_by_code(session, meta.org_code)
-    accounts.ensure_in_scope(session, principal, org.id, "organisation")
+    scope.ensure_in_scope(session, principal, org.id, "organisation")
     sha = spool.sha256 or spool.finish()
     media_type = check_media_type(spool.head, spool.size, filename, policy.allowed_media_types)
 
@@ -124,7 +124,7 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
 def _duplicates_in_scope(session: Session, principal: Principal, blob: Blob) -> list[uuid.UUID]:
     """Live records with the same bytes that the caller may know about."""
     q = sa.select(Evidence.id).where(Evidence.blob_id == blob.id, Evidence.status != "destroyed")
-    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
+    q = scope.limit_to_scope(session, principal, q, Evidence.org_id)
     return list(session.scalars(q.order_by(Evidence.id).limit(20)))
 
 
@@ -182,7 +182,7 @@ def get(session: Session, principal: Principal, evidence_id: uuid.UUID, *,
         audit_read: bool = True) -> tuple[Evidence, Blob, Organisation]:
     require(principal, "evidence.read")
     evidence, blob, org = _load(session, evidence_id)
-    accounts.ensure_in_scope(session, principal, evidence.org_id)
+    scope.ensure_in_scope(session, principal, evidence.org_id)
     if audit_read:
         audit.record(session, actor=principal, action="evidence.read", target_type="evidence",
                      target_id=evidence.id, org_id=evidence.org_id)
@@ -199,7 +199,7 @@ def by_hash(session: Session, principal: Principal,
          .join(Blob, Blob.id == Evidence.blob_id)
          .join(Organisation, Organisation.id == Evidence.org_id)
          .where(Blob.sha256 == sha256).order_by(Evidence.id))
-    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
+    q = scope.limit_to_scope(session, principal, q, Evidence.org_id)
     rows = [(r[0], r[1], r[2]) for r in session.execute(q)]
     audit.record(session, actor=principal, action="evidence.lookup_hash", target_type="blob",
                  target_id=sha256, details={"found": len(rows)})
@@ -268,7 +268,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     """
     require(principal, "evidence.update")
     evidence, blob, _ = _load(session, evidence_id)
-    accounts.ensure_in_scope(session, principal, evidence.org_id)
+    scope.ensure_in_scope(session, principal, evidence.org_id)
     if evidence.status == "destroyed":
         raise Conflict("the record was destroyed; its metadata is closed")
     if expected_version is not None and expected_version != evidence.version:

@@ -216,7 +216,7 @@ class _Reader:
         self.ns = {"rsm": rsm, "ram": ram}
 
     def all(self, path: str, node: etree._Element | None = None) -> list[etree._Element]:
-        return (node if node is not None else self.root).findall(path, self.ns)
+        return list((node if node is not None else self.root).findall(path, self.ns))
 
     def first(self, path: str, node: etree._Element | None = None) -> etree._Element | None:
         return (node if node is not None else self.root).find(path, self.ns)

@@ -41,6 +41,7 @@ from archive.accounts.models import User
 from archive.accounts.principal import Principal, require
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
+from archive.orgs import scope
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
@@ -80,7 +81,7 @@ def load(session: Session, principal: Principal, list_id: uuid.UUID,
     row = session.execute(sa.select(DispositionList, Organisation)
                           .join(Organisation, Organisation.id == DispositionList.org_id)
                           .where(DispositionList.id == list_id)).first()
-    if row is None or not accounts.in_scope(session, principal, row[0].org_id):
+    if row is None or not scope.in_scope(session, principal, row[0].org_id):
         raise NotFound("no such disposition list", code="list_not_found")
     return row[0], row[1]
 
@@ -217,7 +218,7 @@ def _eligible_user(session: Session, name: str, org: Organisation, function: str
     if user.disabled or user.role != "records_manager":
         raise InvalidInput(f"{name!r} cannot be a {function}: a {function} must be an active "
                            "user with the records_manager role", code="ineligible_user")
-    if not accounts.in_scope(session, accounts.principal_for(session, user), org.id):
+    if not scope.in_scope(session, accounts.principal_for(session, user), org.id):
         raise InvalidInput(f"{name!r} cannot be a {function}: {org.code} is outside their "
                            "scope", code="ineligible_user")
     return user
@@ -354,7 +355,7 @@ def set_head(session: Session, principal: Principal, org_code: str,
         raise InvalidInput("the head of agency must be an active non-administrator user "
                            "(administrators cannot approve disposition lists)",
                            code="ineligible_user")
-    if not accounts.in_scope(session, accounts.principal_for(session, user), org.id):
+    if not scope.in_scope(session, accounts.principal_for(session, user), org.id):
         raise InvalidInput(f"{org.code} is outside {user.name!r}'s scope",
                            code="ineligible_user")
     open_lists = session.scalars(sa.select(CommitteeMember.list_id).join(

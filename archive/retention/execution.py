@@ -327,7 +327,7 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
             "object": item.result,
         })
     destroyed = [e for e in entries if e["status"] == "destroyed"]
-    return jsonable({
+    doc: dict[str, Any] = jsonable({
         "type": "destruction_certificate",
         "title_th": "บันทึกการทำลายหนังสือ (เอกสารอิเล็กทรอนิกส์)",
         "title_en": "Certificate of destruction of electronic records",
@@ -356,6 +356,7 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
         "generated_at": clock.now(),
         "generated_by": JOB_ACTOR,
     })
+    return doc
 
 
 def finish_purges(units: UnitsOfWork, store: ObjectStore, *,
@@ -381,5 +382,6 @@ def _metadata(evidence: Evidence, org: Organisation) -> dict[str, Any]:
     fields = ("doc_type", "fiscal_year", "voucher_no", "doc_number", "issue_date",
               "issuer_name", "issuer_tax_id", "issuer_branch", "amount", "vat_amount",
               "currency", "description", "original_filename", "uploaded_by", "created_at")
-    return jsonable({"org_code": org.code, "org_name": org.name,
+    doc: dict[str, Any] = jsonable({"org_code": org.code, "org_name": org.name,
                       **{f: getattr(evidence, f) for f in fields}})
+    return doc

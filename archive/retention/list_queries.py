@@ -10,9 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive.accounts import service as accounts
 from archive.accounts.models import User
 from archive.accounts.principal import Principal, require
+from archive.orgs import scope
 from archive.orgs.models import Organisation
 from archive.retention import disposition
 from archive.retention.models import (
@@ -28,7 +28,7 @@ def list_lists(session: Session, principal: Principal, *, status: str | None = N
     require(principal, "retention.read")
     q = sa.select(DispositionList, Organisation).join(
         Organisation, Organisation.id == DispositionList.org_id)
-    q = accounts.limit_to_scope(session, principal, q, DispositionList.org_id)
+    q = scope.limit_to_scope(session, principal, q, DispositionList.org_id)
     if status:
         q = q.where(DispositionList.status == status)
     if org_code:

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import audit, clock
-from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.errors import NotFound, StoreIntegrityError
 from archive.evidence.models import Blob, Evidence
+from archive.orgs import scope
 from archive.orgs.models import Organisation
 from archive.retention import compute, disposition, list_queries
 from archive.retention.models import DispositionItem, DispositionList, LegalHold, LegalHoldItem
@@ -38,7 +38,7 @@ def record_retention(session: Session, store: ObjectStore, principal: Principal,
                           .join(Blob, Blob.id == Evidence.blob_id)
                           .join(Organisation, Organisation.id == Evidence.org_id)
                           .where(Evidence.id == evidence_id)).first()
-    if row is None or not accounts.in_scope(session, principal, row[0].org_id):
+    if row is None or not scope.in_scope(session, principal, row[0].org_id):
         raise NotFound("no such evidence record")
     evidence, blob, org = row
     schedule = session.get(RetentionSchedule, evidence.schedule_id) \

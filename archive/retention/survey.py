@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import audit, clock
-from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.db import upsert_ignore
 from archive.evidence.models import Evidence
+from archive.orgs import scope
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.retention import compute, disposition
@@ -65,10 +65,10 @@ def survey(session: Session, principal: Principal, *, as_of: dt.date | None = No
         sa.or_(Evidence.retain_until.is_(None),
                Evidence.retain_until <= clock.start_of_day(as_of)),
         Evidence.id.not_in(open_items), Evidence.id.not_in(transferred))
-    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
+    q = scope.limit_to_scope(session, principal, q, Evidence.org_id)
     if org_code:
         org = orgs.get_by_code(session, org_code)
-        accounts.ensure_in_scope(session, principal, org.id, "organisation")
+        scope.ensure_in_scope(session, principal, org.id, "organisation")
         q = q.where(Evidence.org_id == org.id)
     candidates = list(session.scalars(q.order_by(Evidence.org_id, Evidence.id)))
     rule_map = compute.rules(session)

@@ -191,7 +191,8 @@ def _inspection_reports(session: Session, evidence_id: Any) -> list[dict[str, An
             continue
         for row in session.execute(sa.select(table).where(table.c.evidence_id == evidence_id)):
             out.append({"table": table.name, **{k: v for k, v in row._mapping.items()}})
-    return json.loads(json.dumps(out, default=str))
+    rows: list[dict[str, Any]] = json.loads(json.dumps(out, default=str))
+    return rows
 
 
 def _checkpoint(session: Session, last_seq: int) -> dict[str, Any]:
