@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli import disbursements as disbursements_cli
 from cli import inspection, pdfa
 from cli import retention as retention_cli
 from cli.context import Ctx, fail, out, plural, print_json, progress_bar
@@ -26,6 +27,7 @@ app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evi
                   context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(pdfa.app, name="pdfa")
 app.add_typer(retention_cli.app, name="retention")
+app.add_typer(disbursements_cli.app, name="disbursements")
 app.command("inspect")(inspection.inspect_files)
 app.command("export")(export_pack)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

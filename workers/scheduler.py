@@ -44,6 +44,10 @@ CORE_SCHEDULE: list[dict[str, Any]] = [
      "payload": {}, "at_start": True},
     {"kind": "reconcile", "cron": {"hour": 3, "minute": 0}, "period": "day", "payload": {},
      "at_start": True},
+    # Findings are recomputed as vouchers and files change; the weekly national run is the
+    # safety net (a restore, a profile edited behind the API) and rewrites only differences.
+    {"kind": "disbursements_recompute", "cron": {"day_of_week": "sun", "hour": 2, "minute": 30},
+     "period": "day", "payload": {"scope": "national"}},
 ]
 
 

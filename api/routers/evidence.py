@@ -20,6 +20,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from api.multipart import MalformedMultipart, read_upload
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
+from archive.disbursements import service as disbursements
 from archive.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionRequired
 from archive.evidence import service
 from archive.evidence.intake import Spool
@@ -61,7 +62,9 @@ async def upload(request: Request, principal: CurrentUser, session: SessionDep,
                  store: StoreDep, settings: SettingsDep) -> IngestOut:
     """Form fields: ``file`` and ``org_code``, ``doc_type``; optional ``fiscal_year``,
     ``voucher_no``, ``doc_number``, ``issue_date``, ``issuer_name``, ``issuer_tax_id``,
-    ``issuer_branch``, ``amount``, ``vat_amount``, ``currency``, ``description``."""
+    ``issuer_branch``, ``amount``, ``vat_amount``, ``currency``, ``description``. With
+    ``disbursement_id`` and ``role`` the file goes straight into that voucher (archived and
+    linked in one transaction)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and \
             int(declared) > settings.max_upload_bytes + _FORM_OVERHEAD:
@@ -77,16 +80,47 @@ async def upload(request: Request, principal: CurrentUser, session: SessionDep,
         raise MalformedMultipart("the client disconnected during the upload") from None
     assert form.spool is not None
     try:
-        meta = parse_metadata(EvidenceMetadata, form.fields)
+        fields = dict(form.fields)
+        into = _voucher_fields(fields)
+        meta = parse_metadata(EvidenceMetadata, fields)
         filename = safe_filename(form.filename)
-        result = await run_in_threadpool(
-            service.ingest, session, store, principal, spool=form.spool, meta=meta,
-            filename=filename, client_media_type=form.content_type,
-            policy=service.IngestPolicy(settings.allowed_media_types,
-                                        settings.default_retention_years))
+        ingest_args = dict(spool=form.spool, meta=meta, filename=filename,
+                           client_media_type=form.content_type,
+                           policy=service.IngestPolicy(settings.allowed_media_types,
+                                                       settings.default_retention_years))
+        if into is None:
+            result = await run_in_threadpool(service.ingest, session, store, principal,
+                                             **ingest_args)
+        else:
+            result = await run_in_threadpool(
+                disbursements.ingest_into, session, store, principal,
+                disbursement_id=into[0], role=into[1], **ingest_args)
         return service.ingest_out(result)
     finally:
         form.spool.close()
+
+
+def _voucher_fields(fields: dict[str, Any]) -> tuple[uuid.UUID, str] | None:
+    """The optional ``disbursement_id`` and ``role`` of an upload straight into a voucher
+    (taken out of the metadata fields); both or neither."""
+    raw_id = (fields.pop("disbursement_id", None) or "").strip()
+    role = (fields.pop("role", None) or "").strip()
+    if not raw_id and not role:
+        return None
+    problems = []
+    if not raw_id:
+        problems.append({"field": "disbursement_id", "message": "required with role"})
+    if not role:
+        problems.append({"field": "role", "message": "required with disbursement_id"})
+    voucher_id = None
+    if raw_id:
+        try:
+            voucher_id = uuid.UUID(raw_id)
+        except ValueError:
+            problems.append({"field": "disbursement_id", "message": "not a voucher id"})
+    if problems or voucher_id is None:
+        raise InvalidInput(problems, code="invalid_metadata")
+    return voucher_id, role
 
 
 @router.get("/evidence/by-hash/{sha256}", response_model=list[EvidenceOut],

@@ -29,7 +29,7 @@ from archive.errors import (
     NotFound,
     PreconditionFailed,
 )
-from archive.evidence import versions
+from archive.evidence import events, versions
 from archive.evidence.intake import Spool, check_media_type
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.evidence.schemas import (
@@ -317,6 +317,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                           "reason": changes.reason, "version": evidence.version + 1,
                           "meta_hash": new_hash, "previous_hash": evidence.meta_hash})
     session.refresh(evidence)
+    events.changed(session, [evidence.id], "metadata")
     return evidence
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from archive import audit, tempfiles
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, NotFound
-from archive.evidence import service
+from archive.evidence import events, service
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.evidence.schemas import EvidenceUpdate, parse_metadata
 from archive.storage import ObjectStore
@@ -117,6 +117,7 @@ def record(session: Session, principal: Principal, evidence_id: uuid.UUID,
                           "pdfa_flavour": (analysis.pdfa or {}).get("flavour"),
                           "warnings": len(warnings), "filled": filled,
                           "error": reason})
+    events.changed(session, [evidence.id], "inspection")
     return inspection
 
 
