@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from api import errors, openapi, web
-from api.routers import admin, audit, evidence, health, jobs, metrics
+from api.routers import admin, audit, disbursement_import, evidence, health, jobs, metrics
 from api.routers import disbursements as disbursement_routes
 from api.routers import exports as export_routes
 from api.routers import retention as retention_routes
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(export_routes.router, prefix="/api/v1")
     app.include_router(retention_routes.router, prefix="/api/v1")
     app.include_router(disbursement_routes.router, prefix="/api/v1")
+    app.include_router(disbursement_import.router, prefix="/api/v1")
     web.install(app)
     openapi.install(app)
     return app

@@ -132,3 +132,9 @@ def recompute_cmd(org: Annotated[str | None, typer.Option("--org", help="One org
             fail(exc)
     out.print(f"{result.vouchers} vouchers, {result.findings} findings "
               f"in {time.monotonic() - started:.2f} s")
+
+
+# The register import (h13b) lives in its own module; registered here.
+from cli.disbursements_import import import_register  # noqa: E402
+
+app.command("import")(import_register)

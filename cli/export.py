@@ -37,13 +37,16 @@ def export_pack(
     q: Annotated[str | None, typer.Option("--q", help="Text (Thai substring).")] = None,
     ids: Annotated[list[str] | None, typer.Option(
         "--id", help="A record id (repeat); instead of filters.")] = None,
+    disbursement: Annotated[str | None, typer.Option(
+        "--disbursement", help="A voucher id: every linked file, the voucher, its findings, "
+                               "reviews and audit events; instead of filters.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write an evidence pack: originals, metadata, audit events, BagIt manifests."""
     from archive import audit
     from archive.errors import ArchiveError, InvalidInput
     from archive.evidence.schemas import validation_problems
-    from archive.search import packs
+    from archive.search import exports, packs
     from archive.search import service as search
     from archive.search.schemas import ExportRequest
 
@@ -57,20 +60,31 @@ def export_pack(
         "amount_min": amount_min, "amount_max": amount_max, "pdfa": pdfa, "status": status,
         "on_hold": on_hold, "sha256": sha256, "q": q}
     given = {k: v for k, v in filters.items() if v is not None}
+    if sum(bool(x) for x in (ids, given, disbursement)) > 1:
+        fail("give --id, --disbursement or filters, not several", code=2)
     try:
-        request = ExportRequest(ids=ids) if ids else ExportRequest(filters=given)
+        if disbursement:
+            request = ExportRequest(disbursement_id=disbursement)
+        else:
+            request = ExportRequest(ids=ids) if ids else ExportRequest(filters=given)
     except ValidationError as exc:
         fail(InvalidInput(validation_problems(exc), code="invalid_filters"), code=2)
-    if ids and given:
-        fail("give --id or filters, not both", code=2)
 
     ctx = Ctx.load()
     principal = ctx.principal
     query = request.as_query()
     out_file.parent.mkdir(parents=True, exist_ok=True)
     with ctx.unit_of_work() as session:
-        if request.ids is not None:
-            hits: Any = search.hits_by_id(session, principal, request.ids)
+        extra = None
+        if request.disbursement_id is not None:
+            try:
+                hits: Any = exports.voucher_hits(session, principal, request.disbursement_id)
+            except ArchiveError as exc:
+                fail(exc)
+            total = len(hits)
+            extra = packs.voucher_writer(session, principal, request.disbursement_id, hits)
+        elif request.ids is not None:
+            hits = search.hits_by_id(session, principal, request.ids)
             total = len(hits)
         else:
             assert request.filters is not None
@@ -84,7 +98,7 @@ def export_pack(
             try:
                 result = packs.build_pack(
                     session, ctx.store, hits, out=out_file.resolve(),
-                    work_dir=ctx.settings.tmp_dir, total=total, progress=progress,
+                    work_dir=ctx.settings.tmp_dir, total=total, progress=progress, extra=extra,
                     request=packs.PackRequest(exported_by=principal.name, role=principal.role,
                                               query=query))
             except ArchiveError as exc:

@@ -499,14 +499,22 @@ def holds_place(reason: Annotated[str, typer.Option()],
                                   ] = None,
                 org: Annotated[str | None, typer.Option("--org")] = None,
                 fiscal_year: Annotated[int | None, typer.Option()] = None,
-                doc_type: Annotated[str | None, typer.Option()] = None) -> None:
-    """Place a legal hold on records, or on the records matching filters."""
+                doc_type: Annotated[str | None, typer.Option()] = None,
+                disbursement: Annotated[str | None, typer.Option(
+                    "--disbursement", help="A voucher id: every file linked to it, now and "
+                                           "later.")] = None) -> None:
+    """Place a legal hold on records, on the records matching filters, or on a voucher."""
     from archive.retention import holds
     from archive.retention.schemas import HoldIn
     from archive.search.schemas import SearchFilters
 
     try:
-        if record:
+        if disbursement:
+            if record or org or fiscal_year or doc_type:
+                fail("give --disbursement alone, without records or filters", code=2)
+            data = HoldIn(reason=reason,
+                          disbursement_id=_uuid(disbursement, "disbursement id"))
+        elif record:
             data = HoldIn(reason=reason, record_ids=[_uuid(r, "record id") for r in record])
         else:
             data = HoldIn(reason=reason, filter=SearchFilters(

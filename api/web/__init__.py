@@ -15,9 +15,9 @@ from api.web.pages import HERE
 
 def install(app: FastAPI) -> None:
     """Add the pages and their static files to the application."""
-    from api.web.routers import admin, auditor, auth, officer, retention
+    from api.web.routers import admin, auditor, auth, officer, retention, vouchers
 
     pages.install(app)
-    for module in (auth, officer, auditor, retention, admin):
+    for module in (auth, officer, auditor, vouchers, retention, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -128,6 +128,7 @@ class Formatter:
 _NAV = (
     ("/upload", "Upload", "evidence.create"),
     ("/search", "Search", "evidence.search"),
+    ("/vouchers", "Vouchers", "disbursements.read"),
     ("/retention", "Retention", "retention.read"),
     ("/retention/holds", "Legal holds", "retention.read"),
     ("/retention/lists", "Disposition", "retention.read"),

@@ -22,6 +22,7 @@ from archive import clock
 from archive.db import rowcount, upsert_ignore
 from archive.evidence.models import Blob, Evidence
 from archive.queue.service import enqueue_many
+from archive.retention import vouchers
 from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
 from archive.retention.rules import (
     Closure,
@@ -74,17 +75,15 @@ def facts(evidence: Evidence) -> RecordFacts:
 def decide(session: Session, evidence: Evidence, *, today: dt.date | None = None,
            rule_map: dict[int, Rule] | None = None) -> Decision:
     """The decision for one record as of ``today``, without writing anything."""
-    rule_map = rule_map if rule_map is not None else rules(session)
-    events = Events(closures_for(session, [(evidence.org_id, evidence.fiscal_year)]).get(
-        (evidence.org_id, evidence.fiscal_year), ()),
-        tuple(holds_for(session, [evidence.id]).get(evidence.id, [])))
-    rule = rule_map.get(evidence.schedule_id) if evidence.schedule_id else None
-    return compute_retain_until(facts(evidence), rule, events, today or clock.today())
+    return decide_many(session, [evidence], today=today or clock.today(),
+                       rule_map=rule_map)[evidence.id]
 
 
 def decide_many(session: Session, rows: list[Evidence], *, today: dt.date,
                 rule_map: dict[int, Rule] | None = None) -> dict[uuid.UUID, Decision]:
-    """Decisions for several loaded records (three queries whatever their number)."""
+    """Decisions for several loaded records (a few queries whatever their number). A
+    record that supports disbursement vouchers is kept as long as every one of them needs
+    it (``retention.vouchers``)."""
     rule_map = rule_map if rule_map is not None else rules(session)
     closures = closures_for(session, [(e.org_id, e.fiscal_year) for e in rows])
     holds = holds_for(session, [e.id for e in rows])
@@ -93,6 +92,20 @@ def decide_many(session: Session, rows: list[Evidence], *, today: dt.date,
         rule = rule_map.get(e.schedule_id) if e.schedule_id else None
         events = Events(closures.get((e.org_id, e.fiscal_year), ()), tuple(holds.get(e.id, [])))
         out[e.id] = compute_retain_until(facts(e), rule, events, today)
+    links = vouchers.vouchers_for(session, [e.id for e in rows])
+    if links:
+        voucher_closures = closures_for(session, [(v.org_id, v.fiscal_year)
+                                                  for vs in links.values() for v in vs])
+        for e in rows:
+            if e.id not in links:
+                continue
+            rule = rule_map.get(e.schedule_id) if e.schedule_id else None
+            out[e.id] = vouchers.combine(out[e.id], [
+                (v, compute_retain_until(
+                    RecordFacts(fiscal_year=v.fiscal_year), rule,
+                    Events(voucher_closures.get((v.org_id, v.fiscal_year), ()), v.holds),
+                    today))
+                for v in links[e.id]])
     return out
 
 
@@ -149,6 +162,7 @@ def recompute(session: Session, evidence_ids: list[uuid.UUID], *,
             continue
         was_held = {e.id: e.on_hold for e in rows}
         attach_objection_holds(session, rows)
+        vouchers.attach_voucher_holds(session, [e.id for e in rows])
         refresh_on_hold(session, [e.id for e in rows])
         rows = list(session.scalars(sa.select(Evidence).where(Evidence.id.in_(was_held))
                                     .execution_options(populate_existing=True)))

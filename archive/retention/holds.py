@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 from archive import audit, clock
 from archive.accounts.principal import Principal, require
 from archive.db import rowcount
+from archive.disbursements.models import Disbursement
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
 from archive.orgs import scope as org_scope
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
-from archive.retention import compute
+from archive.retention import compute, vouchers
 from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
 from archive.retention.rules import fiscal_year_end, show
 from archive.retention.schemas import ClosureIn, HoldIn
@@ -57,6 +58,8 @@ def create_hold(session: Session, principal: Principal, data: HoldIn) -> LegalHo
                                code="record_destroyed")
         criteria: dict[str, Any] = {"record_ids": [str(i) for i in ids]}
         kind = "records"
+    elif data.disbursement_id is not None:
+        return _hold_voucher(session, principal, data.disbursement_id, data.reason)
     else:
         assert data.filter is not None
         ids = matching(session, principal, data.filter)
@@ -69,6 +72,30 @@ def create_hold(session: Session, principal: Principal, data: HoldIn) -> LegalHo
                            f"{MAX_HOLD_RECORDS}: narrow the filter", code="too_many_records")
     return _place(session, principal, kind=kind, reason=data.reason, criteria=criteria,
                   evidence_ids=ids)
+
+
+def _hold_voucher(session: Session, principal: Principal, voucher_id: uuid.UUID,
+                  reason: str) -> LegalHold:
+    """A hold on a voucher: every file linked to it now, and (``retention.vouchers``)
+    every file linked while the hold is active."""
+    row = session.execute(sa.select(Disbursement, Organisation.code)
+                          .join(Organisation, Organisation.id == Disbursement.org_id)
+                          .where(Disbursement.id == voucher_id)).first()
+    if row is None or not org_scope.in_scope(session, principal, row[0].org_id):
+        raise NotFound(f"no disbursement voucher {voucher_id}", code="disbursement_not_found")
+    voucher, org_code = row
+    ids = list(session.scalars(sa.select(Evidence.id).where(
+        Evidence.id.in_(vouchers.linked_evidence(session, voucher.id)),
+        Evidence.status != "destroyed").order_by(Evidence.id)))
+    criteria = {"disbursement_id": str(voucher.id), "org_code": org_code,
+                "fiscal_year": voucher.fiscal_year, "voucher_no": voucher.voucher_no}
+    same = [h for h in session.scalars(sa.select(LegalHold).where(
+        LegalHold.kind == vouchers.HOLD_KIND, LegalHold.status == "active"))
+        if (h.criteria or {}).get("disbursement_id") == str(voucher.id) and h.reason == reason]
+    if same:
+        raise Conflict("this voucher is already held for this reason", code="hold_exists")
+    return _place(session, principal, kind=vouchers.HOLD_KIND, reason=reason,
+                  criteria=criteria, evidence_ids=ids, org_id=voucher.org_id)
 
 
 def _place(session: Session, principal: Principal, *, kind: str, reason: str,

@@ -19,7 +19,7 @@ from archive.db import Base, JSONType, UTCDateTime
 from archive.ids import uuid7
 
 CLOSURE_RESULTS = ("no_objection", "objection")
-HOLD_KINDS = ("records", "filter", "audit_objection")
+HOLD_KINDS = ("records", "filter", "audit_objection", "disbursement")
 
 # draft → committee_review → committee_approved → head_approved → archives_review →
 # executing → executed; or closed early: rejected (head or National Archives said no) /

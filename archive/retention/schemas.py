@@ -26,13 +26,16 @@ class HoldIn(_In):
     reason: str
     record_ids: list[uuid.UUID] | None = Field(default=None, max_length=10_000)
     filter: SearchFilters | None = Field(default=None, description="The search filters.")
+    disbursement_id: uuid.UUID | None = Field(
+        default=None, description="A voucher: holds every file linked to it, now and later.")
 
     _r = field_validator("reason")(_reason)
 
     @model_validator(mode="after")
     def _one_of(self) -> HoldIn:
-        if (self.record_ids is None) == (self.filter is None):
-            raise ValueError("give either record_ids or filter")
+        given = [x for x in (self.record_ids, self.filter, self.disbursement_id) if x is not None]
+        if len(given) != 1:
+            raise ValueError("give one of record_ids, filter or disbursement_id")
         if self.record_ids is not None and not self.record_ids:
             raise ValueError("record_ids is empty")
         return self

@@ -39,7 +39,9 @@ RETENTION_DAYS = 366
 def request_export(session: Session, principal: Principal, req: ExportRequest) -> Export:
     """Record the request and enqueue its job (in the caller's transaction)."""
     require(principal, "evidence.export")
-    if req.ids is not None:
+    if req.disbursement_id is not None:
+        total = len(voucher_hits(session, principal, req.disbursement_id))
+    elif req.ids is not None:
         total = len(search.hits_by_id(session, principal, req.ids))  # 404 unless all visible
     else:
         assert req.filters is not None
@@ -156,13 +158,20 @@ def _build_and_store(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUI
         assert export is not None
         principal = _requester(session, export)
         hits, total = _hits_for(session, principal, export.query)
+        extra = None
+        if "disbursement_id" in export.query:
+            listed = list(hits)
+            hits = iter(listed)
+            extra = packs.voucher_writer(session, principal,
+                                         uuid.UUID(export.query["disbursement_id"]), listed)
         request = packs.PackRequest(exported_by=export.requested_by,
                                     role=export.requester_role, query=export.query,
                                     export_id=str(export.id), created_at=export.created_at)
         with tempfile.TemporaryDirectory(dir=work_dir) as tmp, tempfiles.held(tmp):
             out = Path(tmp) / "pack.zip"
             result = packs.build_pack(session, store, hits, request=request, out=out,
-                                      work_dir=Path(tmp), total=total, progress=progress)
+                                      work_dir=Path(tmp), total=total, progress=progress,
+                                      extra=extra)
             progress({"phase": "storing", "done": result.records, "total": total})
             key = f"exports/{export.id}/{result.sha256}.zip"
             info = store.put(key, out, result.size, content_type="application/zip",
@@ -173,7 +182,9 @@ def _build_and_store(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUI
         export.status, export.finished_at = "done", clock.now()
         export.result_key, export.result_version_id = key, info.version_id
         export.result_sha256, export.result_size = result.sha256, result.size
-        export.record_count, export.org_ids = result.records, result.org_ids
+        # (a voucher's pack without files keeps the requester's scope as its visibility)
+        export.record_count = result.records
+        export.org_ids = result.org_ids or export.org_ids
         export.progress = {"phase": "done", "done": result.records, "total": result.records}
         audit.record(session, actor=principal, action="evidence.export", target_type="export",
                      target_id=export.id,
@@ -184,8 +195,22 @@ def _build_and_store(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUI
             "key": key}
 
 
+def voucher_hits(session: Session, principal: Principal,
+                  disbursement_id: uuid.UUID) -> list[search.Hit]:
+    """Every file linked to the voucher (404 unless the voucher is in the caller's scope;
+    a voucher's files are its organisation's)."""
+    from archive.disbursements import service as disbursements
+
+    disbursements.get(session, principal, disbursement_id, audit_read=False)
+    ids = disbursements.evidence_ids_of(session, disbursement_id)
+    return search.hits_by_id(session, principal, ids) if ids else []
+
+
 def _hits_for(session: Session, principal: Principal,
               query: dict[str, Any]) -> tuple[Iterator[search.Hit], int]:
+    if "disbursement_id" in query:
+        hits = voucher_hits(session, principal, uuid.UUID(query["disbursement_id"]))
+        return iter(hits), len(hits)
     if "ids" in query:
         hits = search.hits_by_id(session, principal, [uuid.UUID(i) for i in query["ids"]])
         return iter(hits), len(hits)

@@ -89,10 +89,17 @@ def pack_filename(name: str) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
+# Writes more documents into the bag (e.g. a voucher's JSON); returns the highest audit
+# sequence number among the events it wrote.
+Extra = Callable[[Path], int]
+
+
 def build_pack(session: Session, store: ObjectStore, hits: Iterable[Hit], *,
                request: PackRequest, out: Path, work_dir: Path,
-               total: int | None = None, progress: Progress | None = None) -> PackResult:
-    """Write the pack for ``hits`` as a zip at ``out`` (replaced atomically)."""
+               total: int | None = None, progress: Progress | None = None,
+               extra: Extra | None = None) -> PackResult:
+    """Write the pack for ``hits`` as a zip at ``out`` (replaced atomically); ``extra``
+    adds documents beside the records (``data/…``) before the bag is sealed."""
     report = progress or (lambda _state: None)
     name = f"evidence-pack-{request.export_id or request.created_at.strftime('%Y%m%dT%H%M%SZ')}"
     work = Path(work_dir) / f"{name}.build"
@@ -107,6 +114,8 @@ def build_pack(session: Session, store: ObjectStore, hits: Iterable[Hit], *,
             org_ids.add(hit.org.id)
             org_codes.add(hit.org.code)
             report({"phase": "collecting", "done": count, "total": total})
+        if extra is not None:
+            last_seq = max(last_seq, extra(bag_dir))
         checkpoint = _checkpoint(session, last_seq)
         info = _bag_info(request, count, sorted(org_codes), checkpoint)
         report({"phase": "sealing", "done": count, "total": total})
@@ -172,6 +181,42 @@ def _write_record(session: Session, store: ObjectStore, hit: Hit, bag_dir: Path)
     (folder / f"{ev.id}.json").write_text(
         json.dumps(doc, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     return events[-1].seq if events else 0
+
+
+def record_path(hit: Hit) -> str:
+    """Where a record's original sits in the bag (as ``_write_record`` puts it)."""
+    return f"data/{hit.org.code}/{hit.evidence.id}-{pack_filename(hit.evidence.original_filename)}"
+
+
+def voucher_writer(session: Session, principal: Any, disbursement_id: Any,
+                   hits: list[Hit]) -> Extra:
+    """The ``extra`` of a voucher's pack: ``data/<org>/disbursement-<id>.json`` with the
+    voucher, its files (role → path in the bag), completeness, findings (other vouchers
+    only as the exporter may see them), reviews, history and the voucher's audit events."""
+    from archive.disbursements import service as disbursements
+
+    def write(bag_dir: Path) -> int:
+        detail = disbursements.detail(session, principal, disbursement_id)
+        paths = {h.evidence.id: (record_path(h) if h.evidence.status != "destroyed"
+                                 and h.blob.deleted_at is None else None) for h in hits}
+        events = list(session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.target_type == "disbursement",
+                                        AuditEvent.target_id == str(disbursement_id))
+            .order_by(AuditEvent.seq)))
+        body = json.loads(detail.model_dump_json())
+        doc = {"format": "evidence-archive.disbursement/1", **body,
+               "files": [{"evidence_id": str(e.evidence_id), "role": e.role,
+                          "path": paths.get(e.evidence_id),
+                          "record": f"data/{detail.voucher.org_code}/{e.evidence_id}.json"}
+                         for e in detail.evidence],
+               "audit_events": [_event(e) for e in events]}
+        folder = bag_dir / detail.voucher.org_code
+        folder.mkdir(exist_ok=True)
+        (folder / f"disbursement-{disbursement_id}.json").write_text(
+            json.dumps(doc, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        return events[-1].seq if events else 0
+
+    return write
 
 
 def _event(e: AuditEvent) -> dict[str, Any]:
@@ -254,11 +299,15 @@ This folder is a BagIt bag (RFC 8493). Nothing in it needs our software to be ch
 
    (On macOS: `shasum -a 256 -c manifest-sha256.txt`.) Every line must say `OK`.
 
-3. **Each original against the archive's record** — `data/<org>/<id>.json` gives the
+3. **A disbursement voucher's pack** also holds `data/<org>/disbursement-<id>.json`: the
+   voucher, each linked file with its role and its path in this bag, completeness,
+   findings, reviews, corrections and the voucher's audit events.
+
+4. **Each original against the archive's record** — `data/<org>/<id>.json` gives the
    `file.sha256` the archive computed when the file was received; it must equal the
    file's line in `manifest-sha256.txt`.
 
-4. **The audit trail** — each record's JSON lists its audit events with `seq`,
+5. **The audit trail** — each record's JSON lists its audit events with `seq`,
    `prev_hash` and `hash`. `bag-info.txt` names the audit-chain checkpoint
    (`Audit-Checkpoint-*`) written to the archive's write-once store that covers them; the
    archive's auditors can confirm that checkpoint with `archive audit verify`.

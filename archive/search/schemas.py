@@ -163,22 +163,27 @@ class SearchPage(BaseModel):
 
 
 class ExportRequest(BaseModel):
-    """``POST /api/v1/exports``: either filters or a list of record ids (not both)."""
+    """``POST /api/v1/exports``: filters, a list of record ids, or a disbursement voucher
+    (every file linked to it, with the voucher, its findings, reviews and audit events)."""
 
     model_config = ConfigDict(extra="forbid")
 
     filters: SearchFilters | None = None
     ids: list[uuid.UUID] | None = Field(default=None, max_length=10_000)
+    disbursement_id: uuid.UUID | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> ExportRequest:
-        if (self.filters is None) == (self.ids is None):
-            raise ValueError("give either filters or ids")
+        given = [x for x in (self.filters, self.ids, self.disbursement_id) if x is not None]
+        if len(given) != 1:
+            raise ValueError("give one of filters, ids or disbursement_id")
         if self.ids is not None and not self.ids:
             raise ValueError("ids is empty")
         return self
 
     def as_query(self) -> dict[str, Any]:
+        if self.disbursement_id is not None:
+            return {"disbursement_id": str(self.disbursement_id)}
         if self.ids is not None:
             return {"ids": sorted({str(i) for i in self.ids})}
         assert self.filters is not None

@@ -509,6 +509,48 @@ WEB_MATRIX: dict[tuple[str, str], Case] = {
 MATRIX.update(WEB_MATRIX)
 
 
+# -- disbursement register import (issue 13, h13b) ------------------------------------
+
+def _register_import(c: Any, w: dict[str, Any]) -> Any:
+    n = next(_counter)
+    text = ("voucher_no,voucher_date,payee_name,gross_amount,kind,payment_method\n"
+            f"m{n}/2568,2025-01-15,ร้านทดสอบ,100.00,other,cash\n")
+    return c.post("/api/v1/disbursements/import", data={"org_code": "sao-1"},
+                  files={"file": ("register.csv", text.encode(), "text/csv")})
+
+
+def _voucher_form(w: dict[str, Any]) -> dict[str, Any]:
+    return {"org_code": "sao-1", "voucher_no": f"p{next(_counter)}/2568",
+            "voucher_date": "2025-01-10", "kind": "other", "payee_name": "ร้านทดสอบ",
+            "gross_amount": "100.00", "payment_method": "cash"}
+
+
+_VPAGE = lambda tail: (lambda w: f"/vouchers/{w['voucher']}{tail}")  # noqa: E731
+
+MATRIX.update({
+    ("POST", "/api/v1/disbursements/import"): Case(_register_import,
+                                                   _only("officer", 200, 404)),
+    # the voucher pages (h13b)
+    ("GET", "/vouchers"): Case(_page("GET", "/vouchers", before=_voucher),
+                               _roles(200, READ_ROLES, other=200), anonymous=303,
+                               hides=_no_voucher),
+    ("GET", "/vouchers/summary"): Case(_page("GET", "/vouchers/summary"),
+                                       _roles(200, READ_ROLES, other=200), anonymous=303),
+    ("GET", "/vouchers/new"): Case(_page("GET", "/vouchers/new"), _only("officer", 200),
+                                   anonymous=303),
+    ("POST", "/vouchers/new"): Case(_page("POST", "/vouchers/new", _voucher_form),
+                                    _only("officer", 303, 404), anonymous=303),
+    ("GET", "/vouchers/{disbursement_id}"): Case(
+        _page("GET", _VPAGE(""), before=_voucher), _roles(200, READ_ROLES), anonymous=303),
+    ("POST", "/vouchers/{disbursement_id}/reviews"): Case(
+        _page("POST", _VPAGE("/reviews"), {"outcome": "no_observation"}, before=_voucher),
+        _roles(303, ("auditor",)), anonymous=303),
+    ("POST", "/vouchers/{disbursement_id}/export"): Case(
+        _page("POST", _VPAGE("/export"), {}, before=_linked),
+        _roles(303, ("auditor", "records_manager")), anonymous=303),
+})
+
+
 def _routes(app: Any) -> set[tuple[str, str]]:
     """(method, path) of every API route, including those of included routers."""
     found: set[tuple[str, str]] = set()
