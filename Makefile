@@ -20,14 +20,13 @@ TEST_DEBS := $(RUN_DEBS) postgresql chromium fonts-thai-tlwg
 run: system-run $(BIN)/.installed
 	$(BIN)/archive serve --host $(HOST) --port $(PORT)
 
-test: system-test $(BIN)/.installed-test
-	$(BIN)/ruff check archive api workers cli tests bench
-	$(BIN)/lint-imports
+test: system-test $(BIN)/.installed-test lint
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check archive api workers cli tests bench
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 	$(BIN)/mypy
 
 system-run:

@@ -109,7 +109,3 @@ def frozen(when: dt.datetime | dt.date | str) -> Iterator[None]:
         yield
     finally:
         set_now(previous)
-
-
-def is_frozen() -> bool:
-    return _frozen is not None

@@ -24,7 +24,6 @@ from __future__ import annotations
 import importlib.machinery
 import multiprocessing
 import multiprocessing.connection
-import os
 import resource
 import signal
 import sys
@@ -210,8 +209,3 @@ def _died(proc: multiprocessing.process.BaseProcess, limits: Limits) -> tuple[st
             return "crashed", "parser crashed (segmentation fault)"
         return "crashed", f"child killed by signal {signal.Signals(sig).name}"
     return "crashed", f"child exited with code {code} without a result"
-
-
-def child_pid() -> int:
-    """The current process id; used by tests to show work really ran elsewhere."""
-    return os.getpid()

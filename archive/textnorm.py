@@ -25,10 +25,6 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     return " ".join(_CONTROL.sub(" ", value).split())
 
 
-def has_unsafe_chars(value: str) -> bool:
-    return bool(_INVISIBLE.search(value) or _CONTROL.search(value))
-
-
 def safe_filename(name: str | None) -> str:
     """The last path component of a client-supplied file name, made harmless.
 

@@ -30,15 +30,27 @@ def fiscal_year_bounds(fy_be: int) -> tuple[dt.date, dt.date]:
     return dt.date(end_ce - 1, 10, 1), dt.date(end_ce, 9, 30)
 
 
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+
+
+def ascii_digits(text: str) -> str:
+    """Thai numerals (๐–๙) as ASCII digits; everything else unchanged."""
+    return text.translate(_THAI_DIGITS)
+
+
 def tax_id_check_digit(first12: str) -> int:
-    """Check digit of a 13-digit Thai tax / citizen ID from its first 12 digits."""
-    total = sum(int(d) * (13 - i) for i, d in enumerate(first12))
+    """Check digit of a 13-digit Thai tax / citizen ID from its first 12 digits
+    (DESIGN.md): ``(11 - sum(d[i] * (13 - i) for i in 0..11) mod 11) mod 10``."""
+    total = sum(int(d) * (13 - i) for i, d in enumerate(ascii_digits(first12)))
     return (11 - total % 11) % 10
 
 
 def is_valid_tax_id(value: str) -> bool:
-    return (len(value) == 13 and value.isascii() and value.isdigit()
-            and tax_id_check_digit(value[:12]) == int(value[12]))
+    """13 digits (ASCII or Thai numerals) whose last is the check digit of the others.
+    The one implementation: typed metadata and tax IDs read from e-invoices use it."""
+    digits = ascii_digits(value)
+    return (len(digits) == 13 and digits.isascii() and digits.isdigit()
+            and tax_id_check_digit(digits[:12]) == int(digits[12]))
 
 
 def format_date_be(day: dt.date) -> str:

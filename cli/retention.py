@@ -106,11 +106,11 @@ def survey(as_of: Annotated[str | None, typer.Option(
 
     Only proposes: nothing is destroyed without the committee, the head of agency and the
     National Archives."""
-    from archive.retention import disposition
+    from archive.retention import survey as surveying
 
     ctx = Ctx.load()
     with _work(ctx, action="disposition.survey") as (session, principal):
-        result = disposition.survey(session, principal, as_of=_date(as_of, "--as-of"),
+        result = surveying.survey(session, principal, as_of=_date(as_of, "--as-of"),
                                     dry_run=dry_run, org_code=org)
     if as_json:
         _print_json(result.__dict__)

@@ -112,11 +112,6 @@ class Worker:
             log.warning("worker.stop_unrecorded name=%s", self.name)
         log.info("worker.stopped name=%s", self.name)
 
-    def run_forever(self) -> None:
-        self.start()
-        while not self._stopping.is_set():
-            self._stopping.wait(1.0)
-
     def wake(self) -> None:
         """Look for work now (e.g. right after an upload in the embedded server)."""
         self._wake.set()

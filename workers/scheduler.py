@@ -26,6 +26,7 @@ from archive import clock
 from archive.config import Settings
 from archive.db import make_engine
 from archive.queue.service import enqueue
+from archive.retention.periodic import SCHEDULE as RETENTION_SCHEDULE
 from archive.unit_of_work import make_session_factory, session_scope
 
 log = logging.getLogger("workers.scheduler")
@@ -51,13 +52,10 @@ CORE_SCHEDULE: list[dict[str, Any]] = [
 
 
 def full_schedule() -> list[dict[str, Any]]:
-    entries = list(CORE_SCHEDULE)
-    try:
-        from archive.retention.periodic import SCHEDULE as RETENTION_SCHEDULE
-    except ImportError:
-        RETENTION_SCHEDULE = []  # noqa: N806
-    entries += RETENTION_SCHEDULE
-    return entries
+    """Every scheduled entry: the core's and retention's. Retention is imported at module
+    level, so a broken import stops the scheduler at start instead of silently leaving
+    retention's jobs unscheduled."""
+    return [*CORE_SCHEDULE, *RETENTION_SCHEDULE]
 
 
 def trigger_for(entry: dict[str, Any], tz: ZoneInfo) -> CronTrigger:

@@ -20,6 +20,7 @@ from api.deps import CurrentUser, SessionDep, StoreDep
 from archive.accounts.principal import Principal
 from archive.audit import audited_refusal
 from archive.retention import disposition, holds, read_models
+from archive.retention import survey as surveying
 from archive.retention.forecast import forecast as run_forecast
 from archive.retention.schedules import service as schedules
 from archive.retention.schedules.schemas import (
@@ -170,7 +171,7 @@ def forecast(principal: CurrentUser, session: SessionDep,
 def survey(request: Request, body: SurveyIn, principal: CurrentUser,
            session: SessionDep) -> SurveyOut:
     with _attempt(request, session, principal, "disposition.survey"):
-        r = disposition.survey(session, principal, as_of=body.as_of, dry_run=body.dry_run,
+        r = surveying.survey(session, principal, as_of=body.as_of, dry_run=body.dry_run,
                                org_code=body.org_code)
     return SurveyOut(as_of=r.as_of, dry_run=r.dry_run, note=r.note, lists=r.lists,
                      eligible=r.eligible, listed=r.listed)

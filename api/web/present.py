@@ -253,8 +253,4 @@ def pdfa_verdict(pdfa: dict[str, Any] | None) -> str:
     return "compliant" if pdfa.get("compliant") else "not_compliant"
 
 
-def is_etax(report: dict[str, Any] | None) -> bool:
-    return bool(report and report.get("invoice") and report["invoice"].get("fields"))
-
-
 FILTERS: dict[str, Any] = {"pdfa_verdict": pdfa_verdict}

@@ -20,13 +20,11 @@ from archive.orgs.models import Organisation
 
 # Scope (who sees which organisations) lives in archive.orgs.scope; re-exported for the
 # callers written before it moved there.
-from archive.orgs.scope import (  # noqa: F401
-    ensure_in_scope,
-    in_scope,
-    limit_to_scope,
-    org_in_scope,
-    scope_ids,
-)
+from archive.orgs.scope import ensure_in_scope as ensure_in_scope
+from archive.orgs.scope import in_scope as in_scope
+from archive.orgs.scope import limit_to_scope as limit_to_scope
+from archive.orgs.scope import org_in_scope as org_in_scope
+from archive.orgs.scope import scope_ids as scope_ids
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 TOKEN_PREFIX = "ea_"

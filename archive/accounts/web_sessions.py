@@ -46,10 +46,23 @@ FAILURE_MEMORY = dt.timedelta(days=1)
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024
 
-_hasher = PasswordHasher()
+_DEFAULT_HASHER = PasswordHasher()
+_hasher = _DEFAULT_HASHER
 # Verified against when the user does not exist, so that an unknown name costs as much
 # time as a wrong password (no user enumeration by timing).
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_DEFAULT_DUMMY_HASH = _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def set_password_hasher(hasher: PasswordHasher | None) -> None:
+    """Hash and check passwords with ``hasher`` (``None``: argon2's defaults again).
+
+    The seam for tests, which sign in dozens of times: the same algorithm with cheap
+    parameters. Production never calls it."""
+    global _hasher, _DUMMY_HASH
+    if hasher is None:
+        _hasher, _DUMMY_HASH = _DEFAULT_HASHER, _DEFAULT_DUMMY_HASH
+    else:
+        _hasher, _DUMMY_HASH = hasher, hasher.hash(secrets.token_hex(16))
 
 
 def _digest(token: str) -> str:

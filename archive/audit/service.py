@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,24 +26,8 @@ from archive.audit.checkpoints import DEFAULT_MAX_GAP, verify_chain
 from archive.audit.models import AuditEvent, AuditHead
 from archive.db import table_of
 from archive.errors import ArchiveError
+from archive.jsonable import jsonable
 from archive.orgs.scope import limit_to_scope
-
-
-def _jsonable(value: Any) -> Any:
-    """Details in a form whose JSON is stable across both databases (no floats)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [_jsonable(v) for v in value]
-        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
-    if isinstance(value, (str, bool, int)) or value is None:
-        return value
-    if isinstance(value, (float, Decimal, UUID)):
-        return str(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
-
 
 _PENDING = "audit_pending"
 
@@ -58,7 +40,8 @@ def record(session: Session, *, actor: Principal, action: str, target_type: str 
         "actor": actor.name, "role": actor.role, "action": action,
         "target_type": target_type,
         "target_id": str(target_id) if target_id is not None else None,
-        "org_id": org_id, "details": _jsonable(details or {}), "client": actor.client,
+        "org_id": org_id, "details": jsonable(details or {}, floats_as_text=True),
+        "client": actor.client,
         "outcome": outcome})
 
 

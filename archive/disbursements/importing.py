@@ -220,7 +220,7 @@ def _differs(old: Any, new: Any) -> bool:
         old = old.date()
     if isinstance(old, uuid.UUID):
         old = str(old)
-    return old != new
+    return bool(old != new)
 
 
 def _messages(exc: ArchiveError) -> list[str]:

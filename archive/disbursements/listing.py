@@ -202,7 +202,7 @@ class _Explain(Executable, ClauseElement):
 
 @compiles(_Explain, "postgresql")
 def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
-    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.stmt, **kw)
+    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.stmt, **kw))
 
 
 def _page(session: Session, query: _Query, after: tuple[dt.date, uuid.UUID] | None,

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from archive import clock
 from archive.disbursements.models import (
     FINDING_CODES,
     KINDS,
@@ -55,7 +56,7 @@ def _check_date(value: dt.date | None) -> dt.date | None:
                          f"Christian Era (ISO 8601), e.g. {value.year - 543}-{value:%m-%d}")
     if value.year < 1990:
         raise ValueError("date is before 1990")
-    if value > dt.date.today() + dt.timedelta(days=366):
+    if value > clock.today() + dt.timedelta(days=366):
         raise ValueError("date is more than a year in the future")
     return value
 

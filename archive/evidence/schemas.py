@@ -21,7 +21,13 @@ from pydantic import (
 from archive import clock
 from archive.errors import InvalidInput
 from archive.textnorm import clean_text
-from archive.thai import fiscal_year, is_valid_tax_id, tax_id_check_digit, to_be
+from archive.thai import (
+    ascii_digits,
+    fiscal_year,
+    is_valid_tax_id,
+    tax_id_check_digit,
+    to_be,
+)
 from archive.validators import blank_to_none, check_doc_type, check_fiscal_year
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
@@ -81,7 +87,7 @@ def _check_issue_date(value: dt.date | None) -> dt.date | None:
 def _check_tax_id(value: str | None) -> str | None:
     if value is None:
         return None
-    digits = re.sub(r"[\s-]", "", value)
+    digits = ascii_digits(re.sub(r"[\s-]", "", value))
     if not (len(digits) == 13 and digits.isascii() and digits.isdigit()):
         raise ValueError("a Thai tax ID has 13 digits")
     if not is_valid_tax_id(digits):

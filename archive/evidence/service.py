@@ -12,13 +12,11 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import audit, clock
-from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.audit.models import AuditEvent
 from archive.clock import start_of_day, years_after
@@ -43,6 +41,8 @@ from archive.evidence.schemas import (
 )
 from archive.failpoints import failpoint
 from archive.ids import uuid7
+from archive.jsonable import jsonable
+from archive.orgs import scope
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue_many
 from archive.retention.schedules.service import schedule_for, tombstone_view
@@ -77,7 +77,7 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
            meta: EvidenceMetadata, filename: str, client_media_type: str | None,
            policy: IngestPolicy) -> IngestResult:
     require(principal, "evidence.create")
-    org = accounts.org_in_scope(session, principal, meta.org_code)
+    org = scope.org_in_scope(session, principal, meta.org_code)
     sha = spool.sha256 or spool.finish()
     media_type = check_media_type(spool.head, spool.size, filename, policy.allowed_media_types)
 
@@ -122,7 +122,7 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
 def _duplicates_in_scope(session: Session, principal: Principal, blob: Blob) -> list[uuid.UUID]:
     """Live records with the same bytes that the caller may know about."""
     q = sa.select(Evidence.id).where(Evidence.blob_id == blob.id, Evidence.status != "destroyed")
-    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
+    q = scope.limit_to_scope(session, principal, q, Evidence.org_id)
     return list(session.scalars(q.order_by(Evidence.id).limit(20)))
 
 
@@ -180,7 +180,7 @@ def get(session: Session, principal: Principal, evidence_id: uuid.UUID, *,
         audit_read: bool = True) -> tuple[Evidence, Blob, Organisation]:
     require(principal, "evidence.read")
     evidence, blob, org = _load(session, evidence_id)
-    accounts.ensure_in_scope(session, principal, evidence.org_id)
+    scope.ensure_in_scope(session, principal, evidence.org_id)
     if audit_read:
         audit.record(session, actor=principal, action="evidence.read", target_type="evidence",
                      target_id=evidence.id, org_id=evidence.org_id)
@@ -197,7 +197,7 @@ def by_hash(session: Session, principal: Principal,
          .join(Blob, Blob.id == Evidence.blob_id)
          .join(Organisation, Organisation.id == Evidence.org_id)
          .where(Blob.sha256 == sha256).order_by(Evidence.id))
-    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
+    q = scope.limit_to_scope(session, principal, q, Evidence.org_id)
     rows = [(r[0], r[1], r[2]) for r in session.execute(q)]
     audit.record(session, actor=principal, action="evidence.lookup_hash", target_type="blob",
                  target_id=sha256, details={"found": len(rows)})
@@ -266,7 +266,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     """
     require(principal, "evidence.update")
     evidence, blob, _ = _load(session, evidence_id)
-    accounts.ensure_in_scope(session, principal, evidence.org_id)
+    scope.ensure_in_scope(session, principal, evidence.org_id)
     if evidence.status == "destroyed":
         raise Conflict("the record was destroyed; its metadata is closed")
     if expected_version is not None and expected_version != evidence.version:
@@ -291,7 +291,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     if not diff:
         return evidence
     _ensure_untampered(session, evidence, blob)
-    previous = {f: _plain(getattr(evidence, f)) for f in METADATA_FIELDS}
+    previous = {f: jsonable(getattr(evidence, f)) for f in METADATA_FIELDS}
     now = clock.now()
     new_hash = versions.version_hash(
         evidence_id=evidence.id, version=evidence.version + 1,
@@ -311,7 +311,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                                 meta_hash=evidence.meta_hash))
     audit.record(session, actor=principal, action="evidence.update", target_type="evidence",
                  target_id=evidence.id, org_id=evidence.org_id,
-                 details={"changes": {k: [previous[k], _plain(v)] for k, v in diff.items()},
+                 details={"changes": {k: [previous[k], jsonable(v)] for k, v in diff.items()},
                           "reason": changes.reason, "version": evidence.version + 1,
                           "meta_hash": new_hash, "previous_hash": evidence.meta_hash})
     session.refresh(evidence)
@@ -361,12 +361,6 @@ def _ensure_untampered(session: Session, evidence: Evidence, blob: Blob) -> None
         raise IntegrityFailure(f"record {evidence.id}: {problem}; run `archive verify`")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if value is not None and not isinstance(value, (str, int, bool)):
-        return str(value)
-    return value
 
 
 # -- views -----------------------------------------------------------------------------

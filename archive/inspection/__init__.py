@@ -10,7 +10,6 @@ from archive.inspection.crosscheck import cross_check
 from archive.inspection.embedded import extract_embedded, list_embedded
 from archive.inspection.report import REPORT_VERSION, InspectionReport
 from archive.inspection.safexml import XMLLimits, XMLRejected, parse_untrusted
-from archive.inspection.taxid import check_digit_ok
 
 __all__ = [
     "REPORT_VERSION",
@@ -18,7 +17,6 @@ __all__ = [
     "InspectionReport",
     "XMLLimits",
     "XMLRejected",
-    "check_digit_ok",
     "cross_check",
     "extract_embedded",
     "inspect",

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from archive.inspection.report import CrossCheck, CrossCheckFill, CrossCheckWarning, InvoiceFields
+from archive.jsonable import jsonable
 
 BE_OFFSET = 543
 
@@ -46,29 +47,21 @@ def cross_check(typed: Mapping[str, Any] | None, found: InvoiceFields | None) ->
         typed_value = typed.get(name)
         if _empty(typed_value):
             if not _empty(file_value):
-                result.fills.append(CrossCheckFill(field=name, value=_plain(file_value),
+                result.fills.append(CrossCheckFill(field=name, value=jsonable(file_value),
                                                    source=source))
             continue
         if _empty(file_value):
             continue
         message = compare(typed_value, file_value)
         if message:
-            result.warnings.append(CrossCheckWarning(field=name, typed=_plain(typed_value),
-                                                     found=_plain(file_value),
+            result.warnings.append(CrossCheckWarning(field=name, typed=jsonable(typed_value),
+                                                     found=jsonable(file_value),
                                                      message=message))
     return result
 
 
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def _digits(value: Any) -> str:

@@ -27,7 +27,8 @@ from archive.inspection.report import (
     ReferencedDocument,
     ValidationStep,
 )
-from archive.inspection.taxid import TaxRegistration, check_digit_ok, split_registration
+from archive.inspection.taxid import TaxRegistration, split_registration
+from archive.thai import is_valid_tax_id
 
 ETDA_NS = re.compile(r"^urn:etda:uncefact:data:standard:(?P<kind>[A-Za-z]+)"
                      r"_CrossIndustryInvoice:2$")
@@ -163,7 +164,7 @@ def _check_parties(fields: InvoiceFields, findings: list[Finding]) -> None:
         if set(reg.tax_id) == {"0"}:
             findings.append(Finding("tax_id_zero", "info",
                                     f"{role} tax ID is all zeros (not given)", f"{role}.tax_id"))
-        elif not check_digit_ok(reg.tax_id):
+        elif not is_valid_tax_id(reg.tax_id):
             findings.append(Finding("tax_id_check_digit", "warning",
                                     f"{role} tax ID {reg.tax_id} fails the 13-digit check digit",
                                     f"{role}.tax_id"))
@@ -215,7 +216,7 @@ class _Reader:
         self.ns = {"rsm": rsm, "ram": ram}
 
     def all(self, path: str, node: etree._Element | None = None) -> list[etree._Element]:
-        return (node if node is not None else self.root).findall(path, self.ns)
+        return list((node if node is not None else self.root).findall(path, self.ns))
 
     def first(self, path: str, node: etree._Element | None = None) -> etree._Element | None:
         return (node if node is not None else self.root).find(path, self.ns)

@@ -166,9 +166,3 @@ def get(session: Session, principal: Principal, evidence_id: uuid.UUID) -> Inspe
     """The stored inspection of a record the principal may read (scope checked)."""
     service.get(session, principal, evidence_id, audit_read=False)
     return session.get(Inspection, evidence_id)
-
-
-def purge_temp(tmp_dir: Path) -> None:
-    """Remove leftovers of inspections interrupted by a crash."""
-    for leftover in tmp_dir.glob("inspect-*"):
-        leftover.unlink(missing_ok=True)

@@ -14,31 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from archive.inspection.taxid import TaxRegistration
+from archive.jsonable import jsonable
 
 REPORT_VERSION = 1
 
 SEVERITIES = ("info", "warning", "error")
-
-
-def jsonable(value: Any) -> Any:
-    """Turn dataclasses, Decimals and dates into JSON-friendly values.
-
-    Amounts stay exact: a Decimal becomes its string (``"10700.00"``), never a float.
-    """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        to_dict = getattr(value, "to_dict", None)
-        if to_dict is not None:
-            return to_dict()
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def _fields_dict(obj: Any) -> dict[str, Any]:

@@ -1,23 +1,12 @@
-"""Thai 13-digit tax / citizen identification numbers and ETDA's 18-digit TXID form."""
+"""ETDA's tax registration form (13-digit tax ID + 5-digit branch). The check digit is
+:func:`archive.thai.is_valid_tax_id`."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-_DIGITS13 = re.compile(r"\d{13}")
-
-
-def check_digit_ok(tax_id: str) -> bool:
-    """True when the 13th digit is the check digit of the first twelve (DESIGN.md formula).
-
-    ``check = (11 - sum(d[i] * (13 - i) for i in 0..11) mod 11) mod 10``
-    """
-    if not _DIGITS13.fullmatch(tax_id):
-        return False
-    digits = [int(c) for c in tax_id]
-    total = sum(d * (13 - i) for i, d in enumerate(digits[:12]))
-    return (11 - total % 11) % 10 == digits[12]
+from archive.thai import ascii_digits
 
 
 @dataclass(frozen=True)
@@ -42,7 +31,7 @@ def split_registration(raw: str, scheme: str | None) -> TaxRegistration:
     13-digit citizen ID without a branch. Anything else is kept as written.
     """
     value = raw.strip()
-    compact = re.sub(r"[\s-]", "", value)
+    compact = ascii_digits(re.sub(r"[\s-]", "", value))
     if compact.isdigit() and len(compact) == 18:
         return TaxRegistration(value, scheme, compact[:13], compact[13:])
     if compact.isdigit() and len(compact) == 13:

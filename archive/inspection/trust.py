@@ -86,7 +86,7 @@ def check_trust(cert_der: bytes, intermediates_der: Sequence[bytes],
         context = validation_context(trust_roots, moment, intermediates_der)
         validator = CertificateValidator(asn1_x509.Certificate.load(cert_der),
                                          validation_context=context)
-        asyncio.run(validator.async_validate_usage(set()))
+        asyncio.run(validator.async_validate_usage(set()))  # type: ignore[no-untyped-call]
     except PathBuildingError as exc:
         return TrustAnswer(UNTRUSTED, f"no path to a configured trust root: {exc}")
     except (PathValidationError, ValidationError) as exc:

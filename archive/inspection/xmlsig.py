@@ -86,7 +86,7 @@ class _Broken(Exception):
 
 
 def find_signatures(tree: etree._ElementTree) -> list[etree._Element]:
-    return tree.getroot().xpath("//ds:Signature", namespaces={"ds": DS})[:MAX_SIGNATURES]
+    return list(tree.getroot().xpath("//ds:Signature", namespaces={"ds": DS})[:MAX_SIGNATURES])
 
 
 def verify_xml_signatures(tree: etree._ElementTree, source: str,
@@ -311,8 +311,8 @@ def _dereference(tree: etree._ElementTree, sig: etree._Element, ref: etree._Elem
         else:
             raise _Unsupported(f"transform {algorithm} is not supported")
     prefixes = exc_prefixes[0] if exc_prefixes and exclusive else None
-    return etree.tostring(target, method="c14n", exclusive=exclusive, with_comments=False,
-                          inclusive_ns_prefixes=prefixes)
+    return bytes(etree.tostring(target, method="c14n", exclusive=exclusive, with_comments=False,
+                          inclusive_ns_prefixes=prefixes))
 
 
 def _index_path(node: etree._Element) -> list[int]:

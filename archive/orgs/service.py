@@ -21,7 +21,8 @@ from archive.accounts.principal import Principal, require
 from archive.errors import Conflict, InvalidInput, NotFound
 from archive.orgs.models import LAO_TYPES, ORG_TYPES, PARENT_TYPE, Organisation
 from archive.orgs.register import RegisterRow, read_register
-from archive.orgs.scope import descendants, limit_to_scope  # noqa: F401 - orgs.descendants
+from archive.orgs.scope import descendants as descendants  # re-exported for existing callers
+from archive.orgs.scope import limit_to_scope
 from archive.textnorm import clean_text
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")

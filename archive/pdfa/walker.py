@@ -49,7 +49,8 @@ class _Unit:
 
 
 # Colour set by the device-colour operators (lower case: fill; upper case: stroke).
-_DEVICE_SET = {"g": _SET_GRAY, "rg": ("dev", "DeviceRGB"), "k": ("dev", "DeviceCMYK")}
+_DEVICE_SET: dict[str, Any] = {"g": _SET_GRAY, "rg": ("dev", "DeviceRGB"),
+                               "k": ("dev", "DeviceCMYK")}
 
 
 class _Walker:

@@ -100,7 +100,7 @@ def backoff_seconds(attempts: int, base: float = 5.0, cap: float = 3600.0) -> fl
     import random
 
     delay = min(cap, base * 2 ** max(0, attempts - 1))
-    return delay * (0.9 + 0.2 * random.random())
+    return float(delay * (0.9 + 0.2 * random.random()))
 
 
 def fail(session: Session, job_id: int, worker: str, error: str, *,

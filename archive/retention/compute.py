@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import clock
-from archive.db import upsert_ignore
+from archive.db import rowcount, upsert_ignore
 from archive.evidence.models import Blob, Evidence
 from archive.queue.service import enqueue_many
 from archive.retention import vouchers
@@ -194,12 +194,12 @@ def _store(session: Session, evidence: Evidence, decision: Decision) -> bool:
     new = decision.retain_until
     values: dict[str, object] = {"retention_basis": decision.basis[:4000]}
     if new is not None and (evidence.retain_until is None or new > evidence.retain_until):
-        done = session.execute(
+        done = rowcount(session.execute(
             sa.update(Evidence)
             .where(Evidence.id == evidence.id,
                    sa.or_(Evidence.retain_until.is_(None), Evidence.retain_until < new))
             .values(retain_until=new, **values)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         if done:
             return True
     if evidence.retention_basis != values["retention_basis"]:

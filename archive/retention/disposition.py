@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,15 +51,12 @@ from archive.retention.models import (
     OPEN_STATUSES,
     AgencyHead,
     CommitteeMember,
-    DispositionCertificate,
     DispositionItem,
     DispositionList,
     DispositionRule,
     DispositionVote,
 )
-from archive.retention.rules import Decision, show
-from archive.retention.schedules.models import RetentionSchedule
-from archive.retention.schedules.service import ensure_defaults
+from archive.retention.rules import show
 from archive.retention.schemas import (
     ArchivesResponseIn,
     ArchivesSentIn,
@@ -200,7 +195,7 @@ def is_executable(dl: DispositionList, today: dt.date | None = None) -> bool:
     return dl.status == "archives_review" and on is not None and (today or clock.today()) >= on
 
 
-def _log(session: Session, principal: Principal, action: str, dl: DispositionList,
+def log_step(session: Session, principal: Principal, action: str, dl: DispositionList,
          org: Organisation, **details: Any) -> None:
     audit.record(session, actor=principal, action=action, target_type="disposition_list",
                  target_id=dl.id, org_id=org.id, details={"number": dl.number, **details})
@@ -254,129 +249,6 @@ def update_rule(session: Session, principal: Principal, code: str,
     return row
 
 
-# -- 1. survey (ข้อ 66) ----------------------------------------------------------------
-
-@dataclass
-class SurveyResult:
-    as_of: dt.date
-    dry_run: bool
-    note: str | None = None
-    lists: list[dict[str, Any]] = field(default_factory=list)
-    eligible: int = 0
-    listed: int = 0
-
-
-def survey(session: Session, principal: Principal, *, as_of: dt.date | None = None,
-           dry_run: bool = False, org_code: str | None = None) -> SurveyResult:
-    """Draft disposition lists of the records eligible on ``as_of`` (default: today).
-
-    Only proposes. A future ``as_of`` is a preview: nothing is listed, because every later
-    step checks eligibility against the real calendar anyway.
-    """
-    require(principal, "disposition.manage")
-    ensure_defaults(session)
-    today = clock.today()
-    as_of = as_of or today
-    result = SurveyResult(as_of, dry_run)
-    if as_of > today and not dry_run:
-        result.dry_run = dry_run = True
-        result.note = f"as_of {as_of} is after today ({today}): preview only, nothing listed"
-    open_items = sa.select(DispositionItem.open_evidence_id).where(
-        DispositionItem.open_evidence_id.is_not(None))
-    transferred = sa.select(DispositionItem.evidence_id).where(
-        DispositionItem.status == "transferred")
-    q = sa.select(Evidence.id).where(
-        Evidence.status != "destroyed", Evidence.on_hold.is_(False),
-        sa.or_(Evidence.retain_until.is_(None),
-               Evidence.retain_until <= clock.start_of_day(as_of)),
-        Evidence.id.not_in(open_items), Evidence.id.not_in(transferred))
-    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
-    if org_code:
-        org = accounts.org_in_scope(session, principal, org_code)
-        q = q.where(Evidence.org_id == org.id)
-    candidates = list(session.scalars(q.order_by(Evidence.org_id, Evidence.id)))
-    rule_map = compute.rules(session)
-    schedules = {s.id: s for s in session.scalars(sa.select(RetentionSchedule))}
-    by_org: dict[int, list[tuple[Evidence, Decision]]] = defaultdict(list)
-    for start in range(0, len(candidates), compute.BATCH):
-        ids = candidates[start:start + compute.BATCH]
-        if not dry_run:
-            compute.recompute(session, ids, today=as_of)
-        rows = list(session.scalars(sa.select(Evidence).where(Evidence.id.in_(ids))
-                                    .order_by(Evidence.org_id, Evidence.issue_date, Evidence.id)
-                                    .execution_options(populate_existing=True)))
-        decisions = compute.decide_many(session, rows, today=as_of, rule_map=rule_map)
-        for e in rows:
-            if decisions[e.id].eligible(as_of):
-                by_org[e.org_id].append((e, decisions[e.id]))
-    result.eligible = sum(len(v) for v in by_org.values())
-    org_rows = {o.id: o for o in session.scalars(
-        sa.select(Organisation).where(Organisation.id.in_(list(by_org))))}
-    for org_id, entries in sorted(by_org.items(), key=lambda kv: org_rows[kv[0]].code):
-        org = org_rows[org_id]
-        if dry_run:
-            result.lists.append({"org_code": org.code, "records": len(entries),
-                                 "evidence_ids": [str(e.id) for e, _ in entries[:100]]})
-            continue
-        dl, created = _draft_list(session, principal, org, as_of)
-        lock(session, dl)
-        seq = session.scalar(sa.select(sa.func.coalesce(sa.func.max(DispositionItem.seq), 0))
-                             .where(DispositionItem.list_id == dl.id)) or 0
-        rows_in = []
-        for e, decision in entries:
-            seq += 1
-            rows_in.append(_item_row(dl, seq, e, decision, schedules.get(e.schedule_id or -1)))
-        added = upsert_ignore(session, DispositionItem, rows_in, ["open_evidence_id"],
-                              returning=DispositionItem)
-        result.listed += len(added)
-        _log(session, principal, "disposition.survey", dl, org, as_of=as_of, created=created,
-             added=len(added), evidence_ids=[str(i.evidence_id) for i in added][:500])
-        result.lists.append({"id": str(dl.id), "number": dl.number, "org_code": org.code,
-                             "added": len(added), "created": created})
-    if not result.lists and not dry_run:
-        audit.record(session, actor=principal, action="disposition.survey",
-                     details={"as_of": as_of, "eligible": 0})
-    return result
-
-
-def _draft_list(session: Session, principal: Principal, org: Organisation,
-                as_of: dt.date) -> tuple[DispositionList, bool]:
-    year_be = as_of.year + 543
-    dl = session.scalar(sa.select(DispositionList).where(
-        DispositionList.org_id == org.id, DispositionList.status == "draft",
-        DispositionList.year_be == year_be).order_by(DispositionList.created_at.desc()))
-    if dl is not None:
-        return dl, False
-    n = (session.scalar(sa.select(sa.func.count()).select_from(DispositionList).where(
-        DispositionList.org_id == org.id, DispositionList.year_be == year_be)) or 0) + 1
-    dl = DispositionList(org_id=org.id, number=f"{org.code}/{year_be}/{n}", year_be=year_be,
-                         as_of=as_of, status="draft", version=1, created_by=principal.name,
-                         created_at=clock.now())
-    session.add(dl)
-    session.flush()
-    return dl, True
-
-
-def _item_row(dl: DispositionList, seq: int, e: Evidence, decision: Decision,
-              schedule: RetentionSchedule | None) -> dict[str, Any]:
-    refs = [f"ฎีกา {e.voucher_no}" if e.voucher_no else None, e.doc_number]
-    subject = " — ".join(p for p in [
-        DOC_TYPE_TH.get(e.doc_type, e.doc_type), e.issuer_name,
-        f"{e.amount} {e.currency}" if e.amount is not None else None,
-        e.description] if p) or e.original_filename
-    until = decision.retain_until
-    reason = (f"retention ended on {show(until.astimezone(clock.BANGKOK).date())}: "
-              if until else "") + decision.basis
-    return {"list_id": dl.id, "seq": seq, "evidence_id": e.id, "open_evidence_id": e.id,
-            "file_code": schedule.code if schedule else "-",
-            "doc_reference": " / ".join(r for r in refs if r)[:200] or None,
-            "doc_date": e.issue_date, "subject": subject[:2000],
-            "retention_period": decision.period or "-", "reason": reason[:4000],
-            "retain_until": until, "status": "listed", "updated_at": clock.now(),
-            "action": "transfer" if schedule is not None and schedule.action == "transfer"
-            else "destroy"}
-
-
 # -- 2. committee (ข้อ 68) -------------------------------------------------------------
 
 def preparers(session: Session, dl: DispositionList) -> set[str]:
@@ -427,7 +299,7 @@ def appoint_committee(session: Session, principal: Principal, list_id: uuid.UUID
     dl.committee_appointed_by = principal.name
     dl.committee_appointed_at = clock.now()
     dl.status = "committee_review"
-    _log(session, principal, "disposition.committee_appoint", dl, org, chair=data.chair,
+    log_step(session, principal, "disposition.committee_appoint", dl, org, chair=data.chair,
          members=data.members, order_ref=data.order_ref, order_date=data.order_date)
     return dl
 
@@ -537,7 +409,7 @@ def committee_approve(session: Session, principal: Principal, list_id: uuid.UUID
     dl.committee_approved_at = now
     if not _close_list_if_empty(session, dl, rows, principal, org):
         dl.status = "committee_approved"
-    _log(session, principal, "disposition.committee_approve", dl, org, comment=comment,
+    log_step(session, principal, "disposition.committee_approve", dl, org, comment=comment,
          to_destroy=sum(1 for i in rows if i.status == "listed" and i.action == "destroy"),
          to_transfer=sum(1 for i in rows if i.status == "listed" and i.action == "transfer"))
     return dl
@@ -625,7 +497,7 @@ def head_decision(session: Session, principal: Principal, list_id: uuid.UUID, *,
         dl.status = "head_approved"
     else:
         _reject(dl, items(session, dl.id), "rejected by the head of agency")
-    _log(session, principal, f"disposition.head_{decision}", dl, org, comment=comment)
+    log_step(session, principal, f"disposition.head_{decision}", dl, org, comment=comment)
     return dl
 
 
@@ -661,7 +533,7 @@ def archives_sent(session: Session, principal: Principal, list_id: uuid.UUID,
     dl.archives_review_days, dl.archives_sent_by = days, principal.name
     dl.archives_review_basis = f"{period.basis_th}\n{period.basis_en}"
     dl.status = "archives_review"
-    _log(session, principal, "disposition.archives_sent", dl, org, sent_on=data.sent_on,
+    log_step(session, principal, "disposition.archives_sent", dl, org, sent_on=data.sent_on,
          reference=data.reference, review_days=days, rule_version=period.version)
     return dl
 
@@ -714,7 +586,7 @@ def archives_response(session: Session, principal: Principal, list_id: uuid.UUID
     dl.archives_result, dl.archives_responded_on = result, data.responded_on
     dl.archives_comment, dl.archives_recorded_by = data.comment, principal.name
     _close_list_if_empty(session, dl, rows, principal, org)
-    _log(session, principal, "disposition.archives_response", dl, org, result=result,
+    log_step(session, principal, "disposition.archives_response", dl, org, result=result,
          responded_on=data.responded_on, transfer_items=data.transfer_items,
          objected_items=[o.model_dump(mode="json") for o in data.items],
          comment=data.comment)
@@ -749,7 +621,7 @@ def withdraw_item(session: Session, principal: Principal, list_id: uuid.UUID, se
     close_item(item, "removed", f"withdrawn by {principal.name}: {reason}")
     if dl.status != "draft":
         _close_list_if_empty(session, dl, rows, principal, org)
-    _log(session, principal, "disposition.item_withdraw", dl, org, item=seq,
+    log_step(session, principal, "disposition.item_withdraw", dl, org, item=seq,
          evidence_id=item.evidence_id, reason=reason)
     return dl
 
@@ -812,7 +684,7 @@ def confirm_destruction(session: Session, principal: Principal, list_id: uuid.UU
         raise Conflict("you already confirmed this destruction", code="already_confirmed")
     member.destruction_confirmed_at = clock.now()
     member.destruction_note = data.note if data else None
-    _log(session, principal, "disposition.destruction_confirm", dl, org,
+    log_step(session, principal, "disposition.destruction_confirm", dl, org,
          function=member.function, note=member.destruction_note)
     return dl
 
@@ -851,13 +723,13 @@ def request_execution(session: Session, principal: Principal,
                         "retention was extended since they were listed); withdraw them first",
                         "items": not_due}, code="not_eligible")
     if confirmed_now:
-        _log(session, principal, "disposition.destruction_confirm", dl, org,
+        log_step(session, principal, "disposition.destruction_confirm", dl, org,
              function=member.function, with_request=True)
     dl.status = "executing"
     dl.execute_requested_by, dl.execute_requested_at = principal.name, clock.now()
     enqueue(session, "disposition_execute", {"list_id": str(dl.id)},
             dedup_key=f"disposition_execute:{dl.id}")
-    _log(session, principal, "disposition.execute_request", dl, org)
+    log_step(session, principal, "disposition.execute_request", dl, org)
     return dl
 
 
@@ -871,89 +743,3 @@ def _not_yet_eligible(session: Session, dl: DispositionList,
     return [{"item": seq[e.id], "evidence_id": str(e.id),
              "retain_until": e.retain_until.isoformat() if e.retain_until else None}
             for e in evidence if e.status == "destroyed" or not decisions[e.id].eligible(today)]
-
-
-# -- views -----------------------------------------------------------------------------
-
-def list_lists(session: Session, principal: Principal, *, status: str | None = None,
-               org_code: str | None = None) -> list[tuple[DispositionList, Organisation]]:
-    require(principal, "retention.read")
-    q = sa.select(DispositionList, Organisation).join(
-        Organisation, Organisation.id == DispositionList.org_id)
-    q = accounts.limit_to_scope(session, principal, q, DispositionList.org_id)
-    if status:
-        q = q.where(DispositionList.status == status)
-    if org_code:
-        q = q.where(Organisation.code == org_code)
-    return [(d, o) for d, o in session.execute(q.order_by(DispositionList.created_at.desc()))]
-
-
-def counts(session: Session, list_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
-    """(items, items still to be destroyed) per list."""
-    out: dict[uuid.UUID, tuple[int, int]] = {}
-    for list_id, total, destroy in session.execute(
-            sa.select(DispositionItem.list_id, sa.func.count(),
-                      sa.func.sum(sa.case((sa.and_(DispositionItem.status == "listed",
-                                                   DispositionItem.action == "destroy"), 1),
-                                          else_=0)))
-            .where(DispositionItem.list_id.in_(list_ids)).group_by(DispositionItem.list_id)):
-        out[list_id] = (total, int(destroy or 0))
-    return out
-
-
-def approvals(session: Session, dl: DispositionList) -> dict[str, Any]:
-    """Who approved what and when: the committee, the head, the archives, the request."""
-    users = {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(
-        [i for i in (dl.head_user_id, dl.committee_approved_by) if i])))}
-
-    def person(u: User | None) -> dict[str, Any] | None:
-        return {"user": u.name, "name": u.display_name or u.name} if u else None
-
-    members = committee(session, dl.id)
-    return {
-        "committee": {
-            "order_ref": dl.committee_order_ref,
-            "order_date": dl.committee_order_date,
-            "appointed_by": dl.committee_appointed_by,
-            "appointed_at": dl.committee_appointed_at,
-            "chair": next((person(u) for m, u in members if m.function == "chair"), None),
-            "members": [person(u) for m, u in members if m.function == "member"],
-            "review_closed_by": person(users.get(dl.committee_approved_by or -1)),
-            "review_closed_at": dl.committee_approved_at,
-            # The committee's joint record of the destruction: each member's confirmation.
-            "destruction_record": [{**(person(u) or {}), "function": m.function,
-                                    "confirmed_at": m.destruction_confirmed_at,
-                                    "note": m.destruction_note} for m, u in members],
-        },
-        "head_of_agency": {"head": person(users.get(dl.head_user_id or -1)),
-                           "decision": dl.head_decision, "decided_at": dl.head_decided_at,
-                           "comment": dl.head_comment},
-        "national_archives": {"sent_on": dl.archives_sent_on,
-                              "reference": dl.archives_reference,
-                              "review_days": dl.archives_review_days,
-                              "review_basis": dl.archives_review_basis,
-                              "result": dl.archives_result or (
-                                  "no objection within the review period"
-                                  if is_executable(dl) else None),
-                              "responded_on": dl.archives_responded_on,
-                              "comment": dl.archives_comment,
-                              "executable_on": executable_on(dl)},
-        "execution": {"requested_by": dl.execute_requested_by,
-                      "requested_at": dl.execute_requested_at,
-                      "executed_at": dl.executed_at, "purge_pending": dl.purge_pending},
-    }
-
-
-def votes_by_item(session: Session, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for v, name in session.execute(
-            sa.select(DispositionVote, User.name).join(User, User.id == DispositionVote.user_id)
-            .where(DispositionVote.item_id.in_(item_ids)).order_by(DispositionVote.at)):
-        out[v.item_id].append({"user": name, "vote": v.vote, "action": v.action,
-                               "keep_until": v.keep_until, "comment": v.comment, "at": v.at})
-    return out
-
-
-def certificates(session: Session, list_id: uuid.UUID) -> list[DispositionCertificate]:
-    return list(session.scalars(sa.select(DispositionCertificate).where(
-        DispositionCertificate.list_id == list_id).order_by(DispositionCertificate.seq)))

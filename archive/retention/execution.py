@@ -32,8 +32,9 @@ from archive import audit, clock
 from archive.accounts.principal import Principal, system_principal
 from archive.errors import RetentionLocked, StoreUnavailable
 from archive.evidence.models import Blob, Evidence, Inspection
+from archive.jsonable import jsonable
 from archive.orgs.models import Organisation
-from archive.retention import compute, disposition
+from archive.retention import compute, disposition, list_queries
 from archive.retention.certificate import date_en, date_th, outcome, render_html, statement
 from archive.retention.models import DispositionCertificate, DispositionItem, DispositionList
 from archive.retention.schedules.models import RetentionSchedule, Tombstone
@@ -143,7 +144,7 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
             schedule=schedule_values(schedule) if schedule else {},
             retain_until=evidence.retain_until, retention_basis=evidence.retention_basis,
             disposition_list_id=dl.id, disposition_list_number=dl.number,
-            approvals=[_jsonable(disposition.approvals(session, dl))],
+            approvals=[jsonable(list_queries.approvals(session, dl))],
             reason=why[:4000], destroyed_by=dl.execute_requested_by or JOB_ACTOR,
             destroyed_at=now))
         evidence.status = "destroyed"
@@ -175,9 +176,10 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
         key, sha = blob.store_key, blob.sha256
         result: dict[str, Any]
         if live:
-            result = {"bytes": "kept", "detail": f"the same bytes belong to {len(live)} live "
-                      "record(s); they are deleted with the last of them",
-                      "live_records": [str(i) for i in live[:20]]}
+            result: dict[str, Any] = {
+                "bytes": "kept", "detail": f"the same bytes belong to {len(live)} live "
+                "record(s); they are deleted with the last of them",
+                "live_records": [str(i) for i in live[:20]]}
             _record_bytes(session, blob_id, result)
             return {"blob_id": blob_id, **result}
     answers: list[dict[str, Any]] = []
@@ -245,7 +247,7 @@ def _record_bytes(session: Session, blob_id: int,
         previous = (item.result or {}).get("bytes")
         if previous == "deleted":
             continue
-        item.result = {**(item.result or {}), **_jsonable(result)}
+        item.result = {**(item.result or {}), **jsonable(result)}
         touched.append((item.list_id, org_id))
         dl = session.get(DispositionList, item.list_id)
         assert dl is not None
@@ -265,7 +267,7 @@ def write_certificate(units: UnitsOfWork, store: ObjectStore,
         dl = session.get(DispositionList, list_id)
         assert dl is not None
         disposition.lock(session, dl)
-        existing = disposition.certificates(session, list_id)
+        existing = list_queries.certificates(session, list_id)
         if kind == "execution" and any(c.kind == "execution" for c in existing):
             return None
         seq = len(existing) + 1
@@ -329,12 +331,12 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
             "keep_until": item.keep_until,
             "object": item.result,
         })
-        code, th, en = outcome(_jsonable(entries[-1]))
+        code, th, en = outcome(jsonable(entries[-1]))
         entries[-1].update(outcome=code, outcome_th=th, outcome_en=en)
     destroyed = [e for e in entries if e["status"] == "destroyed"]
     statement_th, statement_en = statement(entries)
     now = clock.now()
-    return _jsonable({
+    doc: dict[str, Any] = jsonable({
         "type": "destruction_certificate",
         "title_th": "บันทึกการทำลายหนังสือ (เอกสารอิเล็กทรอนิกส์)",
         "title_en": "Certificate of destruction of electronic records",
@@ -345,7 +347,7 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
                  "survey_as_of": dl.as_of, "created_by": dl.created_by,
                  "created_at": dl.created_at, "status": dl.status},
         "legal_basis": list(schedules.values()),
-        "approvals": disposition.approvals(session, dl),
+        "approvals": list_queries.approvals(session, dl),
         "items": entries,
         "summary": {"destroyed": len(destroyed),
                     "bytes_deleted": sum(1 for e in destroyed
@@ -365,6 +367,7 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
         "generated_at_en": date_en(now),
         "generated_by": JOB_ACTOR,
     })
+    return doc
 
 
 def finish_purges(units: UnitsOfWork, store: ObjectStore, *,
@@ -390,19 +393,6 @@ def _metadata(evidence: Evidence, org: Organisation) -> dict[str, Any]:
     fields = ("doc_type", "fiscal_year", "voucher_no", "doc_number", "issue_date",
               "issuer_name", "issuer_tax_id", "issuer_branch", "amount", "vat_amount",
               "currency", "description", "original_filename", "uploaded_by", "created_at")
-    return _jsonable({"org_code": org.code, "org_name": org.name,
+    doc: dict[str, Any] = jsonable({"org_code": org.code, "org_name": org.name,
                       **{f: getattr(evidence, f) for f in fields}})
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if value is None or isinstance(value, (str, int, bool, float)):
-        return value
-    return str(value)
+    return doc

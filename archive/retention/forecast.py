@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import clock
-from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.evidence.models import Evidence
+from archive.orgs import scope
 from archive.orgs.models import Organisation
 from archive.retention import compute
 from archive.retention.models import DispositionItem
@@ -37,7 +37,7 @@ def forecast(session: Session, principal: Principal, *, until: dt.date) -> dict[
         Evidence.status != "destroyed",
         sa.or_(Evidence.retain_until.is_(None),
                Evidence.retain_until <= clock.start_of_day(until)))
-    q = accounts.limit_to_scope(session, principal, q, Evidence.org_id)
+    q = scope.limit_to_scope(session, principal, q, Evidence.org_id)
     orgs = {o.id: o for o in session.scalars(sa.select(Organisation))}
     codes = {s.id: s.code for s in session.scalars(sa.select(RetentionSchedule))}
     listed = set(session.scalars(sa.select(DispositionItem.open_evidence_id).where(

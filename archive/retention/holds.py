@@ -19,11 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import audit, clock
-from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
+from archive.db import rowcount
 from archive.disbursements.models import Disbursement
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
+from archive.orgs import scope as org_scope
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
 from archive.retention import compute, vouchers
@@ -49,7 +50,7 @@ def create_hold(session: Session, principal: Principal, data: HoldIn) -> LegalHo
         found = {r[0]: r for r in rows}
         for rid in ids:
             row = found.get(rid)
-            if row is None or not accounts.in_scope(session, principal, row[1]):
+            if row is None or not org_scope.in_scope(session, principal, row[1]):
                 raise NotFound(f"no evidence record {rid}")
             if row[2] == "destroyed":
                 raise Conflict(f"record {rid} was destroyed; it cannot be held",
@@ -79,7 +80,7 @@ def _hold_voucher(session: Session, principal: Principal, voucher_id: uuid.UUID,
     row = session.execute(sa.select(Disbursement, Organisation.code)
                           .join(Organisation, Organisation.id == Disbursement.org_id)
                           .where(Disbursement.id == voucher_id)).first()
-    if row is None or not accounts.in_scope(session, principal, row[0].org_id):
+    if row is None or not org_scope.in_scope(session, principal, row[0].org_id):
         raise NotFound(f"no disbursement voucher {voucher_id}", code="disbursement_not_found")
     voucher, org_code = row
     ids = list(session.scalars(sa.select(Evidence.id).where(
@@ -150,7 +151,7 @@ def _after_change(session: Session, evidence_ids: list[uuid.UUID], tag: str) -> 
 
 
 def _visible(session: Session, principal: Principal, hold: LegalHold) -> bool:
-    scope = accounts.scope_ids(session, principal)
+    scope = org_scope.scope_ids(session, principal)
     return scope is None or bool(set(hold.org_ids) & scope)
 
 
@@ -175,7 +176,7 @@ def get_hold(session: Session, principal: Principal,
     if hold is None or not _visible(session, principal, hold):
         raise NotFound("no such legal hold", code="hold_not_found")
     q = sa.select(LegalHoldItem.evidence_id).where(LegalHoldItem.hold_id == hold.id)
-    scope = accounts.scope_ids(session, principal)
+    scope = org_scope.scope_ids(session, principal)
     if scope is not None:
         q = q.join(Evidence, Evidence.id == LegalHoldItem.evidence_id).where(
             Evidence.org_id.in_(scope))
@@ -188,16 +189,16 @@ def release_hold(session: Session, principal: Principal, hold_id: uuid.UUID, *,
     hold = session.get(LegalHold, hold_id)
     if hold is None or not _visible(session, principal, hold):
         raise NotFound("no such legal hold", code="hold_not_found")
-    scope = accounts.scope_ids(session, principal)
+    scope = org_scope.scope_ids(session, principal)
     if scope is not None and not set(hold.org_ids) <= scope:
         raise PermissionDenied("the hold covers records of organisations outside your scope; "
                                "a records manager whose scope covers them all must release it")
     now = clock.now()
     # The write comes first (SQLite takes its write lock here; PostgreSQL the row lock).
-    done = session.execute(
+    done = rowcount(session.execute(
         sa.update(LegalHold).where(LegalHold.id == hold.id, LegalHold.status == "active")
         .values(status="released", released_by=principal.name, released_at=now,
-                release_reason=reason).execution_options(synchronize_session=False)).rowcount
+                release_reason=reason).execution_options(synchronize_session=False)))
     if not done:
         raise Conflict("the hold is already released", code="hold_released")
     session.refresh(hold)
@@ -225,7 +226,7 @@ def record_closure(session: Session, principal: Principal, data: ClosureIn) -> A
     """Record a State Audit Office closure; an objection places a hold on that
     organisation's records of that fiscal year."""
     require(principal, "retention.manage")
-    org = accounts.org_in_scope(session, principal, data.org_code)
+    org = org_scope.org_in_scope(session, principal, data.org_code)
     fy_end = fiscal_year_end(data.fiscal_year)
     if data.closed_on <= fy_end:
         raise InvalidInput([{"field": "closed_on", "message": f"an audit of fiscal year "
@@ -273,7 +274,7 @@ def list_closures(session: Session, principal: Principal, *, org_code: str | Non
     require(principal, "retention.read")
     q = sa.select(AuditClosure, Organisation.code).join(
         Organisation, Organisation.id == AuditClosure.org_id)
-    q = accounts.limit_to_scope(session, principal, q, AuditClosure.org_id)
+    q = org_scope.limit_to_scope(session, principal, q, AuditClosure.org_id)
     if org_code:
         q = q.where(Organisation.code == org_code)
     if fiscal_year is not None:

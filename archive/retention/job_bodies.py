@@ -20,7 +20,7 @@ from archive import clock
 from archive.accounts.principal import system_principal
 from archive.config import Settings
 from archive.evidence.models import Blob, Evidence
-from archive.retention import compute, disposition, execution, locks
+from archive.retention import compute, execution, locks, survey
 from archive.retention.models import LegalHoldItem
 from archive.storage import ObjectStore
 
@@ -103,7 +103,7 @@ def retention_survey(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
 
     as_of = dt.date.fromisoformat(payload["as_of"]) if payload.get("as_of") else None
     with ctx.session() as session:
-        result = disposition.survey(session, system_principal("job:retention_survey"),
+        result = survey.survey(session, system_principal("job:retention_survey"),
                                     as_of=as_of)
     return {"as_of": result.as_of.isoformat(), "eligible": result.eligible,
             "listed": result.listed, "lists": result.lists}

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive import audit, clock
-from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.errors import NotFound, StoreIntegrityError
 from archive.evidence.models import Blob, Evidence
+from archive.orgs import scope
 from archive.orgs.models import Organisation
-from archive.retention import compute, disposition
+from archive.retention import compute, disposition, list_queries
 from archive.retention.models import DispositionItem, DispositionList, LegalHold, LegalHoldItem
 from archive.retention.schedules.models import RetentionSchedule
 from archive.retention.schemas import (
@@ -38,7 +38,7 @@ def record_retention(session: Session, store: ObjectStore, principal: Principal,
                           .join(Blob, Blob.id == Evidence.blob_id)
                           .join(Organisation, Organisation.id == Evidence.org_id)
                           .where(Evidence.id == evidence_id)).first()
-    if row is None or not accounts.in_scope(session, principal, row[0].org_id):
+    if row is None or not scope.in_scope(session, principal, row[0].org_id):
         raise NotFound("no such evidence record")
     evidence, blob, org = row
     schedule = session.get(RetentionSchedule, evidence.schedule_id) \
@@ -83,8 +83,8 @@ def list_out(dl: DispositionList, org: Organisation, counts: tuple[int, int]) ->
 
 def lists(session: Session, principal: Principal, *, status: str | None = None,
           org_code: str | None = None) -> list[ListOut]:
-    rows = disposition.list_lists(session, principal, status=status, org_code=org_code)
-    counts = disposition.counts(session, [d.id for d, _ in rows])
+    rows = list_queries.list_lists(session, principal, status=status, org_code=org_code)
+    counts = list_queries.counts(session, [d.id for d, _ in rows])
     return [list_out(d, o, counts.get(d.id, (0, 0))) for d, o in rows]
 
 
@@ -96,10 +96,10 @@ def list_detail(session: Session, principal: Principal, list_id: uuid.UUID) -> L
 def detail_of(session: Session, dl: DispositionList, org: Organisation) -> ListDetail:
     session.refresh(dl)
     rows = disposition.items(session, dl.id)
-    votes = disposition.votes_by_item(session, [i.id for i in rows])
+    votes = list_queries.votes_by_item(session, [i.id for i in rows])
     held = set(session.scalars(sa.select(Evidence.id).where(
         Evidence.id.in_([i.evidence_id for i in rows]), Evidence.on_hold.is_(True))))
-    ap = disposition.approvals(session, dl)
+    ap = list_queries.approvals(session, dl)
     base = list_out(dl, org, (len(rows), sum(1 for i in rows if i.status == "listed"
                                              and i.action == "destroy")))
     return ListDetail(
@@ -107,7 +107,7 @@ def detail_of(session: Session, dl: DispositionList, org: Organisation) -> ListD
         national_archives=ap["national_archives"], execution=ap["execution"],
         certificates=[{"seq": c.seq, "kind": c.kind, "sha256": c.sha256, "size": c.size,
                        "html_sha256": c.html_sha256, "created_at": c.created_at}
-                      for c in disposition.certificates(session, dl.id)],
+                      for c in list_queries.certificates(session, dl.id)],
         entries=[ItemOut(seq=i.seq, evidence_id=i.evidence_id, file_code=i.file_code,
                          doc_reference=i.doc_reference, doc_date=i.doc_date,
                          subject=i.subject, retention_period=i.retention_period,
@@ -123,7 +123,7 @@ def certificate(session: Session, store: ObjectStore, principal: Principal,
     """(bytes, media type, file name) of a certificate, checked against its hash; the
     download is audited."""
     dl, org = disposition.load(session, principal, list_id)
-    certs = disposition.certificates(session, dl.id)
+    certs = list_queries.certificates(session, dl.id)
     cert = next((c for c in certs if c.seq == seq), None) if seq else \
         (certs[0] if certs else None)
     if cert is None:

@@ -24,6 +24,7 @@ from archive.accounts import service as accounts
 from archive.accounts.models import User
 from archive.accounts.principal import Principal, require, system_principal
 from archive.errors import ArchiveError, Conflict, NotFound
+from archive.orgs import scope
 from archive.queue.service import enqueue
 from archive.search import packs
 from archive.search import service as search
@@ -75,7 +76,7 @@ def _may_see(session: Session, principal: Principal, export: Export) -> bool:
         return True
     if not principal.can("evidence.export") or export.org_ids is None:
         return False
-    return all(accounts.in_scope(session, principal, org_id) for org_id in export.org_ids)
+    return all(scope.in_scope(session, principal, org_id) for org_id in export.org_ids)
 
 
 def open_download(session: Session, store: ObjectStore, principal: Principal,

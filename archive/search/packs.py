@@ -38,9 +38,9 @@ from sqlalchemy.orm import Session
 
 from archive import clock
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
-from archive.db import Base
+from archive.db import table_of
 from archive.errors import StoreIntegrityError
-from archive.evidence.models import EvidenceHistory
+from archive.evidence.models import EvidenceHistory, Inspection
 from archive.sandbox import Limits, SandboxError, run_limited
 from archive.search.models import BlobText
 from archive.search.service import Hit, to_item
@@ -228,15 +228,12 @@ def _event(e: AuditEvent) -> dict[str, Any]:
 
 
 def _inspection_reports(session: Session, evidence_id: Any) -> list[dict[str, Any]]:
-    """Whatever inspection results are stored for the record: every mapped table whose
-    name starts with ``inspection`` and that has an ``evidence_id`` column."""
-    out: list[dict[str, Any]] = []
-    for table in Base.metadata.sorted_tables:
-        if not table.name.startswith("inspection") or "evidence_id" not in table.c:
-            continue
-        for row in session.execute(sa.select(table).where(table.c.evidence_id == evidence_id)):
-            out.append({"table": table.name, **{k: v for k, v in row._mapping.items()}})
-    return json.loads(json.dumps(out, default=str))
+    """The inspection report stored for the record (the ``inspections`` table)."""
+    table = table_of(Inspection)
+    out = [{"table": table.name, **dict(row._mapping)}
+           for row in session.execute(sa.select(table).where(table.c.evidence_id == evidence_id))]
+    rows: list[dict[str, Any]] = json.loads(json.dumps(out, default=str))
+    return rows
 
 
 def _checkpoint(session: Session, last_seq: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ letters lower-cased, everything else exact), so the two databases give the same 
 * SQLite: FTS5 ``trigram`` phrase queries (exact substrings of three characters or more);
 * queries shorter than three characters have no trigram: both scan (``strpos``/``instr``).
 
-Every search is confined to the caller's organisations (``accounts.scope_ids``) and
+Every search is confined to the caller's organisations (``scope.scope_ids``) and
 recorded in the audit trail with its parameters.
 
 Speed (see ``docs/search.md`` and ``bench/search.py``): one query finds, counts and pages
@@ -40,13 +40,12 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 
 from archive import audit, clock
-from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.db import dialect_name
 from archive.errors import InvalidInput, NotFound
 from archive.evidence.models import Blob, Evidence
 from archive.evidence.service import to_out
-from archive.orgs import service as orgs
+from archive.orgs import scope as org_scope
 from archive.orgs.models import Organisation
 from archive.search.extract import normalise
 from archive.search.models import BlobText
@@ -194,7 +193,7 @@ def hits_by_id(session: Session, principal: Principal, ids: list[uuid.UUID]) -> 
         chunk = wanted[start:start + 500]
         rows = session.execute(_select_hits().where(Evidence.id.in_(chunk)))
         for ev, blob, org in rows:
-            if accounts.in_scope(session, principal, ev.org_id):
+            if org_scope.in_scope(session, principal, ev.org_id):
                 found[ev.id] = Hit(ev, blob, org)
     missing = [str(i) for i in wanted if i not in found]
     if missing:
@@ -258,13 +257,13 @@ def _conditions(session: Session, principal: Principal,
 def _org_ids(session: Session, principal: Principal, org_code: str | None) -> set[int] | None:
     """The organisations to search: the caller's scope, narrowed to ``org_code`` and its
     descendants. An organisation outside the scope looks exactly like a missing one."""
-    scope = accounts.scope_ids(session, principal)
+    scope = org_scope.scope_ids(session, principal)
     if org_code is None:
         if scope is None or len(scope) >= _organisation_count(session):
             return None  # everything: no filter (a national auditor's scope)
         return set(scope)
-    org = accounts.org_in_scope(session, principal, org_code)
-    return orgs.descendants(session, [org.id])
+    org = org_scope.org_in_scope(session, principal, org_code)
+    return org_scope.descendants(session, [org.id])
 
 
 def _organisation_count(session: Session) -> int:
@@ -387,7 +386,7 @@ def _page_and_total(session: Session, where: list[ColumnElement[bool]], sort: st
     flagged as one, unless a first page with room to spare shows every match.
     """
     pg = dialect_name(session) == "postgresql"
-    guess = _estimate(session, where) if pg else 0
+    guess = planner_estimate(session, where) if pg else 0
     if guess <= EXACT_TOTAL_LIMIT:
         counted = _page_with_count(session, where, sort, after, limit + 1)
         if counted is not None:
@@ -437,11 +436,14 @@ class _Explain(Executable, ClauseElement):
 
 @compiles(_Explain, "postgresql")
 def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
-    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.stmt, **kw)
+    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.stmt, **kw))
 
 
-def _estimate(session: Session, where: list[ColumnElement[bool]]) -> int:
-    """The PostgreSQL planner's estimate of the number of matches (no rows are read)."""
+def planner_estimate(session: Session, where: list[ColumnElement[bool]]) -> int:
+    """The PostgreSQL planner's estimate of the number of matches (no rows are read).
+
+    Looked up at call time: tests replace it (with ``EXACT_TOTAL_LIMIT``) to force each
+    counting path."""
     plan = session.execute(_Explain(sa.select(sa.literal(1)).select_from(Evidence)
                                     .where(*where))).scalar_one()
     if isinstance(plan, str):
@@ -460,7 +462,7 @@ def _total(session: Session, where: list[ColumnElement[bool]]) -> tuple[int, boo
     if count <= EXACT_TOTAL_LIMIT:
         return count, False
     if dialect_name(session) == "postgresql":
-        return max(_estimate(session, where), EXACT_TOTAL_LIMIT + 1), True
+        return max(planner_estimate(session, where), EXACT_TOTAL_LIMIT + 1), True
     return EXACT_TOTAL_LIMIT + 1, True
 
 

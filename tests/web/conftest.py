@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+def cheap_password_hashes() -> Iterator[None]:
     """argon2 with the library's defaults (64 MiB, 3 passes) costs half a second per hash
     on a small machine; the tests sign in dozens of times. Same algorithm, cheap
     parameters — production keeps the defaults."""
@@ -14,6 +16,7 @@ def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from archive.accounts import web_sessions
 
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(web_sessions, "_hasher", cheap)
-    monkeypatch.setattr(web_sessions, "_DUMMY_HASH", cheap.hash("not a password"))
+    web_sessions.set_password_hasher(
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    yield
+    web_sessions.set_password_hasher(None)

@@ -286,3 +286,22 @@ def test_every_core_job_kind_has_a_handler(name: str):
     from workers.registry import HANDLERS
 
     assert name in HANDLERS
+
+
+def test_a_broken_retention_import_stops_the_scheduler():
+    """It used to be swallowed: the scheduler ran on without retention's jobs."""
+    import importlib
+    import sys
+
+    import workers.scheduler as scheduler
+
+    saved = sys.modules["archive.retention.periodic"]
+    sys.modules["archive.retention.periodic"] = None  # type: ignore[assignment]
+    try:
+        with pytest.raises(ImportError):
+            importlib.reload(scheduler)
+            scheduler.full_schedule()
+    finally:
+        sys.modules["archive.retention.periodic"] = saved
+        importlib.reload(scheduler)
+    assert {e["kind"] for e in scheduler.full_schedule()} >= {"retention_survey"}

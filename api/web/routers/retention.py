@@ -34,7 +34,7 @@ from archive.errors import ArchiveError, Conflict, InvalidInput
 from archive.evidence.models import DOC_TYPES
 from archive.evidence.schemas import validation_problems
 from archive.orgs import service as orgs
-from archive.retention import disposition, holds, read_models
+from archive.retention import disposition, holds, read_models, survey
 from archive.retention.forecast import forecast as run_forecast
 from archive.retention.models import LIST_STATUSES
 from archive.retention.rules import add_years
@@ -219,7 +219,7 @@ def run_survey(request: Request, principal: PageUser, session: SessionDep,
     dry_run = form_text(form, "dry_run") == "1"
     try:
         result = _attempt(request, session, principal, "disposition.survey", None, None,
-                          lambda: disposition.survey(session, principal, dry_run=dry_run,
+                          lambda: survey.survey(session, principal, dry_run=dry_run,
                                                      org_code=org_code))
     except SHOWN as exc:
         raise FormError(exc, lambda s, status, error, problems: _lists(

@@ -5,7 +5,6 @@ organisation (a province's auditor sees one row per LAO). The same services as t
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 import uuid
 from typing import Any
@@ -16,6 +15,7 @@ from pydantic import ValidationError
 from api.deps import SessionDep, SettingsDep
 from api.web import present
 from api.web.pages import FormDep, PageRoute, PageUser, form_text, lang_of, redirect, render
+from archive import clock
 from archive.accounts.principal import Principal, require
 from archive.disbursements import listing, register, service
 from archive.disbursements.models import FINDING_CODES, KINDS, PAYMENT_METHODS
@@ -184,7 +184,7 @@ def _voucher(request: Request, disbursement_id: uuid.UUID, principal: Principal,
                   created=request.query_params.get("created") == "1",
                   reviewed=request.query_params.get("reviewed") == "1",
                   problems=problems or [], review=review or {},
-                  today=dt.date.today())
+                  today=clock.today())
 
 
 @router.post("/vouchers/{disbursement_id}/reviews")

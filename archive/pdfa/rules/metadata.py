@@ -178,7 +178,7 @@ def _declared(ext: Any, main: Any, ns: str, name: str) -> str | None:
     vtype = ext.properties.get(ns, {}).get(name)
     if vtype is None and main is not None:
         vtype = main.properties.get(ns, {}).get(name)
-    return vtype  # type: ignore[no-any-return]
+    return vtype
 
 
 def _each_property(ctx: DocContext) -> Iterator[tuple[Xmp, Any, Any, Prop]]:

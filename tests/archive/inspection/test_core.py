@@ -80,7 +80,7 @@ def test_stream_input_and_given_media_type(tmp_path: Path) -> None:
     assert report.name is None
 
 
-def test_image_section(tmp_path: Path) -> None:
+def test_a_low_resolution_scan_is_a_warning_not_a_problem(tmp_path: Path) -> None:
     path = tmp_path / "scan.png"
     Image.new("L", (100, 100)).save(path, dpi=(100, 100))
     data = inspect(path).to_dict()

@@ -69,7 +69,7 @@ def test_tax_id_with_branch_and_punctuation_matches() -> None:
     assert cross_check({"issuer_tax_id": "0-1055-38025-14-3 00002"}, found()).warnings == []
 
 
-def test_branch() -> None:
+def test_branch_numbers_compare_as_numbers_and_a_different_branch_is_flagged() -> None:
     assert cross_check({"issuer_branch": "2"}, found()).warnings == []
     [warning] = cross_check({"issuer_branch": "00000"}, found()).warnings
     assert warning.field == "issuer_branch"

@@ -161,7 +161,7 @@ def test_processing_instructions_are_noted_not_fatal() -> None:
     assert "non_data_nodes" in {f.code for f in report.findings}
 
 
-def test_unreadable_date() -> None:
+def test_an_unreadable_issue_date_is_invalid_and_left_empty() -> None:
     report = inspect_bytes(etda_invoice_xml(issue="15-01-2025T10:30:00"))
     assert report.validation is not None and report.validation.verdict == "invalid"
     assert report.fields is not None and report.fields.issue_date is None

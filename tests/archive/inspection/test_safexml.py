@@ -82,7 +82,7 @@ def test_malformed_reports_line_and_column() -> None:
     assert exc.line == 3
 
 
-def test_empty_input() -> None:
+def test_empty_input_is_refused_as_empty() -> None:
     assert rejected(b"  \n").code == "empty"
 
 

@@ -5,22 +5,23 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archive.inspection.taxid import check_digit_ok, split_registration
+from archive.inspection.taxid import split_registration
+from archive.thai import is_valid_tax_id
 
 
-def test_known_ids() -> None:
-    assert check_digit_ok("0105538025143")
-    assert check_digit_ok("0994000165510")
-    assert not check_digit_ok("1111111111111")  # ETDA sample seller
-    assert not check_digit_ok("3333333333334")  # ETDA sample seller
-    assert not check_digit_ok("010553802514")  # 12 digits
-    assert not check_digit_ok("01055380251430")  # 14 digits
-    assert not check_digit_ok("010553802514X")
+def test_known_ids_pass_and_samples_or_wrong_lengths_fail() -> None:
+    assert is_valid_tax_id("0105538025143")
+    assert is_valid_tax_id("0994000165510")
+    assert not is_valid_tax_id("1111111111111")  # ETDA sample seller
+    assert not is_valid_tax_id("3333333333334")  # ETDA sample seller
+    assert not is_valid_tax_id("010553802514")  # 12 digits
+    assert not is_valid_tax_id("01055380251430")  # 14 digits
+    assert not is_valid_tax_id("010553802514X")
 
 
 @given(st.text(alphabet="0123456789", min_size=12, max_size=12))
 def test_exactly_one_last_digit_is_right(first12: str) -> None:
-    assert sum(check_digit_ok(first12 + d) for d in "0123456789") == 1
+    assert sum(is_valid_tax_id(first12 + d) for d in "0123456789") == 1
 
 
 def test_txid_splits_into_id_and_branch() -> None:

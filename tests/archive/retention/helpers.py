@@ -46,11 +46,6 @@ def run_jobs(env: Env, kinds: tuple[str, ...] = RETENTION_KINDS,
     raise AssertionError("jobs keep coming")
 
 
-def queued(env: Env, kind: str) -> list[Job]:
-    with env.session() as s:
-        return list(s.scalars(sa.select(Job).where(Job.kind == kind, Job.status == "queued")))
-
-
 def wait_for_locks(seconds: float) -> None:
     time.sleep(seconds + 0.5)
 

@@ -118,13 +118,13 @@ def test_every_counting_path_gives_the_same_pages_and_honest_totals(env: Env, da
     change, and a total that is not flagged as an estimate must be exact."""
     limit = search.EXACT_TOTAL_LIMIT
     if path == "estimate-small":
-        monkeypatch.setattr(search, "_estimate", lambda session, where: 0)
+        monkeypatch.setattr(search, "planner_estimate", lambda session, where: 0)
     elif path == "estimate-large":
-        monkeypatch.setattr(search, "_estimate", lambda session, where: 10**9)
+        monkeypatch.setattr(search, "planner_estimate", lambda session, where: 10**9)
     else:  # the planner expects few, but there are more than the limit
         limit = 5
         monkeypatch.setattr(search, "EXACT_TOTAL_LIMIT", limit)
-        monkeypatch.setattr(search, "_estimate", lambda session, where: 0)
+        monkeypatch.setattr(search, "planner_estimate", lambda session, where: 0)
     system = system_principal("test")
     cases: list[tuple[str | None, str, dict[str, Any]]] = [
         ("ค่า", "-amount", {}), ("วัสดุ", "uploaded", {}), ("ข้าว", "-issue_date", {}),
