@@ -39,10 +39,6 @@ class UploadSlots:
                 else:
                     del self._busy[account]
 
-    def busy(self, account: str) -> int:
-        with self._lock:
-            return self._busy.get(account, 0)
-
 
 async def timed(chunks: AsyncIterator[bytes], *, idle: float, total: float
                 ) -> AsyncIterator[bytes]:

@@ -126,3 +126,5 @@ _.outside_scope
 _.upsert
 _.evidence_ids_of
 _.listeners
+# uvicorn's Server reads it (tests/live.py stops its test server with it)
+_.force_exit

@@ -138,12 +138,6 @@ def page_user(request: Request, session: SessionDep, form: FormDep) -> Principal
     return _authenticate(request, session, csrf if isinstance(csrf, str) else None)
 
 
-def script_user(request: Request, session: SessionDep) -> Principal:
-    """The caller of a page endpoint used by page scripts (CSRF token in the header; the
-    body is left unread for the route)."""
-    return _authenticate(request, session, None)
-
-
 def maybe_user(request: Request, session: SessionDep) -> Principal | None:
     try:
         return _authenticate(request, session, None)
@@ -153,12 +147,12 @@ def maybe_user(request: Request, session: SessionDep) -> Principal | None:
 
 PageUser = Annotated[Principal, Depends(page_user)]
 MaybeUser = Annotated[Principal | None, Depends(maybe_user)]
-ScriptUser = Annotated[Principal, Depends(script_user)]
 
 
 def script_uploader(request: Request) -> Principal:
-    """Like :func:`script_user` for the upload page's file endpoint, in a unit of work of
-    its own that ends before the body is read (no connection held while it arrives)."""
+    """The caller of the upload page's file endpoint (CSRF token in the header), found in
+    a unit of work of its own that ends before the body is read (no connection is held
+    while it arrives)."""
     with session_scope(request.app.state.sessions) as session:
         return _authenticate(request, session, None)
 

@@ -176,7 +176,7 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
         key, sha = blob.store_key, blob.sha256
         result: dict[str, Any]
         if live:
-            result: dict[str, Any] = {
+            result = {
                 "bytes": "kept", "detail": f"the same bytes belong to {len(live)} live "
                 "record(s); they are deleted with the last of them",
                 "live_records": [str(i) for i in live[:20]]}
