@@ -5,6 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 BE_OFFSET = 543
+# A year this large is a Buddhist-Era year (2400 BE = 1857 CE; no CE year the archive sees
+# comes near it): the one rule for every date a person types (README, "Dates").
+BE_YEAR_FROM = 2400
+
+THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
+_TO_ARABIC = str.maketrans(THAI_DIGITS, "0123456789")
+
+
+def arabic_digits(text: str) -> str:
+    """Thai digits (๐–๙) as Arabic digits; everything else unchanged."""
+    return text.translate(_TO_ARABIC)
 
 
 def to_be(year_ce: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -18,10 +18,17 @@ from pydantic import (
     model_validator,
 )
 
+from archive import clock
 from archive.errors import InvalidInput
 from archive.textnorm import clean_text
-from archive.thai import fiscal_year, is_valid_tax_id, tax_id_check_digit, to_be
-from archive.validators import blank_to_none, check_doc_type, check_fiscal_year
+from archive.thai import arabic_digits, fiscal_year, is_valid_tax_id, tax_id_check_digit, to_be
+from archive.validators import (
+    blank_to_none,
+    check_doc_type,
+    check_fiscal_year,
+    TypedDate,
+    typed_decimal,
+)
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -39,15 +46,9 @@ def _line(max_len: int) -> Any:
 
 
 def _amount(value: Any) -> Any:
-    value = blank_to_none(value)
-    if value is None:
+    amount = typed_decimal(value)
+    if amount is None:
         return None
-    if isinstance(value, float):
-        raise ValueError("give amounts as decimal strings, e.g. \"1234.50\"")
-    try:
-        amount = Decimal(str(value).replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a number") from None
     if not amount.is_finite():
         raise ValueError("amount must be a finite number")
     if amount < 0:
@@ -67,12 +68,9 @@ Amount = Annotated[Decimal | None, BeforeValidator(_amount)]
 def _check_issue_date(value: dt.date | None) -> dt.date | None:
     if value is None:
         return None
-    if value.year > 2400:
-        raise ValueError(f"year {value.year} looks like a Buddhist-Era year; send the date in the "
-                         f"Christian Era (ISO 8601), e.g. {value.year - 543}-{value:%m-%d}")
     if value.year < 1990:
         raise ValueError("issue date is before 1990")
-    if value > dt.date.today() + dt.timedelta(days=1):
+    if value > clock.today() + dt.timedelta(days=1):
         raise ValueError("issue date is in the future")
     return value
 
@@ -80,7 +78,7 @@ def _check_issue_date(value: dt.date | None) -> dt.date | None:
 def _check_tax_id(value: str | None) -> str | None:
     if value is None:
         return None
-    digits = re.sub(r"[\s-]", "", value)
+    digits = re.sub(r"[\s-]", "", arabic_digits(value))
     if not (len(digits) == 13 and digits.isascii() and digits.isdigit()):
         raise ValueError("a Thai tax ID has 13 digits")
     if not is_valid_tax_id(digits):
@@ -92,6 +90,7 @@ def _check_tax_id(value: str | None) -> str | None:
 def _check_branch(value: str | None) -> str | None:
     if value is None:
         return None
+    value = arabic_digits(value)
     if not (len(value) == 5 and value.isascii() and value.isdigit()):
         raise ValueError("branch is 5 digits; 00000 = head office")
     return value
@@ -113,7 +112,7 @@ class _MetadataFields(BaseModel):
     fiscal_year: int | None = None
     voucher_no: Line100 = None
     doc_number: Line100 = None
-    issue_date: dt.date | None = None
+    issue_date: TypedDate = None
     issuer_name: Line300 = None
     issuer_tax_id: str | None = None
     issuer_branch: str | None = None
@@ -129,7 +128,7 @@ class _MetadataFields(BaseModel):
 
     _doc_type = field_validator("doc_type")(check_doc_type)
     _issue = field_validator("issue_date")(_check_issue_date)
-    _fy = field_validator("fiscal_year")(check_fiscal_year)
+    _fy = field_validator("fiscal_year", mode="before")(check_fiscal_year)
     _tax = field_validator("issuer_tax_id")(_check_tax_id)
     _branch = field_validator("issuer_branch")(_check_branch)
     _cur = field_validator("currency")(_check_currency)

@@ -262,6 +262,8 @@ def _read_fields(r: _Reader, *, etda: bool, findings: list[Finding]) -> InvoiceF
             findings.append(Finding("totals_mismatch", "warning",
                                     f"tax basis {basis} + tax {f.tax_total} != grand total "
                                     f"{f.grand_total}", "grand_total"))
+        _check_tax(r, f, basis, findings)
+        _check_lines(r, f, findings)
     for relation, path in (("additional", f"{_AGREEMENT}/ram:AdditionalReferencedDocument"),
                            ("invoice", f"{_SETTLEMENT}/ram:InvoiceReferencedDocument")):
         for node in r.all(path):
@@ -276,6 +278,76 @@ def _read_fields(r: _Reader, *, etda: bool, findings: list[Finding]) -> InvoiceF
                 type_code=r.text("ram:ReferenceTypeCode", node) or r.text("ram:TypeCode", node),
                 relation=relation))
     return f
+
+
+SATANG = Decimal("0.01")
+_LINE_TOTAL = ("rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem/"
+               "ram:SpecifiedLineTradeSettlement/"
+               "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:NetLineTotalAmount")
+
+
+def vat_agrees(basis: Decimal, rate: Decimal, vat: Decimal) -> bool:
+    """VAT = basis × rate %, to the satang. ETDA's standard states amounts to two
+    decimals without prescribing a rounding mode, and the Revenue Code leaves it to the
+    issuer: any rounding of the exact product to the satang (half up, half even, down, up)
+    is accepted — i.e. the stated VAT is within one satang of the exact product."""
+    exact = basis * rate / Decimal(100)
+    return abs(vat - exact) < SATANG
+
+
+def _number(r: _Reader, path: str, node: etree._Element) -> Decimal | None:
+    raw = r.text(path, node)
+    try:
+        value = Decimal(raw) if raw is not None else None
+    except InvalidOperation:
+        return None
+    return value if value is not None and value.is_finite() else None
+
+
+def _check_tax(r: _Reader, f: InvoiceFields, basis: Decimal | None,
+               findings: list[Finding]) -> None:
+    """Each stated tax (ApplicableTradeTax) against its basis and rate, and the tax total
+    against the tax basis total when the document has one rate."""
+    rates = []
+    for tax in r.all(f"{_SETTLEMENT}/ram:ApplicableTradeTax"):
+        rate = _number(r, "ram:CalculatedRate", tax)
+        tax_basis = _number(r, "ram:BasisAmount", tax)
+        amount = _number(r, "ram:CalculatedAmount", tax)
+        if rate is None:
+            continue
+        rates.append(rate)
+        if tax_basis is not None and amount is not None \
+                and not vat_agrees(tax_basis, rate, amount):
+            findings.append(Finding(
+                "vat_rate_mismatch", "warning",
+                f"tax {amount} is not basis {tax_basis} × rate {rate}% "
+                f"(= {(tax_basis * rate / 100).quantize(SATANG)})", "tax_total"))
+    if len(set(rates)) == 1 and basis is not None and f.tax_total is not None \
+            and not vat_agrees(basis, rates[0], f.tax_total):
+        findings.append(Finding(
+            "vat_total_mismatch", "warning",
+            f"tax total {f.tax_total} is not tax basis total {basis} × rate {rates[0]}% "
+            f"(= {(basis * rates[0] / 100).quantize(SATANG)})", "tax_total"))
+
+
+def _check_lines(r: _Reader, f: InvoiceFields, findings: list[Finding]) -> None:
+    """The line total stated in the summation against the sum of the lines' net totals.
+    Not for debit and credit notes (80, 81), whose line total is the corrected value of
+    the original document, not a sum of their own lines."""
+    if f.document_type_code in ("80", "81"):
+        return
+    nodes = r.all(_LINE_TOTAL)
+    if not nodes or f.line_total is None:
+        return
+    values = [_number(r, ".", n) for n in nodes]
+    if any(v is None for v in values):
+        return
+    total = sum(values, Decimal(0))  # type: ignore[arg-type]
+    if total != f.line_total:
+        findings.append(Finding(
+            "line_total_mismatch", "warning",
+            f"line total {f.line_total} is not the sum of the {len(values)} line(s), {total}",
+            "line_total"))
 
 
 def _party(r: _Reader, node: etree._Element | None, etda: bool) -> Party | None:
