@@ -36,6 +36,16 @@ CII_RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformat
 ZUGFERD1_NS = "urn:ferd:CrossIndustryDocument:invoice:1p0"
 ETDA_GUIDELINE = "ER3-2560"
 ETDA_VERSIONS = ("2.0", "2.1")
+# The business rules (ETDA's Schematron, shipped for v2.0) apply to every version the
+# archive validates and to files that declare none ("" = unversioned).
+SCHEMATRON_VERSIONS = ("2.0", "2.1", "")
+# Rules of the v2.0 Schematron that v2.1 documents need not meet, with the evidence for
+# each. ETDA publishes no v2.1 Schematron; its own v2.1 sample is the only authority here.
+RULES_NOT_IN_21 = {
+    "TIV-AdditionalReferencedDocument-001":
+        "ETDA's own v2.1 sample (Example_TaxInvoice_2p1_v1.xml) gives PurposeCode TIVC01 "
+        "without a referenced document",
+}
 
 # UNTDID 1001 codes seen on CII invoices (EN 16931 restricts to a handful).
 CII_TYPE_NAMES = {
@@ -95,7 +105,7 @@ def _inspect_etda(tree: etree._ElementTree, source: str, kind: str) -> InvoiceRe
 
     guideline = reader.first("rsm:ExchangedDocumentContext/"
                              "ram:GuidelineSpecifiedDocumentContextParameter/ram:ID")
-    version = None
+    version = ""
     if guideline is not None:
         report.guideline = _text(guideline)
         raw_version = (guideline.get("schemeVersionID") or "").strip()
@@ -123,20 +133,17 @@ def _inspect_etda(tree: etree._ElementTree, source: str, kind: str) -> InvoiceRe
                                  errors=errors)
     reasons.extend(f"XSD line {e['line']}: {e['message']}" for e in errors[:5])
 
-    if version == "2.0" and not errors:
-        sch_errors = etda_schema.schematron_errors(kind, tree)
-        schematron_step = ValidationStep(status="invalid" if sch_errors else "valid",
-                                         against=etda_schema.schematron_path(kind).name,
-                                         errors=sch_errors)
-        reasons.extend(f"Schematron: {e['message']}" for e in sch_errors[:5])
-    elif errors:
+    if errors:
         schematron_step = ValidationStep(status="not_checked",
                                          note="skipped: the document is not schema-valid")
+    elif version in SCHEMATRON_VERSIONS:
+        schematron_step = _schematron(kind, tree, version, report.findings)
+        reasons.extend(f"Schematron {e['rule'] or ''}: {e['message']}".replace("  ", " ")
+                       for e in schematron_step.errors[:5])
     else:
         schematron_step = ValidationStep(
             status="not_checked",
-            note=f"no Schematron shipped for ETDA version {version or '(none)'}; "
-                 "business rules of v2.0 are not applied to it")
+            note=f"no Schematron for ETDA version {version}; business rules not applied")
 
     report.validation = InvoiceValidation(verdict="invalid" if reasons else "valid",
                                           reasons=reasons, schema=schema_step,
@@ -147,6 +154,32 @@ def _inspect_etda(tree: etree._ElementTree, source: str, kind: str) -> InvoiceRe
     _check_parties(report.fields, report.findings)
     _note_outside_data(tree, report.findings)
     return report
+
+
+def _schematron(kind: str, tree: etree._ElementTree, version: str,
+                findings: list[Finding]) -> ValidationStep:
+    """ETDA's Schematron, reported per rule; for v2.1 without the rules it relaxed."""
+    failed = etda_schema.schematron_errors(kind, tree)
+    errors = []
+    for error in failed:
+        rule = str(error.get("rule") or "")
+        if version == "2.1" and rule in RULES_NOT_IN_21:
+            findings.append(Finding("schematron_rule_relaxed", "info",
+                                    f"{rule} (v2.0) not applied to a v2.1 document: "
+                                    f"{RULES_NOT_IN_21[rule]}"))
+            continue
+        errors.append(error)
+    rules: dict[str, int] = {}
+    for error in errors:
+        rule = str(error.get("rule") or "(unnamed rule)")
+        rules[rule] = rules.get(rule, 0) + 1
+    note = None
+    if version != "2.0":
+        note = (f"ETDA Schematron v2.0 applied to a {'v' + version if version else 'unversioned'}"
+                " document" + (" (rules relaxed in v2.1 left out)" if version == "2.1" else ""))
+    return ValidationStep(status="invalid" if errors else "valid",
+                          against=etda_schema.schematron_path(kind).name, errors=errors,
+                          note=note, rules=[{"rule": r, "failed": n} for r, n in rules.items()])
 
 
 def _check_parties(fields: InvoiceFields, findings: list[Finding]) -> None:
