@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     spool_memory_bytes: int = 4 * 1024 * 1024
     # Until the retention schedule of a record is known, blobs are locked for this long.
     default_retention_years: int = 10
+    # The store lock of new evidence bytes never ends sooner than this (see
+    # archive.evidence.service.new_bytes_lock); the retention jobs keep it this far ahead
+    # while a record's date is not final (audit not closed, hold, cannot compute).
+    lock_min_horizon_days: int = Field(default=365, ge=30)
 
     secret_key: SecretStr = SecretStr("change-me")
     tsa_url: str | None = None

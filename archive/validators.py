@@ -13,7 +13,7 @@ from pydantic import BeforeValidator
 
 from archive.evidence.models import DOC_TYPES
 from archive.textnorm import clean_text
-from archive.thai import BE_OFFSET, BE_YEAR_FROM, arabic_digits
+from archive.thai import BE_OFFSET, BE_YEAR_FROM, arabic_digits, fiscal_year
 
 FISCAL_YEAR_MIN, FISCAL_YEAR_MAX = 2533, 2700
 
@@ -62,7 +62,7 @@ def typed_decimal(value: Any) -> Decimal | None:
         return None
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValueError("give amounts as decimal strings, e.g. \"1234.50\"")
     if isinstance(value, int):
         return Decimal(value)
@@ -143,3 +143,28 @@ def required_text(value: Any, limit: int) -> Any:
         if len(value) > limit:
             raise ValueError(f"at most {limit} characters")
     return value
+
+
+def fiscal_year_problem(value: int, issue_date: dt.date | None, today: dt.date) -> str | None:
+    """Why a typed fiscal year is implausible, or None.
+
+    The retention of a record counts from its fiscal year, and the write-once store makes
+    a wrong one expensive. A payment's fiscal year may differ from its document's (an
+    invoice of September paid in October), but not by more than a year, and no payment is
+    made in a fiscal year after the next. Outside that window the uploader must confirm
+    (``confirm_fiscal_year``); the mismatch then stays a cross-check warning."""
+    next_year = fiscal_year(today) + 1
+    if value > next_year:
+        return (f"fiscal year {value} is later than the next fiscal year ({next_year}); "
+                "correct it, or confirm it with confirm_fiscal_year=true / "
+                f"ปีงบประมาณ {value} เกินปีงบประมาณถัดไป ({next_year}): แก้ไข หรือยืนยันด้วย "
+                "confirm_fiscal_year=true")
+    if issue_date is not None:
+        date_year = fiscal_year(issue_date)
+        if abs(value - date_year) > 1:
+            return (f"fiscal year {value} is more than one year from the fiscal year of the "
+                    f"issue date {issue_date.isoformat()} ({date_year}); correct it, or confirm "
+                    "it with confirm_fiscal_year=true / "
+                    f"ปีงบประมาณ {value} ห่างจากปีงบประมาณของวันที่เอกสาร ({date_year}) เกินหนึ่งปี: "
+                    "แก้ไข หรือยืนยันด้วย confirm_fiscal_year=true")
+    return None

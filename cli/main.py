@@ -421,7 +421,8 @@ def ingest(
         fail(exc)
     files = _walk(paths)
     policy = service.IngestPolicy(ctx.settings.allowed_media_types,
-                                  ctx.settings.default_retention_years)
+                                  ctx.settings.default_retention_years,
+                                  ctx.settings.lock_min_horizon_days)
     results: list[dict[str, Any]] = []
     with progress_bar(len(files), "archiving", sum(f.stat().st_size for f in files)) as advance:
         for path in files:

@@ -80,7 +80,8 @@ async def upload(request: Request, principal: CurrentUser, session: SessionDep,
             service.ingest, session, store, principal, spool=form.spool, meta=meta,
             filename=filename, client_media_type=form.content_type,
             policy=service.IngestPolicy(settings.allowed_media_types,
-                                        settings.default_retention_years))
+                                        settings.default_retention_years,
+                                        settings.lock_min_horizon_days))
         return service.ingest_out(result)
     finally:
         form.spool.close()

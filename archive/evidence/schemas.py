@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -23,10 +24,10 @@ from archive.errors import InvalidInput
 from archive.textnorm import clean_text
 from archive.thai import arabic_digits, fiscal_year, is_valid_tax_id, tax_id_check_digit, to_be
 from archive.validators import (
+    TypedDate,
     blank_to_none,
     check_doc_type,
     check_fiscal_year,
-    TypedDate,
     typed_decimal,
 )
 
@@ -152,23 +153,40 @@ class _MetadataFields(BaseModel):
 
 
 class EvidenceMetadata(_MetadataFields):
-    """Metadata typed by the uploader. ``fiscal_year`` defaults from ``issue_date``."""
+    """Metadata typed by the uploader. ``fiscal_year`` defaults from ``issue_date`` (or,
+    without one, from the upload day: re-derived when the inspection finds the date).
+    ``confirm_fiscal_year`` accepts a fiscal year outside the plausible window
+    (:func:`archive.validators.fiscal_year_problem`)."""
 
     org_code: str
     doc_type: str
     currency: str = "THB"
+    confirm_fiscal_year: bool = False
+    _fiscal_year_source: str = PrivateAttr(default="typed")
 
     @model_validator(mode="after")
     def _default_fiscal_year(self) -> EvidenceMetadata:
         if self.fiscal_year is None:
-            self.fiscal_year = fiscal_year(self.issue_date or dt.date.today())
+            self.fiscal_year = fiscal_year(self.issue_date or clock.today())
+            self._fiscal_year_source = "issue_date" if self.issue_date else "upload_date"
         return self
+
+    @property
+    def fiscal_year_source(self) -> str:
+        """``typed``, ``issue_date`` or ``upload_date``: where the fiscal year came from."""
+        return self._fiscal_year_source
+
+    def row_values(self) -> dict[str, Any]:
+        """The values of the evidence row."""
+        return {**self.model_dump(exclude={"org_code", "confirm_fiscal_year"}),
+                "fiscal_year_source": self._fiscal_year_source}
 
 
 class EvidenceUpdate(_MetadataFields):
     """A metadata correction: only the fields given change; ``reason`` is kept in history."""
 
     reason: str | None = None
+    confirm_fiscal_year: bool = False
 
 
 def parse_metadata(model: type[_MetadataFields], data: dict[str, Any]) -> Any:

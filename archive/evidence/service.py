@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.clock import start_of_day, years_after
@@ -37,15 +37,22 @@ from archive.ids import uuid7
 from archive.jobs.service import enqueue_many
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
+from archive.schedules.models import RetentionSchedule
 from archive.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
+from archive.thai import fiscal_year as thai_fiscal_year
 from archive.thai import fiscal_year_bounds
+from archive.validators import fiscal_year_problem
 
 
 @dataclass(frozen=True)
 class IngestPolicy:
     allowed_media_types: tuple[str, ...]
+    # DEFAULT_RETENTION_YEARS: the lock of bytes whose schedule gives no date (none
+    # assigned, permanent, kept with a parent), counted from the end of the fiscal year.
     retention_years: int
+    # LOCK_MIN_HORIZON_DAYS: no new lock ends sooner than this many days from now.
+    lock_min_horizon_days: int = 365
 
 
 @dataclass
@@ -70,14 +77,21 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     require(principal, "evidence.create")
     org = orgs.get_by_code(session, meta.org_code)
     accounts.ensure_in_scope(session, principal, org.id, "organisation")
+    fy_source = meta.fiscal_year_source
+    if fy_source == "typed" and _check_fiscal_year(meta.fiscal_year, meta.issue_date,
+                                                   confirmed=meta.confirm_fiscal_year):
+        fy_source = "confirmed"
     sha = spool.sha256 or spool.finish()
     media_type = check_media_type(spool.head, spool.size, filename, policy.allowed_media_types)
+    schedule_id = schedule_for(session, meta.doc_type)
 
     blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
     new = blob is None
     if blob is None:
-        blob = _store_new_blob(session, store, spool, sha, media_type, policy,
-                               meta.fiscal_year)
+        retain_until = new_bytes_lock(session.get(RetentionSchedule, schedule_id)
+                                      if schedule_id else None, policy,
+                                      fiscal_year_for_lock(meta.fiscal_year, meta.issue_date))
+        blob = _store_new_blob(session, store, spool, sha, media_type, retain_until)
     elif blob.deleted_at is not None:
         raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
                        "archived again under the same record history", code="blob_destroyed")
@@ -85,11 +99,11 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
 
     now = utcnow()
-    row = {**meta.model_dump(exclude={"org_code"}), "id": uuid7(), "org_id": org.id,
+    row = {**meta.row_values(), "fiscal_year_source": fy_source, "id": uuid7(), "org_id": org.id,
            "blob_id": blob.id, "original_filename": filename,
            "client_media_type": client_media_type, "uploaded_by": principal.name,
            "status": "received", "version": 1, "on_hold": False, "pdfa_compliant": None,
-           "schedule_id": schedule_for(session, meta.doc_type), "retain_until": None,
+           "schedule_id": schedule_id, "retain_until": None,
            "retention_basis": None, "created_at": now, "updated_at": now}
     # A Core INSERT: the ORM's unit-of-work flush of one new object cost more CPU than
     # the rest of the ingest's statements together. The object handed back is a
@@ -114,9 +128,69 @@ def _duplicates_in_scope(session: Session, principal: Principal, blob: Blob) -> 
     return list(session.scalars(q.order_by(Evidence.id).limit(20)))
 
 
+def _check_fiscal_year(value: int | None, issue_date: dt.date | None, *,
+                       confirmed: bool) -> bool:
+    """Refuse an implausible typed fiscal year unless ``confirmed``; True when it is
+    implausible but confirmed (the record's ``fiscal_year_source`` is then
+    ``confirmed``: its store lock keeps to the horizon until the year is corrected or
+    has been reached, see ``retention.locks``)."""
+    if value is None:
+        return False
+    problem = fiscal_year_problem(value, issue_date, clock.today())
+    if problem and not confirmed:
+        raise InvalidInput([{"field": "fiscal_year", "message": problem}],
+                           code="implausible_fiscal_year")
+    return problem is not None
+
+
+def fiscal_year_for_lock(fiscal_year: int, issue_date: dt.date | None,
+                         today: dt.date | None = None) -> int:
+    """The latest fiscal year the rule can justify at upload time: the typed one, but no
+    later than the next fiscal year, nor than the year after the issue date's. A typed
+    year beyond that (confirmed, or a typo) then locks the bytes no longer than a
+    plausible one would, and can still be corrected: the retention jobs extend the lock
+    if the year stands."""
+    limit = thai_fiscal_year(today or clock.today()) + 1
+    if issue_date is not None:
+        limit = min(limit, thai_fiscal_year(issue_date) + 1)
+    return min(fiscal_year, limit)
+
+
+def new_bytes_lock(schedule: RetentionSchedule | None, policy: IngestPolicy, fiscal_year: int,
+                   now: dt.datetime | None = None) -> dt.datetime:
+    """The lock horizon of new bytes: the record's earliest lawful destruction date under
+    its schedule, never sooner than ``policy.lock_min_horizon_days`` from now.
+
+    * ``fiscal_year_end`` schedules: ``keep_years`` after the end of the fiscal year;
+    * ``audit_closure`` schedules: the shorter period (``audited_keep_years``, an audit
+      cannot close before the year ends) after the end of the fiscal year;
+    * anything else (no schedule, permanent, kept with a parent record, no period):
+      ``policy.retention_years`` (DEFAULT_RETENTION_YEARS) after the end of the year.
+
+    The retention jobs extend the lock as the date moves (the audit not closed yet, a
+    hold, a schedule change: ``retention.locks``); nothing shortens it."""
+    now = now or utcnow()
+    after_year = fiscal_year_bounds(fiscal_year)[1] + dt.timedelta(days=1)
+    years = policy.retention_years
+    if schedule is not None and schedule.trigger == "fiscal_year_end" and schedule.keep_years:
+        years = schedule.keep_years
+    elif schedule is not None and schedule.trigger == "audit_closure" \
+            and schedule.keep_years and schedule.audited_keep_years:
+        years = min(schedule.keep_years, schedule.audited_keep_years)
+    horizon = now + dt.timedelta(days=policy.lock_min_horizon_days)
+    return max(horizon, years_after(start_of_day(after_year), years))
+
+
+def fiscal_year_for_retention(evidence: Evidence) -> int:
+    """The fiscal year a record's retention counts from: the fiscal year of payment.
+
+    Today that is the record's own fiscal year. Hook for disbursements (issue 20 item 1):
+    a file linked to a voucher takes the voucher's fiscal year."""
+    return evidence.fiscal_year
+
+
 def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str,
-                    media_type: str, policy: IngestPolicy, fiscal_year: int | None) -> Blob:
-    retain_until = default_retain_until(policy.retention_years, fiscal_year=fiscal_year)
+                    media_type: str, retain_until: dt.datetime) -> Blob:
     key = blob_key(sha)
     info = store.put(key, spool.source(), spool.size, retain_until=retain_until,
                      content_type=media_type)
@@ -137,8 +211,8 @@ def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str
 
 def default_retain_until(years: int, now: dt.datetime | None = None, *,
                          fiscal_year: int | None = None) -> dt.datetime:
-    """The store lock of new bytes: ``years`` from now or, for evidence, from the end of
-    its fiscal year (BE), whichever is later.
+    """A lock of ``years`` from now or from the end of a fiscal year (BE), whichever is
+    later (audit checkpoints; evidence bytes get :func:`new_bytes_lock`).
 
     Retention periods count from the end of the fiscal year (DESIGN.md), and a record is
     often uploaded during that year: counting from the upload alone would let the lock of
@@ -221,7 +295,8 @@ def open_content(session: Session, store: ObjectStore, principal: Principal,
 # -- correcting metadata ---------------------------------------------------------------
 
 def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
-           changes: EvidenceUpdate, *, expected_version: int | None = None) -> Evidence:
+           changes: EvidenceUpdate, *, expected_version: int | None = None,
+           fiscal_year_source: str | None = None) -> Evidence:
     """Apply a metadata correction, keeping the previous values in history.
 
     The update is conditional on the version read (optimistic locking), so two officers
@@ -236,7 +311,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     if expected_version is not None and expected_version != evidence.version:
         raise Conflict(f"the record is at version {evidence.version}, not {expected_version}",
                        code="version_conflict")
-    given = changes.model_dump(exclude_unset=True, exclude={"reason"})
+    given = changes.model_dump(exclude_unset=True, exclude={"reason", "confirm_fiscal_year"})
     if "doc_type" in given and given["doc_type"] is None:
         raise InvalidInput([{"field": "doc_type", "message": "cannot be removed"}],
                            code="invalid_metadata")
@@ -253,12 +328,23 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                            code="invalid_metadata")
     if not diff:
         return evidence
+    extra: dict[str, Any] = {}
+    if "fiscal_year" in diff:
+        if fiscal_year_source is None:
+            odd = _check_fiscal_year(diff["fiscal_year"],
+                                     diff.get("issue_date", evidence.issue_date),
+                                     confirmed=changes.confirm_fiscal_year)
+            fiscal_year_source = "confirmed" if odd else "typed"
+        # The retention counts from the corrected year: computed afresh (a correction is
+        # not a later event that may only extend it); the store's lock cannot shorten.
+        extra = {"fiscal_year_source": fiscal_year_source, "retain_until": None,
+                 "retention_basis": None}
     previous = {f: _plain(getattr(evidence, f)) for f in METADATA_FIELDS}
     now = utcnow()
     updated = rowcount(session.execute(
         sa.update(Evidence)
         .where(Evidence.id == evidence.id, Evidence.version == evidence.version)
-        .values(version=Evidence.version + 1, updated_at=now, **diff)
+        .values(version=Evidence.version + 1, updated_at=now, **diff, **extra)
         .execution_options(synchronize_session=False)))
     if updated != 1:
         raise Conflict("the record was changed by someone else meanwhile; reload and retry",
@@ -270,6 +356,8 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                  target_id=evidence.id, org_id=evidence.org_id,
                  details={"changes": {k: [previous[k], _plain(v)] for k, v in diff.items()},
                           "reason": changes.reason, "version": evidence.version + 1})
+    if extra:
+        enqueue_many(session, [("retention_compute", {"evidence_id": str(evidence.id)}, None)])
     session.refresh(evidence)
     return evidence
 

@@ -10,8 +10,10 @@ Revises: 0050
 * The Thai search normalisation (``archive.textnorm.thai_search_form``: sara am
   composed, marks in canonical order, Thai digits as Arabic) applied where the
   databases fold metadata: PostgreSQL's ``archive_fold`` (behind the generated
-  ``evidence.search_meta`` and the copied ``evidence.search_text``), SQLite's
-  ``search_meta`` triggers. Existing rows are normalised: the extracted texts
+  ``evidence.search_meta`` and the copied ``evidence.search_text``; the replacements
+  nested in SQL), SQLite's ``search_meta`` triggers (through the function
+  ``archive_thai_search_form`` that ``archive.db.make_engine`` registers on every
+  connection: SQLite's parser cannot nest 46 ``replace`` calls). Existing rows are normalised: the extracted texts
   (``blob_texts``, in batches, only the rows that change; triggers carry them into the
   indexes) and the folded metadata.
 """
@@ -41,7 +43,7 @@ def _pg_fold(thai: bool) -> str:
 
 def _sqlite_meta(row: str, thai: bool) -> str:
     joined = " || char(31) || ".join(f"coalesce({row}.{f}, '')" for f in _META_FIELDS)
-    return f"lower({thai_search_form_sql(joined) if thai else joined})"
+    return f"lower({f'archive_thai_search_form({joined})' if thai else joined})"
 
 
 def _sqlite_triggers(thai: bool) -> list[str]:
