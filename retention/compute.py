@@ -60,16 +60,28 @@ def holds_for(session: Session, evidence_ids: list[uuid.UUID]) -> dict[uuid.UUID
     return out
 
 
+def fiscal_year_for_retention(evidence: Evidence) -> int:
+    """The fiscal year a record's retention counts from: the fiscal year *of payment*
+    (the default schedule: "end of the fiscal year of payment"; audit closures are per
+    organisation and fiscal year).
+
+    Today that is the record's own fiscal year. Hook for disbursements (issue 20 item 1):
+    a file linked to a voucher takes the voucher's fiscal year; every use in this module
+    (the rule's facts, the audit closures looked up) goes through here."""
+    return evidence.fiscal_year
+
+
 def facts(evidence: Evidence) -> RecordFacts:
-    return RecordFacts(fiscal_year=evidence.fiscal_year, previous=evidence.retain_until)
+    return RecordFacts(fiscal_year=fiscal_year_for_retention(evidence),
+                       previous=evidence.retain_until)
 
 
 def decide(session: Session, evidence: Evidence, *, today: dt.date | None = None,
            rule_map: dict[int, Rule] | None = None) -> Decision:
     """The decision for one record as of ``today``, without writing anything."""
     rule_map = rule_map if rule_map is not None else rules(session)
-    events = Events(closures_for(session, [(evidence.org_id, evidence.fiscal_year)]).get(
-        (evidence.org_id, evidence.fiscal_year), ()),
+    key = (evidence.org_id, fiscal_year_for_retention(evidence))
+    events = Events(closures_for(session, [key]).get(key, ()),
         tuple(holds_for(session, [evidence.id]).get(evidence.id, [])))
     rule = rule_map.get(evidence.schedule_id) if evidence.schedule_id else None
     return compute_retain_until(facts(evidence), rule, events, today or clock.today())
@@ -79,12 +91,13 @@ def decide_many(session: Session, rows: list[Evidence], *, today: dt.date,
                 rule_map: dict[int, Rule] | None = None) -> dict[uuid.UUID, Decision]:
     """Decisions for several loaded records (three queries whatever their number)."""
     rule_map = rule_map if rule_map is not None else rules(session)
-    closures = closures_for(session, [(e.org_id, e.fiscal_year) for e in rows])
+    closures = closures_for(session, [(e.org_id, fiscal_year_for_retention(e)) for e in rows])
     holds = holds_for(session, [e.id for e in rows])
     out = {}
     for e in rows:
         rule = rule_map.get(e.schedule_id) if e.schedule_id else None
-        events = Events(closures.get((e.org_id, e.fiscal_year), ()), tuple(holds.get(e.id, [])))
+        events = Events(closures.get((e.org_id, fiscal_year_for_retention(e)), ()),
+                        tuple(holds.get(e.id, [])))
         out[e.id] = compute_retain_until(facts(e), rule, events, today)
     return out
 

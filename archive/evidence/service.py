@@ -90,7 +90,9 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     if blob is None:
         retain_until = new_bytes_lock(session.get(RetentionSchedule, schedule_id)
                                       if schedule_id else None, policy,
-                                      fiscal_year_for_lock(meta.fiscal_year, meta.issue_date))
+                                      fiscal_year_for_lock(meta.fiscal_year or
+                                                           thai_fiscal_year(clock.today()),
+                                                           meta.issue_date))
         blob = _store_new_blob(session, store, spool, sha, media_type, retain_until)
     elif blob.deleted_at is not None:
         raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
@@ -179,14 +181,6 @@ def new_bytes_lock(schedule: RetentionSchedule | None, policy: IngestPolicy, fis
         years = min(schedule.keep_years, schedule.audited_keep_years)
     horizon = now + dt.timedelta(days=policy.lock_min_horizon_days)
     return max(horizon, years_after(start_of_day(after_year), years))
-
-
-def fiscal_year_for_retention(evidence: Evidence) -> int:
-    """The fiscal year a record's retention counts from: the fiscal year of payment.
-
-    Today that is the record's own fiscal year. Hook for disbursements (issue 20 item 1):
-    a file linked to a voucher takes the voucher's fiscal year."""
-    return evidence.fiscal_year
 
 
 def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str,

@@ -372,10 +372,11 @@ def _check_lines(r: _Reader, f: InvoiceFields, findings: list[Finding]) -> None:
     nodes = r.all(_LINE_TOTAL)
     if not nodes or f.line_total is None:
         return
-    values = [_number(r, ".", n) for n in nodes]
-    if any(v is None for v in values):
+    read = [_number(r, ".", n) for n in nodes]
+    values = [v for v in read if v is not None]
+    if len(values) != len(read):
         return
-    total = sum(values, Decimal(0))  # type: ignore[arg-type]
+    total = sum(values, Decimal(0))
     if total != f.line_total:
         findings.append(Finding(
             "line_total_mismatch", "warning",

@@ -6,6 +6,7 @@ normalisation for indexing and querying, and the cross-checks against the file."
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -302,3 +303,34 @@ def test_thai_variants_in_file_text_are_found(env: Env, tokens, written, query):
     assert r.status_code == 201, r.text
     run_jobs(env, ("extract_text",))
     assert _search(env, tokens["aud1"], q=query) == [r.json()["id"]]
+
+
+# -- the new messages read in Thai on the pages ----------------------------------------
+
+def test_new_messages_read_in_thai():
+    import re
+
+    from api.web import present
+    from archive.inspection.crosscheck import cross_check
+    from archive.validators import fiscal_year_problem, typed_date, typed_decimal
+    from tests.archive.inspection.test_crosscheck import found
+
+    messages = [w.message for w in cross_check(
+        {"doc_type": "receipt", "vat_amount": "70.00"},
+        found(document_type_code="388", tax_total=Decimal("700.00"))).warnings]
+    assert len(messages) == 2
+    messages.append(str(fiscal_year_problem(2658, dt.date(2025, 3, 1), dt.date(2025, 3, 2))))
+    messages.append(str(fiscal_year_problem(2600, None, dt.date(2025, 3, 2))))
+    messages.append("fiscal year 2569 is not the fiscal year of the issue date 2025-01-15 "
+                    "(2568)")
+    for bad, parse in (("1,0,7,0", typed_decimal), ("15-01-2025", typed_date),
+                       ("2568-02-30", typed_date)):
+        with pytest.raises(ValueError) as err:
+            parse(bad)
+        messages.append(str(err.value))
+    for message in messages:
+        thai = present.Formatter("th").message(message)
+        assert thai != message and re.search("[\u0e00-\u0e7f]", thai), message
+        # no English words left, but for the values quoted (in parentheses)
+        bare = re.sub(r"\([^)]*\)|'[^']*'|confirm_fiscal_year=true", "", thai)
+        assert not re.search("[a-z]{4,}", bare), thai
