@@ -48,7 +48,7 @@ from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.schedules.models import RetentionSchedule
 from archive.schedules.service import ensure_defaults
-from retention import compute
+from retention import compute, locks
 from retention.models import (
     OPEN_STATUSES,
     AgencyHead,
@@ -244,9 +244,11 @@ def survey(session: Session, principal: Principal, *, as_of: dt.date | None = No
         sa.select(Organisation).where(Organisation.id.in_(list(by_org))))}
     for org_id, entries in sorted(by_org.items(), key=lambda kv: org_rows[kv[0]].code):
         org = org_rows[org_id]
+        releases = locks.store_releases_on(session, sorted({e.blob_id for e, _ in entries}))
         if dry_run:
             result.lists.append({"org_code": org.code, "records": len(entries),
-                                 "evidence_ids": [str(e.id) for e, _ in entries[:100]]})
+                                 "evidence_ids": [str(e.id) for e, _ in entries[:100]],
+                                 "store_releases_on": releases})
             continue
         dl, created = _draft_list(session, principal, org, as_of)
         lock(session, dl)
@@ -262,7 +264,8 @@ def survey(session: Session, principal: Principal, *, as_of: dt.date | None = No
         _log(session, principal, "disposition.survey", dl, org, as_of=as_of, created=created,
              added=len(added), evidence_ids=[str(i.evidence_id) for i in added][:500])
         result.lists.append({"id": str(dl.id), "number": dl.number, "org_code": org.code,
-                             "added": len(added), "created": created})
+                             "added": len(added), "created": created,
+                             "store_releases_on": releases})
     if not result.lists and not dry_run:
         audit.record(session, actor=principal, action="disposition.survey",
                      details={"as_of": as_of, "eligible": 0})

@@ -118,3 +118,20 @@ def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncRe
             report.holds_on += 1
         else:
             report.holds_off += 1
+
+
+def store_releases_on(session: Session, blob_ids: list[int]) -> dt.date | None:
+    """The Thailand day on which the store will release the last of these blobs (the
+    latest lock the archive has set on them): the survey and the forecast show it, since
+    destroyed records' bytes stay in the store until then."""
+    from archive.clock import BANGKOK
+
+    if not blob_ids:
+        return None
+    latest = None
+    for start in range(0, len(blob_ids), 500):
+        chunk = blob_ids[start:start + 500]
+        value = session.scalar(sa.select(sa.func.max(Blob.retain_until))
+                               .where(Blob.id.in_(chunk)))
+        latest = value if latest is None or (value is not None and value > latest) else latest
+    return latest.astimezone(BANGKOK).date() if latest is not None else None

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from archive import clock
 from archive.evidence.models import Blob, Evidence
-from archive.evidence.service import fiscal_year_for_lock
 from archive.storage import blob_key
 from archive.thai import fiscal_year
 from tests.archive.inspection.helpers import etda_invoice_xml
@@ -106,6 +105,8 @@ def test_confirmed_fiscal_year_typo_can_be_corrected_before_it_is_permanent(env:
 
 
 def test_fiscal_year_for_lock_is_bounded_by_what_upload_time_justifies():
+    from archive.evidence.service import fiscal_year_for_lock
+
     today = dt.date(2025, 3, 15)
     assert fiscal_year_for_lock(2658, dt.date(2025, 3, 1), today) == 2569
     assert fiscal_year_for_lock(2658, None, today) == 2569
@@ -334,3 +335,19 @@ def test_new_messages_read_in_thai():
         # no English words left, but for the values quoted (in parentheses)
         bare = re.sub(r"\([^)]*\)|'[^']*'|confirm_fiscal_year=true", "", thai)
         assert not re.search("[a-z]{4,}", bare), thai
+
+
+def test_survey_shows_when_the_store_releases_the_bytes(env: Env, tokens):
+    """GIVEN a receipt of FY 2555 ingested today (eligible now, locked for the horizon)
+    THEN the survey says when the store will release its bytes."""
+    r = upload(env.client(tokens["off1"]), make_pdf("fy-2555-survey"), fiscal_year="2555",
+               issue_date="2012-05-01")
+    assert r.status_code == 201
+    run_jobs(env, ALL_JOBS)
+    survey = env.client(tokens["rm1"]).post("/api/v1/retention/survey",
+                                            json={"dry_run": True})
+    assert survey.status_code == 200, survey.text
+    [entry] = survey.json()["lists"]
+    lock = _store_lock(env, r.json()["sha256"]).astimezone(clock.BANGKOK).date()
+    assert entry["store_releases_on"] == lock.isoformat()
+    assert lock < dt.date.today() + dt.timedelta(days=400)    # not 2036
