@@ -244,7 +244,8 @@ def survey(session: Session, principal: Principal, *, as_of: dt.date | None = No
         sa.select(Organisation).where(Organisation.id.in_(list(by_org))))}
     for org_id, entries in sorted(by_org.items(), key=lambda kv: org_rows[kv[0]].code):
         org = org_rows[org_id]
-        releases = locks.store_releases_on(session, sorted({e.blob_id for e, _ in entries}))
+        release_day = locks.store_releases_on(session, sorted({e.blob_id for e, _ in entries}))
+        releases = release_day.isoformat() if release_day else None
         if dry_run:
             result.lists.append({"org_code": org.code, "records": len(entries),
                                  "evidence_ids": [str(e.id) for e, _ in entries[:100]],
