@@ -351,3 +351,16 @@ def test_survey_shows_when_the_store_releases_the_bytes(env: Env, tokens):
     lock = _store_lock(env, r.json()["sha256"]).astimezone(clock.BANGKOK).date()
     assert entry["store_releases_on"] == lock.isoformat()
     assert lock < dt.date.today() + dt.timedelta(days=400)    # not 2036
+
+
+def test_csv_upload_time_is_thailand_time(env: Env, tokens):
+    import csv
+    import io
+
+    r = upload(env.client(tokens["off1"]), make_pdf("csv-night"))
+    with env.session() as s:
+        s.execute(sa.update(Evidence).where(Evidence.id == __import__("uuid").UUID(r.json()["id"]))
+                  .values(created_at=dt.datetime(2026, 12, 2, 18, 46, tzinfo=dt.UTC)))
+    body = env.client(tokens["aud1"]).get("/api/v1/evidence.csv").content.decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(body)))
+    assert row["uploaded_at"] == "2026-12-03T01:46:00+07:00"
