@@ -853,7 +853,8 @@ TH.update({
         "ยืนยันว่าปีงบประมาณถูกต้อง แม้จะห่างจากวันที่ของเอกสาร",
 })
 MESSAGES += [(re.compile(p), t) for p, t in [
-    (r"^fiscal year \d+ .* / (ปีงบประมาณ.*)$", "{0}"),
+    (r"^fiscal year \d+ .* / (ปีงบประมาณ.*?): แก้ไข หรือยืนยันด้วย confirm_fiscal_year=true$",
+     "{0}: แก้ไข หรือทำเครื่องหมายที่ช่อง “ยืนยันว่าปีงบประมาณถูกต้อง”"),
     (r"^document type typed \((.*)\) does not match the file's document type code (\S+) "
      r"\(expected (.*)\)$",
      "ประเภทเอกสารที่กรอก ({0}) ไม่ตรงกับรหัสประเภทเอกสารในไฟล์ ({1})"),
