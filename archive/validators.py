@@ -110,6 +110,22 @@ def typed_date(value: Any) -> Any:
         raise ValueError(f"{value!r} is not a date of the calendar") from None
 
 
+def date_param(value: str | None, field: str) -> dt.date | None:
+    """A date typed in a query string or a form (not a schema): :func:`typed_date`, with
+    its refusal as ``InvalidInput`` naming the field."""
+    from archive.errors import InvalidInput
+
+    try:
+        day = typed_date(value)
+    except ValueError as exc:
+        raise InvalidInput([{"field": field, "message": str(exc)}],
+                           code="invalid_date") from None
+    if day is not None and not isinstance(day, dt.date):
+        raise InvalidInput([{"field": field, "message": f"{value!r} is not a date"}],
+                           code="invalid_date")
+    return day
+
+
 # A date field as people type it (see typed_date): the same rule in every schema.
 TypedDate = Annotated[dt.date | None, BeforeValidator(typed_date)]
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from api.deps import CurrentUser, SessionDep
 from archive.accounts import service as accounts
 from archive.orgs import service as orgs
+from archive.validators import TypedDate
 
 router = APIRouter(tags=["administration"])
 
@@ -35,7 +36,7 @@ class UserIn(BaseModel):
     name: str
     role: str
     org_codes: list[str] = []
-    expires_on: dt.date | None = None
+    expires_on: TypedDate = None
     display_name: str | None = None
 
 

@@ -7,7 +7,6 @@ goes out — every attempt at a disposition step is on record, refused ones incl
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import CurrentUser, SessionDep, StoreDep
 from archive.accounts.principal import Principal
+from archive.errors import InvalidInput
 from archive.schedules import service as schedules
 from archive.schedules.schemas import (
     DocTypeOut,
@@ -27,6 +27,7 @@ from archive.schedules.schemas import (
     ScheduleUpdate,
     ScheduleVersionOut,
 )
+from archive.validators import date_param
 from retention import disposition, holds, views
 from retention.attempts import audited_refusal
 from retention.forecast import forecast as run_forecast
@@ -135,11 +136,16 @@ def record_retention(evidence_id: uuid.UUID, principal: CurrentUser, session: Se
 
 @router.get("/retention/forecast")
 def forecast(principal: CurrentUser, session: SessionDep,
-             until: Annotated[dt.date, Query(description="Up to this date (YYYY-MM-DD).")]
+             until: Annotated[str, Query(description="Up to this date (YYYY-MM-DD; a year "
+                                         "of 2400 or more is Buddhist Era).")]
              ) -> dict[str, Any]:
     """What becomes eligible when, by organisation, schedule and year; held records and
     records whose retention cannot be computed are listed apart."""
-    return run_forecast(session, principal, until=until)
+    day = date_param(until, "until")
+    if day is None:
+        raise InvalidInput([{"field": "until", "message": "Field required"}],
+                           code="invalid_date")
+    return run_forecast(session, principal, until=day)
 
 
 # -- disposition -----------------------------------------------------------------------

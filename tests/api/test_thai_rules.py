@@ -169,6 +169,13 @@ def test_forecast_shows_when_the_store_releases_the_bytes(env: Env, tokens):
     [group] = body["groups"]
     lock = _store_lock(env, r.json()["sha256"]).astimezone(clock.BANGKOK).date()
     assert group["store_releases_on"] == lock.isoformat()
+    # the same forecast asked with a Buddhist-Era date, or Thai digits
+    rm = env.client(tokens["rm1"])
+    for until in ("2573-01-01", "๒๕๗๓-๐๑-๐๑"):
+        same = rm.get("/api/v1/retention/forecast", params={"until": until}).json()
+        assert same["until"] == "2030-01-01" and same["groups"] == body["groups"]
+    bad = rm.get("/api/v1/retention/forecast", params={"until": "2030-02-30"})
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_date"
 
 
 # -- issue 16 item 11: cross-checks and the defaulted fiscal year ----------------------

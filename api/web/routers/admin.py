@@ -30,6 +30,7 @@ from archive.jobs import service as queue
 from archive.jobs.models import JOB_STATUSES
 from archive.orgs import service as orgs
 from archive.orgs.models import ORG_TYPES
+from archive.validators import date_param
 from retention import disposition
 from retention.attempts import audited_refusal
 
@@ -221,13 +222,7 @@ def retry_job(request: Request, job_id: int, principal: PageUser,
 
 
 def _date(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput([{"field": "expires_on", "message": "not a date (YYYY-MM-DD)"}]
-                           ) from None
+    return date_param(value, "expires_on")
 
 
 def _status(exc: ArchiveError) -> int:

@@ -7,7 +7,6 @@ a refused step is on record. A refusal re-renders the page with the reason.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from archive.evidence.models import DOC_TYPES
 from archive.evidence.schemas import validation_problems
 from archive.orgs import service as orgs
 from archive.schedules import service as schedules
+from archive.validators import date_param
 from retention import disposition, holds, views
 from retention.attempts import audited_refusal
 from retention.forecast import forecast as run_forecast
@@ -89,10 +89,10 @@ def schedules_page(request: Request, principal: PageUser, session: SessionDep) -
 
 @router.get("/retention/forecast")
 def forecast_page(request: Request, principal: PageUser, session: SessionDep,
-                  until: dt.date | None = None) -> Response:
-    until = until or add_years(clock.today(), 1)
-    return render(request, "retention/forecast.html", until=until,
-                  result=run_forecast(session, principal, until=until))
+                  until: str | None = None) -> Response:
+    day = date_param(until, "until") or add_years(clock.today(), 1)
+    return render(request, "retention/forecast.html", until=day,
+                  result=run_forecast(session, principal, until=day))
 
 
 # -- holds -----------------------------------------------------------------------------
