@@ -16,7 +16,6 @@ COPY pyproject.toml README.md ./
 COPY archive ./archive
 COPY api ./api
 COPY workers ./workers
-COPY retention ./retention
 COPY cli ./cli
 RUN pip install .
 

@@ -21,12 +21,12 @@ run: system-run $(BIN)/.installed
 	$(BIN)/archive serve --host $(HOST) --port $(PORT)
 
 test: system-test $(BIN)/.installed-test
-	$(BIN)/ruff check archive api workers retention cli tests bench
+	$(BIN)/ruff check archive api workers cli tests bench
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: $(BIN)/.installed-test
-	$(BIN)/ruff check archive api workers retention cli tests bench
+	$(BIN)/ruff check archive api workers cli tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api import errors, web
+from api import errors, openapi, web
 from api.routers import admin, audit, evidence, health, jobs, metrics
 from api.routers import exports as export_routes
 from api.routers import retention as retention_routes
@@ -26,7 +26,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     store = store or make_store(settings)
     app = FastAPI(title="Evidence Archive", version="0.1.0",
                   summary="Write-once archive of electronic disbursement evidence "
-                          "for Thai local government.")
+                          "for Thai local government.",
+                  docs_url=None, redoc_url=None)   # /docs is served offline: api/openapi.py
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
@@ -42,4 +43,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(export_routes.router, prefix="/api/v1")
     app.include_router(retention_routes.router, prefix="/api/v1")
     web.install(app)
+    openapi.install(app)
     return app

@@ -21,6 +21,8 @@ STATUS: dict[type[e.ArchiveError], int] = {
     e.InvalidInput: 422,
     e.NotFound: 404,
     e.Conflict: 409,
+    e.PreconditionFailed: 412,
+    e.PreconditionRequired: 428,
     e.PayloadTooLarge: 413,
     e.UnsupportedMediaType: 415,
     e.Unauthenticated: 401,
@@ -36,7 +38,8 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404
                405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
                413: "payload_too_large", 415: "unsupported_media_type",
                416: "range_not_satisfiable",
-               422: "invalid_request", 429: "too_many_requests"}
+               412: "precondition_failed", 422: "invalid_request",
+               428: "precondition_required", 429: "too_many_requests"}
 
 
 def status_for(exc: e.ArchiveError) -> int:

@@ -6,6 +6,7 @@ constructors; nothing deep inside the core reads the environment.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -25,7 +26,12 @@ _INSECURE_SECRETS = {"", "change-me", "minioadmin", "secret"}
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ARCHIVE_", extra="ignore")
+    # ARCHIVE_CONFIG names an env file (``KEY=value`` lines, the same ARCHIVE_ names) that an
+    # installation keeps its settings in, so that commands run from any folder find the
+    # archive; variables set in the environment win over the file.
+    model_config = SettingsConfigDict(env_prefix="ARCHIVE_", extra="ignore",
+                                      env_file=os.environ.get("ARCHIVE_CONFIG") or None,
+                                      env_file_encoding="utf-8")
 
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path("./var")
@@ -73,6 +79,11 @@ class Settings(BaseSettings):
                                      self.s3_secret_key.get_secret_value() in _INSECURE_SECRETS):
                 raise ValueError("ARCHIVE_S3_SECRET_KEY must be set to a real secret in production")
         return self
+
+    @property
+    def embedded_database(self) -> Path | None:
+        """The SQLite file of the embedded default; ``None`` with ``DATABASE_URL``."""
+        return None if self.database_url else (self.data_dir / "archive.db").resolve()
 
     @cached_property
     def db_url(self) -> str:

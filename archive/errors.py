@@ -77,3 +77,14 @@ class StoreIntegrityError(ArchiveError):
 class DatabaseUnavailable(ArchiveError):
     """The database cannot be reached."""
     code = "database_unavailable"
+
+
+class PreconditionFailed(Conflict):
+    """The record changed since it was read (a stale ``If-Match``)."""
+    code = "precondition_failed"
+
+
+class PreconditionRequired(ArchiveError):
+    """A conditional request is required (``If-Match``) so that concurrent edits cannot
+    silently overwrite each other."""
+    code = "precondition_required"

@@ -4,9 +4,9 @@ from archive.accounts.models import ApiToken, LoginFailure, User, UserOrganisati
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from archive.db import Base
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
-from archive.jobs.models import Job, SystemCheck
 from archive.orgs.models import Organisation
-from archive.schedules.models import (
+from archive.queue.models import Job, SystemCheck
+from archive.retention.schedules.models import (
     DocTypeSchedule,
     RetentionSchedule,
     RetentionScheduleVersion,

@@ -128,6 +128,7 @@ def date_param(value: str | None, field: str) -> dt.date | None:
 
 # A date field as people type it (see typed_date): the same rule in every schema.
 TypedDate = Annotated[dt.date | None, BeforeValidator(typed_date)]
+TypedDay = Annotated[dt.date, BeforeValidator(typed_date)]   # the same, required
 
 
 def check_doc_type(value: str | None) -> str | None:

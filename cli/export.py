@@ -11,11 +11,8 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
-from cli.context import Ctx, fail, progress_bar
-
-out = Console()
+from cli.context import Ctx, fail, out, progress_bar
 
 
 def export_pack(

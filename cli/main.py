@@ -15,9 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli import inspect, pdfa
+from cli import inspection, pdfa
 from cli import retention as retention_cli
-from cli.context import Ctx, fail, progress_bar
+from cli.context import Ctx, fail, out, plural, print_json, progress_bar
 from cli.export import export_pack
 
 app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evidence.",
@@ -25,7 +25,7 @@ app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evi
                   context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(pdfa.app, name="pdfa")
 app.add_typer(retention_cli.app, name="retention")
-app.command("inspect")(inspect.inspect_files)
+app.command("inspect")(inspection.inspect_files)
 app.command("export")(export_pack)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations (DLA office → province → LAO).", no_args_is_help=True)
@@ -40,7 +40,6 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.add_typer(jobs_app, name="jobs")
 
-out = Console()
 err = Console(stderr=True)
 
 
@@ -51,11 +50,13 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
           port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
           workers: Annotated[int, typer.Option(
               help="API processes (production: about one per core).")] = 1) -> None:
-    """Run the archive (API and pages). Without configuration: SQLite + a local folder
-    under ./var, upgraded on first start."""
+    """Run the archive: the API, the pages and (embedded default) a worker.
+
+    Without configuration: SQLite + a local folder under ./var, created and upgraded on
+    first start."""
     import uvicorn
 
-    ctx = Ctx.load(upgrade_empty=True)
+    ctx = Ctx.load(create=True)
     ctx.store.prepare()
     err.print(f"Evidence Archive on [bold]http://{host}:{port}[/]  "
               f"(database: {ctx.engine.url.render_as_string(hide_password=True)}; "
@@ -148,7 +149,7 @@ def jobs_list(status: Annotated[str | None, typer.Option(
               limit: Annotated[int, typer.Option()] = 50,
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Recent jobs, newest first."""
-    from archive.jobs import service as queue
+    from archive.queue import service as queue
 
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:
@@ -157,8 +158,7 @@ def jobs_list(status: Annotated[str | None, typer.Option(
                  "payload": j.payload, "run_after": j.run_after.isoformat(),
                  "progress": j.progress, "last_error": j.last_error} for j in jobs]
     if as_json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False, default=str))
+        print_json(rows)
         return
     table = Table("id", "kind", "status", "attempts", "payload", "progress / error")
     for r in rows:
@@ -169,10 +169,64 @@ def jobs_list(status: Annotated[str | None, typer.Option(
     out.print(table)
 
 
+@jobs_app.command("run")
+def jobs_run(kind: Annotated[str, typer.Argument(help="The job kind, e.g. worm_probe, "
+                                                 "fixity, reconcile, audit_checkpoint.")],
+             payload: Annotated[str, typer.Option(help="The job's payload as JSON.")] = "{}",
+             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Run one job of KIND now, in this process, and print its result.
+
+    It goes through the queue like any job, so it is recorded and audited; exit 1 if it
+    failed."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from archive.queue import service as queue
+    from archive.queue.models import Job
+    from workers.registry import iter_kinds
+    from workers.runner import Worker
+
+    kinds = list(iter_kinds())
+    if kind not in kinds:
+        fail(f"no job kind {kind!r}; the kinds are: {', '.join(kinds)}", code=2)
+    try:
+        body = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        fail(f"--payload is not JSON: {exc}", code=2)
+    if not isinstance(body, dict):
+        fail("--payload must be a JSON object", code=2)
+    ctx = Ctx.load()
+    key = f"{kind}:cli:{uuid.uuid4()}"
+    with ctx.unit_of_work() as session:
+        queue.enqueue(session, kind, body, dedup_key=key, max_attempts=1)
+    runner = Worker(ctx.settings, concurrency=1, kinds=[kind], engine=ctx.engine,
+                    store=ctx.store)
+    while True:
+        with ctx.unit_of_work() as session:
+            job = session.scalar(sa.select(Job).where(Job.dedup_key == key))
+            assert job is not None
+            state = {"id": job.id, "kind": job.kind, "status": job.status,
+                     "result": job.result, "error": job.last_error}
+        if state["status"] in ("done", "failed"):
+            break
+        if not runner.run_once():      # another worker holds it: wait for that one
+            threading.Event().wait(0.5)
+    if as_json:
+        print_json(state)
+    elif state["status"] == "done":
+        out.print(f"job {state['id']} ({kind}) done: "
+                  f"{json.dumps(state['result'], ensure_ascii=False, default=str)}")
+    else:
+        err.print(f"job {state['id']} ({kind}) failed: {(state['error'] or '').strip()}")
+    if state["status"] != "done":
+        raise typer.Exit(1)
+
+
 @jobs_app.command("retry")
 def jobs_retry(job_id: int) -> None:
     """Put a failed job back in the queue."""
-    from archive.jobs import service as queue
+    from archive.queue import service as queue
 
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:
@@ -187,9 +241,21 @@ def db_upgrade() -> None:
     """Create or migrate the schema to the current version."""
     from archive.db import current_revision, upgrade
 
-    ctx = Ctx.load(check_schema=False)
+    ctx = Ctx.load(create=True, check_schema=False)
     upgrade(ctx.engine)
     out.print(f"database at revision {current_revision(ctx.engine)}")
+
+
+@app.command()
+def init() -> None:
+    """Create a new, empty archive where the configuration points.
+
+    That is ARCHIVE_DATA_DIR (or ARCHIVE_DATABASE_URL) and the store; nothing changes for
+    an archive that exists already."""
+    ctx = Ctx.load(create=True)
+    ctx.store.prepare()
+    out.print(f"archive ready: database {ctx.engine.url.render_as_string(hide_password=True)}"
+              f"; store {ctx.store.describe()}")
 
 
 # -- organisations -------------------------------------------------------------------
@@ -212,7 +278,7 @@ def orgs_add(code: str, name: Annotated[str, typer.Option("--name", help="Full n
 
 
 @orgs_app.command("list")
-def orgs_list() -> None:
+def orgs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List organisations."""
     from archive.orgs import service as orgs
 
@@ -220,9 +286,14 @@ def orgs_list() -> None:
     with ctx.unit_of_work() as session:
         all_orgs = orgs.list_all(session)
         by_id = {o.id: o.code for o in all_orgs}
-        table = Table("code", "name", "type", "parent")
-        for org in all_orgs:
-            table.add_row(org.code, org.name, org.type, by_id.get(org.parent_id or -1, ""))
+        rows = [{"code": o.code, "name": o.name, "type": o.type,
+                 "parent": by_id.get(o.parent_id or -1)} for o in all_orgs]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("code", "name", "type", "parent")
+    for row in rows:
+        table.add_row(row["code"], row["name"], row["type"], row["parent"] or "")
     out.print(table)
 
 
@@ -252,16 +323,22 @@ def users_add(name: str,
 
 
 @users_app.command("list")
-def users_list() -> None:
+def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List users with their role, organisations and expiry."""
     from archive.accounts import service as accounts
 
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:
-        table = Table("name", "role", "organisations", "expires", "password")
-        for user, codes in accounts.list_users(session, ctx.principal):
-            table.add_row(user.name, user.role, ", ".join(codes),
-                          str(user.expires_on or ""), "yes" if user.password_hash else "")
+        rows = [{"name": user.name, "role": user.role, "organisations": codes,
+                 "expires_on": user.expires_on, "has_password": bool(user.password_hash)}
+                for user, codes in accounts.list_users(session, ctx.principal)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "role", "organisations", "expires", "password")
+    for row in rows:
+        table.add_row(row["name"], row["role"], ", ".join(row["organisations"]),
+                      str(row["expires_on"] or ""), "yes" if row["has_password"] else "")
     out.print(table)
 
 
@@ -270,8 +347,9 @@ def users_passwd(name: str,
                  stdin: Annotated[bool, typer.Option(
                      "--stdin", help="Read the password from the first line of stdin.")
                  ] = False) -> None:
-    """Set the web-page password of user NAME (asked twice on the terminal); their open
-    browser sessions end."""
+    """Set the web-page password of user NAME; their open browser sessions end.
+
+    The password is asked twice on the terminal (or read from standard input)."""
     import getpass
 
     from archive.accounts import web_sessions
@@ -320,8 +398,9 @@ def tokens_revoke(name: str,
 
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Write the chain head into the write-once store (with an RFC 3161 time-stamp when
-    ARCHIVE_TSA_URL is set)."""
+    """Write the audit chain head into the write-once store now.
+
+    With ARCHIVE_TSA_URL set it carries an RFC 3161 time-stamp."""
     from archive.audit.checkpoints import http_timestamper, write_checkpoint
     from archive.evidence.service import default_retain_until
 
@@ -349,9 +428,10 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     elif report.ok:
-        out.print(f"[green]audit trail intact[/]: {report.events} events, "
-                  f"{report.checkpoints} checkpoints; {report.unanchored_events} events after "
-                  "the last checkpoint are not yet anchored")
+        out.print(f"[green]audit trail intact[/]: {plural(report.events, 'event')}, "
+                  f"{plural(report.checkpoints, 'checkpoint')}; "
+                  f"{plural(report.unanchored_events, 'event')} after the last checkpoint "
+                  "not yet anchored")
     else:
         out.print(f"[red]audit trail broken at seq {report.first_bad_seq}[/] "
                   f"({report.problem}): {report.detail}")
@@ -398,8 +478,10 @@ def ingest(
     description: Annotated[str | None, typer.Option()] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
 ) -> None:
-    """Archive files in bulk. Files already archived for the organisation are skipped;
-    exit code 1 if any file failed."""
+    """Archive files in bulk (folders are walked recursively).
+
+    Files already archived for the organisation are skipped; exit code 1 if any file
+    failed."""
     import sqlalchemy as sa
 
     from archive.db import session_scope
@@ -469,11 +551,15 @@ def ingest(
 
 
 def _ingest_summary(results: list[dict[str, Any]]) -> None:
-    table = Table("file", "status", "sha256", "record / error", show_lines=False)
+    table = Table("file", "status", "sha256", show_lines=False)
+    table.add_column("record / error", min_width=36, overflow="fold")  # ids never cut
     style = {"archived": "green", "duplicate": "cyan", "skipped": "dim", "failed": "red"}
+    # A terminal shows the start of the hash (the full one is in --json and on the record);
+    # a pipe or a file gets every value whole.
+    sha_width = 16 if out.is_terminal else 64
     for r in results:
         table.add_row(r["path"], f"[{style[r['status']]}]{r['status']}[/]",
-                      (r.get("sha256") or "")[:16], r.get("id") or f"{r.get('error')}: "
+                      (r.get("sha256") or "")[:sha_width], r.get("id") or f"{r.get('error')}: "
                       f"{r.get('detail')}")
     out.print(table)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in style}
@@ -486,13 +572,15 @@ def _ingest_summary(results: list[dict[str, Any]]) -> None:
 def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
            no_rehash: Annotated[bool, typer.Option(
                "--no-rehash", help="Compare sizes only (fast).")] = False) -> None:
-    """Walk database and store (missing, corrupt and orphaned objects) and list standing
-    alerts (failed fixity audits, a failed WORM probe). Exit 1 on any problem."""
+    """Walk database and store and list every problem; exit 1 on any.
+
+    Missing, corrupt and orphaned objects, and standing alerts (failed fixity audits, a
+    failed WORM probe)."""
     import sqlalchemy as sa
 
-    from archive import verify as verifier
     from archive.evidence.models import Blob
     from archive.integrity import alerts
+    from archive.integrity import verify as verifier
 
     ctx = Ctx.load()
     with ctx.unit_of_work() as session:

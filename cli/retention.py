@@ -10,7 +10,6 @@ cannot skip a step either. Every attempt, refused ones included, is audited.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError
-from cli.context import Ctx, fail
+from cli.context import Ctx, fail, out, print_fields, print_json
 
 app = typer.Typer(help="Retention schedules, legal holds and disposition (ระเบียบงานสารบรรณ "
                        "ข้อ 66–70).", no_args_is_help=True)
@@ -34,7 +33,6 @@ holds_app = typer.Typer(help="Legal holds.", no_args_is_help=True)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(holds_app, name="holds")
 
-out = Console()
 err = Console(stderr=True)
 
 TokenOpt = Annotated[str | None, typer.Option(
@@ -65,8 +63,7 @@ def _uuid(value: str, what: str = "list id") -> uuid.UUID:
         fail(f"{value!r} is not a {what}", code=2)
 
 
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+_print_json = print_json
 
 
 @contextmanager
@@ -76,7 +73,7 @@ def _work(ctx: Ctx, token: str | None = None, action: str | None = None,
     ``action`` are audited."""
     from archive.accounts import service as accounts
     from archive.db import session_scope
-    from retention.attempts import audited_refusal
+    from archive.retention.attempts import audited_refusal
 
     try:
         with session_scope(ctx.sessions) as session:
@@ -110,10 +107,11 @@ def survey(as_of: Annotated[str | None, typer.Option(
            org: Annotated[str | None, typer.Option("--org", help="One organisation.")] = None,
            dry_run: Annotated[bool, typer.Option("--dry-run", help="Preview only.")] = False,
            as_json: JsonOpt = False) -> None:
-    """Draft disposition lists (form 25) of records past retention and not held (ข้อ 66).
+    """Draft disposition lists (form 25, ข้อ 66) of records past retention and not held.
+
     Only proposes: nothing is destroyed without the committee, the head of agency and the
     National Archives."""
-    from retention import disposition
+    from archive.retention import disposition
 
     ctx = Ctx.load()
     with _work(ctx, action="disposition.survey") as (session, principal):
@@ -137,7 +135,7 @@ def survey(as_of: Annotated[str | None, typer.Option(
 def forecast(until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD")],
              as_json: JsonOpt = False) -> None:
     """What becomes eligible when, by organisation, schedule and year."""
-    from retention.forecast import forecast as run
+    from archive.retention.forecast import forecast as run
 
     ctx = Ctx.load()
     with _work(ctx) as (session, principal):
@@ -166,11 +164,11 @@ def lists(status: Annotated[str | None, typer.Option(help="draft, committee_revi
           org: Annotated[str | None, typer.Option("--org")] = None,
           as_json: JsonOpt = False) -> None:
     """Disposition lists and where each stands."""
-    from retention import views
+    from archive.retention import read_models
 
     ctx = Ctx.load()
     with _work(ctx) as (session, principal):
-        rows = views.lists(session, principal, status=status, org_code=org)
+        rows = read_models.lists(session, principal, status=status, org_code=org)
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
@@ -185,11 +183,11 @@ def lists(status: Annotated[str | None, typer.Option(help="draft, committee_revi
 @app.command()
 def show(list_id: str, as_json: JsonOpt = False) -> None:
     """One list: its items with the fields of form 25, votes and approvals."""
-    from retention import views
+    from archive.retention import read_models
 
     ctx = Ctx.load()
     with _work(ctx) as (session, principal):
-        detail = views.list_detail(session, principal, _uuid(list_id))
+        detail = read_models.list_detail(session, principal, _uuid(list_id))
     if as_json:
         _print_json(detail.model_dump(mode="json"))
         return
@@ -208,23 +206,23 @@ def show(list_id: str, as_json: JsonOpt = False) -> None:
 @app.command()
 def record(evidence_id: str, as_json: JsonOpt = False) -> None:
     """A record's schedule, retain-until and why, holds and the store's lock."""
-    from retention import views
+    from archive.retention import read_models
 
     ctx = Ctx.load()
     with _work(ctx) as (session, principal):
-        info = views.record_retention(session, ctx.store, principal,
+        info = read_models.record_retention(session, ctx.store, principal,
                                       _uuid(evidence_id, "record id"))
     if as_json:
         _print_json(info.model_dump(mode="json"))
     else:
-        out.print(info.model_dump())
+        print_fields(info.model_dump(mode="json"))
 
 
 # -- the steps (named users) -----------------------------------------------------------
 
 def _step(list_id: str, token: str | None, action: str,
           fn: Callable[[Session, Principal, uuid.UUID], Any]) -> None:
-    from retention import disposition
+    from archive.retention import disposition
 
     ctx = Ctx.load()
     lid = _uuid(list_id)
@@ -242,8 +240,8 @@ def committee(list_id: str,
               order_ref: Annotated[str | None, typer.Option(help="The appointing order.")
                                    ] = None, token: TokenOpt = None) -> None:
     """Record the destruction committee of a draft list (ข้อ 68)."""
-    from retention import disposition
-    from retention.schemas import CommitteeIn
+    from archive.retention import disposition
+    from archive.retention.schemas import CommitteeIn
 
     try:
         data = CommitteeIn(chair=chair, members=member, order_ref=order_ref)
@@ -265,8 +263,8 @@ def vote(list_id: str,
          comment: Annotated[str | None, typer.Option()] = None,
          token: TokenOpt = None) -> None:
     """Your vote as a committee member, per item (final)."""
-    from retention import disposition
-    from retention.schemas import VoteIn
+    from archive.retention import disposition
+    from archive.retention.schemas import VoteIn
 
     def run(s: Session, p: Principal, lid: uuid.UUID) -> None:
         seqs = items or [i.seq for i in disposition.items(s, lid) if i.status == "listed"]
@@ -286,9 +284,11 @@ def approve(list_id: str, reject: Annotated[bool, typer.Option(
                 "--reject", help="As head of agency: reject the list.")] = False,
             comment: Annotated[str | None, typer.Option()] = None,
             token: TokenOpt = None) -> None:
-    """The approval that is yours to give: as committee chair, close the committee's
-    review; as head of agency, approve (or --reject) the list."""
-    from retention import disposition
+    """Give the approval that is yours: the chair's or the head of agency's.
+
+    As committee chair, close the committee's review; as head of agency, approve (or
+    --reject) the list."""
+    from archive.retention import disposition
 
     def run(s: Session, p: Principal, lid: uuid.UUID) -> None:
         dl, _ = disposition.load(s, p, lid)
@@ -315,8 +315,8 @@ def archives(list_id: str,
              comment: Annotated[str | None, typer.Option()] = None,
              token: TokenOpt = None) -> None:
     """National Archives review: mark the list sent, or record their answer."""
-    from retention import disposition
-    from retention.schemas import ArchivesResponseIn, ArchivesSentIn
+    from archive.retention import disposition
+    from archive.retention.schemas import ArchivesResponseIn, ArchivesSentIn
 
     if sum(x is not None for x in (sent_on, consent, objection)) != 1:
         fail("give exactly one of --sent-on, --consent or --objection", code=2)
@@ -337,7 +337,7 @@ def archives(list_id: str,
 def withdraw(list_id: str, item: int, reason: Annotated[str, typer.Option()],
              token: TokenOpt = None) -> None:
     """Take an item off a list before execution."""
-    from retention import disposition
+    from archive.retention import disposition
 
     _step(list_id, token, "disposition.item_withdraw",
           lambda s, p, lid: disposition.withdraw_item(s, p, lid, item, reason=reason))
@@ -349,13 +349,13 @@ def execute(list_id: str, token: TokenOpt = None,
                 "--run", help="Also run the execution job here instead of waiting for a "
                 "worker.")] = False) -> None:
     """Request execution of an executable list: tombstones, deletes, certificate."""
-    from retention import disposition, execution, jobs
+    from archive.retention import disposition, execution, job_bodies
 
     _step(list_id, token, "disposition.execute_request", disposition.request_execution)
     if run:
         ctx = Ctx.load()
         result = execution.execute(ctx.sessions, ctx.store, _uuid(list_id),
-                                   certificate_years=jobs.CERTIFICATE_YEARS)
+                                   certificate_years=job_bodies.CERTIFICATE_YEARS)
         _print_json(result)
 
 
@@ -365,11 +365,11 @@ def certificate(list_id: str, seq: Annotated[int | None, typer.Option()] = None,
                                 ] = False,
                 output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
     """Download a destruction certificate (checked against its hash)."""
-    from retention import views
+    from archive.retention import read_models
 
     ctx = Ctx.load()
     with _work(ctx) as (session, principal):
-        body, _, name = views.certificate(session, ctx.store, principal, _uuid(list_id),
+        body, _, name = read_models.certificate(session, ctx.store, principal, _uuid(list_id),
                                           seq=seq, fmt="html" if html else "json")
     if output is None:
         print(body.decode("utf-8"))
@@ -385,8 +385,8 @@ def closure(org: str, fiscal_year: Annotated[str, typer.Argument(
             closed_on: Annotated[str, typer.Option(help="YYYY-MM-DD")],
             reference: Annotated[str | None, typer.Option()] = None) -> None:
     """Record a State Audit Office closure (an objection places a hold)."""
-    from retention import holds
-    from retention.schemas import ClosureIn
+    from archive.retention import holds
+    from archive.retention.schemas import ClosureIn
 
     ctx = Ctx.load()
     try:
@@ -404,7 +404,7 @@ def closure(org: str, fiscal_year: Annotated[str, typer.Argument(
 @app.command("head")
 def head(org: str, user: str) -> None:
     """Assign the head of agency of an organisation (who approves its lists)."""
-    from retention import disposition
+    from archive.retention import disposition
 
     ctx = Ctx.load()
     with _work(ctx, action="retention.head_assign", target=("organisation", org)) as (s, p):
@@ -417,7 +417,7 @@ def head(org: str, user: str) -> None:
 @schedules_app.command("list")
 def schedules_list(as_json: JsonOpt = False) -> None:
     """The schedules with their legal basis and document types."""
-    from archive.schedules import service
+    from archive.retention.schedules import service
 
     ctx = Ctx.load()
     with _work(ctx) as (session, principal):
@@ -445,8 +445,8 @@ def schedules_set(code: str, reason: Annotated[str, typer.Option()],
                   legal_basis_th: Annotated[str | None, typer.Option()] = None,
                   legal_basis_en: Annotated[str | None, typer.Option()] = None) -> None:
     """Change a schedule (a new version; records are recomputed, never shortened)."""
-    from archive.schedules import service
-    from archive.schedules.schemas import ScheduleUpdate
+    from archive.retention.schedules import service
+    from archive.retention.schedules.schemas import ScheduleUpdate
 
     given = {k: v for k, v in {"keep_years": keep_years,
                                "audited_keep_years": audited_keep_years, "action": action,
@@ -467,7 +467,7 @@ def schedules_set(code: str, reason: Annotated[str, typer.Option()],
 @schedules_app.command("map")
 def schedules_map(doc_type: str, schedule: str, reason: Annotated[str, typer.Option()]) -> None:
     """Map a document type to a schedule (for records ingested from now on)."""
-    from archive.schedules import service
+    from archive.retention.schedules import service
 
     ctx = Ctx.load()
     with _work(ctx, action="retention.doc_type_update",
@@ -481,11 +481,12 @@ def schedules_map(doc_type: str, schedule: str, reason: Annotated[str, typer.Opt
 @holds_app.command("list")
 def holds_list(status: Annotated[str | None, typer.Option(help="active | released")] = None,
                as_json: JsonOpt = False) -> None:
-    from retention import holds, views
+    """Legal holds in your scope, with the records each holds."""
+    from archive.retention import holds, read_models
 
     ctx = Ctx.load()
     with _work(ctx) as (session, principal):
-        rows = [views.hold_out(session, h, n).model_dump(mode="json")
+        rows = [read_models.hold_out(session, h, n).model_dump(mode="json")
                 for h, n in holds.list_holds(session, principal, status=status)]
     if as_json:
         _print_json(rows)
@@ -506,9 +507,9 @@ def holds_place(reason: Annotated[str, typer.Option()],
                     help="Thai fiscal year (BE; Thai digits accepted).")] = None,
                 doc_type: Annotated[str | None, typer.Option()] = None) -> None:
     """Place a legal hold on records, or on the records matching filters."""
+    from archive.retention import holds
+    from archive.retention.schemas import HoldIn
     from archive.search.schemas import SearchFilters
-    from retention import holds
-    from retention.schemas import HoldIn
 
     try:
         if record:
@@ -528,7 +529,7 @@ def holds_place(reason: Annotated[str, typer.Option()],
 @holds_app.command("release")
 def holds_release(hold_id: str, reason: Annotated[str, typer.Option()]) -> None:
     """Release a hold (the records' retention is recomputed)."""
-    from retention import holds
+    from archive.retention import holds
 
     ctx = Ctx.load()
     hid = _uuid(hold_id, "hold id")

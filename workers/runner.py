@@ -1,6 +1,6 @@
 """The worker: claims jobs from the queue table and runs their handlers.
 
-* Claiming is one short transaction (see ``archive.jobs.service.claim``); the claim is a
+* Claiming is one short transaction (see ``archive.queue.service.claim``); the claim is a
   lease that a heartbeat keeps extending. A worker that dies (``kill -9``) stops
   heartbeating; when the lease expires another worker takes the job again. Handlers are
   idempotent, so the effect happens once.
@@ -29,7 +29,7 @@ import workers.handlers  # noqa: F401  (registers every handler)
 from archive.config import Settings
 from archive.db import make_engine, make_session_factory, session_scope
 from archive.errors import ArchiveError, InvalidInput, NotFound, StoreUnavailable
-from archive.jobs import service as queue
+from archive.queue import service as queue
 from archive.storage import ObjectStore, make_store
 from workers.registry import HANDLERS, Interrupted, JobContext
 

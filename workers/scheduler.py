@@ -24,26 +24,30 @@ from sqlalchemy.engine import Engine
 
 from archive.config import Settings
 from archive.db import make_engine, make_session_factory, session_scope
-from archive.jobs.service import enqueue
+from archive.queue.service import enqueue
 
 log = logging.getLogger("workers.scheduler")
 
 LOCK_ID = 0x45564152  # "EVAR": the advisory lock key of the active scheduler
 
-# kind, cron fields, the period that makes a run unique, payload
+# kind, cron fields, the period that makes a run unique, payload; ``at_start``: also run
+# once as soon as a scheduler becomes active (for the current period), so that a fresh
+# install does not show its self-checks as "never run" until the first cron time.
 CORE_SCHEDULE: list[dict[str, Any]] = [
     {"kind": "audit_checkpoint", "cron": {"minute": 5}, "period": "hour", "payload": {}},
-    {"kind": "fixity", "cron": {"minute": 20}, "period": "hour", "payload": {}},
+    {"kind": "fixity", "cron": {"minute": 20}, "period": "hour", "payload": {},
+     "at_start": True},
     {"kind": "worm_probe", "cron": {"hour": "*/6", "minute": 35}, "period": "hour",
-     "payload": {}},
-    {"kind": "reconcile", "cron": {"hour": 3, "minute": 0}, "period": "day", "payload": {}},
+     "payload": {}, "at_start": True},
+    {"kind": "reconcile", "cron": {"hour": 3, "minute": 0}, "period": "day", "payload": {},
+     "at_start": True},
 ]
 
 
 def full_schedule() -> list[dict[str, Any]]:
     entries = list(CORE_SCHEDULE)
     try:
-        from retention.schedule import SCHEDULE as RETENTION_SCHEDULE
+        from archive.retention.periodic import SCHEDULE as RETENTION_SCHEDULE
     except ImportError:
         RETENTION_SCHEDULE = []  # noqa: N806
     entries += RETENTION_SCHEDULE
@@ -141,7 +145,15 @@ class Scheduler:
         except sa.exc.DBAPIError as exc:
             log.warning("scheduler.enqueue_failed kind=%s error=%s", entry["kind"], exc.orig)
 
+    def fire_start_entries(self) -> None:
+        """Enqueue the ``at_start`` entries for the current period (a no-op for a period
+        that already has its run, so restarts and a second scheduler add nothing)."""
+        for entry in self.schedule:
+            if entry.get("at_start"):
+                self.fire(entry)
+
     def _start_triggers(self) -> None:
+        self.fire_start_entries()
         self._aps = BackgroundScheduler(timezone=self.tz)
         for entry in self.schedule:
             self._aps.add_job(self.fire, trigger_for(entry, self.tz), args=[entry],

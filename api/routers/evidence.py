@@ -19,8 +19,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from api.multipart import MalformedMultipart, read_upload
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
-from archive.errors import InvalidInput, NotFound, PayloadTooLarge
-from archive.evidence import inspect as inspection
+from archive.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionRequired
 from archive.evidence import service
 from archive.evidence.intake import Spool
 from archive.evidence.schemas import (
@@ -30,6 +29,7 @@ from archive.evidence.schemas import (
     IngestOut,
     parse_metadata,
 )
+from archive.inspection import records as inspection
 from archive.textnorm import safe_filename
 
 router = APIRouter(tags=["evidence"])
@@ -93,10 +93,32 @@ def by_hash(sha256: str, principal: CurrentUser, session: SessionDep) -> list[Ev
     return [service.to_out(*row) for row in service.by_hash(session, principal, sha256)]
 
 
+def version_etag(version: int) -> str:
+    """The record's metadata version as a strong entity tag (what ``If-Match`` carries)."""
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` names; ``None`` for ``*`` (any version, on purpose).
+
+    Without the header a correction could silently overwrite another officer's, so it is
+    required (RFC 6585 428), as on any API that edits shared records."""
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired("send If-Match with the ETag of the record you read "
+                                   '(GET /api/v1/evidence/{id} → ETag: "3"), or * on purpose')
+    if if_match.strip() == "*":
+        return None
+    digits = re.fullmatch(r'\s*(?:W/)?"?(\d{1,9})"?\s*', if_match)
+    if not digits:
+        raise InvalidInput('If-Match must carry the record version, e.g. "3"')
+    return int(digits.group(1))
+
+
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)
-def get_evidence(evidence_id: uuid.UUID, principal: CurrentUser,
-                 session: SessionDep) -> EvidenceDetail:
+def get_evidence(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
+                 response: Response) -> EvidenceDetail:
     evidence, blob, org = service.get(session, principal, evidence_id)
+    response.headers["ETag"] = version_etag(evidence.version)
     out = service.to_out(evidence, blob, org)
     hist = [HistoryOut(version=h.version, values=h.values, changed=h.changed,
                        changed_by=h.changed_by, changed_at=h.changed_at, reason=h.reason)
@@ -109,18 +131,13 @@ def get_evidence(evidence_id: uuid.UUID, principal: CurrentUser,
 @router.patch("/evidence/{evidence_id}", response_model=EvidenceOut,
               summary="Correct metadata (the file never changes; history is kept)")
 def patch_evidence(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
-                   body: Annotated[dict[str, Any], Body()],
+                   body: Annotated[dict[str, Any], Body()], response: Response,
                    if_match: Annotated[str | None, Header()] = None) -> EvidenceOut:
     changes = parse_metadata(EvidenceUpdate, body)
-    expected = None
-    if if_match:
-        digits = re.sub(r"\D", "", if_match)
-        if not digits:
-            raise InvalidInput("If-Match must carry the record version, e.g. \"3\"")
-        expected = int(digits)
     evidence = service.update(session, principal, evidence_id, changes,
-                              expected_version=expected)
+                              expected_version=expected_version(if_match))
     _, blob, org = service.get(session, principal, evidence.id, audit_read=False)
+    response.headers["ETag"] = version_etag(evidence.version)
     return service.to_out(evidence, blob, org)
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.deps import CurrentUser, SessionDep
 from archive.accounts.principal import require
-from archive.jobs import service as queue
+from archive.queue import service as queue
 
 router = APIRouter(tags=["jobs"])
 

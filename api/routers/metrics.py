@@ -17,7 +17,7 @@ from prometheus_client.core import (
 
 from archive.evidence.models import Blob, Evidence
 from archive.integrity import latest
-from archive.jobs.models import Job
+from archive.queue.models import Job
 
 router = APIRouter(tags=["health"])
 

@@ -17,8 +17,11 @@ from fastapi import APIRouter, Query, Request, Response
 from api.deps import CurrentUser, SessionDep, StoreDep
 from archive.accounts.principal import Principal
 from archive.errors import InvalidInput
-from archive.schedules import service as schedules
-from archive.schedules.schemas import (
+from archive.retention import disposition, holds, read_models
+from archive.retention.attempts import audited_refusal
+from archive.retention.forecast import forecast as run_forecast
+from archive.retention.schedules import service as schedules
+from archive.retention.schedules.schemas import (
     DocTypeOut,
     DocTypeUpdate,
     ScheduleCreate,
@@ -27,11 +30,7 @@ from archive.schedules.schemas import (
     ScheduleUpdate,
     ScheduleVersionOut,
 )
-from archive.validators import date_param
-from retention import disposition, holds, views
-from retention.attempts import audited_refusal
-from retention.forecast import forecast as run_forecast
-from retention.schemas import (
+from archive.retention.schemas import (
     ArchivesResponseIn,
     ArchivesSentIn,
     ClosureIn,
@@ -50,6 +49,7 @@ from retention.schemas import (
     SurveyOut,
     VotesIn,
 )
+from archive.validators import date_param
 
 router = APIRouter(tags=["retention"])
 
@@ -131,7 +131,7 @@ def set_doc_type(request: Request, doc_type: str, body: DocTypeUpdate,
 def record_retention(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
                      store: StoreDep) -> RecordRetentionOut:
     """A record's schedule, retain-until and why, holds, the store's lock, its lists."""
-    return views.record_retention(session, store, principal, evidence_id)
+    return read_models.record_retention(session, store, principal, evidence_id)
 
 
 @router.get("/retention/forecast")
@@ -164,13 +164,13 @@ def survey(request: Request, body: SurveyIn, principal: CurrentUser,
 @router.get("/retention/lists", response_model=list[ListOut])
 def lists(principal: CurrentUser, session: SessionDep, status: str | None = None,
           org_code: str | None = None) -> list[ListOut]:
-    return views.lists(session, principal, status=status, org_code=org_code)
+    return read_models.lists(session, principal, status=status, org_code=org_code)
 
 
 @router.get("/retention/lists/{list_id}", response_model=ListDetail,
             summary="A disposition list: form 25 items, committee, votes, approvals")
 def get_list(list_id: uuid.UUID, principal: CurrentUser, session: SessionDep) -> ListDetail:
-    return views.list_detail(session, principal, list_id)
+    return read_models.list_detail(session, principal, list_id)
 
 
 def _step(request: Request, session: SessionDep, principal: Principal, action: str,
@@ -178,7 +178,7 @@ def _step(request: Request, session: SessionDep, principal: Principal, action: s
     with _attempt(request, session, principal, action, "disposition_list", list_id):
         fn(session, principal, list_id, *args, **kw)
         dl, org = disposition.load(session, principal, list_id)
-    return views.detail_of(session, dl, org)
+    return read_models.detail_of(session, dl, org)
 
 
 @router.put("/retention/lists/{list_id}/committee", response_model=ListDetail)
@@ -249,7 +249,7 @@ def execute(request: Request, list_id: uuid.UUID, principal: CurrentUser,
 def certificate(list_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
                 store: StoreDep, seq: Annotated[int | None, Query(ge=1)] = None,
                 format: Literal["json", "html"] = "json") -> Response:
-    body, media, name = views.certificate(session, store, principal, list_id, seq=seq,
+    body, media, name = read_models.certificate(session, store, principal, list_id, seq=seq,
                                           fmt=format)
     return Response(body, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="{name}"',
@@ -279,20 +279,20 @@ def create_hold(request: Request, body: HoldIn, principal: CurrentUser,
     with _attempt(request, session, principal, "hold.create", "legal_hold"):
         hold = holds.create_hold(session, principal, body)
         hold, ids = holds.get_hold(session, principal, hold.id)
-    return views.hold_detail(session, hold, ids)
+    return read_models.hold_detail(session, hold, ids)
 
 
 @router.get("/holds", response_model=list[HoldOut])
 def list_holds(principal: CurrentUser, session: SessionDep,
                status: Literal["active", "released"] | None = None) -> list[HoldOut]:
-    return [views.hold_out(session, h, n)
+    return [read_models.hold_out(session, h, n)
             for h, n in holds.list_holds(session, principal, status=status)]
 
 
 @router.get("/holds/{hold_id}", response_model=HoldDetail)
 def get_hold(hold_id: uuid.UUID, principal: CurrentUser, session: SessionDep) -> HoldDetail:
     hold, ids = holds.get_hold(session, principal, hold_id)
-    return views.hold_detail(session, hold, ids)
+    return read_models.hold_detail(session, hold, ids)
 
 
 @router.post("/holds/{hold_id}/release", response_model=HoldDetail)
@@ -302,7 +302,7 @@ def release_hold(request: Request, hold_id: uuid.UUID, body: ReasonIn,
     with _attempt(request, session, principal, "hold.release", "legal_hold", hold_id):
         holds.release_hold(session, principal, hold_id, reason=body.reason)
         hold, ids = holds.get_hold(session, principal, hold_id)
-    return views.hold_detail(session, hold, ids)
+    return read_models.hold_detail(session, hold, ids)
 
 
 @router.post("/audit-closures", status_code=201, response_model=ClosureOut,

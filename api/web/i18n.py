@@ -475,6 +475,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "pdfa": ("PDF/A", "PDF/A"),
         "status": ("สถานะ", "Status"),
         "on_hold": ("ระงับการทำลาย", "On hold"),
+        "include_destroyed": ("แสดงเอกสารที่ทำลายแล้ว", "Show destroyed records"),
         "sha256": ("ค่าแฮช SHA-256", "SHA-256"),
         "q": ("ข้อความ", "Text"),
         "sort": ("เรียงตาม", "Order"),
@@ -514,6 +515,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "unchecked": ("ยังไม่ตรวจ / ไม่ใช่ PDF", "not checked"),
     },
     "on_hold": {"true": ("ระงับอยู่", "on hold"), "false": ("ไม่ได้ระงับ", "not on hold")},
+    "include_destroyed": {"true": ("แสดงด้วย", "show them too"),
+                          "false": ("ไม่แสดง", "leave them out")},
     "sort": {
         "-uploaded": ("นำเข้าล่าสุดก่อน", "latest upload first"),
         "uploaded": ("นำเข้าเก่าสุดก่อน", "oldest upload first"),

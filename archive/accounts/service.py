@@ -44,7 +44,7 @@ def create_user(session: Session, principal: Principal, *, name: str, role: str,
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if role != "admin" and not org_codes:
-        raise InvalidInput(f"a {role} needs at least one organisation (--org CODE)")
+        raise InvalidInput(f"{_a(role)} needs at least one organisation (--org CODE)")
     if expires_on is not None and expires_on <= dt.date.today():
         raise InvalidInput("expiry date must be in the future")
     if session.scalar(sa.select(User.id).where(User.name == name)):
@@ -220,7 +220,7 @@ def update_user(session: Session, principal: Principal, *, user_name: str,
         .where(UserOrganisation.user_id == user.id))]
     codes = list(dict.fromkeys(org_codes)) if org_codes is not None else current
     if new_role != "admin" and not codes:
-        raise InvalidInput(f"a {new_role} needs at least one organisation")
+        raise InvalidInput(f"{_a(new_role)} needs at least one organisation")
     if isinstance(expires_on, dt.date) and expires_on <= dt.date.today():
         raise InvalidInput("expiry date must be in the future")
     if role is not None and role != user.role:
@@ -247,3 +247,9 @@ def update_user(session: Session, principal: Principal, *, user_name: str,
         audit.record(session, actor=principal, action="user.update", target_type="user",
                      target_id=user.name, details=changes)
     return user
+
+
+def _a(role: str) -> str:
+    """The role with its article, as a sentence names it: "an officer", "a records manager"."""
+    words = role.replace("_", " ")
+    return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"

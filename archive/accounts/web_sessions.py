@@ -69,8 +69,8 @@ def check_password_policy(password: str, *, user_name: str | None = None) -> Non
     if user_name and user_name.lower() in password.lower():
         problems.append("must not contain the user name")
     if problems:
-        raise InvalidInput([{"field": "password", "message": f"password: {p}"}
-                            for p in problems], code="weak_password")
+        raise InvalidInput([{"field": "password", "message": p} for p in problems],
+                           code="weak_password")
 
 
 def hash_password(password: str) -> str:

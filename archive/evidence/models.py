@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from archive.db import Base, JSONType, Money, UTCDateTime, utcnow
 from archive.ids import uuid7
-from archive.schedules import models as _schedules  # noqa: F401 - evidence.schedule_id's target
+from archive.retention.schedules import models as _schedules  # noqa: F401 - evidence.schedule_id's target
 
 DOC_TYPES = (
     "receipt", "tax_invoice", "invoice", "e_payment_report", "payment_voucher",

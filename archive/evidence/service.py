@@ -22,7 +22,7 @@ from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.clock import start_of_day, years_after
 from archive.db import rowcount, table_of, upsert_ignore, utcnow
-from archive.errors import Conflict, Gone, InvalidInput, NotFound
+from archive.errors import Conflict, Gone, InvalidInput, NotFound, PreconditionFailed
 from archive.evidence.intake import Spool, check_media_type
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.evidence.schemas import (
@@ -34,11 +34,11 @@ from archive.evidence.schemas import (
 )
 from archive.failpoints import failpoint
 from archive.ids import uuid7
-from archive.jobs.service import enqueue_many
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
-from archive.schedules.models import RetentionSchedule
-from archive.schedules.service import schedule_for, tombstone_view
+from archive.queue.service import enqueue_many
+from archive.retention.schedules.models import RetentionSchedule
+from archive.retention.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
 from archive.thai import fiscal_year as thai_fiscal_year
 from archive.thai import fiscal_year_bounds
@@ -295,7 +295,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
 
     The update is conditional on the version read (optimistic locking), so two officers
     correcting the same record at once cannot silently overwrite each other: the second
-    gets ``Conflict``.
+    gets ``PreconditionFailed``.
     """
     require(principal, "evidence.update")
     evidence, _, _ = _load(session, evidence_id)
@@ -303,8 +303,9 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     if evidence.status == "destroyed":
         raise Conflict("the record was destroyed; its metadata is closed")
     if expected_version is not None and expected_version != evidence.version:
-        raise Conflict(f"the record is at version {evidence.version}, not {expected_version}",
-                       code="version_conflict")
+        raise PreconditionFailed(f"the record is at version {evidence.version}, not "
+                                 f"{expected_version}: someone corrected it meanwhile; "
+                                 "read it again and re-apply your change")
     given = changes.model_dump(exclude_unset=True, exclude={"reason", "confirm_fiscal_year"})
     if "doc_type" in given and given["doc_type"] is None:
         raise InvalidInput([{"field": "doc_type", "message": "cannot be removed"}],

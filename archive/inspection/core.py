@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import magic
 
-from archive.inspection import jobs
+from archive.inspection import sandboxed
 from archive.inspection.crosscheck import cross_check
 from archive.inspection.report import InspectionError, InspectionReport, InvoiceReport
 from archive.inspection.safexml import DEFAULT_XML_LIMITS, XMLLimits
@@ -143,7 +143,7 @@ def _family(media_type: str, head: bytes) -> str | None:
 
 
 def _run(report: InspectionReport, section: str, options: InspectionOptions,
-         fn: Callable[..., jobs.JobResult], *args: Any) -> Any:
+         fn: Callable[..., sandboxed.JobResult], *args: Any) -> Any:
     """Run a job in the sandbox; errors land in the report, the value is returned."""
     try:
         result = run_limited(fn, *args, limits=options.limits)
@@ -156,14 +156,14 @@ def _run(report: InspectionReport, section: str, options: InspectionOptions,
 
 
 def _inspect_pdf(path: str, report: InspectionReport, options: InspectionOptions) -> None:
-    files = _run(report, "embedded_files", options, jobs.pdf_embedded_job, path,
+    files = _run(report, "embedded_files", options, sandboxed.pdf_embedded_job, path,
                  options.xml_limits.max_bytes)
     report.embedded_files = [f.info for f in files] if files is not None else None
     invoices: list[InvoiceReport] = []
     report.signatures = []
     xml_files = [f for f in files or [] if f.data is not None][:MAX_EMBEDDED_XML]
     for item in xml_files:
-        outcome = _run(report, "xml", options, jobs.xml_job, item.data, None,
+        outcome = _run(report, "xml", options, sandboxed.xml_job, item.data, None,
                        f"embedded:{item.info.name}", options.trust_roots, options.xml_limits)
         if outcome is None:
             continue
@@ -171,7 +171,7 @@ def _inspect_pdf(path: str, report: InspectionReport, options: InspectionOptions
         if invoice is not None and (invoice.kind != "unknown" or _invalid(invoice)):
             invoices.append(invoice)
         report.signatures.extend(outcome.signatures)
-    signatures = _run(report, "signatures", options, jobs.pdf_signatures_job, path,
+    signatures = _run(report, "signatures", options, sandboxed.pdf_signatures_job, path,
                       options.trust_roots)
     if signatures is not None:
         report.signatures[:0] = signatures
@@ -180,7 +180,7 @@ def _inspect_pdf(path: str, report: InspectionReport, options: InspectionOptions
 
 def _inspect_xml(path: str, report: InspectionReport, options: InspectionOptions) -> None:
     report.signatures = []
-    outcome = _run(report, "xml", options, jobs.xml_job, None, path, "file",
+    outcome = _run(report, "xml", options, sandboxed.xml_job, None, path, "file",
                    options.trust_roots, options.xml_limits)
     if outcome is None:
         return
@@ -190,7 +190,7 @@ def _inspect_xml(path: str, report: InspectionReport, options: InspectionOptions
 
 
 def _inspect_image(path: str, report: InspectionReport, options: InspectionOptions) -> None:
-    report.image = _run(report, "image", options, jobs.image_job, path)
+    report.image = _run(report, "image", options, sandboxed.image_job, path)
 
 
 def _invalid(invoice: InvoiceReport) -> bool:

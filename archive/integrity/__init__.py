@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive.jobs.models import SystemCheck
+from archive.queue.models import SystemCheck
 
 
 def latest(session: Session, kind: str) -> SystemCheck | None:

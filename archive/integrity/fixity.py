@@ -22,9 +22,9 @@ from archive.accounts.principal import system_principal
 from archive.db import session_scope, utcnow
 from archive.errors import StoreIntegrityError
 from archive.evidence.models import Blob, Evidence
-from archive.jobs.models import SystemCheck
+from archive.integrity.verify import hash_object
+from archive.queue.models import SystemCheck
 from archive.storage import ObjectStore
-from archive.verify import hash_object
 
 RUNS_PER_DAY = 24
 

@@ -10,10 +10,10 @@ from alembic import context
 import archive.models  # noqa: F401  (registers every table of the core)
 from archive.db import Base
 
-# The retention package keeps its tables in the same metadata and the same migration
-# history. The core never imports retention; this tooling file is the one place that
-# needs every table, so it loads them by name.
-importlib.import_module("retention.models")
+# The retention workflow keeps its tables in the same metadata and the same migration
+# history. The rest of the core never imports the workflow; this tooling file is the one
+# place that needs every table, so it loads them by name.
+importlib.import_module("archive.retention.models")
 
 config = context.config
 engine = config.attributes.get("engine")

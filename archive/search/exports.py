@@ -25,7 +25,7 @@ from archive.accounts.models import User
 from archive.accounts.principal import Principal, require, system_principal
 from archive.db import session_scope, utcnow
 from archive.errors import ArchiveError, Conflict, NotFound
-from archive.jobs.service import enqueue
+from archive.queue.service import enqueue
 from archive.search import packs
 from archive.search import service as search
 from archive.search.models import Export

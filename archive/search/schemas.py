@@ -54,6 +54,9 @@ class SearchFilters(BaseModel):
     pdfa: Literal["compliant", "not", "unchecked"] | None = None
     status: str | None = None
     on_hold: bool | None = None
+    include_destroyed: bool = Field(default=False, description=(
+        "Also list destroyed records (tombstones of an approved disposition); without it "
+        "they are left out unless status=destroyed is asked for."))
     sha256: str | None = Field(default=None, description="Exactly these bytes.")
     q: str | None = Field(default=None, description="Text anywhere in the file's text, the "
                           "issuer's name, the description or the numbers (substring).")
@@ -117,7 +120,7 @@ class SearchFilters(BaseModel):
     def given(self) -> dict[str, Any]:
         """The filters that were set, in JSON-friendly form (audit trail, bag-info, cursor)."""
         out: dict[str, Any] = {}
-        for key, value in self.model_dump(exclude_none=True).items():
+        for key, value in self.model_dump(exclude_none=True, exclude_defaults=True).items():
             if isinstance(value, dt.date):
                 value = value.isoformat()
             elif isinstance(value, Decimal):

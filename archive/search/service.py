@@ -230,6 +230,8 @@ def _conditions(session: Session, principal: Principal,
               Evidence.voucher_no: f.voucher_no, Evidence.doc_number: f.doc_number,
               Evidence.on_hold: f.on_hold}
     where += [column == value for column, value in simple.items() if value is not None]
+    if f.status is None and not f.include_destroyed:
+        where.append(Evidence.status != "destroyed")
     if f.issue_date_from is not None:
         where.append(Evidence.issue_date >= f.issue_date_from)
     if f.issue_date_to is not None:

@@ -72,7 +72,8 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda c, w: c.get(f"/api/v1/evidence/{w['record']['id']}"), _roles(200, READ_ROLES)),
     ("PATCH", "/api/v1/evidence/{evidence_id}"): Case(
         lambda c, w: c.patch(f"/api/v1/evidence/{w['record']['id']}",
-                             json={"description": f"note {next(_counter)}"}),
+                             json={"description": f"note {next(_counter)}"},
+                             headers={"If-Match": "*"}),
         _only("officer", 200, 404)),
     ("GET", "/api/v1/evidence/{evidence_id}/content"): Case(
         lambda c, w: c.get(f"/api/v1/evidence/{w['record']['id']}/content"),
@@ -476,7 +477,7 @@ def matrix_world(env: Env) -> dict[str, Any]:
         pass
 
     def failed_job() -> int:
-        from archive.jobs.models import Job
+        from archive.queue.models import Job
 
         with env.session() as s:
             job = Job(kind="noop", payload={}, status="failed", attempts=8)

@@ -138,10 +138,14 @@ def test_lookup_by_hash_only_within_scope(env: Env, tokens):
 def test_metadata_correction_keeps_history(env: Env, tokens):
     client = env.client(tokens["off1"])
     rec = upload(client, make_pdf("patch"), amount="100.00", doc_number="A-1").json()
+    read = client.get(f"/api/v1/evidence/{rec['id']}")
+    assert read.headers["ETag"] == '"1"'
     r = client.patch(f"/api/v1/evidence/{rec['id']}",
-                     json={"amount": "150.25", "reason": "typo in amount"})
+                     json={"amount": "150.25", "reason": "typo in amount"},
+                     headers={"If-Match": read.headers["ETag"]})
     assert r.status_code == 200, r.text
     assert r.json()["amount"] == "150.25" and r.json()["version"] == 2
+    assert r.headers["ETag"] == '"2"'
     detail = client.get(f"/api/v1/evidence/{rec['id']}").json()
     assert detail["history"][0]["values"]["amount"] == "100.00"
     assert detail["history"][0]["changed"] == ["amount"]
@@ -150,10 +154,18 @@ def test_metadata_correction_keeps_history(env: Env, tokens):
 
     stale = client.patch(f"/api/v1/evidence/{rec['id']}", json={"doc_number": "A-2"},
                          headers={"If-Match": '"1"'})
-    assert stale.status_code == 409 and stale.json()["error"] == "version_conflict"
-    invalid = client.patch(f"/api/v1/evidence/{rec['id']}", json={"amount": "-5"})
+    assert stale.status_code == 412 and stale.json()["error"] == "precondition_failed"
+    blind = client.patch(f"/api/v1/evidence/{rec['id']}", json={"doc_number": "A-2"})
+    assert blind.status_code == 428 and blind.json()["error"] == "precondition_required"
+    garbled = client.patch(f"/api/v1/evidence/{rec['id']}", json={"doc_number": "A-2"},
+                           headers={"If-Match": "version two"})
+    assert garbled.status_code == 422
+    any_version = {"If-Match": "*"}
+    invalid = client.patch(f"/api/v1/evidence/{rec['id']}", json={"amount": "-5"},
+                           headers=any_version)
     assert invalid.status_code == 422
-    unknown = client.patch(f"/api/v1/evidence/{rec['id']}", json={"sha256": "00"})
+    unknown = client.patch(f"/api/v1/evidence/{rec['id']}", json={"sha256": "00"},
+                           headers=any_version)
     assert unknown.status_code == 422
     with env.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(EvidenceHistory)) == 1

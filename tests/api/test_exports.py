@@ -49,7 +49,8 @@ def seed(env: Env, tokens: dict[str, str]) -> list[dict[str, object]]:
         upload(off1, make_pdf("older"), fiscal_year=2567).json(),
     ]
     env.client(tokens["off1"]).patch(f"/api/v1/evidence/{recs[0]['id']}",
-                                     json={"description": "แก้ไข", "reason": "typo"})
+                                     json={"description": "แก้ไข", "reason": "typo"},
+                                     headers={"If-Match": '"1"'})
     return recs
 
 

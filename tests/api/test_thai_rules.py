@@ -16,9 +16,9 @@ from archive.evidence.models import Blob, Evidence
 from archive.storage import blob_key
 from archive.thai import fiscal_year
 from tests.archive.inspection.helpers import etda_invoice_xml
+from tests.archive.retention.helpers import run_jobs
 from tests.conftest import Env
 from tests.factories import make_pdf, upload, world
-from tests.retention.helpers import run_jobs
 
 ALL_JOBS = ("inspect", "extract_text", "retention_compute", "retention_sync_locks")
 
@@ -139,7 +139,7 @@ def test_new_records_are_locked_to_their_earliest_lawful_destruction(env: Env, t
 def test_lock_sync_keeps_provisional_records_a_horizon_ahead(env: Env, tokens):
     """GIVEN an unaudited record whose lock comes close to its end (simulated by a short
     lock in the blob row and the store) THEN the daily sync extends it a horizon ahead."""
-    from archive.jobs.service import enqueue
+    from archive.queue.service import enqueue
 
     # FY 2563: 5 years after its end have passed, 10 years not yet: provisional
     r = upload(env.client(tokens["off1"]), make_pdf("fy-2563"), fiscal_year="2563",

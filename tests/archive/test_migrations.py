@@ -12,7 +12,7 @@ from archive.db import Base
 from archive.search.models import is_unmapped
 from tests.conftest import Env
 
-importlib.import_module("retention.models")
+importlib.import_module("archive.retention.models")
 
 
 def test_schema_at_head_matches_the_models(env: Env):

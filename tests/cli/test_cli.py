@@ -113,3 +113,126 @@ def test_verify_is_clean_then_reports_corruption(env: Env, orgs, tmp_path: Path)
 def test_db_upgrade_is_idempotent(env: Env):
     out = run(env, "db", "upgrade")
     assert out.returncode == 0 and "revision" in out.stdout
+
+
+def test_jobs_run_runs_one_job_now_and_reports_it(env: Env):
+    """GIVEN a fresh archive WHEN an operator runs `archive jobs run worm_probe` THEN the
+    probe runs at once, its result is printed and recorded like any scheduled run; an
+    unknown kind or a bad payload is a usage error that queues nothing."""
+    ok = run(env, "jobs", "run", "worm_probe", "--json")
+    assert ok.returncode == 0, ok.stderr
+    state = json.loads(ok.stdout)
+    assert state["status"] == "done" and state["kind"] == "worm_probe"
+    listed = run(env, "jobs", "list", "--json")
+    assert [job["kind"] for job in json.loads(listed.stdout)] == ["worm_probe"]
+    unknown = run(env, "jobs", "run", "coffee")
+    assert unknown.returncode == 2 and "worm_probe" in unknown.stderr
+    bad = run(env, "jobs", "run", "fixity", "--payload", "[1")
+    assert bad.returncode == 2 and "JSON" in bad.stderr
+    failing = run(env, "jobs", "run", "inspect", "--payload",
+                  '{"evidence_id": "00000000-0000-0000-0000-000000000000"}')
+    assert failing.returncode == 1 and "failed" in failing.stderr
+
+
+def test_commands_never_create_an_archive_by_accident(env: Env, orgs, tmp_path: Path):
+    """GIVEN a shell in another folder, without the archive's settings WHEN an officer runs
+    `archive ingest` THEN it refuses, says where it looked and how to point at the real
+    archive, and creates nothing; ARCHIVE_CONFIG (an env file) finds the real one from any
+    folder; `archive init` is the way to make a new one."""
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    tmp_path = tmp_path / "elsewhere"        # not the folder that holds env's archive
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "a.pdf").write_bytes(make_pdf("stray"))
+
+    def cli(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*ARCHIVE, *args], capture_output=True, text=True, timeout=120,
+                              env={**bare, **extra, "COLUMNS": "200"}, cwd=tmp_path)
+
+    lost = cli("ingest", "./inbox", "--org", "sao-1", "--doc-type", "receipt")
+    assert lost.returncode == 1
+    assert f"no archive at {tmp_path / 'var'}" in lost.stderr.replace("\n", "")
+    assert "ARCHIVE_DATA_DIR" in lost.stderr and "archive init" in lost.stderr
+    assert not (tmp_path / "var").exists()
+
+    config = tmp_path / "archive.env"
+    config.write_text("".join(f"{k}={v}\n" for k, v in env.env_vars().items()
+                              if k.startswith("ARCHIVE_")), encoding="utf-8")
+    found = cli("orgs", "list", ARCHIVE_CONFIG=str(config))
+    assert found.returncode == 0, found.stderr
+    assert "sao-1" in found.stdout
+
+    fresh = tmp_path / "new-archive"
+    made = cli("init", ARCHIVE_DATA_DIR=str(fresh))
+    assert made.returncode == 0, made.stderr
+    assert (fresh / "archive.db").exists()
+    assert cli("orgs", "list", ARCHIVE_DATA_DIR=str(fresh)).returncode == 0
+
+
+def test_every_command_has_a_whole_sentence_as_its_summary():
+    """`archive --help` lists each command by the first line of its help, cut there when the
+    output is not a terminal: that line must be a whole sentence, never half of one."""
+    import typer.main
+
+    from cli.main import app
+
+    def walk(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        subs = getattr(command, "commands", None)
+        if subs is None:
+            return [(" ".join(path), getattr(command, "help", None) or "")]
+        return [row for name, sub in subs.items() for row in walk(sub, (*path, name))]
+
+    broken = []
+    for name, text in walk(typer.main.get_command(app)):
+        lines = text.strip().splitlines()
+        whole = bool(lines) and lines[0].rstrip().endswith((".", ")", ":")) and \
+            (len(lines) == 1 or not lines[1].strip())
+        if not whole:
+            broken.append(f"{name}: {lines[0] if lines else '(no help)'}")
+    assert broken == []
+
+
+def test_output_into_a_pipe_keeps_names_and_ids_whole(env: Env, orgs, tmp_path: Path):
+    """GIVEN a deep folder and a long file name WHEN `archive ingest` prints its table into
+    a pipe THEN every path, hash and record id is printed in full (and the id is accepted
+    back as input)."""
+    deep = tmp_path / "inbox" / "ปีงบประมาณ 2568" / "ใบเสร็จรับเงิน ค่าวัสดุสำนักงาน ไตรมาสที่ 1"
+    deep.mkdir(parents=True)
+    pdf = deep / "ใบเสร็จรับเงิน เลขที่ 0012345 ร้านวัสดุภัณฑ์เชียงใหม่ จำกัด.pdf"
+    pdf.write_bytes(make_pdf("long name"))
+    result = run(env, "ingest", str(tmp_path / "inbox"), "--org", "sao-1",
+                 "--doc-type", "receipt", "--fiscal-year", "2568")
+    assert result.returncode == 0, result.stderr
+    import hashlib
+    import re
+
+    assert str(pdf) in result.stdout and "…" not in result.stdout
+    assert hashlib.sha256(pdf.read_bytes()).hexdigest() in result.stdout
+    [record_id] = re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                             result.stdout)
+    shown = run(env, "retention", "record", record_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "UUID(" not in shown.stdout and "datetime" not in shown.stdout
+    assert record_id in shown.stdout
+
+
+def test_structured_errors_read_as_sentences_not_python():
+    from cli.context import readable
+
+    detail = {"message": "the committee has not voted on every item",
+              "missing": [{"item": 1, "member": "somsri"}, {"item": 2, "member": "somsri"}]}
+    assert readable(detail) == ["the committee has not voted on every item", "missing:",
+                                "  - item 1, member somsri", "  - item 2, member somsri"]
+    assert readable([{"field": "password", "message": "at least 10 characters"}]) == \
+        ["password: at least 10 characters"]
+
+
+def test_list_commands_answer_json_arrays(env: Env, orgs):
+    listed = run(env, "orgs", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert {o["code"]: o["parent"] for o in json.loads(listed.stdout)} == \
+        {"p-cm": None, "sao-1": "p-cm"}
+    env.user("aud9", "auditor", ["p-cm"])
+    users = run(env, "users", "list", "--json")
+    assert [(u["name"], u["role"], u["organisations"]) for u in json.loads(users.stdout)] == \
+        [("aud9", "auditor", ["p-cm"])]

@@ -281,8 +281,8 @@ def test_a_disposition_runs_through_its_steps_in_the_browser(env: Env, open_brow
     closes the review, the head approves, the list is sent to the National Archives, who
     consent, and execution is requested
     THEN the job destroys the bytes and the list shows its destruction certificate."""
+    from tests.archive.retention.helpers import run_jobs
     from tests.factories import make_pdf, upload
-    from tests.retention.helpers import run_jobs
 
     committee = ("chair1", "mem1", "mem2", "head1")
     tokens = people(env, "rm1", "aud1")
@@ -403,3 +403,32 @@ def test_screenshots_of_the_other_pages(env: Env, open_browser):
     rm.page.keyboard.press("Tab")
     assert rm.page.evaluate("document.activeElement.className") == "skip"
     rm.close()
+
+
+def test_api_documentation_works_offline_with_an_authorize_button(env: Env, open_browser,
+                                                                  server: str):
+    """GIVEN a browser that can reach nothing but the archive WHEN it opens /docs THEN
+    Swagger UI renders from the archive's own assets, the Authorize button offers the
+    bearer scheme and the upload operation shows its multipart form fields."""
+    b = open_browser()
+    outside: list[str] = []
+
+    def only_the_archive(route: Any) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    b.context.route("**/*", only_the_archive)
+    page = b.page
+    page.goto("/docs")
+    page.get_by_text("Evidence Archive").first.wait_for()
+    page.get_by_role("button", name=re.compile("Authorize")).click()
+    page.get_by_text("bearer", exact=False).first.wait_for()
+    page.keyboard.press("Escape")
+    page.locator("#operations-evidence-upload_api_v1_evidence_post").click()
+    page.get_by_text("org_code").first.wait_for()
+    b.shot("api-docs")
+    assert outside == []
+    b.close()

@@ -40,15 +40,15 @@ def test_every_label_kind_exists():
     kinds.discard("number")          # page sizes: shown as they are
     assert kinds and not kinds - set(i18n.LABELS)
     from archive.evidence.models import DOC_TYPES, STATUSES
-    from archive.schedules.models import ACTIONS, TRIGGERS
-    from retention.models import ITEM_ACTIONS, ITEM_STATUSES, LIST_STATUSES
+    from archive.retention.models import ITEM_ACTIONS, ITEM_STATUSES, LIST_STATUSES
+    from archive.retention.schedules.models import ACTIONS, TRIGGERS
 
     for kind, codes in (("doc_type", DOC_TYPES), ("status", STATUSES),
                         ("list_status", LIST_STATUSES), ("item_status", ITEM_STATUSES),
                         ("item_action", ITEM_ACTIONS), ("trigger", TRIGGERS),
                         ("disposal_action", ACTIONS)):
         assert set(codes) <= set(i18n.LABELS[kind]), kind
-    outcomes = {o for package in ("archive", "retention", "workers", "api", "cli")
+    outcomes = {o for package in ("archive", "workers", "api", "cli")
                 for path in (WEB.parents[1] / package).rglob("*.py")
                 for o in re.findall(r'outcome="([a-z_]+)"', path.read_text())}
     assert outcomes and outcomes <= set(i18n.LABELS["outcome"]), outcomes
@@ -135,7 +135,7 @@ def test_cross_check_warnings_in_thai():
 def test_retention_periods_in_thai():
     """Every period the retention rule states (on the record page and on form 25) reads
     in Thai."""
-    from retention.rules import Closure, Events, RecordFacts, Rule, compute_retain_until
+    from archive.retention.rules import Closure, Events, RecordFacts, Rule, compute_retain_until
 
     record = RecordFacts(fiscal_year=2568)
     voucher = Rule("voucher-evidence", 1, "audit_closure", keep_years=10, audited_keep_years=5)

@@ -183,7 +183,7 @@ def test_admin_pages_and_health(env: Env):
     for path in ("/admin/orgs", "/admin/users", "/admin/users/off1", "/admin/health"):
         page = admin.get(path)
         assert page.status_code == 200, (path, page.text[:500])
-    from archive.jobs.models import Job
+    from archive.queue.models import Job
 
     with env.session() as s:
         job = Job(kind="noop", payload={}, status="failed", attempts=8, last_error="boom")

@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
-from archive.jobs.models import Job, SystemCheck
+from archive.queue.models import Job, SystemCheck
 from archive.storage.local import LocalStore
 from tests.archive.inspection.helpers import build_pdfa3, etda_invoice_xml
 from tests.archive.pdfa.fixtures import create_pdfa
@@ -34,7 +35,7 @@ def drain(env: Env, kinds: list[str] | None = None, store: Any = None) -> None:
 
 
 def enqueue(env: Env, kind: str, payload: dict[str, Any] | None = None) -> None:
-    from archive.jobs.service import enqueue as add
+    from archive.queue.service import enqueue as add
 
     with env.session() as s:
         add(s, kind, payload or {})
@@ -66,6 +67,20 @@ def test_inspect_job_stores_the_pdfa_verdict_per_clause(env: Env):
             sa.select(Evidence.original_filename, Evidence.pdfa_compliant))}
     assert statuses == {"pdfa.pdf": True, "plain.pdf": False}
     assert officer.get(f"/api/v1/evidence/{good['id']}").json()["status"] == "inspected"
+
+
+def test_inspection_report_names_the_uploaded_file_not_a_server_path(env: Env):
+    """GIVEN a file uploaded as 'ใบเสร็จ 7.pdf' WHEN it is inspected THEN the report names
+    that file and nowhere reveals the worker's temporary folder."""
+    tokens = world(env)
+    officer = env.client(tokens["off1"])
+    rec = upload(officer, create_pdfa(2, "B"), filename="ใบเสร็จ 7.pdf").json()
+    drain(env, ["inspect"])
+    report = officer.get(f"/api/v1/evidence/{rec['id']}/inspection").json()
+    assert report["pdfa"]["path"] == "ใบเสร็จ 7.pdf"
+    assert report["report"]["name"] == "ใบเสร็จ 7.pdf"
+    text = json.dumps(report, ensure_ascii=False)
+    assert str(env.settings.data_dir) not in text and "inspect-" not in text
 
 
 def test_inspect_fills_missing_metadata_and_warns_on_disagreement(env: Env, tmp_path: Path):
@@ -211,6 +226,28 @@ def test_scheduler_enqueues_once_per_period(env: Env):
     with env.session() as s:
         keys = sorted(s.scalars(sa.select(Job.dedup_key)))
     assert keys == ["fixity:2026-11-25T21", "fixity:2026-11-25T22"]    # Asia/Bangkok hours
+
+
+def test_self_checks_run_soon_after_a_scheduler_becomes_active(env: Env):
+    """GIVEN a fresh install WHEN its scheduler becomes active THEN the WORM probe, fixity
+    and reconcile are queued at once (not at their first cron time, up to a day later),
+    and a restart in the same period queues nothing more."""
+    for _ in range(2):
+        sched = Scheduler(env.settings, engine=env.engine)
+        thread = sched.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with env.session() as s:
+                kinds = sorted(s.scalars(sa.select(Job.kind)))
+            if len(kinds) >= 3:
+                break
+            time.sleep(0.1)
+        sched.stop()
+        thread.join(timeout=20)
+        assert kinds == ["fixity", "reconcile", "worm_probe"]
+    drain(env, ["worm_probe", "fixity", "reconcile"])
+    for kind in ("worm_probe", "fixity", "reconcile"):
+        assert last_check(env, kind).ok, kind
 
 
 def test_every_scheduled_entry_makes_a_trigger_and_has_a_handler():

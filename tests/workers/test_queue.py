@@ -9,8 +9,8 @@ import time
 import sqlalchemy as sa
 
 from archive.db import utcnow
-from archive.jobs import service as queue
-from archive.jobs.models import Job
+from archive.queue import service as queue
+from archive.queue.models import Job
 from tests.conftest import Env
 from workers.registry import HANDLERS, handler
 from workers.runner import Worker

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from archive.audit.models import AuditEvent
 from archive.evidence.models import Evidence, Inspection
-from archive.jobs.models import Job
+from archive.queue.models import Job
 from tests.conftest import Env
 from tests.factories import make_pdf, upload, world
 
@@ -176,7 +176,7 @@ def test_worker_carries_on_after_a_database_restart(tmp_path):
     the worker backs off, reconnects and finishes the queue."""
     from archive.config import Settings
     from archive.db import make_engine, make_session_factory, upgrade
-    from archive.jobs.service import enqueue
+    from archive.queue.service import enqueue
     from tests import servers
 
     pg = servers.start_throwaway_postgres()

@@ -10,12 +10,12 @@ from archive import audit
 from archive.accounts.principal import system_principal
 from archive.audit.checkpoints import http_timestamper, write_checkpoint
 from archive.errors import ArchiveError
-from archive.evidence import inspect as inspection
 from archive.evidence.service import default_retain_until
 from archive.failpoints import failpoint
+from archive.inspection import records as inspection
 from archive.integrity import fixity, probe
-from archive.jobs.models import SystemCheck
-from archive.verify import verify
+from archive.integrity.verify import verify
+from archive.queue.models import SystemCheck
 from workers.registry import JobContext, handler
 
 
@@ -34,9 +34,11 @@ def inspect_evidence(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]
         if evidence.status == "destroyed":
             return {"skipped": "destroyed"}
         typed = inspection.typed_metadata(evidence)
+        filename = evidence.original_filename
         s.expunge(blob)
     analysis = inspection.analyse(ctx.store, blob, typed, tmp_dir=ctx.settings.tmp_dir,
-                                  trust_roots=_trust_roots(ctx.settings.trust_roots))
+                                  trust_roots=_trust_roots(ctx.settings.trust_roots),
+                                  filename=filename)
     failpoint("job.inspect.before_commit")
     with ctx.session() as s:
         row = inspection.record(s, system_principal("worker"), evidence_id, analysis)

@@ -26,13 +26,13 @@ from archive.accounts import web_sessions
 from archive.accounts.models import ROLES
 from archive.accounts.principal import Principal, require
 from archive.errors import ArchiveError, InvalidInput
-from archive.jobs import service as queue
-from archive.jobs.models import JOB_STATUSES
 from archive.orgs import service as orgs
 from archive.orgs.models import ORG_TYPES
+from archive.queue import service as queue
+from archive.queue.models import JOB_STATUSES
+from archive.retention import disposition
+from archive.retention.attempts import audited_refusal
 from archive.validators import date_param
-from retention import disposition
-from retention.attempts import audited_refusal
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

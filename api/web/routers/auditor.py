@@ -16,12 +16,12 @@ from api.web.pages import FormDep, PageRoute, PageUser, form_text, lang_of, redi
 from archive.accounts.principal import Principal, require
 from archive.audit import service as audit
 from archive.errors import InvalidInput
-from archive.evidence import inspect as inspection
 from archive.evidence import service as evidence
 from archive.evidence.models import DOC_TYPES, STATUSES
 from archive.evidence.schemas import EvidenceUpdate, parse_metadata, validation_problems
+from archive.inspection import records as inspection
 from archive.orgs import service as orgs
-from archive.schedules.service import tombstone_view
+from archive.retention.schedules.service import tombstone_view
 from archive.search import exports
 from archive.search import service as search
 from archive.search.schemas import SORTS, ExportRequest, SearchFilters, SearchParams
@@ -104,9 +104,9 @@ def _record(request: Request, evidence_id: uuid.UUID, principal: Principal,
     found = inspection.get(session, principal, evidence_id)
     retention = None
     if principal.can("retention.read"):
-        from retention import views
+        from archive.retention import read_models
 
-        retention = views.record_retention(session, store, principal, evidence_id)
+        retention = read_models.record_retention(session, store, principal, evidence_id)
     return render(
         request, "record.html", status=status, record=record, blob=blob, org=org,
         inspection=found, pdfa_failures=present.pdfa_failures(found.pdfa if found else None,

@@ -14,9 +14,9 @@ from api.web import present
 from api.web.pages import PageRoute, PageUser, ScriptUser, lang_of, render
 from archive.accounts.principal import require
 from archive.errors import ArchiveError
-from archive.evidence import inspect as inspection
 from archive.evidence import service as evidence
 from archive.evidence.models import DOC_TYPES
+from archive.inspection import records as inspection
 from archive.orgs import service as orgs
 from archive.search import service as search
 from archive.search.schemas import SearchItem, SearchParams

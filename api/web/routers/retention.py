@@ -1,7 +1,7 @@
 """Records managers (auditors read): retention schedules, forecast, legal holds, State
 Audit Office closures, and the disposition lists with their committee and approval steps.
 
-Every changing step runs inside :func:`retention.attempts.audited_refusal`, like the API:
+Every changing step runs inside :func:`archive.retention.attempts.audited_refusal`, like the API:
 a refused step is on record. A refusal re-renders the page with the reason.
 """
 
@@ -33,14 +33,13 @@ from archive.errors import ArchiveError, Conflict, InvalidInput
 from archive.evidence.models import DOC_TYPES
 from archive.evidence.schemas import validation_problems
 from archive.orgs import service as orgs
-from archive.schedules import service as schedules
-from archive.validators import date_param
-from retention import disposition, holds, views
-from retention.attempts import audited_refusal
-from retention.forecast import forecast as run_forecast
-from retention.models import LIST_STATUSES
-from retention.rules import add_years
-from retention.schemas import (
+from archive.retention import disposition, holds, read_models
+from archive.retention.attempts import audited_refusal
+from archive.retention.forecast import forecast as run_forecast
+from archive.retention.models import LIST_STATUSES
+from archive.retention.rules import add_years
+from archive.retention.schedules import service as schedules
+from archive.retention.schemas import (
     ArchivesResponseIn,
     ArchivesSentIn,
     ClosureIn,
@@ -51,6 +50,7 @@ from retention.schemas import (
     ReasonIn,
     VotesIn,
 )
+from archive.validators import date_param
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -105,7 +105,7 @@ def holds_page(request: Request, principal: PageUser, session: SessionDep) -> Re
 def _holds(request: Request, principal: Principal, session: SessionDep, *,
            status: int = 200, problems: list[dict[str, str]] | None = None,
            error: str | None = None, values: dict[str, str] | None = None) -> Response:
-    rows = [views.hold_out(session, h, n) for h, n in holds.list_holds(session, principal)]
+    rows = [read_models.hold_out(session, h, n) for h, n in holds.list_holds(session, principal)]
     return render(request, "retention/holds.html", status=status, holds=rows,
                   problems=problems or [], error=error, values=values or {},
                   can_manage=principal.can("holds.manage"),
@@ -142,7 +142,7 @@ def create_hold(request: Request, principal: PageUser, session: SessionDep,
 def hold_page(request: Request, hold_id: uuid.UUID, principal: PageUser,
               session: SessionDep) -> Response:
     hold, ids = holds.get_hold(session, principal, hold_id)
-    return render(request, "retention/hold.html", hold=views.hold_detail(session, hold, ids),
+    return render(request, "retention/hold.html", hold=read_models.hold_detail(session, hold, ids),
                   can_manage=principal.can("holds.manage"), error=None)
 
 
@@ -157,7 +157,7 @@ def release_hold(request: Request, hold_id: uuid.UUID, principal: PageUser,
         session.rollback()
         hold, ids = holds.get_hold(session, principal, hold_id)
         return render(request, "retention/hold.html", status=_status(exc),
-                      hold=views.hold_detail(session, hold, ids),
+                      hold=read_models.hold_detail(session, hold, ids),
                       can_manage=principal.can("holds.manage"),
                       error=present.error_text(exc, lang_of(request)))
     return redirect(f"/retention/holds/{hold_id}")
@@ -207,7 +207,7 @@ def lists_page(request: Request, principal: PageUser, session: SessionDep,
 def _lists(request: Request, principal: Principal, session: SessionDep, *,
            status_filter: str | None = None, status: int = 200, error: str | None = None,
            survey: Any = None) -> Response:
-    rows = views.lists(session, principal, status=status_filter or None)
+    rows = read_models.lists(session, principal, status=status_filter or None)
     return render(request, "retention/lists.html", status=status, lists=rows, error=error,
                   survey=survey, statuses=LIST_STATUSES, status_filter=status_filter or "",
                   orgs=orgs.visible(session, principal),
@@ -240,7 +240,7 @@ def list_page(request: Request, list_id: uuid.UUID, principal: PageUser,
 def _list(request: Request, principal: Principal, session: SessionDep, list_id: uuid.UUID,
           *, status: int = 200, error: str | None = None,
           problems: list[dict[str, str]] | None = None) -> Response:
-    detail = views.list_detail(session, principal, list_id)
+    detail = read_models.list_detail(session, principal, list_id)
     me = principal.name
     committee = detail.committee
     chair = (committee.get("chair") or {}).get("user")

@@ -34,7 +34,8 @@ def _activity(env: Env) -> dict[str, str]:
     tokens = world(env)
     officer, auditor = env.client(tokens["off1"]), env.client(tokens["aud1"])
     rec = upload(officer, make_pdf("audited")).json()
-    officer.patch(f"/api/v1/evidence/{rec['id']}", json={"doc_number": "INV-9"})
+    officer.patch(f"/api/v1/evidence/{rec['id']}", json={"doc_number": "INV-9"},
+                  headers={"If-Match": '"1"'})
     auditor.get(f"/api/v1/evidence/{rec['id']}")
     auditor.get(f"/api/v1/evidence/{rec['id']}/content")
     auditor.get(f"/api/v1/evidence/by-hash/{rec['sha256']}")

@@ -15,7 +15,7 @@ from archive.pdfa import check_pdfa, check_pdfa_isolated
 from archive.sandbox import Limits
 from cli.main import app
 from tests.archive.pdfa.fixtures import create_pdfa
-from tests.corpus import corpus_path
+from tests.corpus import FULL, corpus_path
 
 
 def test_accepts_path_bytes_and_stream(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_corpus_sample_agrees_with_verapdf() -> None:
     base = corpus_path("verapdf")
     with (base / "manifest.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    sample = rows[::6]
+    sample = rows[::6] if FULL else rows  # the repository's subset is already a sample
     agree = {"pass": [0, 0], "fail": [0, 0]}
     for r in sample:
         flavour = r["flavour_folder"].split("-", 1)[1].lower()

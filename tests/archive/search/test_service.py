@@ -281,3 +281,18 @@ def test_search_triggers_exist_at_head(env: Env):
     with env.engine.connect() as conn:
         names = set(conn.scalars(sa.text(query)))
     assert wanted <= names
+
+
+def test_destroyed_records_are_left_out_unless_asked_for(env: Env, tokens):
+    """GIVEN a live and a destroyed record WHEN an auditor searches THEN only the live one
+    is listed; include_destroyed (or status=destroyed) shows the tombstone too."""
+    from archive.evidence.models import Evidence
+
+    with env.session() as s:
+        add_record(s, "sao-1", doc_number="LIVE", description="ค่าวัสดุ")
+        gone = add_record(s, "sao-1", doc_number="GONE", description="ค่าวัสดุ")
+        s.flush()
+        s.execute(sa.update(Evidence).where(Evidence.id == gone.id).values(status="destroyed"))
+    assert numbers(env, q="วัสดุ") == ["LIVE"]
+    assert sorted(numbers(env, q="วัสดุ", include_destroyed=True)) == ["GONE", "LIVE"]
+    assert numbers(env, status="destroyed") == ["GONE"]

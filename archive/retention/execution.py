@@ -1,0 +1,408 @@
+"""Executing an approved disposition list, and the destruction certificate.
+
+Order of writes (DESIGN.md "Order of writes"): for each item a **tombstone is committed
+first** — the record's metadata, SHA-256, schedule and legal basis, the approvals, who,
+when and why — and the record is marked destroyed (its content answers 410 from then on).
+Only then are the **bytes** deleted, every stored version of the object, and only when no
+live record still uses them; the store's answer to each delete is recorded. Derived data
+(extracted text, inspection reports) is purged with them. Last, the **certificate** is
+written into the locked store and its SHA-256 into the audit trail.
+
+When the store refuses a delete (its COMPLIANCE lock is later than today, e.g. because
+the bytes were locked for the default period at ingest) the refusal is recorded, the
+record stays destroyed (tombstoned, unreadable through the archive), and a
+``disposition_purge`` job retries when the lock ends; a supplementary certificate then
+records the deletion. Every step is idempotent: a job that dies half-way and runs again
+skips what is done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive import audit, clock
+from archive.accounts.principal import Principal, system_principal
+from archive.db import Base, session_scope
+from archive.errors import RetentionLocked, StoreUnavailable
+from archive.evidence.models import Blob, Evidence
+from archive.orgs.models import Organisation
+from archive.retention import compute, disposition
+from archive.retention.certificate import STATEMENT_EN, STATEMENT_TH, render_html
+from archive.retention.models import DispositionCertificate, DispositionItem, DispositionList
+from archive.retention.schedules.models import RetentionSchedule, Tombstone
+from archive.retention.schedules.service import schedule_values
+from archive.search.models import BlobText
+from archive.storage import ObjectInfo, ObjectStore
+
+JOB_ACTOR = "job:disposition_execute"
+
+
+def _actor() -> Principal:
+    return system_principal(JOB_ACTOR)
+
+
+def execute(sessions: sessionmaker[Session], store: ObjectStore, list_id: uuid.UUID, *,
+            certificate_years: int) -> dict[str, Any]:
+    """Run (or resume) the execution of one list; returns a summary."""
+    with session_scope(sessions) as session:
+        dl = session.get(DispositionList, list_id)
+        if dl is None:
+            return {"error": "no such list"}
+        if dl.status == "executed":
+            return {"status": "executed", "note": "already done"}
+        if dl.status != "executing":
+            return {"error": f"the list is {dl.status}, not executing"}
+        problems = disposition.check_approvals(session, dl)
+        if problems:
+            # Defence in depth: the request checked this too. Refuse, loudly, on record.
+            audit.record(session, actor=_actor(), action="disposition.execute",
+                         target_type="disposition_list", target_id=dl.id, org_id=dl.org_id,
+                         outcome="refused", details={"problems": problems})
+            dl.status = "archives_review"
+            return {"error": "steps missing", "problems": problems}
+        seqs = [i.seq for i in disposition.items(session, dl.id) if i.status == "listed"]
+    destroyed = blocked = transferred = 0
+    for seq in seqs:
+        outcome = _tombstone_item(sessions, list_id, seq)
+        destroyed += outcome == "destroyed"
+        blocked += outcome == "blocked"
+        transferred += outcome == "transferred"
+    with session_scope(sessions) as session:
+        blob_ids = sorted(set(session.scalars(
+            sa.select(Evidence.blob_id).join(DispositionItem,
+                                             DispositionItem.evidence_id == Evidence.id)
+            .where(DispositionItem.list_id == list_id, DispositionItem.status == "destroyed"))))
+    bytes_results = [purge_blob(sessions, store, b) for b in blob_ids]
+    cert = write_certificate(sessions, store, list_id, kind="execution",
+                             certificate_years=certificate_years)
+    return {"destroyed": destroyed, "blocked": blocked, "transferred": transferred,
+            "blobs": bytes_results, "certificate": cert}
+
+
+def _tombstone_item(sessions: sessionmaker[Session], list_id: uuid.UUID, seq: int) -> str:
+    """Step 1 for one item, in its own committed transaction."""
+    with session_scope(sessions) as session:
+        dl = session.get(DispositionList, list_id)
+        assert dl is not None
+        disposition.lock(session, dl)
+        item = session.scalar(sa.select(DispositionItem).where(
+            DispositionItem.list_id == list_id, DispositionItem.seq == seq))
+        if item is None or item.status != "listed":
+            return "done"
+        evidence = session.get(Evidence, item.evidence_id)
+        assert evidence is not None
+        org = session.get(Organisation, evidence.org_id)
+        assert org is not None
+        actor = _actor()
+        if item.action == "transfer":
+            disposition._close_item(item, "transferred",
+                                    "to be transferred to the National Archives")
+            item.result = {"transfer": True}
+            audit.record(session, actor=actor, action="disposition.transfer",
+                         target_type="evidence", target_id=evidence.id, org_id=org.id,
+                         details={"list": dl.number, "item": seq})
+            return "transferred"
+        if item.action != "destroy":
+            return "done"
+        today = clock.today()
+        reason = None
+        if evidence.on_hold:
+            reason = "the record is under legal hold"
+        elif evidence.status == "destroyed":
+            reason = "the record was already destroyed"
+        else:
+            decision = compute.decide(session, evidence, today=today)
+            if not decision.eligible(today):
+                reason = f"the record is not eligible today: {decision.basis}"
+        if reason:
+            disposition._close_item(item, "blocked", reason)
+            item.result = {"blocked": reason}
+            audit.record(session, actor=actor, action="disposition.destroy",
+                         target_type="evidence", target_id=evidence.id, org_id=org.id,
+                         outcome="refused", details={"list": dl.number, "item": seq,
+                                                     "reason": reason})
+            return "blocked"
+        blob = session.get(Blob, evidence.blob_id)
+        assert blob is not None
+        schedule = session.get(RetentionSchedule, evidence.schedule_id) \
+            if evidence.schedule_id else None
+        now = clock.now()
+        why = (f"destroyed under disposition list {dl.number} ({item.retention_period}); "
+               f"{item.reason}")
+        session.add(Tombstone(
+            evidence_id=evidence.id, org_id=org.id, blob_id=blob.id, sha256=blob.sha256,
+            size=blob.size, media_type=blob.media_type, record=_metadata(evidence, org),
+            schedule=schedule_values(schedule) if schedule else {},
+            retain_until=evidence.retain_until, retention_basis=evidence.retention_basis,
+            disposition_list_id=dl.id, disposition_list_number=dl.number,
+            approvals=[_jsonable(disposition.approvals(session, dl))],
+            reason=why[:4000], destroyed_by=dl.execute_requested_by or JOB_ACTOR,
+            destroyed_at=now))
+        evidence.status = "destroyed"
+        evidence.updated_at = now
+        _purge_record_derived(session, evidence.id)
+        disposition._close_item(item, "destroyed")
+        item.result = {"tombstone_at": now.isoformat(), "bytes": "pending"}
+        audit.record(session, actor=actor, action="disposition.destroy",
+                     target_type="evidence", target_id=evidence.id, org_id=org.id,
+                     details={"list": dl.number, "item": seq, "sha256": blob.sha256,
+                              "requested_by": dl.execute_requested_by})
+        return "destroyed"
+
+
+def _purge_record_derived(session: Session, evidence_id: uuid.UUID) -> None:
+    """Derived data about the record itself (the inspection report), if that table exists."""
+    table = Base.metadata.tables.get("inspections")
+    if table is not None:
+        session.execute(sa.delete(table).where(table.c.evidence_id == evidence_id))
+
+
+def _versions(store: ObjectStore, key: str) -> list[ObjectInfo]:
+    """Every stored version of ``key``. (The local store keeps one; listing it would walk
+    the whole folder, so it is asked directly.)"""
+    if store.kind == "local":
+        info = store.stat(key)
+        return [info] if info else []
+    return [o for o in store.list_objects(key) if o.key == key]
+
+
+def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
+               blob_id: int) -> dict[str, Any]:
+    """Delete every version of a blob's object if no live record uses it; record answers."""
+    with session_scope(sessions) as session:
+        blob = session.get(Blob, blob_id)
+        if blob is None or blob.deleted_at is not None:
+            return {"blob_id": blob_id, "bytes": "deleted"}
+        live = list(session.scalars(sa.select(Evidence.id).where(
+            Evidence.blob_id == blob_id, Evidence.status != "destroyed")))
+        key, sha = blob.store_key, blob.sha256
+        if live:
+            result = {"bytes": "kept", "detail": f"the same bytes belong to {len(live)} live "
+                      "record(s); they are deleted with the last of them",
+                      "live_records": [str(i) for i in live[:20]]}
+            _record_bytes(session, blob_id, result)
+            return {"blob_id": blob_id, **result}
+    answers: list[dict[str, Any]] = []
+    locked_until: dt.datetime | None = None
+    for info in _versions(store, key):
+        answer: dict[str, Any] = {"version_id": info.version_id, "size": info.size}
+        try:
+            if info.legal_hold:
+                # The hold mirrors a record hold that is gone now (all users destroyed).
+                store.set_legal_hold(key, info.version_id, False)
+            store.delete_version(key, info.version_id)
+            answer["answer"] = "deleted"
+        except RetentionLocked as exc:
+            answer.update(answer="refused", detail=str(exc.detail))
+            state = store.stat(key, info.version_id)
+            if state is not None and state.retain_until is not None:
+                locked_until = max(filter(None, [locked_until, state.retain_until]))
+        except StoreUnavailable as exc:
+            answer.update(answer="unavailable", detail=str(exc.detail))
+        answers.append(answer)
+    remaining = _versions(store, key)
+    with session_scope(sessions) as session:
+        blob = session.get(Blob, blob_id)
+        assert blob is not None
+        if not remaining:
+            blob.deleted_at = clock.now()
+            session.execute(sa.delete(BlobText).where(BlobText.blob_id == blob_id))
+            result = {"bytes": "deleted", "key": key, "versions": answers,
+                      "derived_purged": ["extracted text", "inspection reports"]}
+        else:
+            retry = (locked_until + dt.timedelta(minutes=1)) if locked_until else \
+                clock.now() + dt.timedelta(hours=1)
+            retry = max(retry, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+            result = {"bytes": "deferred", "key": key, "versions": answers,
+                      "retry_after": retry.isoformat(),
+                      "detail": "the store refused the delete (its lock has not ended); "
+                                "a purge job retries then"}
+            from archive.queue.service import enqueue
+
+            enqueue(session, "disposition_purge", {"blob_id": blob_id},
+                    dedup_key=f"disposition_purge:{blob_id}:{retry.isoformat()}",
+                    run_after=retry)
+        lists = _record_bytes(session, blob_id, result)
+        for list_id, org_id in lists:
+            audit.record(session, actor=_actor(), action="disposition.delete_object",
+                         target_type="blob", target_id=sha, org_id=org_id,
+                         outcome="ok" if result["bytes"] == "deleted" else "refused",
+                         details={"list_id": list_id, "key": key, "answers": answers})
+    return {"blob_id": blob_id, **result}
+
+
+def _record_bytes(session: Session, blob_id: int,
+                  result: dict[str, Any]) -> list[tuple[uuid.UUID, int]]:
+    """Write the bytes' fate into every destroyed item of that blob; (list, org) touched."""
+    rows = session.execute(
+        sa.select(DispositionItem, DispositionList.org_id)
+        .join(Evidence, Evidence.id == DispositionItem.evidence_id)
+        .join(DispositionList, DispositionList.id == DispositionItem.list_id)
+        .where(Evidence.blob_id == blob_id, DispositionItem.status == "destroyed")).all()
+    touched = []
+    for item, org_id in rows:
+        previous = (item.result or {}).get("bytes")
+        if previous == "deleted":
+            continue
+        item.result = {**(item.result or {}), **_jsonable(result)}
+        touched.append((item.list_id, org_id))
+        dl = session.get(DispositionList, item.list_id)
+        assert dl is not None
+        if result["bytes"] == "deferred":
+            dl.purge_pending = True
+    return sorted(set(touched))
+
+
+# -- certificate -----------------------------------------------------------------------
+
+def write_certificate(sessions: sessionmaker[Session], store: ObjectStore,
+                      list_id: uuid.UUID, *, kind: str,
+                      certificate_years: int) -> dict[str, Any] | None:
+    """Build, store (locked) and register the certificate; idempotent per list and kind
+    for "execution"; "purge" certificates are added when deferred deletes complete."""
+    with session_scope(sessions) as session:
+        dl = session.get(DispositionList, list_id)
+        assert dl is not None
+        disposition.lock(session, dl)
+        existing = disposition.certificates(session, list_id)
+        if kind == "execution" and any(c.kind == "execution" for c in existing):
+            return None
+        seq = len(existing) + 1
+        doc = certificate_document(session, dl, kind=kind, seq=seq)
+        body = json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True,
+                          default=str).encode("utf-8")
+        html = render_html(doc).encode("utf-8")
+        sha, html_sha = hashlib.sha256(body).hexdigest(), hashlib.sha256(html).hexdigest()
+        until = clock.years_after(clock.now(), certificate_years)
+        until = max(until, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+        json_key = f"disposition/{list_id}/certificate-{seq}-{sha}.json"
+        html_key = f"disposition/{list_id}/certificate-{seq}-{html_sha}.html"
+        # Objects first, row after: a crash in between leaves an orphan certificate that
+        # the next run supersedes, never a row pointing at nothing.
+        ji = store.put(json_key, io.BytesIO(body), len(body), retain_until=until,
+                       content_type="application/json")
+        hi = store.put(html_key, io.BytesIO(html), len(html), retain_until=until,
+                       content_type="text/html; charset=utf-8")
+        session.add(DispositionCertificate(
+            list_id=list_id, seq=seq, kind=kind, sha256=sha, size=len(body), json_key=json_key,
+            json_version=ji.version_id, html_sha256=html_sha, html_size=len(html),
+            html_key=html_key, html_version=hi.version_id, created_at=clock.now()))
+        pending = any((i.result or {}).get("bytes") == "deferred"
+                      for i in disposition.items(session, list_id) if i.status == "destroyed")
+        dl.purge_pending = pending
+        if kind == "execution":
+            dl.status = "executed"
+            dl.executed_at = clock.now()
+        audit.record(session, actor=_actor(), action="disposition.certificate",
+                     target_type="disposition_list", target_id=dl.id, org_id=dl.org_id,
+                     details={"number": dl.number, "kind": kind, "seq": seq, "sha256": sha,
+                              "key": json_key, "version_id": ji.version_id,
+                              "html_sha256": html_sha, "html_key": html_key})
+        return {"seq": seq, "sha256": sha, "key": json_key, "html_sha256": html_sha}
+
+
+def certificate_document(session: Session, dl: DispositionList, *, kind: str,
+                         seq: int) -> dict[str, Any]:
+    org = session.get(Organisation, dl.org_id)
+    assert org is not None
+    rows = disposition.items(session, dl.id)
+    tombstones = {t.evidence_id: t for t in session.scalars(sa.select(Tombstone).where(
+        Tombstone.disposition_list_id == dl.id))}
+    schedules: dict[str, dict[str, Any]] = {}
+    entries = []
+    for item in rows:
+        t = tombstones.get(item.evidence_id)
+        if t is not None and t.schedule:
+            schedules.setdefault(f"{t.schedule['code']} v{t.schedule['version']}", {
+                k: t.schedule.get(k) for k in ("code", "version", "title_th", "title_en",
+                                               "legal_basis_th", "legal_basis_en")})
+        entries.append({
+            "item": item.seq, "evidence_id": str(item.evidence_id), "status": item.status,
+            "action": item.action, "file_code": item.file_code,
+            "doc_reference": item.doc_reference, "doc_date": item.doc_date,
+            "subject": item.subject, "retention_period": item.retention_period,
+            "retain_until": item.retain_until, "reason": item.reason, "note": item.note,
+            "sha256": t.sha256 if t else None, "size": t.size if t else None,
+            "media_type": t.media_type if t else None,
+            "destroyed_at": t.destroyed_at if t else None,
+            "object": item.result,
+        })
+    destroyed = [e for e in entries if e["status"] == "destroyed"]
+    return _jsonable({
+        "type": "destruction_certificate",
+        "title_th": "บันทึกการทำลายหนังสือ (เอกสารอิเล็กทรอนิกส์)",
+        "title_en": "Certificate of destruction of electronic records",
+        "certificate_no": f"{dl.number}/C{seq}",
+        "kind": kind,
+        "organisation": {"code": org.code, "name": org.name},
+        "list": {"id": str(dl.id), "number": dl.number, "year_be": dl.year_be,
+                 "survey_as_of": dl.as_of, "created_by": dl.created_by,
+                 "created_at": dl.created_at, "status": dl.status},
+        "legal_basis": list(schedules.values()),
+        "approvals": disposition.approvals(session, dl),
+        "items": entries,
+        "summary": {"destroyed": len(destroyed),
+                    "bytes_deleted": sum(1 for e in destroyed
+                                         if (e["object"] or {}).get("bytes") == "deleted"),
+                    "bytes_deferred": sum(1 for e in destroyed
+                                          if (e["object"] or {}).get("bytes") == "deferred"),
+                    "bytes_kept_shared": sum(1 for e in destroyed
+                                             if (e["object"] or {}).get("bytes") == "kept"),
+                    "transferred": sum(1 for e in entries if e["status"] == "transferred"),
+                    "blocked": sum(1 for e in entries if e["status"] == "blocked"),
+                    "kept": sum(1 for e in entries if e["status"] == "kept"),
+                    "removed": sum(1 for e in entries if e["status"] == "removed")},
+        "statement_th": STATEMENT_TH,
+        "statement_en": STATEMENT_EN,
+        "generated_at": clock.now(),
+        "generated_by": JOB_ACTOR,
+    })
+
+
+def finish_purges(sessions: sessionmaker[Session], store: ObjectStore, *,
+                  certificate_years: int) -> list[dict[str, Any]]:
+    """Supplementary certificates for executed lists whose deferred deletes are all done."""
+    out = []
+    with session_scope(sessions) as session:
+        ids = list(session.scalars(sa.select(DispositionList.id).where(
+            DispositionList.status == "executed", DispositionList.purge_pending.is_(True))))
+        done = []
+        for list_id in ids:
+            rows = [i for i in disposition.items(session, list_id) if i.status == "destroyed"]
+            if not any((i.result or {}).get("bytes") == "deferred" for i in rows):
+                done.append(list_id)
+    for list_id in done:
+        cert = write_certificate(sessions, store, list_id, kind="purge",
+                                 certificate_years=certificate_years)
+        out.append({"list_id": str(list_id), "certificate": cert})
+    return out
+
+
+def _metadata(evidence: Evidence, org: Organisation) -> dict[str, Any]:
+    fields = ("doc_type", "fiscal_year", "voucher_no", "doc_number", "issue_date",
+              "issuer_name", "issuer_tax_id", "issuer_branch", "amount", "vat_amount",
+              "currency", "description", "original_filename", "uploaded_by", "created_at")
+    return _jsonable({"org_code": org.code, "org_name": org.name,
+                      **{f: getattr(evidence, f) for f in fields}})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if value is None or isinstance(value, (str, int, bool, float)):
+        return value
+    return str(value)

@@ -1,0 +1,90 @@
+"""``archive retention``, run as a real process on both stacks, in real time: receipts of
+FY 2555 are long due, and the National Archives' consent ends their review at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from archive import clock
+from tests.archive.retention.helpers import ingest, people, run_jobs
+from tests.cli.test_cli import run
+from tests.conftest import Env
+from tests.factories import world
+
+
+def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
+    tokens = people(env, world(env))
+    rec = ingest(env, tokens, "cli")
+    run_jobs(env)
+    today = clock.today().isoformat()
+
+    preview = run(env, "retention", "survey", "--as-of", "2100-01-01", "--json")
+    assert preview.returncode == 0, preview.stderr
+    assert json.loads(preview.stdout)["dry_run"] is True       # the future only previews
+    surveyed = run(env, "retention", "survey")
+    assert surveyed.returncode == 0, surveyed.stderr
+    assert "sao-1" in surveyed.stdout
+    lists = json.loads(run(env, "retention", "lists", "--json").stdout)
+    list_id = lists[0]["id"]
+    shown = run(env, "retention", "show", list_id)
+    assert "ลำดับที่" in shown.stdout and "voucher-evidence" in shown.stdout
+
+    # The operator account cannot take a step; a named user's token is needed.
+    no_token = run(env, "retention", "committee", list_id, "--chair", "chair1",
+                   "--member", "mem1", "--member", "mem2")
+    assert no_token.returncode == 2 and "--token" in no_token.stderr
+
+    def step(who: str, *args: str) -> None:
+        r = run(env, "retention", *args, "--token", tokens[who])
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+
+    step("rm1", "committee", list_id, "--chair", "chair1", "--member", "mem1",
+         "--member", "mem2", "--order-ref", "คำสั่ง 1/2570")
+    for who in ("chair1", "mem1", "mem2"):
+        step(who, "vote", list_id, "--comment", "ครบกำหนด")
+    refused = run(env, "retention", "approve", list_id, "--token", tokens["mem1"])
+    assert refused.returncode == 1 and "chair" in refused.stderr
+    step("chair1", "approve", list_id)
+    step("head1", "approve", list_id)
+    step("rm1", "archives", list_id, "--sent-on", today, "--reference", "ศธ 0703/1")
+    step("rm1", "archives", list_id, "--consent", today)
+    executed = run(env, "retention", "execute", list_id, "--run", "--token", tokens["rm1"])
+    assert executed.returncode == 0, executed.stderr
+    assert '"destroyed": 1' in executed.stdout
+
+    target = tmp_path / "certificate.html"
+    cert = run(env, "retention", "certificate", list_id, "--html", "-o", str(target))
+    assert cert.returncode == 0, cert.stderr
+    assert rec["sha256"] in target.read_text() and "บันทึกการทำลาย" in target.read_text()
+    assert env.client(tokens["aud1"]).get(
+        f"/api/v1/evidence/{rec['id']}/content").status_code == 410
+
+    forecast = run(env, "retention", "forecast", "--until", "2040-01-01", "--json")
+    assert forecast.returncode == 0 and json.loads(forecast.stdout)["groups"] == []
+    schedules = run(env, "retention", "schedules", "list")
+    assert "voucher-evidence" in schedules.stdout
+
+
+def test_holds_closures_and_schedules_from_the_command_line(env: Env):
+    tokens = world(env)
+    rec = ingest(env, tokens, "cli-hold", fiscal_year=2560)
+    placed = run(env, "retention", "holds", "place", "--reason", "คดี", "--record", rec["id"])
+    assert placed.returncode == 0, placed.stderr
+    hold_id = placed.stdout.split()[1]
+    listed = json.loads(run(env, "retention", "holds", "list", "--json").stdout)
+    assert listed[0]["id"] == hold_id and listed[0]["records"] == 1
+    released = run(env, "retention", "holds", "release", hold_id, "--reason", "จบคดี")
+    assert released.returncode == 0, released.stderr
+    again = run(env, "retention", "holds", "release", hold_id, "--reason", "again")
+    assert again.returncode == 1 and "already released" in again.stderr
+    closed = run(env, "retention", "closure", "sao-1", "2560", "--result", "no_objection",
+                 "--closed-on", "2018-02-01")
+    assert closed.returncode == 0, closed.stderr
+    info = json.loads(run(env, "retention", "record", rec["id"], "--json").stdout)
+    assert info["retain_until"].startswith("2023-01-31T17:00")
+    changed = run(env, "retention", "schedules", "set", "voucher-evidence",
+                  "--audited-keep-years", "7", "--reason", "นโยบายใหม่")
+    assert changed.returncode == 0 and "version 2" in changed.stdout
+    bad = run(env, "retention", "survey", "--as-of", "not-a-date")
+    assert bad.returncode == 2

@@ -1,0 +1,259 @@
+"""The store follows retention: locks extended (never shortened) when schedules change,
+shared bytes kept until their last record goes, and a too-early delete refused by the
+store itself (on S3 by the server), retried later by the purge job."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import pytest
+import sqlalchemy as sa
+from minio import Minio
+from minio.error import S3Error
+
+from archive.evidence.models import Blob
+from archive.queue.service import enqueue
+from archive.retention.periodic import SCHEDULE
+from archive.storage import blob_key
+from tests import servers
+from tests.archive.retention.helpers import (
+    RETENTION_KINDS,
+    approve_all,
+    at,
+    ingest,
+    people,
+    run_jobs,
+    survey,
+    wait_for_locks,
+)
+from tests.conftest import Env
+from tests.factories import make_pdf, world
+
+
+def bkk(y: int, m: int, d: int) -> dt.datetime:
+    return dt.datetime(y, m, d, tzinfo=dt.UTC) - dt.timedelta(hours=7)
+
+
+def test_schedule_change_extends_records_and_store_locks_but_never_shortens(env: Env):
+    tokens = world(env)
+    national = env.user("rm-dla", "records_manager", ["dla"])
+    rec = ingest(env, tokens, "letter", fiscal_year=2570, doc_type="other")
+    run_jobs(env)
+    key = blob_key(rec["sha256"])
+    rm = env.client(tokens["rm1"])
+    info = rm.get(f"/api/v1/retention/records/{rec['id']}").json()
+    assert info["schedule_code"] == "correspondence"
+    assert info["retain_until"].startswith("2037-09-30T17:00")
+    assert env.store.stat(key).retain_until >= bkk(2037, 10, 1)
+
+    # A records manager of one LAO cannot change the national schedule.
+    r = rm.patch("/api/v1/retention/schedules/correspondence",
+                 json={"keep_years": 3, "reason": "ประหยัดพื้นที่"})
+    assert r.status_code == 403 and r.json()["error"] == "national_scope_required"
+
+    dla = env.client(national)
+    r = dla.patch("/api/v1/retention/schedules/correspondence",
+                  json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"})
+    assert r.status_code == 200 and r.json()["version"] == 2
+    run_jobs(env)
+    info = rm.get(f"/api/v1/retention/records/{rec['id']}").json()
+    assert info["retain_until"].startswith("2057-09-30T17:00")
+    lock = env.store.stat(key)
+    assert lock.retain_until == bkk(2057, 10, 1)          # the store's own answer
+    with env.session() as s:
+        assert s.scalar(sa.select(Blob.retain_until).where(Blob.sha256 == rec["sha256"])) == \
+            bkk(2057, 10, 1)
+
+    r = dla.patch("/api/v1/retention/schedules/correspondence",
+                  json={"keep_years": 3, "reason": "ทดลองลดอายุ"})
+    assert r.status_code == 200 and r.json()["version"] == 3
+    run_jobs(env)
+    info = rm.get(f"/api/v1/retention/records/{rec['id']}").json()
+    assert info["retain_until"].startswith("2057-09-30T17:00")
+    assert "only ever extended" in info["retention_basis"]
+    assert env.store.stat(key).retain_until == bkk(2057, 10, 1)
+    versions = rm.get("/api/v1/retention/schedules/correspondence").json()["versions"]
+    assert [v["version"] for v in versions] == [1, 2, 3]
+    assert versions[1]["reason"] == "หนังสือกรม ที่ มท 0808/1"
+    assert versions[0]["values"]["keep_years"] == 10
+    events = env.client(tokens["aud1"]).get(
+        "/api/v1/audit/events", params={"action": "retention.schedule_update"}).json()
+    assert events == []       # schedule events are national: not in a province's scope
+
+
+def test_new_doc_type_mapping_applies_to_new_records(env: Env):
+    tokens = world(env)
+    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
+    r = national.put("/api/v1/retention/doc-types/contract", json={
+        "schedule_code": "financial-reports", "reason": "สัญญาเก็บเช่นรายงานการเงิน"})
+    assert r.status_code == 200, r.text
+    rec = ingest(env, tokens, "contract", doc_type="contract")
+    info = env.client(tokens["rm1"]).get(f"/api/v1/retention/records/{rec['id']}").json()
+    assert info["schedule_code"] == "financial-reports"
+    bad = national.put("/api/v1/retention/doc-types/contract", json={
+        "schedule_code": "nope", "reason": "x"})
+    assert bad.status_code == 404
+
+
+def test_shared_bytes_survive_until_their_last_record_is_destroyed(env: Env, short_lock):
+    """GIVEN the same bytes archived twice in sao-1, for FY 2555 and FY 2556
+    WHEN the FY 2555 record is destroyed in 2023 (when FY 2556 is not due yet)
+    THEN the bytes stay (the FY 2556 record still reads them), and go with it in 2024.
+    (Both dates are in the real past: the store's lock follows the later record.)"""
+    tokens = people(env, world(env))
+    pdf = make_pdf("shared bytes")
+    first = ingest(env, tokens, "s1", fiscal_year=2555, content=pdf)
+    second = ingest(env, tokens, "s2", fiscal_year=2556, content=pdf)
+    assert first["sha256"] == second["sha256"]
+    run_jobs(env)
+    wait_for_locks(short_lock)
+    key = blob_key(first["sha256"])
+    with at("2023-01-15"):
+        list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
+        approve_all(env, tokens, list_id, sent_on="2023-01-15")
+    with at("2023-03-20"):
+        assert env.client(tokens["rm1"]).post(
+            f"/api/v1/retention/lists/{list_id}/execute").status_code == 202
+        run_jobs(env)
+    assert env.client(tokens["aud1"]).get(
+        f"/api/v1/evidence/{first['id']}/content").status_code == 410
+    assert env.client(tokens["aud1"]).get(
+        f"/api/v1/evidence/{second['id']}/content").content == pdf
+    assert env.store.stat(key) is not None
+    cert = json.loads(env.client(tokens["aud1"]).get(
+        f"/api/v1/retention/lists/{list_id}/certificate").content)
+    assert cert["items"][0]["object"]["bytes"] == "kept"
+    assert cert["items"][0]["object"]["live_records"] == [second["id"]]
+
+    with at("2024-01-15"):
+        lists = survey(env, tokens["rm1"])["lists"]
+        assert lists and lists[0]["added"] == 1
+        approve_all(env, tokens, lists[0]["id"], sent_on="2024-01-15")
+    with at("2024-03-20"):
+        assert env.client(tokens["rm1"]).post(
+            f"/api/v1/retention/lists/{lists[0]['id']}/execute").status_code == 202
+        run_jobs(env)
+    assert env.store.stat(key) is None
+    assert env.client(tokens["aud1"]).get(
+        f"/api/v1/evidence/{second['id']}/content").status_code == 410
+
+
+def test_a_too_early_delete_is_refused_by_the_store_and_retried_later(env: Env, monkeypatch):
+    """GIVEN bytes whose store lock ends in a few seconds (real time), while the record's
+    retention ended long ago and every approval is in place
+    WHEN the list is executed before the lock ends
+    THEN the record is tombstoned but the store itself refuses the delete; the refusal is
+    recorded, and once the lock has ended the purge job deletes the bytes and writes a
+    supplementary certificate."""
+    lock_seconds = 25
+    from archive.evidence import service
+
+    monkeypatch.setattr(service, "new_bytes_lock", lambda *_, **__:
+                        dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lock_seconds))
+    started = time.monotonic()
+    tokens = people(env, world(env))
+    rec = ingest(env, tokens, "early")
+    run_jobs(env)
+    key = blob_key(rec["sha256"])
+    with at("2027-01-15"):
+        list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
+        approve_all(env, tokens, list_id, sent_on="2027-01-15")
+    with at("2027-03-20"):
+        assert env.client(tokens["rm1"]).post(
+            f"/api/v1/retention/lists/{list_id}/execute").status_code == 202
+        results = dict(run_jobs(env))
+    assert time.monotonic() - started < lock_seconds, "too slow to test an active lock"
+    blob = results["disposition_execute"]["blobs"][0]
+    assert blob["bytes"] == "deferred"
+    assert [v["answer"] for v in blob["versions"]] == ["refused"]
+    if env.weed is not None:
+        assert "AccessDenied" in blob["versions"][0]["detail"]   # the S3 server said no
+        raw = Minio(env.weed.endpoint, access_key=servers.ACCESS_KEY,
+                    secret_key=servers.SECRET_KEY, secure=False)
+        with pytest.raises(S3Error):
+            raw.remove_object(env.settings.s3_bucket, key,
+                              version_id=blob["versions"][0]["version_id"])
+    assert env.store.stat(key) is not None
+    assert env.client(tokens["aud1"]).get(
+        f"/api/v1/evidence/{rec['id']}/content").status_code == 410
+    detail = env.client(tokens["rm1"]).get(f"/api/v1/retention/lists/{list_id}").json()
+    assert detail["execution"]["purge_pending"] is True
+
+    time.sleep(max(0.0, lock_seconds - (time.monotonic() - started)) + 1.5)
+    with env.session() as s:            # the daily sweep, without waiting for the retry
+        enqueue(s, "disposition_purge", {})
+    results = dict(run_jobs(env, RETENTION_KINDS))
+    assert results["disposition_purge"]["blobs"][0]["bytes"] == "deleted"
+    assert env.store.stat(key) is None
+    detail = env.client(tokens["rm1"]).get(f"/api/v1/retention/lists/{list_id}").json()
+    assert detail["execution"]["purge_pending"] is False
+    assert [c["kind"] for c in detail["certificates"]] == ["execution", "purge"]
+    second = json.loads(env.client(tokens["aud1"]).get(
+        f"/api/v1/retention/lists/{list_id}/certificate", params={"seq": 2}).content)
+    assert second["items"][0]["object"]["bytes"] == "deleted"
+
+
+def test_forecast_groups_eligibility_and_lists_what_cannot_be_computed(env: Env):
+    tokens = world(env)
+    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
+    national.put("/api/v1/retention/doc-types/scan", json={
+        "schedule_code": "with-parent", "reason": "สำเนาสแกนเก็บตามเอกสารหลัก"})
+    ingest(env, tokens, "r1", fiscal_year=2560)
+    ingest(env, tokens, "r2", fiscal_year=2561)
+    ingest(env, tokens, "r3", fiscal_year=2569)
+    scan = ingest(env, tokens, "scan", fiscal_year=2560, doc_type="scan")
+    held = ingest(env, tokens, "held", fiscal_year=2560)
+    env.client(tokens["rm1"]).post("/api/v1/holds", json={"reason": "คดี",
+                                                          "record_ids": [held["id"]]})
+    run_jobs(env)
+    r = env.client(tokens["aud1"]).get("/api/v1/retention/forecast",
+                                       params={"until": "2029-12-31"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    groups = {(g["org_code"], g["schedule_code"], g["year"]): g for g in body["groups"]}
+    assert set(groups) == {("sao-1", "voucher-evidence", 2027),
+                           ("sao-1", "voucher-evidence", 2028)}
+    assert groups[("sao-1", "voucher-evidence", 2027)]["first_eligible"] == "2027-10-01"
+    assert groups[("sao-1", "voucher-evidence", 2027)]["year_be"] == 2570
+    assert body["held"] == [{"org_code": "sao-1", "schedule_code": "voucher-evidence",
+                             "records": 1}]
+    assert [c["evidence_id"] for c in body["cannot_compute"]] == [scan["id"]]
+    assert "parent" in body["cannot_compute"][0]["reason"]
+    other = env.client(tokens["aud3"]).get("/api/v1/retention/forecast",
+                                           params={"until": "2029-12-31"}).json()
+    assert other["groups"] == [] and other["cannot_compute"] == []
+
+
+def test_the_scheduled_jobs_are_valid_cron_specs_with_handlers():
+    from apscheduler.triggers.cron import CronTrigger
+
+    import workers.handlers  # noqa: F401
+    from workers.registry import HANDLERS
+
+    kinds = {entry["kind"] for entry in SCHEDULE}
+    assert {"retention_survey", "retention_sync_locks"} <= kinds
+    for entry in SCHEDULE:
+        assert entry["kind"] in HANDLERS
+        trigger = CronTrigger(**entry["cron"])
+        assert str(trigger.timezone) == "Asia/Bangkok"
+    survey_trigger = CronTrigger(**next(e for e in SCHEDULE
+                                        if e["kind"] == "retention_survey")["cron"])
+    first = survey_trigger.get_next_fire_time(
+        None, dt.datetime(2026, 12, 31, 23, 0, tzinfo=dt.UTC))
+    assert first is not None and (first.month, first.day) == (1, 15)   # within 60 days
+
+
+def test_the_survey_job_only_proposes(env: Env):
+    tokens = world(env)
+    rec = ingest(env, tokens, "job")
+    run_jobs(env)
+    with env.session() as s:
+        enqueue(s, "retention_survey", {"as_of": "2026-01-15"})
+    result = dict(run_jobs(env))["retention_survey"]
+    assert result["listed"] == 1 and result["lists"][0]["org_code"] == "sao-1"
+    lists = env.client(tokens["rm1"]).get("/api/v1/retention/lists").json()
+    assert [entry["status"] for entry in lists] == ["draft"]
+    assert env.client(tokens["aud1"]).get(f"/api/v1/evidence/{rec['id']}").json()[
+        "status"] != "destroyed"
