@@ -161,7 +161,9 @@ class EvidenceMetadata(_MetadataFields):
     org_code: str
     doc_type: str
     currency: str = "THB"
-    confirm_fiscal_year: bool = False
+    confirm_fiscal_year: bool = Field(
+        default=False, description="true: keep a fiscal year more than one year from the "
+        "issue date's fiscal year, or after the next fiscal year (refused otherwise).")
     _fiscal_year_source: str = PrivateAttr(default="typed")
 
     @model_validator(mode="after")
