@@ -53,6 +53,7 @@ bench-ingest: $(BIN)/.installed-test
 
 bench-pdfa: $(BIN)/.installed-test
 	$(BIN)/python bench/pdfa_corpus.py
+	$(BIN)/python bench/pdfa_cli.py
 
 bench-search: $(BIN)/.installed-test
 	$(BIN)/python bench/search.py

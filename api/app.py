@@ -9,12 +9,14 @@ from sqlalchemy.engine import Engine
 
 from api import errors, openapi, web
 from api.routers import admin, audit, evidence, health, jobs, metrics
+from api.routers import disbursements as disbursement_routes
 from api.routers import exports as export_routes
 from api.routers import retention as retention_routes
 from api.routers import search as search_routes
 from archive.config import Settings
-from archive.db import make_engine, make_session_factory
+from archive.db import make_engine
 from archive.storage import ObjectStore, make_store
+from archive.unit_of_work import make_session_factory
 
 log = logging.getLogger("api")
 
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(search_routes.router, prefix="/api/v1")
     app.include_router(export_routes.router, prefix="/api/v1")
     app.include_router(retention_routes.router, prefix="/api/v1")
+    app.include_router(disbursement_routes.router, prefix="/api/v1")
     web.install(app)
     openapi.install(app)
     return app

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal
 from archive.config import Settings
-from archive.db import session_scope
 from archive.errors import ArchiveError, PermissionDenied, Unauthenticated
 from archive.storage import ObjectStore
+from archive.unit_of_work import session_scope
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -87,6 +87,8 @@ def _cookie_user(request: Request, session: Session, cookie: str, csrf_token: st
 
     principal, web_session = web_sessions.resume(session, cookie, client=client)
     request.state.web_session = web_session
+    # Read now: the page may be rendered after its unit of work has rolled back.
+    request.state.csrf = web_session.csrf_secret
     if request.method not in SAFE_METHODS and not web_sessions.csrf_ok(
             web_session, request.headers.get(CSRF_HEADER) or csrf_token):
         exc = PermissionDenied("missing or wrong CSRF token: reload the page and try again",

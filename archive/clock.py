@@ -16,7 +16,19 @@ local store's lock compare against real time, so no amount of time travel here l
 locked object be deleted early. That is the point.
 
 Dates of the calendar (``today``) are Thai dates (Asia/Bangkok, UTC+7): a retention that
-ends "on 1 October 2035" ends at midnight in Thailand.
+ends "on 1 October 2035" ends at midnight in Thailand, and an upload at 00:30 on 1 October
+(17:30 UTC the day before) belongs to the new fiscal year. Never ``date.today()`` or a
+naive ``datetime.now()``: the server's own time zone is not Thailand's (the image sets
+none). The zone data comes from the ``tzdata`` package when the system has none.
+
+This is the one place the archive reads the time. Two readings, one rule:
+
+* :func:`now` / :func:`today` — the archive's time: every timestamp a row or an audit
+  event records, every decision by the calendar. Tests freeze it.
+* :func:`system_now` — the machine's time, never frozen: for what is compared with other
+  processes or with the object store's own clock — the job queue's ``run_after`` and
+  leases, the store locks of new bytes and the WORM probe's canaries — because a worker
+  in another process, or the S3 server, does not see a test's frozen clock.
 """
 
 from __future__ import annotations
@@ -41,7 +53,19 @@ def now() -> dt.datetime:
 
 def today() -> dt.date:
     """Today's date in Thailand."""
-    return now().astimezone(BANGKOK).date()
+    return thai_date(now())
+
+
+def system_now() -> dt.datetime:
+    """The machine's current instant (timezone-aware, UTC); never frozen (see above)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def thai_date(when: dt.datetime) -> dt.date:
+    """The date in Thailand at the instant ``when`` (an aware datetime)."""
+    if when.tzinfo is None:
+        raise ValueError("naive datetime given where an instant is required")
+    return when.astimezone(BANGKOK).date()
 
 
 def years_after(when: dt.datetime, years: int) -> dt.datetime:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     allowed_media_types: tuple[str, ...] = DEFAULT_MEDIA_TYPES
     # Files up to this size are spooled in memory during upload; larger ones on disk.
     spool_memory_bytes: int = 4 * 1024 * 1024
+    # Downloads are hashed against the archive's SHA-256 before anything is sent when the
+    # object is at most this large (a mismatch is answered 502 integrity_failure); larger
+    # ones are hashed while streaming and the response is aborted before its last bytes.
+    verify_before_send_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     # Until the retention schedule of a record is known, blobs are locked for this long.
     default_retention_years: int = 10
     # The store lock of new evidence bytes never ends sooner than this (see
@@ -66,6 +70,9 @@ class Settings(BaseSettings):
     fixity_cycle_days: int = Field(default=30, ge=1)
     fixity_max_mbps: float = Field(default=50.0, gt=0)
     probe_retention_seconds: int = Field(default=60, ge=1)
+    # `archive audit verify`: an event may wait this long for a checkpoint (written hourly)
+    # before the wait is reported; a store with no checkpoint under an older trail is broken.
+    audit_checkpoint_max_gap_hours: float = Field(default=3.0, gt=0)
     timezone: str = "Asia/Bangkok"
     # PEM files of certificates trusted as signature roots (nothing else is trusted).
     trust_roots: tuple[Path, ...] = ()
@@ -98,3 +105,8 @@ class Settings(BaseSettings):
     @property
     def tmp_dir(self) -> Path:
         return self.data_dir / "tmp"
+
+    @property
+    def temp_dirs(self) -> list[Path]:
+        """Where temporary files live (and where a crash leaves them)."""
+        return [self.tmp_dir, self.objects_dir / ".tmp"]

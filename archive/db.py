@@ -1,8 +1,8 @@
 """Database plumbing: declarative base, portable column types, engine, units of work, migrations.
 
 The same models and migrations run on PostgreSQL (production) and SQLite (embedded
-default). Services take a ``Session`` and never commit; whoever owns the unit of work
-(the API request dependency, :func:`session_scope` in jobs and the CLI) commits.
+default). Services take a ``Session`` and never commit; sessions are made and units of
+work end in :mod:`archive.unit_of_work`.
 
 SQLite notes. The driver runs in its legacy transaction mode: plain SELECTs run without
 an open transaction and the first write opens one (and takes the write lock at once).
@@ -13,8 +13,6 @@ Code that reads then writes (a read-modify-write) therefore starts with the writ
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -37,10 +35,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):
@@ -128,26 +122,6 @@ def _thai_search_form(value: Any) -> Any:
     from archive.textnorm import thai_search_form
 
     return thai_search_form(value) if isinstance(value, str) else value
-
-
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    # Objects stay readable after commit: responses are built from them after the
-    # unit of work has committed.
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """The unit of work for jobs and the CLI: commit on success, roll back on error."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def table_of(entity: type[Base]) -> sa.Table:

@@ -11,6 +11,8 @@ from typing import Any
 
 class ArchiveError(Exception):
     code = "error"
+    # Set by ``archive.audit.audited_refusal``: the refusal the unit of work records.
+    refused_attempt: dict[str, Any] | None = None
 
     def __init__(self, detail: Any = None, *, code: str | None = None) -> None:
         self.detail = detail if detail is not None else self.__class__.__doc__
@@ -88,3 +90,8 @@ class PreconditionRequired(ArchiveError):
     """A conditional request is required (``If-Match``) so that concurrent edits cannot
     silently overwrite each other."""
     code = "precondition_required"
+
+
+class IntegrityFailure(StoreIntegrityError):
+    """The stored bytes no longer hash to the archive's SHA-256: they are not served."""
+    code = "integrity_failure"

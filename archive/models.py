@@ -3,6 +3,15 @@
 from archive.accounts.models import ApiToken, LoginFailure, User, UserOrganisation, WebSession
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from archive.db import Base
+from archive.disbursements.models import (
+    Disbursement,
+    DisbursementEvidence,
+    DisbursementFinding,
+    DisbursementHistory,
+    DisbursementProfile,
+    DisbursementProfileVersion,
+    DisbursementReview,
+)
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
 from archive.orgs.models import Organisation
 from archive.queue.models import Job, SystemCheck
@@ -15,6 +24,9 @@ from archive.retention.schedules.models import (
 from archive.search.models import BlobText, Export
 
 __all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Blob", "BlobText",
-           "DocTypeSchedule", "Evidence", "EvidenceHistory", "Export", "Inspection", "Job",
+           "Disbursement", "DisbursementEvidence", "DisbursementFinding",
+           "DisbursementHistory", "DisbursementProfile", "DisbursementProfileVersion",
+           "DisbursementReview", "DocTypeSchedule", "Evidence", "EvidenceHistory", "Export",
+           "Inspection", "Job",
            "LoginFailure", "Organisation", "RetentionSchedule", "RetentionScheduleVersion",
            "SystemCheck", "Tombstone", "User", "UserOrganisation", "WebSession"]

@@ -39,7 +39,8 @@ T = TypeVar("T")
 # Modules the forkserver imports once, so that each forked child starts warm. Missing
 # modules are skipped by multiprocessing itself.
 PRELOAD = ["archive.pdfa", "archive.pdfa.isolated", "archive.inspection",
-           "archive.inspection.sandboxed", "archive.search.extract", "pikepdf", "lxml.etree"]
+           "archive.inspection.sandboxed", "archive.search.extract", "pikepdf", "lxml.etree",
+           "archive.pdfa.checker"]
 
 _ctx = multiprocessing.get_context("forkserver")
 _ctx.set_forkserver_preload(PRELOAD)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
-from archive.evidence.models import DOC_TYPES
+from archive.doc_types import DOC_TYPES
 from archive.textnorm import clean_text
 from archive.thai import BE_OFFSET, BE_YEAR_FROM, arabic_digits, fiscal_year
 

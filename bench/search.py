@@ -39,10 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archive.accounts.principal import Principal  # noqa: E402
-from archive.db import make_engine, make_session_factory, upgrade  # noqa: E402
+from archive.db import make_engine, upgrade  # noqa: E402
 from archive.search import service as search  # noqa: E402
 from archive.search.schemas import SearchParams  # noqa: E402
 from archive.thai import fiscal_year_bounds, tax_id_check_digit  # noqa: E402
+from archive.unit_of_work import make_session_factory  # noqa: E402
 from tests import servers  # noqa: E402
 
 # -- vocabulary ---------------------------------------------------------------------------

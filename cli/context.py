@@ -126,8 +126,9 @@ class Ctx:
         quietly opening an empty archive in the current folder."""
         from pydantic import ValidationError
 
-        from archive.db import current_revision, make_engine, make_session_factory, upgrade
+        from archive.db import current_revision, make_engine, upgrade
         from archive.storage import make_store
+        from archive.unit_of_work import make_session_factory
 
         try:
             settings = Settings()
@@ -160,7 +161,7 @@ class Ctx:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        from archive.db import session_scope
+        from archive.unit_of_work import session_scope
 
         try:
             with session_scope(self.sessions) as session:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli import disbursements as disbursements_cli
 from cli import inspection, pdfa
 from cli import retention as retention_cli
 from cli.context import Ctx, fail, out, plural, print_json, progress_bar
@@ -25,6 +27,7 @@ app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evi
                   context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(pdfa.app, name="pdfa")
 app.add_typer(retention_cli.app, name="retention")
+app.add_typer(disbursements_cli.app, name="disbursements")
 app.command("inspect")(inspection.inspect_files)
 app.command("export")(export_pack)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -56,8 +59,10 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     first start."""
     import uvicorn
 
+    started = time.time()
     ctx = Ctx.load(create=True)
     ctx.store.prepare()
+    _clean_leftovers(ctx, started)
     err.print(f"Evidence Archive on [bold]http://{host}:{port}[/]  "
               f"(database: {ctx.engine.url.render_as_string(hide_password=True)}; "
               f"store: {ctx.store.describe()})")
@@ -75,6 +80,17 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     finally:
         if background:
             background()
+
+
+def _clean_leftovers(ctx: Ctx, started: float) -> None:
+    """Temporary files of processes that died (kill -9, OOM, power cut): older than this
+    process and locked by nobody (archive/tempfiles.py)."""
+    from archive.tempfiles import clean_leftovers
+
+    files, size = clean_leftovers(ctx.settings.temp_dirs, older_than=started)
+    if files:
+        err.print(f"removed {files} temporary files ({size} bytes) left by an interrupted "
+                  "process")
 
 
 def _embedded_background(ctx: Ctx) -> Callable[[], None]:
@@ -105,7 +121,9 @@ def worker(concurrency: Annotated[int | None, typer.Option(
     from workers.runner import Worker
 
     _logging()
+    started = time.time()
     ctx = Ctx.load()
+    _clean_leftovers(ctx, started)
     w = Worker(ctx.settings, concurrency=concurrency, kinds=kind, engine=ctx.engine,
                store=ctx.store)
     done = threading.Event()
@@ -423,8 +441,9 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     from archive.audit import service as audit
 
     ctx = Ctx.load()
+    gap = dt.timedelta(hours=ctx.settings.audit_checkpoint_max_gap_hours)
     with ctx.unit_of_work() as session:
-        report = audit.verify(session, ctx.store, ctx.principal)
+        report = audit.verify(session, ctx.store, ctx.principal, max_gap=gap)
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     elif report.ok:
@@ -435,6 +454,11 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     else:
         out.print(f"[red]audit trail broken at seq {report.first_bad_seq}[/] "
                   f"({report.problem}): {report.detail}")
+        for more in report.problems[1:]:
+            out.print(f"  also: {more}")
+    if not as_json:
+        for warning in report.warnings:
+            out.print(f"[yellow]warning[/]: {warning}")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -484,7 +508,6 @@ def ingest(
     failed."""
     import sqlalchemy as sa
 
-    from archive.db import session_scope
     from archive.errors import ArchiveError
     from archive.evidence import service
     from archive.evidence.intake import spool_file
@@ -492,6 +515,7 @@ def ingest(
     from archive.evidence.schemas import EvidenceMetadata, parse_metadata
     from archive.orgs import service as orgs
     from archive.textnorm import safe_filename
+    from archive.unit_of_work import session_scope
 
     fields = {"org_code": org, "doc_type": doc_type, "fiscal_year": fiscal_year,
               "voucher_no": voucher_no, "doc_number": doc_number, "issue_date": issue_date,
@@ -571,11 +595,16 @@ def _ingest_summary(results: list[dict[str, Any]]) -> None:
 @app.command()
 def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
            no_rehash: Annotated[bool, typer.Option(
-               "--no-rehash", help="Compare sizes only (fast).")] = False) -> None:
+               "--no-rehash", help="Compare sizes only (fast).")] = False,
+           seal_legacy: Annotated[bool, typer.Option(
+               "--seal-legacy", help="First give records created before version hashes "
+               "one for their current state (audited as evidence.seal).")] = False) -> None:
     """Walk database and store and list every problem; exit 1 on any.
 
-    Missing, corrupt and orphaned objects, and standing alerts (failed fixity audits, a
-    failed WORM probe)."""
+    Missing, corrupt and orphaned objects; blob keys against their SHA-256; every record's
+    metadata against the version hash its audit trail recorded, and every audited
+    creation against a row or a tombstone; temporary files left by killed processes; and
+    standing alerts (failed fixity audits or downloads, a failed WORM probe)."""
     import sqlalchemy as sa
 
     from archive.evidence.models import Blob
@@ -583,11 +612,16 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
     from archive.integrity import verify as verifier
 
     ctx = Ctx.load()
+    if seal_legacy:
+        with ctx.unit_of_work() as session:
+            sealed = verifier.seal_legacy(session, ctx.principal)
+        if not as_json:
+            out.print(f"{sealed} legacy records sealed")
     with ctx.unit_of_work() as session:
         total = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Blob.size), 0))) or 0
         with progress_bar(None, "verifying", int(total)) as advance:
             report = verifier.verify(session, ctx.store, rehash=not no_rehash,
-                                     progress=advance)
+                                     progress=advance, temp_dirs=ctx.settings.temp_dirs)
         standing = alerts(session)
     ok = report.ok and not standing
     if as_json:
@@ -595,7 +629,13 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
                          ensure_ascii=False))
     else:
         out.print(f"{report.blobs_checked} blobs checked, {report.objects_seen} objects seen, "
-                  f"{report.bytes_hashed} bytes re-hashed")
+                  f"{report.bytes_hashed} bytes re-hashed, {report.records_checked} records "
+                  "checked against their audited version hashes")
+        if report.legacy_unhashed:
+            out.print(f"[yellow]{report.legacy_unhashed} records unhashed (legacy)[/]: created "
+                      "before version hashes, their metadata cannot be checked "
+                      "(`archive verify --seal-legacy`), e.g. "
+                      + ", ".join(report.legacy_examples[:5]))
         if ok:
             out.print("[green]no problems[/]")
         if report.problems:

@@ -11,10 +11,14 @@ from pathlib import Path
 
 import typer
 
-from archive.pdfa import FLAVOURS, PdfaReport, check_pdfa, check_pdfa_isolated, coverage
+from archive.pdfa import FLAVOURS, PdfaReport, check_pdfa_isolated
 from archive.pdfa.flavours import label, normalise
 
-app = typer.Typer(help="PDF/A conformance checks (ISO 19005-1/2/3/4).", no_args_is_help=True)
+# Also started on its own by cli/launch.py (``archive pdfa …``): the same help options
+# and plain errors as the ``archive`` command, no shell-completion installers.
+app = typer.Typer(help="PDF/A conformance checks (ISO 19005-1/2/3/4).", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
 
 FLAVOUR_HELP = f"auto (the file's own claim) or one of: {' '.join(FLAVOURS)}"
 
@@ -63,6 +67,15 @@ def _text(report: PdfaReport) -> str:
     return "\n".join(lines)
 
 
+def _light_sandbox() -> None:
+    """Children that check PDF/A need the checker only: have the fork server import that
+    (not the whole inspection stack it preloads for the workers), before its first use."""
+    import multiprocessing
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        ["archive.pdfa", "archive.pdfa.isolated", "archive.pdfa.checker"])
+
+
 @app.command()
 def check(
     files: list[Path] = typer.Argument(..., help="PDF files or folders (walked recursively)."),
@@ -83,10 +96,14 @@ def check(
         typer.echo(f"Error: no such file or folder: {', '.join(missing)}", err=True)
         raise typer.Exit(2)
     paths = list(_files(files))
+    if sandbox:
+        _light_sandbox()
 
     def run(path: Path) -> PdfaReport:
         if sandbox:
             return check_pdfa_isolated(path, flavour)
+        from archive.pdfa.checker import check_pdfa
+
         return check_pdfa(path, flavour)
 
     all_ok = True
@@ -124,6 +141,8 @@ def rules(
     flavours = [_flavour(flavour)] if flavour else list(FLAVOURS)
     if "auto" in flavours:
         flavours = list(FLAVOURS)
+    from archive.pdfa.registry import coverage
+
     for fl in flavours:
         cov = coverage(fl)
         typer.echo(f"{label(fl):<10} {len(cov.implemented):>4} / {cov.total:<4} "

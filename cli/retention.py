@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from archive import clock
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError
 from cli.context import Ctx, fail, out, print_fields, print_json
@@ -72,8 +73,8 @@ def _work(ctx: Ctx, token: str | None = None, action: str | None = None,
     """A unit of work as the operator, or as the user behind ``token``; refusals of
     ``action`` are audited."""
     from archive.accounts import service as accounts
-    from archive.db import session_scope
-    from archive.retention.attempts import audited_refusal
+    from archive.audit import audited_refusal
+    from archive.unit_of_work import session_scope
 
     try:
         with session_scope(ctx.sessions) as session:
@@ -83,7 +84,7 @@ def _work(ctx: Ctx, token: str | None = None, action: str | None = None,
             if action is None:
                 yield session, principal
             else:
-                with audited_refusal(session, ctx.sessions, principal, action,
+                with audited_refusal(principal, action,
                                      target_type=target[0] if target else None,
                                      target_id=target[1] if target else None):
                     yield session, principal
@@ -139,7 +140,7 @@ def forecast(until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD")],
 
     ctx = Ctx.load()
     with _work(ctx) as (session, principal):
-        body = run(session, principal, until=_date(until, "--until") or dt.date.today())
+        body = run(session, principal, until=_date(until, "--until") or clock.today())
     if as_json:
         _print_json(body)
         return
@@ -350,11 +351,12 @@ def execute(list_id: str, token: TokenOpt = None,
                 "worker.")] = False) -> None:
     """Request execution of an executable list: tombstones, deletes, certificate."""
     from archive.retention import disposition, execution, job_bodies
+    from archive.unit_of_work import units_of
 
     _step(list_id, token, "disposition.execute_request", disposition.request_execution)
     if run:
         ctx = Ctx.load()
-        result = execution.execute(ctx.sessions, ctx.store, _uuid(list_id),
+        result = execution.execute(units_of(ctx.sessions), ctx.store, _uuid(list_id),
                                    certificate_years=job_bodies.CERTIFICATE_YEARS)
         _print_json(result)
 

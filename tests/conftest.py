@@ -24,9 +24,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
-from archive.db import make_engine, make_session_factory, session_scope, upgrade
+from archive.db import make_engine, upgrade
 from archive.storage import ObjectStore
 from archive.storage.local import LocalStore
+from archive.unit_of_work import make_session_factory, session_scope
 from tests import servers
 
 STACKS = os.environ.get("ARCHIVE_TEST_STACKS", "sqlite,postgres").split(",")

@@ -204,7 +204,7 @@ class Seaweed:
 
 
 def _spawn_weed(data: Path, ports: dict[str, int], log: Path,
-                small_volumes: bool) -> subprocess.Popen[bytes]:
+                small_volumes: bool, credentials: bool = True) -> subprocess.Popen[bytes]:
     cmd = [weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
            "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
            "-s3.port.iceberg=0", "-s3.port.lance=0"]
@@ -215,7 +215,11 @@ def _spawn_weed(data: Path, ports: dict[str, int], log: Path,
         # buckets writable.
         cmd += ["-master.volumeSizeLimitMB=16", "-volume.max=4000"]
     cmd += [f"-{name}={port}" for name, port in ports.items()]
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    # With these keys set the S3 gateway requires signed requests; without them
+    # (``credentials=False``, only for the WORM probe's test) it serves anyone.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if credentials:
+        env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
     with open(log, "ab") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
@@ -257,7 +261,8 @@ def _wait_s3_ready(endpoint: str, timeout: float = 90) -> None:
     raise RuntimeError(f"S3 endpoint {endpoint} not ready: {last}")
 
 
-def start_seaweed(base: Path | None = None, *, small_volumes: bool = True) -> Seaweed:
+def start_seaweed(base: Path | None = None, *, small_volumes: bool = True,
+                  credentials: bool = True) -> Seaweed:
     """``small_volumes`` suits many buckets (the tests); benchmarks use a few buckets and
     SeaweedFS's default volume size, so volume growth does not land in the measurement."""
     base = base or Path(tempfile.mkdtemp(prefix="archive-weed-"))
@@ -267,7 +272,7 @@ def start_seaweed(base: Path | None = None, *, small_volumes: bool = True) -> Se
              "filer.port": _free_port_pair(), "s3.port": _free_port_pair(),
              "admin.port": _free_port_pair()}
     log = base / "weed.log"
-    proc = _spawn_weed(data, ports, log, small_volumes)
+    proc = _spawn_weed(data, ports, log, small_volumes, credentials)
     weed = Seaweed(proc, data, ports["s3.port"], ports, log, small_volumes)
     try:
         wait_for_port(weed.s3_port, 90, proc, log)

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
-from archive.db import session_scope
 from archive.storage import ObjectStore
+from archive.unit_of_work import session_scope
 
 
 @dataclass

@@ -27,10 +27,11 @@ from sqlalchemy.exc import DBAPIError
 
 import workers.handlers  # noqa: F401  (registers every handler)
 from archive.config import Settings
-from archive.db import make_engine, make_session_factory, session_scope
+from archive.db import make_engine
 from archive.errors import ArchiveError, InvalidInput, NotFound, StoreUnavailable
 from archive.queue import service as queue
 from archive.storage import ObjectStore, make_store
+from archive.unit_of_work import make_session_factory, session_scope
 from workers.registry import HANDLERS, Interrupted, JobContext
 
 log = logging.getLogger("workers")

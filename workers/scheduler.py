@@ -22,9 +22,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import Engine
 
+from archive import clock
 from archive.config import Settings
-from archive.db import make_engine, make_session_factory, session_scope
+from archive.db import make_engine
 from archive.queue.service import enqueue
+from archive.unit_of_work import make_session_factory, session_scope
 
 log = logging.getLogger("workers.scheduler")
 
@@ -41,6 +43,10 @@ CORE_SCHEDULE: list[dict[str, Any]] = [
      "payload": {}, "at_start": True},
     {"kind": "reconcile", "cron": {"hour": 3, "minute": 0}, "period": "day", "payload": {},
      "at_start": True},
+    # Findings are recomputed as vouchers and files change; the weekly national run is the
+    # safety net (a restore, a profile edited behind the API) and rewrites only differences.
+    {"kind": "disbursements_recompute", "cron": {"day_of_week": "sun", "hour": 2, "minute": 30},
+     "period": "day", "payload": {"scope": "national"}},
 ]
 
 
@@ -134,7 +140,7 @@ class Scheduler:
         self.active = False
 
     def fire(self, entry: dict[str, Any], at: dt.datetime | None = None) -> None:
-        at = (at or dt.datetime.now(self.tz)).astimezone(self.tz)
+        at = (at or clock.system_now()).astimezone(self.tz)
         key = period_key(entry["kind"], entry.get("period", "hour"), at)
         try:
             with session_scope(self.sessions) as s:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, SessionDep, StoreDep
+from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
 
@@ -27,6 +27,9 @@ def list_events(principal: CurrentUser, session: SessionDep,
 
 
 @router.get("/audit/verify")
-def verify(principal: CurrentUser, session: SessionDep, store: StoreDep) -> dict[str, Any]:
+def verify(principal: CurrentUser, session: SessionDep, store: StoreDep,
+           settings: SettingsDep) -> dict[str, Any]:
     """Recompute the whole chain and compare it with every checkpoint in the store."""
-    return audit.verify(session, store, principal).to_dict()  # type: ignore[no-any-return]
+    gap = dt.timedelta(hours=settings.audit_checkpoint_max_gap_hours)
+    return audit.verify(session, store, principal,  # type: ignore[no-any-return]
+                        max_gap=gap).to_dict()

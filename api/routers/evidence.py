@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 import re
 import urllib.parse
 import uuid
@@ -19,6 +20,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from api.multipart import MalformedMultipart, read_upload
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
+from archive.disbursements import service as disbursements
 from archive.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionRequired
 from archive.evidence import service
 from archive.evidence.intake import Spool
@@ -31,8 +33,10 @@ from archive.evidence.schemas import (
 )
 from archive.inspection import records as inspection
 from archive.textnorm import safe_filename
+from archive.unit_of_work import session_scope
 
 router = APIRouter(tags=["evidence"])
+log = logging.getLogger("api")
 
 # Multipart framing and form fields on top of the file itself.
 _FORM_OVERHEAD = 256 * 1024
@@ -58,7 +62,9 @@ async def upload(request: Request, principal: CurrentUser, session: SessionDep,
                  store: StoreDep, settings: SettingsDep) -> IngestOut:
     """Form fields: ``file`` and ``org_code``, ``doc_type``; optional ``fiscal_year``,
     ``voucher_no``, ``doc_number``, ``issue_date``, ``issuer_name``, ``issuer_tax_id``,
-    ``issuer_branch``, ``amount``, ``vat_amount``, ``currency``, ``description``."""
+    ``issuer_branch``, ``amount``, ``vat_amount``, ``currency``, ``description``. With
+    ``disbursement_id`` and ``role`` the file goes straight into that voucher (archived and
+    linked in one transaction)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and \
             int(declared) > settings.max_upload_bytes + _FORM_OVERHEAD:
@@ -74,17 +80,48 @@ async def upload(request: Request, principal: CurrentUser, session: SessionDep,
         raise MalformedMultipart("the client disconnected during the upload") from None
     assert form.spool is not None
     try:
-        meta = parse_metadata(EvidenceMetadata, form.fields)
+        fields = dict(form.fields)
+        into = _voucher_fields(fields)
+        meta = parse_metadata(EvidenceMetadata, fields)
         filename = safe_filename(form.filename)
-        result = await run_in_threadpool(
-            service.ingest, session, store, principal, spool=form.spool, meta=meta,
-            filename=filename, client_media_type=form.content_type,
-            policy=service.IngestPolicy(settings.allowed_media_types,
-                                        settings.default_retention_years,
-                                        settings.lock_min_horizon_days))
+        ingest_args = dict(spool=form.spool, meta=meta, filename=filename,
+                           client_media_type=form.content_type,
+                           policy=service.IngestPolicy(settings.allowed_media_types,
+                                                       settings.default_retention_years,
+                                                       settings.lock_min_horizon_days))
+        if into is None:
+            result = await run_in_threadpool(service.ingest, session, store, principal,
+                                             **ingest_args)
+        else:
+            result = await run_in_threadpool(
+                disbursements.ingest_into, session, store, principal,
+                disbursement_id=into[0], role=into[1], **ingest_args)
         return service.ingest_out(result)
     finally:
         form.spool.close()
+
+
+def _voucher_fields(fields: dict[str, Any]) -> tuple[uuid.UUID, str] | None:
+    """The optional ``disbursement_id`` and ``role`` of an upload straight into a voucher
+    (taken out of the metadata fields); both or neither."""
+    raw_id = (fields.pop("disbursement_id", None) or "").strip()
+    role = (fields.pop("role", None) or "").strip()
+    if not raw_id and not role:
+        return None
+    problems = []
+    if not raw_id:
+        problems.append({"field": "disbursement_id", "message": "required with role"})
+    if not role:
+        problems.append({"field": "role", "message": "required with disbursement_id"})
+    voucher_id = None
+    if raw_id:
+        try:
+            voucher_id = uuid.UUID(raw_id)
+        except ValueError:
+            problems.append({"field": "disbursement_id", "message": "not a voucher id"})
+    if problems or voucher_id is None:
+        raise InvalidInput(problems, code="invalid_metadata")
+    return voucher_id, role
 
 
 @router.get("/evidence/by-hash/{sha256}", response_model=list[EvidenceOut],
@@ -172,8 +209,9 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 @router.get("/evidence/{evidence_id}/content",
             summary="The original bytes (supports Range; ETag and Repr-Digest headers)",
             response_class=StreamingResponse)
-def get_content(evidence_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
-                store: StoreDep, range: Annotated[str | None, Header()] = None,
+def get_content(evidence_id: uuid.UUID, request: Request, principal: CurrentUser,
+                session: SessionDep, store: StoreDep, settings: SettingsDep,
+                range: Annotated[str | None, Header()] = None,
                 if_none_match: Annotated[str | None, Header()] = None) -> Response:
     evidence, blob, _ = service.get(session, principal, evidence_id, audit_read=False)
     etag = f'"{blob.sha256}"'
@@ -197,11 +235,26 @@ def get_content(evidence_id: uuid.UUID, principal: CurrentUser, session: Session
             offset, length = parsed
             status = 206
             headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{blob.size}"
-    chunks = service.open_content(session, store, principal, evidence, blob, offset=offset,
-                                  length=length)
+    chunks = service.open_content(
+        session, store, principal, evidence, blob, offset=offset, length=length,
+        verify_limit=settings.verify_before_send_bytes,
+        on_mismatch=_integrity_alarm(request, principal, evidence.id, blob.id))
     headers["Content-Length"] = str(length)
     return StreamingResponse(chunks, status_code=status, media_type=blob.media_type,
                              headers=headers)
+
+
+def _integrity_alarm(request: Request, principal: Any, evidence_id: uuid.UUID,
+                     blob_id: int) -> Any:
+    """Records a failed download check in its own transaction: the request's has rolled
+    back (small bodies, answered 502) or already committed (streamed bodies)."""
+    def alarm(detail: str) -> None:
+        log.error("evidence.integrity_failure evidence=%s blob=%s detail=%s", evidence_id,
+                  blob_id, detail)
+        with session_scope(request.app.state.sessions) as s:
+            service.record_integrity_failure(s, principal, evidence_id=evidence_id,
+                                             blob_id=blob_id, detail=detail)
+    return alarm
 
 
 def _parse_range(value: str, size: int) -> tuple[int, int] | None:

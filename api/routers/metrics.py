@@ -15,8 +15,9 @@ from prometheus_client.core import (
     GaugeMetricFamily,
 )
 
+from archive.audit.models import AuditEvent
 from archive.evidence.models import Blob, Evidence
-from archive.integrity import latest
+from archive.integrity import alerts, latest
 from archive.queue.models import Job
 
 router = APIRouter(tags=["health"])
@@ -75,6 +76,23 @@ class ArchiveCollector:
                                      "refused, 0 if not, -1 if never run")
             worm.add_metric([], -1 if probe is None else int(probe.ok))
             yield worm
+            standing = GaugeMetricFamily(
+                "archive_integrity_alerts",
+                "Standing integrity alerts by kind (bytes that failed a fixity audit or a "
+                "download check; a failed WORM probe)", labels=["kind"])
+            counts: dict[str, int] = {"fixity_mismatch": 0, "worm_probe_failed": 0}
+            for alert in alerts(s):
+                counts[str(alert["kind"])] = counts.get(str(alert["kind"]), 0) + 1
+            for kind, n in sorted(counts.items()):
+                standing.add_metric([kind], n)
+            yield standing
+            refused = CounterMetricFamily(
+                "archive_download_integrity_failures",
+                "Downloads refused or aborted because the stored bytes did not match")
+            refused.add_metric([], s.scalar(
+                sa.select(sa.func.count()).select_from(AuditEvent)
+                .where(AuditEvent.action == "evidence.integrity_failure")) or 0)
+            yield refused
 
 
 def _recent_runs(s: Any) -> Iterator[tuple[str, list[Any], list[Any]]]:

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import CurrentUser, SessionDep, StoreDep
 from archive.accounts.principal import Principal
+from archive.audit import audited_refusal
 from archive.errors import InvalidInput
 from archive.retention import disposition, holds, read_models
-from archive.retention.attempts import audited_refusal
 from archive.retention.forecast import forecast as run_forecast
 from archive.retention.schedules import service as schedules
 from archive.retention.schedules.schemas import (
@@ -57,8 +57,7 @@ router = APIRouter(tags=["retention"])
 @contextmanager
 def _attempt(request: Request, session: SessionDep, principal: Principal, action: str,
              target_type: str | None = None, target_id: Any = None) -> Iterator[None]:
-    with audited_refusal(session, request.app.state.sessions, principal, action,
-                         target_type=target_type, target_id=target_id):
+    with audited_refusal(principal, action, target_type=target_type, target_id=target_id):
         yield
 
 

@@ -11,6 +11,7 @@ from api.deps import CurrentUser, SessionDep
 from archive.search import service
 from archive.search.csvout import csv_chunks
 from archive.search.schemas import ListingParams, SearchPage, SearchParams
+from archive.unit_of_work import units_of
 
 router = APIRouter(tags=["search"])
 
@@ -33,7 +34,7 @@ def evidence_csv(request: Request, principal: CurrentUser, session: SessionDep,
     filters = params.filters()
     service.start_listing(session, principal, filters, sort=params.sort, output="csv")
     return StreamingResponse(
-        csv_chunks(request.app.state.sessions, principal, filters, sort=params.sort),
+        csv_chunks(units_of(request.app.state.sessions), principal, filters, sort=params.sort),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="evidence.csv"',
                  "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.web import pages
 from api.web.pages import HERE
 
 
@@ -16,6 +17,7 @@ def install(app: FastAPI) -> None:
     """Add the pages and their static files to the application."""
     from api.web.routers import admin, auditor, auth, officer, retention
 
+    pages.install(app)
     for module in (auth, officer, auditor, retention, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

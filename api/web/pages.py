@@ -9,23 +9,24 @@ API; the routes only parse, call one service and render.
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
-from fastapi import Depends, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, SessionDep, authenticate_request
 from api.errors import status_for
 from api.web import i18n, present
+from archive import clock
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, InvalidInput, NotFound, Unauthenticated
 
@@ -48,6 +49,30 @@ templates = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"], default=True),
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 templates.filters.update(present.FILTERS)
+
+
+class FormError(Exception):
+    """A service refused what a form asked: show the form again, with the error.
+
+    A page route raises it (``raise FormError(exc, again) from exc``) instead of
+    rendering the refusal itself. It leaves the route like any error, so the request's
+    unit of work rolls back (and audits a refused attempt); then the page machinery calls
+    ``again(session, status=…, error=…, problems=…)`` in a fresh, read-only unit of work
+    to render the form with the error in the caller's language."""
+
+    def __init__(self, error: ArchiveError, again: Callable[..., Response]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.again = again
+
+
+class _ErrorPage(Exception):
+    """An error page already rendered, on its way out of the unit of work (which rolls
+    back) to :func:`install`'s handler, which answers with it."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 class LoginRequired(Exception):
@@ -134,7 +159,6 @@ def form_list(form: FormData, name: str) -> list[str]:
 def context(request: Request, **extra: Any) -> dict[str, Any]:
     lang = lang_of(request)
     principal: Principal | None = getattr(request.state, "principal", None)
-    web_session = getattr(request.state, "web_session", None)
     tr = i18n.translator(lang)
     query = dict(request.query_params)
     query.pop("lang", None)
@@ -144,10 +168,10 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
 
     return {
         "request": request, "lang": lang, "_": tr, "user": principal,
-        "csrf": web_session.csrf_secret if web_session is not None else "",
+        "csrf": getattr(request.state, "csrf", ""),
         "nav": present.nav(principal) if principal else [],
         "path": request.url.path, "switch_lang": switch,
-        "fmt": present.Formatter(lang), "now": dt.datetime.now(dt.UTC),
+        "fmt": present.Formatter(lang), "now": clock.now(),
         **extra,
     }
 
@@ -207,9 +231,40 @@ def _login_redirect(request: Request) -> Response:
     return redirect("/login?" + urllib.parse.urlencode({"next": target}))
 
 
+def _secured(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _form_again(request: Request, exc: FormError) -> Response:
+    from archive.unit_of_work import session_scope
+
+    lang = lang_of(request)
+    with session_scope(request.app.state.sessions) as session:
+        return exc.again(session, status=status_for(exc.error),
+                         error=present.error_text(exc.error, lang),
+                         problems=present.field_problems(exc.error.detail, lang))
+
+
+def install(app: FastAPI) -> None:
+    """Answer page errors once the request's unit of work has rolled back."""
+
+    @app.exception_handler(_ErrorPage)
+    async def error_page(request: Request, exc: _ErrorPage) -> Response:
+        return exc.response
+
+    @app.exception_handler(FormError)
+    async def form_again(request: Request, exc: FormError) -> Response:
+        return _secured(await run_in_threadpool(_form_again, request, exc))
+
+
 class PageRoute(APIRoute):
     """A route that answers with pages: service errors become error pages (same status),
-    a missing session a redirect to the sign-in page; security headers on every answer."""
+    a missing session a redirect to the sign-in page; security headers on every answer.
+
+    A service error leaves the route as an exception whatever page it becomes, so the
+    request's unit of work rolls back; nothing here or in the routes rolls back by hand."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -219,8 +274,10 @@ class PageRoute(APIRoute):
                 response = await handler(request)
             except LoginRequired:
                 response = _login_redirect(request)
+            except FormError:
+                raise
             except ArchiveError as exc:
-                response = _error_page(request, exc, status_for(exc))
+                raise _ErrorPage(_secured(_error_page(request, exc, status_for(exc)))) from exc
             except RequestValidationError as exc:
                 bad_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
                 err: ArchiveError = NotFound("no such page") if bad_path else InvalidInput(
@@ -230,8 +287,6 @@ class PageRoute(APIRoute):
             except StarletteHTTPException as exc:
                 response = _error_page(request, ArchiveError(exc.detail, code="http_error"),
                                        exc.status_code)
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-            return response
+            return _secured(response)
 
         return page_handler

@@ -5,7 +5,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archive.db import Base, UTCDateTime, utcnow
+from archive import clock
+from archive.db import Base, UTCDateTime
 
 ROLES = ("officer", "auditor", "records_manager", "admin")
 
@@ -21,7 +22,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
     expires_on: Mapped[dt.date | None] = mapped_column(sa.Date())
     disabled: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class UserOrganisation(Base):
@@ -43,7 +44,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     prefix: Mapped[str] = mapped_column(sa.String(16))
     label: Mapped[str | None] = mapped_column(sa.String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -57,8 +58,8 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     csrf_secret: Mapped[str] = mapped_column(sa.String(64))
     client: Mapped[str | None] = mapped_column(sa.String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
@@ -73,4 +74,4 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_name: Mapped[str] = mapped_column(sa.String(100))
     client: Mapped[str] = mapped_column(sa.String(100))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

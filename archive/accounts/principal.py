@@ -31,6 +31,14 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "retention.manage": frozenset({"records_manager"}),
     "holds.manage": frozenset({"records_manager"}),
     "disposition.manage": frozenset({"records_manager"}),
+    # Disbursement vouchers (issue 13): as for evidence — officers register and assemble
+    # their organisation's vouchers, auditors review, everyone reading reads in scope.
+    "disbursements.create": frozenset({"officer"}),
+    "disbursements.read": frozenset({"officer", "auditor", "records_manager"}),
+    "disbursements.update": frozenset({"officer"}),
+    "disbursements.review": frozenset({"auditor"}),
+    "disbursements.profile.read": frozenset({"officer", "auditor", "records_manager"}),
+    "disbursements.profile.manage": frozenset({"records_manager"}),
 }
 
 

@@ -6,18 +6,21 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit
-from archive.accounts.models import ROLES, ApiToken, User, UserOrganisation
+from archive import audit, clock
+from archive.accounts.models import ROLES, ApiToken, User, UserOrganisation, WebSession
 from archive.accounts.principal import Principal, require
-from archive.db import rowcount, utcnow
+from archive.db import rowcount
 from archive.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
+
+# Scope (who sees which organisations) lives in archive.orgs.scope; re-exported for the
+# callers written before it moved there.
+from archive.orgs.scope import ensure_in_scope, in_scope, limit_to_scope, scope_ids  # noqa: F401
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 TOKEN_PREFIX = "ea_"
@@ -45,7 +48,7 @@ def create_user(session: Session, principal: Principal, *, name: str, role: str,
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if role != "admin" and not org_codes:
         raise InvalidInput(f"{_a(role)} needs at least one organisation (--org CODE)")
-    if expires_on is not None and expires_on <= dt.date.today():
+    if expires_on is not None and expires_on <= clock.today():
         raise InvalidInput("expiry date must be in the future")
     if session.scalar(sa.select(User.id).where(User.name == name)):
         raise Conflict(f"user {name!r} already exists")
@@ -87,7 +90,7 @@ def revoke_tokens(session: Session, principal: Principal, *, user_name: str,
     stmt = sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     if prefix:
         stmt = stmt.where(ApiToken.prefix == prefix[:10])
-    count = rowcount(session.execute(stmt.values(revoked_at=utcnow())))
+    count = rowcount(session.execute(stmt.values(revoked_at=clock.now())))
     if prefix and not count:
         raise NotFound(f"no active token {prefix!r} for {user_name!r}")
     audit.record(session, actor=principal, action="token.revoke", target_type="user",
@@ -148,52 +151,10 @@ def _check_and_build(user: User, org_ids: tuple[int, ...], *, revoked: bool,
         raise Unauthenticated("token revoked", code="token_revoked")
     if user.disabled:
         raise Unauthenticated("account disabled", code="account_disabled")
-    if user.expires_on is not None and (today or dt.date.today()) > user.expires_on:
+    if user.expires_on is not None and (today or clock.today()) > user.expires_on:
         raise Unauthenticated(f"account expired on {user.expires_on}", code="account_expired")
     return Principal(name=user.name, role=user.role, user_id=user.id, org_ids=org_ids,
                      client=client)
-
-
-def scope_ids(session: Session, principal: Principal) -> frozenset[int] | None:
-    """Ids of the organisations in the principal's scope; ``None`` means every one."""
-    if principal.is_system:
-        return None
-    if not principal._scope_loaded:
-        if principal.org_ids and _covers_every_root(session, principal.org_ids):
-            # A national account (DLA): every organisation, without walking a tree of
-            # thousands on each request — and searches need no organisation filter.
-            principal._scope = None
-        else:
-            principal._scope = frozenset(orgs.descendants(session, list(principal.org_ids)))
-        principal._scope_loaded = True
-    return principal._scope
-
-
-def _covers_every_root(session: Session, org_ids: tuple[int, ...]) -> bool:
-    outside = session.scalar(
-        sa.select(sa.func.count()).select_from(Organisation)
-        .where(Organisation.parent_id.is_(None), Organisation.id.not_in(org_ids)))
-    return outside == 0
-
-
-def limit_to_scope(session: Session, principal: Principal, query: Any, org_column: Any) -> Any:
-    """``query`` restricted to rows whose ``org_column`` is in the principal's scope."""
-    scope = scope_ids(session, principal)
-    return query if scope is None else query.where(org_column.in_(scope))
-
-
-def in_scope(session: Session, principal: Principal, org_id: int) -> bool:
-    if org_id in principal.org_ids:  # the common case needs no query
-        return True
-    scope = scope_ids(session, principal)
-    return scope is None or org_id in scope
-
-
-def ensure_in_scope(session: Session, principal: Principal, org_id: int,
-                    what: str = "record") -> None:
-    """Out of scope looks exactly like absent (404): never reveal that something exists."""
-    if not in_scope(session, principal, org_id):
-        raise NotFound(f"no such {what}")
 
 
 _UNSET: object = object()
@@ -206,8 +167,6 @@ def update_user(session: Session, principal: Principal, *, user_name: str,
                 display_name: str | None | object = _UNSET) -> User:
     """Change a user's role, organisations, expiry, display name or disabled flag (only
     what is given); disabling also ends their browser sessions."""
-    from archive.accounts.web_sessions import end_sessions
-
     require(principal, "users.manage")
     user = get_user(session, user_name)
     changes: dict[str, object] = {}
@@ -221,7 +180,7 @@ def update_user(session: Session, principal: Principal, *, user_name: str,
     codes = list(dict.fromkeys(org_codes)) if org_codes is not None else current
     if new_role != "admin" and not codes:
         raise InvalidInput(f"{_a(new_role)} needs at least one organisation")
-    if isinstance(expires_on, dt.date) and expires_on <= dt.date.today():
+    if isinstance(expires_on, dt.date) and expires_on <= clock.today():
         raise InvalidInput("expiry date must be in the future")
     if role is not None and role != user.role:
         changes["role"] = [user.role, role]
@@ -247,6 +206,12 @@ def update_user(session: Session, principal: Principal, *, user_name: str,
         audit.record(session, actor=principal, action="user.update", target_type="user",
                      target_id=user.name, details=changes)
     return user
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """End every browser session of a user (password changed, account disabled)."""
+    return rowcount(session.execute(sa.delete(WebSession).where(
+        WebSession.user_id == user_id)))
 
 
 def _a(role: str) -> str:

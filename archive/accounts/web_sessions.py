@@ -28,11 +28,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.models import LoginFailure, User, WebSession
 from archive.accounts.principal import Principal, require
-from archive.db import rowcount, utcnow
+from archive.db import rowcount
 from archive.errors import InvalidInput, Unauthenticated
 
 LIFETIME = dt.timedelta(hours=12)
@@ -84,7 +84,7 @@ def set_password(session: Session, principal: Principal, *, user_name: str,
     user = accounts.get_user(session, user_name)
     check_password_policy(password, user_name=user.name)
     user.password_hash = hash_password(password)
-    ended = end_sessions(session, user.id)
+    ended = accounts.end_sessions(session, user.id)
     audit.record(session, actor=principal, action="user.password_set", target_type="user",
                  target_id=user.name, details={"sessions_ended": ended})
     return user
@@ -105,7 +105,7 @@ def change_own_password(session: Session, principal: Principal, *, current: str,
                            code="wrong_password")
     check_password_policy(new, user_name=user.name)
     user.password_hash = hash_password(new)
-    end_sessions(session, user.id)
+    accounts.end_sessions(session, user.id)
     audit.record(session, actor=principal, action="user.password_change", target_type="user",
                  target_id=user.name)
 
@@ -141,7 +141,7 @@ def login(session: Session, *, name: str, password: str, client: str | None,
     A refusal is recorded (audit event and, for guesses, a failure row) in ``session``:
     the caller commits it like any other outcome.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     client_key = (client or "unknown")[:100]
     name = name.strip().lower()[:100]
     if _too_many_failures(session, name, client_key, now):
@@ -186,7 +186,7 @@ def _too_many_failures(session: Session, name: str, client: str, now: dt.datetim
 
 def _refuse(session: Session, name: str, client: str | None, reason: str, *,
             count: bool = True, now: dt.datetime | None = None) -> None:
-    now = now or utcnow()
+    now = now or clock.now()
     if count:
         session.execute(sa.delete(LoginFailure).where(LoginFailure.at < now - FAILURE_MEMORY))
         session.add(LoginFailure(user_name=name, client=(client or "unknown")[:100], at=now))
@@ -199,7 +199,7 @@ def resume(session: Session, token: str, *, client: str | None = None,
            now: dt.datetime | None = None,
            today: dt.date | None = None) -> tuple[Principal, WebSession]:
     """The principal behind a session cookie; ``Unauthenticated`` if it is not valid now."""
-    now = now or utcnow()
+    now = now or clock.now()
     if not token or len(token) > 100:
         raise Unauthenticated("no session", code="no_session")
     ws = session.get(WebSession, _digest(token))
@@ -225,8 +225,4 @@ def logout(session: Session, token: str, principal: Principal) -> None:
                      target_id=principal.name)
 
 
-def end_sessions(session: Session, user_id: int) -> int:
-    """End every browser session of a user (password changed, account disabled)."""
-    return rowcount(session.execute(sa.delete(WebSession).where(
-        WebSession.user_id == user_id)))
 

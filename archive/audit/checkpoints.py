@@ -23,9 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from archive import clock
+from archive.audit.chain import GENESIS, canonical, hash_of
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
-from archive.audit.service import GENESIS, canonical, hash_of
-from archive.db import utcnow
 from archive.storage import ObjectStore
 
 PREFIX = "audit/checkpoints/"
@@ -68,7 +68,7 @@ def write_checkpoint(session: Session, store: ObjectStore, *, retain_until: dt.d
         return existing
     previous = session.scalar(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc())
                               .limit(1))
-    at = utcnow()
+    at = clock.now()
     body = {"format": FORMAT, "seq": seq, "hash": head_hash, "at": at.isoformat(),
             "previous": {"seq": previous.seq, "hash": previous.hash,
                          "key": previous.store_key} if previous else None}
@@ -96,6 +96,7 @@ class Anchor:
     key: str
     timestamped: bool
     timestamp_ok: bool | None
+    previous_seq: int | None = None     # the checkpoint this one names as its predecessor
 
 
 @dataclass
@@ -110,8 +111,13 @@ class ChainReport:
     last_checkpoint_seq: int | None = None
     unanchored_events: int = 0           # after the last checkpoint: not yet provable
     anchors: list[Anchor] = field(default_factory=list)
+    # Every problem found (``problem``/``detail`` name the first), and what is not tamper
+    # evidence but needs an operator: checkpoints written late, events left unanchored.
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def fail(self, seq: int | None, problem: str, detail: str) -> None:
+        self.problems.append(f"{problem}: {detail}")
         if self.ok:
             self.ok, self.first_bad_seq, self.problem, self.detail = False, seq, problem, detail
 
@@ -134,8 +140,10 @@ def load_anchors(store: ObjectStore) -> tuple[dict[int, Anchor], list[str]]:
                 problems.append(f"{info.key}: body does not match its own digest")
                 continue
             token_ok = _check_token(document, bytes.fromhex(digest))
+            previous = body.get("previous")
             anchor = Anchor(int(body["seq"]), body["hash"], body["at"], info.key,
-                            "timestamp_token" in document, token_ok)
+                            "timestamp_token" in document, token_ok,
+                            int(previous["seq"]) if previous else None)
         except (ValueError, KeyError, TypeError) as exc:
             problems.append(f"{info.key}: unreadable checkpoint ({exc})")
             continue
@@ -162,8 +170,15 @@ def _check_token(document: dict[str, Any], digest: bytes) -> bool | None:
         return False
 
 
+# The scheduler writes a checkpoint every hour; an event may wait this long for one
+# before the wait is reported (``ARCHIVE_AUDIT_CHECKPOINT_MAX_GAP_HOURS``).
+DEFAULT_MAX_GAP = dt.timedelta(hours=3)
+
+
 def verify_chain(session: Session, store: ObjectStore,
-                 progress: Callable[[int], None] | None = None) -> ChainReport:
+                 progress: Callable[[int], None] | None = None, *,
+                 max_gap: dt.timedelta = DEFAULT_MAX_GAP,
+                 now: dt.datetime | None = None) -> ChainReport:
     """Recompute the chain and compare it with every checkpoint in the store.
 
     Reports the first bad sequence number for an edited event (its hash no longer
@@ -171,7 +186,16 @@ def verify_chain(session: Session, store: ObjectStore,
     predecessor), a truncated tail (checkpoints beyond the last event) and a chain
     recomputed by someone with database access (self-consistent, but not what the locked
     checkpoints recorded). Events after the last checkpoint are reported as unanchored.
+
+    The checkpoint table is checked against the store too: every row must have its locked
+    object with the same hash (``checkpoint_missing``, ``checkpoint_mismatch``); every
+    checkpoint's predecessor must be in the store (``checkpoint_gap``); and a store
+    without any checkpoint under a trail older than ``max_gap`` is ``unanchored`` — the
+    checkpoints were removed, or this is not the archive's store. Checkpoints written
+    more than ``max_gap`` after the events they anchor are warnings (the scheduler was
+    down), not failures.
     """
+    now = now or clock.now()
     report = ChainReport()
     anchors, anchor_problems = load_anchors(store)
     report.anchors = [anchors[s] for s in sorted(anchors)]
@@ -185,10 +209,13 @@ def verify_chain(session: Session, store: ObjectStore,
                         "cover this checkpoint")
 
     expected, prev, last_good_anchor = 1, GENESIS, 0
+    first_at: dt.datetime | None = None          # oldest event not yet anchored
     events = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)
                              .execution_options(yield_per=2000))
     for event in events:
         report.events += 1
+        if first_at is None:
+            first_at = event.at
         if progress and report.events % 2000 == 0:
             progress(2000)
         if event.seq != expected:
@@ -219,6 +246,8 @@ def verify_chain(session: Session, store: ObjectStore,
                             f"{last_good_anchor + 1}–{event.seq}")
                 break
             last_good_anchor = event.seq
+            _cadence(report, anchored, first_at, max_gap)
+            first_at = None
         prev = event.hash
         expected += 1
     last_seq = expected - 1
@@ -232,7 +261,60 @@ def verify_chain(session: Session, store: ObjectStore,
             report.fail(min(head.seq, last_seq) + 1, "truncated",
                         f"the chain head says {head.seq} but the trail ends at {last_seq}")
     report.unanchored_events = max(0, last_seq - (max(anchors) if anchors else 0))
+    _check_checkpoint_rows(session, report, anchors)
+    if report.unanchored_events and first_at is not None:
+        waited = now - first_at
+        if not anchors and report.events and waited > max_gap:
+            report.fail(1, "unanchored",
+                        f"the store holds no checkpoint, but the trail has {report.events} "
+                        f"events since {first_at:%Y-%m-%d %H:%M} UTC: checkpoints were "
+                        "removed from the store, or this is not the archive's store")
+        elif waited > max_gap:
+            report.warnings.append(
+                f"{report.unanchored_events} events after seq {report.last_checkpoint_seq or 0}"
+                f" have waited {_hours(waited)} for a checkpoint (expected within "
+                f"{_hours(max_gap)}): is the scheduler running?")
     return report
+
+
+def _hours(delta: dt.timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f} h"
+
+
+def _cadence(report: ChainReport, anchor: Anchor, first_at: dt.datetime | None,
+             max_gap: dt.timedelta) -> None:
+    if first_at is None:
+        return
+    try:
+        written = dt.datetime.fromisoformat(anchor.at)
+    except ValueError:
+        return
+    if written - first_at > max_gap:
+        report.warnings.append(
+            f"checkpoint {anchor.seq} was written {_hours(written - first_at)} after the "
+            f"oldest event it anchors (expected within {_hours(max_gap)})")
+
+
+def _check_checkpoint_rows(session: Session, report: ChainReport,
+                           anchors: dict[int, Anchor]) -> None:
+    """The checkpoint table is an index of the store: each row's locked object must be
+    there with the same hash, and each checkpoint's predecessor must be there too."""
+    for row in session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq)):
+        anchor = anchors.get(row.seq)
+        if anchor is None:
+            report.fail(row.seq, "checkpoint_missing",
+                        f"checkpoint {row.seq} is recorded in the database ({row.store_key}, "
+                        f"written {row.at:%Y-%m-%d %H:%M} UTC) but is missing from the store")
+        elif anchor.hash != row.hash:
+            report.fail(row.seq, "checkpoint_mismatch",
+                        f"checkpoint {row.seq}: the database says hash {row.hash}, the locked "
+                        f"object {anchor.key} says {anchor.hash}")
+    for seq in sorted(anchors):
+        previous = anchors[seq].previous_seq
+        if previous is not None and previous not in anchors:
+            report.fail(previous, "checkpoint_gap",
+                        f"checkpoint {seq} names checkpoint {previous} as its predecessor, "
+                        "which is not in the store")
 
 
 def _belongs_elsewhere(event: AuditEvent) -> bool:

@@ -12,21 +12,23 @@ A transaction that rolls back leaves no event and no gap.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from archive.accounts.principal import Principal
+from archive import clock
+from archive.accounts.principal import Principal, require
+from archive.audit.chain import GENESIS, canonical, event_hash, hash_of  # noqa: F401
+from archive.audit.checkpoints import DEFAULT_MAX_GAP, verify_chain
 from archive.audit.models import AuditEvent, AuditHead
-from archive.db import table_of, utcnow
-
-GENESIS = "0" * 64
+from archive.db import table_of
+from archive.errors import ArchiveError
+from archive.orgs.scope import limit_to_scope
 
 
 def _jsonable(value: Any) -> Any:
@@ -43,34 +45,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
-
-
-def canonical(event: dict[str, Any]) -> bytes:
-    return json.dumps(event, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
-
-
-def event_hash(*, prev_hash: str, seq: int, at: dt.datetime, actor: str, role: str,
-               action: str, target_type: str | None, target_id: str | None,
-               org_id: int | None, details: dict[str, Any], client: str | None,
-               outcome: str) -> str:
-    body = {
-        "prev_hash": prev_hash, "seq": seq,
-        "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor": actor, "role": role, "action": action,
-        "target_type": target_type, "target_id": target_id, "org_id": org_id,
-        "details": details, "client": client, "outcome": outcome,
-    }
-    return hashlib.sha256(canonical(body)).hexdigest()
-
-
-def hash_of(event: AuditEvent, *, seq: int | None = None) -> str:
-    """Recompute the hash of a stored event from its fields (as if at ``seq``, if given)."""
-    return event_hash(prev_hash=event.prev_hash, seq=event.seq if seq is None else seq,
-                      at=event.at, actor=event.actor,
-                      role=event.role, action=event.action, target_type=event.target_type,
-                      target_id=event.target_id, org_id=event.org_id, details=event.details,
-                      client=event.client, outcome=event.outcome)
 
 
 _PENDING = "audit_pending"
@@ -99,13 +73,14 @@ _SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(
     hash=sa.bindparam("head_hash"))
 
 
-@event.listens_for(Session, "before_commit")
-def _append_pending(session: Session) -> None:
+def append_pending(session: Session) -> None:
+    """Chain and write the events queued on ``session``: its ``before_commit`` listener,
+    registered where sessions are made (:func:`archive.unit_of_work.make_session_factory`)."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
     last_seq, prev = session.execute(_CLAIM_SEQS, {"n": len(pending)}).one()
-    at = utcnow()
+    at = clock.now()
     rows = []
     for offset, ev in enumerate(pending):
         seq = last_seq - len(pending) + 1 + offset
@@ -116,9 +91,40 @@ def _append_pending(session: Session) -> None:
     session.execute(_SET_HEAD_HASH, {"head_hash": prev})
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction: Any) -> None:
+def drop_pending(session: Session, previous_transaction: Any) -> None:
+    """Forget the queued events of a rolled-back session (its ``after_soft_rollback``)."""
     session.info.pop(_PENDING, None)
+
+
+@contextmanager
+def audited_refusal(principal: Principal, action: str, *, target_type: str | None = None,
+                    target_id: Any = None) -> Iterator[None]:
+    """Refused attempts are audited too.
+
+    A refused step raises a core error and the caller's unit of work rolls back, taking
+    any event queued in it along. This marks the error with the refusal; the unit of
+    work (:func:`archive.unit_of_work.session_scope`) records it after the rollback, in a
+    transaction of its own."""
+    try:
+        yield
+    except ArchiveError as exc:
+        exc.refused_attempt = {
+            "actor": principal, "action": action, "target_type": target_type,
+            "target_id": target_id, "outcome": "refused",
+            "details": {"error": exc.code, "detail": exc.detail}}
+        raise
+
+
+def refused_attempt(exc: BaseException) -> dict[str, Any] | None:
+    """The refusal to record for ``exc`` (or an error it was raised from), if any."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, ArchiveError) and seen.refused_attempt is not None:
+            return seen.refused_attempt
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def events(session: Session, principal: Principal, *, target_id: str | None = None,
@@ -126,12 +132,9 @@ def events(session: Session, principal: Principal, *, target_id: str | None = No
            since: dt.datetime | None = None, until: dt.datetime | None = None,
            after_seq: int = 0, limit: int = 100) -> list[AuditEvent]:
     """Events the principal may see: those about organisations in their scope."""
-    from archive.accounts import service as accounts
-    from archive.accounts.principal import require
-
     require(principal, "audit.read")
     q = sa.select(AuditEvent).where(AuditEvent.seq > after_seq)
-    q = accounts.limit_to_scope(session, principal, q, AuditEvent.org_id)
+    q = limit_to_scope(session, principal, q, AuditEvent.org_id)
     if target_id:
         q = q.where(AuditEvent.target_id == target_id)
     if actor:
@@ -153,13 +156,11 @@ def history_of(session: Session, target_type: str, target_id: str) -> list[Audit
         .order_by(AuditEvent.seq)))
 
 
-def verify(session: Session, store: Any, principal: Principal) -> Any:
+def verify(session: Session, store: Any, principal: Principal, *,
+           max_gap: dt.timedelta | None = None) -> Any:
     """Recompute the chain against the store's checkpoints; the check itself is audited."""
-    from archive.accounts.principal import require
-    from archive.audit.checkpoints import verify_chain
-
     require(principal, "audit.verify")
-    report = verify_chain(session, store)
+    report = verify_chain(session, store, max_gap=max_gap or DEFAULT_MAX_GAP)
     record(session, actor=principal, action="audit.verify",
            details={"ok": report.ok, "first_bad_seq": report.first_bad_seq,
                     "problem": report.problem, "events": report.events})

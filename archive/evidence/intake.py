@@ -19,6 +19,7 @@ import magic
 
 from archive.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from archive.inspection.safexml import starts_xml_document
+from archive.tempfiles import lock_fd
 
 HEAD_BYTES = 64 * 1024
 
@@ -68,6 +69,7 @@ class Spool:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="upload-")
         self.path = Path(name)
+        lock_fd(fd)             # in use while open: not a crash leftover
         self._file = os.fdopen(fd, "w+b")
         assert self._mem is not None
         self._file.write(self._mem.getbuffer())

@@ -8,14 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archive.db import Base, JSONType, Money, UTCDateTime, utcnow
+from archive import clock
+from archive.db import Base, JSONType, Money, UTCDateTime
+from archive.doc_types import DOC_TYPES  # noqa: F401 - the vocabulary of evidence.doc_type
 from archive.ids import uuid7
 from archive.retention.schedules import models as _schedules  # noqa: F401 - evidence.schedule_id's target
-
-DOC_TYPES = (
-    "receipt", "tax_invoice", "invoice", "e_payment_report", "payment_voucher",
-    "contract", "inspection_report", "scan", "other",
-)
 
 # received → inspected | inspection_failed; destroyed after an executed disposition.
 STATUSES = ("received", "inspected", "inspection_failed", "destroyed")
@@ -34,7 +31,7 @@ class Blob(Base):
     version_id: Mapped[str | None] = mapped_column(sa.String(200))
     retain_until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     legal_hold: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     # Set when the bytes were destroyed by an executed disposition (the row stays).
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Last fixity audit: when the stored bytes were re-read and re-hashed, and the verdict.
@@ -87,8 +84,11 @@ class Evidence(Base):
     retain_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     retention_basis: Mapped[str | None] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # SHA-256 of this metadata version (archive/evidence/versions.py); its audit event
+    # records the same value. NULL for records created before migration 0061 (legacy).
+    meta_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class EvidenceHistory(Base):
@@ -102,8 +102,9 @@ class EvidenceHistory(Base):
     values: Mapped[dict[str, Any]] = mapped_column(JSONType)
     changed: Mapped[list[str]] = mapped_column(JSONType)
     changed_by: Mapped[str] = mapped_column(sa.String(100))
-    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    meta_hash: Mapped[str | None] = mapped_column(sa.String(64))  # of the version kept here
 
 
 class Inspection(Base):
@@ -120,4 +121,4 @@ class Inspection(Base):
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     filled: Mapped[list[str]] = mapped_column(JSONType, default=list)
     error: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

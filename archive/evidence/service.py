@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +20,18 @@ from sqlalchemy.orm import Session
 from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
+from archive.audit.models import AuditEvent
 from archive.clock import start_of_day, years_after
-from archive.db import rowcount, table_of, upsert_ignore, utcnow
-from archive.errors import Conflict, Gone, InvalidInput, NotFound, PreconditionFailed
+from archive.db import rowcount, table_of, upsert_ignore
+from archive.errors import (
+    Conflict,
+    Gone,
+    IntegrityFailure,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
+from archive.evidence import events, versions
 from archive.evidence.intake import Spool, check_media_type
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.evidence.schemas import (
@@ -40,6 +49,7 @@ from archive.queue.service import enqueue_many
 from archive.retention.schedules.models import RetentionSchedule
 from archive.retention.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
+from archive.storage.verified import read_verified
 from archive.thai import fiscal_year as thai_fiscal_year
 from archive.thai import fiscal_year_bounds
 from archive.validators import fiscal_year_problem
@@ -100,13 +110,16 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     failpoint("ingest.after_put")
     duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
 
-    now = utcnow()
+    now = clock.now()
     row = {**meta.row_values(), "fiscal_year_source": fy_source, "id": uuid7(), "org_id": org.id,
            "blob_id": blob.id, "original_filename": filename,
            "client_media_type": client_media_type, "uploaded_by": principal.name,
            "status": "received", "version": 1, "on_hold": False, "pdfa_compliant": None,
            "schedule_id": schedule_id, "retain_until": None,
            "retention_basis": None, "created_at": now, "updated_at": now}
+    row["meta_hash"] = versions.version_hash(
+        evidence_id=row["id"], version=1, fields=versions.fields_of(row), blob_sha256=sha,
+        previous=None)
     # A Core INSERT: the ORM's unit-of-work flush of one new object cost more CPU than
     # the rest of the ingest's statements together. The object handed back is a
     # transient view of exactly the row written.
@@ -119,7 +132,8 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
                  target_id=evidence.id, org_id=org.id,
                  details={"sha256": sha, "size": spool.size, "media_type": media_type,
                           "filename": filename, "doc_type": meta.doc_type,
-                          "duplicate": bool(duplicate_of)})
+                          "duplicate": bool(duplicate_of), "version": 1,
+                          "meta_hash": row["meta_hash"]})
     return IngestResult(evidence, blob, org, duplicate_of)
 
 
@@ -171,7 +185,7 @@ def new_bytes_lock(schedule: RetentionSchedule | None, policy: IngestPolicy, fis
 
     The retention jobs extend the lock as the date moves (the audit not closed yet, a
     hold, a schedule change: ``retention.locks``); nothing shortens it."""
-    now = now or utcnow()
+    now = now or clock.system_now()
     after_year = fiscal_year_bounds(fiscal_year)[1] + dt.timedelta(days=1)
     years = policy.retention_years
     if schedule is not None and schedule.trigger == "fiscal_year_end" and schedule.keep_years:
@@ -192,7 +206,7 @@ def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str
     # insert is then a no-op and both uploads share that blob.
     row = {"sha256": sha, "size": spool.size, "media_type": media_type, "store_key": key,
            "version_id": info.version_id, "retain_until": retain_until, "legal_hold": False,
-           "created_at": utcnow(), "deleted_at": None, "fixity_checked_at": None,
+           "created_at": clock.now(), "deleted_at": None, "fixity_checked_at": None,
            "fixity_ok": None}
     inserted = upsert_ignore(session, table_of(Blob), row, ["sha256"],
                              returning=table_of(Blob).c.id)
@@ -212,7 +226,7 @@ def default_retain_until(years: int, now: dt.datetime | None = None, *,
     often uploaded during that year: counting from the upload alone would let the lock of
     an unaudited record end up to a year before its retention does. The retention jobs
     extend the lock as records' dates are computed; nothing shortens it."""
-    until = years_after(now or utcnow(), years)
+    until = years_after(now or clock.system_now(), years)
     if fiscal_year is not None:
         after_year = start_of_day(fiscal_year_bounds(fiscal_year)[1] + dt.timedelta(days=1))
         until = max(until, years_after(after_year, years))
@@ -270,9 +284,16 @@ def history(session: Session, evidence_id: uuid.UUID) -> list[EvidenceHistory]:
 
 def open_content(session: Session, store: ObjectStore, principal: Principal,
                  evidence: Evidence, blob: Blob, *, offset: int = 0,
-                 length: int | None = None) -> Iterator[bytes]:
+                 length: int | None = None, verify_limit: int = 0,
+                 on_mismatch: Callable[[str], None] = lambda detail: None) -> Iterator[bytes]:
     """The bytes of a record already loaded with :func:`get` (which checked scope);
-    the download is recorded in the audit trail."""
+    the download is recorded in the audit trail.
+
+    The whole object is re-hashed against the blob's SHA-256 and tampered bytes are never
+    served complete (``archive.storage.verified``): up to ``verify_limit`` bytes the check
+    is done before returning (``IntegrityFailure``), beyond it while streaming.
+    ``on_mismatch`` is called first; it should record the failure in a transaction of its
+    own (:func:`record_integrity_failure`), since the caller's rolls back or has ended."""
     if evidence.status == "destroyed" or blob.deleted_at is not None:
         raise Gone({"message": "the record was destroyed by an approved disposition",
                     "tombstone": tombstone_view(session, evidence.id)})
@@ -281,9 +302,26 @@ def open_content(session: Session, store: ObjectStore, principal: Principal,
     audit.record(session, actor=principal, action="evidence.download", target_type="evidence",
                  target_id=evidence.id, org_id=evidence.org_id,
                  details={"sha256": blob.sha256, "offset": offset, "length": length})
-    whole = offset == 0 and length == blob.size
-    return store.open(blob.store_key, blob.version_id, offset=offset,
-                      length=None if whole else length)
+    return read_verified(store, blob.store_key, blob.version_id, sha256=blob.sha256,
+                         size=blob.size, offset=offset, length=length,
+                         verify_limit=verify_limit, on_mismatch=on_mismatch)
+
+
+def record_integrity_failure(session: Session, principal: Principal, *,
+                             evidence_id: uuid.UUID, blob_id: int, detail: str) -> None:
+    """A download found the stored bytes changed: mark the blob as failing (a standing
+    alert on the health page, in ``/metrics`` and in ``archive verify``) and audit it."""
+    blob = session.get(Blob, blob_id)
+    if blob is None:
+        return
+    session.execute(sa.update(Blob).where(Blob.id == blob_id)
+                    .values(fixity_ok=False, fixity_checked_at=clock.now()))
+    org_id = session.scalar(sa.select(Evidence.org_id).where(Evidence.id == evidence_id))
+    audit.record(session, actor=principal, action="evidence.integrity_failure",
+                 target_type="evidence", target_id=evidence_id, org_id=org_id,
+                 details={"sha256": blob.sha256, "key": blob.store_key,
+                          "version_id": blob.version_id, "detail": detail},
+                 outcome="alert")
 
 
 # -- correcting metadata ---------------------------------------------------------------
@@ -298,7 +336,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     gets ``PreconditionFailed``.
     """
     require(principal, "evidence.update")
-    evidence, _, _ = _load(session, evidence_id)
+    evidence, blob, _ = _load(session, evidence_id)
     accounts.ensure_in_scope(session, principal, evidence.org_id)
     if evidence.status == "destroyed":
         raise Conflict("the record was destroyed; its metadata is closed")
@@ -323,6 +361,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                            code="invalid_metadata")
     if not diff:
         return evidence
+    _ensure_untampered(session, evidence, blob)
     extra: dict[str, Any] = {}
     if "fiscal_year" in diff:
         if fiscal_year_source is None:
@@ -335,26 +374,76 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
         extra = {"fiscal_year_source": fiscal_year_source, "retain_until": None,
                  "retention_basis": None}
     previous = {f: _plain(getattr(evidence, f)) for f in METADATA_FIELDS}
-    now = utcnow()
+    now = clock.now()
+    new_hash = versions.version_hash(
+        evidence_id=evidence.id, version=evidence.version + 1,
+        fields={**versions.fields_of(evidence), **diff}, blob_sha256=blob.sha256,
+        previous=evidence.meta_hash)
     updated = rowcount(session.execute(
         sa.update(Evidence)
         .where(Evidence.id == evidence.id, Evidence.version == evidence.version)
-        .values(version=Evidence.version + 1, updated_at=now, **diff, **extra)
+        .values(version=Evidence.version + 1, updated_at=now, meta_hash=new_hash, **diff,
+                **extra)
         .execution_options(synchronize_session=False)))
     if updated != 1:
         raise Conflict("the record was changed by someone else meanwhile; reload and retry",
                        code="version_conflict")
     session.add(EvidenceHistory(evidence_id=evidence.id, version=evidence.version,
                                 values=previous, changed=sorted(diff), changed_by=principal.name,
-                                changed_at=now, reason=changes.reason))
+                                changed_at=now, reason=changes.reason,
+                                meta_hash=evidence.meta_hash))
     audit.record(session, actor=principal, action="evidence.update", target_type="evidence",
                  target_id=evidence.id, org_id=evidence.org_id,
                  details={"changes": {k: [previous[k], _plain(v)] for k, v in diff.items()},
-                          "reason": changes.reason, "version": evidence.version + 1})
+                          "reason": changes.reason, "version": evidence.version + 1,
+                          "meta_hash": new_hash, "previous_hash": evidence.meta_hash})
     if extra:
         enqueue_many(session, [("retention_compute", {"evidence_id": str(evidence.id)}, None)])
     session.refresh(evidence)
+    events.changed(session, [evidence.id], "metadata")
     return evidence
+
+
+def audited_versions(session: Session,
+                     evidence_id: uuid.UUID | str) -> list[tuple[int, str, int]]:
+    """``(version, meta_hash, audit seq)`` of each hashed version, as the audit trail
+    recorded them (oldest first)."""
+    found = []
+    for seq, details in session.execute(
+            sa.select(AuditEvent.seq, AuditEvent.details)
+            .where(AuditEvent.target_type == "evidence",
+                   AuditEvent.target_id == str(evidence_id),
+                   AuditEvent.action.in_(versions.HASHED_ACTIONS))
+            .order_by(AuditEvent.seq)):
+        if details.get("meta_hash") and details.get("version") is not None:
+            found.append((int(details["version"]), str(details["meta_hash"]), seq))
+    return found
+
+
+def current_version_problem(evidence: Evidence, blob_sha256: str,
+                            audited: list[tuple[int, str, int]]) -> str | None:
+    """Why the record's current row is not the version its audit trail recorded (``None``:
+    it is, or the record has no hashed version yet — a legacy record)."""
+    if not audited:
+        return None
+    version, expected, seq = audited[-1]
+    if evidence.version != version:
+        return (f"the record is at version {evidence.version} but its audit trail's last "
+                f"version is {version} (event {seq}): changed outside the archive")
+    previous = next((h for v, h, _ in reversed(audited[:-1]) if v == version - 1), None)
+    if versions.hash_of_row(evidence, blob_sha256=blob_sha256, previous=previous) != expected:
+        return (f"the record's metadata or bytes (version {version}) no longer match the "
+                f"hash its audit event {seq} recorded: changed outside the archive")
+    return None
+
+
+def _ensure_untampered(session: Session, evidence: Evidence, blob: Blob) -> None:
+    """A correction must not build a new version on top of a row changed behind the
+    archive's back (that would launder the change into a properly hashed version)."""
+    problem = current_version_problem(evidence, blob.sha256,
+                                      audited_versions(session, evidence.id))
+    if problem is not None:
+        raise IntegrityFailure(f"record {evidence.id}: {problem}; run `archive verify`")
 
 
 def _plain(value: Any) -> Any:

@@ -20,9 +20,10 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, tempfiles
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, NotFound
+from archive.evidence import events, service
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.evidence.schemas import EvidenceUpdate, parse_metadata
 from archive.storage import ObjectStore
@@ -66,6 +67,7 @@ def analyse(store: ObjectStore, blob: Blob, typed: dict[str, Any], *, tmp_dir: P
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="inspect-")
     path = Path(name)
+    lock = tempfiles.hold(path)      # in use: not a crash leftover (archive/tempfiles.py)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in store.open(blob.store_key, blob.version_id):
@@ -80,6 +82,7 @@ def analyse(store: ObjectStore, blob: Blob, typed: dict[str, Any], *, tmp_dir: P
         return Analysis(pdfa, {**report, "name": filename})
     finally:
         path.unlink(missing_ok=True)
+        os.close(lock)
 
 
 def _without_path(report: dict[str, Any], path: Path, filename: str | None) -> dict[str, Any]:
@@ -117,6 +120,7 @@ def record(session: Session, principal: Principal, evidence_id: uuid.UUID,
                           "pdfa_flavour": (analysis.pdfa or {}).get("flavour"),
                           "warnings": len(warnings), "filled": filled,
                           "error": reason})
+    events.changed(session, [evidence.id], "inspection")
     return inspection
 
 
@@ -140,8 +144,6 @@ def _fill_from_file(session: Session, principal: Principal, evidence: Evidence,
                     fills: list[dict[str, Any]], warnings: list[dict[str, Any]]) -> list[str]:
     """Fill fields the uploader left empty; values that fail our own validation (a tax ID
     with a wrong check digit, say) are not filled but reported as warnings."""
-    from archive.evidence import service
-
     changes: dict[str, Any] = {}
     for fill in fills:
         field = fill.get("field")
@@ -192,8 +194,6 @@ def _fiscal_year_against_issue_date(session: Session, principal: Principal,
 
 def get(session: Session, principal: Principal, evidence_id: uuid.UUID) -> Inspection | None:
     """The stored inspection of a record the principal may read (scope checked)."""
-    from archive.evidence import service
-
     service.get(session, principal, evidence_id, audit_read=False)
     return session.get(Inspection, evidence_id)
 

@@ -15,13 +15,14 @@ def latest(session: Session, kind: str) -> SystemCheck | None:
 
 
 def alerts(session: Session) -> list[dict[str, str | None]]:
-    """Standing integrity alerts: failed fixity audits and a failed last WORM probe."""
+    """Standing integrity alerts: blobs whose bytes failed a check (a fixity audit or a
+    download) and a failed last WORM probe."""
     from archive.integrity.fixity import failing_blobs
 
     found: list[dict[str, str | None]] = [
         {"kind": "fixity_mismatch", "key": b.store_key, "version_id": b.version_id,
-         "detail": f"last fixity audit at {b.fixity_checked_at:%Y-%m-%d %H:%M} UTC: the stored "
-                   "bytes no longer match their SHA-256"}
+         "detail": f"checked at {b.fixity_checked_at:%Y-%m-%d %H:%M} UTC (fixity audit or "
+                   "download): the stored bytes no longer match their SHA-256"}
         for b in failing_blobs(session)]
     probe = latest(session, "worm_probe")
     if probe is not None and not probe.ok:

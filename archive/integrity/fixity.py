@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts.principal import system_principal
-from archive.db import session_scope, utcnow
 from archive.errors import StoreIntegrityError
 from archive.evidence.models import Blob, Evidence
 from archive.integrity.verify import hash_object
 from archive.queue.models import SystemCheck
 from archive.storage import ObjectStore
+from archive.unit_of_work import UnitsOfWork
 
 RUNS_PER_DAY = 24
 
@@ -60,12 +60,12 @@ def due_blobs(session: Session, limit: int) -> list[Due]:
     return [Due(*r) for r in rows]
 
 
-def run(sessions: sessionmaker[Session], store: ObjectStore, *, cycle_days: int,
+def run(units: UnitsOfWork, store: ObjectStore, *, cycle_days: int,
         max_mbps: float, blob_ids: list[int] | None = None,
         progress: Callable[[dict[str, Any]], None] | None = None,
         stopping: Callable[[], bool] = lambda: False) -> FixityRun:
     result = FixityRun()
-    with session_scope(sessions) as s:
+    with units() as s:
         if blob_ids:
             todo = [Due(*r) for r in s.execute(
                 _DUE.where(Blob.id.in_(blob_ids), Blob.deleted_at.is_(None)))]
@@ -84,9 +84,9 @@ def run(sessions: sessionmaker[Session], store: ObjectStore, *, cycle_days: int,
             ok, detail, read = False, str(exc), 0
         result.checked += 1
         result.bytes += read
-        with session_scope(sessions) as s:
+        with units() as s:
             s.execute(sa.update(Blob).where(Blob.id == blob_id)
-                      .values(fixity_checked_at=utcnow(), fixity_ok=ok))
+                      .values(fixity_checked_at=clock.now(), fixity_ok=ok))
             if not ok:
                 mismatch = {"blob_id": blob_id, "sha256": sha, "key": key,
                             "version_id": version, "detail": detail}
@@ -104,7 +104,7 @@ def run(sessions: sessionmaker[Session], store: ObjectStore, *, cycle_days: int,
         elapsed = time.monotonic() - started
         if allowed > elapsed:
             time.sleep(allowed - elapsed)
-    with session_scope(sessions) as s:
+    with units() as s:
         s.add(SystemCheck(kind="fixity", ok=not result.mismatches,
                           summary=f"{result.checked} objects re-hashed, "
                                   f"{len(result.mismatches)} mismatches",

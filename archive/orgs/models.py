@@ -5,7 +5,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archive.db import Base, UTCDateTime, utcnow
+from archive import clock
+from archive.db import Base, UTCDateTime
 
 ORG_TYPES = ("dla-office", "province", "pao", "municipality", "sao", "pattaya")
 
@@ -24,4 +25,4 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(sa.String(300))
     type: Mapped[str] = mapped_column(sa.String(20))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

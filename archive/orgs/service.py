@@ -11,6 +11,7 @@ from archive import audit
 from archive.accounts.principal import Principal, require
 from archive.errors import Conflict, InvalidInput, NotFound
 from archive.orgs.models import ORG_TYPES, Organisation
+from archive.orgs.scope import descendants, limit_to_scope  # noqa: F401 - orgs.descendants
 from archive.textnorm import clean_text
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -53,20 +54,8 @@ def list_all(session: Session) -> list[Organisation]:
     return list(session.scalars(sa.select(Organisation).order_by(Organisation.code)))
 
 
-def descendants(session: Session, root_ids: list[int]) -> set[int]:
-    """``root_ids`` and every organisation below them."""
-    if not root_ids:
-        return set()
-    tree = (sa.select(Organisation.id).where(Organisation.id.in_(root_ids))
-            .cte("tree", recursive=True))
-    tree = tree.union_all(sa.select(Organisation.id).where(Organisation.parent_id == tree.c.id))
-    return set(session.scalars(sa.select(tree.c.id)))
-
-
 def visible(session: Session, principal: Principal) -> list[Organisation]:
     """Organisations the principal may see: their scope (administrators see all)."""
-    from archive.accounts.service import limit_to_scope
-
     require(principal, "orgs.read")
     if principal.role == "admin":
         return list_all(session)

@@ -6,25 +6,39 @@
 
 Use :func:`check_pdfa_isolated` for files from strangers (child process with limits).
 Rules are registered in :mod:`archive.pdfa.registry`; see its docstring to add one.
+
+Importing the package is light (flavours, reports, the sandboxed entry point): a process
+that only hands files to sandboxed children never loads the rules. ``check_pdfa`` and the
+registry functions load them on first use (:mod:`archive.pdfa.checker` builds every
+flavour's rule list as it is imported, so children forked from a process that imported
+it start ready).
 """
 
-from archive.pdfa import rules as _rules  # noqa: F401 - registers every rule
-from archive.pdfa.checker import check_pdfa, claimed_flavour
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from archive.pdfa.flavours import FLAVOURS
 from archive.pdfa.isolated import PDFA_LIMITS, check_pdfa_isolated
-from archive.pdfa.registry import coverage, rules_for
 from archive.pdfa.report import Failure, PdfaReport
-from archive.pdfa.xmp_extensions import read_extensions as _read_extensions  # noqa: F401
+
+if TYPE_CHECKING:  # pragma: no cover
+    from archive.pdfa.checker import check_pdfa, claimed_flavour
+    from archive.pdfa.registry import coverage, rules_for
+
+_LAZY = {"check_pdfa": "archive.pdfa.checker", "claimed_flavour": "archive.pdfa.checker",
+         "coverage": "archive.pdfa.registry", "rules_for": "archive.pdfa.registry"}
 
 
-def _warm() -> None:
-    """Build the per-flavour rule lists at import, so that sandboxed children forked from
-    a process that imported this package start with them ready."""
-    for flavour in FLAVOURS:
-        rules_for(flavour)
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-
-_warm()
 
 __all__ = [
     "FLAVOURS",

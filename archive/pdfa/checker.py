@@ -12,8 +12,10 @@ from typing import IO, Any
 import pikepdf
 
 from archive.pdfa import pdfobj as po
+from archive.pdfa import rules as _rules  # noqa: F401 - registers every rule
+from archive.pdfa import xmp_extensions as _xmp_extensions  # noqa: F401 - used by rules
 from archive.pdfa.context import DocContext
-from archive.pdfa.flavours import from_claim, normalise
+from archive.pdfa.flavours import FLAVOURS, from_claim, normalise
 from archive.pdfa.registry import rules_for
 from archive.pdfa.report import Failure, PdfaReport
 from archive.pdfa.xmp import PDFAID, Xmp
@@ -113,14 +115,19 @@ def run_rules(ctx: DocContext) -> list[Failure]:
     failures: list[Failure] = []
     for r in rules_for(ctx.flavour):
         try:
-            found = list(islice(r.check(ctx), MAX_PER_RULE + 1))
+            found = iter(r.check(ctx))
+            # Most rules find nothing: take the first issue before building a list.
+            first = next(found, None)
+            if first is None:
+                continue
+            items = [first, *islice(found, MAX_PER_RULE)]
         except Exception as exc:  # noqa: BLE001 - a broken object must not pass silently
             failures.append(Failure(r.part, r.clause, r.test,
                                     f"Could not be checked ({type(exc).__name__}: {exc}); "
                                     f"requirement: {r.description}"))
             continue
-        more = len(found) > MAX_PER_RULE
-        for n, item in enumerate(found[:MAX_PER_RULE]):
+        more = len(items) > MAX_PER_RULE
+        for n, item in enumerate(items[:MAX_PER_RULE]):
             message = item.message
             if more and n == MAX_PER_RULE - 1:
                 message += " (further occurrences not listed)"
@@ -131,3 +138,13 @@ def run_rules(ctx: DocContext) -> list[Failure]:
 
 def object_number(obj: Any) -> int | None:
     return po.objgen(obj)[0] or None
+
+
+def _warm() -> None:
+    """Build the per-flavour rule lists at import, so that sandboxed children forked from
+    a process that imported the checker start with them ready."""
+    for flavour in FLAVOURS:
+        rules_for(flavour)
+
+
+_warm()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from archive.pdfa.checker import check_pdfa
 from archive.pdfa.report import PdfaReport
 from archive.sandbox import Limits, SandboxError, run_limited
 
@@ -13,6 +12,10 @@ PDFA_LIMITS = Limits(cpu_seconds=10, wall_seconds=15.0, memory_bytes=1 << 30)
 
 
 def _child_check(source: str | bytes, flavour: str, path: str | None) -> PdfaReport:
+    # Imported here: the parent only hands files over and needs no rules (a child forked
+    # from a server that preloaded archive.pdfa.checker finds it imported already).
+    from archive.pdfa.checker import check_pdfa
+
     return check_pdfa(source, flavour, path=path)
 
 

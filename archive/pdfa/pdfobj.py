@@ -7,6 +7,7 @@ dangling reference. These helpers answer ``None`` instead of raising, so rules c
 
 from __future__ import annotations
 
+import zlib
 from decimal import Decimal
 from typing import Any
 
@@ -59,14 +60,23 @@ def is_string(obj: Any) -> bool:
 
 def get(obj: Any, key: str) -> Any:
     """``obj[key]`` for a dictionary or stream, None when absent or not a dictionary."""
-    if kind(obj) not in (T_DICT, T_STREAM):
+    # The hottest helper of the checker: the type tests of kind() are inlined.
+    try:
+        t = obj._type_code
+    except Exception:  # noqa: BLE001 - scalars, None and unresolvable objects
+        return None
+    if t is not T_DICT and t is not T_STREAM:
         return None
     try:
         value = obj.get(key)
     except Exception:  # noqa: BLE001
         return None
-    if kind(value) is T_NULL:
-        return None
+    if isinstance(value, _Obj):
+        try:
+            if value._type_code is T_NULL:
+                return None
+        except Exception:  # noqa: BLE001 - unresolvable: returned as it is, as before
+            pass
     return value
 
 
@@ -237,14 +247,42 @@ def unparse(obj: Any) -> bytes:
 
 
 def read_stream(obj: Any, limit: int | None = None) -> bytes | None:
-    """Decoded stream data, or None when it cannot be decoded."""
+    """Decoded stream data, or None when it cannot be decoded. With ``limit``, at least
+    the first ``limit`` bytes (an unfiltered or plainly Flate-compressed stream is only
+    decoded that far: ICC headers are read from profiles of megabytes)."""
     if kind(obj) is not T_STREAM:
         return None
+    if limit is not None:
+        head = _read_head(obj, limit)
+        if head is not None:
+            return head
     try:
         data = bytes(obj.read_bytes())
     except Exception:  # noqa: BLE001
         return None
     return data if limit is None else data[:limit]
+
+
+def _read_head(obj: Any, limit: int) -> bytes | None:
+    """The first ``limit`` decoded bytes of a stream without a filter or with a single
+    /FlateDecode and no parameters; None when another way of decoding is needed."""
+    try:
+        filt = obj.get("/Filter")
+        if filt is not None and isinstance(filt, _Obj) and filt._type_code is T_ARRAY:
+            filt = filt[0] if len(filt) == 1 else False
+        if filt is not None and (not isinstance(filt, _Obj) or str(filt) != "/FlateDecode"
+                                 or obj.get("/DecodeParms") is not None):
+            return None
+        raw = bytes(obj.read_raw_bytes())
+    except Exception:  # noqa: BLE001
+        return None
+    if filt is None:
+        return raw[:limit]
+    try:
+        head = zlib.decompressobj().decompress(raw, limit)
+    except zlib.error:
+        return None
+    return head if len(head) >= limit else None
 
 
 def read_raw(obj: Any) -> bytes | None:

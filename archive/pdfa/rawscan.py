@@ -22,7 +22,8 @@ _ID = re.compile(rb"/ID[ \t\r\n\f\x00]*\[[ \t\r\n\f\x00]*"
                  rb"(<[0-9A-Fa-f \t\r\n\f]*>|\((?:\\.|[^\\)])*\))")
 _SUBSECTION = re.compile(rb"[\r\n](\d+)([ \t]+)(\d+)[ \t]*(?=[\r\n])")
 _DICT_THEN_STREAM = re.compile(rb">>[ \t\r\n\f\x00]*stream")
-_PREV = re.compile(rb"/Prev[ \t\r\n\f\x00]+(\d+)")
+_PREV = re.compile(rb"/(?:Prev|XRefStm)[ \t\r\n\f\x00]+(\d+)")
+_TYPE_XREF = re.compile(rb"/Type[ \t\r\n\f\x00]*/XRef(?![A-Za-z0-9])")
 _TOKENS = re.compile(rb"[(<%]")
 _PARENS = re.compile(rb"[()\\]")
 _HEX_BODY = re.compile(rb"[0-9A-Fa-f]")
@@ -125,8 +126,13 @@ def scan_xref(data: bytes, info: RawInfo) -> None:
                     info.xref_header_space_ok = False
             tail = data[tpos:tpos + 4096] if tpos >= 0 else b""
         elif _OBJ_HEADER.match(data, off):
-            info.xref_streams += 1
             tail = data[off:off + 4096]
+            head = tail.split(b"stream", 1)[0]
+            if _TYPE_XREF.search(head) is None:
+                # startxref (or /Prev) points at an ordinary object: a broken offset that
+                # a lenient parser repairs by scanning the file, not an xref stream.
+                continue
+            info.xref_streams += 1
             tpos = off
         else:
             continue
@@ -137,6 +143,14 @@ def scan_xref(data: bytes, info: RawInfo) -> None:
             ids.append((tpos, idm.group(1)))
         for pm in _PREV.finditer(trailer_text):
             todo.append(int(pm.group(1)))
+    if not info.xref_tables and not info.xref_streams:
+        # No cross-reference section where startxref says: what the file holds is what
+        # its objects are, so an xref stream anywhere in it counts.
+        for m in _OBJ_HEADER.finditer(data):
+            head = data[m.end():m.end() + 4096].split(b"stream", 1)[0]
+            if _TYPE_XREF.search(head.split(b"endobj", 1)[0]):
+                info.xref_streams += 1
+                break
     if ids:
         ids.sort()
         info.first_id = ids[0][1]
@@ -161,7 +175,15 @@ def scan_objects(data: bytes, xref: dict[tuple[int, int], Any], stream_lengths: 
             continue
         m = _OBJ_HEADER.match(data, off)
         if m is None:
-            continue
+            # qpdf accepts an offset that lands on white-space before the header and reads
+            # on; the layout rule must still see what precedes the object number.
+            start = off
+            while start < size and start - off < 256 and data[start] in _WS:
+                start += 1
+            m = _OBJ_HEADER.match(data, start) if start > off else None
+            if m is None:
+                continue
+            off = start
         ok = (len(m.group(2)) == 1 and len(m.group(4)) == 1 and data[off - 1] in (10, 13)
               and _eol_len(data, m.end()) > 0)
         body_start = m.end()

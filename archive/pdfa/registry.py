@@ -7,9 +7,10 @@ How to add a rule
 -----------------
 
 1. Pick the module for its family under ``archive/pdfa/rules/`` (``fonts.py`` for
-   clause 6.3.x of part 1 and 6.2.11.x / 6.2.10.x of parts 2-4, ``graphics.py`` for
-   colour, images and transparency, ...). Every module in ``archive/pdfa/rules/`` is
-   imported automatically, so a new module needs no registration elsewhere.
+   clause 6.3.x of part 1 and 6.2.11.x / 6.2.10.x of parts 2-4, ``colour.py`` for
+   colour spaces and ICC profiles, ``graphics.py`` for images and transparency, ...).
+   Every module in ``archive/pdfa/rules/`` is imported automatically, so a new module
+   needs no registration elsewhere.
 2. Write a function that takes the shared :class:`~archive.pdfa.context.DocContext` and
    yields one :func:`issue` per problem found (nothing when the file passes)::
 

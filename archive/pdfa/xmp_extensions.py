@@ -74,7 +74,9 @@ def _undefined(ext: Extensions, node: Node, ns: str, allowed: set[str], what: st
             ext.add(1, f"{what} has an undefined field {f.qname}")
 
 
-def read_extensions(x: Xmp) -> Extensions:
+def read_extensions(x: Xmp, inherited: Extensions | None = None) -> Extensions:
+    """``inherited``: the catalog packet's schemas, whose value types another object's
+    packet may use (veraPDF extends that packet's definitions with the catalog's)."""
     ext = Extensions()
     containers = x.find_all(PDFA_EXTENSION, "schemas") if x.ok else []
     for cont in containers:
@@ -132,17 +134,20 @@ def read_extensions(x: Xmp) -> Extensions:
                     ext.add(10, f"pdfaProperty:category is {cat!r}, not internal or external")
                 _check_simple(ext, pf.get("description"), 11, "pdfaProperty:description",
                               "pdfaProperty")
-                if ns and pname:
-                    ext.properties.setdefault(ns, {})[pname] = ptype or "Text"
+                # As veraPDF registers it: a property is declared once its schema has a
+                # namespace URI and the property both a name and a value type.
+                if ns and pname and ptype:
+                    ext.properties.setdefault(ns, {})[pname] = ptype
     # value types named by properties and fields must be defined somewhere
+    known = {**inherited.types, **ext.types} if inherited is not None else ext.types
     for ns_props in ext.properties.values():
         for t in ns_props.values():
-            if not is_known_type(t, ext.types):
+            if not is_known_type(t, known):
                 ext.add(9, f"the value type {t!r} is neither an XMP type nor defined by an "
                            "extension schema")
     for _, fields in ext.types.values():
         for t in fields.values():
-            if not is_known_type(t, ext.types):
+            if not is_known_type(t, known):
                 ext.add(18, f"the value type {t!r} is neither an XMP type nor defined by an "
                             "extension schema")
     return ext

@@ -222,13 +222,22 @@ _SIMPLE: dict[str, Callable[[str], bool]] = {
 }
 
 
+_CHOICE = re.compile(r"(?:open |closed )?(?:choice |choice$)(?:of )?")
+
+
 def normalise_type(value_type: str) -> str:
+    """A value type as veraPDF compares it: spaces collapsed, every "Open/Closed Choice
+    of" dropped wherever it stands ("Bag Closed Choice of Text" is "Bag Text"), and an
+    empty or bare "Closed Choice" type taken as Text."""
     t = " ".join(value_type.split())
     low = t.lower()
-    for prefix in ("closed choice of ", "open choice of ", "choice of "):
-        if low.startswith(prefix):
-            return normalise_type(t[len(prefix):])
-    return t
+    while True:
+        m = _CHOICE.search(low)
+        if m is None:
+            break
+        t = (t[:m.start()] + t[m.end():]).strip()
+        low = t.lower()
+    return t or "Text"
 
 
 def is_known_type(value_type: str, custom: dict[str, tuple[str | None, dict[str, str]]]
@@ -240,7 +249,17 @@ def is_known_type(value_type: str, custom: dict[str, tuple[str | None, dict[str,
     head, _, rest = t.partition(" ")
     if head.lower() in ("bag", "seq", "alt") and rest:
         return is_known_type(rest, custom)
-    return low in _STRUCT_ALIASES or t in custom
+    return low in _STRUCT_ALIASES or _custom(custom, t) is not None
+
+
+def _custom(custom: dict[str, tuple[str | None, dict[str, str]]], name: str
+            ) -> tuple[str | None, dict[str, str]] | None:
+    """A value type defined by an extension schema, looked up without regard to case."""
+    found = custom.get(name)
+    if found is None:
+        low = name.lower()
+        found = next((v for k, v in custom.items() if k.lower() == low), None)
+    return found
 
 
 def check_value(node: Node, value_type: str,
@@ -270,7 +289,7 @@ def check_value(node: Node, value_type: str,
         return node.kind == "simple" and _SIMPLE[low](node.text)
     struct = STRUCTS.get(_STRUCT_ALIASES.get(low, ""))
     definition: tuple[str | None, dict[str, str]] | None = (
-        (struct[0], struct[1]) if struct else custom.get(t))
+        (struct[0], struct[1]) if struct else _custom(custom, t))
     if definition is None:
         return True
     ns, fields = definition

@@ -6,7 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archive.db import Base, JSONType, UTCDateTime, utcnow
+from archive import clock
+from archive.db import Base, JSONType, UTCDateTime
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
@@ -24,7 +25,7 @@ class Job(Base):
     status: Mapped[str] = mapped_column(sa.String(10), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=8)
-    run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.system_now)
     lease_owner: Mapped[str | None] = mapped_column(sa.String(100))
     lease_expires: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.Text)
@@ -32,8 +33,8 @@ class Job(Base):
     dedup_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.system_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.system_now)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -45,7 +46,7 @@ class SystemCheck(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(30), index=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.system_now, index=True)
     ok: Mapped[bool]
     summary: Mapped[str] = mapped_column(sa.Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)

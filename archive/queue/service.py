@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive.db import rowcount, upsert_ignore, utcnow
+from archive import clock
+from archive.db import rowcount, upsert_ignore
 from archive.queue.models import Job
 
 
@@ -27,7 +28,7 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *,
 def enqueue_many(session: Session, jobs: list[tuple[str, dict[str, Any], str | None]], *,
                  run_after: dt.datetime | None = None, max_attempts: int = 8) -> None:
     """Add several jobs in one statement: ``(kind, payload, dedup_key or None)`` each."""
-    now = utcnow()
+    now = clock.system_now()
     rows = [{"kind": kind, "payload": payload, "status": "queued", "attempts": 0,
              "max_attempts": max_attempts, "run_after": run_after or now, "created_at": now,
              "updated_at": now, "dedup_key": dedup_key} for kind, payload, dedup_key in jobs]
@@ -55,7 +56,7 @@ def claim(session: Session, worker: str, *, lease_seconds: int,
     waiting on each other. SQLite: the ``UPDATE … WHERE id = (SELECT …)`` statement runs
     under the database's single write lock, so two workers never get the same job.
     """
-    now = utcnow()
+    now = clock.system_now()
     pick = (sa.select(Job.id).where(_claimable(now, kinds)).order_by(Job.id).limit(1)
             .with_for_update(skip_locked=True))
     job = session.scalars(
@@ -74,7 +75,7 @@ def _owned(job_id: int, worker: str) -> Any:
 
 
 def heartbeat(session: Session, job_id: int, worker: str, *, lease_seconds: int) -> bool:
-    now = utcnow()
+    now = clock.system_now()
     return bool(rowcount(session.execute(
         sa.update(Job).where(_owned(job_id, worker))
         .values(lease_expires=now + dt.timedelta(seconds=lease_seconds), updated_at=now))))
@@ -82,12 +83,12 @@ def heartbeat(session: Session, job_id: int, worker: str, *, lease_seconds: int)
 
 def set_progress(session: Session, job_id: int, worker: str, progress: dict[str, Any]) -> None:
     session.execute(sa.update(Job).where(_owned(job_id, worker))
-                    .values(progress=progress, updated_at=utcnow()))
+                    .values(progress=progress, updated_at=clock.system_now()))
 
 
 def complete(session: Session, job_id: int, worker: str,
              result: dict[str, Any] | None) -> bool:
-    now = utcnow()
+    now = clock.system_now()
     return bool(rowcount(session.execute(
         sa.update(Job).where(_owned(job_id, worker))
         .values(status="done", result=result, lease_owner=None, lease_expires=None,
@@ -109,7 +110,7 @@ def fail(session: Session, job_id: int, worker: str, error: str, *,
     job = session.get(Job, job_id)
     if job is None or job.lease_owner != worker or job.status != "running":
         return None
-    now = utcnow()
+    now = clock.system_now()
     final = not retry or job.attempts >= job.max_attempts
     status = "failed" if final else "queued"
     session.execute(sa.update(Job).where(_owned(job_id, worker)).values(
@@ -123,8 +124,8 @@ def fail(session: Session, job_id: int, worker: str, error: str, *,
 def release(session: Session, job_id: int, worker: str) -> None:
     """Give a job back untouched (graceful shutdown): it does not count as an attempt."""
     session.execute(sa.update(Job).where(_owned(job_id, worker)).values(
-        status="queued", lease_owner=None, lease_expires=None, run_after=utcnow(),
-        attempts=Job.attempts - 1, updated_at=utcnow()))
+        status="queued", lease_owner=None, lease_expires=None, run_after=clock.system_now(),
+        attempts=Job.attempts - 1, updated_at=clock.system_now()))
 
 
 # -- operators' view -------------------------------------------------------------------
@@ -148,8 +149,8 @@ def retry(session: Session, job_id: int) -> Job:
         raise NotFound(f"no job {job_id}")
     if job.status != "failed":
         raise Conflict(f"job {job_id} is {job.status}; only failed jobs can be retried")
-    job.status, job.attempts, job.run_after = "queued", 0, utcnow()
-    job.last_error, job.finished_at, job.updated_at = None, None, utcnow()
+    job.status, job.attempts, job.run_after = "queued", 0, clock.system_now()
+    job.last_error, job.finished_at, job.updated_at = None, None, clock.system_now()
     return job
 
 

@@ -19,7 +19,7 @@
 
 Every step checks the ones before it from the stored facts (not from ``status`` alone),
 refuses while any record to be destroyed is on legal hold, and is audited; refused
-attempts are audited by the caller (``archive.retention.attempts``). Nobody can skip a step: the
+attempts are audited by the caller (``archive.audit.audited_refusal``). Nobody can skip a step: the
 steps need named users in specific functions, so neither an administrator (who holds no
 disposition capability) nor the system account can take them. One person holds at most
 one function on a list.
@@ -141,7 +141,8 @@ def refuse_held(session: Session, dl: DispositionList, step: str) -> None:
                         "items": held}, code="record_on_hold")
 
 
-def _close_item(item: DispositionItem, status: str, note: str | None = None) -> None:
+def close_item(item: DispositionItem, status: str, note: str | None = None) -> None:
+    """Take an item off the list's open work (removed, destroyed, transferred, blocked)."""
     item.status = status
     item.open_evidence_id = None
     item.updated_at = clock.now()
@@ -404,7 +405,7 @@ def _apply_objection(item: DispositionItem, v: VoteIn, who: str) -> None:
     note = f"objection by {who}: {v.comment}"
     if v.action == "remove":
         item.action = "remove"
-        _close_item(item, "removed", note)
+        close_item(item, "removed", note)
         return
     if v.action == "keep":
         assert v.keep_until is not None
@@ -466,7 +467,7 @@ def _keep_longer(session: Session, principal: Principal, dl: DispositionList,
     blob_id = session.scalar(sa.select(Evidence.blob_id).where(Evidence.id == item.evidence_id))
     enqueue(session, "retention_sync_locks", {"blob_id": blob_id},
             dedup_key=f"retention_sync_locks:{blob_id}:keep:{dl.id}:{item.seq}")
-    _close_item(item, "kept", basis)
+    close_item(item, "kept", basis)
     audit.record(session, actor=principal, action="retention.extend",
                  target_type="evidence", target_id=item.evidence_id, org_id=org.id,
                  details={"retain_until": until, "basis": basis})
@@ -541,7 +542,7 @@ def _reject(dl: DispositionList, rows: list[DispositionItem], reason: str) -> No
     dl.closed_reason = reason
     for item in rows:
         if item.status == "listed":
-            _close_item(item, "removed", reason)
+            close_item(item, "removed", reason)
 
 
 # -- 4. National Archives --------------------------------------------------------------
@@ -617,7 +618,7 @@ def withdraw_item(session: Session, principal: Principal, list_id: uuid.UUID, se
     if item.status != "listed":
         raise Conflict(f"item {seq} is already {item.status}", code="item_closed")
     item.action = "remove"
-    _close_item(item, "removed", f"withdrawn by {principal.name}: {reason}")
+    close_item(item, "removed", f"withdrawn by {principal.name}: {reason}")
     if dl.status != "draft":
         _close_list_if_empty(session, dl, rows, principal, org)
     _log(session, principal, "disposition.item_withdraw", dl, org, item=seq,

@@ -26,13 +26,12 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from archive import audit, clock
 from archive.accounts.principal import Principal, system_principal
-from archive.db import Base, session_scope
 from archive.errors import RetentionLocked, StoreUnavailable
-from archive.evidence.models import Blob, Evidence
+from archive.evidence.models import Blob, Evidence, Inspection
 from archive.orgs.models import Organisation
 from archive.retention import compute, disposition
 from archive.retention.certificate import STATEMENT_EN, STATEMENT_TH, render_html
@@ -40,7 +39,8 @@ from archive.retention.models import DispositionCertificate, DispositionItem, Di
 from archive.retention.schedules.models import RetentionSchedule, Tombstone
 from archive.retention.schedules.service import schedule_values
 from archive.search.models import BlobText
-from archive.storage import ObjectInfo, ObjectStore
+from archive.storage import ObjectStore
+from archive.unit_of_work import UnitsOfWork
 
 JOB_ACTOR = "job:disposition_execute"
 
@@ -49,10 +49,10 @@ def _actor() -> Principal:
     return system_principal(JOB_ACTOR)
 
 
-def execute(sessions: sessionmaker[Session], store: ObjectStore, list_id: uuid.UUID, *,
+def execute(units: UnitsOfWork, store: ObjectStore, list_id: uuid.UUID, *,
             certificate_years: int) -> dict[str, Any]:
     """Run (or resume) the execution of one list; returns a summary."""
-    with session_scope(sessions) as session:
+    with units() as session:
         dl = session.get(DispositionList, list_id)
         if dl is None:
             return {"error": "no such list"}
@@ -71,25 +71,25 @@ def execute(sessions: sessionmaker[Session], store: ObjectStore, list_id: uuid.U
         seqs = [i.seq for i in disposition.items(session, dl.id) if i.status == "listed"]
     destroyed = blocked = transferred = 0
     for seq in seqs:
-        outcome = _tombstone_item(sessions, list_id, seq)
+        outcome = _tombstone_item(units, list_id, seq)
         destroyed += outcome == "destroyed"
         blocked += outcome == "blocked"
         transferred += outcome == "transferred"
-    with session_scope(sessions) as session:
+    with units() as session:
         blob_ids = sorted(set(session.scalars(
             sa.select(Evidence.blob_id).join(DispositionItem,
                                              DispositionItem.evidence_id == Evidence.id)
             .where(DispositionItem.list_id == list_id, DispositionItem.status == "destroyed"))))
-    bytes_results = [purge_blob(sessions, store, b) for b in blob_ids]
-    cert = write_certificate(sessions, store, list_id, kind="execution",
+    bytes_results = [purge_blob(units, store, b) for b in blob_ids]
+    cert = write_certificate(units, store, list_id, kind="execution",
                              certificate_years=certificate_years)
     return {"destroyed": destroyed, "blocked": blocked, "transferred": transferred,
             "blobs": bytes_results, "certificate": cert}
 
 
-def _tombstone_item(sessions: sessionmaker[Session], list_id: uuid.UUID, seq: int) -> str:
+def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
     """Step 1 for one item, in its own committed transaction."""
-    with session_scope(sessions) as session:
+    with units() as session:
         dl = session.get(DispositionList, list_id)
         assert dl is not None
         disposition.lock(session, dl)
@@ -103,7 +103,7 @@ def _tombstone_item(sessions: sessionmaker[Session], list_id: uuid.UUID, seq: in
         assert org is not None
         actor = _actor()
         if item.action == "transfer":
-            disposition._close_item(item, "transferred",
+            disposition.close_item(item, "transferred",
                                     "to be transferred to the National Archives")
             item.result = {"transfer": True}
             audit.record(session, actor=actor, action="disposition.transfer",
@@ -123,7 +123,7 @@ def _tombstone_item(sessions: sessionmaker[Session], list_id: uuid.UUID, seq: in
             if not decision.eligible(today):
                 reason = f"the record is not eligible today: {decision.basis}"
         if reason:
-            disposition._close_item(item, "blocked", reason)
+            disposition.close_item(item, "blocked", reason)
             item.result = {"blocked": reason}
             audit.record(session, actor=actor, action="disposition.destroy",
                          target_type="evidence", target_id=evidence.id, org_id=org.id,
@@ -149,7 +149,7 @@ def _tombstone_item(sessions: sessionmaker[Session], list_id: uuid.UUID, seq: in
         evidence.status = "destroyed"
         evidence.updated_at = now
         _purge_record_derived(session, evidence.id)
-        disposition._close_item(item, "destroyed")
+        disposition.close_item(item, "destroyed")
         item.result = {"tombstone_at": now.isoformat(), "bytes": "pending"}
         audit.record(session, actor=actor, action="disposition.destroy",
                      target_type="evidence", target_id=evidence.id, org_id=org.id,
@@ -159,25 +159,14 @@ def _tombstone_item(sessions: sessionmaker[Session], list_id: uuid.UUID, seq: in
 
 
 def _purge_record_derived(session: Session, evidence_id: uuid.UUID) -> None:
-    """Derived data about the record itself (the inspection report), if that table exists."""
-    table = Base.metadata.tables.get("inspections")
-    if table is not None:
-        session.execute(sa.delete(table).where(table.c.evidence_id == evidence_id))
+    """Derived data about the record itself (the inspection report)."""
+    session.execute(sa.delete(Inspection).where(Inspection.evidence_id == evidence_id))
 
 
-def _versions(store: ObjectStore, key: str) -> list[ObjectInfo]:
-    """Every stored version of ``key``. (The local store keeps one; listing it would walk
-    the whole folder, so it is asked directly.)"""
-    if store.kind == "local":
-        info = store.stat(key)
-        return [info] if info else []
-    return [o for o in store.list_objects(key) if o.key == key]
-
-
-def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
+def purge_blob(units: UnitsOfWork, store: ObjectStore,
                blob_id: int) -> dict[str, Any]:
     """Delete every version of a blob's object if no live record uses it; record answers."""
-    with session_scope(sessions) as session:
+    with units() as session:
         blob = session.get(Blob, blob_id)
         if blob is None or blob.deleted_at is not None:
             return {"blob_id": blob_id, "bytes": "deleted"}
@@ -192,7 +181,7 @@ def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
             return {"blob_id": blob_id, **result}
     answers: list[dict[str, Any]] = []
     locked_until: dt.datetime | None = None
-    for info in _versions(store, key):
+    for info in store.versions(key):
         answer: dict[str, Any] = {"version_id": info.version_id, "size": info.size}
         try:
             if info.legal_hold:
@@ -208,8 +197,8 @@ def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
         except StoreUnavailable as exc:
             answer.update(answer="unavailable", detail=str(exc.detail))
         answers.append(answer)
-    remaining = _versions(store, key)
-    with session_scope(sessions) as session:
+    remaining = store.versions(key)
+    with units() as session:
         blob = session.get(Blob, blob_id)
         assert blob is not None
         if not remaining:
@@ -220,7 +209,7 @@ def purge_blob(sessions: sessionmaker[Session], store: ObjectStore,
         else:
             retry = (locked_until + dt.timedelta(minutes=1)) if locked_until else \
                 clock.now() + dt.timedelta(hours=1)
-            retry = max(retry, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+            retry = max(retry, clock.system_now() + dt.timedelta(seconds=1))
             result = {"bytes": "deferred", "key": key, "versions": answers,
                       "retry_after": retry.isoformat(),
                       "detail": "the store refused the delete (its lock has not ended); "
@@ -263,12 +252,12 @@ def _record_bytes(session: Session, blob_id: int,
 
 # -- certificate -----------------------------------------------------------------------
 
-def write_certificate(sessions: sessionmaker[Session], store: ObjectStore,
+def write_certificate(units: UnitsOfWork, store: ObjectStore,
                       list_id: uuid.UUID, *, kind: str,
                       certificate_years: int) -> dict[str, Any] | None:
     """Build, store (locked) and register the certificate; idempotent per list and kind
     for "execution"; "purge" certificates are added when deferred deletes complete."""
-    with session_scope(sessions) as session:
+    with units() as session:
         dl = session.get(DispositionList, list_id)
         assert dl is not None
         disposition.lock(session, dl)
@@ -282,7 +271,7 @@ def write_certificate(sessions: sessionmaker[Session], store: ObjectStore,
         html = render_html(doc).encode("utf-8")
         sha, html_sha = hashlib.sha256(body).hexdigest(), hashlib.sha256(html).hexdigest()
         until = clock.years_after(clock.now(), certificate_years)
-        until = max(until, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+        until = max(until, clock.system_now() + dt.timedelta(days=1))
         json_key = f"disposition/{list_id}/certificate-{seq}-{sha}.json"
         html_key = f"disposition/{list_id}/certificate-{seq}-{html_sha}.html"
         # Objects first, row after: a crash in between leaves an orphan certificate that
@@ -367,11 +356,11 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
     })
 
 
-def finish_purges(sessions: sessionmaker[Session], store: ObjectStore, *,
+def finish_purges(units: UnitsOfWork, store: ObjectStore, *,
                   certificate_years: int) -> list[dict[str, Any]]:
     """Supplementary certificates for executed lists whose deferred deletes are all done."""
     out = []
-    with session_scope(sessions) as session:
+    with units() as session:
         ids = list(session.scalars(sa.select(DispositionList.id).where(
             DispositionList.status == "executed", DispositionList.purge_pending.is_(True))))
         done = []
@@ -380,7 +369,7 @@ def finish_purges(sessions: sessionmaker[Session], store: ObjectStore, *,
             if not any((i.result or {}).get("bytes") == "deferred" for i in rows):
                 done.append(list_id)
     for list_id in done:
-        cert = write_certificate(sessions, store, list_id, kind="purge",
+        cert = write_certificate(units, store, list_id, kind="purge",
                                  certificate_years=certificate_years)
         out.append({"list_id": str(list_id), "certificate": cert})
     return out

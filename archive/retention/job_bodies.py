@@ -1,9 +1,10 @@
 """The retention domain's jobs, as plain functions of a job context and a payload.
 
 ``workers/handlers/retention.py`` registers them with the worker (the core must not
-import ``workers``); the context is anything with ``session()``, ``sessions``, ``store``,
-``settings`` and ``progress()`` — the worker's ``JobContext``. Every job takes ids, opens
-its own units of work and is safe to run twice.
+import ``workers``); the context is anything with ``session()`` (one unit of work per
+call), ``store``, ``settings`` and ``progress()`` — the worker's ``JobContext``. Every
+job takes ids, opens one unit of work per step through ``ctx.session`` and is safe to
+run twice.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from archive import clock
 from archive.accounts.principal import system_principal
@@ -29,7 +30,6 @@ CERTIFICATE_YEARS = 30
 
 class Context(Protocol):
     settings: Settings
-    sessions: sessionmaker[Session]
     store: ObjectStore
 
     def session(self) -> AbstractContextManager[Session]: ...
@@ -115,7 +115,7 @@ def retention_survey(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
 
 def disposition_execute(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
     """``{"list_id"}``: execute an approved list (queued by the execution request)."""
-    return execution.execute(ctx.sessions, ctx.store, uuid.UUID(payload["list_id"]),
+    return execution.execute(ctx.session, ctx.store, uuid.UUID(payload["list_id"]),
                              certificate_years=CERTIFICATE_YEARS)
 
 
@@ -132,8 +132,8 @@ def disposition_purge(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
                                                 Evidence.status == "destroyed").exists()
             blob_ids = list(session.scalars(sa.select(Blob.id).where(
                 Blob.deleted_at.is_(None), ~live, gone)))
-    results = [execution.purge_blob(ctx.sessions, ctx.store, b) for b in blob_ids]
-    certificates = execution.finish_purges(ctx.sessions, ctx.store,
+    results = [execution.purge_blob(ctx.session, ctx.store, b) for b in blob_ids]
+    certificates = execution.finish_purges(ctx.session, ctx.store,
                                            certificate_years=CERTIFICATE_YEARS)
     return {"blobs": results, "certificates": certificates}
 

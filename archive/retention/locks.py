@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from archive.clock import system_now
 from archive.evidence.models import Blob, Evidence
 from archive.storage import ObjectStore
 
@@ -74,7 +75,7 @@ def blobs_to_sync(session: Session, blob_ids: list[int] | None = None, limit: in
     """(blob id, target retain-until, held) for blobs whose row is behind its records."""
     live = _live()
     # The store's clock is real time, whatever the archive's clock says.
-    now = dt.datetime.now(dt.UTC)
+    now = system_now()
     horizon = now + dt.timedelta(days=horizon_days)
     renew_before = now + dt.timedelta(days=horizon_days / 2)
     q = (sa.select(Blob.id, live.c.until, live.c.held, live.c.rolling)

@@ -14,7 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archive.db import Base, JSONType, UTCDateTime, utcnow
+from archive import clock
+from archive.db import Base, JSONType, UTCDateTime
 from archive.ids import uuid7
 
 CLOSURE_RESULTS = ("no_objection", "objection")
@@ -48,7 +49,7 @@ class AuditClosure(Base):
     closed_on: Mapped[dt.date] = mapped_column(sa.Date())
     reference: Mapped[str | None] = mapped_column(sa.String(200))   # the SAO letter
     recorded_by: Mapped[str] = mapped_column(sa.String(100))
-    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     hold_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("legal_holds.id"))
 
 
@@ -69,7 +70,7 @@ class LegalHold(Base):
     org_ids: Mapped[list[int]] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(sa.String(10), default="active", index=True)
     created_by: Mapped[str] = mapped_column(sa.String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     released_by: Mapped[str | None] = mapped_column(sa.String(100))
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     release_reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -82,7 +83,7 @@ class LegalHoldItem(Base):
                                                primary_key=True)
     evidence_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("evidence.id"),
                                                    primary_key=True, index=True)
-    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class AgencyHead(Base):
@@ -95,7 +96,7 @@ class AgencyHead(Base):
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     assigned_by: Mapped[str] = mapped_column(sa.String(100))
-    assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class DispositionList(Base):
@@ -112,7 +113,7 @@ class DispositionList(Base):
     status: Mapped[str] = mapped_column(sa.String(20), default="draft", index=True)
     version: Mapped[int] = mapped_column(default=1)
     created_by: Mapped[str] = mapped_column(sa.String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     # Committee (ข้อ 68)
     committee_order_ref: Mapped[str | None] = mapped_column(sa.String(200))
     committee_appointed_by: Mapped[str | None] = mapped_column(sa.String(100))
@@ -175,7 +176,7 @@ class DispositionItem(Base):
     status: Mapped[str] = mapped_column(sa.String(12), default="listed")
     note: Mapped[str | None] = mapped_column(sa.Text)                    # การพิจารณา/หมายเหตุ
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class DispositionVote(Base):
@@ -191,7 +192,7 @@ class DispositionVote(Base):
     action: Mapped[str | None] = mapped_column(sa.String(10))   # for objections
     keep_until: Mapped[dt.date | None] = mapped_column(sa.Date())
     comment: Mapped[str | None] = mapped_column(sa.Text)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class DispositionCertificate(Base):
@@ -213,4 +214,4 @@ class DispositionCertificate(Base):
     html_size: Mapped[int]
     html_key: Mapped[str] = mapped_column(sa.String(200))
     html_version: Mapped[str | None] = mapped_column(sa.String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

@@ -13,13 +13,11 @@ import csv
 import io
 from collections.abc import Iterator
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from archive.accounts.principal import Principal
 from archive.clock import BANGKOK
-from archive.db import session_scope
 from archive.search import service as search
 from archive.search.schemas import SearchFilters
+from archive.unit_of_work import UnitsOfWork
 
 COLUMNS = ("id", "org_code", "org_name", "doc_type", "fiscal_year", "voucher_no", "doc_number",
            "issue_date", "issuer_name", "issuer_tax_id", "issuer_branch", "amount",
@@ -41,7 +39,7 @@ def _cell(column: str, value: object) -> str:
     return text
 
 
-def csv_chunks(sessions: sessionmaker[Session], principal: Principal, filters: SearchFilters,
+def csv_chunks(units: UnitsOfWork, principal: Principal, filters: SearchFilters,
                *, sort: str = "-uploaded", rows_per_chunk: int = 200) -> Iterator[bytes]:
     """The CSV in chunks, read in its own unit of work (the request's has committed by the
     time a streamed body is sent). Call :func:`search.start_listing` first: it checks the
@@ -50,7 +48,7 @@ def csv_chunks(sessions: sessionmaker[Session], principal: Principal, filters: S
     writer = csv.writer(buf)
     buf.write("\ufeff")
     writer.writerow(COLUMNS)
-    with session_scope(sessions) as session:
+    with units() as session:
         hits = search.iter_hits(session, principal, filters, sort=sort)
         for n, hit in enumerate(hits, start=1):
             item = search.to_item(hit)

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, clock, tempfiles
 from archive.accounts import service as accounts
 from archive.accounts.models import User
 from archive.accounts.principal import Principal, require, system_principal
-from archive.db import session_scope, utcnow
 from archive.errors import ArchiveError, Conflict, NotFound
 from archive.queue.service import enqueue
 from archive.search import packs
@@ -31,6 +30,7 @@ from archive.search import service as search
 from archive.search.models import Export
 from archive.search.schemas import ExportOut, ExportRequest, SearchFilters
 from archive.storage import ObjectStore
+from archive.unit_of_work import UnitsOfWork
 
 RETENTION_DAYS = 366
 
@@ -101,28 +101,28 @@ def to_out(export: Export) -> ExportOut:
 
 # -- the job ---------------------------------------------------------------------------
 
-def run_export(sessions: sessionmaker[Session], store: ObjectStore, export_id: uuid.UUID, *,
+def run_export(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUID, *,
                work_dir: Path, report: Callable[[dict[str, Any]], None] | None = None
                ) -> dict[str, Any]:
     """Build, store and register one export. Safe to run twice: a finished export is left
     alone, and each attempt stores its zip under its own content-addressed key."""
-    with session_scope(sessions) as session:
+    with units() as session:
         export = session.get(Export, export_id)
         if export is None:
             return {"skipped": "no such export"}
         if export.status in ("done", "failed"):
             return {"skipped": export.status}
-        export.status, export.started_at = "running", utcnow()
+        export.status, export.started_at = "running", clock.now()
     try:
-        return _build_and_store(sessions, store, export_id, work_dir, report)
+        return _build_and_store(units, store, export_id, work_dir, report)
     except ArchiveError as exc:
         # The request can no longer be served (the requester lost access, a record is
         # corrupt in the store, …): record why, do not retry.
         if exc.code in ("store_unavailable", "database_unavailable"):
             raise
-        with session_scope(sessions) as session:
+        with units() as session:
             session.execute(sa.update(Export).where(Export.id == export_id).values(
-                status="failed", error=f"{exc.code}: {exc.detail}", finished_at=utcnow()))
+                status="failed", error=f"{exc.code}: {exc.detail}", finished_at=clock.now()))
         return {"failed": exc.code}
 
 
@@ -137,7 +137,7 @@ def _requester(session: Session, export: Export) -> Principal:
     return principal
 
 
-def _build_and_store(sessions: sessionmaker[Session], store: ObjectStore, export_id: uuid.UUID,
+def _build_and_store(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUID,
                      work_dir: Path, report: Callable[[dict[str, Any]], None] | None
                      ) -> dict[str, Any]:
     def progress(state: dict[str, Any]) -> None:
@@ -145,12 +145,12 @@ def _build_and_store(sessions: sessionmaker[Session], store: ObjectStore, export
             report(state)
         done = state.get("done") or 0
         if state.get("phase") != "collecting" or done % 50 == 0:
-            with session_scope(sessions) as s:
+            with units() as s:
                 s.execute(sa.update(Export).where(Export.id == export_id)
                           .values(progress=state))
 
     work_dir.mkdir(parents=True, exist_ok=True)
-    with session_scope(sessions) as session:
+    with units() as session:
         export = session.get(Export, export_id)
         assert export is not None
         principal = _requester(session, export)
@@ -158,18 +158,18 @@ def _build_and_store(sessions: sessionmaker[Session], store: ObjectStore, export
         request = packs.PackRequest(exported_by=export.requested_by,
                                     role=export.requester_role, query=export.query,
                                     export_id=str(export.id), created_at=export.created_at)
-        with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        with tempfile.TemporaryDirectory(dir=work_dir) as tmp, tempfiles.held(tmp):
             out = Path(tmp) / "pack.zip"
             result = packs.build_pack(session, store, hits, request=request, out=out,
                                       work_dir=Path(tmp), total=total, progress=progress)
             progress({"phase": "storing", "done": result.records, "total": total})
             key = f"exports/{export.id}/{result.sha256}.zip"
             info = store.put(key, out, result.size, content_type="application/zip",
-                             retain_until=utcnow() + dt.timedelta(days=RETENTION_DAYS))
-    with session_scope(sessions) as session:
+                             retain_until=clock.now() + dt.timedelta(days=RETENTION_DAYS))
+    with units() as session:
         export = session.get(Export, export_id)
         assert export is not None
-        export.status, export.finished_at = "done", utcnow()
+        export.status, export.finished_at = "done", clock.now()
         export.result_key, export.result_version_id = key, info.version_id
         export.result_sha256, export.result_size = result.sha256, result.size
         export.record_count, export.org_ids = result.records, result.org_ids

@@ -25,7 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archive.db import Base, JSONType, UTCDateTime, utcnow
+from archive import clock
+from archive.db import Base, JSONType, UTCDateTime
 from archive.evidence.models import Evidence
 from archive.ids import uuid7
 
@@ -63,7 +64,7 @@ class BlobText(Base):
     chars: Mapped[int] = mapped_column(default=0)
     extractor: Mapped[str] = mapped_column(sa.String(40))
     error: Mapped[str | None] = mapped_column(sa.Text)
-    extracted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    extracted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class Export(Base):
@@ -87,7 +88,7 @@ class Export(Base):
     result_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     result_size: Mapped[int | None] = mapped_column(sa.BigInteger)
     error: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

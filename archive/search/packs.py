@@ -36,8 +36,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from archive import clock
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
-from archive.db import Base, utcnow
+from archive.db import Base
 from archive.errors import StoreIntegrityError
 from archive.evidence.models import EvidenceHistory
 from archive.sandbox import Limits, SandboxError, run_limited
@@ -61,7 +62,7 @@ class PackRequest:
     role: str
     query: dict[str, Any]
     export_id: str | None = None
-    created_at: dt.datetime = field(default_factory=utcnow)
+    created_at: dt.datetime = field(default_factory=clock.now)
 
 
 @dataclass

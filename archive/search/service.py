@@ -39,11 +39,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.clock import start_of_day
-from archive.db import dialect_name, utcnow
+from archive.db import dialect_name
 from archive.errors import InvalidInput, NotFound
 from archive.evidence.models import Blob, Evidence
 from archive.evidence.service import to_out
@@ -90,7 +90,7 @@ def store_text(session: Session, blob_id: int, *, text: str | None = None,
     if text is not None:
         text = normalise(text)
     values = {"blob_id": blob_id, "text": text, "chars": len(text or ""), "extractor": extractor,
-              "error": error, "extracted_at": utcnow()}
+              "error": error, "extracted_at": clock.now()}
     insert: Any = (postgresql.insert if dialect_name(session) == "postgresql"
                    else _sqlite_insert())(BlobText).values(values)
     update = {k: insert.excluded[k] for k in ("text", "chars", "extractor", "error",

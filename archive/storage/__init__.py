@@ -103,6 +103,12 @@ class ObjectStore(ABC):
     def describe(self) -> str:
         """Where the objects live, for logs and ``/readyz``."""
 
+    def anonymous_attempts(self, key: str, version_id: str | None) -> dict[str, str]:
+        """Try to read, write, delete and list ``key`` without credentials (and, for a TLS
+        endpoint, over plain HTTP); ``{attempt: "refused" | "ACCEPTED" | …}``. A store
+        with no network interface (the local folder) has nothing to try."""
+        return {}
+
     def extend_retention(self, key: str, version_id: str | None,
                          until: dt.datetime) -> ObjectInfo | None:
         """Move the lock later, never earlier. Returns the new state (``None`` if missing)."""
@@ -116,6 +122,10 @@ class ObjectStore(ABC):
 
     def read_all(self, key: str, version_id: str | None = None) -> bytes:
         return b"".join(self.open(key, version_id))
+
+    def versions(self, key: str) -> list[ObjectInfo]:
+        """Every stored version of ``key`` (none when it is missing)."""
+        return [o for o in self.list_objects(key) if o.key == key]
 
 
 def make_store(settings: Settings) -> ObjectStore:

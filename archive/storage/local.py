@@ -22,8 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from archive import clock
 from archive.errors import RetentionLocked, StoreIntegrityError, StoreUnavailable
+from archive.failpoints import failpoint
 from archive.storage import CHUNK, ObjectInfo, ObjectMissing, ObjectStore, sha256_from_key
+from archive.tempfiles import lock_fd
 
 LOCK_SUFFIX = ".lock"
 
@@ -69,6 +72,7 @@ class LocalStore(ObjectStore):
     def _atomic_write(self, target: Path, body: bytes) -> None:
         self._tmp.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self._tmp)
+        lock_fd(fd)             # in use while open: not a crash leftover
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(body)
@@ -90,10 +94,15 @@ class LocalStore(ObjectStore):
         if target.exists():
             return self._put_existing(key, target, size, retain_until, legal_hold)
         tmp: Path | None = None
+        keep: int | None = None
         try:
             self._tmp.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
             tmp = Path(tmp_name)
+            # In use until renamed into place, not a crash leftover: the duplicate keeps
+            # the lock after the writing descriptor is closed.
+            lock_fd(fd)
+            keep = os.dup(fd)
             with os.fdopen(fd, "wb") as out:
                 if isinstance(source, Path):
                     with open(source, "rb") as src:
@@ -109,6 +118,7 @@ class LocalStore(ObjectStore):
             # The lock goes first: an object is never visible without its lock.
             target.parent.mkdir(parents=True, exist_ok=True)
             self._write_lock(key, retain_until, legal_hold)
+            failpoint("store.local.before_rename")
             os.replace(tmp, target)
             _fsync_dir(target.parent)
         except OSError as exc:
@@ -119,6 +129,9 @@ class LocalStore(ObjectStore):
             if tmp is not None:
                 _unlink_quietly(tmp)
             raise
+        finally:
+            if keep is not None:
+                os.close(keep)
         return ObjectInfo(key, size, None, retain_until, legal_hold)
 
     def _put_existing(self, key: str, target: Path, size: int, retain_until: dt.datetime,
@@ -154,6 +167,12 @@ class LocalStore(ObjectStore):
         until, hold = self._read_lock(key)
         return ObjectInfo(key, size, None, until, hold)
 
+    def versions(self, key: str) -> list[ObjectInfo]:
+        """The folder keeps one version per key; asked directly (listing would walk the
+        whole folder)."""
+        info = self.stat(key)
+        return [info] if info else []
+
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root
         for dirpath, dirnames, filenames in os.walk(base):
@@ -187,7 +206,7 @@ class LocalStore(ObjectStore):
         if not path.exists():
             return
         until, hold = self._read_lock(key)
-        now = dt.datetime.now(dt.UTC)
+        now = clock.system_now()
         if self.enforce_lock and (hold or (until is not None and now < until)):
             raise RetentionLocked(
                 f"{key} is under legal hold" if hold else

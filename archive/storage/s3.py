@@ -8,6 +8,7 @@ account that wrote it — can delete that version or shorten the date; the serve
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -26,6 +27,9 @@ _REFUSED = {"AccessDenied", "InvalidRequest", "ObjectLocked", "InvalidArgument"}
 _NOT_CONFIGURED = {"NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError",
                    "NoSuchObjectLegalHold", "NoSuchObjectRetention"}
 PART_SIZE = 16 * 1024 * 1024
+# Requests without credentials (the WORM probe's anonymous attempts); certificates are not
+# the point there, only whether the endpoint serves anyone.
+_PLAIN = urllib3.PoolManager(num_pools=2, maxsize=2, cert_reqs="CERT_NONE")
 
 
 class StoreMisconfigured(StoreUnavailable):
@@ -49,6 +53,7 @@ class S3Store(ObjectStore):
         )
         self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
                             secure=secure, region=region, http_client=http)
+        self.secure = secure
         self.bucket = bucket
         self.endpoint = endpoint
         self.require_object_lock = require_object_lock
@@ -162,6 +167,38 @@ class S3Store(ObjectStore):
     def ping(self) -> None:
         with _translate():
             self.client.bucket_exists(self.bucket)
+
+    def anonymous_attempts(self, key: str, version_id: str | None) -> dict[str, str]:
+        """Unsigned requests, as anyone who can reach the endpoint could send them. Only a
+        401/403 answer counts as refused; a 2xx is ACCEPTED; anything else is no proof."""
+        scheme = "https" if self.secure else "http"
+        base = f"{scheme}://{self.endpoint}/{self.bucket}"
+        path = f"{base}/{urllib.parse.quote(key)}"
+        versioned = f"{path}?versionId={urllib.parse.quote(version_id)}" if version_id else path
+        attempts = {
+            "anonymous_get": self._anonymous("GET", versioned),
+            "anonymous_put": self._anonymous("PUT", f"{path}-anonymous", body=b"anonymous"),
+            "anonymous_delete": self._anonymous("DELETE", versioned),
+            "anonymous_list": self._anonymous("GET", f"{base}?list-type=2"),
+        }
+        if self.secure:
+            # The archive talks TLS to the store: a plain-HTTP listener on the same
+            # endpoint would let anyone on the path read and alter traffic.
+            plain = self._anonymous("GET", f"http://{self.endpoint}/{self.bucket}")
+            attempts["plain_http"] = "refused" if plain.startswith("unclear") else plain
+        return attempts
+
+    def _anonymous(self, method: str, url: str, body: bytes | None = None) -> str:
+        try:
+            answer = _PLAIN.request(method, url, body=body, redirect=False, retries=False,
+                                    timeout=urllib3.Timeout(connect=3.0, read=10.0))
+        except urllib3.exceptions.HTTPError as exc:
+            return f"unclear (no answer: {type(exc).__name__})"
+        if answer.status in (401, 403):
+            return "refused"
+        if 200 <= answer.status < 400:
+            return "ACCEPTED"
+        return f"unclear (HTTP {answer.status})"
 
     def describe(self) -> str:
         return f"s3 bucket {self.bucket} at {self.endpoint}"

@@ -64,6 +64,8 @@ MATRIX: dict[tuple[str, str], Case] = {
                               {r: (200, 200) for r in ROLES}, public=True),
     ("GET", "/readyz"): Case(lambda c, w: c.get("/readyz"),
                              {r: (200, 200) for r in ROLES}, public=True),
+    ("GET", "/docs"): Case(lambda c, w: c.get("/docs"),
+                           {r: (200, 200) for r in ROLES}, public=True),
     ("POST", "/api/v1/evidence"): Case(_new_pdf_upload, _only("officer", 201, 404)),
     ("GET", "/api/v1/evidence/by-hash/{sha256}"): Case(
         lambda c, w: c.get(f"/api/v1/evidence/by-hash/{w['record']['sha256']}"),
@@ -251,6 +253,83 @@ RETENTION_MATRIX: dict[tuple[str, str], Case] = {
         hides=_no_sao1),
 }
 MATRIX.update(RETENTION_MATRIX)
+
+
+# -- disbursements (issue 13) -----------------------------------------------------------
+# One voucher of sao-1, registered on first use with off1's token; the record of the
+# matrix world is linked to it as a receipt (the DELETE case unlinks it).
+
+def _off_client(c: Any, w: dict[str, Any]) -> Any:
+    from fastapi.testclient import TestClient
+
+    return TestClient(c.app, raise_server_exceptions=False, headers={
+        "Authorization": f"Bearer {w['own']['officer']}"})
+
+
+def _voucher_body(org: str = "sao-1") -> dict[str, Any]:
+    return {"org_code": org, "fiscal_year": 2568, "voucher_no": f"m{next(_counter)}/2568",
+            "voucher_date": "2025-01-10", "kind": "other", "payee_name": "ร้านทดสอบ",
+            "gross_amount": "100.00", "net_amount": "100.00", "payment_method": "cash"}
+
+
+def _voucher(c: Any, w: dict[str, Any]) -> str:
+    if "voucher" not in w:
+        r = _off_client(c, w).post("/api/v1/disbursements", json=_voucher_body())
+        w["voucher"] = r.json()["id"]
+    return str(w["voucher"])
+
+
+def _linked(c: Any, w: dict[str, Any]) -> str:
+    vid = _voucher(c, w)
+    if "voucher_link" not in w:
+        _off_client(c, w).post(f"/api/v1/disbursements/{vid}/evidence",
+                               json={"evidence_id": w["record"]["id"], "role": "receipt"})
+        w["voucher_link"] = True
+    return vid
+
+
+def _no_voucher(resp: Any, w: dict[str, Any]) -> bool:
+    return "voucher" not in w or w["voucher"] not in resp.text
+
+
+_D = "/api/v1/disbursements"
+
+DISBURSEMENT_MATRIX: dict[tuple[str, str], Case] = {
+    ("POST", _D): Case(lambda c, w: c.post(_D, json=_voucher_body()),
+                       _only("officer", 201, 404)),
+    ("GET", _D): Case(lambda c, w: (_voucher(c, w), c.get(_D))[1],
+                      _roles(200, READ_ROLES, other=200), hides=_no_voucher),
+    ("GET", _D + ".csv"): Case(lambda c, w: (_voucher(c, w), c.get(_D + ".csv"))[1],
+                               _roles(200, READ_ROLES, other=200), hides=_no_voucher),
+    ("GET", _D + "/summary"): Case(lambda c, w: (_voucher(c, w), c.get(_D + "/summary"))[1],
+                                   _roles(200, READ_ROLES, other=200), hides=_no_sao1),
+    ("GET", _D + "/summary.csv"): Case(
+        lambda c, w: (_voucher(c, w), c.get(_D + "/summary.csv"))[1],
+        _roles(200, READ_ROLES, other=200), hides=lambda r, w: "sao-1," not in r.text),
+    ("GET", _D + "/profile"): Case(lambda c, w: c.get(_D + "/profile"),
+                                   _roles(200, READ_ROLES, other=200)),
+    ("PUT", _D + "/profile"): Case(   # national: no LAO records manager
+        lambda c, w: c.put(_D + "/profile", json={"data": {}, "reason": "matrix"}), _NOBODY),
+    ("GET", _D + "/{disbursement_id}"): Case(
+        lambda c, w: c.get(f"{_D}/{_voucher(c, w)}"), _roles(200, READ_ROLES)),
+    ("PATCH", _D + "/{disbursement_id}"): Case(
+        lambda c, w: c.patch(f"{_D}/{_voucher(c, w)}", headers={"If-Match": "*"},
+                             json={"description": f"matrix {next(_counter)}"}),
+        _only("officer", 200, 404)),
+    ("POST", _D + "/{disbursement_id}/evidence"): Case(
+        lambda c, w: c.post(f"{_D}/{_voucher(c, w)}/evidence",
+                            json={"evidence_id": w["record"]["id"], "role": "other"}),
+        _only("officer", 201, 404)),
+    ("DELETE", _D + "/{disbursement_id}/evidence/{evidence_id}"): Case(
+        lambda c, w: c.delete(f"{_D}/{_linked(c, w)}/evidence/{w['record']['id']}",
+                              params={"role": "receipt"}),
+        _only("officer", 200, 404)),
+    ("POST", _D + "/{disbursement_id}/reviews"): Case(
+        lambda c, w: c.post(f"{_D}/{_voucher(c, w)}/reviews",
+                            json={"outcome": "no_observation"}),
+        _roles(201, ("auditor",))),
+}
+MATRIX.update(DISBURSEMENT_MATRIX)
 
 
 # -- web pages (issue 9) ---------------------------------------------------------------

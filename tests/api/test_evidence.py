@@ -9,6 +9,7 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
+from archive import clock
 from archive.clock import start_of_day
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.evidence.service import default_retain_until
@@ -57,7 +58,7 @@ def test_store_lock_counts_from_the_end_of_the_fiscal_year(env: Env, tokens):
     starts counting) to its earliest lawful destruction (receipts: 5 years, the shortest
     period of their schedule; issue 16, lock horizon), not from the upload — in the store
     itself. The retention jobs extend it while the audit is not closed."""
-    today = dt.date.today()
+    today = clock.today()
     fy = fiscal_year(today)
     r = upload(env.client(tokens["off1"]), make_pdf("this-year"), fiscal_year=str(fy))
     assert r.status_code == 201, r.text

@@ -8,7 +8,7 @@ import time
 
 import sqlalchemy as sa
 
-from archive.db import utcnow
+from archive import clock
 from archive.queue import service as queue
 from archive.queue.models import Job
 from tests.conftest import Env
@@ -96,9 +96,9 @@ def test_failures_back_off_then_end_failed_and_can_be_retried(env: Env):
     with env.session() as s:
         assert queue.fail(s, job_id, "w", "boom") == "queued"
     job = _job(env, job_id)
-    assert job.run_after > utcnow() + dt.timedelta(seconds=3)          # backoff
+    assert job.run_after > clock.system_now() + dt.timedelta(seconds=3)          # backoff
     with env.session() as s:
-        s.execute(sa.update(Job).where(Job.id == job_id).values(run_after=utcnow()))
+        s.execute(sa.update(Job).where(Job.id == job_id).values(run_after=clock.system_now()))
     with env.session() as s:
         queue.claim(s, "w", lease_seconds=60)
     with env.session() as s:

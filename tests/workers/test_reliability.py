@@ -175,8 +175,9 @@ def test_worker_carries_on_after_a_database_restart(tmp_path):
     """A private PostgreSQL cluster is stopped under a running worker and started again:
     the worker backs off, reconnects and finishes the queue."""
     from archive.config import Settings
-    from archive.db import make_engine, make_session_factory, upgrade
+    from archive.db import make_engine, upgrade
     from archive.queue.service import enqueue
+    from archive.unit_of_work import make_session_factory
     from tests import servers
 
     pg = servers.start_throwaway_postgres()

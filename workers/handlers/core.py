@@ -50,7 +50,7 @@ def inspect_evidence(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]
 
 @handler("fixity")
 def fixity_audit(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
-    result = fixity.run(ctx.sessions, ctx.store, cycle_days=ctx.settings.fixity_cycle_days,
+    result = fixity.run(ctx.session, ctx.store, cycle_days=ctx.settings.fixity_cycle_days,
                         max_mbps=ctx.settings.fixity_max_mbps,
                         blob_ids=payload.get("blob_ids"), progress=ctx.progress,
                         stopping=ctx.stopping)

@@ -7,6 +7,7 @@ import tempfile
 import uuid
 from typing import Any
 
+from archive import tempfiles
 from archive.evidence.models import Blob
 from archive.search import exports, extract
 from archive.search import service as search
@@ -39,6 +40,7 @@ def extract_text(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         tmp_dir = ctx.settings.tmp_dir
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, path = tempfile.mkstemp(dir=tmp_dir, suffix=".extract")
+        lock = tempfiles.hold(path)      # in use: not a crash leftover
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in ctx.store.open(key, version_id):
@@ -46,6 +48,7 @@ def extract_text(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             result = extract.extract_file(path, media_type)
         finally:
             os.unlink(path)
+            os.close(lock)
     with ctx.session() as session:
         search.store_text(session, blob_id, text=result.text, error=result.error,
                           extractor=result.extractor)
@@ -63,5 +66,5 @@ def export(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         ctx.progress(state)
         ctx.check_cancelled()
 
-    return exports.run_export(ctx.sessions, ctx.store, uuid.UUID(payload["export_id"]),
+    return exports.run_export(ctx.session, ctx.store, uuid.UUID(payload["export_id"]),
                               work_dir=ctx.settings.tmp_dir / "exports", report=report)

@@ -9,14 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from api.deps import SessionDep
-from api.web import present
 from api.web.pages import (
     FormDep,
+    FormError,
     PageRoute,
     PageUser,
     form_list,
     form_text,
-    lang_of,
     redirect,
     render,
 )
@@ -25,25 +24,18 @@ from archive.accounts import service as accounts
 from archive.accounts import web_sessions
 from archive.accounts.models import ROLES
 from archive.accounts.principal import Principal, require
+from archive.audit import audited_refusal
 from archive.errors import ArchiveError, InvalidInput
 from archive.orgs import service as orgs
 from archive.orgs.models import ORG_TYPES
 from archive.queue import service as queue
 from archive.queue.models import JOB_STATUSES
 from archive.retention import disposition
-from archive.retention.attempts import audited_refusal
 from archive.validators import date_param
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 CHECKS = ("worm_probe", "fixity", "reconcile")
-
-
-def _failure(request: Request, session: SessionDep, exc: ArchiveError) -> dict[str, Any]:
-    session.rollback()
-    lang = lang_of(request)
-    return {"error": present.error_text(exc, lang),
-            "problems": present.field_problems(exc.detail, lang)}
 
 
 # -- organisations ---------------------------------------------------------------------
@@ -71,8 +63,8 @@ def create_org(request: Request, principal: PageUser, session: SessionDep,
         orgs.create(session, principal, code=values["code"], name=values["name"],
                     type=values["type"] or "sao", parent_code=values["parent_code"] or None)
     except ArchiveError as exc:
-        return _orgs(request, principal, session, status=_status(exc), values=values,
-                     **_failure(request, session, exc))
+        raise FormError(exc, lambda s, **shown: _orgs(request, principal, s, values=values,
+                                                      **shown)) from exc
     return redirect("/admin/orgs")
 
 
@@ -82,13 +74,11 @@ def set_head(request: Request, code: str, principal: PageUser, session: SessionD
     """Assign the head of agency who approves the organisation's disposition lists."""
     user = form_text(form, "user") or ""
     try:
-        with audited_refusal(session, request.app.state.sessions, principal,
-                             "retention.head_assign", target_type="organisation",
+        with audited_refusal(principal, "retention.head_assign", target_type="organisation",
                              target_id=code):
             disposition.set_head(session, principal, code, user)
     except ArchiveError as exc:
-        return _orgs(request, principal, session, status=_status(exc),
-                     **_failure(request, session, exc))
+        raise FormError(exc, lambda s, **shown: _orgs(request, principal, s, **shown)) from exc
     return redirect("/admin/orgs")
 
 
@@ -122,8 +112,8 @@ def create_user(request: Request, principal: PageUser, session: SessionDep,
             org_codes=values["org_codes"], expires_on=_date(values["expires_on"]),
             display_name=values["display_name"] or None)
     except ArchiveError as exc:
-        return _users(request, principal, session, status=_status(exc), values=values,
-                      **_failure(request, session, exc))
+        raise FormError(exc, lambda s, **shown: _users(request, principal, s, values=values,
+                                                       **shown)) from exc
     # The token is shown on this answer only: it is not kept anywhere (only its hash).
     return _users(request, principal, session, status=201, token=token, token_user=user.name)
 
@@ -159,8 +149,8 @@ def update_user(request: Request, name: str, principal: PageUser, session: Sessi
                              display_name=form_text(form, "display_name"),
                              disabled=form_text(form, "disabled") == "1")
     except ArchiveError as exc:
-        return _user(request, principal, session, name, status=_status(exc),
-                     **_failure(request, session, exc))
+        raise FormError(exc, lambda s, **shown: _user(request, principal, s, name,
+                                                      **shown)) from exc
     return redirect(f"/admin/users/{name}")
 
 
@@ -173,8 +163,8 @@ def set_password(request: Request, name: str, principal: PageUser, session: Sess
             raise InvalidInput([{"field": "again", "message": "the two passwords differ"}])
         web_sessions.set_password(session, principal, user_name=name, password=password)
     except ArchiveError as exc:
-        return _user(request, principal, session, name, status=_status(exc),
-                     **_failure(request, session, exc))
+        raise FormError(exc, lambda s, **shown: _user(request, principal, s, name,
+                                                      **shown)) from exc
     return _user(request, principal, session, name, note="password_set")
 
 
@@ -193,8 +183,8 @@ def revoke_tokens(request: Request, name: str, principal: PageUser, session: Ses
         accounts.revoke_tokens(session, principal, user_name=name,
                                prefix=form_text(form, "prefix"))
     except ArchiveError as exc:
-        return _user(request, principal, session, name, status=_status(exc),
-                     **_failure(request, session, exc))
+        raise FormError(exc, lambda s, **shown: _user(request, principal, s, name,
+                                                      **shown)) from exc
     return _user(request, principal, session, name, note="tokens_revoked")
 
 
@@ -225,7 +215,3 @@ def _date(value: str | None) -> dt.date | None:
     return date_param(value, "expires_on")
 
 
-def _status(exc: ArchiveError) -> int:
-    from api.errors import status_for
-
-    return status_for(exc)

@@ -3,6 +3,7 @@ everyone who may read records)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.parse
 import uuid
 from typing import Any
@@ -12,7 +13,16 @@ from pydantic import ValidationError
 
 from api.deps import SessionDep, StoreDep
 from api.web import present
-from api.web.pages import FormDep, PageRoute, PageUser, form_text, lang_of, redirect, render
+from api.web.pages import (
+    FormDep,
+    FormError,
+    PageRoute,
+    PageUser,
+    form_text,
+    lang_of,
+    redirect,
+    render,
+)
 from archive.accounts.principal import Principal, require
 from archive.audit import service as audit
 from archive.errors import InvalidInput
@@ -142,10 +152,9 @@ def correct_record(request: Request, evidence_id: uuid.UUID, principal: PageUser
                         expected_version=int(version) if version and version.isdigit()
                         else None)
     except InvalidInput as exc:
-        session.rollback()
-        return _record(request, evidence_id, principal, session, store, status=422,
-                       problems=present.field_problems(exc.detail, lang_of(request)),
-                       values=values)
+        raise FormError(exc, lambda s, status, error, problems: _record(
+            request, evidence_id, principal, s, store, status=status, problems=problems,
+            values=values)) from exc
     return redirect(f"/records/{evidence_id}?saved=1#metadata")
 
 
@@ -162,5 +171,6 @@ def _shown(value: Any) -> str:
 def verify_trail(request: Request, principal: PageUser, session: SessionDep,
                  store: StoreDep) -> Response:
     """Recompute the audit chain against the locked checkpoints (an htmx fragment)."""
-    report = audit.verify(session, store, principal).to_dict()
+    gap = dt.timedelta(hours=request.app.state.settings.audit_checkpoint_max_gap_hours)
+    report = audit.verify(session, store, principal, max_gap=gap).to_dict()
     return render(request, "partials/verify.html", report=report)

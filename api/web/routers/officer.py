@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from api.deps import SessionDep, SettingsDep, StoreDep
 from api.routers import evidence as evidence_api
 from api.web import present
-from api.web.pages import PageRoute, PageUser, ScriptUser, lang_of, render
+from api.web.pages import FormError, PageRoute, PageUser, ScriptUser, lang_of, render
 from archive.accounts.principal import require
 from archive.errors import ArchiveError
 from archive.evidence import service as evidence
@@ -53,17 +53,12 @@ async def upload_file(request: Request, principal: ScriptUser, session: SessionD
     """One file of the upload page (sent by its script with the CSRF token as a header):
     the same ingest as ``POST /api/v1/evidence``, with answers the page can show as they
     are — problems translated, one per field."""
-    lang = lang_of(request)
     try:
         out = await evidence_api.upload(request, principal, session, store, settings)
     except ArchiveError as exc:
-        session.rollback()
-        from api.errors import status_for
-
-        return JSONResponse({"ok": False, "error": exc.code,
-                             "message": present.error_text(exc, lang),
-                             "fields": present.field_problems(exc.detail, lang)},
-                            status_code=status_for(exc))
+        raise FormError(exc, lambda s, status, error, problems, code=exc.code: JSONResponse(
+            {"ok": False, "error": code, "message": error, "fields": problems},
+            status_code=status)) from exc
     return JSONResponse({"ok": True, "id": str(out.id), "sha256": out.sha256,
                          "duplicate": out.duplicate,
                          "duplicate_of": [str(i) for i in out.duplicate_of],

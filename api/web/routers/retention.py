@@ -1,7 +1,7 @@
 """Records managers (auditors read): retention schedules, forecast, legal holds, State
 Audit Office closures, and the disposition lists with their committee and approval steps.
 
-Every changing step runs inside :func:`archive.retention.attempts.audited_refusal`, like the API:
+Every changing step runs inside :func:`archive.audit.audited_refusal`, like the API:
 a refused step is on record. A refusal re-renders the page with the reason.
 """
 
@@ -16,25 +16,24 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from api.deps import SessionDep
-from api.web import present
 from api.web.pages import (
     FormDep,
+    FormError,
     PageRoute,
     PageUser,
     form_list,
     form_text,
-    lang_of,
     redirect,
     render,
 )
 from archive import clock
 from archive.accounts.principal import Principal
+from archive.audit import audited_refusal
 from archive.errors import ArchiveError, Conflict, InvalidInput
 from archive.evidence.models import DOC_TYPES
 from archive.evidence.schemas import validation_problems
 from archive.orgs import service as orgs
 from archive.retention import disposition, holds, read_models
-from archive.retention.attempts import audited_refusal
 from archive.retention.forecast import forecast as run_forecast
 from archive.retention.models import LIST_STATUSES
 from archive.retention.rules import add_years
@@ -72,8 +71,7 @@ def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 def _attempt(request: Request, session: SessionDep, principal: Principal, action: str,
              target_type: str | None, target_id: Any, call: Callable[[], Any]) -> Any:
-    with audited_refusal(session, request.app.state.sessions, principal, action,
-                         target_type=target_type, target_id=target_id):
+    with audited_refusal(principal, action, target_type=target_type, target_id=target_id):
         return call()
 
 
@@ -131,19 +129,23 @@ def create_hold(request: Request, principal: PageUser, session: SessionDep,
         hold = _attempt(request, session, principal, "hold.create", "legal_hold", None,
                         lambda: holds.create_hold(session, principal, body))
     except SHOWN as exc:
-        session.rollback()
-        return _holds(request, principal, session, status=_status(exc), values=values,
-                      problems=present.field_problems(exc.detail, lang_of(request)),
-                      error=present.error_text(exc, lang_of(request)))
+        raise FormError(exc, lambda s, **shown: _holds(request, principal, s, values=values,
+                                                       **shown)) from exc
     return redirect(f"/retention/holds/{hold.id}")
 
 
 @router.get("/retention/holds/{hold_id}")
 def hold_page(request: Request, hold_id: uuid.UUID, principal: PageUser,
               session: SessionDep) -> Response:
+    return _hold(request, principal, session, hold_id)
+
+
+def _hold(request: Request, principal: Principal, session: SessionDep, hold_id: uuid.UUID, *,
+          status: int = 200, error: str | None = None) -> Response:
     hold, ids = holds.get_hold(session, principal, hold_id)
-    return render(request, "retention/hold.html", hold=read_models.hold_detail(session, hold, ids),
-                  can_manage=principal.can("holds.manage"), error=None)
+    return render(request, "retention/hold.html", status=status,
+                  hold=read_models.hold_detail(session, hold, ids),
+                  can_manage=principal.can("holds.manage"), error=error)
 
 
 @router.post("/retention/holds/{hold_id}/release")
@@ -154,12 +156,8 @@ def release_hold(request: Request, hold_id: uuid.UUID, principal: PageUser,
         _attempt(request, session, principal, "hold.release", "legal_hold", hold_id,
                  lambda: holds.release_hold(session, principal, hold_id, reason=body.reason))
     except SHOWN as exc:
-        session.rollback()
-        hold, ids = holds.get_hold(session, principal, hold_id)
-        return render(request, "retention/hold.html", status=_status(exc),
-                      hold=read_models.hold_detail(session, hold, ids),
-                      can_manage=principal.can("holds.manage"),
-                      error=present.error_text(exc, lang_of(request)))
+        raise FormError(exc, lambda s, status, error, problems: _hold(
+            request, principal, s, hold_id, status=status, error=error)) from exc
     return redirect(f"/retention/holds/{hold_id}")
 
 
@@ -189,10 +187,8 @@ def record_closure(request: Request, principal: PageUser, session: SessionDep,
         _attempt(request, session, principal, "retention.audit_closure", "organisation",
                  body.org_code, lambda: holds.record_closure(session, principal, body))
     except SHOWN as exc:
-        session.rollback()
-        return _closures(request, principal, session, status=_status(exc),
-                         error=present.error_text(exc, lang_of(request)),
-                         problems=present.field_problems(exc.detail, lang_of(request)))
+        raise FormError(exc, lambda s, **shown: _closures(request, principal, s,
+                                                          **shown)) from exc
     return redirect("/retention/closures")
 
 
@@ -225,9 +221,8 @@ def run_survey(request: Request, principal: PageUser, session: SessionDep,
                           lambda: disposition.survey(session, principal, dry_run=dry_run,
                                                      org_code=org_code))
     except SHOWN as exc:
-        session.rollback()
-        return _lists(request, principal, session, status=_status(exc),
-                      error=present.error_text(exc, lang_of(request)))
+        raise FormError(exc, lambda s, status, error, problems: _lists(
+            request, principal, s, status=status, error=error)) from exc
     return _lists(request, principal, session, survey=result)
 
 
@@ -262,17 +257,9 @@ def _list_step(request: Request, principal: Principal, session: SessionDep,
     try:
         _attempt(request, session, principal, action, "disposition_list", list_id, call)
     except SHOWN as exc:
-        session.rollback()
-        return _list(request, principal, session, list_id, status=_status(exc),
-                     error=present.error_text(exc, lang_of(request)),
-                     problems=present.field_problems(exc.detail, lang_of(request)))
+        raise FormError(exc, lambda s, **shown: _list(request, principal, s, list_id,
+                                                      **shown)) from exc
     return redirect(f"/retention/lists/{list_id}#progress")
-
-
-def _status(exc: ArchiveError) -> int:
-    from api.errors import status_for
-
-    return status_for(exc)
 
 
 @router.post("/retention/lists/{list_id}/committee")

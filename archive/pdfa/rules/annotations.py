@@ -115,13 +115,23 @@ def _is_button_widget(ctx: DocContext, a: Any) -> bool:
     return _subtype(a) == "Widget" and ctx.field_type(a) == "/Btn"
 
 
+def _normal_only(a: Any) -> Any:
+    """The /N entry when the appearance dictionary holds exactly /N (veraPDF's ``AP ==
+    "N"``), else None: with other keys present 6.5.3-4 / 6.3.3-2 already fail the file
+    and the N rules do not apply."""
+    ap = po.get(a, "/AP")
+    return po.get(ap, "/N") if po.keys(ap) == ["/N"] else None
+
+
 @rule("1:6.5.3-5", "2,3:6.3.3-3", "4:6.3.3-3")
 def button_appearance_states(ctx: DocContext) -> Issues:
     for a, page in ctx.annotations:
-        n = po.get(po.get(a, "/AP"), "/N")
+        n = _normal_only(a)
         if n is None or not _is_button_widget(ctx, a):
             continue
-        if not po.is_plain_dict(n) or not po.keys(n):
+        # An appearance subdictionary: a dictionary (not a stream) whose states map to
+        # appearance streams; at least one state must be an appearance stream.
+        if not po.is_plain_dict(n) or not any(po.is_stream(v) for _, v in po.items(n)):
             yield issue("A button widget's normal appearance (/N) must be a dictionary of "
                         "appearance states.", obj=a, page=page)
 
@@ -129,7 +139,7 @@ def button_appearance_states(ctx: DocContext) -> Issues:
 @rule("1:6.5.3-6", "2,3:6.3.3-4", "4:6.3.3-4")
 def appearance_is_stream(ctx: DocContext) -> Issues:
     for a, page in ctx.annotations:
-        n = po.get(po.get(a, "/AP"), "/N")
+        n = _normal_only(a)
         if n is None or _is_button_widget(ctx, a):
             continue
         if not po.is_stream(n):

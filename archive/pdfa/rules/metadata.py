@@ -4,6 +4,7 @@ types, PDF/A extension schemas, PDF/A identification and Info/XMP consistency.""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -35,38 +36,44 @@ def metadata_not_filtered(ctx: DocContext) -> Issues:
                     "it uncompressed so the XMP can be read without PDF tools.", obj=md)
 
 
+def _packets(ctx: DocContext) -> list[tuple[Xmp, Any]]:
+    """The catalog's packet first, then those of other objects (PDF/A-2 and later)."""
+    return [(ctx.xmp, ctx.extensions), *ctx.object_packets]
+
+
 @rule("1:6.7.5-1", "2,3:6.6.2.1-2", "4:6.7.2.1-2")
 def packet_no_bytes(ctx: DocContext) -> Issues:
-    x = ctx.xmp
-    if x.present and "bytes" in x.header:
-        yield issue("The XMP packet header uses the deprecated 'bytes' attribute; remove it.",
-                    obj=x.stream)
+    for x, _ in _packets(ctx):
+        if x.present and "bytes" in x.header:
+            yield issue("The XMP packet header uses the deprecated 'bytes' attribute; remove "
+                        "it.", obj=x.stream)
 
 
 @rule("1:6.7.5-2", "2,3:6.6.2.1-3", "4:6.7.2.1-3")
 def packet_no_encoding(ctx: DocContext) -> Issues:
-    x = ctx.xmp
-    if x.present and "encoding" in x.header:
-        yield issue("The XMP packet header uses the deprecated 'encoding' attribute; remove "
-                    "it.", obj=x.stream)
+    for x, _ in _packets(ctx):
+        if x.present and "encoding" in x.header:
+            yield issue("The XMP packet header uses the deprecated 'encoding' attribute; "
+                        "remove it.", obj=x.stream)
 
 
 @rule("1:6.7.9-1", "2,3:6.6.2.1-4", "4:6.7.2.1-4")
 def packet_well_formed(ctx: DocContext) -> Issues:
-    x = ctx.xmp
-    if x.present and x.error:
-        yield issue(f"The XMP metadata cannot be read: {x.error}.", obj=x.stream)
-    elif x.present and not ctx.extensions.well_formed:
-        yield issue("A PDF/A extension schema description is malformed; describe extension "
-                    "schemas with the pdfaExtension/pdfaSchema/pdfaProperty schemas.",
-                    obj=x.stream)
+    for x, ext in _packets(ctx):
+        if x.present and x.error:
+            yield issue(f"The XMP metadata cannot be read: {x.error}.", obj=x.stream)
+        elif x.present and not ext.well_formed:
+            yield issue("A PDF/A extension schema description is malformed; describe "
+                        "extension schemas with the pdfaExtension/pdfaSchema/pdfaProperty "
+                        "schemas.", obj=x.stream)
 
 
 @rule("2,3:6.6.2.1-5", "4:6.7.2.1-5")
 def packet_utf8(ctx: DocContext) -> Issues:
-    x = ctx.xmp
-    if x.present and not x.utf8:
-        yield issue("The XMP metadata is not encoded as UTF-8; re-encode it.", obj=x.stream)
+    for x, _ in _packets(ctx):
+        if x.present and not x.utf8:
+            yield issue("The XMP metadata is not encoded as UTF-8; re-encode it.",
+                        obj=x.stream)
 
 
 # -- identification ----------------------------------------------------------------------
@@ -143,8 +150,9 @@ def identification_rev(ctx: DocContext) -> Issues:
 
 def _ext_rule(test1: int) -> Any:
     def check(ctx: DocContext) -> Issues:
-        for msg in ctx.extensions.problems.get(test1, [])[:5]:
-            yield issue(f"PDF/A extension schema: {msg}.", obj=ctx.xmp.stream)
+        for x, ext in _packets(ctx):
+            for msg in ext.problems.get(test1, [])[:5]:
+                yield issue(f"PDF/A extension schema: {msg}.", obj=x.stream)
 
     check.__name__ = f"extension_schema_{test1}"
     return check
@@ -164,47 +172,62 @@ def _known(ctx: DocContext) -> dict[str, dict[str, str]]:
     return table
 
 
+def _declared(ext: Any, main: Any, ns: str, name: str) -> str | None:
+    """The value type an extension schema gives a property: the packet's own schemas,
+    then (for another object's packet) the catalog's (veraPDF's isDefinedInMainPackage)."""
+    vtype = ext.properties.get(ns, {}).get(name)
+    if vtype is None and main is not None:
+        vtype = main.properties.get(ns, {}).get(name)
+    return vtype  # type: ignore[no-any-return]
+
+
+def _each_property(ctx: DocContext) -> Iterator[tuple[Xmp, Any, Any, Prop]]:
+    for i, (x, ext) in enumerate(_packets(ctx)):
+        if not x.ok:
+            continue
+        main = ctx.extensions if i else None
+        for p in x.props:
+            yield x, ext, main, p
+
+
 @rule("1:6.7.9-2", "2,3:6.6.2.3.1-1")
 def properties_defined(ctx: DocContext) -> Issues:
-    if not ctx.xmp.ok:
-        return
     table = _known(ctx)
-    ext = ctx.extensions.properties
-    for p in ctx.xmp.props:
-        if p.name in table.get(p.ns, {}) or p.name in ext.get(p.ns, {}):
+    for x, ext, main, p in _each_property(ctx):
+        if p.name in table.get(p.ns, {}) or _declared(ext, main, p.ns, p.name):
             continue
         yield issue(f"The XMP property {p.qname} ({p.ns}) is neither predefined nor described "
                     "by a PDF/A extension schema; add an extension schema or remove it.",
-                    obj=ctx.xmp.stream)
+                    obj=x.stream)
 
 
 @rule("1:6.7.9-3", "2,3:6.6.2.3.1-2")
 def property_value_types(ctx: DocContext) -> Issues:
-    if not ctx.xmp.ok:
-        return
     table = _known(ctx)
-    ext = ctx.extensions
-    for p in ctx.xmp.props:
+    for x, ext, main, p in _each_property(ctx):
         if p.ns == PDFA_EXTENSION:
             continue
-        vtype = table.get(p.ns, {}).get(p.name) or ext.properties.get(p.ns, {}).get(p.name)
+        vtype = table.get(p.ns, {}).get(p.name) or _declared(ext, main, p.ns, p.name)
         if vtype is None:
             continue
-        if not check_value(p.node, vtype, ext.types):
+        types = {**main.types, **ext.types} if main is not None else ext.types
+        if not check_value(p.node, vtype, types):
             yield issue(f"The XMP property {p.qname} does not have the value type {vtype} its "
-                        "schema requires.", obj=ctx.xmp.stream)
+                        "schema requires.", obj=x.stream)
 
 
 # -- document information dictionary (PDF/A-1) -------------------------------------------
 
 _PDF_DATE = re.compile(
-    r"D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+\-])(\d{2})?'?(\d{2})?'?)?")
+    r"D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+\-])(\d{2})?'?(\d{2})?'?)?\Z")
 _XMP_DATE = re.compile(
-    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
     r"(Z|[+-]\d{2}:\d{2})?)?)?)?\Z")
 
 
 def parse_pdf_date(text: str) -> datetime | None:
+    """A PDF date string as an instant; None when it is not one (trailing text included).
+    Without a time zone the date is taken as UTC, as XMP dates without one are."""
     m = _PDF_DATE.match(text.strip())
     if m is None:
         return None
@@ -223,9 +246,12 @@ def parse_xmp_date(text: str) -> datetime | None:
     m = _XMP_DATE.match(text.strip())
     if m is None:
         return None
-    y, mo, d, h, mi, s, tz = m.groups()
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    # Fractions of a second count (to the millisecond, as a Java Calendar keeps them).
+    micro = int(round(float(frac) * 1000)) * 1000 if frac else 0
     try:
-        dt = datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0))
+        dt = datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0),
+                      min(micro, 999000))
     except ValueError:
         return None
     if tz and tz != "Z":

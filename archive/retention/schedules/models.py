@@ -21,7 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archive.db import Base, JSONType, UTCDateTime, utcnow
+from archive import clock
+from archive.db import Base, JSONType, UTCDateTime
 
 # How the retention period is counted (the "counted from" column of the schedule):
 #   fiscal_year_end  keep_years after the end of the record's fiscal year (30 Sep)
@@ -52,7 +53,7 @@ class RetentionSchedule(Base):
     legal_basis_th: Mapped[str] = mapped_column(sa.Text)
     legal_basis_en: Mapped[str] = mapped_column(sa.Text)
     updated_by: Mapped[str] = mapped_column(sa.String(100))
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class RetentionScheduleVersion(Base):
@@ -67,7 +68,7 @@ class RetentionScheduleVersion(Base):
     version: Mapped[int]
     values: Mapped[dict[str, Any]] = mapped_column(JSONType)
     changed_by: Mapped[str] = mapped_column(sa.String(100))
-    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
@@ -79,7 +80,7 @@ class DocTypeSchedule(Base):
     doc_type: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
     schedule_id: Mapped[int] = mapped_column(sa.ForeignKey("retention_schedules.id"))
     updated_by: Mapped[str] = mapped_column(sa.String(100))
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class Tombstone(Base):
@@ -105,4 +106,4 @@ class Tombstone(Base):
     approvals: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     reason: Mapped[str] = mapped_column(sa.Text)
     destroyed_by: Mapped[str] = mapped_column(sa.String(100))
-    destroyed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    destroyed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 from archive import audit, clock
 from archive.accounts.principal import Principal, require
 from archive.db import upsert_ignore
+from archive.doc_types import DOC_TYPES
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from archive.evidence.models import DOC_TYPES
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
 from archive.retention.schedules.defaults import (

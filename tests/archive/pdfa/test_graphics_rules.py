@@ -12,7 +12,7 @@ import pikepdf
 
 from archive.pdfa import check_pdfa
 from archive.pdfa.report import PdfaReport
-from archive.pdfa.rules.graphics import icc_profile_id
+from archive.pdfa.rules.colour import icc_profile_id
 from tests.archive.pdfa.fixtures import create_pdfa, icc_profile, same_length
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import pikepdf
 from sqlalchemy.orm import Session
 
+from archive import clock
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal
-from archive.db import utcnow
 from archive.evidence.models import Blob, Evidence
 from archive.orgs import service as orgs
 from archive.search import service as search
@@ -67,7 +67,7 @@ def add_record(session: Session, org_code: str, *, text: str | None = None,
     n = next(_seq)
     sha = hashlib.sha256(os.urandom(16) + str(n).encode()).hexdigest()
     blob = Blob(sha256=sha, size=100 + n, media_type="application/pdf",
-                store_key=f"sha256/{sha[:2]}/{sha[2:4]}/{sha}", retain_until=utcnow(),
+                store_key=f"sha256/{sha[:2]}/{sha[2:4]}/{sha}", retain_until=clock.now(),
                 legal_hold=False)
     session.add(blob)
     session.flush()
@@ -77,7 +77,7 @@ def add_record(session: Session, org_code: str, *, text: str | None = None,
     values.update(fields)
     if isinstance(values.get("amount"), str):
         values["amount"] = Decimal(values["amount"])
-    ev = Evidence(org_id=org.id, blob_id=blob.id, created_at=created_at or utcnow(), **values)
+    ev = Evidence(org_id=org.id, blob_id=blob.id, created_at=created_at or clock.now(), **values)
     session.add(ev)
     session.flush()
     if text is not None:

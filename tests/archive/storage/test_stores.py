@@ -102,3 +102,17 @@ def test_bucket_without_object_lock_is_refused(env: Env):
     store = make_s3_store(env.weed, "plain-" + env.settings.s3_bucket)
     with pytest.raises(StoreMisconfigured):
         store.prepare()
+
+
+def test_versions_of_a_key_on_either_store(env: Env):
+    """The store answers "every version of this key" itself (retention's purge asks it,
+    whatever the store's kind): one on the folder, every PUT on a versioned bucket; a key
+    that shares a prefix is not a version."""
+    data = b"%PDF-1.4 versions " * 100
+    key, info = _put(env, data)
+    env.store.put(key + "-other", io.BytesIO(b"x"), 1,
+                  retain_until=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60))
+    versions = env.store.versions(key)
+    assert [v.key for v in versions] == [key]
+    assert versions[0].version_id == info.version_id
+    assert env.store.versions(blob_key("0" * 64)) == []
