@@ -1,7 +1,7 @@
 """Thai rules: one Thai normalisation for search, where a record's fiscal year came from
 
 Revision ID: 0080
-Revises: 0050
+Revises: 0070
 
 * ``evidence.fiscal_year_source``: ``typed`` (the uploader gave it), ``issue_date`` or
   ``upload_date`` (defaulted from that day). A defaulted fiscal year is re-derived when
@@ -26,7 +26,7 @@ from archive.search.extract import normalise
 from archive.textnorm import thai_search_form_sql
 
 revision = '0080'
-down_revision = '0050'
+down_revision = '0070'
 branch_labels = None
 depends_on = None
 
