@@ -104,7 +104,7 @@ def record(session: Session, principal: Principal, evidence_id: uuid.UUID,
     cross = report.get("cross_check") or {}
     warnings = list(cross.get("warnings") or [])
     filled = _fill_from_file(session, principal, evidence, cross.get("fills") or [], warnings)
-    filled += _fiscal_year_against_issue_date(session, principal, evidence, warnings)
+    _fiscal_year_against_issue_date(session, evidence, warnings)
     reason = _failure_reason(analysis)
     failed = reason is not None
     inspection = Inspection(evidence_id=evidence.id, blob_id=blob.id,
@@ -161,35 +161,34 @@ def _fill_from_file(session: Session, principal: Principal, evidence: Evidence,
     if not changes:
         return []
     update = parse_metadata(EvidenceUpdate, {**changes, "reason": "filled from the file"})
-    service.update(session, principal, evidence.id, update)
+    source = None
+    if update.issue_date is not None and evidence.fiscal_year_source == "upload_date":
+        # The fiscal year was only defaulted from the upload day: it follows the issue
+        # date the file gives, in the same (one) audited change.
+        derived = fiscal_year(update.issue_date)
+        if derived != evidence.fiscal_year:
+            changes["fiscal_year"] = derived
+            update = parse_metadata(EvidenceUpdate, {**changes,
+                                                     "reason": "filled from the file"})
+            source = "issue_date"
+    service.update(session, principal, evidence.id, update, fiscal_year_source=source)
     return sorted(changes)
 
 
-def _fiscal_year_against_issue_date(session: Session, principal: Principal,
-                                    evidence: Evidence,
-                                    warnings: list[dict[str, Any]]) -> list[str]:
-    """A fiscal year that was only defaulted from the upload day follows the issue date
-    the file gave; a typed (or confirmed) one in another fiscal year than the issue date
-    is a warning."""
-    from archive.evidence import service
-
+def _fiscal_year_against_issue_date(session: Session, evidence: Evidence,
+                                    warnings: list[dict[str, Any]]) -> None:
+    """A typed (or confirmed) fiscal year in another fiscal year than the issue date is a
+    warning (a defaulted one was re-derived with the fill, :func:`_fill_from_file`)."""
     session.refresh(evidence)
     if evidence.issue_date is None:
-        return []
+        return
     date_year = fiscal_year(evidence.issue_date)
     if evidence.fiscal_year == date_year:
-        return []
-    if evidence.fiscal_year_source == "upload_date":
-        update = parse_metadata(EvidenceUpdate, {
-            "fiscal_year": date_year,
-            "reason": "fiscal year re-derived from the issue date filled from the file"})
-        service.update(session, principal, evidence.id, update, fiscal_year_source="issue_date")
-        return ["fiscal_year"]
+        return
     warnings.append({"field": "fiscal_year", "typed": evidence.fiscal_year,
                      "found": date_year,
                      "message": f"fiscal year {evidence.fiscal_year} is not the fiscal year of "
                                 f"the issue date {evidence.issue_date.isoformat()} ({date_year})"})
-    return []
 
 
 def get(session: Session, principal: Principal, evidence_id: uuid.UUID) -> Inspection | None:
