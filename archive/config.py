@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     verify_before_send_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     # Until the retention schedule of a record is known, blobs are locked for this long.
     default_retention_years: int = 10
+    # The store lock of new evidence bytes never ends sooner than this (see
+    # archive.evidence.service.new_bytes_lock); the retention jobs keep it this far ahead
+    # while a record's date is not final (audit not closed, hold, cannot compute).
+    lock_min_horizon_days: int = Field(default=365, ge=30)
 
     secret_key: SecretStr = SecretStr("change-me")
     tsa_url: str | None = None

@@ -112,6 +112,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+    # The search's Thai normalisation, used by the triggers that fold metadata for the
+    # FTS5 index (migration 0080): the same Python function that normalises queries.
+    dbapi_conn.create_function("archive_thai_search_form", 1, _thai_search_form,
+                               deterministic=True)
+
+
+def _thai_search_form(value: Any) -> Any:
+    from archive.textnorm import thai_search_form
+
+    return thai_search_form(value) if isinstance(value, str) else value
 
 
 def table_of(entity: type[Base]) -> sa.Table:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 BE_OFFSET = 543
+# A year this large is a Buddhist-Era year (2400 BE = 1857 CE; no CE year the archive sees
+# comes near it): the one rule for every date a person types (README, "Dates").
+BE_YEAR_FROM = 2400
+
+THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
+_THAI_DIGITS = str.maketrans(THAI_DIGITS, "0123456789")
 
 
 def to_be(year_ce: int) -> int:
@@ -28,9 +34,6 @@ def fiscal_year_bounds(fy_be: int) -> tuple[dt.date, dt.date]:
     """First and last day (CE dates) of fiscal year ``fy_be``."""
     end_ce = to_ce(fy_be)
     return dt.date(end_ce - 1, 10, 1), dt.date(end_ce, 9, 30)
-
-
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 
 def ascii_digits(text: str) -> str:

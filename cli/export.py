@@ -19,12 +19,15 @@ def export_pack(
     out_file: Annotated[Path, typer.Option("--out", help="The zip to write.", dir_okay=False)],
     org: Annotated[str | None, typer.Option("--org", help="Organisation code (and below).")
                    ] = None,
-    fiscal_year: Annotated[int | None, typer.Option(help="Thai fiscal year (BE).")] = None,
+    fiscal_year: Annotated[str | None, typer.Option(
+        help="Thai fiscal year (BE; Thai digits accepted).")] = None,
     doc_type: Annotated[str | None, typer.Option(help="receipt, tax_invoice, …")] = None,
     issue_date_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
     issue_date_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
-    uploaded_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD (UTC).")] = None,
-    uploaded_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD (UTC).")] = None,
+    uploaded_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD (a Thailand day).")
+                             ] = None,
+    uploaded_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD (a Thailand day).")
+                           ] = None,
     issuer_tax_id: Annotated[str | None, typer.Option("--tax-id", help="13 digits.")] = None,
     voucher_no: Annotated[str | None, typer.Option()] = None,
     doc_number: Annotated[str | None, typer.Option()] = None,

@@ -526,10 +526,15 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
     org: Annotated[str, typer.Option("--org", help="Organisation code.")],
     doc_type: Annotated[str, typer.Option("--doc-type", help="receipt, tax_invoice, …")],
-    fiscal_year: Annotated[int | None, typer.Option(help="Thai fiscal year (BE).")] = None,
+    fiscal_year: Annotated[str | None, typer.Option(
+        help="Thai fiscal year (BE; Thai digits accepted).")] = None,
+    confirm_fiscal_year: Annotated[bool, typer.Option(
+        "--confirm-fiscal-year", help="Keep a fiscal year more than one year from the issue "
+        "date's, or after the next fiscal year.")] = False,
     voucher_no: Annotated[str | None, typer.Option()] = None,
     doc_number: Annotated[str | None, typer.Option()] = None,
-    issue_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD (Christian Era).")] = None,
+    issue_date: Annotated[str | None, typer.Option(
+        help="YYYY-MM-DD; a year of 2400 or more is Buddhist Era.")] = None,
     issuer_name: Annotated[str | None, typer.Option()] = None,
     issuer_tax_id: Annotated[str | None, typer.Option()] = None,
     issuer_branch: Annotated[str | None, typer.Option()] = None,
@@ -558,7 +563,8 @@ def ingest(
               "voucher_no": voucher_no, "doc_number": doc_number, "issue_date": issue_date,
               "issuer_name": issuer_name, "issuer_tax_id": issuer_tax_id,
               "issuer_branch": issuer_branch, "amount": amount, "vat_amount": vat_amount,
-              "currency": currency, "description": description}
+              "currency": currency, "description": description,
+              "confirm_fiscal_year": confirm_fiscal_year or None}
     ctx = Ctx.load()
     try:
         meta = parse_metadata(EvidenceMetadata, {k: v for k, v in fields.items()
@@ -569,7 +575,8 @@ def ingest(
         fail(exc)
     files = _walk(paths)
     policy = service.IngestPolicy(ctx.settings.allowed_media_types,
-                                  ctx.settings.default_retention_years)
+                                  ctx.settings.default_retention_years,
+                                  ctx.settings.lock_min_horizon_days)
     results: list[dict[str, Any]] = []
     with progress_bar(len(files), "archiving", sum(f.stat().st_size for f in files)) as advance:
         for path in files:
@@ -685,10 +692,16 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
 
 
 def _parse_date(value: str, option: str) -> dt.date:
+    """A date as typed anywhere (archive.validators.typed_date: BE years converted)."""
+    from archive.validators import typed_date
+
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
+        day = typed_date(value)
+    except ValueError as exc:
+        fail(f"{option}: {exc}", code=2)
+    if not isinstance(day, dt.date):
         fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)", code=2)
+    return day
 
 
 def main() -> None:

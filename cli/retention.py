@@ -43,12 +43,18 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
+    """A date as typed anywhere (archive.validators.typed_date: BE years converted)."""
+    from archive.validators import typed_date
+
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
+        day = typed_date(value)
+    except ValueError as exc:
+        fail(f"{option}: {exc}", code=2)
+    if not isinstance(day, dt.date):
         fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)", code=2)
+    return day
 
 
 def _uuid(value: str, what: str = "list id") -> uuid.UUID:
@@ -420,7 +426,8 @@ def certificate(list_id: str, seq: Annotated[int | None, typer.Option()] = None,
 
 
 @app.command("closure")
-def closure(org: str, fiscal_year: int,
+def closure(org: str, fiscal_year: Annotated[str, typer.Argument(
+                help="Thai fiscal year (BE; Thai digits accepted).")],
             result: Annotated[str, typer.Option(help="no_objection | objection")],
             closed_on: Annotated[str, typer.Option(help="YYYY-MM-DD")],
             reference: Annotated[str | None, typer.Option()] = None) -> None:
@@ -543,7 +550,8 @@ def holds_place(reason: Annotated[str, typer.Option()],
                 record: Annotated[list[str] | None, typer.Option(help="Record id (repeat).")
                                   ] = None,
                 org: Annotated[str | None, typer.Option("--org")] = None,
-                fiscal_year: Annotated[int | None, typer.Option()] = None,
+                fiscal_year: Annotated[str | None, typer.Option(
+                    help="Thai fiscal year (BE; Thai digits accepted).")] = None,
                 doc_type: Annotated[str | None, typer.Option()] = None,
                 disbursement: Annotated[str | None, typer.Option(
                     "--disbursement", help="A voucher id: every file linked to it, now and "

@@ -12,6 +12,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep
 from archive.accounts import service as accounts
 from archive.accounts import web_sessions
 from archive.orgs import service as orgs
+from archive.validators import TypedDate
 
 router = APIRouter(tags=["administration"])
 
@@ -36,7 +37,7 @@ class UserIn(BaseModel):
     name: str
     role: str
     org_codes: list[str] = []
-    expires_on: dt.date | None = None
+    expires_on: TypedDate = None
     display_name: str | None = None
 
 

@@ -107,7 +107,8 @@ async def receive_upload(request: Request, principal: Principal, store: ObjectSt
                     spool=spool, meta=meta, filename=filename,
                     client_media_type=form.content_type,
                     policy=service.IngestPolicy(settings.allowed_media_types,
-                                                settings.default_retention_years))
+                                                settings.default_retention_years,
+                                                settings.lock_min_horizon_days))
                 if into is None:
                     result = service.ingest(session, store, principal, **ingest_args)
                 else:

@@ -7,7 +7,6 @@ goes out — every attempt at a disposition step is on record, refused ones incl
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from pydantic import AfterValidator
 from api.deps import CurrentUser, SessionDep, StoreDep
 from archive.accounts.principal import Principal
 from archive.audit import audited_refusal
+from archive.errors import InvalidInput
 from archive.retention import disposition, holds, read_models
 from archive.retention import survey as surveying
 from archive.retention.forecast import forecast as run_forecast
@@ -54,7 +54,7 @@ from archive.retention.schemas import (
     SurveyOut,
     VotesIn,
 )
-from archive.validators import check_fiscal_year
+from archive.validators import check_fiscal_year, date_param
 
 router = APIRouter(tags=["retention"])
 
@@ -157,11 +157,16 @@ def record_retention(evidence_id: uuid.UUID, principal: CurrentUser, session: Se
 
 @router.get("/retention/forecast")
 def forecast(principal: CurrentUser, session: SessionDep,
-             until: Annotated[dt.date, Query(description="Up to this date (YYYY-MM-DD).")]
+             until: Annotated[str, Query(description="Up to this date (YYYY-MM-DD; a year "
+                                         "of 2400 or more is Buddhist Era).")]
              ) -> dict[str, Any]:
     """What becomes eligible when, by organisation, schedule and year; held records and
     records whose retention cannot be computed are listed apart."""
-    return run_forecast(session, principal, until=until)
+    day = date_param(until, "until")
+    if day is None:
+        raise InvalidInput([{"field": "until", "message": "Field required"}],
+                           code="invalid_date")
+    return run_forecast(session, principal, until=day)
 
 
 # -- disposition -----------------------------------------------------------------------

@@ -1071,3 +1071,25 @@ MESSAGES.extend((re.compile(p), t) for p, t in [
     (r"^the payee's tax ID (\d+) fails the 13-digit check digit$",
      "เลขประจำตัวผู้เสียภาษีของผู้รับเงิน {0} ไม่ผ่านการตรวจเลขหลักที่ 13"),
 ])
+# Issue 20 (Thai rules): the fiscal-year window, cross-checks, numbers and dates as typed.
+TH.update({
+    "The fiscal year is right although it is far from the document's date":
+        "ยืนยันว่าปีงบประมาณถูกต้อง แม้จะห่างจากวันที่ของเอกสาร",
+})
+MESSAGES += [(re.compile(p), t) for p, t in [
+    (r"^fiscal year \d+ .* / (ปีงบประมาณ.*?): แก้ไข หรือยืนยันด้วย confirm_fiscal_year=true$",
+     "{0}: แก้ไข หรือทำเครื่องหมายที่ช่อง “ยืนยันว่าปีงบประมาณถูกต้อง”"),
+    (r"^document type typed \((.*)\) does not match the file's document type code (\S+) "
+     r"\(expected (.*)\)$",
+     "ประเภทเอกสารที่กรอก ({0}) ไม่ตรงกับรหัสประเภทเอกสารในไฟล์ ({1})"),
+    (r"^fiscal year (\d+) is not the fiscal year of the issue date (\S+) \((\d+)\)$",
+     "ปีงบประมาณ {0} ไม่ใช่ปีงบประมาณของวันที่เอกสาร {1} (ปีงบประมาณ {2})"),
+    (r"^VAT typed differs from the tax total in the file by (\S+)$",
+     "ภาษีมูลค่าเพิ่มที่กรอกต่างจากยอดภาษีในไฟล์ {0}"),
+    (r"^(.*): thousands separators go every three digits",
+     "{0}: ใส่เครื่องหมายจุลภาคคั่นทุกสามหลักเท่านั้น เช่น 1,234,567.50"),
+    (r"^(.*) is not a date; use YYYY-MM-DD",
+     "{0} ไม่ใช่วันที่ กรุณากรอกแบบ ปปปป-ดด-วว หรือ ว/ด/ปปปป (ปี พ.ศ. ได้)"),
+    (r"^(.*) is not a date of the calendar$", "{0} ไม่มีวันนี้ในปฏิทิน"),
+    (r"^(.*) is not a whole number$", "{0} ไม่ใช่จำนวนเต็ม"),
+]]

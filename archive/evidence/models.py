@@ -55,6 +55,9 @@ class Evidence(Base):
     # fiscal_year, voucher_no and issuer_tax_id lead composite indexes (migration 0040)
     # that serve both lookups and the sort orders; no single-column indexes of their own.
     fiscal_year: Mapped[int] = mapped_column(sa.Integer)
+    # typed | issue_date | upload_date (defaulted from that day); NULL for records older
+    # than migration 0080 (treated as typed).
+    fiscal_year_source: Mapped[str | None] = mapped_column(sa.String(12))
     voucher_no: Mapped[str | None] = mapped_column(sa.String(100))
     doc_number: Mapped[str | None] = mapped_column(sa.String(100), index=True)
     issue_date: Mapped[dt.date | None] = mapped_column(sa.Date())

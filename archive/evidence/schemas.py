@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -21,14 +22,14 @@ from pydantic import (
 from archive import clock
 from archive.errors import InvalidInput
 from archive.textnorm import clean_text
-from archive.thai import (
-    ascii_digits,
-    fiscal_year,
-    is_valid_tax_id,
-    tax_id_check_digit,
-    to_be,
+from archive.thai import ascii_digits, fiscal_year, is_valid_tax_id, tax_id_check_digit, to_be
+from archive.validators import (
+    TypedDate,
+    blank_to_none,
+    check_doc_type,
+    check_fiscal_year,
+    typed_decimal,
 )
-from archive.validators import blank_to_none, check_doc_type, check_fiscal_year
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -46,15 +47,9 @@ def _line(max_len: int) -> Any:
 
 
 def _amount(value: Any) -> Any:
-    value = blank_to_none(value)
-    if value is None:
+    amount = typed_decimal(value)
+    if amount is None:
         return None
-    if isinstance(value, float):
-        raise ValueError("give amounts as decimal strings, e.g. \"1234.50\"")
-    try:
-        amount = Decimal(str(value).replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a number") from None
     if not amount.is_finite():
         raise ValueError("amount must be a finite number")
     if amount < 0:
@@ -74,9 +69,6 @@ Amount = Annotated[Decimal | None, BeforeValidator(_amount)]
 def _check_issue_date(value: dt.date | None) -> dt.date | None:
     if value is None:
         return None
-    if value.year > 2400:
-        raise ValueError(f"year {value.year} looks like a Buddhist-Era year; send the date in the "
-                         f"Christian Era (ISO 8601), e.g. {value.year - 543}-{value:%m-%d}")
     if value.year < 1990:
         raise ValueError("issue date is before 1990")
     if value > clock.today() + dt.timedelta(days=1):
@@ -99,6 +91,7 @@ def _check_tax_id(value: str | None) -> str | None:
 def _check_branch(value: str | None) -> str | None:
     if value is None:
         return None
+    value = ascii_digits(value)
     if not (len(value) == 5 and value.isascii() and value.isdigit()):
         raise ValueError("branch is 5 digits; 00000 = head office")
     return value
@@ -120,7 +113,7 @@ class _MetadataFields(BaseModel):
     fiscal_year: int | None = None
     voucher_no: Line100 = None
     doc_number: Line100 = None
-    issue_date: dt.date | None = None
+    issue_date: TypedDate = None
     issuer_name: Line300 = None
     issuer_tax_id: str | None = None
     issuer_branch: str | None = None
@@ -136,7 +129,7 @@ class _MetadataFields(BaseModel):
 
     _doc_type = field_validator("doc_type")(check_doc_type)
     _issue = field_validator("issue_date")(_check_issue_date)
-    _fy = field_validator("fiscal_year")(check_fiscal_year)
+    _fy = field_validator("fiscal_year", mode="before")(check_fiscal_year)
     _tax = field_validator("issuer_tax_id")(_check_tax_id)
     _branch = field_validator("issuer_branch")(_check_branch)
     _cur = field_validator("currency")(_check_currency)
@@ -160,23 +153,42 @@ class _MetadataFields(BaseModel):
 
 
 class EvidenceMetadata(_MetadataFields):
-    """Metadata typed by the uploader. ``fiscal_year`` defaults from ``issue_date``."""
+    """Metadata typed by the uploader. ``fiscal_year`` defaults from ``issue_date`` (or,
+    without one, from the upload day: re-derived when the inspection finds the date).
+    ``confirm_fiscal_year`` accepts a fiscal year outside the plausible window
+    (:func:`archive.validators.fiscal_year_problem`)."""
 
     org_code: str
     doc_type: str
     currency: str = "THB"
+    confirm_fiscal_year: bool = Field(
+        default=False, description="true: keep a fiscal year more than one year from the "
+        "issue date's fiscal year, or after the next fiscal year (refused otherwise).")
+    _fiscal_year_source: str = PrivateAttr(default="typed")
 
     @model_validator(mode="after")
     def _default_fiscal_year(self) -> EvidenceMetadata:
         if self.fiscal_year is None:
             self.fiscal_year = fiscal_year(self.issue_date or clock.today())
+            self._fiscal_year_source = "issue_date" if self.issue_date else "upload_date"
         return self
+
+    @property
+    def fiscal_year_source(self) -> str:
+        """``typed``, ``issue_date`` or ``upload_date``: where the fiscal year came from."""
+        return self._fiscal_year_source
+
+    def row_values(self) -> dict[str, Any]:
+        """The values of the evidence row."""
+        return {**self.model_dump(exclude={"org_code", "confirm_fiscal_year"}),
+                "fiscal_year_source": self._fiscal_year_source}
 
 
 class EvidenceUpdate(_MetadataFields):
     """A metadata correction: only the fields given change; ``reason`` is kept in history."""
 
     reason: str | None = None
+    confirm_fiscal_year: bool = False
 
 
 def parse_metadata(model: type[_MetadataFields], data: dict[str, Any]) -> Any:

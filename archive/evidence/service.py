@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -45,16 +46,23 @@ from archive.jsonable import jsonable
 from archive.orgs import scope
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue_many
+from archive.retention.schedules.models import RetentionSchedule
 from archive.retention.schedules.service import schedule_for, tombstone_view
 from archive.storage import ObjectStore, blob_key
 from archive.storage.verified import read_verified
+from archive.thai import fiscal_year as thai_fiscal_year
 from archive.thai import fiscal_year_bounds
+from archive.validators import fiscal_year_problem
 
 
 @dataclass(frozen=True)
 class IngestPolicy:
     allowed_media_types: tuple[str, ...]
+    # DEFAULT_RETENTION_YEARS: the lock of bytes whose schedule gives no date (none
+    # assigned, permanent, kept with a parent), counted from the end of the fiscal year.
     retention_years: int
+    # LOCK_MIN_HORIZON_DAYS: no new lock ends sooner than this many days from now.
+    lock_min_horizon_days: int = 365
 
 
 @dataclass
@@ -78,14 +86,23 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
            policy: IngestPolicy) -> IngestResult:
     require(principal, "evidence.create")
     org = scope.org_in_scope(session, principal, meta.org_code)
+    fy_source = meta.fiscal_year_source
+    if fy_source == "typed" and _check_fiscal_year(meta.fiscal_year, meta.issue_date,
+                                                   confirmed=meta.confirm_fiscal_year):
+        fy_source = "confirmed"
     sha = spool.sha256 or spool.finish()
     media_type = check_media_type(spool.head, spool.size, filename, policy.allowed_media_types)
+    schedule_id = schedule_for(session, meta.doc_type)
 
     blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
     new = blob is None
     if blob is None:
-        blob = _store_new_blob(session, store, spool, sha, media_type, policy,
-                               meta.fiscal_year)
+        retain_until = new_bytes_lock(session.get(RetentionSchedule, schedule_id)
+                                      if schedule_id else None, policy,
+                                      fiscal_year_for_lock(meta.fiscal_year or
+                                                           thai_fiscal_year(clock.today()),
+                                                           meta.issue_date))
+        blob = _store_new_blob(session, store, spool, sha, media_type, retain_until)
     elif blob.deleted_at is not None:
         raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
                        "archived again under the same record history", code="blob_destroyed")
@@ -93,11 +110,11 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
 
     now = clock.now()
-    row = {**meta.model_dump(exclude={"org_code"}), "id": uuid7(), "org_id": org.id,
+    row = {**meta.row_values(), "fiscal_year_source": fy_source, "id": uuid7(), "org_id": org.id,
            "blob_id": blob.id, "original_filename": filename,
            "client_media_type": client_media_type, "uploaded_by": principal.name,
            "status": "received", "version": 1, "on_hold": False, "pdfa_compliant": None,
-           "schedule_id": schedule_for(session, meta.doc_type), "retain_until": None,
+           "schedule_id": schedule_id, "retain_until": None,
            "retention_basis": None, "created_at": now, "updated_at": now}
     row["meta_hash"] = versions.version_hash(
         evidence_id=row["id"], version=1, fields=versions.fields_of(row), blob_sha256=sha,
@@ -126,9 +143,61 @@ def _duplicates_in_scope(session: Session, principal: Principal, blob: Blob) -> 
     return list(session.scalars(q.order_by(Evidence.id).limit(20)))
 
 
+def _check_fiscal_year(value: int | None, issue_date: dt.date | None, *,
+                       confirmed: bool) -> bool:
+    """Refuse an implausible typed fiscal year unless ``confirmed``; True when it is
+    implausible but confirmed (the record's ``fiscal_year_source`` is then
+    ``confirmed``: its store lock keeps to the horizon until the year is corrected or
+    has been reached, see ``retention.locks``)."""
+    if value is None:
+        return False
+    problem = fiscal_year_problem(value, issue_date, clock.today())
+    if problem and not confirmed:
+        raise InvalidInput([{"field": "fiscal_year", "message": problem}],
+                           code="implausible_fiscal_year")
+    return problem is not None
+
+
+def fiscal_year_for_lock(fiscal_year: int, issue_date: dt.date | None,
+                         today: dt.date | None = None) -> int:
+    """The latest fiscal year the rule can justify at upload time: the typed one, but no
+    later than the next fiscal year, nor than the year after the issue date's. A typed
+    year beyond that (confirmed, or a typo) then locks the bytes no longer than a
+    plausible one would, and can still be corrected: the retention jobs extend the lock
+    if the year stands."""
+    limit = thai_fiscal_year(today or clock.today()) + 1
+    if issue_date is not None:
+        limit = min(limit, thai_fiscal_year(issue_date) + 1)
+    return min(fiscal_year, limit)
+
+
+def new_bytes_lock(schedule: RetentionSchedule | None, policy: IngestPolicy, fiscal_year: int,
+                   now: dt.datetime | None = None) -> dt.datetime:
+    """The lock horizon of new bytes: the record's earliest lawful destruction date under
+    its schedule, never sooner than ``policy.lock_min_horizon_days`` from now.
+
+    * ``fiscal_year_end`` schedules: ``keep_years`` after the end of the fiscal year;
+    * ``audit_closure`` schedules: the shorter period (``audited_keep_years``, an audit
+      cannot close before the year ends) after the end of the fiscal year;
+    * anything else (no schedule, permanent, kept with a parent record, no period):
+      ``policy.retention_years`` (DEFAULT_RETENTION_YEARS) after the end of the year.
+
+    The retention jobs extend the lock as the date moves (the audit not closed yet, a
+    hold, a schedule change: ``retention.locks``); nothing shortens it."""
+    now = now or clock.system_now()
+    after_year = fiscal_year_bounds(fiscal_year)[1] + dt.timedelta(days=1)
+    years = policy.retention_years
+    if schedule is not None and schedule.trigger == "fiscal_year_end" and schedule.keep_years:
+        years = schedule.keep_years
+    elif schedule is not None and schedule.trigger == "audit_closure" \
+            and schedule.keep_years and schedule.audited_keep_years:
+        years = min(schedule.keep_years, schedule.audited_keep_years)
+    horizon = now + dt.timedelta(days=policy.lock_min_horizon_days)
+    return max(horizon, years_after(start_of_day(after_year), years))
+
+
 def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str,
-                    media_type: str, policy: IngestPolicy, fiscal_year: int | None) -> Blob:
-    retain_until = default_retain_until(policy.retention_years, fiscal_year=fiscal_year)
+                    media_type: str, retain_until: dt.datetime) -> Blob:
     key = blob_key(sha)
     info = store.put(key, spool.source(), spool.size, retain_until=retain_until,
                      content_type=media_type)
@@ -149,8 +218,8 @@ def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str
 
 def default_retain_until(years: int, now: dt.datetime | None = None, *,
                          fiscal_year: int | None = None) -> dt.datetime:
-    """The store lock of new bytes: ``years`` from now or, for evidence, from the end of
-    its fiscal year (BE), whichever is later.
+    """A lock of ``years`` from now or from the end of a fiscal year (BE), whichever is
+    later (audit checkpoints; evidence bytes get :func:`new_bytes_lock`).
 
     Retention periods count from the end of the fiscal year (DESIGN.md), and a record is
     often uploaded during that year: counting from the upload alone would let the lock of
@@ -257,7 +326,8 @@ def record_integrity_failure(session: Session, principal: Principal, *,
 # -- correcting metadata ---------------------------------------------------------------
 
 def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
-           changes: EvidenceUpdate, *, expected_version: int | None = None) -> Evidence:
+           changes: EvidenceUpdate, *, expected_version: int | None = None,
+           fiscal_year_source: str | None = None) -> Evidence:
     """Apply a metadata correction, keeping the previous values in history.
 
     The update is conditional on the version read (optimistic locking), so two officers
@@ -273,7 +343,7 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
         raise PreconditionFailed(f"the record is at version {evidence.version}, not "
                                  f"{expected_version}: someone corrected it meanwhile; "
                                  "read it again and re-apply your change")
-    given = changes.model_dump(exclude_unset=True, exclude={"reason"})
+    given = changes.model_dump(exclude_unset=True, exclude={"reason", "confirm_fiscal_year"})
     if "doc_type" in given and given["doc_type"] is None:
         raise InvalidInput([{"field": "doc_type", "message": "cannot be removed"}],
                            code="invalid_metadata")
@@ -291,6 +361,17 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     if not diff:
         return evidence
     _ensure_untampered(session, evidence, blob)
+    extra: dict[str, Any] = {}
+    if "fiscal_year" in diff:
+        if fiscal_year_source is None:
+            odd = _check_fiscal_year(diff["fiscal_year"],
+                                     diff.get("issue_date", evidence.issue_date),
+                                     confirmed=changes.confirm_fiscal_year)
+            fiscal_year_source = "confirmed" if odd else "typed"
+        # The retention counts from the corrected year: computed afresh (a correction is
+        # not a later event that may only extend it); the store's lock cannot shorten.
+        extra = {"fiscal_year_source": fiscal_year_source, "retain_until": None,
+                 "retention_basis": None}
     previous = {f: jsonable(getattr(evidence, f)) for f in METADATA_FIELDS}
     now = clock.now()
     new_hash = versions.version_hash(
@@ -300,7 +381,8 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     updated = rowcount(session.execute(
         sa.update(Evidence)
         .where(Evidence.id == evidence.id, Evidence.version == evidence.version)
-        .values(version=Evidence.version + 1, updated_at=now, meta_hash=new_hash, **diff)
+        .values(version=Evidence.version + 1, updated_at=now, meta_hash=new_hash, **diff,
+                **extra)
         .execution_options(synchronize_session=False)))
     if updated != 1:
         raise Conflict("the record was changed by someone else meanwhile; reload and retry",
@@ -314,6 +396,8 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                  details={"changes": {k: [previous[k], jsonable(v)] for k, v in diff.items()},
                           "reason": changes.reason, "version": evidence.version + 1,
                           "meta_hash": new_hash, "previous_hash": evidence.meta_hash})
+    if extra:
+        enqueue_many(session, [("retention_compute", {"evidence_id": str(evidence.id)}, None)])
     session.refresh(evidence)
     events.changed(session, [evidence.id], "metadata")
     return evidence

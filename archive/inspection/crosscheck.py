@@ -4,7 +4,9 @@ Disagreements become warnings for a person to resolve; a value the uploader left
 offered as a *fill* marked as coming from the file. Typed values are never changed here.
 
 Typed metadata keys: ``issuer_tax_id``, ``doc_number``, ``issue_date``, ``amount`` (the
-grand total), ``currency`` and optionally ``issuer_name`` and ``issuer_branch``.
+grand total), ``currency`` and optionally ``issuer_name``, ``issuer_branch``,
+``vat_amount`` (the tax total) and ``doc_type`` (compared with the file's document type
+code; never filled, the uploader always gives it).
 """
 
 from __future__ import annotations
@@ -42,7 +44,15 @@ def cross_check(typed: Mapping[str, Any] | None, found: InvoiceFields | None) ->
          _compare_name),
         ("issuer_branch", seller_reg.branch if seller_reg else None,
          "invoice.fields.seller.branch", _compare_branch),
+        ("vat_amount", found.tax_total, "invoice.fields.tax_total", _compare_vat),
     ]
+    doc_type = typed.get("doc_type")
+    if doc_type and found.document_type_code:
+        message = doc_type_mismatch(str(doc_type), found.document_type_code)
+        if message:
+            result.warnings.append(CrossCheckWarning(field="doc_type", typed=doc_type,
+                                                     found=found.document_type_code,
+                                                     message=message))
     for name, file_value, source, compare in candidates:
         typed_value = typed.get(name)
         if _empty(typed_value):
@@ -144,3 +154,39 @@ def _compare_branch(typed: Any, found: Any) -> str | None:
     if typed_digits and typed_digits.zfill(5) == str(found):
         return None
     return "branch typed differs from the issuer's branch in the file"
+
+
+# The archive's document types each e-Tax / e-Receipt type code (ETDA ขมธอ. 3-2560 code
+# list ThaiDocumentNameCode_Invoice) may be filed as: a combined document is either.
+DOC_TYPES_OF_CODE = {
+    "388": ("tax_invoice",),
+    "T01": ("receipt",),
+    "T02": ("invoice", "tax_invoice"),
+    "T03": ("receipt", "tax_invoice"),
+    "T04": ("tax_invoice",),
+    "T05": ("tax_invoice",),
+    "T06": ("receipt", "tax_invoice"),
+    "380": ("invoice",),
+    "80": ("invoice", "other"),
+    "81": ("invoice", "other"),
+    "T07": ("other",),
+}
+
+
+def doc_type_mismatch(doc_type: str, code: str) -> str | None:
+    """A warning when the typed document type is not one the file's type code allows."""
+    allowed = DOC_TYPES_OF_CODE.get(code.strip())
+    if allowed is None or doc_type in allowed:
+        return None
+    return (f"document type typed ({doc_type}) does not match the file's document type "
+            f"code {code} (expected {' or '.join(allowed)})")
+
+
+def _compare_vat(typed: Any, found: Any) -> str | None:
+    try:
+        typed_amount = Decimal(str(typed).replace(",", "").strip())
+    except InvalidOperation:
+        return f"VAT typed ({typed!r}) is not a number"
+    if typed_amount == Decimal(found):
+        return None
+    return f"VAT typed differs from the tax total in the file by {typed_amount - Decimal(found)}"

@@ -37,6 +37,16 @@ CII_RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformat
 ZUGFERD1_NS = "urn:ferd:CrossIndustryDocument:invoice:1p0"
 ETDA_GUIDELINE = "ER3-2560"
 ETDA_VERSIONS = ("2.0", "2.1")
+# The business rules (ETDA's Schematron, shipped for v2.0) apply to every version the
+# archive validates and to files that declare none ("" = unversioned).
+SCHEMATRON_VERSIONS = ("2.0", "2.1", "")
+# Rules of the v2.0 Schematron that v2.1 documents need not meet, with the evidence for
+# each. ETDA publishes no v2.1 Schematron; its own v2.1 sample is the only authority here.
+RULES_NOT_IN_21 = {
+    "TIV-AdditionalReferencedDocument-001":
+        "ETDA's own v2.1 sample (Example_TaxInvoice_2p1_v1.xml) gives PurposeCode TIVC01 "
+        "without a referenced document",
+}
 
 # UNTDID 1001 codes seen on CII invoices (EN 16931 restricts to a handful).
 CII_TYPE_NAMES = {
@@ -96,7 +106,7 @@ def _inspect_etda(tree: etree._ElementTree, source: str, kind: str) -> InvoiceRe
 
     guideline = reader.first("rsm:ExchangedDocumentContext/"
                              "ram:GuidelineSpecifiedDocumentContextParameter/ram:ID")
-    version = None
+    version = ""
     if guideline is not None:
         report.guideline = _text(guideline)
         raw_version = (guideline.get("schemeVersionID") or "").strip()
@@ -124,20 +134,17 @@ def _inspect_etda(tree: etree._ElementTree, source: str, kind: str) -> InvoiceRe
                                  errors=errors)
     reasons.extend(f"XSD line {e['line']}: {e['message']}" for e in errors[:5])
 
-    if version == "2.0" and not errors:
-        sch_errors = etda_schema.schematron_errors(kind, tree)
-        schematron_step = ValidationStep(status="invalid" if sch_errors else "valid",
-                                         against=etda_schema.schematron_path(kind).name,
-                                         errors=sch_errors)
-        reasons.extend(f"Schematron: {e['message']}" for e in sch_errors[:5])
-    elif errors:
+    if errors:
         schematron_step = ValidationStep(status="not_checked",
                                          note="skipped: the document is not schema-valid")
+    elif version in SCHEMATRON_VERSIONS:
+        schematron_step = _schematron(kind, tree, version, report.findings)
+        reasons.extend(f"Schematron {e['rule'] or ''}: {e['message']}".replace("  ", " ")
+                       for e in schematron_step.errors[:5])
     else:
         schematron_step = ValidationStep(
             status="not_checked",
-            note=f"no Schematron shipped for ETDA version {version or '(none)'}; "
-                 "business rules of v2.0 are not applied to it")
+            note=f"no Schematron for ETDA version {version}; business rules not applied")
 
     report.validation = InvoiceValidation(verdict="invalid" if reasons else "valid",
                                           reasons=reasons, schema=schema_step,
@@ -148,6 +155,32 @@ def _inspect_etda(tree: etree._ElementTree, source: str, kind: str) -> InvoiceRe
     _check_parties(report.fields, report.findings)
     _note_outside_data(tree, report.findings)
     return report
+
+
+def _schematron(kind: str, tree: etree._ElementTree, version: str,
+                findings: list[Finding]) -> ValidationStep:
+    """ETDA's Schematron, reported per rule; for v2.1 without the rules it relaxed."""
+    failed = etda_schema.schematron_errors(kind, tree)
+    errors = []
+    for error in failed:
+        rule = str(error.get("rule") or "")
+        if version == "2.1" and rule in RULES_NOT_IN_21:
+            findings.append(Finding("schematron_rule_relaxed", "info",
+                                    f"{rule} (v2.0) not applied to a v2.1 document: "
+                                    f"{RULES_NOT_IN_21[rule]}"))
+            continue
+        errors.append(error)
+    rules: dict[str, int] = {}
+    for error in errors:
+        rule = str(error.get("rule") or "(unnamed rule)")
+        rules[rule] = rules.get(rule, 0) + 1
+    note = None
+    if version != "2.0":
+        note = (f"ETDA Schematron v2.0 applied to a {'v' + version if version else 'unversioned'}"
+                " document" + (" (rules relaxed in v2.1 left out)" if version == "2.1" else ""))
+    return ValidationStep(status="invalid" if errors else "valid",
+                          against=etda_schema.schematron_path(kind).name, errors=errors,
+                          note=note, rules=[{"rule": r, "failed": n} for r, n in rules.items()])
 
 
 def _check_parties(fields: InvoiceFields, findings: list[Finding]) -> None:
@@ -263,6 +296,8 @@ def _read_fields(r: _Reader, *, etda: bool, findings: list[Finding]) -> InvoiceF
             findings.append(Finding("totals_mismatch", "warning",
                                     f"tax basis {basis} + tax {f.tax_total} != grand total "
                                     f"{f.grand_total}", "grand_total"))
+        _check_tax(r, f, basis, findings)
+        _check_lines(r, f, findings)
     for relation, path in (("additional", f"{_AGREEMENT}/ram:AdditionalReferencedDocument"),
                            ("invoice", f"{_SETTLEMENT}/ram:InvoiceReferencedDocument")):
         for node in r.all(path):
@@ -277,6 +312,77 @@ def _read_fields(r: _Reader, *, etda: bool, findings: list[Finding]) -> InvoiceF
                 type_code=r.text("ram:ReferenceTypeCode", node) or r.text("ram:TypeCode", node),
                 relation=relation))
     return f
+
+
+SATANG = Decimal("0.01")
+_LINE_TOTAL = ("rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem/"
+               "ram:SpecifiedLineTradeSettlement/"
+               "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:NetLineTotalAmount")
+
+
+def vat_agrees(basis: Decimal, rate: Decimal, vat: Decimal) -> bool:
+    """VAT = basis × rate %, to the satang. ETDA's standard states amounts to two
+    decimals without prescribing a rounding mode, and the Revenue Code leaves it to the
+    issuer: any rounding of the exact product to the satang (half up, half even, down, up)
+    is accepted — i.e. the stated VAT is within one satang of the exact product."""
+    exact = basis * rate / Decimal(100)
+    return abs(vat - exact) < SATANG
+
+
+def _number(r: _Reader, path: str, node: etree._Element) -> Decimal | None:
+    raw = r.text(path, node)
+    try:
+        value = Decimal(raw) if raw is not None else None
+    except InvalidOperation:
+        return None
+    return value if value is not None and value.is_finite() else None
+
+
+def _check_tax(r: _Reader, f: InvoiceFields, basis: Decimal | None,
+               findings: list[Finding]) -> None:
+    """Each stated tax (ApplicableTradeTax) against its basis and rate, and the tax total
+    against the tax basis total when the document has one rate."""
+    rates = []
+    for tax in r.all(f"{_SETTLEMENT}/ram:ApplicableTradeTax"):
+        rate = _number(r, "ram:CalculatedRate", tax)
+        tax_basis = _number(r, "ram:BasisAmount", tax)
+        amount = _number(r, "ram:CalculatedAmount", tax)
+        if rate is None:
+            continue
+        rates.append(rate)
+        if tax_basis is not None and amount is not None \
+                and not vat_agrees(tax_basis, rate, amount):
+            findings.append(Finding(
+                "vat_rate_mismatch", "warning",
+                f"tax {amount} is not basis {tax_basis} × rate {rate}% "
+                f"(= {(tax_basis * rate / 100).quantize(SATANG)})", "tax_total"))
+    if len(set(rates)) == 1 and basis is not None and f.tax_total is not None \
+            and not vat_agrees(basis, rates[0], f.tax_total):
+        findings.append(Finding(
+            "vat_total_mismatch", "warning",
+            f"tax total {f.tax_total} is not tax basis total {basis} × rate {rates[0]}% "
+            f"(= {(basis * rates[0] / 100).quantize(SATANG)})", "tax_total"))
+
+
+def _check_lines(r: _Reader, f: InvoiceFields, findings: list[Finding]) -> None:
+    """The line total stated in the summation against the sum of the lines' net totals.
+    Not for debit and credit notes (80, 81), whose line total is the corrected value of
+    the original document, not a sum of their own lines."""
+    if f.document_type_code in ("80", "81"):
+        return
+    nodes = r.all(_LINE_TOTAL)
+    if not nodes or f.line_total is None:
+        return
+    read = [_number(r, ".", n) for n in nodes]
+    values = [v for v in read if v is not None]
+    if len(values) != len(read):
+        return
+    total = sum(values, Decimal(0))
+    if total != f.line_total:
+        findings.append(Finding(
+            "line_total_mismatch", "warning",
+            f"line total {f.line_total} is not the sum of the {len(values)} line(s), {total}",
+            "line_total"))
 
 
 def _party(r: _Reader, node: etree._Element | None, etda: bool) -> Party | None:

@@ -27,9 +27,10 @@ from archive.evidence import events, service
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.evidence.schemas import EvidenceUpdate, parse_metadata
 from archive.storage import ObjectStore
+from archive.thai import fiscal_year
 
 TYPED_FIELDS = ("issuer_tax_id", "doc_number", "issue_date", "amount", "currency",
-                "issuer_name", "issuer_branch")
+                "issuer_name", "issuer_branch", "vat_amount")
 
 
 @dataclass
@@ -50,7 +51,8 @@ def load(session: Session, evidence_id: uuid.UUID) -> tuple[Evidence, Blob, bool
 
 
 def typed_metadata(evidence: Evidence) -> dict[str, Any]:
-    return {f: getattr(evidence, f) for f in TYPED_FIELDS}
+    """What the uploader typed, for the cross-check (``doc_type`` is compared, never filled)."""
+    return {**{f: getattr(evidence, f) for f in TYPED_FIELDS}, "doc_type": evidence.doc_type}
 
 
 def analyse(store: ObjectStore, blob: Blob, typed: dict[str, Any], *, tmp_dir: Path,
@@ -102,6 +104,7 @@ def record(session: Session, principal: Principal, evidence_id: uuid.UUID,
     cross = report.get("cross_check") or {}
     warnings = list(cross.get("warnings") or [])
     filled = _fill_from_file(session, principal, evidence, cross.get("fills") or [], warnings)
+    _fiscal_year_against_issue_date(session, evidence, warnings)
     reason = _failure_reason(analysis)
     failed = reason is not None
     inspection = Inspection(evidence_id=evidence.id, blob_id=blob.id,
@@ -158,8 +161,34 @@ def _fill_from_file(session: Session, principal: Principal, evidence: Evidence,
     if not changes:
         return []
     update = parse_metadata(EvidenceUpdate, {**changes, "reason": "filled from the file"})
-    service.update(session, principal, evidence.id, update)
+    source = None
+    if update.issue_date is not None and evidence.fiscal_year_source == "upload_date":
+        # The fiscal year was only defaulted from the upload day: it follows the issue
+        # date the file gives, in the same (one) audited change.
+        derived = fiscal_year(update.issue_date)
+        if derived != evidence.fiscal_year:
+            changes["fiscal_year"] = derived
+            update = parse_metadata(EvidenceUpdate, {**changes,
+                                                     "reason": "filled from the file"})
+            source = "issue_date"
+    service.update(session, principal, evidence.id, update, fiscal_year_source=source)
     return sorted(changes)
+
+
+def _fiscal_year_against_issue_date(session: Session, evidence: Evidence,
+                                    warnings: list[dict[str, Any]]) -> None:
+    """A typed (or confirmed) fiscal year in another fiscal year than the issue date is a
+    warning (a defaulted one was re-derived with the fill, :func:`_fill_from_file`)."""
+    session.refresh(evidence)
+    if evidence.issue_date is None:
+        return
+    date_year = fiscal_year(evidence.issue_date)
+    if evidence.fiscal_year == date_year:
+        return
+    warnings.append({"field": "fiscal_year", "typed": evidence.fiscal_year,
+                     "found": date_year,
+                     "message": f"fiscal year {evidence.fiscal_year} is not the fiscal year of "
+                                f"the issue date {evidence.issue_date.isoformat()} ({date_year})"})
 
 
 def get(session: Session, principal: Principal, evidence_id: uuid.UUID) -> Inspection | None:

@@ -122,6 +122,8 @@ class ValidationStep:
     against: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None
+    # Schematron: each failed rule with the number of places it failed.
+    rules: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return _fields_dict(self)

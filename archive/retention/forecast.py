@@ -5,7 +5,10 @@ known) is decided as of ``until`` with the events known today — closures still
 are not guessed, so an unaudited voucher shows at its 10-year date. Eligible records are
 grouped by organisation, schedule and the year in which they become eligible; held
 records are counted apart; records whose retention cannot be computed are listed with
-the reason.
+the reason. Each group also says when the store will actually release the bytes (the
+latest lock of its blobs, ``store_releases_on``): a lock set before the lock horizon
+(issue 16) may outlast the retention, and the bytes of a destroyed record stay in the
+store until then.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from archive import clock
 from archive.accounts.principal import Principal, require
-from archive.evidence.models import Evidence
+from archive.evidence.models import Blob, Evidence
 from archive.orgs import scope
 from archive.orgs.models import Organisation
 from archive.retention import compute
@@ -48,10 +51,13 @@ def forecast(session: Session, principal: Principal, *, until: dt.date) -> dict[
     cannot: list[dict[str, Any]] = []
     cannot_total = 0
     rows: list[Evidence] = []
+    locks: dict[int, dt.datetime] = {}
 
     def flush() -> None:
         nonlocal cannot_total
         decisions = compute.decide_many(session, rows, today=until, rule_map=rule_map)
+        locks.update((b, u) for b, u in session.execute(sa.select(
+            Blob.id, Blob.retain_until).where(Blob.id.in_({e.blob_id for e in rows}))))
         for e in rows:
             d = decisions[e.id]
             org = orgs[e.org_id]
@@ -71,12 +77,16 @@ def forecast(session: Session, principal: Principal, *, until: dt.date) -> dict[
                     "org_code": org.code, "org_name": org.name, "schedule_code": schedule,
                     "year": day.year, "year_be": day.year + 543, "records": 0,
                     "first_eligible": day, "last_eligible": day, "already_listed": 0,
-                    "fiscal_years": set()})
+                    "fiscal_years": set(), "store_releases_on": None})
                 g["records"] += 1
                 g["first_eligible"] = min(g["first_eligible"], day)
                 g["last_eligible"] = max(g["last_eligible"], day)
                 g["already_listed"] += e.id in listed
                 g["fiscal_years"].add(e.fiscal_year)
+                lock = locks.get(e.blob_id)
+                if lock is not None:
+                    released = lock.astimezone(clock.BANGKOK).date()
+                    g["store_releases_on"] = max(g["store_releases_on"] or released, released)
         rows.clear()
 
     for e in session.scalars(q.order_by(Evidence.id).execution_options(yield_per=500)):

@@ -79,20 +79,24 @@ def retention_recompute(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]
 def retention_sync_locks(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
     """``{"blob_id"}`` for one blob, ``{}`` for every blob whose lock is behind."""
     report = locks.SyncReport()
+    horizon = ctx.settings.lock_min_horizon_days
     if "blob_id" in payload:
         with ctx.session() as session:
-            locks.sync_blob(session, ctx.store, int(payload["blob_id"]), report)
+            locks.sync_blob(session, ctx.store, int(payload["blob_id"]), report,
+                            horizon_days=horizon)
         return report.to_dict()
     seen: set[int] = set()
     while True:
         with ctx.session() as session:
-            todo = [b for b, _, _ in locks.blobs_to_sync(session, limit=500) if b not in seen]
+            todo = [b for b, _, _ in locks.blobs_to_sync(session, limit=500,
+                                                         horizon_days=horizon)
+                    if b not in seen]
         if not todo:
             break
         for blob_id in todo:
             seen.add(blob_id)
             with ctx.session() as session:
-                locks.sync_blob(session, ctx.store, blob_id, report)
+                locks.sync_blob(session, ctx.store, blob_id, report, horizon_days=horizon)
         ctx.progress(report.to_dict())
     return report.to_dict()
 

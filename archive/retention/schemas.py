@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from archive.search.schemas import SearchFilters
-from archive.validators import check_fiscal_year, required_text
+from archive.validators import TypedDate, TypedDay, check_fiscal_year, required_text
 
 
 def _reason(value: Any) -> Any:
@@ -70,10 +70,10 @@ class ClosureIn(_In):
     org_code: str = Field(max_length=32)
     fiscal_year: int
     result: Literal["no_objection", "objection"]
-    closed_on: dt.date
+    closed_on: TypedDay
     reference: str | None = Field(default=None, max_length=200)
 
-    _fy = field_validator("fiscal_year")(check_fiscal_year)
+    _fy = field_validator("fiscal_year", mode="before")(check_fiscal_year)
 
 
 class ClosureOut(BaseModel):
@@ -109,7 +109,7 @@ class RecordRetentionOut(BaseModel):
 # -- disposition -----------------------------------------------------------------------
 
 class SurveyIn(_In):
-    as_of: dt.date | None = None
+    as_of: TypedDate = None
     dry_run: bool = False
     org_code: str | None = Field(default=None, max_length=32)
 
@@ -154,7 +154,7 @@ class VoteIn(_In):
     vote: Literal["approve", "object"]
     comment: str | None = Field(default=None, max_length=2000)
     action: Literal["remove", "keep", "transfer"] | None = None
-    keep_until: dt.date | None = None
+    keep_until: TypedDate = None
 
     @model_validator(mode="after")
     def _objection(self) -> VoteIn:

@@ -19,7 +19,7 @@ from archive.db import upsert_ignore
 from archive.evidence.models import Evidence
 from archive.orgs import scope
 from archive.orgs.models import Organisation
-from archive.retention import compute, disposition
+from archive.retention import compute, disposition, locks
 from archive.retention.disposition import DOC_TYPE_TH
 from archive.retention.models import (
     DispositionItem,
@@ -88,9 +88,12 @@ def survey(session: Session, principal: Principal, *, as_of: dt.date | None = No
         sa.select(Organisation).where(Organisation.id.in_(list(by_org))))}
     for org_id, entries in sorted(by_org.items(), key=lambda kv: org_rows[kv[0]].code):
         org = org_rows[org_id]
+        release_day = locks.store_releases_on(session, sorted({e.blob_id for e, _ in entries}))
+        releases = release_day.isoformat() if release_day else None
         if dry_run:
             result.lists.append({"org_code": org.code, "records": len(entries),
-                                 "evidence_ids": [str(e.id) for e, _ in entries[:100]]})
+                                 "evidence_ids": [str(e.id) for e, _ in entries[:100]],
+                                 "store_releases_on": releases})
             continue
         dl, created = _draft_list(session, principal, org, as_of)
         disposition.lock(session, dl)
@@ -107,7 +110,8 @@ def survey(session: Session, principal: Principal, *, as_of: dt.date | None = No
                              created=created, added=len(added),
                              evidence_ids=[str(i.evidence_id) for i in added][:500])
         result.lists.append({"id": str(dl.id), "number": dl.number, "org_code": org.code,
-                             "added": len(added), "created": created})
+                             "added": len(added), "created": created,
+                             "store_releases_on": releases})
     if not result.lists and not dry_run:
         audit.record(session, actor=principal, action="disposition.survey",
                      details={"as_of": as_of, "eligible": 0})

@@ -1,9 +1,10 @@
 """The search as a CSV file an auditor can open in a spreadsheet.
 
 UTF-8 with a byte-order mark (so spreadsheet programs read Thai correctly), amounts as
-plain decimals ("1234.50"), dates in ISO 8601. Text cells that a spreadsheet would take
-for a formula (starting with ``=``, ``+``, ``-``, ``@``) get a leading apostrophe: the
-names and descriptions come from uploaders and must not execute on an auditor's machine.
+plain decimals ("1234.50"), dates in ISO 8601 (the upload time in Thailand time, +07:00).
+Text cells that a spreadsheet would take for a formula (starting with ``=``, ``+``, ``-``,
+``@``) get a leading apostrophe: the names and descriptions come from uploaders and must
+not execute on an auditor's machine.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 from collections.abc import Iterator
 
 from archive.accounts.principal import Principal
+from archive.clock import BANGKOK
 from archive.search import service as search
 from archive.search.schemas import SearchFilters
 from archive.unit_of_work import UnitsOfWork
@@ -51,7 +53,8 @@ def csv_chunks(units: UnitsOfWork, principal: Principal, filters: SearchFilters,
         for n, hit in enumerate(hits, start=1):
             item = search.to_item(hit)
             row = item.model_dump()
-            row["uploaded_at"] = item.created_at.isoformat()
+            # a Thailand time (with its +07:00 offset), like every date a user reads
+            row["uploaded_at"] = item.created_at.astimezone(BANGKOK).isoformat()
             writer.writerow([_cell(c, row.get(c)) for c in COLUMNS])
             if n % rows_per_chunk == 0:
                 yield buf.getvalue().encode("utf-8")

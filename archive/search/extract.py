@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from archive.sandbox import Limits, SandboxError, run_limited
-from archive.textnorm import clean_text
+from archive.textnorm import clean_text, thai_search_form
 
 # Enough for any receipt or invoice; a 2,000-page scan with a text layer is cut here.
 MAX_CHARS = 1_000_000
@@ -35,9 +35,12 @@ class Extracted:
 
 
 def normalise(raw: str) -> str:
-    """NFC (so Thai marks typed in any order compare equal), without zero-width and
-    control characters, every run of white space (line breaks too) one space."""
-    return clean_text(unicodedata.normalize("NFC", raw))
+    """The search form of text, for indexing and for queries alike: NFC, without
+    zero-width and control characters, every run of white space (line breaks too) one
+    space, and the Thai normalisation (:func:`archive.textnorm.thai_search_form`: sara am
+    composed, tone marks and thanthakhat after the vowel, Thai digits as Arabic), so that
+    ``จำ`` finds ``จํา``, ``ที่`` finds ``ท่ี`` and ``12500`` finds ``๑๒๕๐๐``."""
+    return thai_search_form(clean_text(unicodedata.normalize("NFC", raw)))
 
 
 def extract_file(path: str, media_type: str, *, limits: Limits = LIMITS) -> Extracted:

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from archive.evidence.models import STATUSES
 from archive.evidence.schemas import Amount, EvidenceOut
 from archive.search.extract import normalise
-from archive.validators import blank_to_none, check_doc_type, check_fiscal_year
+from archive.thai import ascii_digits
+from archive.validators import TypedDate, blank_to_none, check_doc_type, check_fiscal_year
 
 SORTS = ("issue_date", "-issue_date", "amount", "-amount", "uploaded", "-uploaded")
 PDFA_VERDICTS = ("compliant", "not", "unchecked")
@@ -38,10 +39,13 @@ class SearchFilters(BaseModel):
                                  description="An organisation and everything below it.")
     fiscal_year: int | None = Field(default=None, description="Thai fiscal year (BE).")
     doc_type: str | None = None
-    issue_date_from: dt.date | None = None
-    issue_date_to: dt.date | None = None
-    uploaded_from: dt.date | None = Field(default=None, description="Upload date (UTC), inclusive.")
-    uploaded_to: dt.date | None = Field(default=None, description="Upload date (UTC), inclusive.")
+    issue_date_from: TypedDate = Field(default=None, description="Issue date, inclusive "
+                                       "(a year of 2400 or more is Buddhist Era).")
+    issue_date_to: TypedDate = None
+    uploaded_from: TypedDate = Field(default=None, description="Upload date (a Thailand day, "
+                                     "Asia/Bangkok), inclusive.")
+    uploaded_to: TypedDate = Field(default=None, description="Upload date (a Thailand day, "
+                                   "Asia/Bangkok), inclusive.")
     issuer_tax_id: str | None = None
     voucher_no: str | None = Field(default=None, max_length=100)
     doc_number: str | None = Field(default=None, max_length=100)
@@ -62,7 +66,7 @@ class SearchFilters(BaseModel):
     def _blanks(cls, value: Any) -> Any:
         return blank_to_none(value)
 
-    _fiscal_year = field_validator("fiscal_year")(check_fiscal_year)
+    _fiscal_year = field_validator("fiscal_year", mode="before")(check_fiscal_year)
     _doc_type = field_validator("doc_type")(check_doc_type)
 
     @field_validator("status")
@@ -77,7 +81,7 @@ class SearchFilters(BaseModel):
     def _tax_id(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        digits = re.sub(r"[\s-]", "", value)
+        digits = re.sub(r"[\s-]", "", ascii_digits(value))
         if not (len(digits) == 13 and digits.isascii() and digits.isdigit()):
             raise ValueError("a Thai tax ID has 13 digits")
         return digits

@@ -41,6 +41,7 @@ from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 
 from archive import audit, clock
 from archive.accounts.principal import Principal, require
+from archive.clock import start_of_day
 from archive.db import dialect_name
 from archive.errors import InvalidInput, NotFound
 from archive.evidence.models import Blob, Evidence
@@ -282,7 +283,8 @@ def _in_ints(column: Any, values: set[int], pg: bool) -> ColumnElement[bool]:
 
 
 def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    """Upload dates are Thailand days: midnight in Bangkok (17:00 UTC the day before)."""
+    return start_of_day(day)
 
 
 def _like_pattern(text: str) -> str:

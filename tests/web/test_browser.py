@@ -269,7 +269,7 @@ def short_lock(monkeypatch: pytest.MonkeyPatch) -> None:
     approved disposition can delete them (the store follows real time only)."""
     from archive.evidence import service
 
-    monkeypatch.setattr(service, "default_retain_until", lambda years, now=None, **_:
+    monkeypatch.setattr(service, "new_bytes_lock", lambda *_, **__:
                         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2))
 
 

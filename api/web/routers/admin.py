@@ -25,13 +25,14 @@ from archive.accounts import web_sessions
 from archive.accounts.models import ROLES
 from archive.accounts.principal import Principal, require
 from archive.audit import audited_refusal
-from archive.errors import ArchiveError, InvalidInput
+from archive.errors import ArchiveError
 from archive.orgs import service as orgs
 from archive.orgs.models import ORG_TYPES
 from archive.queue import heartbeats
 from archive.queue import service as queue
 from archive.queue.models import JOB_STATUSES
 from archive.retention import disposition
+from archive.validators import date_param
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -216,12 +217,6 @@ def retry_job(request: Request, job_id: int, principal: PageUser,
 
 
 def _date(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput([{"field": "expires_on", "message": "not a date (YYYY-MM-DD)"}]
-                           ) from None
+    return date_param(value, "expires_on")
 
 

@@ -145,7 +145,9 @@ def correct_record(request: Request, evidence_id: uuid.UUID, principal: PageUser
     changes: dict[str, Any] = {k: (v or None) for k, v in values.items() if v != shown[k]}
     values = {**shown, **values}
     try:
-        update = parse_metadata(EvidenceUpdate, {**changes, "reason": reason})
+        confirm = {"confirm_fiscal_year": True} if form_text(form, "confirm_fiscal_year") \
+            else {}
+        update = parse_metadata(EvidenceUpdate, {**changes, **confirm, "reason": reason})
         evidence.update(session, principal, evidence_id, update,
                         expected_version=int(version) if version and version.isdigit()
                         else None)

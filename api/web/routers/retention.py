@@ -7,7 +7,6 @@ a refused step is on record. A refusal re-renders the page with the reason.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
@@ -51,6 +50,7 @@ from archive.retention.schemas import (
     ReasonIn,
     VotesIn,
 )
+from archive.validators import date_param
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -88,10 +88,10 @@ def schedules_page(request: Request, principal: PageUser, session: SessionDep) -
 
 @router.get("/retention/forecast")
 def forecast_page(request: Request, principal: PageUser, session: SessionDep,
-                  until: dt.date | None = None) -> Response:
-    until = until or add_years(clock.today(), 1)
-    return render(request, "retention/forecast.html", until=until,
-                  result=run_forecast(session, principal, until=until))
+                  until: str | None = None) -> Response:
+    day = date_param(until, "until") or add_years(clock.today(), 1)
+    return render(request, "retention/forecast.html", until=day,
+                  result=run_forecast(session, principal, until=day))
 
 
 # -- holds -----------------------------------------------------------------------------

@@ -92,6 +92,7 @@
   function metadata() {
     var data = [];
     form.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (f) {
+      if (f.type === "checkbox" && !f.checked) { return; }
       if (f.value.trim() !== "") { data.push([f.name, f.value.trim()]); }
     });
     return data;

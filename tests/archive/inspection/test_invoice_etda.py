@@ -135,7 +135,9 @@ def test_etda_sample_ids_failing_the_check_digit_are_reported_not_rejected() -> 
     flagged = {f.field for f in report.findings if f.code == "tax_id_check_digit"}
     assert flagged == {"seller.tax_id", "buyer.tax_id"}
     assert report.validation.schematron is not None
-    assert report.validation.schematron.status == "not_checked"  # v2.1: no Schematron shipped
+    # v2.1: the v2.0 business rules apply, less the one ETDA's own v2.1 sample relaxes
+    assert report.validation.schematron.status == "valid"
+    assert "schematron_rule_relaxed" in {f.code for f in report.findings}
 
 
 def test_generated_invoice_is_valid_and_clean() -> None:
@@ -188,3 +190,83 @@ def test_every_shipped_schema_compiles() -> None:
         assert etda_schema.xml_schema(kind) is not None
         assert etda_schema.schematron(kind) is not None
     assert (Path(etda_schema.SCHEMA_DIR) / "SOURCE.txt").is_file()
+
+
+# -- issue 20 item 8: Schematron for v2.1 and unversioned files, reported per rule -----
+
+def _with_version(xml: bytes, version: str | None) -> bytes:
+    old = b'schemeVersionID="v2.0"'
+    if version is None:
+        return xml.replace(b' ' + old, b"")
+    return xml.replace(old, f'schemeVersionID="{version}"'.encode())
+
+
+@pytest.mark.parametrize("version", ["v2.0", "2.1", None])
+def test_receipt_code_on_a_tax_invoice_is_invalid_whatever_the_version(
+        version: str | None) -> None:
+    """GIVEN a tax invoice carrying the receipt code T01, declared 2.0, 2.1 or no version
+    THEN the ETDA business rule TIV-Document-001 fails, reported per rule."""
+    xml = _with_version(etda_invoice_xml(type_code="T01"), version)
+    report = inspect_bytes(xml)
+    assert report.validation is not None and report.validation.verdict == "invalid"
+    step = report.validation.schematron
+    assert step is not None and step.status == "invalid"
+    assert {"rule": "TIV-Document-001", "failed": 1} in step.rules
+    assert any("TIV-Document-001" in r for r in report.validation.reasons)
+
+
+@pytest.mark.parametrize("version", ["2.1", None])
+def test_valid_invoice_of_another_version_passes_the_rules(version: str | None) -> None:
+    report = inspect_bytes(_with_version(etda_invoice_xml(), version))
+    assert report.validation is not None and report.validation.verdict == "valid"
+    step = report.validation.schematron
+    assert step is not None and step.status == "valid" and step.rules == []
+    assert step.note and "v2.0 applied" in step.note
+
+
+# -- issue 20 item 9: VAT = basis × rate, lines = line total ----------------------------
+
+def _amounts(xml: bytes, **swap: tuple[str, str]) -> bytes:
+    text = xml.decode()
+    for old, new in swap.values():
+        assert old in text
+        text = text.replace(old, new)
+    return text.encode()
+
+
+def test_vat_not_basis_times_rate_is_a_finding() -> None:
+    """VAT 200 on a basis of 2,000 at 7 % (should be 140) passes basis + tax = total."""
+    xml = _amounts(etda_invoice_xml(grand_total="2200.00"),
+                   basis=("<ram:BasisAmount>10000.00", "<ram:BasisAmount>2000.00"),
+                   calc=("<ram:CalculatedAmount>700.00", "<ram:CalculatedAmount>200.00"),
+                   line=("<ram:LineTotalAmount>10000.00", "<ram:LineTotalAmount>2000.00"),
+                   tb=("<ram:TaxBasisTotalAmount>10000.00", "<ram:TaxBasisTotalAmount>2000.00"),
+                   tt=("<ram:TaxTotalAmount>700.00", "<ram:TaxTotalAmount>200.00"),
+                   net=("<ram:NetLineTotalAmount>10000.00", "<ram:NetLineTotalAmount>2000.00"))
+    report = inspect_bytes(xml)
+    codes = {f.code for f in report.findings}
+    assert {"vat_rate_mismatch", "vat_total_mismatch"} <= codes
+    assert "totals_mismatch" not in codes  # 2,000 + 200 = 2,200 does add up
+
+
+def test_line_total_not_the_sum_of_the_lines_is_a_finding() -> None:
+    xml = _amounts(etda_invoice_xml(),
+                   net=("<ram:NetLineTotalAmount>10000.00", "<ram:NetLineTotalAmount>2000.00"))
+    report = inspect_bytes(xml)
+    [finding] = [f for f in report.findings if f.code == "line_total_mismatch"]
+    assert "2000" in finding.message and "10000" in finding.message
+
+
+@pytest.mark.parametrize(("basis", "rate", "vat", "ok"), [
+    ("1234.56", "7", "86.42", True),    # 86.4192: half up / half even
+    ("1234.56", "7", "86.41", True),    # truncated to the satang
+    ("1234.56", "7", "86.40", False),
+    ("2000.00", "7", "200.00", False),
+    ("10000.00", "0", "0.00", True),
+])
+def test_vat_rounding_to_the_satang(basis: str, rate: str, vat: str, ok: bool) -> None:
+    from decimal import Decimal
+
+    from archive.inspection.invoice import vat_agrees
+
+    assert vat_agrees(Decimal(basis), Decimal(rate), Decimal(vat)) is ok

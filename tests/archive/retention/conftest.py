@@ -15,6 +15,6 @@ def short_lock(monkeypatch: pytest.MonkeyPatch) -> float:
     seconds = 3.0
     from archive.evidence import service
 
-    monkeypatch.setattr(service, "default_retain_until", lambda years, now=None, **_:
+    monkeypatch.setattr(service, "new_bytes_lock", lambda *_, **__:
                         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds))
     return seconds

@@ -149,7 +149,7 @@ def test_a_too_early_delete_is_refused_by_the_store_and_retried_later(env: Env, 
     lock_seconds = 25
     from archive.evidence import service
 
-    monkeypatch.setattr(service, "default_retain_until", lambda years, now=None, **_:
+    monkeypatch.setattr(service, "new_bytes_lock", lambda *_, **__:
                         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lock_seconds))
     started = time.monotonic()
     tokens = people(env, world(env))

@@ -131,7 +131,7 @@ def test_filters(env: Env, tokens):
         add_record(s, "sao-2", doc_number="F2", fiscal_year=2568, issue_date=dt.date(2025, 1, 5),
                    amount="99.50", pdfa_compliant=False, on_hold=True)
         add_record(s, "sao-2", doc_number="F3", fiscal_year=2568, status="inspected",
-                   created_at=dt.datetime(2025, 2, 1, 23, 59, tzinfo=dt.UTC))
+                   created_at=dt.datetime(2025, 2, 1, 16, 59, tzinfo=dt.UTC))  # 23:59 Bangkok
         sha = s.get(Blob, a.blob_id).sha256
     assert numbers(env, org_code="sao-2", sort="issue_date") == ["F2", "F3"]
     assert numbers(env, org_code="p-cm", sort="issue_date") == ["F1", "F2", "F3"]
