@@ -3,7 +3,6 @@ and the required-evidence profile. Parse, call one service, shape the answer."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
+from api.conditional import expected_version
 from api.deps import CurrentUser, SessionDep
 from archive.disbursements import listing, profile_service, service
 from archive.disbursements.schemas import (
@@ -29,7 +29,7 @@ from archive.disbursements.schemas import (
     Summary,
     SummaryParams,
 )
-from archive.errors import InvalidInput, PreconditionRequired
+from archive.errors import InvalidInput
 from archive.evidence.schemas import validation_problems
 from archive.unit_of_work import units_of
 
@@ -43,22 +43,6 @@ def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
         return model.model_validate(body)
     except ValidationError as exc:
         raise InvalidInput(validation_problems(exc), code="invalid_voucher") from None
-
-
-def _version(if_match: str | None, *, required: bool, what: str) -> int | None:
-    """The version an ``If-Match`` names (``None`` for ``*``, on purpose), as for evidence
-    corrections: without it a correction could silently overwrite another's (428)."""
-    if if_match is None or not if_match.strip():
-        if not required:
-            return None
-        raise PreconditionRequired(f"send If-Match with the ETag of the {what} you read "
-                                   '(ETag: "3"), or * on purpose')
-    if if_match.strip() == "*":
-        return None
-    digits = re.fullmatch(r'\s*(?:W/)?"?(\d{1,9})"?\s*', if_match)
-    if not digits:
-        raise InvalidInput('If-Match must carry the version, e.g. "3"')
-    return int(digits.group(1))
 
 
 def _created(session: SessionDep, voucher_id: uuid.UUID) -> CreatedOut:
@@ -144,7 +128,7 @@ def get_profile(principal: CurrentUser, session: SessionDep) -> ProfileDetail:
 def put_profile(principal: CurrentUser, session: SessionDep, body: ProfileIn,
                 if_match: Annotated[str | None, Header()] = None) -> ProfileDetail:
     profile_service.set_profile(session, principal, body.data, reason=body.reason,
-                                expected_version=_version(if_match, required=False,
+                                expected_version=expected_version(if_match, required=False,
                                                           what="profile"))
     return _profile_detail(session, principal)
 
@@ -166,7 +150,7 @@ def patch_disbursement(disbursement_id: uuid.UUID, principal: CurrentUser,
                        if_match: Annotated[str | None, Header()] = None) -> DisbursementDetail:
     changes = _parse(DisbursementUpdate, body)
     service.update(session, principal, disbursement_id, changes,
-                   expected_version=_version(if_match, required=True, what="voucher"))
+                   expected_version=expected_version(if_match, what="voucher"))
     out = service.detail(session, principal, disbursement_id)
     response.headers["ETag"] = f'"{out.voucher.version}"'
     return out

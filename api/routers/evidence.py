@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from api.conditional import expected_version, version_etag
 from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep, UploadCaller
 from api.multipart import MalformedMultipart, read_upload
 from api.upload_limits import UploadSlots, timed
@@ -25,13 +26,14 @@ from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
 from archive.config import Settings
 from archive.disbursements import service as disbursements
-from archive.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionRequired
+from archive.errors import InvalidInput, NotFound, PayloadTooLarge
 from archive.evidence import service
 from archive.evidence.intake import Spool
 from archive.evidence.schemas import (
     EvidenceMetadata,
     EvidenceOut,
     EvidenceUpdate,
+    HistoryOut,
     IngestOut,
     parse_metadata,
 )
@@ -45,15 +47,6 @@ log = logging.getLogger("api")
 
 # Multipart framing and form fields on top of the file itself.
 _FORM_OVERHEAD = 256 * 1024
-
-
-class HistoryOut(BaseModel):
-    version: int
-    values: dict[str, Any]
-    changed: list[str]
-    changed_by: str
-    changed_at: dt.datetime
-    reason: str | None
 
 
 class EvidenceDetail(EvidenceOut):
@@ -161,27 +154,6 @@ def _voucher_fields(fields: dict[str, Any]) -> tuple[uuid.UUID, str] | None:
             summary="The records in your scope that hold exactly these bytes")
 def by_hash(sha256: str, principal: CurrentUser, session: SessionDep) -> list[EvidenceOut]:
     return [service.to_out(*row) for row in service.by_hash(session, principal, sha256)]
-
-
-def version_etag(version: int) -> str:
-    """The record's metadata version as a strong entity tag (what ``If-Match`` carries)."""
-    return f'"{version}"'
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The version an ``If-Match`` names; ``None`` for ``*`` (any version, on purpose).
-
-    Without the header a correction could silently overwrite another officer's, so it is
-    required (RFC 6585 428), as on any API that edits shared records."""
-    if if_match is None or not if_match.strip():
-        raise PreconditionRequired("send If-Match with the ETag of the record you read "
-                                   '(GET /api/v1/evidence/{id} → ETag: "3"), or * on purpose')
-    if if_match.strip() == "*":
-        return None
-    digits = re.fullmatch(r'\s*(?:W/)?"?(\d{1,9})"?\s*', if_match)
-    if not digits:
-        raise InvalidInput('If-Match must carry the record version, e.g. "3"')
-    return int(digits.group(1))
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)

@@ -18,7 +18,7 @@ from archive.disbursements.models import (
     PAYMENT_METHODS,
     ROLES,
 )
-from archive.evidence.schemas import Amount, Line100, Line300, parse_metadata
+from archive.evidence.schemas import Amount, HistoryOut, Line100, Line300, parse_metadata
 from archive.textnorm import clean_text
 from archive.thai import fiscal_year
 from archive.validators import blank_to_none, check_fiscal_year
@@ -343,15 +343,6 @@ class ReviewOut(BaseModel):
     reviewer_role: str
     created_at: dt.datetime
     current: bool
-
-
-class HistoryOut(BaseModel):
-    version: int
-    values: dict[str, Any]
-    changed: list[str]
-    changed_by: str
-    changed_at: dt.datetime
-    reason: str | None
 
 
 class DisbursementDetail(BaseModel):

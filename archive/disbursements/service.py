@@ -43,7 +43,6 @@ from archive.disbursements.schemas import (
     DisbursementDetail,
     DisbursementUpdate,
     FindingOut,
-    HistoryOut,
     LinkedEvidenceOut,
     ReviewIn,
     ReviewOut,
@@ -53,6 +52,7 @@ from archive.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from archive.evidence import events
 from archive.evidence import service as evidence_service
 from archive.evidence.models import Blob, Evidence, Inspection
+from archive.evidence.schemas import HistoryOut
 from archive.ids import uuid7
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation

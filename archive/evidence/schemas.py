@@ -247,3 +247,14 @@ class IngestOut(EvidenceOut):
 
 __all__ = ["EvidenceMetadata", "EvidenceUpdate", "EvidenceOut", "IngestOut", "parse_metadata",
            "to_be"]
+
+
+class HistoryOut(BaseModel):
+    """One earlier version of corrected metadata (evidence records and vouchers alike)."""
+
+    version: int
+    values: dict[str, Any]
+    changed: list[str]
+    changed_by: str
+    changed_at: dt.datetime
+    reason: str | None
