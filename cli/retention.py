@@ -329,7 +329,7 @@ def archives(list_id: str,
              comment: Annotated[str | None, typer.Option()] = None,
              token: TokenOpt = None) -> None:
     """National Archives review: mark the list sent, or record their answer."""
-    from archive.retention import disposition
+    from archive.retention import national_archives
     from archive.retention.schemas import ArchivesResponseIn, ArchivesSentIn
 
     if sum(x is not None for x in (sent_on, consent, objection)) != 1:
@@ -338,7 +338,7 @@ def archives(list_id: str,
         sent = ArchivesSentIn(sent_on=_date(sent_on, "--sent-on"), reference=reference,
                               review_days=review_days)
         _step(list_id, token, "disposition.archives_sent",
-              lambda s, p, lid: disposition.archives_sent(s, p, lid, sent))
+              lambda s, p, lid: national_archives.archives_sent(s, p, lid, sent))
         return
     try:
         if consent:
@@ -361,7 +361,7 @@ def archives(list_id: str,
     except ValueError as exc:
         fail(str(exc), code=2)
     _step(list_id, token, "disposition.archives_response",
-          lambda s, p, lid: disposition.archives_response(s, p, lid, answer))
+          lambda s, p, lid: national_archives.archives_response(s, p, lid, answer))
 
 
 @app.command()
@@ -380,11 +380,12 @@ def confirm(list_id: str, note: Annotated[str | None, typer.Option()] = None,
     """As a committee member, confirm the destruction in the committee's joint record.
 
     Every member confirms, before or with the request to execute."""
-    from archive.retention import disposition
+    from archive.retention import execution_request
     from archive.retention.schemas import ConfirmIn
 
     _step(list_id, token, "disposition.destruction_confirm",
-          lambda s, p, lid: disposition.confirm_destruction(s, p, lid, ConfirmIn(note=note)))
+          lambda s, p, lid: execution_request.confirm_destruction(s, p, lid,
+                                                                  ConfirmIn(note=note)))
 
 
 @app.command()
@@ -395,10 +396,10 @@ def execute(list_id: str, token: TokenOpt = None,
     """As a committee member, request execution of an executable list.
 
     Your confirmation goes with it; the job writes tombstones, deletes and a certificate."""
-    from archive.retention import disposition, execution, job_bodies
+    from archive.retention import execution, execution_request, job_bodies
     from archive.unit_of_work import units_of
 
-    _step(list_id, token, "disposition.execute_request", disposition.request_execution)
+    _step(list_id, token, "disposition.execute_request", execution_request.request_execution)
     if run:
         ctx = Ctx.load()
         result = execution.execute(units_of(ctx.sessions), ctx.store, _uuid(list_id),

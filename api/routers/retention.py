@@ -19,7 +19,7 @@ from api.deps import CurrentUser, SessionDep, StoreDep
 from archive.accounts.principal import Principal
 from archive.audit import audited_refusal
 from archive.errors import InvalidInput
-from archive.retention import disposition, holds, read_models
+from archive.retention import disposition, execution_request, holds, national_archives, read_models
 from archive.retention import survey as surveying
 from archive.retention.forecast import forecast as run_forecast
 from archive.retention.schedules import service as schedules
@@ -133,7 +133,7 @@ def set_doc_type(request: Request, doc_type: str, body: DocTypeUpdate,
             summary="Rules of the disposition procedure, with their basis")
 def list_rules(principal: CurrentUser, session: SessionDep) -> list[RuleOut]:
     return [RuleOut.model_validate(r, from_attributes=True)
-            for r in disposition.list_rules(session, principal)]
+            for r in national_archives.list_rules(session, principal)]
 
 
 @router.put("/retention/rules/{code}", response_model=RuleOut,
@@ -142,7 +142,7 @@ def update_rule(request: Request, code: str, body: RuleUpdate, principal: Curren
                 session: SessionDep) -> RuleOut:
     with _attempt(request, session, principal, "retention.rule_update", "disposition_rule",
                   code):
-        r = disposition.update_rule(session, principal, code, body)
+        r = national_archives.update_rule(session, principal, code, body)
     return RuleOut.model_validate(r, from_attributes=True)
 
 
@@ -240,7 +240,7 @@ def archives_sent(request: Request, list_id: uuid.UUID, body: ArchivesSentIn,
                   principal: CurrentUser, session: SessionDep) -> ListDetail:
     """The list was sent to the National Archives (Fine Arts Department) on a date."""
     return _step(request, session, principal, "disposition.archives_sent", list_id,
-                 disposition.archives_sent, body)
+                 national_archives.archives_sent, body)
 
 
 @router.post("/retention/lists/{list_id}/archives-response", response_model=ListDetail)
@@ -250,7 +250,7 @@ def archives_response(request: Request, list_id: uuid.UUID, body: ArchivesRespon
     transfer in ``transfer_items``) or ``object`` to named ``items`` (each kept until a date
     or transferred); the rest of the list may then be destroyed."""
     return _step(request, session, principal, "disposition.archives_response", list_id,
-                 disposition.archives_response, body)
+                 national_archives.archives_response, body)
 
 
 @router.post("/retention/lists/{list_id}/items/{seq}/withdraw", response_model=ListDetail)
@@ -268,7 +268,7 @@ def confirm_destruction(request: Request, list_id: uuid.UUID, body: ConfirmIn,
     """Every member of the destruction committee confirms, before or with the request to
     execute (ข้อ 68–69); the certificate carries the record."""
     return _step(request, session, principal, "disposition.destruction_confirm", list_id,
-                 disposition.confirm_destruction, body)
+                 execution_request.confirm_destruction, body)
 
 
 @router.post("/retention/lists/{list_id}/execute", status_code=202, response_model=ListDetail,
@@ -277,7 +277,7 @@ def confirm_destruction(request: Request, list_id: uuid.UUID, body: ConfirmIn,
 def execute(request: Request, list_id: uuid.UUID, principal: CurrentUser,
             session: SessionDep) -> ListDetail:
     return _step(request, session, principal, "disposition.execute_request", list_id,
-                 disposition.request_execution)
+                 execution_request.request_execution)
 
 
 @router.get("/retention/lists/{list_id}/certificate",

@@ -39,30 +39,23 @@ from archive.accounts import service as accounts
 from archive.accounts.models import User
 from archive.accounts.principal import Principal, require
 from archive.audit.models import AuditEvent
-from archive.db import upsert_ignore
 from archive.doc_types import DOC_TYPE_NAMES
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
-from archive.retention import compute
 from archive.retention.models import (
     OPEN_STATUSES,
     AgencyHead,
     CommitteeMember,
     DispositionItem,
     DispositionList,
-    DispositionRule,
     DispositionVote,
 )
 from archive.retention.rules import show
 from archive.retention.schemas import (
-    ArchivesResponseIn,
-    ArchivesSentIn,
     CommitteeIn,
-    ConfirmIn,
-    RuleUpdate,
     VoteIn,
 )
 
@@ -87,7 +80,7 @@ DOC_TYPE_TH = {code: th for code, (th, _en) in DOC_TYPE_NAMES.items()}
 
 # -- helpers ---------------------------------------------------------------------------
 
-def _named_user(principal: Principal) -> int:
+def named_user(principal: Principal) -> int:
     if principal.user_id is None:
         raise PermissionDenied("disposition steps are taken by named users (their own API "
                                "token), not by the system account", code="named_user_required")
@@ -115,7 +108,7 @@ def lock(session: Session, dl: DispositionList) -> DispositionList:
     return dl
 
 
-def _expect(dl: DispositionList, *statuses: str, step: str) -> None:
+def expect_status(dl: DispositionList, *statuses: str, step: str) -> None:
     if dl.status not in statuses:
         raise Conflict(f"{step}: the list is {dl.status}; this step needs it to be "
                        f"{' or '.join(statuses)}", code="wrong_step")
@@ -134,7 +127,7 @@ def committee(session: Session, list_id: uuid.UUID) -> list[tuple[CommitteeMembe
         .order_by(CommitteeMember.function, User.name))]
 
 
-def _pending(rows: list[DispositionItem]) -> list[DispositionItem]:
+def pending_items(rows: list[DispositionItem]) -> list[DispositionItem]:
     return [i for i in rows if i.status == "listed"]
 
 
@@ -165,7 +158,7 @@ def close_item(item: DispositionItem, status: str, note: str | None = None) -> N
         item.note = f"{item.note}\n{note}" if item.note else note
 
 
-def _close_list_if_empty(session: Session, dl: DispositionList, rows: list[DispositionItem],
+def close_list_if_empty(session: Session, dl: DispositionList, rows: list[DispositionItem],
                          principal: Principal, org: Organisation) -> bool:
     if any(i.status == "listed" for i in rows):
         return False
@@ -196,57 +189,9 @@ def is_executable(dl: DispositionList, today: dt.date | None = None) -> bool:
 
 
 def log_step(session: Session, principal: Principal, action: str, dl: DispositionList,
-         org: Organisation, **details: Any) -> None:
+             org: Organisation, **details: Any) -> None:
     audit.record(session, actor=principal, action=action, target_type="disposition_list",
                  target_id=dl.id, org_id=org.id, details={"number": dl.number, **details})
-
-
-# -- rules of the procedure (data with their basis) ---------------------------------------
-
-def rule(session: Session, code: str) -> DispositionRule:
-    """The current rule ``code``, seeded with its default on first use."""
-    row = session.get(DispositionRule, code)
-    if row is None:
-        if code not in DEFAULT_RULES:
-            raise NotFound(f"no disposition rule {code!r}", code="rule_not_found")
-        value, basis_th, basis_en = DEFAULT_RULES[code]
-        upsert_ignore(session, DispositionRule, [{
-            "code": code, "value": value, "basis_th": basis_th, "basis_en": basis_en,
-            "version": 1, "history": [], "updated_by": "system", "updated_at": clock.now()}],
-            ["code"])
-        row = session.get(DispositionRule, code)
-        assert row is not None
-    return row
-
-
-def list_rules(session: Session, principal: Principal) -> list[DispositionRule]:
-    require(principal, "retention.read")
-    return [rule(session, code) for code in DEFAULT_RULES]
-
-
-def update_rule(session: Session, principal: Principal, code: str,
-                data: RuleUpdate) -> DispositionRule:
-    """A new version of a rule (national data: records managers of a top-level
-    organisation); the previous value and basis are kept in ``history``."""
-    from archive.retention.schedules.service import require_national
-
-    require_national(session, principal, "retention.manage")
-    row = rule(session, code)
-    if code == ARCHIVES_REVIEW and data.value < 1:
-        raise InvalidInput("the review period is at least one day", code="invalid_rule")
-    previous = {"version": row.version, "value": row.value, "basis_th": row.basis_th,
-                "basis_en": row.basis_en, "updated_by": row.updated_by,
-                "updated_at": row.updated_at.isoformat()}
-    row.history = [*row.history, previous]
-    row.value = data.value
-    row.basis_th, row.basis_en = data.basis_th, data.basis_en
-    row.version += 1
-    row.updated_by, row.updated_at = principal.name, clock.now()
-    audit.record(session, actor=principal, action="retention.rule_update",
-                 target_type="disposition_rule", target_id=code,
-                 details={"value": data.value, "previous": previous["value"],
-                          "reason": data.reason, "version": row.version})
-    return row
 
 
 # -- 2. committee (ข้อ 68) -------------------------------------------------------------
@@ -266,10 +211,10 @@ def appoint_committee(session: Session, principal: Principal, list_id: uuid.UUID
     """The head of agency appoints the destruction committee by an order (ข้อ 68): a chair
     and at least two members, none of them the head (who still approves the list as a
     separate step) and none of them a person who prepared the list."""
-    user_id = _named_user(principal)
+    user_id = named_user(principal)
     dl, org = load(session, principal, list_id, "disposition.manage")
     lock(session, dl)
-    _expect(dl, "draft", step="appointing the committee")
+    expect_status(dl, "draft", step="appointing the committee")
     head = session.get(AgencyHead, org.id)
     if head is None or head.user_id != user_id:
         raise PermissionDenied(f"the destruction committee is appointed by the head of agency "
@@ -300,7 +245,7 @@ def appoint_committee(session: Session, principal: Principal, list_id: uuid.UUID
     dl.committee_appointed_at = clock.now()
     dl.status = "committee_review"
     log_step(session, principal, "disposition.committee_appoint", dl, org, chair=data.chair,
-         members=data.members, order_ref=data.order_ref, order_date=data.order_date)
+             members=data.members, order_ref=data.order_ref, order_date=data.order_date)
     return dl
 
 
@@ -320,10 +265,10 @@ def _eligible_user(session: Session, name: str, org: Organisation, function: str
 
 def vote(session: Session, principal: Principal, list_id: uuid.UUID,
          votes: list[VoteIn]) -> list[DispositionItem]:
-    user_id = _named_user(principal)
+    user_id = named_user(principal)
     dl, org = load(session, principal, list_id, "disposition.manage")
     lock(session, dl)
-    _expect(dl, "committee_review", step="voting")
+    expect_status(dl, "committee_review", step="voting")
     if not any(m.user_id == user_id for m, _ in committee(session, dl.id)):
         raise PermissionDenied("only members of this list's committee vote on it",
                                code="not_on_committee")
@@ -382,17 +327,17 @@ def _apply_objection(item: DispositionItem, v: VoteIn, who: str) -> None:
 
 def committee_approve(session: Session, principal: Principal, list_id: uuid.UUID, *,
                       comment: str | None = None) -> DispositionList:
-    user_id = _named_user(principal)
+    user_id = named_user(principal)
     dl, org = load(session, principal, list_id, "disposition.manage")
     lock(session, dl)
-    _expect(dl, "committee_review", step="closing the committee review")
+    expect_status(dl, "committee_review", step="closing the committee review")
     members = committee(session, dl.id)
     chair = [m for m, _ in members if m.function == "chair"]
     if not chair or chair[0].user_id != user_id:
         raise PermissionDenied("only the chair of the committee closes its review",
                                code="not_chair")
     rows = items(session, dl.id)
-    pending = _pending(rows)
+    pending = pending_items(rows)
     voted = set(session.execute(sa.select(DispositionVote.item_id, DispositionVote.user_id)
                                 .where(DispositionVote.item_id.in_([i.id for i in pending]))))
     missing = [{"item": i.seq, "member": u.name} for i in pending for m, u in members
@@ -404,18 +349,18 @@ def committee_approve(session: Session, principal: Principal, list_id: uuid.UUID
     now = clock.now()
     for item in pending:
         if item.action == "keep":
-            _keep_longer(session, principal, dl, org, item)
+            keep_longer(session, principal, dl, org, item)
     dl.committee_approved_by = user_id
     dl.committee_approved_at = now
-    if not _close_list_if_empty(session, dl, rows, principal, org):
+    if not close_list_if_empty(session, dl, rows, principal, org):
         dl.status = "committee_approved"
     log_step(session, principal, "disposition.committee_approve", dl, org, comment=comment,
-         to_destroy=sum(1 for i in rows if i.status == "listed" and i.action == "destroy"),
-         to_transfer=sum(1 for i in rows if i.status == "listed" and i.action == "transfer"))
+             to_destroy=sum(1 for i in rows if i.status == "listed" and i.action == "destroy"),
+             to_transfer=sum(1 for i in rows if i.status == "listed" and i.action == "transfer"))
     return dl
 
 
-def _keep_longer(session: Session, principal: Principal, dl: DispositionList,
+def keep_longer(session: Session, principal: Principal, dl: DispositionList,
                  org: Organisation, item: DispositionItem,
                  by: str = "the destruction committee") -> None:
     """The committee (ข้อ 69) or the National Archives (ข้อ 70) decided to keep the record
@@ -477,10 +422,10 @@ def set_head(session: Session, principal: Principal, org_code: str,
 
 def head_decision(session: Session, principal: Principal, list_id: uuid.UUID, *,
                   decision: str, comment: str | None = None) -> DispositionList:
-    user_id = _named_user(principal)
+    user_id = named_user(principal)
     dl, org = load(session, principal, list_id, "disposition.manage")
     lock(session, dl)
-    _expect(dl, "committee_approved", step="the head of agency's decision")
+    expect_status(dl, "committee_approved", step="the head of agency's decision")
     head = session.get(AgencyHead, org.id)
     if head is None or head.user_id != user_id:
         raise PermissionDenied(f"only the head of agency of {org.code} decides on its "
@@ -509,107 +454,16 @@ def _reject(dl: DispositionList, rows: list[DispositionItem], reason: str) -> No
             close_item(item, "removed", reason)
 
 
-# -- 4. National Archives --------------------------------------------------------------
-
-def archives_sent(session: Session, principal: Principal, list_id: uuid.UUID,
-                  data: ArchivesSentIn) -> DispositionList:
-    _named_user(principal)
-    dl, org = load(session, principal, list_id, "disposition.manage")
-    lock(session, dl)
-    _expect(dl, "head_approved", step="sending the list to the National Archives")
-    assert dl.head_decided_at is not None
-    decided = dl.head_decided_at.astimezone(clock.BANGKOK).date()
-    if not decided <= data.sent_on <= clock.today():
-        raise InvalidInput(f"sent_on must be between the head's approval ({decided}) and "
-                           "today", code="invalid_date")
-    refuse_held(session, dl, "sending the list to the National Archives")
-    period = rule(session, ARCHIVES_REVIEW)
-    days = period.value if data.review_days is None else data.review_days
-    if days < period.value:
-        raise InvalidInput(f"review_days {days} is shorter than the National Archives' review "
-                           f"period of {period.value} days ({period.basis_en})",
-                           code="review_period_too_short")
-    dl.archives_sent_on, dl.archives_reference = data.sent_on, data.reference
-    dl.archives_review_days, dl.archives_sent_by = days, principal.name
-    dl.archives_review_basis = f"{period.basis_th}\n{period.basis_en}"
-    dl.status = "archives_review"
-    log_step(session, principal, "disposition.archives_sent", dl, org, sent_on=data.sent_on,
-         reference=data.reference, review_days=days, rule_version=period.version)
-    return dl
-
-
-def archives_response(session: Session, principal: Principal, list_id: uuid.UUID,
-                      data: ArchivesResponseIn) -> DispositionList:
-    """The National Archives' answer (ข้อ 70): approve (items they want are marked for
-    transfer), or object to named items — each kept until a date or marked for transfer;
-    the rest of the list may then be destroyed."""
-    _named_user(principal)
-    dl, org = load(session, principal, list_id, "disposition.manage")
-    lock(session, dl)
-    _expect(dl, "archives_review", step="recording the National Archives' answer")
-    if dl.archives_result is not None:
-        raise Conflict(f"the National Archives' answer is already recorded "
-                       f"({dl.archives_result})", code="already_recorded")
-    assert dl.archives_sent_on is not None
-    if not dl.archives_sent_on <= data.responded_on <= clock.today():
-        raise InvalidInput("responded_on must be between the sending date and today",
-                           code="invalid_date")
-    today = clock.today()
-    rows = items(session, dl.id)
-    by_seq = {i.seq: i for i in rows}
-    wanted = [*data.transfer_items, *(o.item for o in data.items)]
-    for seq in wanted:
-        item = by_seq.get(seq)
-        if item is None or item.status != "listed":
-            raise InvalidInput(f"item {seq} is not on the list", code="no_such_item")
-    if len(set(wanted)) != len(wanted):
-        raise InvalidInput("an item is named twice in the answer", code="duplicate_item")
-    for o in data.items:
-        if o.action == "keep" and o.keep_until is not None and o.keep_until <= today:
-            raise InvalidInput(f"item {o.item}: keep_until must be in the future",
-                               code="invalid_answer")
-    for seq in data.transfer_items:
-        _mark_transfer(by_seq[seq], "wanted by the National Archives: transfer")
-    for o in data.items:
-        item = by_seq[o.item]
-        note = f"objection of the National Archives: {o.comment}"
-        if o.action == "transfer":
-            _mark_transfer(item, note)
-        else:
-            assert o.keep_until is not None
-            item.action = "keep"
-            item.keep_until = max(filter(None, [item.keep_until, o.keep_until]))
-            item.note = f"{item.note}\n{note}" if item.note else note
-            _keep_longer(session, principal, dl, org, item,
-                         by="the National Archives (Fine Arts Department)")
-    result = "consent" if data.result == "consent" else data.result
-    dl.archives_result, dl.archives_responded_on = result, data.responded_on
-    dl.archives_comment, dl.archives_recorded_by = data.comment, principal.name
-    _close_list_if_empty(session, dl, rows, principal, org)
-    log_step(session, principal, "disposition.archives_response", dl, org, result=result,
-         responded_on=data.responded_on, transfer_items=data.transfer_items,
-         objected_items=[o.model_dump(mode="json") for o in data.items],
-         comment=data.comment)
-    return dl
-
-
-def _mark_transfer(item: DispositionItem, note: str) -> None:
-    if item.action == "destroy":
-        item.action = "transfer"
-    item.note = f"{item.note}\n{note}" if item.note else note
-    item.updated_at = clock.now()
-
-
 # -- withdrawing an item ---------------------------------------------------------------
 
 def withdraw_item(session: Session, principal: Principal, list_id: uuid.UUID, seq: int, *,
                   reason: str) -> DispositionList:
     """Take an item off a list at any step before execution (it can only make the list
     destroy less)."""
-    _named_user(principal)
+    named_user(principal)
     dl, org = load(session, principal, list_id, "disposition.manage")
     lock(session, dl)
-    _expect(dl, "draft", "committee_review", "committee_approved", "head_approved",
+    expect_status(dl, "draft", "committee_review", "committee_approved", "head_approved",
             "archives_review", step="withdrawing an item")
     rows = items(session, dl.id)
     item = next((i for i in rows if i.seq == seq), None)
@@ -620,126 +474,7 @@ def withdraw_item(session: Session, principal: Principal, list_id: uuid.UUID, se
     item.action = "remove"
     close_item(item, "removed", f"withdrawn by {principal.name}: {reason}")
     if dl.status != "draft":
-        _close_list_if_empty(session, dl, rows, principal, org)
+        close_list_if_empty(session, dl, rows, principal, org)
     log_step(session, principal, "disposition.item_withdraw", dl, org, item=seq,
-         evidence_id=item.evidence_id, reason=reason)
+             evidence_id=item.evidence_id, reason=reason)
     return dl
-
-
-# -- 5. execution request --------------------------------------------------------------
-
-def check_approvals(session: Session, dl: DispositionList) -> list[str]:
-    """What is missing before ``dl`` may be executed, from the stored facts."""
-    problems = []
-    members = committee(session, dl.id)
-    chairs = [m for m, _ in members if m.function == "chair"]
-    plain = [m for m, _ in members if m.function == "member"]
-    if len(chairs) != 1 or len(plain) < 2:
-        problems.append("the committee must be a chair and at least two members")
-    if dl.committee_approved_at is None or not chairs or \
-            dl.committee_approved_by != chairs[0].user_id:
-        problems.append("the committee's review is not closed by its chair")
-    if dl.head_decision != "approve" or dl.head_user_id is None:
-        problems.append("the head of agency has not approved the list")
-    elif dl.head_user_id in {m.user_id for m, _ in members}:
-        problems.append("the head of agency sits on the committee")
-    if not dl.committee_order_ref or dl.committee_order_date is None:
-        problems.append("the committee was not appointed by an order of the head of agency")
-    if executable_on(dl) is None:
-        problems.append("the National Archives review is not complete")
-    unconfirmed = [u.name for m, u in members if m.destruction_confirmed_at is None]
-    if unconfirmed:
-        problems.append("the committee's joint record of the destruction lacks the "
-                        f"confirmation of {', '.join(unconfirmed)}")
-    to_destroy = [i for i in items(session, dl.id)
-                  if i.status == "listed" and i.action == "destroy"]
-    votes = {(i, u): v for i, u, v in session.execute(
-        sa.select(DispositionVote.item_id, DispositionVote.user_id, DispositionVote.vote)
-        .where(DispositionVote.item_id.in_([i.id for i in to_destroy])))}
-    for item in to_destroy:
-        if any(votes.get((item.id, m.user_id)) != "approve" for m, _ in members):
-            problems.append(f"item {item.seq} lacks the approval of every committee member")
-    return problems
-
-
-def confirm_destruction(session: Session, principal: Principal, list_id: uuid.UUID,
-                        data: ConfirmIn | None = None) -> DispositionList:
-    """A committee member's part of the committee's joint record of the destruction
-    (ข้อ 68–69: the committee controls the destruction and records it, signed jointly):
-    given once the list is executable, before or with the request to execute."""
-    user_id = _named_user(principal)
-    dl, org = load(session, principal, list_id, "disposition.manage")
-    lock(session, dl)
-    _expect(dl, "archives_review", step="confirming the destruction")
-    if not is_executable(dl):
-        on = executable_on(dl)
-        raise Conflict("the list is not executable yet" + (f": the National Archives review "
-                       f"period ends on {on}" if on else ""), code="not_executable")
-    member = session.get(CommitteeMember, (dl.id, user_id))
-    if member is None:
-        raise PermissionDenied("only members of this list's committee sign its record of "
-                               "the destruction", code="not_on_committee")
-    refuse_held(session, dl, "confirming the destruction")
-    if member.destruction_confirmed_at is not None:
-        raise Conflict("you already confirmed this destruction", code="already_confirmed")
-    member.destruction_confirmed_at = clock.now()
-    member.destruction_note = data.note if data else None
-    log_step(session, principal, "disposition.destruction_confirm", dl, org,
-         function=member.function, note=member.destruction_note)
-    return dl
-
-
-def request_execution(session: Session, principal: Principal,
-                      list_id: uuid.UUID) -> DispositionList:
-    """A committee member asks for the execution; their confirmation is recorded with the
-    request, and every other member must have confirmed before."""
-    user_id = _named_user(principal)
-    dl, org = load(session, principal, list_id, "disposition.manage")
-    lock(session, dl)
-    _expect(dl, "archives_review", step="execution")
-    today = clock.today()
-    on = executable_on(dl)
-    if on is None or today < on:
-        raise Conflict(f"the list is not executable yet: the National Archives review period "
-                       f"ends on {on}" if on else "the list is not executable",
-                       code="not_executable")
-    member = session.get(CommitteeMember, (dl.id, user_id))
-    if member is None:
-        raise PermissionDenied("execution is requested by a member of the list's destruction "
-                               "committee (who confirms it with the request)",
-                               code="not_on_committee")
-    confirmed_now = member.destruction_confirmed_at is None
-    if confirmed_now:
-        member.destruction_confirmed_at = clock.now()
-        session.flush()
-    problems = check_approvals(session, dl)
-    if problems:
-        raise Conflict({"message": "steps are missing", "problems": problems},
-                       code="steps_missing")
-    refuse_held(session, dl, "execution")
-    not_due = _not_yet_eligible(session, dl, today)
-    if not_due:
-        raise Conflict({"message": "some records are not eligible for destruction (their "
-                        "retention was extended since they were listed); withdraw them first",
-                        "items": not_due}, code="not_eligible")
-    if confirmed_now:
-        log_step(session, principal, "disposition.destruction_confirm", dl, org,
-             function=member.function, with_request=True)
-    dl.status = "executing"
-    dl.execute_requested_by, dl.execute_requested_at = principal.name, clock.now()
-    enqueue(session, "disposition_execute", {"list_id": str(dl.id)},
-            dedup_key=f"disposition_execute:{dl.id}")
-    log_step(session, principal, "disposition.execute_request", dl, org)
-    return dl
-
-
-def _not_yet_eligible(session: Session, dl: DispositionList,
-                      today: dt.date) -> list[dict[str, Any]]:
-    rows = [i for i in items(session, dl.id) if i.status == "listed" and i.action == "destroy"]
-    evidence = list(session.scalars(sa.select(Evidence).where(
-        Evidence.id.in_([i.evidence_id for i in rows]))))
-    decisions = compute.decide_many(session, evidence, today=today)
-    seq = {i.evidence_id: i.seq for i in rows}
-    return [{"item": seq[e.id], "evidence_id": str(e.id),
-             "retain_until": e.retain_until.isoformat() if e.retain_until else None}
-            for e in evidence if e.status == "destroyed" or not decisions[e.id].eligible(today)]

@@ -34,7 +34,7 @@ from archive.errors import RetentionLocked, StoreUnavailable
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.jsonable import jsonable
 from archive.orgs.models import Organisation
-from archive.retention import compute, disposition, list_queries
+from archive.retention import compute, disposition, execution_request, list_queries
 from archive.retention.certificate import date_en, date_th, outcome, render_html, statement
 from archive.retention.models import DispositionCertificate, DispositionItem, DispositionList
 from archive.retention.schedules.models import RetentionSchedule, Tombstone
@@ -61,7 +61,7 @@ def execute(units: UnitsOfWork, store: ObjectStore, list_id: uuid.UUID, *,
             return {"status": "executed", "note": "already done"}
         if dl.status != "executing":
             return {"error": f"the list is {dl.status}, not executing"}
-        problems = disposition.check_approvals(session, dl)
+        problems = execution_request.check_approvals(session, dl)
         if problems:
             # Defence in depth: the request checked this too. Refuse, loudly, on record.
             audit.record(session, actor=_actor(), action="disposition.execute",

@@ -33,7 +33,14 @@ from archive.errors import ArchiveError, Conflict, InvalidInput
 from archive.evidence.models import DOC_TYPES
 from archive.evidence.schemas import validation_problems
 from archive.orgs import service as orgs
-from archive.retention import disposition, holds, read_models, survey
+from archive.retention import (
+    disposition,
+    execution_request,
+    holds,
+    national_archives,
+    read_models,
+    survey,
+)
 from archive.retention.forecast import forecast as run_forecast
 from archive.retention.models import LIST_STATUSES
 from archive.retention.rules import add_years
@@ -247,7 +254,7 @@ def _list(request: Request, principal: Principal, session: SessionDep, list_id: 
     record = committee.get("destruction_record") or []
     return render(request, "retention/list.html", status=status, dl=detail, error=error,
                   confirmed=[r.get("user") for r in record if r.get("confirmed_at")],
-                  review_days=disposition.rule(session, disposition.ARCHIVES_REVIEW).value,
+                  review_days=national_archives.rule(session, disposition.ARCHIVES_REVIEW).value,
                   problems=problems or [], steps=STEPS, step_index=done,
                   can_manage=principal.can("disposition.manage"),
                   on_committee=me == chair or me in members, is_chair=me == chair,
@@ -330,7 +337,7 @@ def archives_sent(request: Request, list_id: uuid.UUID, principal: PageUser,
         data = {"sent_on": form_text(form, "sent_on"), "reference": form_text(form, "reference"),
                 "review_days": form_text(form, "review_days")}
         body = _parse(ArchivesSentIn, {k: v for k, v in data.items() if v is not None})
-        return disposition.archives_sent(session, principal, list_id, body)
+        return national_archives.archives_sent(session, principal, list_id, body)
     return _list_step(request, principal, session, list_id, "disposition.archives_sent", call)
 
 
@@ -351,7 +358,7 @@ def archives_response(request: Request, list_id: uuid.UUID, principal: PageUser,
         else:
             data["transfer_items"] = form_list(form, "transfer")
         body = _parse(ArchivesResponseIn, data)
-        return disposition.archives_response(session, principal, list_id, body)
+        return national_archives.archives_response(session, principal, list_id, body)
     return _list_step(request, principal, session, list_id, "disposition.archives_response",
                       call)
 
@@ -370,7 +377,7 @@ def confirm_destruction(request: Request, list_id: uuid.UUID, principal: PageUse
                         session: SessionDep, form: FormDep) -> Response:
     def call() -> Any:
         body = _parse(ConfirmIn, {"note": form_text(form, "note")})
-        return disposition.confirm_destruction(session, principal, list_id, body)
+        return execution_request.confirm_destruction(session, principal, list_id, body)
     return _list_step(request, principal, session, list_id, "disposition.destruction_confirm",
                       call)
 
@@ -379,4 +386,4 @@ def confirm_destruction(request: Request, list_id: uuid.UUID, principal: PageUse
 def execute(request: Request, list_id: uuid.UUID, principal: PageUser,
             session: SessionDep) -> Response:
     return _list_step(request, principal, session, list_id, "disposition.execute_request",
-                      lambda: disposition.request_execution(session, principal, list_id))
+                      lambda: execution_request.request_execution(session, principal, list_id))
