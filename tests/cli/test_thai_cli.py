@@ -15,7 +15,8 @@ from tests.factories import make_pdf
 
 
 def _orgs(env: Env) -> None:
-    env.org("p-cm", type="province")
+    env.org("dla", type="dla-office")
+    env.org("p-cm", type="province", parent="dla")
     env.org("sao-1", parent="p-cm")
 
 
