@@ -16,7 +16,15 @@ from archive.disbursements.schemas import DisbursementCreate
 from archive.evidence.models import Evidence
 from archive.retention.rules import Decision
 from archive.retention.vouchers import VoucherFacts, combine
-from tests.archive.retention.helpers import approve_all, at, ingest, people, run_jobs, survey
+from tests.archive.retention.helpers import (
+    approve_all,
+    at,
+    ingest,
+    people,
+    request_execution,
+    run_jobs,
+    survey,
+)
 from tests.conftest import Env
 from tests.factories import world
 
@@ -107,7 +115,7 @@ def test_a_file_is_destroyed_only_when_every_voucher_it_supports_allows_it(env: 
         approve_all(env, tokens, list_id, sent_on="2027-01-15")
     rm = env.client(tokens["rm1"])
     with at("2027-04-01"):
-        r = rm.post(f"/api/v1/retention/lists/{list_id}/execute")
+        r = request_execution(env, tokens, list_id)
         assert r.status_code == 202, r.text
         # linked after the execution was requested, before the job runs
         newer = _voucher(env, tokens, "40/2566", "2023-03-01")
