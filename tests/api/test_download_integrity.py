@@ -79,7 +79,7 @@ def test_small_tampered_object_is_refused_before_anything_is_sent(env: Env):
     health = admin.get("/admin/health")
     assert health.status_code == 200
     assert key in health.text and 'role="alert"' in health.text
-    metrics = env.client().get("/metrics").text
+    metrics = env.client(tokens["admin"]).get("/metrics").text   # not public (item 11)
     assert 'archive_integrity_alerts{kind="fixity_mismatch"} 1.0' in metrics
     assert "archive_download_integrity_failures_total 3.0" in metrics
     assert 'archive_fixity_blobs{result="mismatch"} 1.0' in metrics
