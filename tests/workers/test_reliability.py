@@ -198,7 +198,11 @@ def test_worker_carries_on_after_a_database_restart(tmp_path):
         proc = subprocess.Popen([*ARCHIVE, "worker", "--concurrency", "1"], env=env_vars,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
-            time.sleep(3)
+            # the worker must be running, not still starting (a busy machine takes seconds
+            # to import it), before the database goes away under it
+            wait_for(lambda: b"worker.started" in (tmp_path / "worker.log").read_bytes(), 120,
+                     "the worker to start")
+            time.sleep(1)
             pg.stop_server()                  # the database goes away under the worker
             time.sleep(4)
             assert proc.poll() is None, "the worker died with the database"
