@@ -13,6 +13,7 @@ Code that reads then writes (a read-modify-write) therefore starts with the writ
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -191,3 +194,23 @@ def rowcount(result: Any) -> int:
 
 def dialect_name(session: Session) -> str:
     return session.get_bind().dialect.name
+
+
+class _Explain(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, stmt: Any) -> None:
+        self.stmt = stmt
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.stmt, **kw))
+
+
+def planned_rows(session: Session, stmt: Any) -> int:
+    """PostgreSQL's planner estimate of the rows ``stmt`` returns; no row is read."""
+    plan = session.execute(_Explain(stmt)).scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])

@@ -22,14 +22,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
+from sqlalchemy.sql.expression import ColumnElement
 
 from archive import audit
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
-from archive.db import dialect_name
+from archive.db import dialect_name, planned_rows
 from archive.disbursements.models import FINDING_CODES, Disbursement, DisbursementFinding
 from archive.disbursements.schemas import (
     ListFilters,
@@ -186,23 +185,9 @@ def _total(session: Session, query: _Query) -> tuple[int, bool]:
     if count <= EXACT_TOTAL_LIMIT:
         return count, False
     if dialect_name(session) == "postgresql":
-        plan = session.execute(_Explain(query.select(sa.literal(1)))).scalar_one()
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_TOTAL_LIMIT + 1), True
+        return max(planned_rows(session, query.select(sa.literal(1))),
+                   EXACT_TOTAL_LIMIT + 1), True
     return EXACT_TOTAL_LIMIT + 1, True
-
-
-class _Explain(Executable, ClauseElement):
-    inherit_cache = False
-
-    def __init__(self, stmt: Any) -> None:
-        self.stmt = stmt
-
-
-@compiles(_Explain, "postgresql")
-def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
-    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.stmt, **kw))
 
 
 def _page(session: Session, query: _Query, after: tuple[dt.date, uuid.UUID] | None,

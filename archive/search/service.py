@@ -35,14 +35,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
+from sqlalchemy.sql.expression import ColumnElement
 
 from archive import audit, clock
 from archive.accounts.principal import Principal, require
 from archive.clock import start_of_day
-from archive.db import dialect_name
+from archive.db import dialect_name, planned_rows
 from archive.errors import InvalidInput, NotFound
 from archive.evidence.models import Blob, Evidence
 from archive.evidence.service import to_out
@@ -429,28 +428,12 @@ def _page_with_count(session: Session, where: list[ColumnElement[bool]], sort: s
     return [Hit(ev, blob, org) for ev, blob, org, _ in rows], total
 
 
-class _Explain(Executable, ClauseElement):
-    inherit_cache = False
-
-    def __init__(self, stmt: Any) -> None:
-        self.stmt = stmt
-
-
-@compiles(_Explain, "postgresql")
-def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
-    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.stmt, **kw))
-
-
 def planner_estimate(session: Session, where: list[ColumnElement[bool]]) -> int:
     """The PostgreSQL planner's estimate of the number of matches (no rows are read).
 
     Looked up at call time: tests replace it (with ``EXACT_TOTAL_LIMIT``) to force each
     counting path."""
-    plan = session.execute(_Explain(sa.select(sa.literal(1)).select_from(Evidence)
-                                    .where(*where))).scalar_one()
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
+    return planned_rows(session, sa.select(sa.literal(1)).select_from(Evidence).where(*where))
 
 
 def _total(session: Session, where: list[ColumnElement[bool]]) -> tuple[int, bool]:
