@@ -83,8 +83,10 @@ def starts_xml_document(head: bytes) -> bool:
 def parse_untrusted(data: bytes, limits: XMLLimits = DEFAULT_XML_LIMITS) -> etree._ElementTree:
     """Parse ``data`` into a tree or raise :class:`XMLRejected`.
 
-    The document-type declaration is examined as soon as the root element starts, before
-    the body is read, so a hostile DTD is refused without its entities ever being used.
+    The document-type declaration is examined on its own, before the body is parsed, so a
+    hostile DTD is refused without its entities ever being used. (Examining it at the root's
+    start event is not enough: libxml2 2.14 parses a whole chunk before lxml hands out
+    events, and stops at its own amplification or depth limit first.)
     """
     if len(data) > limits.max_bytes:
         raise XMLRejected("too_large", f"XML is {len(data):,} bytes; the limit is "
@@ -92,6 +94,7 @@ def parse_untrusted(data: bytes, limits: XMLLimits = DEFAULT_XML_LIMITS) -> etre
     if not data.strip():
         raise XMLRejected("empty", "XML is empty")
 
+    _check_prolog(data)
     events = etree.iterparse(io.BytesIO(data), events=("start", "end"), **_PARSER_OPTIONS)
     depth = 0
     count = 0
@@ -113,12 +116,90 @@ def parse_untrusted(data: bytes, limits: XMLLimits = DEFAULT_XML_LIMITS) -> etre
                 raise XMLRejected("too_many_elements", "XML has more than "
                                   f"{limits.max_elements:,} elements", line=element.sourceline)
     except etree.XMLSyntaxError as exc:
-        line, column = (exc.position if exc.position else (None, None))
-        raise XMLRejected("malformed", f"not well-formed XML: {exc.msg}", line=line,
-                          column=column) from None
+        raise _rejected(exc, limits) from None
     if root is None:
         raise XMLRejected("malformed", "not well-formed XML: no root element")
     return root.getroottree()
+
+
+def _rejected(exc: etree.XMLSyntaxError, limits: XMLLimits) -> XMLRejected:
+    """The refusal for a parser error: libxml2's own resource limits (nesting depth, entity
+    amplification) get the same codes as ours, whichever of the two is reached first."""
+    line, column = (exc.position if exc.position else (None, None))
+    if exc.code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        message = exc.msg.lower()
+        if "depth" in message:
+            return XMLRejected("too_deep", f"XML nests deeper than {limits.max_depth} "
+                               "elements", line=line, column=column)
+        if "entity" in message:
+            return XMLRejected("entities", "XML expands entities beyond the parser's limit; "
+                               "entity declarations are refused", line=line, column=column)
+    return XMLRejected("malformed", f"not well-formed XML: {exc.msg}", line=line,
+                       column=column)
+
+
+def _check_prolog(data: bytes) -> None:
+    """Refuse a hostile document-type declaration before the body is parsed: the prolog
+    (everything before the root element) is parsed with an empty stand-in root, so no
+    entity it declares can be referenced. Encodings the byte scan cannot follow (UTF-16)
+    fall through to the parse, whose limits still hold."""
+    end = _prolog_end(data)
+    if end is None or b"<!DOCTYPE" not in data[:end]:
+        return
+    try:
+        stand_in = etree.fromstring(data[:end] + b"<_/>", parser=safe_parser())
+    except etree.XMLSyntaxError as exc:
+        raise _rejected(exc, DEFAULT_XML_LIMITS) from None
+    _check_doctype(stand_in.getroottree().docinfo)
+
+
+def _prolog_end(data: bytes) -> int | None:
+    """Offset of the root element's ``<`` in ASCII-compatible XML, or None when the prolog
+    cannot be followed byte by byte. Skips the declaration, comments, processing
+    instructions and a DOCTYPE (quoted strings, internal subset and its comments)."""
+    at = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        while at < len(data) and data[at] in b" \t\r\n":
+            at += 1
+        if data.startswith(b"<?", at):
+            close = data.find(b"?>", at)
+            at = -1 if close < 0 else close + 2
+        elif data.startswith(b"<!--", at):
+            close = data.find(b"-->", at + 4)
+            at = -1 if close < 0 else close + 3
+        elif data.startswith(b"<!DOCTYPE", at):
+            at = _doctype_end(data, at)
+        elif data.startswith(b"<", at):
+            return at
+        else:
+            return None
+        if at < 0:
+            return None
+
+
+def _doctype_end(data: bytes, at: int) -> int:
+    """Offset just after the DOCTYPE starting at ``at``, or -1 when it does not end."""
+    quote = 0
+    brackets = 0
+    while at < len(data):
+        byte = data[at]
+        if quote:
+            quote = 0 if byte == quote else quote
+        elif data.startswith(b"<!--", at):
+            close = data.find(b"-->", at + 4)
+            if close < 0:
+                return -1
+            at = close + 2
+        elif byte in b"\"'":
+            quote = byte
+        elif byte == ord("["):
+            brackets += 1
+        elif byte == ord("]"):
+            brackets -= 1
+        elif byte == ord(">") and brackets <= 0:
+            return at + 1
+        at += 1
+    return -1
 
 
 def _check_doctype(docinfo: etree.DocInfo) -> None:

@@ -94,3 +94,22 @@ def test_arbitrary_bytes_parse_or_are_refused_cleanly(data: bytes) -> None:
     except XMLRejected as exc:
         assert exc.code in {"empty", "malformed", "entities", "external_dtd", "too_deep",
                             "too_many_elements"}
+
+
+@pytest.mark.parametrize("prolog", [
+    # The internal subset holds quoted "]>" and a comment with a stray quote: the prolog
+    # scan must still find where the declaration ends.
+    b'<?xml version="1.0"?>\n<!-- a comment -->\n<!DOCTYPE r [<!-- it\'s -->'
+    b'<!ENTITY x "]>">]>',
+    b'\xef\xbb\xbf<!DOCTYPE r [\n  <!ENTITY x SYSTEM "file:///etc/passwd">\n]>',
+])
+def test_entities_are_refused_from_the_prolog_alone(prolog: bytes) -> None:
+    # The body is not well-formed: only a refusal that looked at the prolog first says
+    # "entities" (the body would otherwise be reported as malformed).
+    assert rejected(prolog + b"<r>&x;<unclosed></r>").code == "entities"
+
+
+@pytest.mark.parametrize("depth", [65, 300, 5_000])
+def test_depth_is_refused_whichever_limit_is_reached_first(depth: int) -> None:
+    # 65 passes libxml2's own limit (256) and meets ours; deeper meets libxml2's first.
+    assert rejected(b"<a>" * depth + b"</a>" * depth).code == "too_deep"
