@@ -355,6 +355,10 @@ def ingest(
     confirm_fiscal_year: Annotated[bool, typer.Option(
         "--confirm-fiscal-year", help="Keep a fiscal year more than one year from the issue "
         "date's, or after the next fiscal year.")] = False,
+    allow_duplicate: Annotated[bool, typer.Option(
+        "--allow-duplicate", help="Archive files whose bytes are already archived for the "
+        "organisation as new records (deliberate duplicates, recorded as such); without "
+        "it they are skipped, naming the existing record.")] = False,
     voucher_no: Annotated[str | None, typer.Option()] = None,
     doc_number: Annotated[str | None, typer.Option()] = None,
     issue_date: Annotated[str | None, typer.Option(
@@ -370,14 +374,12 @@ def ingest(
 ) -> None:
     """Archive files in bulk (folders are walked recursively).
 
-    Files already archived for the organisation are skipped; exit code 1 if any file
-    failed."""
-    import sqlalchemy as sa
-
+    Files whose bytes are already archived for the organisation are skipped, naming the
+    existing record (the archive's one rule for duplicates, see the README), unless
+    --allow-duplicate; exit code 1 if any file failed."""
     from archive.errors import ArchiveError
     from archive.evidence import service
     from archive.evidence.intake import spool_file
-    from archive.evidence.models import Blob, Evidence
     from archive.evidence.schemas import EvidenceMetadata, parse_metadata
     from archive.orgs import service as orgs
     from archive.textnorm import safe_filename
@@ -388,13 +390,14 @@ def ingest(
               "issuer_name": issuer_name, "issuer_tax_id": issuer_tax_id,
               "issuer_branch": issuer_branch, "amount": amount, "vat_amount": vat_amount,
               "currency": currency, "description": description,
-              "confirm_fiscal_year": confirm_fiscal_year or None}
+              "confirm_fiscal_year": confirm_fiscal_year or None,
+              "allow_duplicate": allow_duplicate or None}
     ctx = Ctx.load()
     try:
         meta = parse_metadata(EvidenceMetadata, {k: v for k, v in fields.items()
                                                  if v is not None})
         with ctx.unit_of_work() as session:
-            org_row = orgs.get_by_code(session, org)
+            orgs.get_by_code(session, org)
     except ArchiveError as exc:
         fail(exc)
     files = _walk(paths)
@@ -411,23 +414,23 @@ def ingest(
                                    tmp_dir=ctx.settings.tmp_dir)
                 with spool, session_scope(ctx.sessions) as session:
                     row["sha256"] = spool.sha256
-                    existing = session.scalar(
-                        sa.select(Evidence.id).join(Blob, Blob.id == Evidence.blob_id)
-                        .where(Blob.sha256 == spool.sha256, Evidence.org_id == org_row.id,
-                               Evidence.status != "destroyed").limit(1))
-                    if existing is not None:
-                        row.update(status="skipped", id=str(existing),
-                                   detail="already archived for this organisation")
-                    else:
-                        result = service.ingest(
-                            session, ctx.store, ctx.principal, spool=spool, meta=meta,
-                            filename=safe_filename(path.name), client_media_type=None,
-                            policy=policy)
-                        row.update(status="duplicate" if result.duplicate else "archived",
-                                   id=str(result.evidence.id), media_type=result.blob.media_type,
-                                   size=result.blob.size)
+                    result = service.ingest(
+                        session, ctx.store, ctx.principal, spool=spool, meta=meta,
+                        filename=safe_filename(path.name), client_media_type=None,
+                        policy=policy)
+                    row.update(status="duplicate" if result.duplicate else "archived",
+                               id=str(result.evidence.id), media_type=result.blob.media_type,
+                               size=result.blob.size)
+                    if result.evidence.duplicate_allowed:
+                        row["duplicate_allowed"] = True
             except ArchiveError as exc:
-                row.update(status="failed", error=exc.code, detail=exc.detail)
+                if exc.code == "duplicate_upload" and isinstance(exc.detail, dict):
+                    existing = exc.detail["existing"][0]
+                    row.update(status="skipped", id=existing,
+                               detail=f"already archived for {org} as record {existing} "
+                                      "(--allow-duplicate to archive it again)")
+                else:
+                    row.update(status="failed", error=exc.code, detail=exc.detail)
             except OSError as exc:
                 row.update(status="failed", error="read_error", detail=str(exc))
             results.append(row)
@@ -449,8 +452,9 @@ def _ingest_summary(results: list[dict[str, Any]]) -> None:
     sha_width = 16 if out.is_terminal else 64
     for r in results:
         table.add_row(r["path"], f"[{style[r['status']]}]{r['status']}[/]",
-                      (r.get("sha256") or "")[:sha_width], r.get("id") or f"{r.get('error')}: "
-                      f"{r.get('detail')}")
+                      (r.get("sha256") or "")[:sha_width],
+                      r["detail"] if r["status"] == "skipped" else
+                      r.get("id") or f"{r.get('error')}: {r.get('detail')}")
     out.print(table)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in style}
     out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no files")

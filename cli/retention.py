@@ -2,8 +2,9 @@
 
 Reading and proposing (``survey``, ``forecast``, ``lists``, ``show``, ``record``) run as the
 server's operator. The steps of a disposition list (``committee``, ``vote``, ``approve``,
-``archives``, ``withdraw``, ``confirm``, ``execute``) are taken by named users: give your
-own API token with ``--token`` (or ``ARCHIVE_TOKEN``). The operator account cannot take
+``archives``, ``withdraw``, ``confirm``, ``execute``) and placing or releasing a legal hold
+(``holds place``, ``holds release``) are taken by named users: give your own API token
+with ``--token`` (or ``ARCHIVE_TOKEN``). The operator account cannot take
 them, so the CLI cannot skip a step either. Every attempt, refused ones included, is audited.
 """
 
@@ -173,12 +174,25 @@ def lists(status: Annotated[str | None, typer.Option(help="draft, committee_revi
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
-    table = Table("id", "number", "organisation", "status", "items", "to destroy",
+    table = Table("id", "number", "organisation", "status", "items", "outcome",
                   "executable on")
     for r in rows:
         table.add_row(str(r.id), r.number, r.org_code, r.status, str(r.items),
-                      str(r.to_destroy), str(r.executable_on or ""))
+                      _outcome(r.outcome), str(r.executable_on or ""))
     out.print(table)
+
+
+# The words of the counts (archive.retention.list_queries.OUTCOMES).
+_COUNT_WORDS = {"to_destroy": "to be destroyed", "to_transfer": "to be transferred",
+                "to_keep": "to be kept longer", "on_hold": "of them on legal hold",
+                "destroyed": "destroyed", "transferred": "transferred", "kept": "kept longer",
+                "held": "not destroyed (legal hold)", "blocked": "not destroyed (blocked)",
+                "removed": "removed"}
+
+
+def _outcome(counts: dict[str, int]) -> str:
+    """What a list's items came to: "destroyed: 3, kept longer: 1"."""
+    return ", ".join(f"{_COUNT_WORDS.get(k, k)}: {n}" for k, n in counts.items()) or "-"
 
 
 @app.command()
@@ -194,6 +208,7 @@ def show(list_id: str, as_json: JsonOpt = False) -> None:
         return
     out.print(f"[bold]{detail.number}[/] {detail.org_name} — {detail.status}"
               + (f", executable on {detail.executable_on}" if detail.executable_on else ""))
+    out.print(f"{detail.items} item(s): {_outcome(detail.outcome)}")
     table = Table("ลำดับที่", "รหัสแฟ้ม", "ที่", "ลงวันที่", "เรื่อง", "อายุการเก็บ", "การพิจารณา",
                   "votes")
     for i in detail.entries:
@@ -268,21 +283,47 @@ def vote(list_id: str,
          keep_until: Annotated[str | None, typer.Option(help="With --action keep.")] = None,
          comment: Annotated[str | None, typer.Option()] = None,
          token: TokenOpt = None) -> None:
-    """Your vote as a committee member, per item (final)."""
+    """Your vote as a committee member, per item (final).
+
+    Without --item: every open item you have not voted on yet; items you already voted
+    on are skipped with a note, and so (when approving) are items whose record is on
+    legal hold."""
     from archive.retention import disposition
     from archive.retention.schemas import VoteIn
 
+    notes: list[str] = []
+
     def run(s: Session, p: Principal, lid: uuid.UUID) -> None:
-        seqs = items or [i.seq for i in disposition.items(s, lid) if i.status == "listed"]
+        seqs = list(items or [])
+        if not seqs:
+            seqs, voted, held = disposition.votes_to_cast(s, p, lid)
+            if voted:
+                notes.append(f"skipped item(s) {_seqs(voted)}: you already voted on them "
+                             "(votes are final)")
+            if held and not object_:
+                seqs = [n for n in seqs if n not in held]
+                notes.append(f"skipped item(s) {_seqs(held)}: the record is under legal "
+                             "hold and cannot be approved; object, or withdraw the item")
+            if not seqs:
+                notes.append("nothing left for you to vote on")
+                return
         votes = [VoteIn(item=n, vote="object" if object_ else "approve", comment=comment,
                         action=action, keep_until=_date(keep_until, "--keep-until"))
                  for n in seqs]
         disposition.vote(s, p, lid, votes)
+        notes.insert(0, f"voted {'object' if object_ else 'approve'} on item(s) "
+                        f"{_seqs(seqs)}")
 
     try:
         _step(list_id, token, "disposition.vote", run)
     except ValueError as exc:
         fail(str(exc), code=2)
+    for note in notes:
+        err.print(note)
+
+
+def _seqs(numbers: list[int]) -> str:
+    return ", ".join(str(n) for n in numbers)
 
 
 @app.command()
@@ -556,8 +597,12 @@ def holds_place(reason: Annotated[str, typer.Option()],
                 doc_type: Annotated[str | None, typer.Option()] = None,
                 disbursement: Annotated[str | None, typer.Option(
                     "--disbursement", help="A voucher id: every file linked to it, now and "
-                                           "later.")] = None) -> None:
-    """Place a legal hold on records, on the records matching filters, or on a voucher."""
+                                           "later.")] = None,
+                token: TokenOpt = None) -> None:
+    """Place a legal hold on records, on the records matching filters, or on a voucher.
+
+    Placed by a named user (your API token), like the steps of a disposition; an
+    identical hold (same records or filter, same reason) already active is refused."""
     from archive.retention import holds
     from archive.retention.schemas import HoldIn
     from archive.search.schemas import SearchFilters
@@ -576,19 +621,22 @@ def holds_place(reason: Annotated[str, typer.Option()],
     except ValueError as exc:
         fail(str(exc), code=2)
     ctx = Ctx.load()
-    with _work(ctx, action="hold.create", target=("legal_hold", None)) as (s, p):
+    with _work(ctx, _need_token(token), action="hold.create",
+               target=("legal_hold", None)) as (s, p):
         hold = holds.create_hold(s, p, data)
         hold_id = hold.id
     out.print(f"hold {hold_id} placed")
 
 
 @holds_app.command("release")
-def holds_release(hold_id: str, reason: Annotated[str, typer.Option()]) -> None:
-    """Release a hold (the records' retention is recomputed)."""
+def holds_release(hold_id: str, reason: Annotated[str, typer.Option()],
+                  token: TokenOpt = None) -> None:
+    """Release a hold (the records' retention is recomputed); by a named user."""
     from archive.retention import holds
 
     ctx = Ctx.load()
     hid = _uuid(hold_id, "hold id")
-    with _work(ctx, action="hold.release", target=("legal_hold", hid)) as (s, p):
+    with _work(ctx, _need_token(token), action="hold.release",
+               target=("legal_hold", hid)) as (s, p):
         holds.release_hold(s, p, hid, reason=reason)
     out.print(f"hold {hold_id} released")

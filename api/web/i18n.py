@@ -653,6 +653,18 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "kept": ("เก็บต่อ", "kept"), "transferred": ("ส่งมอบแล้ว", "transferred"),
         "removed": ("ถอนออก", "removed"), "blocked": ("ติดขัด", "blocked"),
     },
+    "list_count": {
+        "to_destroy": ("ที่จะทำลาย", "to be destroyed"),
+        "to_transfer": ("ที่จะส่งมอบกรมศิลปากร", "to be transferred"),
+        "to_keep": ("ที่จะเก็บไว้ต่อ", "to be kept longer"),
+        "on_hold": ("ในจำนวนนี้ถูกระงับการทำลาย", "of them on legal hold"),
+        "destroyed": ("ทำลายแล้ว", "destroyed"),
+        "transferred": ("ส่งมอบแล้ว", "transferred"),
+        "kept": ("เก็บไว้ต่อ", "kept longer"),
+        "held": ("ไม่ได้ทำลายเพราะถูกระงับการทำลาย", "not destroyed: on legal hold"),
+        "blocked": ("ไม่ได้ทำลาย (ติดขัด)", "not destroyed: blocked"),
+        "removed": ("ถอนออก", "removed"),
+    },
     "item_action": {
         "destroy": ("ทำลาย", "destroy"), "keep": ("เก็บไว้ต่อ", "keep longer"),
         "transfer": ("ส่งมอบกรมศิลปากร", "transfer"), "remove": ("ถอนออกจากบัญชี", "remove"),
@@ -1092,4 +1104,31 @@ MESSAGES += [(re.compile(p), t) for p, t in [
      "{0} ไม่ใช่วันที่ กรุณากรอกแบบ ปปปป-ดด-วว หรือ ว/ด/ปปปป (ปี พ.ศ. ได้)"),
     (r"^(.*) is not a date of the calendar$", "{0} ไม่มีวันนี้ในปฏิทิน"),
     (r"^(.*) is not a whole number$", "{0} ไม่ใช่จำนวนเต็ม"),
+]]
+# Issue 16 (items 4, 10, 13): one duplicate rule, identical holds, the committee's turn.
+TH.update({
+    "Archive again on purpose a file the organisation already holds (a second record)":
+        "ตั้งใจนำเข้าซ้ำ: ไฟล์ที่หน่วยงานมีอยู่แล้ว นำเข้าอีกครั้งเป็นรายการที่สอง",
+    "Open the record that holds this file": "เปิดรายการที่มีไฟล์นี้อยู่แล้ว",
+    "Archived on purpose as a second record of bytes the organisation already held.":
+        "รายการนี้ตั้งใจนำเข้าซ้ำ เป็นรายการที่สองของไฟล์ที่หน่วยงานมีอยู่แล้ว",
+    "Other records with the same bytes": "รายการอื่นที่เป็นไฟล์เดียวกันทุกไบต์",
+    "This file is already archived for the organisation.": "หน่วยงานนี้นำเข้าไฟล์นี้ไว้แล้ว",
+    "An identical legal hold is already in force.": "มีการระงับการทำลายแบบเดียวกันนี้อยู่แล้ว",
+    "The committee has not finished its review yet.": "คณะกรรมการยังพิจารณาไม่เสร็จ",
+})
+ERROR_CODES.update({
+    "duplicate_upload": "This file is already archived for the organisation.",
+    "hold_exists": "An identical legal hold is already in force.",
+    "committee_not_finished": "The committee has not finished its review yet.",
+})
+MESSAGES += [(re.compile(p), t) for p, t in [
+    (r"^these bytes are already archived for (\S+) as record (\S+);",
+     "หน่วยงาน {0} นำเข้าไฟล์นี้ (ไบต์เดียวกันทุกไบต์) ไว้แล้วเป็นรายการ {1} "
+     "เปิดหรือแนบรายการนั้นแทน หรือทำเครื่องหมายที่ช่อง “ตั้งใจนำเข้าซ้ำ” หากต้องการรายการที่สอง"),
+    (r"^an identical hold is already active \(hold (\S+)\)",
+     "มีการระงับการทำลายแบบเดียวกัน (รายการเดียวกันหรือตัวกรองเดียวกัน เหตุผลเดียวกัน) "
+     "อยู่แล้ว: {0}"),
+    (r"^the committee has not finished its review",
+     "คณะกรรมการยังพิจารณาไม่เสร็จ หัวหน้าส่วนราชการพิจารณาได้เมื่อประธานกรรมการปิดการพิจารณาแล้ว"),
 ]]

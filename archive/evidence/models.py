@@ -76,6 +76,9 @@ class Evidence(Base):
     # maintained by the inspection worker and the retention domain, filtered on by search.
     pdfa_compliant: Mapped[bool | None] = mapped_column(sa.Boolean)
     on_hold: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Archived although the same bytes were already archived for the organisation, because
+    # the uploader said so (``allow_duplicate``); otherwise such an upload is refused.
+    duplicate_allowed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Retention (set at ingest / by the retention jobs): the schedule assigned from the
     # document type, the date before which the record must not be destroyed (only ever
     # moved later; NULL until computed or when it cannot be), and what it was computed from.

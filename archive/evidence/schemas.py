@@ -164,6 +164,10 @@ class EvidenceMetadata(_MetadataFields):
     confirm_fiscal_year: bool = Field(
         default=False, description="true: keep a fiscal year more than one year from the "
         "issue date's fiscal year, or after the next fiscal year (refused otherwise).")
+    allow_duplicate: bool = Field(
+        default=False, description="true: archive the file although the same bytes are "
+        "already archived for the organisation (a deliberate second record, recorded as "
+        "such); otherwise such an upload is refused with 409 and the existing record.")
     _fiscal_year_source: str = PrivateAttr(default="typed")
 
     @model_validator(mode="after")
@@ -180,7 +184,8 @@ class EvidenceMetadata(_MetadataFields):
 
     def row_values(self) -> dict[str, Any]:
         """The values of the evidence row."""
-        return {**self.model_dump(exclude={"org_code", "confirm_fiscal_year"}),
+        return {**self.model_dump(exclude={"org_code", "confirm_fiscal_year",
+                                           "allow_duplicate"}),
                 "fiscal_year_source": self._fiscal_year_source}
 
 
@@ -238,10 +243,14 @@ class EvidenceOut(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    duplicate_allowed: bool = Field(
+        default=False, description="Archived although the same bytes were already archived "
+        "for the organisation, because the upload said allow_duplicate=true.")
 
 
 class IngestOut(EvidenceOut):
-    duplicate: bool
+    duplicate: bool = Field(description="The same bytes are held by other records in your "
+                            "scope (listed in duplicate_of).")
     duplicate_of: list[uuid.UUID] = []
 
 

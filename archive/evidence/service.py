@@ -95,18 +95,21 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     schedule_id = schedule_for(session, meta.doc_type)
 
     blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
-    new = blob is None
+    new = False
     if blob is None:
         retain_until = new_bytes_lock(session.get(RetentionSchedule, schedule_id)
                                       if schedule_id else None, policy,
                                       fiscal_year_for_lock(meta.fiscal_year or
                                                            thai_fiscal_year(clock.today()),
                                                            meta.issue_date))
-        blob = _store_new_blob(session, store, spool, sha, media_type, retain_until)
+        blob, new = _store_new_blob(session, store, spool, sha, media_type, retain_until)
     elif blob.deleted_at is not None:
         raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
                        "archived again under the same record history", code="blob_destroyed")
     failpoint("ingest.after_put")
+    allowed = False
+    if not new:
+        allowed = _refuse_repeat(session, blob, org, allow=meta.allow_duplicate)
     duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
 
     now = clock.now()
@@ -114,6 +117,7 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
            "blob_id": blob.id, "original_filename": filename,
            "client_media_type": client_media_type, "uploaded_by": principal.name,
            "status": "received", "version": 1, "on_hold": False, "pdfa_compliant": None,
+           "duplicate_allowed": allowed,
            "schedule_id": schedule_id, "retain_until": None,
            "retention_basis": None, "created_at": now, "updated_at": now}
     row["meta_hash"] = versions.version_hash(
@@ -132,8 +136,36 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
                  details={"sha256": sha, "size": spool.size, "media_type": media_type,
                           "filename": filename, "doc_type": meta.doc_type,
                           "duplicate": bool(duplicate_of), "version": 1,
+                          **({"duplicate_allowed": True} if allowed else {}),
                           "meta_hash": row["meta_hash"]})
     return IngestResult(evidence, blob, org, duplicate_of)
+
+
+def _refuse_repeat(session: Session, blob: Blob, org: Organisation, *, allow: bool) -> bool:
+    """One rule for every channel (API, pages, CLI): bytes already archived for the
+    organisation are not archived again unless the uploader says it is deliberate
+    (``allow``; True is then returned and recorded on the record). Refused: 409
+    ``duplicate_upload`` naming the existing records.
+
+    Uploads of the same bytes are serialised on the blob's row first (PostgreSQL: its row
+    lock; SQLite: the write lock a write takes), so two at once cannot both pass."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(Blob.id).where(Blob.id == blob.id).with_for_update())
+    else:
+        session.execute(sa.update(Blob).where(Blob.id == blob.id).values(size=Blob.size)
+                        .execution_options(synchronize_session=False))
+    existing = list(session.scalars(
+        sa.select(Evidence.id).where(Evidence.blob_id == blob.id, Evidence.org_id == org.id,
+                                     Evidence.status != "destroyed")
+        .order_by(Evidence.id).limit(20)))
+    if not existing:
+        return False
+    if allow:
+        return True
+    raise Conflict({"message": f"these bytes are already archived for {org.code} as record "
+                    f"{existing[0]}; open or link that record, or say allow_duplicate=true "
+                    "to archive them again deliberately",
+                    "existing": [str(i) for i in existing]}, code="duplicate_upload")
 
 
 def _duplicates_in_scope(session: Session, principal: Principal, blob: Blob) -> list[uuid.UUID]:
@@ -197,7 +229,8 @@ def new_bytes_lock(schedule: RetentionSchedule | None, policy: IngestPolicy, fis
 
 
 def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str,
-                    media_type: str, retain_until: dt.datetime) -> Blob:
+                    media_type: str, retain_until: dt.datetime) -> tuple[Blob, bool]:
+    """The blob row of new bytes, after putting them; True if this call inserted it."""
     key = blob_key(sha)
     info = store.put(key, spool.source(), spool.size, retain_until=retain_until,
                      content_type=media_type)
@@ -210,10 +243,10 @@ def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str
     inserted = upsert_ignore(session, table_of(Blob), row, ["sha256"],
                              returning=table_of(Blob).c.id)
     if inserted:
-        return Blob(id=inserted[0], **row)  # a transient view of the row just written
+        return Blob(id=inserted[0], **row), True  # a transient view of the row just written
     blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
     assert blob is not None
-    return blob
+    return blob, False
 
 
 def default_retain_until(years: int, now: dt.datetime | None = None, *,
@@ -273,6 +306,17 @@ def by_hash(session: Session, principal: Principal,
     if not rows:
         raise NotFound("no evidence with these bytes in your scope")
     return rows
+
+
+def same_bytes(session: Session, principal: Principal, evidence: Evidence,
+               limit: int = 50) -> list[tuple[Evidence, Organisation]]:
+    """The other records in the principal's scope that hold the same bytes as ``evidence``
+    (already read by :func:`get`), oldest first: what its page lists."""
+    q = (sa.select(Evidence, Organisation)
+         .join(Organisation, Organisation.id == Evidence.org_id)
+         .where(Evidence.blob_id == evidence.blob_id, Evidence.id != evidence.id))
+    q = scope.limit_to_scope(session, principal, q, Evidence.org_id)
+    return [(e, o) for e, o in session.execute(q.order_by(Evidence.id).limit(limit))]
 
 
 def history(session: Session, evidence_id: uuid.UUID) -> list[EvidenceHistory]:

@@ -75,6 +75,9 @@ DEFAULT_RULES: dict[str, tuple[int, str, str]] = {
         "may destroy. Archive policy (not the regulation's words): counted from the recorded "
         "sending date."),
 }
+# Why the execution did not destroy an item whose record is on legal hold (the item's
+# note; the lists' counts tell these apart from other blocked items).
+BLOCKED_BY_HOLD = "the record is under legal hold"
 DOC_TYPE_TH = {code: th for code, (th, _en) in DOC_TYPE_NAMES.items()}
 
 
@@ -309,6 +312,22 @@ def vote(session: Session, principal: Principal, list_id: uuid.UUID,
     return list(rows.values())
 
 
+def votes_to_cast(session: Session, principal: Principal,
+                  list_id: uuid.UUID) -> tuple[list[int], list[int], list[int]]:
+    """For "vote on every open item": the open items the caller has not voted on yet, the
+    open items they already voted on, and (of the first) those whose record is on legal
+    hold — by item number."""
+    user_id = named_user(principal)
+    dl, _ = load(session, principal, list_id, "disposition.manage")
+    rows = pending_items(items(session, dl.id))
+    voted = set(session.scalars(sa.select(DispositionVote.item_id).where(
+        DispositionVote.user_id == user_id,
+        DispositionVote.item_id.in_([i.id for i in rows]))))
+    held = {h["item"] for h in held_items(session, dl.id)}
+    todo = [i.seq for i in rows if i.id not in voted]
+    return todo, [i.seq for i in rows if i.id in voted], [n for n in todo if n in held]
+
+
 def _apply_objection(item: DispositionItem, v: VoteIn, who: str) -> None:
     note = f"objection by {who}: {v.comment}"
     if v.action == "remove":
@@ -334,6 +353,9 @@ def committee_approve(session: Session, principal: Principal, list_id: uuid.UUID
     members = committee(session, dl.id)
     chair = [m for m, _ in members if m.function == "chair"]
     if not chair or chair[0].user_id != user_id:
+        head = session.get(AgencyHead, org.id)
+        if head is not None and head.user_id == user_id:
+            _committee_not_finished()
         raise PermissionDenied("only the chair of the committee closes its review",
                                code="not_chair")
     rows = items(session, dl.id)
@@ -425,6 +447,8 @@ def head_decision(session: Session, principal: Principal, list_id: uuid.UUID, *,
     user_id = named_user(principal)
     dl, org = load(session, principal, list_id, "disposition.manage")
     lock(session, dl)
+    if dl.status in ("draft", "committee_review"):
+        _committee_not_finished()
     expect_status(dl, "committee_approved", step="the head of agency's decision")
     head = session.get(AgencyHead, org.id)
     if head is None or head.user_id != user_id:
@@ -444,6 +468,11 @@ def head_decision(session: Session, principal: Principal, list_id: uuid.UUID, *,
         _reject(dl, items(session, dl.id), "rejected by the head of agency")
     log_step(session, principal, f"disposition.head_{decision}", dl, org, comment=comment)
     return dl
+
+
+def _committee_not_finished() -> None:
+    raise Conflict("the committee has not finished its review: the head of agency decides "
+                   "once the chair has closed it", code="committee_not_finished")
 
 
 def _reject(dl: DispositionList, rows: list[DispositionItem], reason: str) -> None:

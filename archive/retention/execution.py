@@ -116,7 +116,7 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
         today = clock.today()
         reason = None
         if evidence.on_hold:
-            reason = "the record is under legal hold"
+            reason = disposition.BLOCKED_BY_HOLD
         elif evidence.status == "destroyed":
             reason = "the record was already destroyed"
         else:

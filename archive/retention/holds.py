@@ -24,6 +24,7 @@ from archive.db import rowcount
 from archive.disbursements.models import Disbursement
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
+from archive.jsonable import jsonable
 from archive.orgs import scope as org_scope
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
@@ -69,8 +70,31 @@ def create_hold(session: Session, principal: Principal, data: HoldIn) -> LegalHo
     if len(ids) > MAX_HOLD_RECORDS:
         raise InvalidInput(f"{len(ids)} records match; a hold covers at most "
                            f"{MAX_HOLD_RECORDS}: narrow the filter", code="too_many_records")
+    _refuse_identical(session, kind, criteria, data.reason)
     return _place(session, principal, kind=kind, reason=data.reason, criteria=criteria,
                   evidence_ids=ids)
+
+
+def _same_criteria(kind: str, stored: dict[str, Any] | None, given: dict[str, Any]) -> bool:
+    stored = stored or {}
+    if kind == "records":
+        return set(stored.get("record_ids") or []) == set(given["record_ids"])
+    return bool(stored == given)
+
+
+def _refuse_identical(session: Session, kind: str, criteria: dict[str, Any],
+                      reason: str) -> None:
+    """An active hold of the same kind, on the same records or filter, for the same reason
+    already does what this one would: a second is refused rather than stacked silently
+    (it would also need releasing twice)."""
+    given = jsonable(criteria)
+    same = [h.id for h in session.scalars(sa.select(LegalHold).where(
+        LegalHold.kind == kind, LegalHold.status == "active", LegalHold.reason == reason))
+        if _same_criteria(kind, h.criteria, given)]
+    if same:
+        raise Conflict({"message": f"an identical hold is already active (hold {same[0]}): "
+                        "same records or filter, same reason", "hold_id": str(same[0])},
+                       code="hold_exists")
 
 
 def _hold_voucher(session: Session, principal: Principal, voucher_id: uuid.UUID,

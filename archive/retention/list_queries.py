@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from archive.accounts.models import User
 from archive.accounts.principal import Principal, require
+from archive.evidence.models import Evidence
 from archive.orgs import scope
 from archive.orgs.models import Organisation
 from archive.retention import disposition
@@ -36,17 +37,48 @@ def list_lists(session: Session, principal: Principal, *, status: str | None = N
     return [(d, o) for d, o in session.execute(q.order_by(DispositionList.created_at.desc()))]
 
 
-def counts(session: Session, list_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
-    """(items, items still to be destroyed) per list."""
-    out: dict[uuid.UUID, tuple[int, int]] = {}
-    for list_id, total, destroy in session.execute(
-            sa.select(DispositionItem.list_id, sa.func.count(),
-                      sa.func.sum(sa.case((sa.and_(DispositionItem.status == "listed",
-                                                   DispositionItem.action == "destroy"), 1),
-                                          else_=0)))
-            .where(DispositionItem.list_id.in_(list_ids)).group_by(DispositionItem.list_id)):
-        out[list_id] = (total, int(destroy or 0))
-    return out
+# What the counts of a list say, in the order they are shown: what is still to happen
+# (open items by their action), then what happened (closed items by their outcome).
+OUTCOMES = ("to_destroy", "to_transfer", "to_keep", "on_hold", "destroyed", "transferred",
+            "kept", "held", "blocked", "removed")
+
+
+def counts(session: Session, list_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+    """Per list: ``items`` and the non-zero :data:`OUTCOMES` — ``to_destroy``,
+    ``to_transfer``, ``to_keep`` (open items by action; ``on_hold`` of them are held now),
+    then ``destroyed``, ``transferred``, ``kept``, ``removed``, and items the execution
+    could not destroy: ``held`` (under legal hold) or ``blocked`` (another reason)."""
+    out: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: {"items": 0})
+    if not list_ids:
+        return {}
+    for list_id, status, action, n in session.execute(
+            sa.select(DispositionItem.list_id, DispositionItem.status, DispositionItem.action,
+                      sa.func.count())
+            .where(DispositionItem.list_id.in_(list_ids))
+            .group_by(DispositionItem.list_id, DispositionItem.status, DispositionItem.action)):
+        key = f"to_{action}" if status == "listed" else status
+        if key == "to_remove":                      # not possible; counted as removed
+            key = "removed"
+        row = out[list_id]
+        row["items"] += n
+        row[key] = row.get(key, 0) + n
+    for list_id, note in session.execute(
+            sa.select(DispositionItem.list_id, DispositionItem.note)
+            .where(DispositionItem.list_id.in_(list_ids),
+                   DispositionItem.status == "blocked")):
+        if disposition.BLOCKED_BY_HOLD in (note or ""):
+            row = out[list_id]
+            row["blocked"] -= 1
+            row["held"] = row.get("held", 0) + 1
+    for list_id, n in session.execute(
+            sa.select(DispositionItem.list_id, sa.func.count())
+            .join(Evidence, Evidence.id == DispositionItem.evidence_id)
+            .where(DispositionItem.list_id.in_(list_ids), DispositionItem.status == "listed",
+                   DispositionItem.action == "destroy", Evidence.on_hold.is_(True))
+            .group_by(DispositionItem.list_id)):
+        out[list_id]["on_hold"] = n
+    return {lid: {"items": row["items"],
+                  **{k: row[k] for k in OUTCOMES if row.get(k)}} for lid, row in out.items()}
 
 
 def approvals(session: Session, dl: DispositionList) -> dict[str, Any]:

@@ -73,19 +73,21 @@ def record_retention(session: Session, store: ObjectStore, principal: Principal,
                      for i, number, status in items])
 
 
-def list_out(dl: DispositionList, org: Organisation, counts: tuple[int, int]) -> ListOut:
+def list_out(dl: DispositionList, org: Organisation, counts: dict[str, int]) -> ListOut:
     return ListOut(id=dl.id, number=dl.number, org_code=org.code, org_name=org.name,
                    year_be=dl.year_be, as_of=dl.as_of, status=dl.status,
                    executable=disposition.is_executable(dl),
-                   executable_on=disposition.executable_on(dl), items=counts[0],
-                   to_destroy=counts[1], created_by=dl.created_by, created_at=dl.created_at)
+                   executable_on=disposition.executable_on(dl), items=counts.get("items", 0),
+                   to_destroy=counts.get("to_destroy", 0),
+                   outcome={k: v for k, v in counts.items() if k != "items"},
+                   created_by=dl.created_by, created_at=dl.created_at)
 
 
 def lists(session: Session, principal: Principal, *, status: str | None = None,
           org_code: str | None = None) -> list[ListOut]:
     rows = list_queries.list_lists(session, principal, status=status, org_code=org_code)
     counts = list_queries.counts(session, [d.id for d, _ in rows])
-    return [list_out(d, o, counts.get(d.id, (0, 0))) for d, o in rows]
+    return [list_out(d, o, counts.get(d.id, {})) for d, o in rows]
 
 
 def list_detail(session: Session, principal: Principal, list_id: uuid.UUID) -> ListDetail:
@@ -100,8 +102,7 @@ def detail_of(session: Session, dl: DispositionList, org: Organisation) -> ListD
     held = set(session.scalars(sa.select(Evidence.id).where(
         Evidence.id.in_([i.evidence_id for i in rows]), Evidence.on_hold.is_(True))))
     ap = list_queries.approvals(session, dl)
-    base = list_out(dl, org, (len(rows), sum(1 for i in rows if i.status == "listed"
-                                             and i.action == "destroy")))
+    base = list_out(dl, org, list_queries.counts(session, [dl.id]).get(dl.id, {}))
     return ListDetail(
         **base.model_dump(), committee=ap["committee"], head_of_agency=ap["head_of_agency"],
         national_archives=ap["national_archives"], execution=ap["execution"],

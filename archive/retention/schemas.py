@@ -262,6 +262,11 @@ class ListOut(BaseModel):
     executable_on: dt.date | None
     items: int
     to_destroy: int
+    outcome: dict[str, int] = Field(
+        default_factory=dict, description="What the items came to, non-zero counts only: "
+        "to_destroy, to_transfer, to_keep (open items; on_hold of them held now), then "
+        "destroyed, transferred, kept, held (not destroyed: under legal hold), blocked "
+        "(not destroyed, another reason), removed.")
     created_by: str
     created_at: dt.datetime
 

@@ -392,9 +392,15 @@ def test_duplicate_by_the_same_bytes(env: Env, w):
     off = w["off1"]
     receipt = make_pdf("the same receipt")
     first, second = new_voucher(off), new_voucher(off)
-    for vid in (first, second):
-        r = put_file(off, vid, "receipt", receipt, doc_type="receipt")
-        assert r.status_code == 201, r.text
+    r = put_file(off, first, "receipt", receipt, doc_type="receipt")
+    assert r.status_code == 201, r.text
+    # The same bytes into another voucher of the organisation: the one duplicate rule
+    # refuses them (link the existing record instead), unless the upload says so.
+    refused = put_file(off, second, "receipt", receipt, doc_type="receipt")
+    assert refused.status_code == 409 and refused.json()["error"] == "duplicate_upload"
+    assert refused.json()["detail"]["existing"] == [r.json()["id"]]
+    r = put_file(off, second, "receipt", receipt, doc_type="receipt", allow_duplicate="true")
+    assert r.status_code == 201, r.text
     f = [x for x in detail(off, first)["findings"] if x["code"] == "duplicate_invoice"]
     assert f and f[0]["disbursement_ids"] == [second]
     assert f[0]["details"]["matches"][0]["basis"] == ["bytes"]
@@ -402,7 +408,7 @@ def test_duplicate_by_the_same_bytes(env: Env, w):
     contract = make_pdf("one contract")
     a, b = new_voucher(off), new_voucher(off)
     for vid in (a, b):
-        put_file(off, vid, "contract", contract, doc_type="contract")
+        put_file(off, vid, "contract", contract, doc_type="contract", allow_duplicate="true")
     assert "duplicate_invoice" not in codes(off, a)
 
 

@@ -80,18 +80,32 @@ def test_default_lock_is_the_later_of_upload_and_fiscal_year_end():
     assert default_retain_until(10, now, fiscal_year=2565) == default_retain_until(10, now)
 
 
-def test_identical_bytes_are_stored_once_but_each_upload_gets_a_record(env: Env, tokens):
+def test_the_same_bytes_again_are_refused_unless_deliberate_and_stored_once(env: Env, tokens):
     pdf = make_pdf("dup")
     first = upload(env.client(tokens["off1"]), pdf).json()
-    second = upload(env.client(tokens["off1"]), pdf, filename="copy.pdf").json()
-    assert second["duplicate"] is True
-    assert second["duplicate_of"] == [first["id"]]
-    assert second["id"] != first["id"]
-    # another organisation's officer uploads the same bytes: stored once, but not told
-    # about records outside their scope
+    # The same organisation again: 409 naming the existing record; nothing is written.
+    refused = upload(env.client(tokens["off1"]), pdf, filename="copy.pdf")
+    assert refused.status_code == 409 and refused.json()["error"] == "duplicate_upload"
+    assert refused.json()["detail"]["existing"] == [first["id"]]
+    assert first["id"] in refused.json()["detail"]["message"]
+    assert counts(env) == (1, 1, 1)
+    # Said to be deliberate: a second record, marked as such, sharing the bytes.
+    second = upload(env.client(tokens["off1"]), pdf, filename="copy.pdf",
+                    allow_duplicate="true").json()
+    assert second["duplicate"] is True and second["duplicate_allowed"] is True
+    assert second["duplicate_of"] == [first["id"]] and second["id"] != first["id"]
+    shown = env.client(tokens["off1"]).get(f"/api/v1/evidence/{second['id']}").json()
+    assert shown["duplicate_allowed"] is True
+    created = next(e for e in shown["audit"] if e["action"] == "evidence.create")
+    assert created["details"]["duplicate_allowed"] is True
+    # allow_duplicate on bytes the organisation does not hold records nothing.
+    fresh = upload(env.client(tokens["off1"]), make_pdf("fresh"), allow_duplicate="true").json()
+    assert fresh["duplicate_allowed"] is False
+    # Another organisation's officer uploads the same bytes: not a duplicate of theirs,
+    # stored once, and not told about records outside their scope.
     third = upload(env.client(tokens["off2"]), pdf, org_code="sao-2").json()
     assert third["duplicate"] is False and third["duplicate_of"] == []
-    assert counts(env) == (3, 1, 1)
+    assert counts(env) == (4, 2, 2)
 
 
 def test_read_record_and_content_with_digest_headers_and_ranges(env: Env, tokens):

@@ -69,6 +69,20 @@ def test_ingest_folder_recursively_summary_json_and_rerun(env: Env, orgs, tmp_pa
     again = run(env, "ingest", str(folder), "--org", "sao-1", "--doc-type", "receipt")
     assert again.returncode == 0
     assert "3 skipped" in again.stdout
+    # The archive's one duplicate rule: skipped naming the existing record, or archived on
+    # purpose with --allow-duplicate (recorded as such).
+    one = folder / "scan.png"
+    png_id = next(r["id"] for r in rows if r["path"] == str(one))
+    skipped = json.loads(run(env, "ingest", str(one), "--org", "sao-1", "--doc-type",
+                             "scan", "--json").stdout)
+    assert skipped["status"] == "skipped" and skipped["id"] == png_id
+    assert png_id in skipped["detail"] and "--allow-duplicate" in skipped["detail"]
+    forced = run(env, "ingest", str(one), "--org", "sao-1", "--doc-type", "scan",
+                 "--allow-duplicate", "--json")
+    assert forced.returncode == 0, forced.stderr
+    made = json.loads(forced.stdout)
+    assert made["status"] == "duplicate" and made["duplicate_allowed"] is True
+    assert made["id"] != png_id
 
     (folder / "evil.pdf").write_bytes(b"MZ" + b"\x00" * 100)
     mixed = run(env, "ingest", str(folder), "--org", "sao-1", "--doc-type", "receipt", "--json")

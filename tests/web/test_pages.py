@@ -58,8 +58,18 @@ def test_officer_upload_page_answers_in_thai_and_shows_the_inspection(env: Env):
     assert ok.status_code == 201, ok.text
     answer = ok.json()
     assert answer["ok"] and len(answer["sha256"]) == 64 and not answer["duplicate"]
+    # The same bytes again for the same organisation: refused, naming the record that
+    # holds them (in Thai), unless the uploader ticks "on purpose".
     again = upload_page_file(off, csrf, good)
-    assert again.json()["duplicate"] and again.json()["duplicate_of"] == [answer["id"]]
+    assert again.status_code == 409 and again.json()["error"] == "duplicate_upload"
+    assert again.json()["existing_url"] == answer["record_url"]
+    assert answer["id"] in again.json()["message"] and "ตั้งใจนำเข้าซ้ำ" in again.json()["message"]
+    on_purpose = upload_page_file(off, csrf, good, allow_duplicate="true")
+    assert on_purpose.status_code == 201, on_purpose.text
+    assert on_purpose.json()["duplicate"] and on_purpose.json()["duplicate_of"] == [answer["id"]]
+    second = off.get(on_purpose.json()["record_url"])
+    assert 'id="duplicate-allowed"' in second.text and "ตั้งใจนำเข้าซ้ำ" in second.text
+    assert f'href="{answer["record_url"]}"' in second.text    # the other record, linked
     pending = off.get(answer["result_url"])
     assert pending.status_code == 200 and 'hx-trigger="every 2s"' in pending.text
     drain(env)

@@ -56,8 +56,11 @@ async def upload_file(request: Request, principal: ScriptUploader, store: StoreD
     try:
         out = await evidence_api.receive_upload(request, principal, store, settings)
     except ArchiveError as exc:   # nothing was committed: the ingest's own unit of work
+        existing = exc.detail.get("existing") if exc.code == "duplicate_upload" and \
+            isinstance(exc.detail, dict) else None
+        extra = {"existing_url": f"/records/{existing[0]}"} if existing else {}
         raise FormError(exc, lambda s, status, error, problems, code=exc.code: JSONResponse(
-            {"ok": False, "error": code, "message": error, "fields": problems},
+            {"ok": False, "error": code, "message": error, "fields": problems, **extra},
             status_code=status)) from exc
     return JSONResponse({"ok": True, "id": str(out.id), "sha256": out.sha256,
                          "duplicate": out.duplicate,

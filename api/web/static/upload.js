@@ -117,11 +117,14 @@
     if (window.htmx) { window.htmx.process(li); }
   }
 
-  function showFailure(item, text) {
+  function showFailure(item, text, existingUrl) {
     results.hidden = false;
     var li = el("li", { "class": "result failed" });
     li.appendChild(el("h3", {}, item.file.name));
     li.appendChild(el("p", { role: "alert" }, text));
+    if (existingUrl) {   // a duplicate: the record that already holds these bytes
+      li.appendChild(el("p", {})).appendChild(el("a", { href: existingUrl, "class": "existing" }, msg.existing));
+    }
     resultList.appendChild(li);
   }
 
@@ -158,7 +161,8 @@
         } else {
           item.state.textContent = msg.failed;
           item.li.classList.add("failed");
-          showFailure(item, (answer && answer.message) || ("HTTP " + xhr.status));
+          showFailure(item, (answer && answer.message) || ("HTTP " + xhr.status),
+                      answer && answer.existing_url);
           resolve("failed");
         }
       });

@@ -16,6 +16,7 @@ from tests.factories import world
 def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     tokens = people(env, world(env))
     rec = ingest(env, tokens, "cli")
+    ingest(env, tokens, "cli-2")
     run_jobs(env)
     today = clock.today().isoformat()
 
@@ -47,10 +48,21 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     assert by_rm.returncode == 1 and "head of agency" in by_rm.stderr
     step("head1", "committee", list_id, "--chair", "chair1", "--member", "mem1",
          "--member", "mem2", "--order-ref", "คำสั่ง 1/2570", "--order-date", today)
-    for who in ("chair1", "mem1", "mem2"):
+    # A member who voted on one item, then on "every open item": the one already voted on
+    # is skipped with a note, the rest are voted on (no abort half-way).
+    step("mem1", "vote", list_id, "--item", "1", "--comment", "ครบกำหนด")
+    rest = run(env, "retention", "vote", list_id, "--token", tokens["mem1"])
+    assert rest.returncode == 0, rest.stderr
+    assert "skipped item(s) 1: you already voted" in rest.stderr
+    assert "voted approve on item(s) 2" in rest.stderr
+    for who in ("chair1", "mem2"):
         step(who, "vote", list_id, "--comment", "ครบกำหนด")
     refused = run(env, "retention", "approve", list_id, "--token", tokens["mem1"])
     assert refused.returncode == 1 and "chair" in refused.stderr
+    # The head of agency's turn comes after the committee's.
+    too_soon = run(env, "retention", "approve", list_id, "--token", tokens["head1"])
+    assert too_soon.returncode == 1 and "committee has not finished" in too_soon.stderr
+    assert "only the chair" not in too_soon.stderr
     step("chair1", "approve", list_id)
     step("head1", "approve", list_id)
     step("rm1", "archives", list_id, "--sent-on", today, "--reference", "ศธ 0703/1")
@@ -61,7 +73,10 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     step("mem2", "confirm", list_id, "--note", "ตรวจสอบแล้ว")
     executed = run(env, "retention", "execute", list_id, "--run", "--token", tokens["chair1"])
     assert executed.returncode == 0, executed.stderr
-    assert '"destroyed": 1' in executed.stdout
+    assert '"destroyed": 2' in executed.stdout
+    # The list says what happened, not "to be destroyed: 0".
+    table = run(env, "retention", "lists")
+    assert "destroyed: 2" in table.stdout and "to be destroyed" not in table.stdout
 
     target = tmp_path / "certificate.html"
     cert = run(env, "retention", "certificate", list_id, "--html", "-o", str(target))
@@ -79,14 +94,25 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
 def test_holds_closures_and_schedules_from_the_command_line(env: Env):
     tokens = world(env)
     rec = ingest(env, tokens, "cli-hold", fiscal_year=2560)
-    placed = run(env, "retention", "holds", "place", "--reason", "คดี", "--record", rec["id"])
+    # A hold is placed by a named user (ARCHIVE_TOKEN or --token), not the operator.
+    place = ("retention", "holds", "place", "--reason", "คดี", "--record", rec["id"])
+    no_token = run(env, *place)
+    assert no_token.returncode == 2 and "--token" in no_token.stderr
+    placed = run(env, *place, extra_env={"ARCHIVE_TOKEN": tokens["rm1"]})
     assert placed.returncode == 0, placed.stderr
     hold_id = placed.stdout.split()[1]
     listed = json.loads(run(env, "retention", "holds", "list", "--json").stdout)
     assert listed[0]["id"] == hold_id and listed[0]["records"] == 1
-    released = run(env, "retention", "holds", "release", hold_id, "--reason", "จบคดี")
+    assert listed[0]["created_by"] == "rm1"
+    # The same hold again (same record, same reason) while the first is active: refused.
+    twice = run(env, *place, "--token", tokens["rm1"])
+    assert twice.returncode == 1 and "hold_exists" in twice.stderr and hold_id in twice.stderr
+    assert len(env.client(tokens["rm1"]).get("/api/v1/holds").json()) == 1
+    released = run(env, "retention", "holds", "release", hold_id, "--reason", "จบคดี",
+                   "--token", tokens["rm1"])
     assert released.returncode == 0, released.stderr
-    again = run(env, "retention", "holds", "release", hold_id, "--reason", "again")
+    again = run(env, "retention", "holds", "release", hold_id, "--reason", "again",
+                "--token", tokens["rm1"])
     assert again.returncode == 1 and "already released" in again.stderr
     closed = run(env, "retention", "closure", "sao-1", "2560", "--result", "no_objection",
                  "--closed-on", "2018-02-01")

@@ -123,6 +123,14 @@ def test_holds_by_filter_stay_in_scope_and_are_audited(env: Env):
                                        "filter": {"fiscal_year": 2560}})
     assert r.status_code == 201, r.text
     assert r.json()["record_ids"] == [mine["id"]] and r.json()["organisations"] == ["sao-1"]
+    # The identical hold again (same filter, same reason) while it is active: 409.
+    twice = rm.post("/api/v1/holds", json={"reason": "สอบข้อเท็จจริง",
+                                           "filter": {"fiscal_year": 2560}})
+    assert twice.status_code == 409 and twice.json()["error"] == "hold_exists"
+    assert twice.json()["detail"]["hold_id"] == r.json()["id"]
+    by_id = {"reason": "คดี", "record_ids": [mine["id"]]}
+    assert rm.post("/api/v1/holds", json=by_id).status_code == 201
+    assert rm.post("/api/v1/holds", json=by_id).status_code == 409
     r = rm.post("/api/v1/holds", json={"reason": "x", "filter": {"org_code": "sao-2"}})
     assert r.status_code == 404
     r = rm.post("/api/v1/holds", json={"reason": "x", "record_ids": [other["id"]]})
@@ -131,6 +139,7 @@ def test_holds_by_filter_stay_in_scope_and_are_audited(env: Env):
     assert r.status_code == 422
     assert env.client(tokens["off1"]).post("/api/v1/holds", json={
         "reason": "x", "record_ids": [mine["id"]]}).status_code == 403
+    assert len(rm.get("/api/v1/holds").json()) == 2
     listed = env.client(tokens["aud3"]).get("/api/v1/holds").json()
     assert listed == []
     events = env.client(tokens["aud1"]).get("/api/v1/audit/events",

@@ -135,6 +135,14 @@ def test_recorded_consent_makes_the_list_executable_before_the_period_ends(env: 
         assert request_execution(env, tokens, list_id).status_code == 202
         done = dict(run_jobs(env))["disposition_execute"]
     assert done["destroyed"] == 1 and done["transferred"] == 1
+    executed = env.client(tokens["rm1"]).get(f"/api/v1/retention/lists/{list_id}").json()
+    assert executed["outcome"] == {"destroyed": 1, "transferred": 1}
+    # The lists page says the same, in Thai and in English.
+    thai = env.client(tokens["rm1"]).get("/retention/lists").text
+    assert "ทำลายแล้ว: 1" in thai and "ส่งมอบแล้ว: 1" in thai and "ที่จะทำลาย:" not in thai
+    english = env.client(tokens["rm1"]).get("/retention/lists?lang=en").text
+    assert "destroyed: 1" in english and "transferred: 1" in english
+    assert "to be destroyed" not in english
     # The record the archives want is not destroyed (and is not surveyed again).
     assert env.client(tokens["aud1"]).get(
         f"/api/v1/evidence/{wanted['id']}").json()["status"] != "destroyed"
@@ -164,6 +172,13 @@ def test_committee_objections_remove_keep_or_transfer(env: Env):
         assert again.status_code == 409 and again.json()["error"] == "already_voted"
         early = env.client(tokens["chair1"]).post(f"{base}/committee-approval", json={})
         assert early.status_code == 409 and early.json()["error"] == "votes_missing"
+        # The head of agency acting before the committee has finished is told so.
+        head = env.client(tokens["head1"])
+        for path, body in (("head-decision", {"decision": "approve"}),
+                           ("committee-approval", {})):
+            r = head.post(f"{base}/{path}", json=body)
+            assert r.status_code == 409 and r.json()["error"] == "committee_not_finished"
+            assert "committee has not finished" in r.json()["detail"]
         for who in ("chair1", "mem2"):
             r = env.client(tokens[who]).post(f"{base}/votes", json={"votes": [
                 {"item": 2, "vote": "approve"}, {"item": 3, "vote": "approve"}]})
@@ -174,6 +189,10 @@ def test_committee_objections_remove_keep_or_transfer(env: Env):
         assert r.status_code == 200, r.text
         statuses = [i["status"] for i in r.json()["entries"]]
         assert statuses == ["removed", "kept", "listed"]
+        # The counts say what became of each item.
+        assert r.json()["outcome"] == {"to_destroy": 1, "kept": 1, "removed": 1}
+        listed = env.client(tokens["rm1"]).get("/api/v1/retention/lists").json()
+        assert listed[0]["outcome"] == r.json()["outcome"] and listed[0]["items"] == 3
         kept = env.client(tokens["rm1"]).get(f"/api/v1/retention/records/{recs[1]['id']}")
         assert kept.json()["retain_until"].startswith("2029-12-31T17:00")
         assert "committee" in kept.json()["retention_basis"]
