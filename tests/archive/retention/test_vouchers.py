@@ -166,7 +166,7 @@ def test_hold_a_voucher_from_the_cli(env: Env) -> None:
     rec = ingest(env, tokens, "cli-held")
     voucher = _voucher(env, tokens, "3/2555", "2012-01-10")
     _link(env, tokens, voucher, rec["id"])
-    run_env = {**env.env_vars(), "COLUMNS": "200"}
+    run_env = {**env.env_vars(), "COLUMNS": "200", "ARCHIVE_TOKEN": tokens["rm1"]}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "cli", "retention", "holds", "place",
