@@ -52,7 +52,7 @@ def _widget(field_type: str, normal: str, *, kids: bool = True) -> Mutate:
                                     Rect=[20, 20, 34, 34], F=4, P=page,
                                     AP=pikepdf.Dictionary(N=n))
         if normal in ("states", "one state", "names", "empty"):
-            widget.AS = pikepdf.Name.Off
+            widget["/AS"] = pikepdf.Name.Off
         field = pikepdf.Dictionary(FT=pikepdf.Name("/" + field_type), T=pikepdf.String("f1"))
         if kids:  # the field type is inherited from the parent field
             parent = pdf.make_indirect(field)
@@ -159,14 +159,14 @@ def _compressed_metadata(part: int) -> bytes:
                 if num == md:
                     data = zlib.compress(obj.read_bytes())
                     head.Filter = pikepdf.Name.FlateDecode
-                head.Length = len(data)
+                head["/Length"] = len(data)
                 out += head.unparse() + b"\nstream\n" + data + b"\nendstream"
             else:
                 out += obj.unparse(resolved=True)
             out += b"\nendobj\n"
         trailer = pikepdf.Dictionary(pdf.trailer)
         size = max(offsets) + 1
-        trailer.Size = size
+        trailer["/Size"] = size
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f\r\n" % size
     for num in range(1, size):
