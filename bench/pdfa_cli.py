@@ -12,7 +12,8 @@ the CLI's pass/fail agreement with the manifest (so a fast but wrong run shows).
     python bench/pdfa_cli.py [--flavour 1b] [--rounds 1] [--before OTHER_CHECKOUT]
 
 ``--before`` also times another checkout of the project (an older commit, say) the same
-way in the same run, through its own ``cli.main`` on ``PYTHONPATH``.
+way in the same run, through its own entry point (``cli/launch.py``, or ``cli.main`` in
+checkouts older than it) on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def main() -> int:
         groups[f.flavour].append((str(f.path), f.expected))
 
     archive = _archive_command()
-    before = [sys.executable, "-c", "from cli.main import main; main()"]
+    # The other checkout through its own console-script entry point (cli/launch.py where
+    # it has one, else the whole application's cli.main), as its users start it.
+    entry = ("cli.launch" if args.before and (args.before / "cli" / "launch.py").exists()
+             else "cli.main")
+    before = [sys.executable, "-c", f"from {entry} import main; main()"]
     # One untimed start of each command, so that both find their caches written.
     timed_process([*archive, "pdfa", "check", "--help"])
     timed_process([sys.executable, __file__, "--bare"])
