@@ -12,7 +12,8 @@ CLI), so every parse goes through :func:`run_limited`:
 * a child serves many calls, one at a time (forking per call cost more than most checks):
   after any failure — timeout, memory, crash, an exception — it is discarded, and it is
   replaced after ``MAX_CALLS`` calls so that nothing one file leaves behind (heap growth,
-  caches) can pile up for long;
+  caches) can pile up for long; :func:`run_limited_each` hands a child many calls at
+  once (each still with its own limits), which it answers one by one as each ends;
 * the function's return value comes back pickled through a pipe; anything that goes wrong
   in the child becomes a :class:`SandboxError` with a ``kind`` a report can show.
 
@@ -29,7 +30,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -50,6 +51,9 @@ class Limits:
     cpu_seconds: int = 10
     wall_seconds: float = 15.0
     memory_bytes: int = 1 << 30
+    # Calls one child serves before it is replaced; 0: MAX_CALLS. Raise it for a checker
+    # that keeps nothing between calls (a fork of a warm child is not free).
+    calls_per_child: int = 0
 
 
 DEFAULT_LIMITS = Limits()
@@ -77,24 +81,27 @@ def _serve(conn: multiprocessing.connection.Connection, limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     while True:
         try:
-            fn, args, kwargs = conn.recv()
+            fn, calls, kwargs = conn.recv()
         except (EOFError, OSError):
             return
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        budget = int(used.ru_utime + used.ru_stime) + limits.cpu_seconds + 1
-        # Only the soft limit moves (the hard one stays unlimited, so an unprivileged
-        # process may raise it again for the next call); passing it sends SIGXCPU.
-        resource.setrlimit(resource.RLIMIT_CPU, (budget, resource.RLIM_INFINITY))
-        try:
-            conn.send(("ok", fn(*args, **kwargs)))
-        except MemoryError:
-            conn.send(("memory",
-                       f"memory limit of {limits.memory_bytes // (1 << 20)} MiB exceeded"))
-            return
-        except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
-            tail = traceback.format_exc(limit=-3)
-            conn.send(("crashed", f"{type(exc).__name__}: {exc}\n{tail}"))
-            return
+        # ``calls``: the argument tuples of one or more calls, answered one by one as
+        # each ends (run_limited_each), each with its own CPU budget.
+        for args in calls:
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            budget = int(used.ru_utime + used.ru_stime) + limits.cpu_seconds + 1
+            # Only the soft limit moves (the hard one stays unlimited, so an unprivileged
+            # process may raise it again for the next call); passing it sends SIGXCPU.
+            resource.setrlimit(resource.RLIMIT_CPU, (budget, resource.RLIM_INFINITY))
+            try:
+                conn.send(("ok", fn(*args, **kwargs)))
+            except MemoryError:
+                conn.send(("memory",
+                           f"memory limit of {limits.memory_bytes // (1 << 20)} MiB exceeded"))
+                return
+            except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
+                tail = traceback.format_exc(limit=-3)
+                conn.send(("crashed", f"{type(exc).__name__}: {exc}\n{tail}"))
+                return
 
 
 @dataclass
@@ -129,10 +136,14 @@ def _acquire(limits: Limits) -> _Child:
     return _Child(proc, parent_end)
 
 
+def _max_calls(limits: Limits) -> int:
+    return limits.calls_per_child or MAX_CALLS
+
+
 def _release(limits: Limits, child: _Child) -> None:
     with _idle_lock:
         pool = _idle.setdefault(limits, [])
-        if child.calls < MAX_CALLS and len(pool) < MAX_IDLE:
+        if child.calls < _max_calls(limits) and len(pool) < MAX_IDLE:
             pool.append(child)
             return
     child.discard()
@@ -162,21 +173,28 @@ def _start(proc: multiprocessing.process.BaseProcess) -> None:
             main.__spec__ = None
 
 
+def _answer(child: _Child, limits: Limits) -> tuple[str, Any]:
+    """The next answer of ``child``: ("ok", result) or (kind, detail) of a failure."""
+    try:
+        if child.conn.poll(limits.wall_seconds):
+            try:
+                return cast(tuple[str, Any], child.conn.recv())
+            except (EOFError, OSError):
+                return _died(child.proc, limits)
+        return "timeout", f"no result within {limits.wall_seconds:g} s"
+    except OSError:
+        return _died(child.proc, limits)
+
+
 def run_limited(fn: Callable[..., T], *args: Any, limits: Limits = DEFAULT_LIMITS,
                 **kwargs: Any) -> T:
     """Call ``fn(*args, **kwargs)`` in a limited child process and return its result."""
     child = _acquire(limits)
     status, payload = "crashed", "the call did not complete"
     try:
-        child.conn.send((fn, args, kwargs))
+        child.conn.send((fn, [args], kwargs))
         child.calls += 1
-        if child.conn.poll(limits.wall_seconds):
-            try:
-                status, payload = child.conn.recv()
-            except (EOFError, OSError):
-                status, payload = _died(child.proc, limits)
-        else:
-            status, payload = "timeout", f"no result within {limits.wall_seconds:g} s"
+        status, payload = _answer(child, limits)
     except (BrokenPipeError, OSError):
         status, payload = _died(child.proc, limits)
     finally:
@@ -187,6 +205,50 @@ def run_limited(fn: Callable[..., T], *args: Any, limits: Limits = DEFAULT_LIMIT
     if status == "ok":
         return cast(T, payload)
     raise SandboxError(status, str(payload))
+
+
+def run_limited_each(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], *,
+                     limits: Limits = DEFAULT_LIMITS) -> Iterator[T | SandboxError]:
+    """``fn(*args)`` for each ``args`` of ``calls``, in order: the result, or the
+    :class:`SandboxError` of that call.
+
+    The same limits per call as :func:`run_limited` (a CPU budget and the wall-clock
+    limit each), but a child is handed many calls at once and answers each as it ends,
+    so that a long batch of small calls does not wait for a round trip between two
+    processes per call (on a busy machine each wake-up waits for the scheduler). A
+    failed call costs its child; the calls after it go to a fresh one.
+    """
+    pending = list(calls)
+    while pending:
+        child = _acquire(limits)
+        batch = pending[:max(1, _max_calls(limits) - child.calls)]
+        pending = pending[len(batch):]
+        try:
+            child.conn.send((fn, batch, {}))
+        except (BrokenPipeError, OSError):
+            kind, detail = _died(child.proc, limits)
+            child.discard()
+            yield SandboxError(kind, str(detail))
+            pending[:0] = batch[1:]
+            continue
+        done = 0
+        ok = True
+        try:
+            for _ in batch:
+                status, payload = _answer(child, limits)
+                child.calls += 1
+                done += 1
+                if status != "ok":
+                    ok = False
+                    yield SandboxError(status, str(payload))
+                    break
+                yield cast(T, payload)
+        finally:
+            if ok and done == len(batch):
+                _release(limits, child)
+            else:
+                child.discard()
+        pending[:0] = batch[done:]
 
 
 def shutdown() -> None:

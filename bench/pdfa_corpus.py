@@ -18,120 +18,58 @@ malformed set (``../shared/corpus/malformed``) is always run through the sandbox
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
-import os
 import sys
 import time
-from collections import Counter, defaultdict
-from pathlib import Path
+from collections import Counter
 
-import pikepdf
+from pdfa_common import CORPUS, ROOT, Agreement, bare_walk_all, corpus_files, timed
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archive.pdfa import check_pdfa, check_pdfa_isolated  # noqa: E402
 
-CORPUS = Path(os.environ.get("ARCHIVE_CORPUS") or ROOT.parent / "shared" / "corpus")
-TARGET_FLAVOURS = ("1b", "2b", "4")
-
-
-def folder_flavour(folder: str) -> str:
-    return folder.split("-", 1)[1].lower()
-
-
-def bare_walk(path: Path) -> int:
-    """Open with pikepdf and touch every reachable object and every page's resources."""
-    count = 0
-    with pikepdf.open(path) as pdf:
-        seen: set[tuple[int, int]] = set()
-        stack = [pdf.trailer]
-        while stack:
-            obj = stack.pop()
-            count += 1
-            if not isinstance(obj, pikepdf.Object):
-                continue
-            t = obj._type_code
-            if t in (pikepdf.ObjectType.dictionary, pikepdf.ObjectType.stream,
-                     pikepdf.ObjectType.array):
-                og = obj.objgen
-                if og[0]:
-                    if og in seen:
-                        continue
-                    seen.add(og)
-                stack.extend(obj if t == pikepdf.ObjectType.array else obj.values())
-        for page in pdf.pages:
-            res = page.obj.get("/Resources")
-            if res is not None:
-                count += len(res.keys())
-    return count
-
 
 def run_corpus(args: argparse.Namespace) -> int:
-    base = CORPUS / "verapdf"
-    manifest = base / "manifest.csv"
-    if not manifest.exists():
-        print(f"corpus not found at {manifest} (set ARCHIVE_CORPUS)", file=sys.stderr)
-        return 2
-    rows = list(csv.DictReader(manifest.open(encoding="utf-8")))
-    if args.flavour:
-        rows = [r for r in rows if folder_flavour(r["flavour_folder"]) == args.flavour]
+    files = corpus_files(args.flavour)
     if args.limit:
-        rows = rows[: args.limit]
+        files = files[: args.limit]
 
-    stats: dict[str, Counter[str]] = defaultdict(Counter)
+    agreement = Agreement()
     missed_clause: Counter[str] = Counter()
     false_alarm_rule: Counter[str] = Counter()
     misses: list[str] = []
     errors = 0
-    gc.collect()
-    t0 = time.perf_counter()
-    for r in rows:
-        flavour = folder_flavour(r["flavour_folder"])
-        path = base / r["path"]
-        check = check_pdfa_isolated if args.sandbox else check_pdfa
-        report = check(path, flavour)
-        verdict = report.compliant and report.error is None
-        errors += report.error is not None
-        expected = r["expected"]
-        agree = verdict == (expected == "pass")
-        stats[flavour][f"{expected}_n"] += 1
-        stats[flavour][f"{expected}_ok"] += agree
-        if not agree:
-            if expected == "fail":
-                missed_clause[f"{flavour} {r['clause']}-{r['test_number']}"] += 1
+    check = check_pdfa_isolated if args.sandbox else check_pdfa
+
+    def check_all() -> None:
+        nonlocal errors
+        for f in files:
+            report = check(f.path, f.flavour)
+            errors += report.error is not None
+            if agreement.add(f.flavour, f.expected, report.compliant and report.error is None):
+                continue
+            if f.expected == "fail":
+                missed_clause[f"{f.flavour} {f.clause}-{f.test}"] += 1
             else:
-                for label in sorted({f"{f.clause}-{f.test}" for f in report.failures}):
-                    false_alarm_rule[f"{flavour} {label}"] += 1
+                for label in sorted({f"{x.clause}-{x.test}" for x in report.failures}):
+                    false_alarm_rule[f"{f.flavour} {label}"] += 1
                 if report.error:
-                    false_alarm_rule[f"{flavour} error"] += 1
+                    false_alarm_rule[f"{f.flavour} error"] += 1
             if args.show_misses:
                 why = report.error or "; ".join(
-                    f"{f.clause}-{f.test}: {f.message[:90]}" for f in report.failures[:3])
-                misses.append(f"{expected.upper():4} {r['path']}\n       -> {why or 'compliant'}")
-    checker_s = time.perf_counter() - t0
+                    f"{x.clause}-{x.test}: {x.message[:90]}" for x in report.failures[:3])
+                name = f.path.relative_to(CORPUS / "verapdf")
+                misses.append(f"{f.expected.upper():4} {name}\n       -> {why or 'compliant'}")
 
     gc.collect()
-    t0 = time.perf_counter()
-    bare_errors = 0
-    for r in rows:
-        try:
-            bare_walk(base / r["path"])
-        except Exception:  # noqa: BLE001 - count, as the checker does
-            bare_errors += 1
-    bare_s = time.perf_counter() - t0
+    checker_s, _ = timed(check_all)
+    gc.collect()
+    bare_s, bare_errors = timed(lambda: bare_walk_all(f.path for f in files))
 
-    print(f"veraPDF corpus: {len(rows)} files, each checked against its folder's flavour "
+    print(f"veraPDF corpus: {len(files)} files, each checked against its folder's flavour "
           f"({'sandboxed' if args.sandbox else 'in-process, no sandbox'})\n")
-    print(f"{'flavour':<9}{'pass files':>11}{'pass agree':>12}{'fail files':>12}"
-          f"{'fail agree':>12}")
-    total: Counter[str] = Counter()
-    for flavour in sorted(stats):
-        s = stats[flavour]
-        total.update(s)
-        print(_row(f"PDF/A-{flavour}", s))
-    print(_row("overall", total))
+    print("\n".join(agreement.table()))
     if missed_clause:
         print("\nmissed defects (fail files judged compliant), by manifest clause:")
         for k, v in missed_clause.most_common(args.top):
@@ -140,7 +78,7 @@ def run_corpus(args: argparse.Namespace) -> int:
         print("\nfalse alarms (pass files judged non-compliant), by rule that fired:")
         for k, v in false_alarm_rule.most_common(args.top):
             print(f"  {v:4}  {k}")
-    n = len(rows)
+    n = len(files)
     print(f"\nchecker: {checker_s:.2f} s, {n / checker_s:.1f} files/s "
           f"({errors} files with an error)")
     print(f"bare pikepdf open-and-walk: {bare_s:.2f} s, {n / bare_s:.1f} files/s "
@@ -150,14 +88,6 @@ def run_corpus(args: argparse.Namespace) -> int:
         print("\nmisses:")
         print("\n".join(misses))
     return 0
-
-
-def _row(name: str, s: Counter[str]) -> str:
-    def pct(ok: int, n: int) -> str:
-        return f"{100 * ok / n:.1f}%" if n else "-"
-
-    return (f"{name:<9}{s['pass_n']:>11}{pct(s['pass_ok'], s['pass_n']):>12}"
-            f"{s['fail_n']:>12}{pct(s['fail_ok'], s['fail_n']):>12}")
 
 
 def run_malformed() -> None:

@@ -26,11 +26,20 @@ from cli.export import export_pack
 app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evidence.",
                   no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
-app.add_typer(pdfa.app, name="pdfa")
 app.add_typer(retention_cli.app, name="retention")
 app.add_typer(disbursements_cli.app, name="disbursements")
 app.command("inspect")(inspection.inspect_files)
 app.command("export")(export_pack)
+
+
+@app.command("pdfa", help=pdfa.HELP, add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def pdfa_command(ctx: typer.Context) -> None:
+    """``archive pdfa …`` has its own argparse front-end (cli/pdfa.py), started without
+    the application by cli/launch.py; reached through this app, it gets the rest as is."""
+    raise typer.Exit(pdfa.main(ctx.args))
+
+
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 jobs_app = typer.Typer(help="The job queue.", no_args_is_help=True)

@@ -1,25 +1,26 @@
-"""``archive pdfa``: PDF/A conformance checks (ISO 19005), the way people use veraPDF."""
+"""``archive pdfa``: PDF/A conformance checks (ISO 19005), the way people use veraPDF.
+
+Written with :mod:`argparse` rather than Typer: ``archive pdfa check`` is started once per
+batch of files, and Typer (with Click, Rich and pydantic behind it) took longer to import
+than a small batch takes to check. ``cli/launch.py`` calls :func:`main` directly; the
+application's Typer app (``cli.main``) hands ``archive pdfa …`` to it unchanged.
+"""
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
 import sys
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import typer
+from archive.pdfa.flavours import FLAVOURS, label, normalise
 
-from archive.pdfa import FLAVOURS, PdfaReport, check_pdfa_isolated
-from archive.pdfa.flavours import label, normalise
+if TYPE_CHECKING:  # pragma: no cover
+    from archive.pdfa.report import PdfaReport
 
-# Also started on its own by cli/launch.py (``archive pdfa …``): the same help options
-# and plain errors as the ``archive`` command, no shell-completion installers.
-app = typer.Typer(help="PDF/A conformance checks (ISO 19005-1/2/3/4).", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False,
-                  context_settings={"help_option_names": ["-h", "--help"]})
-
+HELP = "PDF/A conformance checks (ISO 19005-1/2/3/4)."
 FLAVOUR_HELP = f"auto (the file's own claim) or one of: {' '.join(FLAVOURS)}"
 
 
@@ -29,7 +30,55 @@ def _flavour(value: str) -> str:
     try:
         return normalise(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return n
+
+
+def parser(prog: str = "archive pdfa") -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog=prog, description=HELP)
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+    check = sub.add_parser(
+        "check", help="Check PDF files against PDF/A; exit 0 if all comply, 1 if any does not.",
+        description="Check PDF files against PDF/A; exit 0 if all comply, 1 if any does not.")
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                       help="PDF files or folders (walked recursively).")
+    check.add_argument("-f", "--flavour", type=_flavour, default="auto", help=FLAVOUR_HELP)
+    check.add_argument("--format", dest="fmt", choices=("text", "json"), default="text",
+                       help="text or json (one object per line).")
+    check.add_argument("-j", "--jobs", type=_positive, default=max(1, os.cpu_count() or 1),
+                       help="Files checked at the same time (default: the number of cores).")
+    check.add_argument("--sandbox", action=argparse.BooleanOptionalAction, default=True,
+                       help="Check each file in a child process with limits (10 s CPU, "
+                            "1 GB); keep it on for untrusted files.")
+    rules = sub.add_parser(
+        "rules", help="Coverage of the veraPDF profile rules: implemented / total per flavour.",
+        description="Coverage of the veraPDF profile rules: implemented / total per flavour.")
+    rules.add_argument("-f", "--flavour", type=_flavour, default=None, help="Only this flavour.")
+    rules.add_argument("--missing", dest="missing_only", action="store_true",
+                       help="List only missing rules.")
+    return top
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "archive pdfa") -> int:
+    """Run ``archive pdfa …``; the exit status (2 for a usage error, as argparse gives)."""
+    ap = parser(prog)
+    args = ap.parse_args(argv)
+    if args.command == "check":
+        return check(args.files, flavour=args.flavour, fmt=args.fmt, jobs=args.jobs,
+                     sandbox=args.sandbox)
+    if args.command == "rules":
+        return rules(args.flavour, missing_only=args.missing_only)
+    ap.print_help()
+    return 2
 
 
 def _files(paths: list[Path]) -> Iterator[Path]:
@@ -69,42 +118,39 @@ def _text(report: PdfaReport) -> str:
 
 def _light_sandbox() -> None:
     """Children that check PDF/A need the checker only: have the fork server import that
-    (not the whole inspection stack it preloads for the workers), before its first use."""
+    (not the whole inspection stack it preloads for the workers), and start it now, so
+    that it imports while this process lists the files and starts its threads."""
     import multiprocessing
+    import multiprocessing.forkserver
+
+    import archive.sandbox  # noqa: F401 - sets its own preload first; ours replaces it
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(
         ["archive.pdfa", "archive.pdfa.isolated", "archive.pdfa.checker"])
+    multiprocessing.forkserver.ensure_running()
 
 
-@app.command()
-def check(
-    files: list[Path] = typer.Argument(..., help="PDF files or folders (walked recursively)."),
-    flavour: str = typer.Option("auto", "--flavour", "-f", help=FLAVOUR_HELP,
-                                callback=_flavour),
-    fmt: str = typer.Option("text", "--format", help="text or json (one object per line)."),
-    jobs: int = typer.Option(max(1, (os.cpu_count() or 1)), "--jobs", "-j", min=1,
-                             help="Files checked at the same time."),
-    sandbox: bool = typer.Option(True, "--sandbox/--no-sandbox",
-                                 help="Check each file in a child process with limits "
-                                      "(10 s CPU, 1 GB); keep it on for untrusted files."),
-) -> None:
-    """Check PDF files against PDF/A; exit 0 if all comply, 1 if any does not."""
-    if fmt not in ("text", "json"):
-        raise typer.BadParameter("--format must be text or json", param_hint="--format")
+def check(files: list[Path], *, flavour: str = "auto", fmt: str = "text", jobs: int = 1,
+          sandbox: bool = True) -> int:
+    """Check the files (folders walked) and print one report each; the exit status."""
     missing = [str(p) for p in files if not p.exists()]
     if missing:
-        typer.echo(f"Error: no such file or folder: {', '.join(missing)}", err=True)
-        raise typer.Exit(2)
-    paths = list(_files(files))
+        print(f"Error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
     if sandbox:
         _light_sandbox()
+    paths = list(_files(files))
+    import json
+    from concurrent.futures import ThreadPoolExecutor
 
-    def run(path: Path) -> PdfaReport:
+    from archive.pdfa.isolated import check_pdfa_isolated_each
+
+    def run(chunk: list[Path]) -> list[PdfaReport]:
         if sandbox:
-            return check_pdfa_isolated(path, flavour)
+            return list(check_pdfa_isolated_each(chunk, flavour))
         from archive.pdfa.checker import check_pdfa
 
-        return check_pdfa(path, flavour)
+        return [check_pdfa(path, flavour) for path in chunk]
 
     all_ok = True
     progress = None
@@ -116,39 +162,44 @@ def check(
         progress = Progress(console=Console(stderr=True), transient=True)
         progress.start()
         task = progress.add_task("Checking PDF/A", total=len(paths))
+    out = sys.stdout
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for report in pool.map(run, paths):
+            for report in (r for chunk in pool.map(run, _chunks(paths, jobs)) for r in chunk):
                 all_ok = all_ok and report.compliant and report.error is None
                 if fmt == "json":
-                    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+                    out.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
                 else:
-                    typer.echo(_text(report))
+                    out.write(_text(report) + "\n")
                 if progress is not None and task is not None:
                     progress.advance(task)
     finally:
+        out.flush()
         if progress is not None:
             progress.stop()
-    raise typer.Exit(0 if all_ok else 1)
+    return 0 if all_ok else 1
 
 
-@app.command()
-def rules(
-    flavour: str = typer.Option(None, "--flavour", "-f", help="Only this flavour."),
-    missing_only: bool = typer.Option(False, "--missing", help="List only missing rules."),
-) -> None:
-    """Coverage of the veraPDF profile rules: implemented / total per flavour."""
-    flavours = [_flavour(flavour)] if flavour else list(FLAVOURS)
-    if "auto" in flavours:
-        flavours = list(FLAVOURS)
+def _chunks(paths: list[Path], jobs: int) -> list[list[Path]]:
+    """Files in runs of consecutive ones, handed to a sandboxed child at a time: about
+    four runs per job keeps the jobs evenly busy, at most 32 files each keeps the output
+    flowing."""
+    size = max(1, min(32, -(-len(paths) // (4 * jobs))))
+    return [paths[i:i + size] for i in range(0, len(paths), size)]
+
+
+def rules(flavour: str | None, *, missing_only: bool = False) -> int:
+    """Print the coverage of the veraPDF profile rules per flavour."""
     from archive.pdfa.registry import coverage
 
+    flavours = list(FLAVOURS) if flavour in (None, "auto") else [flavour]
     for fl in flavours:
         cov = coverage(fl)
-        typer.echo(f"{label(fl):<10} {len(cov.implemented):>4} / {cov.total:<4} "
-                   f"({cov.ratio:.0%}) implemented")
+        print(f"{label(fl):<10} {len(cov.implemented):>4} / {cov.total:<4} "
+              f"({cov.ratio:.0%}) implemented")
         for ident, desc, reason in cov.missing:
-            typer.echo(f"    missing {ident:<14} {reason}: {desc[:90]}")
-        if flavour and not missing_only:
+            print(f"    missing {ident:<14} {reason}: {desc[:90]}")
+        if flavour not in (None, "auto") and not missing_only:
             for ident, family in cov.implemented:
-                typer.echo(f"    ok      {ident:<14} rules/{family}.py")
+                print(f"    ok      {ident:<14} rules/{family}.py")
+    return 0

@@ -50,76 +50,83 @@ def _walk_cos(pdf: pikepdf.Pdf, raw: bytes | None = None) -> CosFacts:
     T_DICT, T_STREAM, T_ARRAY = po.T_DICT, po.T_STREAM, po.T_ARRAY
     T_STRING, T_NAME = po.T_STRING, po.T_NAME
     Obj = pikepdf.Object
-    # (object, number of the indirect object that holds it)
+    count = 0
+    # Containers still to open, each with the number of the indirect object that holds
+    # it; their scalar values (most of a file) are looked at as they are met, not pushed.
     stack: list[tuple[Any, int | None]] = [(pdf.trailer, None)]
     while stack:
         obj, holder = stack.pop()
-        facts.objects += 1
-        if isinstance(obj, Obj):
-            try:
-                t = obj._type_code
-            except Exception:  # noqa: BLE001
-                continue
-            if t is T_DICT or t is T_STREAM or t is T_ARRAY:
-                og = obj.objgen
-                if og[0]:
-                    if og in seen:
-                        continue
-                    seen.add(og)
-                    holder = og[0]
-                try:
-                    if t is T_ARRAY:
-                        values = list(obj)
-                        if len(values) > 8191:
-                            facts.big_arrays.append((len(values), holder))
-                    else:
-                        if names:
-                            pairs = list(obj.items())
-                            values = []
-                            for k, v in pairs:
-                                if len(k) > 128:
-                                    facts.long_names.append((k, holder))
-                                values.append(v)
-                        else:
-                            values = list(obj.values())
-                        if len(values) > 4095:
-                            facts.big_dicts.append((len(values), holder))
-                        if t is T_STREAM:
-                            facts.streams.append(obj)
-                        else:
-                            facts.dicts.append(obj)
-                except Exception:  # noqa: BLE001 - broken containers are skipped
-                    continue
-                stack.extend((v, holder) for v in values)
-            elif t is T_STRING:
-                if not strings:
-                    continue
-                try:
-                    n = len(bytes(obj))
-                except Exception:  # noqa: BLE001
-                    continue
-                if n > 32767:
-                    facts.long_strings.append((n, holder))
-            elif t is T_NAME:
-                if not names:
-                    continue
-                try:
-                    raw = po.name_bytes(obj)
-                except Exception:  # noqa: BLE001
-                    continue
-                if len(raw) > 127:
-                    facts.long_names.append((raw.decode("latin-1"), holder))
-        elif isinstance(obj, bool):
+        try:
+            t = obj._type_code
+            og = obj.objgen
+        except Exception:  # noqa: BLE001
             continue
-        elif isinstance(obj, int):
-            if obj > 2147483647 or obj < -2147483648:
-                facts.big_ints.append((obj, holder))
-        else:  # Decimal
-            try:
-                f = float(obj)
-            except (TypeError, ValueError):
+        if og[0]:
+            if og in seen:
                 continue
-            if abs(f) > 32767.0 or (f != 0.0 and abs(f) < 1.175e-38):
-                facts.reals.append((f, holder))
+            seen.add(og)
+            holder = og[0]
+        try:
+            if t is T_ARRAY:
+                values = list(obj)
+                if len(values) > 8191:
+                    facts.big_arrays.append((len(values), holder))
+            else:
+                if names:
+                    values = []
+                    for k, v in obj.items():
+                        if len(k) > 128:
+                            facts.long_names.append((k, holder))
+                        values.append(v)
+                else:
+                    values = list(obj.values())
+                if len(values) > 4095:
+                    facts.big_dicts.append((len(values), holder))
+                if t is T_STREAM:
+                    facts.streams.append(obj)
+                else:
+                    facts.dicts.append(obj)
+        except Exception:  # noqa: BLE001 - broken containers are skipped
+            continue
+        count += len(values)
+        for v in values:
+            if isinstance(v, Obj):
+                try:
+                    vt = v._type_code
+                except Exception:  # noqa: BLE001
+                    continue
+                if vt is T_DICT or vt is T_STREAM or vt is T_ARRAY:
+                    stack.append((v, holder))
+                elif vt is T_STRING:
+                    if not strings:
+                        continue
+                    try:
+                        n = len(bytes(v))
+                    except Exception:  # noqa: BLE001
+                        continue
+                    if n > 32767:
+                        facts.long_strings.append((n, holder))
+                elif vt is T_NAME:
+                    if not names:
+                        continue
+                    try:
+                        text = po.name_bytes(v)
+                    except Exception:  # noqa: BLE001
+                        continue
+                    if len(text) > 127:
+                        facts.long_names.append((text.decode("latin-1"), holder))
+            elif v.__class__ is bool:
+                continue
+            elif isinstance(v, int):
+                if v > 2147483647 or v < -2147483648:
+                    facts.big_ints.append((v, holder))
+            else:  # Decimal
+                try:
+                    f = float(v)
+                except (TypeError, ValueError):
+                    continue
+                if abs(f) > 32767.0 or (f != 0.0 and abs(f) < 1.175e-38):
+                    facts.reals.append((f, holder))
+    facts.objects = count
     facts.indirect_count = len(pdf.objects)
     return facts

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from archive.pdfa.report import PdfaReport
-from archive.sandbox import Limits, SandboxError, run_limited
+from archive.sandbox import Limits, SandboxError, run_limited, run_limited_each
 
-PDFA_LIMITS = Limits(cpu_seconds=10, wall_seconds=15.0, memory_bytes=1 << 30)
+# The checker keeps nothing between files (one pikepdf document and its context per call;
+# the rule tables are built before the fork): a child may serve many files.
+PDFA_LIMITS = Limits(cpu_seconds=10, wall_seconds=15.0, memory_bytes=1 << 30,
+                     calls_per_child=256)
 
 
 def _child_check(source: str | bytes, flavour: str, path: str | None) -> PdfaReport:
@@ -17,6 +21,14 @@ def _child_check(source: str | bytes, flavour: str, path: str | None) -> PdfaRep
     from archive.pdfa.checker import check_pdfa
 
     return check_pdfa(source, flavour, path=path)
+
+
+def _failed(exc: Exception, path: str | None) -> PdfaReport:
+    if isinstance(exc, SandboxError):
+        what = {"timeout": "the check took too long", "memory": "the check ran out of memory",
+                "crashed": "the checker crashed on this file"}.get(exc.kind, exc.kind)
+        return PdfaReport(path=path, error=f"{what} ({exc.detail.splitlines()[0]})")
+    return PdfaReport(path=path, error=f"could not run the check: {exc}")
 
 
 def check_pdfa_isolated(source: str | os.PathLike[str] | bytes, flavour: str = "auto", *,
@@ -31,12 +43,25 @@ def check_pdfa_isolated(source: str | os.PathLike[str] | bytes, flavour: str = "
         path = os.fspath(source)
     try:
         return run_limited(_child_check, arg, flavour, path, limits=limits)
-    except SandboxError as exc:
-        what = {"timeout": "the check took too long", "memory": "the check ran out of memory",
-                "crashed": "the checker crashed on this file"}.get(exc.kind, exc.kind)
-        return PdfaReport(path=path, error=f"{what} ({exc.detail.splitlines()[0]})")
     except Exception as exc:  # noqa: BLE001 - the caller must never see an exception
-        return PdfaReport(path=path, error=f"could not run the check: {exc}")
+        return _failed(exc, path)
+
+
+def check_pdfa_isolated_each(paths: Sequence[str | os.PathLike[str]], flavour: str = "auto",
+                             *, limits: Limits = PDFA_LIMITS) -> Iterator[PdfaReport]:
+    """:func:`check_pdfa_isolated` for each file, in order, with the same limits per file,
+    handed to a child in one go (no round trip between processes per file)."""
+    names = [os.fspath(p) for p in paths]
+    done = 0
+    try:
+        for result in run_limited_each(_child_check, [(n, flavour, n) for n in names],
+                                       limits=limits):
+            name = names[done]
+            done += 1
+            yield _failed(result, name) if isinstance(result, Exception) else result
+    except Exception as exc:  # noqa: BLE001 - the caller must never see an exception
+        for name in names[done:]:
+            yield _failed(exc, name)
 
 
 def is_pdf_path(path: Path) -> bool:

@@ -45,3 +45,31 @@ def test_children_are_recycled_after_max_calls(monkeypatch):
     monkeypatch.setattr(sandbox, "MAX_CALLS", 3)
     pids = [run_limited(t.pid, limits=LIMITS) for _ in range(7)]
     assert len(set(pids)) == 3        # 3 + 3 + 1 calls
+
+
+def test_each_call_of_a_batch_answers_in_order_and_fails_alone():
+    """run_limited_each: one result per call in order; a crash, a timeout or an exception
+    is that call's error only, and the calls after it are served by a fresh child."""
+    calls = [(), (), (t.boom,), (), (t.spin,), ()]
+    limits = Limits(cpu_seconds=1, wall_seconds=20, memory_bytes=512 << 20)
+    results = list(sandbox.run_limited_each(t.pid_or_run, calls, limits=limits))
+    assert len(results) == len(calls)
+    pids = [r for r in results if isinstance(r, int)]
+    errors = [r for r in results if isinstance(r, SandboxError)]
+    assert [type(r) for r in results] == [int, int, SandboxError, int, SandboxError, int]
+    assert [e.kind for e in errors] == ["crashed", "timeout"]
+    # One child for the first two calls, a new one after each failure.
+    assert pids[0] == pids[1] and len(set(pids)) == 3
+
+
+def test_each_call_of_a_batch_gets_its_own_cpu_budget():
+    # 2.4 s of CPU in all, more than one call's budget (1 s, rounded up to at most 2).
+    limits = Limits(cpu_seconds=1, wall_seconds=20, memory_bytes=512 << 20)
+    assert list(sandbox.run_limited_each(t.burn, [(0.8,)] * 3, limits=limits)) == [0.8] * 3
+
+
+def test_batches_respect_calls_per_child():
+    sandbox.shutdown()
+    limits = Limits(cpu_seconds=2, wall_seconds=20, memory_bytes=512 << 20, calls_per_child=3)
+    pids = list(sandbox.run_limited_each(t.pid, [()] * 7, limits=limits))
+    assert len(set(pids)) == 3        # 3 + 3 + 1 calls

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from archive.pdfa import check_pdfa, check_pdfa_isolated
+from archive.pdfa.isolated import check_pdfa_isolated_each
 from archive.sandbox import Limits
 from cli.main import app
 from tests.archive.pdfa.fixtures import create_pdfa
@@ -44,6 +45,21 @@ def test_isolated_check_turns_a_timeout_into_an_error() -> None:
     tiny = Limits(cpu_seconds=1, wall_seconds=0.0, memory_bytes=1 << 30)
     report = check_pdfa_isolated(create_pdfa(2), limits=tiny)
     assert report.error and "too long" in report.error and not report.compliant
+
+
+def test_isolated_batch_reports_each_file_like_a_single_check(tmp_path: Path) -> None:
+    """check_pdfa_isolated_each (the CLI's path): one report per file, in order, the same
+    as checking each alone; garbage in the middle of the run costs only its own report."""
+    names = {"good.pdf": create_pdfa(2), "garbage.pdf": b"%PDF-1.7\n" + bytes(range(256)) * 40,
+             "bad.pdf": create_pdfa(2, output_intent=None)}
+    paths = []
+    for name, data in names.items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    batch = list(check_pdfa_isolated_each(paths, "2b"))
+    assert batch == [check_pdfa_isolated(p, "2b") for p in paths]
+    assert [r.path for r in batch] == [str(p) for p in paths]
+    assert [r.compliant for r in batch] == [True, False, False] and batch[1].error
 
 
 def test_isolated_check_survives_garbage() -> None:

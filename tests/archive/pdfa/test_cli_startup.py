@@ -22,7 +22,7 @@ except SystemExit as exc:
     code = exc.code
 else:
     code = 0
-heavy = sorted(m for m in ("sqlalchemy", "fastapi", "pyhanko", "cli.main",
+heavy = sorted(m for m in ("sqlalchemy", "fastapi", "pyhanko", "cli.main", "typer",
                            "archive.inspection", "archive.pdfa.rules", "fontTools")
                if m in sys.modules)
 print("PROBE" + json.dumps({"code": code, "heavy": heavy}))
