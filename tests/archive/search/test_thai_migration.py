@@ -23,7 +23,7 @@ def test_upgrade_normalises_old_rows(env: Env):
     rec = upload(env.client(tokens["off1"]), make_pdf("old-row")).json()
     config = alembic_config(env.engine)
     try:
-        command.downgrade(config, "-1")   # to the revision before 0080
+        command.downgrade(config, "0080-1")   # to the revision before 0080
         with env.engine.begin() as conn:
             # written the way the archive stored them before: not normalised
             conn.execute(sa.text("UPDATE evidence SET description = :d"),
