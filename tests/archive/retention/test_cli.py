@@ -7,7 +7,16 @@ import json
 from pathlib import Path
 
 from archive import clock
-from tests.archive.retention.helpers import ingest, people, run_jobs
+from tests.archive.retention.helpers import (
+    appoint,
+    approve_all,
+    at,
+    ingest,
+    people,
+    request_execution,
+    run_jobs,
+    survey,
+)
 from tests.cli.test_cli import run
 from tests.conftest import Env
 from tests.factories import world
@@ -16,7 +25,6 @@ from tests.factories import world
 def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     tokens = people(env, world(env))
     rec = ingest(env, tokens, "cli")
-    ingest(env, tokens, "cli-2")
     run_jobs(env)
     today = clock.today().isoformat()
 
@@ -48,21 +56,10 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     assert by_rm.returncode == 1 and "head of agency" in by_rm.stderr
     step("head1", "committee", list_id, "--chair", "chair1", "--member", "mem1",
          "--member", "mem2", "--order-ref", "คำสั่ง 1/2570", "--order-date", today)
-    # A member who voted on one item, then on "every open item": the one already voted on
-    # is skipped with a note, the rest are voted on (no abort half-way).
-    step("mem1", "vote", list_id, "--item", "1", "--comment", "ครบกำหนด")
-    rest = run(env, "retention", "vote", list_id, "--token", tokens["mem1"])
-    assert rest.returncode == 0, rest.stderr
-    assert "skipped item(s) 1: you already voted" in rest.stderr
-    assert "voted approve on item(s) 2" in rest.stderr
-    for who in ("chair1", "mem2"):
+    for who in ("chair1", "mem1", "mem2"):
         step(who, "vote", list_id, "--comment", "ครบกำหนด")
     refused = run(env, "retention", "approve", list_id, "--token", tokens["mem1"])
     assert refused.returncode == 1 and "chair" in refused.stderr
-    # The head of agency's turn comes after the committee's.
-    too_soon = run(env, "retention", "approve", list_id, "--token", tokens["head1"])
-    assert too_soon.returncode == 1 and "committee has not finished" in too_soon.stderr
-    assert "only the chair" not in too_soon.stderr
     step("chair1", "approve", list_id)
     step("head1", "approve", list_id)
     step("rm1", "archives", list_id, "--sent-on", today, "--reference", "ศธ 0703/1")
@@ -73,10 +70,7 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     step("mem2", "confirm", list_id, "--note", "ตรวจสอบแล้ว")
     executed = run(env, "retention", "execute", list_id, "--run", "--token", tokens["chair1"])
     assert executed.returncode == 0, executed.stderr
-    assert '"destroyed": 2' in executed.stdout
-    # The list says what happened, not "to be destroyed: 0".
-    table = run(env, "retention", "lists")
-    assert "destroyed: 2" in table.stdout and "to be destroyed" not in table.stdout
+    assert '"destroyed": 1' in executed.stdout
 
     target = tmp_path / "certificate.html"
     cert = run(env, "retention", "certificate", list_id, "--html", "-o", str(target))
@@ -89,6 +83,51 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     assert forecast.returncode == 0 and json.loads(forecast.stdout)["groups"] == []
     schedules = run(env, "retention", "schedules", "list")
     assert "voucher-evidence" in schedules.stdout
+
+
+def test_vote_skips_what_was_voted_and_the_head_waits_for_the_committee(env: Env):
+    tokens = people(env, world(env))
+    for text in ("v1", "v2", "v3"):
+        ingest(env, tokens, text)
+    run_jobs(env)
+    list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
+    assert appoint(env, tokens, list_id).status_code == 200
+    voted = env.client(tokens["mem1"]).post(f"/api/v1/retention/lists/{list_id}/votes", json={
+        "votes": [{"item": 2, "vote": "approve"}]})
+    assert voted.status_code == 200, voted.text
+    # "Every open item" after voting on one: that one is skipped with a note, the rest
+    # are voted on — no abort half-way.
+    rest = run(env, "retention", "vote", list_id, "--token", tokens["mem1"])
+    assert rest.returncode == 0, rest.stderr
+    assert "skipped item(s) 2: you already voted" in rest.stderr
+    assert "voted approve on item(s) 1, 3" in rest.stderr
+    votes = {e["seq"]: [v["user"] for v in e["votes"]] for e in env.client(tokens["rm1"]).get(
+        f"/api/v1/retention/lists/{list_id}").json()["entries"]}
+    assert votes == {1: ["mem1"], 2: ["mem1"], 3: ["mem1"]}
+    # The head of agency's turn comes after the committee's, and the message says so.
+    too_soon = run(env, "retention", "approve", list_id, "--token", tokens["head1"])
+    assert too_soon.returncode == 1 and "committee has not finished" in too_soon.stderr
+    assert "only the chair" not in too_soon.stderr
+
+
+def test_an_executed_list_says_what_happened(env: Env):
+    tokens = people(env, world(env))
+    ingest(env, tokens, "x1")
+    ingest(env, tokens, "x2")
+    run_jobs(env)
+    with at("2027-01-15"):
+        list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
+        approve_all(env, tokens, list_id, sent_on="2027-01-15")
+        r = env.client(tokens["rm1"]).post(
+            f"/api/v1/retention/lists/{list_id}/archives-response",
+            json={"result": "consent", "responded_on": "2027-01-15", "transfer_items": [2]})
+        assert r.status_code == 200, r.text
+        assert request_execution(env, tokens, list_id).status_code == 202
+        run_jobs(env)
+    table = run(env, "retention", "lists")
+    assert table.returncode == 0, table.stderr
+    assert "destroyed: 1, transferred: 1" in table.stdout
+    assert "to be destroyed" not in table.stdout
 
 
 def test_holds_closures_and_schedules_from_the_command_line(env: Env):
