@@ -160,8 +160,8 @@ _DOC_LABEL = re.compile(
     r"|เลขที่|no\.|no\b)"
     r"\s*[:：.]?\s*(?P<value>[A-Za-z]{0,6}[\-/]?\d[A-Za-z0-9\-/._]{0,29})",
     re.IGNORECASE)
-_ADDRESS_AFTER = re.compile(r"^\s*(หมู่|ม\.|ถนน|ถ\.|ซอย|ซ\.|ตำบล|ต\.|อำเภอ|อ\.|แขวง|เขต|moo|road|soi)",
-                            re.IGNORECASE)
+_ADDRESS_AFTER = re.compile(r"^\s*(หมู่|ม\.|ถนน|ถ\.|ซอย|ซ\.|ตำบล|ต\.|อำเภอ|อ\.|แขวง|เขต|"
+                            r"moo|road|soi)", re.IGNORECASE)
 
 
 def _doc_number(text: str, lines: _Lines) -> FoundField | None:
