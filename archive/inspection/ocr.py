@@ -130,6 +130,15 @@ def tools_status(ocrmypdf: str = "ocrmypdf", tesseract: str = "tesseract",
             "ocrmypdf": found_ocr, "tesseract": found_tess, "version": version}
 
 
+def ocr_tools(settings: Settings) -> dict[str, Any]:
+    """For /readyz and the health page: ``status`` ok, not_available or disabled."""
+    if not settings.ocr_enabled:
+        return {"status": "disabled", "detail": "ARCHIVE_OCR_ENABLED is false"}
+    found = tools_status(settings.ocr_command, settings.ocr_tesseract_command,
+                         settings.ocr_languages)
+    return {"status": found["status"], "detail": found["detail"]}
+
+
 # -- the job (in the sandboxed child) ------------------------------------------------------
 
 def run_ocr(path: str, media_type: str, work_dir: str, options: OcrOptions) -> OcrOutcome:
