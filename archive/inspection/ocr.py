@@ -439,7 +439,7 @@ def estimate_skew(ink: Image.Image) -> float:
 
     best = max((a / 2 for a in range(-20, 21)), key=sharpness)          # ±10° by 0.5°
     best = max((best + a / 8 for a in range(-3, 4)), key=sharpness)     # then by 0.125°
-    return round(-best, 2)
+    return round(-best, 2) + 0.0   # never "-0.0"
 
 
 def scan_findings(quality: list[dict[str, Any]]) -> list[dict[str, Any]]:
