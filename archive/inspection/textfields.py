@@ -266,7 +266,9 @@ TOTAL_LABELS = ("จำนวนเงินรวมทั้งสิ้น", 
                 "จำนวนเงินรวม", "ยอดรวม", "รวมเงิน", "total", "จำนวนเงิน")
 _TOTAL_LABEL = re.compile("|".join(re.escape(x).replace(r"\ ", r"\s*") for x in TOTAL_LABELS),
                           re.IGNORECASE)
-_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\s?\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"
+# 1,234.50 · 1234.5 · and OCR's misreadings of the separators: 1.234.50, 1,234,50.
+_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[,.]\s?\d{3})+[.,]\d{2}(?!\d)"
+                     r"|\d{1,3}(?:,\s?\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"
                      r"(?![\d,]*\d)")
 _WORDS = re.compile(r"\(([^()\n]{2,120}?บาท[^()\n]{0,60})\)")
 
@@ -274,6 +276,8 @@ _WORDS = re.compile(r"\(([^()\n]{2,120}?บาท[^()\n]{0,60})\)")
 def _grand_total(text: str, lines: _Lines) -> FoundField | None:
     figure = _total_figure(text, lines)
     words = _total_in_words(text, lines)
+    if figure is not None and words is None:
+        figure.note = None      # (held the figure as written, for the comparison below)
     if words is None:
         return figure
     if figure is None:
@@ -284,9 +288,12 @@ def _grand_total(text: str, lines: _Lines) -> FoundField | None:
         figure.confidence = 0.97
         figure.note = "confirmed by the amount in words"
         return figure
-    # They disagree: one of them was misread. The words win when their figure stands
-    # elsewhere in the text (an item line, the VAT summary); otherwise the labelled figure.
-    if any(_amount(m.group(1)) == words.value for m in _AMOUNT.finditer(text)):
+    # They disagree: one of them was misread. The words win when the figure has their
+    # digits (a misread separator) or their figure stands elsewhere in the text (an item
+    # line, the VAT summary); otherwise the labelled figure, with a low confidence.
+    figure_digits = re.sub(r"\D", "", figure.note or "")
+    if figure_digits == re.sub(r"\D", "", f"{words.value:.2f}") or any(
+            _amount(m.group(1)) == words.value for m in _AMOUNT.finditer(text)):
         words.confidence = 0.6
         words.note = f"the figure after the total's label reads {figure.value}"
         return words
@@ -296,8 +303,12 @@ def _grand_total(text: str, lines: _Lines) -> FoundField | None:
 
 
 def _amount(raw: str) -> Decimal | None:
+    raw = re.sub(r"\s", "", raw)
+    if re.fullmatch(r"\d{1,3}(?:[,.]\d{3})+[.,]\d{2}", raw):
+        # Every separator but the last groups thousands; the last is the decimal point.
+        raw = re.sub(r"[,.]", "", raw[:-3]) + "." + raw[-2:]
     try:
-        value = Decimal(re.sub(r"[,\s]", "", raw))
+        value = Decimal(raw.replace(",", ""))
     except InvalidOperation:
         return None
     return value.quantize(Decimal("0.01"))
@@ -323,7 +334,7 @@ def _total_figure(text: str, lines: _Lines) -> FoundField | None:
         if value is None or value <= 0:
             continue
         confidence = 0.85 if rank < 9 else 0.7
-        item = lines.found(value, confidence, base + found.start())
+        item = lines.found(value, confidence, base + found.start(), note=found.group(1))
         # Stronger label first; among equal labels the last one (totals close a page).
         key = (-rank, m.start())
         if best is None or key > best[:2]:

@@ -86,6 +86,9 @@ def test_impossible_dates_are_not_dates():
     ("รวมทั้งสิ้น\n12,345.67", "12345.67"),
     ("Grand Total: 2,000,000.00", "2000000.00"),
     ("(สองพันบาทถ้วน)", "2000.00"),
+    ("ยอดรวม 1.234,50", "1234.50"),                       # separators misread by OCR
+    ("จำนวนเงินรวมทั้งสิ้น 21.929.44\n(สองหมื่นหนึ่งพันเก้าร้อยยี่สิบเก้าบาทสี่สิบสี่สตางค์ )",
+     "21929.44"),
 ])
 def test_grand_total_by_its_labels(text: str, expected: str):
     found = read_fields(text).grand_total
