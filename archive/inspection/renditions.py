@@ -62,6 +62,13 @@ class ScanAnalysis:
     pdfa: dict[str, Any] | None = None
 
 
+def scanned(inspection: Inspection) -> bool:
+    """Whether the scan section is recorded (one that said the OCR tools were missing may
+    be replaced: ``archive jobs run ocr --payload '{"evidence_id": …}'`` once installed)."""
+    scan = (inspection.report or {}).get("scan")
+    return scan is not None and (scan.get("ocr") or {}).get("status") != "not_available"
+
+
 def load(session: Session, evidence_id: uuid.UUID) -> tuple[Evidence, Blob, Inspection | None]:
     row = session.execute(sa.select(Evidence, Blob).join(Blob, Blob.id == Evidence.blob_id)
                           .where(Evidence.id == evidence_id)).first()
@@ -116,7 +123,7 @@ def record(session: Session, store: ObjectStore, principal: Principal,
     evidence, blob, inspection = load(session, evidence_id)
     if inspection is None:
         raise NotFound("the record has not been inspected yet", code="not_inspected")
-    if "scan" in (inspection.report or {}):
+    if scanned(inspection):
         return {"skipped": "already recorded"}
     outcome = analysis.outcome
     rendition = None

@@ -137,6 +137,15 @@ def test_without_tesseract_a_scan_is_reported_not_available(env: Env):
     scan = officer.get(f"/api/v1/evidence/{rec['id']}/inspection").json()["report"]["scan"]
     assert scan["ocr"]["status"] == "not_available"
     assert "tesseract" in scan["ocr"]["reason"]
+    # Once the tools are there, running the job again replaces the report (here a limit
+    # stops it at once: OCR itself is the other test's).
+    from archive.queue.service import enqueue
+
+    with env.session() as s:
+        enqueue(s, "ocr", {"evidence_id": rec["id"]})
+    drain(env, ocr_max_megapixels=0.01)
+    again = officer.get(f"/api/v1/evidence/{rec['id']}/inspection").json()["report"]["scan"]
+    assert again["ocr"]["status"] == "refused", again["ocr"]
     ready = env.client(ocr_tesseract_command="/nonexistent/tesseract").get("/readyz").json()
     assert ready["checks"]["ocr"]["status"] == "not_available"
     assert env.client().get("/readyz").json()["checks"]["ocr"]["status"] == "ok"

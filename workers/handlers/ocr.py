@@ -27,7 +27,7 @@ def ocr_scan(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             return {"skipped": "destroyed"}
         if inspection is None:
             return {"skipped": "not inspected"}
-        if "scan" in (inspection.report or {}):
+        if renditions.scanned(inspection):
             return {"skipped": "already done"}
         if not ctx.settings.ocr_enabled:
             return {"skipped": "OCR is switched off (ARCHIVE_OCR_ENABLED)"}
