@@ -87,6 +87,10 @@ def test_a_scan_gets_a_searchable_pdfa_rendition_beside_the_untouched_original(e
     assert hashlib.sha256(got.content).hexdigest() == rendition["sha256"]
     assert check_pdfa(got.content, "2b").compliant      # checked again here, independently
 
+    stranger = env.client(tokens["off2"])        # another LAO's officer: out of scope
+    assert stranger.get(f"/api/v1/evidence/{rec['id']}/renditions").status_code == 404
+    assert stranger.get(rendition["content_url"]).status_code == 404
+
     original = officer.get(f"/api/v1/evidence/{rec['id']}/content")
     assert original.content == scan and rec["sha256"] == hashlib.sha256(scan).hexdigest()
     assert officer.get(f"/api/v1/evidence/{rec['id']}").json()["sha256"] == rec["sha256"]
