@@ -10,8 +10,9 @@ runs out (the sandbox's memory and CPU limits are inherited by it).
 Before anything is decoded the input is measured from its headers: more pages than
 ``max_pages`` or a page of more than ``max_megapixels`` is refused (``too_many_pages``,
 ``too_large``), so a decompression bomb costs nothing. Phone photos are turned upright by
-their EXIF orientation first; OCRmyPDF then rotates pages (``--rotate-pages``) and
-straightens them (``--deskew``) before Tesseract reads them.
+their EXIF orientation first and straightened by the skew measured here (a projection
+profile: OCRmyPDF's own ``--deskew`` is thrown off by a photo's perspective); OCRmyPDF
+then turns pages that lie on their side (``--rotate-pages``; it deskews PDF pages itself).
 
 The same pass measures each page's quality for the inspection report: resolution (warn
 below 200 dpi, fail below 150 dpi: ICT notification of 2553), blank pages and skew.
@@ -43,7 +44,8 @@ from archive.sandbox import Limits
 WARN_DPI = 200
 FAIL_DPI = 150
 ASSUMED_DPI = 300
-_ORIENTATION = 0x0112  # EXIF tag     # for images that do not record their resolution
+_ORIENTATION = 0x0112  # EXIF tag
+MIN_SKEW = 0.3         # degrees: a page skewed less is read as it is     # for images that do not record their resolution
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/tiff")
 PDF_TYPE = "application/pdf"
 
@@ -175,12 +177,12 @@ def _run(path: str, media_type: str, work_dir: str, options: OcrOptions) -> OcrO
     out = os.path.join(work_dir, "rendition.pdf")
     sidecar = os.path.join(work_dir, "text.txt")
     command = [options.ocrmypdf, "--language", options.languages, "--output-type", "pdfa-2",
-               "--rotate-pages", "--deskew", "--jobs", "1", "--sidecar", sidecar,
+               "--rotate-pages", "--jobs", "1", "--sidecar", sidecar,
                "--optimize", "1", "--quiet",
                "--tesseract-timeout", str(int(options.wall_seconds)),
                "--max-image-mpixels", str(options.max_megapixels)]
     if pdf_input:
-        command.append("--skip-text")
+        command += ["--skip-text", "--deskew"]     # (images are straightened above)
     if image_dpi is not None:
         command += ["--image-dpi", str(image_dpi)]
     command += [source, out]
@@ -280,7 +282,16 @@ def _prepare_image(path: str, work_dir: str,
             img.seek(index)
             turned = frames == 1 and img.getexif().get(_ORIENTATION, 1) != 1
             frame = ImageOps.exif_transpose(img) if turned else img
-            quality.append(page_quality(frame, index + 1, dpi))
+            page = page_quality(frame, index + 1, dpi)
+            quality.append(page)
+            skew = page.get("skew_degrees") or 0.0
+            if frames == 1 and abs(skew) >= MIN_SKEW:
+                # Straightened here rather than by OCRmyPDF's --deskew, whose estimate a
+                # phone photo's perspective (slanted margins) can throw off by degrees.
+                upright = frame if frame.mode in ("L", "RGB") else frame.convert("RGB")
+                frame = upright.rotate(-skew, resample=Image.Resampling.BICUBIC, expand=True,
+                                       fillcolor="white")
+                turned = True
             if frames == 1 and (turned or _needs_conversion(img)):
                 source = _rewrite(frame, img.format, work_dir, dpi)
         if dpi is None:
