@@ -43,9 +43,9 @@ from archive.sandbox import Limits
 
 WARN_DPI = 200
 FAIL_DPI = 150
-ASSUMED_DPI = 300
+ASSUMED_DPI = 300      # for images that do not record their resolution
 _ORIENTATION = 0x0112  # EXIF tag
-MIN_SKEW = 0.3         # degrees: a page skewed less is read as it is     # for images that do not record their resolution
+MIN_SKEW = 0.3         # degrees: a page skewed less is read as it is
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/tiff")
 PDF_TYPE = "application/pdf"
 
