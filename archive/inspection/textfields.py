@@ -334,7 +334,11 @@ def _total_figure(text: str, lines: _Lines) -> FoundField | None:
         if value is None or value <= 0:
             continue
         confidence = 0.85 if rank < 9 else 0.7
-        item = lines.found(value, confidence, base + found.start(), note=found.group(1))
+        # The note holds the figure as written, stray separators and all ("28,.488.75"),
+        # for the comparison with the amount in words (:func:`_grand_total`).
+        written = re.match(r"\d[\d,.]*\d|\d", rest[found.start():])
+        item = lines.found(value, confidence, base + found.start(),
+                           note=written.group() if written else found.group(1))
         # Stronger label first; among equal labels the last one (totals close a page).
         key = (-rank, m.start())
         if best is None or key > best[:2]:

@@ -89,6 +89,8 @@ def test_impossible_dates_are_not_dates():
     ("ยอดรวม 1.234,50", "1234.50"),                       # separators misread by OCR
     ("จำนวนเงินรวมทั้งสิ้น 21.929.44\n(สองหมื่นหนึ่งพันเก้าร้อยยี่สิบเก้าบาทสี่สิบสี่สตางค์ )",
      "21929.44"),
+    ("จำนวนเงินรวมทั้งสิ้น 28,.488.75\n(สองหมื่นแปดพันสี่ร้อยแปดสิบแปดบาทเจ็ดสิบห้าสตางค์)",
+     "28488.75"),
 ])
 def test_grand_total_by_its_labels(text: str, expected: str):
     found = read_fields(text).grand_total
