@@ -6,9 +6,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     ARCHIVE_DATA_DIR=/var/lib/archive
 
-# libmagic: media types are sniffed from the bytes (python-magic).
+# libmagic: media types are sniffed from the bytes (python-magic). OCRmyPDF with
+# Tesseract (Thai + English) and Ghostscript: OCR of scans into PDF/A renditions.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libmagic1 \
+       ocrmypdf tesseract-ocr tesseract-ocr-tha tesseract-ocr-eng \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -13,9 +13,12 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 RUN_DEBS  := libmagic1 python3-venv
-TEST_DEBS := $(RUN_DEBS) postgresql chromium fonts-thai-tlwg
+# OCR of scans (Thai + English): optional for `make run` (the archive says on /readyz
+# when they are missing), needed by the tests and bench/ocr.py.
+OCR_DEBS  := ocrmypdf tesseract-ocr tesseract-ocr-tha tesseract-ocr-eng
+TEST_DEBS := $(RUN_DEBS) postgresql chromium fonts-thai-tlwg $(OCR_DEBS)
 
-.PHONY: run test lint bench-ingest bench-pdfa bench-search system-run system-test clean
+.PHONY: run test lint bench-ingest bench-pdfa bench-search bench-ocr system-run system-test clean
 
 run: system-run $(BIN)/.installed
 	$(BIN)/archive serve --host $(HOST) --port $(PORT)
@@ -56,6 +59,9 @@ bench-pdfa: $(BIN)/.installed-test
 
 bench-search: $(BIN)/.installed-test
 	$(BIN)/python bench/search.py
+
+bench-ocr: system-test $(BIN)/.installed-test
+	$(BIN)/python bench/ocr.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -98,6 +98,20 @@ class Settings(BaseSettings):
                              ) from None
         return self
 
+    # OCR of scans (the `ocr` job after inspection, archive/inspection/ocr.py): the
+    # commands (looked up on PATH), Tesseract's languages, and the limits of one run: pages
+    # and megapixels per page (measured from headers before decoding), CPU seconds, wall
+    # seconds and memory of the sandboxed child and the OCRmyPDF process group it starts.
+    ocr_enabled: bool = True
+    ocr_command: str = "ocrmypdf"
+    ocr_tesseract_command: str = "tesseract"
+    ocr_languages: str = "tha+eng"
+    ocr_max_pages: int = Field(default=50, ge=1)
+    ocr_max_megapixels: float = Field(default=60.0, gt=0)
+    ocr_cpu_seconds: int = Field(default=180, ge=1)
+    ocr_wall_seconds: float = Field(default=240.0, gt=0)
+    ocr_memory_mb: int = Field(default=2048, ge=256)
+
     # GET /metrics: the scrape token Prometheus sends as a bearer token (an administrator's
     # API token is accepted too). Without one configured, only administrators may scrape.
     metrics_token: SecretStr | None = None

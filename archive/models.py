@@ -12,7 +12,7 @@ from archive.disbursements.models import (
     DisbursementProfileVersion,
     DisbursementReview,
 )
-from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
+from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection, Rendition
 from archive.orgs.models import Organisation
 from archive.queue.models import Job, SystemCheck, WorkerBeat
 from archive.retention.schedules.models import (
@@ -27,6 +27,6 @@ __all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Bl
            "Disbursement", "DisbursementEvidence", "DisbursementFinding",
            "DisbursementHistory", "DisbursementProfile", "DisbursementProfileVersion",
            "DisbursementReview", "DocTypeSchedule", "Evidence", "EvidenceHistory", "Export",
-           "Inspection", "Job",
+           "Inspection", "Job", "Rendition",
            "LoginFailure", "Organisation", "RetentionSchedule", "RetentionScheduleVersion",
            "SystemCheck", "Tombstone", "User", "UserOrganisation", "WebSession", "WorkerBeat"]

@@ -130,3 +130,5 @@ _.listeners
 _.force_exit
 # used by migration 0080 (migrations are outside vulture's paths)
 _.thai_search_form_sql
+# a field of the renditions listing (RenditionOut), read by clients
+_.content_url

@@ -38,6 +38,7 @@ from archive.evidence.schemas import (
     parse_metadata,
 )
 from archive.inspection import records as inspection
+from archive.inspection import renditions
 from archive.storage import ObjectStore
 from archive.textnorm import safe_filename
 from archive.unit_of_work import session_scope
@@ -206,6 +207,60 @@ def get_inspection(evidence_id: uuid.UUID, principal: CurrentUser,
     return InspectionOut(evidence_id=row.evidence_id, status=row.status, pdfa=row.pdfa,
                          report=row.report, warnings=row.warnings, filled=row.filled,
                          error=row.error, created_at=row.created_at)
+
+
+class RenditionOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    media_type: str
+    sha256: str
+    size: int
+    pdfa_flavour: str | None
+    pdfa_compliant: bool | None
+    pdfa_failures: list[dict[str, Any]]
+    pdfa_error: str | None
+    made_by: dict[str, Any]
+    created_at: dt.datetime
+    content_url: str
+
+
+@router.get("/evidence/{evidence_id}/renditions", response_model=list[RenditionOut],
+            summary="Files derived from the original and kept beside it (the searchable "
+                    "PDF/A-2b rendition of a scan), each with its own PDF/A verdict")
+def list_renditions(evidence_id: uuid.UUID, principal: CurrentUser,
+                    session: SessionDep) -> list[RenditionOut]:
+    return [RenditionOut(id=r.id, kind=r.kind, media_type=b.media_type, sha256=b.sha256,
+                         size=b.size, pdfa_flavour=r.pdfa_flavour,
+                         pdfa_compliant=r.pdfa_compliant,
+                         pdfa_failures=list((r.pdfa or {}).get("failures") or []),
+                         pdfa_error=(r.pdfa or {}).get("error"), made_by=r.made_by or {},
+                         created_at=r.created_at,
+                         content_url=f"/api/v1/evidence/{evidence_id}/renditions/{r.id}"
+                                     "/content")
+            for r, b in renditions.list_for(session, principal, evidence_id)]
+
+
+@router.get("/evidence/{evidence_id}/renditions/{rendition_id}/content",
+            summary="The rendition's bytes (the original stays at /content)",
+            response_class=StreamingResponse)
+def get_rendition_content(evidence_id: uuid.UUID, rendition_id: uuid.UUID, request: Request,
+                          principal: CurrentUser, session: SessionDep, store: StoreDep,
+                          settings: SettingsDep) -> Response:
+    evidence, rendition, blob = renditions.get(session, principal, evidence_id, rendition_id)
+    stem = evidence.original_filename.rsplit(".", 1)[0]
+    headers = {
+        "ETag": f'"{blob.sha256}"',
+        "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(blob.sha256)).decode()}:",
+        "Content-Disposition": _attachment(f"{stem}.ocr.pdf"),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-transform",
+        "Content-Length": str(blob.size),
+    }
+    chunks = renditions.open_content(
+        session, store, principal, evidence, rendition, blob,
+        verify_limit=settings.verify_before_send_bytes,
+        on_mismatch=_integrity_alarm(request, principal, evidence.id, blob.id))
+    return StreamingResponse(chunks, media_type=blob.media_type, headers=headers)
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from archive.inspection.ocr import ocr_tools
+
 router = APIRouter(tags=["health"])
 
 
@@ -38,6 +40,8 @@ def readyz(request: Request) -> JSONResponse:
         # Workers ran but none is alive: exports stay queued, inspections never run.
         ready = ready and workers["status"] != "down"
         checks.update(_self_checks(request))
+    # Without Tesseract scans are archived without OCR: said here, not a reason to stop.
+    checks["ocr"] = ocr_tools(request.app.state.settings)
     return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
                         status_code=200 if ready else 503)
 

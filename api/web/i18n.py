@@ -179,6 +179,13 @@ TH: dict[str, str] = {
     "Make an evidence pack (BagIt zip)": "จัดทำชุดหลักฐาน (BagIt zip)",
     "Record": "รายการ",
     "on hold": "ระงับการทำลาย",
+    "OCR text": "ข้อความจาก OCR",
+    "Scan: OCR and page quality": "ภาพสแกน: OCR และคุณภาพของแต่ละหน้า",
+    "Suggested from the scan's text (not applied; correct the metadata to accept)":
+        "ข้อมูลที่อ่านได้จากภาพสแกน (ยังไม่ได้บันทึก หากถูกต้องให้แก้ไขข้อมูลเพื่อยืนยัน)",
+    "Download the searchable PDF/A copy (OCR)": "ดาวน์โหลดสำเนา PDF/A ที่ค้นหาข้อความได้ (OCR)",
+    "OCR tools": "เครื่องมือ OCR",
+    "Text read from the scan by OCR": "ข้อความที่อ่านจากภาพสแกนด้วย OCR",
     "First page": "หน้าแรก",
     "Next page": "หน้าถัดไป",
     "No records match.": "ไม่พบรายการที่ตรงกับเงื่อนไข",

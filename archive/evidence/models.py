@@ -125,3 +125,25 @@ class Inspection(Base):
     filled: Mapped[list[str]] = mapped_column(JSONType, default=list)
     error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
+class Rendition(Base):
+    """A derived file kept beside a record's original (never instead of it): today the
+    searchable PDF/A rendition of a scan made by OCR. Its bytes are a blob of their own
+    (content-addressed and locked like any evidence bytes); the original is untouched."""
+
+    __tablename__ = "renditions"
+    __table_args__ = (sa.UniqueConstraint("evidence_id", "kind", "source_blob_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid7)
+    evidence_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("evidence.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))                 # ocr_pdfa
+    source_blob_id: Mapped[int] = mapped_column(sa.ForeignKey("blobs.id"))
+    blob_id: Mapped[int] = mapped_column(sa.ForeignKey("blobs.id"), index=True)
+    # The project's own PDF/A check of the rendition: the verdict and its report.
+    pdfa_flavour: Mapped[str | None] = mapped_column(sa.String(4))
+    pdfa_compliant: Mapped[bool | None] = mapped_column(sa.Boolean)
+    pdfa: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # How it was made: tool, languages, pages read, seconds.
+    made_by: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ from archive.errors import (
     PreconditionFailed,
 )
 from archive.evidence import events, versions
-from archive.evidence.intake import Spool, check_media_type
+from archive.evidence.intake import Spool, check_media_type, spool_file
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.evidence.schemas import (
     METADATA_FIELDS,
@@ -247,6 +248,21 @@ def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str
     blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
     assert blob is not None
     return blob, False
+
+
+def store_derived(session: Session, store: ObjectStore, path: Path, *, media_type: str,
+                  retain_until: dt.datetime, tmp_dir: Path) -> Blob:
+    """Bytes the archive made from a record's (a rendition), stored like uploaded bytes:
+    content-addressed, locked until ``retain_until``, the object written before its row."""
+    with spool_file(path, max_bytes=1 << 40, memory_limit=4 << 20, tmp_dir=tmp_dir) as spool:
+        sha = spool.sha256 or spool.finish()
+        blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
+        if blob is not None and blob.deleted_at is None:
+            return blob
+        if blob is not None:
+            raise Conflict("these bytes were destroyed by an approved disposition",
+                           code="blob_destroyed")
+        return _store_new_blob(session, store, spool, sha, media_type, retain_until)
 
 
 def default_retain_until(years: int, now: dt.datetime | None = None, *,

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from archive.inspection.report import CrossCheck, CrossCheckFill, CrossCheckWarning, InvoiceFields
+from archive.inspection.textfields import TextFields
 from archive.jsonable import jsonable
 
 BE_OFFSET = 543
@@ -190,3 +191,53 @@ def _compare_vat(typed: Any, found: Any) -> str | None:
     if typed_amount == Decimal(found):
         return None
     return f"VAT typed differs from the tax total in the file by {typed_amount - Decimal(found)}"
+
+
+# -- fields read from text (OCR of a scan, a PDF's text layer) ----------------------------
+
+# Below this confidence a value read from text is neither compared nor suggested.
+TEXT_MIN_CONFIDENCE = 0.6
+_TEXT_SOURCES = {"ocr": "the scan's OCR text", "text_layer": "the PDF's text layer"}
+
+
+def text_cross_check(typed: Mapping[str, Any] | None, found: TextFields, *,
+                     source: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(warnings, suggestions)`` for fields read from plain text.
+
+    Unlike an e-invoice's fields, text read from a scan is never applied to the record:
+    values for fields the uploader left empty come back as *suggestions* for a person to
+    accept. A typed value the text contradicts is a warning, as for e-Tax XML. A typed tax
+    ID is contradicted only when no valid tax ID in the text is that one (a receipt names
+    the buyer's too)."""
+    typed = typed or {}
+    where = _TEXT_SOURCES.get(source, source)
+    warnings: list[dict[str, Any]] = []
+    suggestions: list[dict[str, Any]] = []
+    compare: dict[str, Callable[[Any, Any], str | None]] = {
+        "issuer_tax_id": _compare_tax_id, "doc_number": _compare_doc_number,
+        "issue_date": _compare_date, "amount": _compare_amount}
+    for name, item in found.best().items():
+        if item.confidence < TEXT_MIN_CONFIDENCE:
+            continue
+        typed_value = typed.get(name)
+        located = {"line": item.line, "excerpt": item.excerpt,
+                   "confidence": round(item.confidence, 2)}
+        if _empty(typed_value):
+            suggestions.append({"field": name, "value": jsonable(item.value),
+                                "source": source, **located})
+            continue
+        if name == "issuer_tax_id":
+            if any(_compare_tax_id(typed_value, f.value) is None for f in found.tax_ids):
+                continue
+            message: str | None = "tax ID typed is not among the valid tax IDs in " + where
+        elif name == "doc_number" and item.confidence < 0.8:
+            continue  # a bare "No. 12" is too weak to contradict anyone
+        else:
+            message = compare[name](typed_value, item.value)
+            if message:
+                message = f"{message} (read from {where})".replace("the file", where)
+        if message:
+            warnings.append({"field": name, "typed": jsonable(typed_value),
+                             "found": jsonable(item.value), "message": message,
+                             "source": source, **located})
+    return warnings, suggestions

@@ -26,6 +26,7 @@ from archive.errors import ArchiveError, NotFound
 from archive.evidence import events, service
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.evidence.schemas import EvidenceUpdate, parse_metadata
+from archive.queue.service import enqueue
 from archive.storage import ObjectStore
 from archive.thai import fiscal_year
 
@@ -121,7 +122,15 @@ def record(session: Session, principal: Principal, evidence_id: uuid.UUID,
                           "warnings": len(warnings), "filled": filled,
                           "error": reason})
     events.changed(session, [evidence.id], "inspection")
+    if blob.media_type in _SCAN_TYPES and evidence.status != "destroyed":
+        # Scans next: OCR, the PDF/A rendition and fields read from the text
+        # (archive.inspection.renditions), after the inspection that reports on the file.
+        enqueue(session, "ocr", {"evidence_id": str(evidence.id)},
+                dedup_key=f"ocr:{evidence.id}:{blob.id}")
     return inspection
+
+
+_SCAN_TYPES = ("image/jpeg", "image/png", "image/tiff", "application/pdf")
 
 
 # The inspection itself could not finish (as opposed to a file that fails a check).

@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from archive.inspection.embedded import ExtractedFile, list_embedded
 from archive.inspection.image import inspect_image
 from archive.inspection.invoice import inspect_invoice_tree, malformed_report
+from archive.inspection.ocr import OcrOptions, run_ocr
 from archive.inspection.pdfsig import PdfSignaturesUnreadable, verify_pdf_signatures
 from archive.inspection.report import InspectionError, InvoiceReport, SignatureReport
 from archive.inspection.safexml import DEFAULT_XML_LIMITS, XMLLimits, XMLRejected, parse_untrusted
@@ -90,3 +91,8 @@ def image_job(path: str) -> JobResult:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         return JobResult(errors=[InspectionError("image", "unreadable",
                                                  f"image cannot be read: {exc}")])
+
+
+def ocr_job(path: str, media_type: str, work_dir: str, options: OcrOptions) -> JobResult:
+    """OCR a scan into ``work_dir`` (see :mod:`archive.inspection.ocr`)."""
+    return JobResult(run_ocr(path, media_type, work_dir, options))

@@ -188,6 +188,12 @@ def scan_objects(data: bytes, xref: dict[tuple[int, int], Any], stream_lengths: 
               and _eol_len(data, m.end()) > 0)
         body_start = m.end()
         is_stream = num in stream_lengths
+        declared = stream_lengths.get(num)
+        if not is_stream:
+            # qpdf reads object streams (/Type /ObjStm) and lists only the objects in
+            # them: the stream itself is known here by its syntax alone.
+            declared = _hidden_stream_length(data, body_start)
+            is_stream = declared is not None
         body_end = -1
         if is_stream:
             spos = _find_stream_keyword(data, body_start)
@@ -195,7 +201,7 @@ def scan_objects(data: bytes, xref: dict[tuple[int, int], Any], stream_lengths: 
                 is_stream = False
             else:
                 body_end = spos
-                _scan_stream(data, num, spos, stream_lengths[num], info)
+                _scan_stream(data, num, spos, declared, info)
                 endstream = data.find(b"endstream", spos + 6)
                 if endstream >= 0:
                     endobj = data.find(b"endobj", endstream + 9)
@@ -210,6 +216,24 @@ def scan_objects(data: bytes, xref: dict[tuple[int, int], Any], stream_lengths: 
             info.bad_object_headers.append(num)
         if check_strings and body_end > body_start:
             _scan_strings(data, body_start, body_end, num, info)
+
+
+_OBJSTM = re.compile(rb"/Type[ \t\r\n\f\x00]*/ObjStm")
+_DIRECT_LENGTH = re.compile(rb"/Length[ \t\r\n\f\x00]+(\d+)"
+                            rb"(?![ \t\r\n\f\x00]+\d+[ \t\r\n\f\x00]+R)")
+
+
+def _hidden_stream_length(data: bytes, body_start: int) -> int | None:
+    """The direct /Length of an object stream starting at ``body_start`` (``None``: not an
+    object stream, or its length is indirect)."""
+    m = _DICT_THEN_STREAM.search(data, body_start, body_start + 4096)
+    if m is None:
+        return None
+    head = data[body_start:m.start()]
+    if b"endobj" in head or not _OBJSTM.search(head):
+        return None
+    length = _DIRECT_LENGTH.search(head)
+    return int(length.group(1)) if length else None
 
 
 def _endobj_ok(data: bytes, endobj: int, after_endstream: int | None) -> bool:

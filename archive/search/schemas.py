@@ -157,6 +157,9 @@ class SearchItem(EvidenceOut):
     org_name: str
     pdfa_compliant: bool | None
     on_hold: bool
+    # "ocr" when the record's searchable text was read from a scan by OCR (a text query
+    # may have matched it: OCR text can hold misreadings); None otherwise.
+    text_source: str | None = None
 
 
 class SearchPage(BaseModel):

@@ -123,8 +123,21 @@ def search(session: Session, principal: Principal, params: SearchParams, *,
                               "limit": params.limit, "page": "next" if params.cursor else "first",
                               "output": output, "total": total, "estimate": estimate,
                               "returned": len(hits)})
-    return SearchPage(items=[to_item(h) for h in hits], next_cursor=next_cursor, total=total,
+    ocr = _ocr_blobs(session, {h.blob.id for h in hits})
+    items = [to_item(h) for h in hits]
+    for item, hit in zip(items, hits, strict=True):
+        if hit.blob.id in ocr:
+            item.text_source = "ocr"
+    return SearchPage(items=items, next_cursor=next_cursor, total=total,
                       total_is_estimate=estimate)
+
+
+def _ocr_blobs(session: Session, blob_ids: set[int]) -> set[int]:
+    """Which of these blobs' searchable text came from OCR (the ``ocr`` job)."""
+    if not blob_ids:
+        return set()
+    return set(session.scalars(sa.select(BlobText.blob_id).where(
+        BlobText.blob_id.in_(sorted(blob_ids)), BlobText.extractor == "ocr")))
 
 
 def _plan_settings(session: Session) -> None:

@@ -103,6 +103,15 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/evidence/{evidence_id}/inspection"): Case(
         lambda c, w: c.get(f"/api/v1/evidence/{w['record']['id']}/inspection"),
         _roles(200, READ_ROLES)),
+    ("GET", "/api/v1/evidence/{evidence_id}/renditions"): Case(
+        lambda c, w: c.get(f"/api/v1/evidence/{w['record']['id']}/renditions"),
+        _roles(200, READ_ROLES)),
+    # The matrix's record has no rendition (OCR is slow; tests/workers/test_ocr.py serves
+    # one): the readers reach the lookup (404 in either scope), the others are refused.
+    ("GET", "/api/v1/evidence/{evidence_id}/renditions/{rendition_id}/content"): Case(
+        lambda c, w: c.get(f"/api/v1/evidence/{w['record']['id']}/renditions/"
+                           "00000000-0000-7000-8000-000000000000/content"),
+        _roles(404, READ_ROLES)),
     ("GET", "/api/v1/jobs"): Case(lambda c, w: c.get("/api/v1/jobs"), _only("admin", 200)),
     ("POST", "/api/v1/jobs/{job_id}/retry"): Case(
         lambda c, w: c.post(f"/api/v1/jobs/{w['failed_job']()}/retry"), _only("admin", 200)),

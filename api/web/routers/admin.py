@@ -26,6 +26,7 @@ from archive.accounts.models import ROLES
 from archive.accounts.principal import Principal, require
 from archive.audit import audited_refusal
 from archive.errors import ArchiveError
+from archive.inspection.ocr import ocr_tools
 from archive.orgs import service as orgs
 from archive.orgs.models import ORG_TYPES
 from archive.queue import heartbeats
@@ -205,7 +206,8 @@ def health_page(request: Request, principal: PageUser, session: SessionDep) -> R
                   statuses=JOB_STATUSES, failed=queue.list_jobs(session, status="failed",
                                                                 limit=50),
                   checks={k: integrity.latest(session, k) for k in CHECKS},
-                  alerts=integrity.alerts(session), workers=heartbeats.states(session))
+                  alerts=integrity.alerts(session), workers=heartbeats.states(session),
+                  ocr=ocr_tools(request.app.state.settings))
 
 
 @router.post("/admin/jobs/{job_id}/retry")

@@ -30,6 +30,7 @@ from archive.evidence import service as evidence
 from archive.evidence.models import DOC_TYPES, STATUSES
 from archive.evidence.schemas import EvidenceUpdate, parse_metadata, validation_problems
 from archive.inspection import records as inspection
+from archive.inspection import renditions
 from archive.orgs import service as orgs
 from archive.retention.schedules.service import tombstone_view
 from archive.search import exports
@@ -119,7 +120,8 @@ def _record(request: Request, evidence_id: uuid.UUID, principal: Principal,
         retention = read_models.record_retention(session, store, principal, evidence_id)
     return render(
         request, "record.html", status=status, record=record, blob=blob, org=org,
-        inspection=found, pdfa_failures=present.pdfa_failures(found.pdfa if found else None,
+        inspection=found, renditions=renditions.list_for(session, principal, evidence_id),
+        pdfa_failures=present.pdfa_failures(found.pdfa if found else None,
                                                               lang_of(request)),
         history=evidence.history(session, record.id),
         same_bytes=evidence.same_bytes(session, principal, record),

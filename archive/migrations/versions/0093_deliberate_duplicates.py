@@ -1,7 +1,7 @@
 """deliberate duplicates: a record that knowingly repeats bytes already archived
 
 Revision ID: 0093
-Revises: 0080
+Revises: 0090
 
 ``evidence.duplicate_allowed``: true when the record was archived although the same
 bytes were already archived for its organisation, because the uploader said it was
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0093'
-down_revision = '0080'
+down_revision = '0090'
 branch_labels = None
 depends_on = None
 
