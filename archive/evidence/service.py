@@ -262,7 +262,7 @@ def store_derived(session: Session, store: ObjectStore, path: Path, *, media_typ
         if blob is not None:
             raise Conflict("these bytes were destroyed by an approved disposition",
                            code="blob_destroyed")
-        return _store_new_blob(session, store, spool, sha, media_type, retain_until)
+        return _store_new_blob(session, store, spool, sha, media_type, retain_until)[0]
 
 
 def default_retain_until(years: int, now: dt.datetime | None = None, *,
