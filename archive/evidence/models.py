@@ -147,3 +147,15 @@ class Rendition(Base):
     # How it was made: tool, languages, pages read, seconds.
     made_by: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
+def blob_users() -> sa.Subquery:
+    """(blob_id, evidence_id, original) for every record and the bytes it holds: its
+    original, and the renditions made from it. Whatever keeps, locks or deletes bytes by
+    the records that use them (the lock sync, disposition's purge) reads this, so a
+    rendition is kept exactly as long as its record, and destroyed with it."""
+    return sa.union_all(
+        sa.select(Evidence.blob_id.label("blob_id"), Evidence.id.label("evidence_id"),
+                  sa.literal(True).label("original")),
+        sa.select(Rendition.blob_id, Rendition.evidence_id, sa.literal(False)),
+    ).subquery("blob_users")

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from archive import audit, clock
 from archive.accounts.principal import Principal, system_principal
 from archive.errors import RetentionLocked, StoreUnavailable
-from archive.evidence.models import Blob, Evidence, Inspection
+from archive.evidence.models import Blob, Evidence, Inspection, blob_users
 from archive.jsonable import jsonable
 from archive.orgs.models import Organisation
 from archive.retention import compute, disposition, execution_request, list_queries
@@ -77,9 +77,10 @@ def execute(units: UnitsOfWork, store: ObjectStore, list_id: uuid.UUID, *,
         blocked += outcome == "blocked"
         transferred += outcome == "transferred"
     with units() as session:
+        users = blob_users()   # the originals and the renditions made from them
         blob_ids = sorted(set(session.scalars(
-            sa.select(Evidence.blob_id).join(DispositionItem,
-                                             DispositionItem.evidence_id == Evidence.id)
+            sa.select(users.c.blob_id).join(DispositionItem,
+                                            DispositionItem.evidence_id == users.c.evidence_id)
             .where(DispositionItem.list_id == list_id, DispositionItem.status == "destroyed"))))
     bytes_results = [purge_blob(units, store, b) for b in blob_ids]
     cert = write_certificate(units, store, list_id, kind="execution",
@@ -171,8 +172,10 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
         blob = session.get(Blob, blob_id)
         if blob is None or blob.deleted_at is not None:
             return {"blob_id": blob_id, "bytes": "deleted"}
-        live = list(session.scalars(sa.select(Evidence.id).where(
-            Evidence.blob_id == blob_id, Evidence.status != "destroyed")))
+        users = blob_users()
+        live = list(session.scalars(
+            sa.select(Evidence.id).join(users, users.c.evidence_id == Evidence.id)
+            .where(users.c.blob_id == blob_id, Evidence.status != "destroyed")))
         key, sha = blob.store_key, blob.sha256
         result: dict[str, Any]
         if live:
@@ -237,17 +240,24 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
 def _record_bytes(session: Session, blob_id: int,
                   result: dict[str, Any]) -> list[tuple[uuid.UUID, int]]:
     """Write the bytes' fate into every destroyed item of that blob; (list, org) touched."""
+    users = blob_users()
     rows = session.execute(
-        sa.select(DispositionItem, DispositionList.org_id)
-        .join(Evidence, Evidence.id == DispositionItem.evidence_id)
+        sa.select(DispositionItem, DispositionList.org_id, users.c.original)
+        .join(users, users.c.evidence_id == DispositionItem.evidence_id)
         .join(DispositionList, DispositionList.id == DispositionItem.list_id)
-        .where(Evidence.blob_id == blob_id, DispositionItem.status == "destroyed")).all()
+        .where(users.c.blob_id == blob_id, DispositionItem.status == "destroyed")).all()
     touched = []
-    for item, org_id in rows:
-        previous = (item.result or {}).get("bytes")
-        if previous == "deleted":
+    for item, org_id, original in rows:
+        if not original:   # a rendition's bytes: their fate beside the original's
+            renditions = dict((item.result or {}).get("renditions") or {})
+            if renditions.get(str(blob_id)) == "deleted":
+                continue
+            renditions[str(blob_id)] = result["bytes"]
+            item.result = {**(item.result or {}), "renditions": renditions}
+        elif (item.result or {}).get("bytes") == "deleted":
             continue
-        item.result = {**(item.result or {}), **jsonable(result)}
+        else:
+            item.result = {**(item.result or {}), **jsonable(result)}
         touched.append((item.list_id, org_id))
         dl = session.get(DispositionList, item.list_id)
         assert dl is not None
@@ -380,7 +390,9 @@ def finish_purges(units: UnitsOfWork, store: ObjectStore, *,
         done = []
         for list_id in ids:
             rows = [i for i in disposition.items(session, list_id) if i.status == "destroyed"]
-            if not any((i.result or {}).get("bytes") == "deferred" for i in rows):
+            if not any((i.result or {}).get("bytes") == "deferred"
+                       or "deferred" in ((i.result or {}).get("renditions") or {}).values()
+                       for i in rows):
                 done.append(list_id)
     for list_id in done:
         cert = write_certificate(units, store, list_id, kind="purge",

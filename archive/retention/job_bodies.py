@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from archive import clock
 from archive.accounts.principal import system_principal
 from archive.config import Settings
-from archive.evidence.models import Blob, Evidence
+from archive.evidence.models import Blob, Evidence, blob_users
 from archive.retention import compute, execution, locks, survey
 from archive.retention.models import LegalHoldItem
 from archive.storage import ObjectStore
@@ -82,8 +82,10 @@ def retention_sync_locks(ctx: Context, payload: dict[str, Any]) -> dict[str, Any
     horizon = ctx.settings.lock_min_horizon_days
     if "blob_id" in payload:
         with ctx.session() as session:
-            locks.sync_blob(session, ctx.store, int(payload["blob_id"]), report,
-                            horizon_days=horizon)
+            together = locks.held_together(session, int(payload["blob_id"]))
+        for blob_id in together:
+            with ctx.session() as session:
+                locks.sync_blob(session, ctx.store, blob_id, report, horizon_days=horizon)
         return report.to_dict()
     seen: set[int] = set()
     while True:
@@ -126,10 +128,15 @@ def disposition_purge(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
         blob_ids = [int(payload["blob_id"])]
     else:
         with ctx.session() as session:
-            live = sa.select(Evidence.id).where(Evidence.blob_id == Blob.id,
-                                                Evidence.status != "destroyed").exists()
-            gone = sa.select(Evidence.id).where(Evidence.blob_id == Blob.id,
-                                                Evidence.status == "destroyed").exists()
+            users = blob_users()   # originals and renditions alike
+
+            def used(destroyed: bool) -> Any:
+                return (sa.select(Evidence.id).join(users, users.c.evidence_id == Evidence.id)
+                        .where(users.c.blob_id == Blob.id,
+                               Evidence.status == "destroyed" if destroyed
+                               else Evidence.status != "destroyed").exists())
+
+            live, gone = used(False), used(True)
             blob_ids = list(session.scalars(sa.select(Blob.id).where(
                 Blob.deleted_at.is_(None), ~live, gone)))
     results = [execution.purge_blob(ctx.session, ctx.store, b) for b in blob_ids]

@@ -1,7 +1,8 @@
 """The store's lock follows the records: ``retention_sync_locks``.
 
 For each blob, the object's COMPLIANCE retain-until is extended to the latest
-``retain_until`` of the live records that use those bytes (never shortened: the store
+``retain_until`` of the live records that use those bytes (as their original or as a
+rendition made from it) (never shortened: the store
 would refuse, and ``extend_retention`` never asks), and the store's legal hold is on
 while any live record using the blob is held — off only when none is. The store is
 changed first and the ``blobs`` row after, so the row never claims a lock the store does
@@ -28,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive.clock import system_now
-from archive.evidence.models import Blob, Evidence
+from archive.evidence.models import Blob, Evidence, blob_users
 from archive.storage import ObjectStore
 
 
@@ -60,13 +61,15 @@ def _not_final() -> Any:
 
 
 def _live() -> Any:
-    return (sa.select(Evidence.blob_id.label("blob_id"),
+    users = blob_users()   # a rendition's bytes follow its record like the original's
+    return (sa.select(users.c.blob_id.label("blob_id"),
                       sa.func.max(sa.case((Evidence.fiscal_year_source == "confirmed",
                                            sa.null()), else_=Evidence.retain_until)
                                   ).label("until"),
                       sa.func.max(sa.case((Evidence.on_hold, 1), else_=0)).label("held"),
                       sa.func.max(sa.case((_not_final(), 1), else_=0)).label("rolling"))
-            .where(Evidence.status != "destroyed").group_by(Evidence.blob_id).subquery())
+            .join(users, users.c.evidence_id == Evidence.id)
+            .where(Evidence.status != "destroyed").group_by(users.c.blob_id).subquery())
 
 
 def blobs_to_sync(session: Session, blob_ids: list[int] | None = None, limit: int = 1000, *,
@@ -93,6 +96,16 @@ def blobs_to_sync(session: Session, blob_ids: list[int] | None = None, limit: in
             until = max(until, horizon) if until is not None else horizon
         out.append((i, until, bool(held)))
     return out
+
+
+def held_together(session: Session, blob_id: int) -> list[int]:
+    """``blob_id`` and the bytes whose lock follows the same records: the renditions made
+    for the records that hold it (a changed record date moves them all)."""
+    users = blob_users()
+    records = sa.select(users.c.evidence_id).where(users.c.blob_id == blob_id)
+    others = session.scalars(sa.select(users.c.blob_id).where(
+        users.c.evidence_id.in_(records), users.c.blob_id != blob_id))
+    return [blob_id, *sorted(set(others))]
 
 
 def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncReport, *,

@@ -255,3 +255,53 @@ def test_the_survey_job_only_proposes(env: Env):
     assert [entry["status"] for entry in lists] == ["draft"]
     assert env.client(tokens["aud1"]).get(f"/api/v1/evidence/{rec['id']}").json()[
         "status"] != "destroyed"
+
+
+def test_a_rendition_is_locked_and_destroyed_with_its_record(env: Env, short_lock, tmp_path):
+    """GIVEN records with a rendition beside each (the bytes OCR would make)
+    WHEN the lock sync runs, THEN a rendition's lock follows its record's (FY 2570: 2037);
+    WHEN a record is destroyed, THEN its rendition's bytes (and the text they carry) go
+    with it, and the rendition's download answers 410 like the original's."""
+    import uuid
+
+    from archive.evidence import service
+    from archive.evidence.models import Evidence, Rendition
+
+    tokens = people(env, world(env))
+
+    def with_rendition(rec: dict) -> tuple[uuid.UUID, str, int]:
+        copy = tmp_path / f"{rec['id']}.pdf"
+        copy.write_bytes(make_pdf(f"the searchable copy of {rec['id']}"))
+        with env.session() as s:
+            evidence = s.get(Evidence, uuid.UUID(rec["id"]))
+            blob = service.store_derived(
+                s, env.store, copy, media_type="application/pdf", tmp_dir=tmp_path,
+                retain_until=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=short_lock))
+            row = Rendition(evidence_id=evidence.id, kind="ocr_pdfa",
+                            source_blob_id=evidence.blob_id, blob_id=blob.id)
+            s.add(row)
+            s.flush()
+            return row.id, blob.store_key, blob.id
+
+    old = ingest(env, tokens, "paper receipt", fiscal_year=2555)
+    kept = ingest(env, tokens, "later letter", fiscal_year=2570, doc_type="other")
+    old_copy, old_key, old_blob = with_rendition(old)
+    _, kept_key, _ = with_rendition(kept)
+    run_jobs(env)
+    assert env.store.stat(kept_key).retain_until == bkk(2037, 10, 1)
+    assert env.store.stat(blob_key(kept["sha256"])).retain_until == bkk(2037, 10, 1)
+
+    wait_for_locks(short_lock)
+    with at("2023-01-15"):
+        list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
+        approve_all(env, tokens, list_id, sent_on="2023-01-15")
+    with at("2023-03-20"):
+        assert request_execution(env, tokens, list_id).status_code == 202
+        run_jobs(env)
+    assert env.store.stat(old_key) is None
+    assert env.store.stat(kept_key) is not None
+    with env.session() as s:
+        assert s.get(Blob, old_blob).deleted_at is not None
+    aud = env.client(tokens["aud1"])
+    assert aud.get(f"/api/v1/evidence/{old['id']}/renditions/{old_copy}/content"
+                   ).status_code == 410
