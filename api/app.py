@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                   docs_url=None, redoc_url=None)   # /docs is served offline: api/openapi.py
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = make_session_factory(engine)
+    app.state.sessions = make_session_factory(
+        engine, store, snapshot_years=settings.default_retention_years)
     app.state.store = store
     errors.install(app)
     app.add_middleware(guards.RejectNul)

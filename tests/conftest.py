@@ -190,7 +190,7 @@ def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
                             lao_code_pattern=TEST_LAO_CODES)
         store: ObjectStore = LocalStore(settings.objects_dir)
         store.prepare()
-        yield Env("sqlite", settings, engine, make_session_factory(engine), store)
+        yield Env("sqlite", settings, engine, make_session_factory(engine, store), store)
         engine.dispose()
         return
     assert stack.engine is not None and stack.weed is not None
@@ -202,8 +202,8 @@ def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
     store = make_s3_store(stack.weed, bucket)
     store.prepare()
     try:
-        yield Env("postgres", settings, stack.engine, make_session_factory(stack.engine),
-                  store, weed=stack.weed)
+        yield Env("postgres", settings, stack.engine,
+                  make_session_factory(stack.engine, store), store, weed=stack.weed)
     finally:
         stack.engine.dispose()  # connections from a test must not leak into the next
         _truncate(stack.engine)
