@@ -415,8 +415,8 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
     with units() as s:
         ids = [uuid.UUID(r.manifests[-1]["record"]) for r in batch]
         have = set(s.scalars(sa.select(Evidence.id).where(Evidence.id.in_(ids))))
-        schedules = dict(s.execute(sa.select(RetentionSchedule.code, RetentionSchedule.id))
-                         .tuples().all())
+        schedules = {code: sid for code, sid in s.execute(
+            sa.select(RetentionSchedule.code, RetentionSchedule.id))}
         jobs: list[tuple[str, dict[str, Any], str | None]] = []
         for record in batch:
             last = record.manifests[-1]

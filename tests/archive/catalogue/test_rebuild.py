@@ -7,18 +7,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import shutil
-import subprocess
-import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from archive.audit.checkpoints import verify_chain, write_checkpoint
 from archive.audit.models import AuditEvent
 from archive.db import make_engine
 from archive.integrity.verify import verify
 from archive.unit_of_work import make_session_factory
+from cli.main import app as cli_app
 from tests.archive.retention.helpers import (
     RETENTION_KINDS,
     approve_all,
@@ -33,7 +34,6 @@ from tests.archive.retention.helpers import (
 from tests.conftest import Env, StackBase
 from tests.factories import make_xml, upload, world
 
-ARCHIVE = [sys.executable, "-m", "cli"]
 KINDS = ("inspect", "extract_text", *RETENTION_KINDS)
 LOCK_SECONDS = 3.0
 QUERIES: list[dict[str, Any]] = [
@@ -81,22 +81,27 @@ def _seen(env: Env, token: str, ids: list[str], anchored: int) -> dict[str, Any]
     return seen
 
 
-def _fresh(env: Env, stack: StackBase, tmp_path: Any) -> Env:
-    """The same store; a new, empty (migrated) database."""
+def _fresh(env: Env, stack: StackBase, tmp_path: Any) -> tuple[Env, Callable[[], None]]:
+    """The same store; a new, empty (migrated) database, and how to drop it."""
+    drop: Callable[[], None] = lambda: None  # noqa: E731
     if stack.name == "sqlite":
         db_file = tmp_path / "rebuilt.db"
         shutil.copy(stack.template, db_file)  # type: ignore[arg-type]
         url = f"sqlite:///{db_file}"
     else:
-        assert stack.pg is not None
-        url = stack.pg.url(stack.pg.create_database("archive_rebuilt"))
+        pg = stack.pg
+        assert pg is not None
+        name = pg.create_database("archive_rebuilt")
+        url = pg.url(name)
+        drop = lambda: pg.drop_database(name)  # noqa: E731
     from archive.db import upgrade
 
     engine = make_engine(url)
     upgrade(engine)
     settings = env.settings.model_copy(update={"database_url": url})
     return dataclasses.replace(env, settings=settings, engine=engine,
-                               sessions=make_session_factory(engine, env.store), tokens={})
+                               sessions=make_session_factory(engine, env.store),
+                               tokens={}), drop
 
 
 def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBase, tmp_path,
@@ -139,16 +144,26 @@ def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBas
     assert before[a["id"]]["record"]["status"] == "destroyed"
     assert len(before[c["id"]]["record"]["history"]) == 2
 
-    rebuilt = _fresh(env, stack, tmp_path)
-    run = subprocess.run([*ARCHIVE, "rebuild", "--from-store"], env=rebuilt.env_vars(),
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
+    rebuilt, dropped = _fresh(env, stack, tmp_path)
+    try:
+        _rebuild_and_compare(rebuilt, before, ids, anchored)
+    finally:
+        rebuilt.engine.dispose()
+        dropped()
+
+
+def _rebuild_and_compare(rebuilt: Env, before: dict[str, Any], ids: list[str],
+                         anchored: int) -> None:
+    # The command in this process (a subprocess costs ~10 s of start-up on a loaded box).
+    runner = CliRunner()
+    variables = {k: v for k, v in rebuilt.env_vars().items() if k.startswith("ARCHIVE_")}
+    run = runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
+    assert run.exit_code == 0, run.output
     assert "not restored" in run.stdout and "users" in run.stdout
     assert "5 records" in run.stdout and "2 tombstones" in run.stdout, run.stdout
     assert "1 record version made after the last audit checkpoint" in run.stdout, run.stdout
-    again = subprocess.run([*ARCHIVE, "rebuild", "--from-store"], env=rebuilt.env_vars(),
-                           capture_output=True, text=True, timeout=120)
-    assert again.returncode == 1 and "not empty" in again.stderr, again.stderr
+    again = runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
+    assert again.exit_code == 1 and "not empty" in again.stderr, again.output
 
     run_jobs(rebuilt, KINDS)
     with rebuilt.session() as s:
@@ -171,4 +186,3 @@ def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBas
                     if isinstance(was, dict) else (was, now)
                 assert was == now, (key, part, differs)
         assert after[key] == before[key], key
-    rebuilt.engine.dispose()
