@@ -41,6 +41,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.command("rebuild")(rebuild_cli.rebuild)
+app.add_typer(rebuild_cli.catalogue_app, name="catalogue")
 app.add_typer(jobs_app, name="jobs")
 
 err = Console(stderr=True)

@@ -37,6 +37,8 @@ def rebuild(
                      step=lambda s: err.print(f"restoring {s}…") if not as_json else None)
     except ArchiveError as exc:
         fail(exc)
+    finally:
+        ctx.engine.dispose()
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:
@@ -62,3 +64,39 @@ def rebuild(
             out.print(f"[red]problem[/]: {problem}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+catalogue_app = typer.Typer(help="The catalogue the store keeps beside the bytes.",
+                            no_args_is_help=True)
+
+
+@catalogue_app.command("backfill")
+def catalogue_backfill(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Write into the store what it does not describe yet (an archive from before the
+    store described itself): organisations, schedules, record manifests, inspections,
+    tombstones and the audit segments of past checkpoints. Safe to run again."""
+    from archive.catalogue.backfill import backfill
+    from archive.errors import ArchiveError
+    from archive.evidence.service import default_retain_until
+    from archive.unit_of_work import units_of
+
+    ctx = Ctx.load()
+    try:
+        report = backfill(units_of(ctx.sessions), ctx.store, ctx.principal,
+                          retain_until=default_retain_until(
+                              ctx.settings.default_retention_years))
+    except ArchiveError as exc:
+        fail(exc)
+    finally:
+        ctx.engine.dispose()
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    out.print(f"written: {plural(report.organisations, 'organisation')}, "
+              f"{plural(report.schedules, 'schedules snapshot')}, "
+              f"{plural(report.manifests, 'record manifest')}, "
+              f"{plural(report.inspections, 'inspection')}, "
+              f"{plural(report.tombstones, 'tombstone')}, "
+              f"{plural(report.segments, 'audit segment')}")
+    for line in report.skipped:
+        out.print(f"[yellow]skipped[/]: {line}")

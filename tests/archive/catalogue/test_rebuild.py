@@ -99,6 +99,7 @@ def _fresh(env: Env, stack: StackBase, tmp_path: Any) -> tuple[Env, Callable[[],
     engine = make_engine(url)
     upgrade(engine)
     settings = env.settings.model_copy(update={"database_url": url})
+    settings.__dict__.pop("db_url", None)        # a cached property, copied along
     return dataclasses.replace(env, settings=settings, engine=engine,
                                sessions=make_session_factory(engine, env.store),
                                tokens={}), drop
