@@ -74,7 +74,8 @@ MARKER = "rebuild"
 NOT_RESTORED = ("users, API tokens and web sessions (create them again: `archive users add`)",
                 "legal holds and audit closures (the store keeps its own legal holds on the "
                 "bytes)", "disposition lists (their certificates stay in the store)",
-                "vouchers and their findings", "exports, jobs and self-check history")
+                "vouchers and their findings (the records' links to vouchers stay in the "
+                "store, catalogue/links/)", "exports, jobs and self-check history")
 
 
 class RebuildRefused(Conflict):
@@ -94,6 +95,7 @@ class RebuildReport:
     blobs_destroyed: int = 0
     inspections: int = 0
     tombstones: int = 0
+    links_kept: int = 0               # link objects in the store (not restored: vouchers)
     unconfirmed_versions: int = 0
     resumed: bool = False
     problems: list[str] = field(default_factory=list)
@@ -511,6 +513,7 @@ def rebuild(units: UnitsOfWork, store: ObjectStore, principal: Principal, *,
     confirmed = _confirmed_versions(units)
     unconfirmed = restore_records(units, store, report, confirmed)
     report.unconfirmed_versions = len(unconfirmed)
+    report.links_kept = sum(1 for _ in store.list_objects(objects.LINKS))
     step("audit")
     with units() as s:
         marker = s.scalar(sa.select(SystemCheck).where(SystemCheck.kind == MARKER)

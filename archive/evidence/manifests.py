@@ -80,3 +80,24 @@ def stage_inspection(session: Session, inspection: Inspection, blob: Blob) -> No
         return [Entry(key, document, lock)]
 
     objects.stage(session, f"inspection:{inspection.evidence_id}", build)
+
+
+LINK_FORMAT = "evidence-archive.link/1"
+
+
+def stage_link(session: Session, *, evidence_id: uuid.UUID, kind: str, action: str,
+               target: dict[str, Any], by: str, at: dt.datetime) -> None:
+    """Have a link of the record written before the transaction commits: ``kind`` names
+    what it links to (``voucher``; a ``rendition`` can come later), ``action`` is ``link``
+    or ``unlink``. Readers ignore kinds they do not know. Locked like the record's bytes."""
+    def build(session: Session, catalogue: Catalogue) -> list[Entry]:
+        lock = session.scalar(sa.select(Blob.retain_until).join(
+            Evidence, Evidence.blob_id == Blob.id).where(Evidence.id == evidence_id))
+        document = {"format": LINK_FORMAT, "record": str(evidence_id), "kind": kind,
+                    "action": action, "target": target, "by": by, "at": at}
+        key = (f"{objects.LINKS}{evidence_id}/{objects.stamp(at)}-"
+               f"{objects.digest(document)}.json")
+        return [Entry(key, document, lock or catalogue.snapshot_lock())]
+
+    objects.stage(session, f"link:{evidence_id}:{kind}:{action}:{objects.digest(target)}",
+                  build)

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from archive.audit.checkpoints import verify_chain, write_checkpoint
 from archive.audit.models import AuditEvent
+from archive.catalogue import objects
 from archive.db import make_engine
 from archive.integrity.verify import verify
 from archive.unit_of_work import make_session_factory
@@ -124,6 +125,20 @@ def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBas
     e = r.json()
     ids = [a["id"], b["id"], c["id"], d["id"], e["id"]]
     _correct(env, tokens["off1"], c["id"], "ผิดเลขที่", doc_number="IV-77")
+    officer = env.client(tokens["off1"])
+    r = officer.post("/api/v1/disbursements", json={
+        "org_code": "sao-1", "voucher_no": "ฎ 1/2568", "voucher_date": "2025-01-20",
+        "kind": "procurement", "payee_name": "ร้านวัสดุ", "gross_amount": "1250.50",
+        "withholding_tax": "0.00", "net_amount": "1250.50",
+        "payment_method": "e_payment"})
+    assert r.status_code == 201, r.text
+    r = officer.post(f"/api/v1/disbursements/{r.json()['id']}/evidence",
+                     json={"evidence_id": c["id"], "role": "receipt"})
+    assert r.status_code in (200, 201), r.text
+    link = [objects.read(env.store, i.key) for i in
+            env.store.list_objects(f"{objects.LINKS}{c['id']}/")]
+    assert [(x["kind"], x["action"], x["target"]["voucher_no"]) for x in link] == \
+        [("voucher", "link", "ฎ 1/2568")]
     _correct(env, tokens["off1"], c["id"], "ยอดผิด", amount="1250.50", description="receipt-c")
     run_jobs(env, KINDS)
     wait_for_locks(short_lock)
