@@ -56,6 +56,10 @@ def rebuild(
             out.print(f"{plural(report.unconfirmed_versions, 'record version')} made after the "
                       "last audit checkpoint: their audit events were lost with the database; "
                       "each is recorded now as evidence.restore")
+        if report.uncommitted_versions:
+            out.print(f"{plural(report.uncommitted_versions, 'record version')} never committed "
+                      "(manifest written, commit failed; not in the audit trail although "
+                      "older than its last checkpoint): left out")
         out.print("[bold]not restored[/]: " + "; ".join(NOT_RESTORED))
         out.print("next: `archive users add …` for the administrators and users, then run a "
                   "worker (text for search and retention dates are queued), `archive verify` "

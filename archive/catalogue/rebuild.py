@@ -15,7 +15,9 @@ progress; without it a database holding anything is refused):
    and every version, and the document types' mapping);
 3. **records**: every metadata version from its manifest (each manifest's hash recomputed
    from its fields, each naming its predecessor), the current one as the record and the
-   earlier ones as its history; the **blobs** from the store (key, version, lock, hold:
+   earlier ones as its history — less the versions that never committed (their manifest
+   was written, then the commit failed: not in the restored trail although older than its
+   last checkpoint by more than ``COMMIT_MARGIN``); the **blobs** from the store (key, version, lock, hold:
    bytes no longer in the store were destroyed); **inspection reports**; **tombstones**;
 4. the follow-up work as jobs: text extraction for search (``extract_text``) and the
    retention dates (``retention_compute``);
@@ -70,6 +72,9 @@ from archive.storage import ObjectStore, blob_key
 from archive.unit_of_work import UnitsOfWork
 
 BATCH = 200
+# A transaction commits well within this after its manifests were written: a version not
+# in the restored trail although this much older than the last checkpoint never committed.
+COMMIT_MARGIN = dt.timedelta(hours=1)
 MARKER = "rebuild"
 NOT_RESTORED = ("users, API tokens and web sessions (create them again: `archive users add`)",
                 "legal holds and audit closures (the store keeps its own legal holds on the "
@@ -95,6 +100,9 @@ class RebuildReport:
     blobs_destroyed: int = 0
     inspections: int = 0
     tombstones: int = 0
+    # Versions whose manifest was written but whose transaction never committed (older
+    # than the last checkpoint by more than COMMIT_MARGIN, yet not in the trail).
+    uncommitted_versions: int = 0
     links_kept: int = 0               # link objects in the store (not restored: vouchers)
     unconfirmed_versions: int = 0
     resumed: bool = False
@@ -161,10 +169,12 @@ def check_empty(units: UnitsOfWork) -> bool:
     return False
 
 
-def restore_trail(units: UnitsOfWork, store: ObjectStore, report: RebuildReport) -> None:
+def restore_trail(units: UnitsOfWork, store: ObjectStore,
+                  report: RebuildReport) -> dt.datetime | None:
     """The audit events from the segments, checked against the checkpoints; the
     checkpoint rows. All or nothing: a trail that does not meet its checkpoints is not
-    restored (``archive audit verify`` then reports it truncated)."""
+    restored (``archive audit verify`` then reports it truncated). Returns the time of the
+    last checkpoint when the whole trail up to it was restored (``None`` otherwise)."""
     anchors, problems = load_anchors(store)
     report.problems += [f"audit checkpoint: {p}" for p in problems]
     events: list[dict[str, Any]] = []
@@ -226,6 +236,8 @@ def restore_trail(units: UnitsOfWork, store: ObjectStore, report: RebuildReport)
     if anchors and max(anchors) > last_anchor:
         report.problems.append(f"audit trail: checkpoints go up to {max(anchors)}, the "
                                f"segments only prove events up to {last_anchor}")
+        return None
+    return dt.datetime.fromisoformat(anchors[last_anchor].at) if last_anchor else None
 
 
 def restore_orgs(units: UnitsOfWork, store: ObjectStore, report: RebuildReport) -> None:
@@ -296,7 +308,8 @@ class _Record:
     keys: list[str]
 
 
-def _record_manifests(store: ObjectStore, report: RebuildReport) -> Iterator[_Record]:
+def _record_manifests(store: ObjectStore, report: RebuildReport,
+                      confirmed: set[tuple[str, int, str]]) -> Iterator[_Record]:
     """Each record's chain of manifests, checked (grouped by record: keys sort by record,
     then version)."""
     current: str | None = None
@@ -304,22 +317,23 @@ def _record_manifests(store: ObjectStore, report: RebuildReport) -> Iterator[_Re
     for key, doc in _documents(store, objects.RECORDS):
         record = key[len(objects.RECORDS):].split("/", 1)[0]
         if record != current and found:
-            chain = _chain(found, report)
+            chain = _chain(found, report, confirmed)
             if chain:
                 yield chain
             found = []
         current = record
         found.append((key, doc))
     if found:
-        chain = _chain(found, report)
+        chain = _chain(found, report, confirmed)
         if chain:
             yield chain
 
 
-def _chain(found: list[tuple[str, dict[str, Any]]], report: RebuildReport) -> _Record | None:
+def _chain(found: list[tuple[str, dict[str, Any]]], report: RebuildReport,
+           confirmed: set[tuple[str, int, str]]) -> _Record | None:
     """The versions that form a chain from the first, each manifest self-consistent; where
     a version has two manifests (a commit failed after its manifest was written), the one
-    the next version names wins."""
+    the next version names wins, else the one the audit trail confirms, else the later."""
     good: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for key, doc in found:
         expected = versions.version_hash(
@@ -341,7 +355,9 @@ def _chain(found: list[tuple[str, dict[str, Any]]], report: RebuildReport) -> _R
                 report.problems.append(f"record {found[0][1]['record']}: version {version} "
                                        "is not the one its successor names")
                 break
-        chain.append(sorted(candidates, key=lambda c: c[1]["change"]["at"])[-1])
+        chain.append(sorted(candidates, key=lambda c: (
+            (c[1]["record"], c[1]["version"], c[1]["meta_hash"]) in confirmed,
+            c[1]["change"]["at"]))[-1])
     chain.reverse()
     return _Record([d for _, d in chain], [k for k, _ in chain])
 
@@ -358,14 +374,18 @@ def _typed(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def restore_records(units: UnitsOfWork, store: ObjectStore, report: RebuildReport,
-                    confirmed: set[tuple[str, int, str]]) -> list[tuple[str, int, str, str]]:
+                    confirmed: set[tuple[str, int, str]],
+                    cutoff: dt.datetime | None) -> list[tuple[str, int, str, str]]:
     """Records, history, blobs, inspections, tombstones; returns the versions the restored
     trail does not confirm ``(record, version, meta_hash, key)``."""
     inspections = _latest_inspections(store)
     tombstones = {d["evidence_id"]: d for _, d in _documents(store, objects.TOMBSTONES)}
     unconfirmed: list[tuple[str, int, str, str]] = []
     batch: list[_Record] = []
-    for record in _record_manifests(store, report):
+    for record in _record_manifests(store, report, confirmed):
+        _drop_uncommitted(record, report, confirmed, cutoff)
+        if not record.manifests:
+            continue
         batch.append(record)
         if len(batch) >= BATCH:
             _restore_batch(units, store, report, batch, inspections, tombstones,
@@ -375,6 +395,23 @@ def restore_records(units: UnitsOfWork, store: ObjectStore, report: RebuildRepor
         _restore_batch(units, store, report, batch, inspections, tombstones, confirmed,
                        unconfirmed)
     return unconfirmed
+
+
+def _drop_uncommitted(record: _Record, report: RebuildReport,
+                      confirmed: set[tuple[str, int, str]], cutoff: dt.datetime | None) -> None:
+    """Drop the latest versions that never committed (only knowable with the whole trail
+    up to a checkpoint: ``cutoff`` is that checkpoint's time)."""
+    if cutoff is None:
+        return
+    while record.manifests:
+        last = record.manifests[-1]
+        at = _datetime(last["change"]["at"])
+        if (last["record"], last["version"], last["meta_hash"]) in confirmed or \
+                at is None or at >= cutoff - COMMIT_MARGIN:
+            return
+        record.manifests.pop()
+        record.keys.pop()
+        report.uncommitted_versions += 1
 
 
 def _latest_inspections(store: ObjectStore) -> dict[str, dict[str, Any]]:
@@ -387,7 +424,7 @@ def _latest_inspections(store: ObjectStore) -> dict[str, dict[str, Any]]:
 
 
 def _blob(session: Session, store: ObjectStore, report: RebuildReport, manifest: dict[str, Any],
-          destroyed_at: dt.datetime | None) -> int:
+          destroyed_at: dt.datetime | None, created_at: dt.datetime | None) -> int:
     sha = manifest["sha256"]
     existing = session.scalar(sa.select(Blob.id).where(Blob.sha256 == sha))
     if existing is not None:
@@ -399,7 +436,7 @@ def _blob(session: Session, store: ObjectStore, report: RebuildReport, manifest:
     blob = Blob(sha256=sha, size=manifest["size"], media_type=manifest["media_type"],
                 store_key=key, version_id=info.version_id if info else None,
                 retain_until=(info.retain_until if info and info.retain_until else now),
-                legal_hold=bool(info and info.legal_hold), created_at=now,
+                legal_hold=bool(info and info.legal_hold), created_at=created_at or now,
                 deleted_at=None if info else (destroyed_at or now))
     session.add(blob)
     session.flush()
@@ -430,7 +467,8 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
                 continue
             tomb = tombstones.get(rid)
             destroyed_at = _datetime(tomb["destroyed_at"]) if tomb else None
-            blob_id = _blob(s, store, report, last, destroyed_at)
+            created_at = _datetime((last.get("state") or {}).get("created_at"))
+            blob_id = _blob(s, store, report, last, destroyed_at, created_at)
             inspection = None if tomb else inspections.get(rid)
             status = "destroyed" if tomb else "received"
             pdfa_ok = None
@@ -505,13 +543,13 @@ def rebuild(units: UnitsOfWork, store: ObjectStore, principal: Principal, *,
     report = RebuildReport()
     report.resumed = check_empty(units)
     step("audit trail")
-    restore_trail(units, store, report)
+    cutoff = restore_trail(units, store, report)
     step("organisations and schedules")
     restore_orgs(units, store, report)
     restore_schedules(units, store, report)
     step("records")
     confirmed = _confirmed_versions(units)
-    unconfirmed = restore_records(units, store, report, confirmed)
+    unconfirmed = restore_records(units, store, report, confirmed, cutoff)
     report.unconfirmed_versions = len(unconfirmed)
     report.links_kept = sum(1 for _ in store.list_objects(objects.LINKS))
     step("audit")

@@ -153,6 +153,7 @@ def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBas
                                       dt.timedelta(days=2))
         assert checkpoint is not None
         anchored = checkpoint.seq
+    _uncommitted_version(env, c["id"], checkpoint.at)
     # Made after the last checkpoint: its audit event is lost with the database.
     _correct(env, tokens["off1"], d["id"], "ชื่อผู้ขาย", issuer_name="ร้านวัสดุ ใหม่")
     run_jobs(env, KINDS)
@@ -168,6 +169,24 @@ def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBas
         dropped()
 
 
+def _uncommitted_version(env: Env, rid: str, checkpoint_at: dt.datetime) -> None:
+    """A manifest whose transaction never committed (written, then the commit failed),
+    two hours before the checkpoint: the trail proves it never happened."""
+    from archive.evidence import versions
+
+    keys = sorted(i.key for i in env.store.list_objects(f"{objects.RECORDS}{rid}/"))
+    latest = objects.read(env.store, keys[-1])
+    fields = {**latest["fields"], "description": "never committed"}
+    version = latest["version"] + 1
+    meta_hash = versions.version_hash(evidence_id=rid, version=version, fields=fields,
+                                      blob_sha256=latest["sha256"], previous=latest["meta_hash"])
+    doc = {**latest, "version": version, "fields": fields, "meta_hash": meta_hash,
+           "previous": latest["meta_hash"],
+           "change": {**latest["change"], "at": checkpoint_at - dt.timedelta(hours=2)}}
+    objects.put(env.store, f"{objects.RECORDS}{rid}/{version:06d}-{meta_hash}.json", doc,
+                dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+
+
 def _rebuild_and_compare(rebuilt: Env, before: dict[str, Any], ids: list[str],
                          anchored: int) -> None:
     # The command in this process (a subprocess costs ~10 s of start-up on a loaded box).
@@ -178,6 +197,7 @@ def _rebuild_and_compare(rebuilt: Env, before: dict[str, Any], ids: list[str],
     assert "not restored" in run.stdout and "users" in run.stdout
     assert "5 records" in run.stdout and "2 tombstones" in run.stdout, run.stdout
     assert "1 record version made after the last audit checkpoint" in run.stdout, run.stdout
+    assert "1 record version never committed" in run.stdout, run.stdout
     again = runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
     assert again.exit_code == 1 and "not empty" in again.stderr, again.output
 
