@@ -60,6 +60,8 @@ def rebuild(
             out.print(f"{plural(report.uncommitted_versions, 'record version')} never committed "
                       "(manifest written, commit failed; not in the audit trail although "
                       "older than its last checkpoint): left out")
+        if report.links_kept:
+            out.print(f"{plural(report.links_kept, 'link object')} (vouchers) stay in the store")
         out.print("[bold]not restored[/]: " + "; ".join(NOT_RESTORED))
         out.print("next: `archive users add …` for the administrators and users, then run a "
                   "worker (text for search and retention dates are queued), `archive verify` "

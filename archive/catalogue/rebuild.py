@@ -17,8 +17,9 @@ progress; without it a database holding anything is refused):
    from its fields, each naming its predecessor), the current one as the record and the
    earlier ones as its history — less the versions that never committed (their manifest
    was written, then the commit failed: not in the restored trail although older than its
-   last checkpoint by more than ``COMMIT_MARGIN``); the **blobs** from the store (key, version, lock, hold:
-   bytes no longer in the store were destroyed); **inspection reports**; **tombstones**;
+   last checkpoint by more than ``COMMIT_MARGIN``); the **blobs** from the store (key,
+   version, lock, hold: bytes no longer in the store were destroyed); **inspection
+   reports**; **tombstones**;
 4. the follow-up work as jobs: text extraction for search (``extract_text``) and the
    retention dates (``retention_compute``);
 5. the rebuild itself in the audit trail: one ``archive.rebuild`` event, and one
@@ -91,7 +92,6 @@ class RebuildRefused(Conflict):
 class RebuildReport:
     events: int = 0
     checkpoints: int = 0
-    events_lost_note: str | None = None
     organisations: int = 0
     schedules: int = 0
     records: int = 0
@@ -107,14 +107,14 @@ class RebuildReport:
     unconfirmed_versions: int = 0
     resumed: bool = False
     problems: list[str] = field(default_factory=list)
-    not_restored: tuple[str, ...] = NOT_RESTORED
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__} | {"ok": self.ok}
+        return {k: getattr(self, k) for k in self.__dataclass_fields__} | {
+            "ok": self.ok, "not_restored": list(NOT_RESTORED)}
 
 
 # -- reading the store ---------------------------------------------------------------------
