@@ -37,7 +37,8 @@ def test_backfill_describes_an_older_archive_once(env: Env, stack: StackBase, tm
     monkeypatch.setattr(objects, "write_pending",
                         lambda session: session.info.pop("catalogue_pending", None))
     monkeypatch.setattr(checkpoints, "write_segment", lambda *a, **k: "")
-    old = dataclasses.replace(env, sessions=make_session_factory(env.engine, env.store))
+    old = dataclasses.replace(env, sessions=make_session_factory(env.engine, env.store),
+                              apps=[])
     tokens = world(old)
     ids = []
     for text in ("one", "two"):
@@ -49,6 +50,7 @@ def test_backfill_describes_an_older_archive_once(env: Env, stack: StackBase, tm
     with old.session() as s:
         write_checkpoint(s, old.store, retain_until=dt.datetime.now(dt.UTC) +
                          dt.timedelta(days=2))
+    old.close()
     monkeypatch.undo()
     assert _catalogue(env) == []
 
@@ -82,5 +84,6 @@ def test_backfill_describes_an_older_archive_once(env: Env, stack: StackBase, tm
             assert [{k: v for k, v in h.items() if k != "id"} for h in again] == \
                 [{k: v for k, v in h.items() if k != "id"} for h in history[rid]]
     finally:
+        rebuilt.close()
         rebuilt.engine.dispose()
         dropped()

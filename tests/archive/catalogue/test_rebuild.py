@@ -103,7 +103,7 @@ def _fresh(env: Env, stack: StackBase, tmp_path: Any) -> tuple[Env, Callable[[],
     settings.__dict__.pop("db_url", None)        # a cached property, copied along
     return dataclasses.replace(env, settings=settings, engine=engine,
                                sessions=make_session_factory(engine, env.store),
-                               tokens={}), drop
+                               tokens={}, apps=[]), drop
 
 
 def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBase, tmp_path,
@@ -165,6 +165,7 @@ def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBas
     try:
         _rebuild_and_compare(rebuilt, before, ids, anchored)
     finally:
+        rebuilt.close()
         rebuilt.engine.dispose()
         dropped()
 
