@@ -19,6 +19,7 @@ from archive.audit.models import AuditEvent
 from archive.catalogue import objects
 from archive.db import make_engine
 from archive.integrity.verify import verify
+from archive.storage import blob_key
 from archive.unit_of_work import make_session_factory
 from cli.main import app as cli_app
 from tests.archive.retention.helpers import (
@@ -141,6 +142,14 @@ def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBas
         [("voucher", "link", "ฎ 1/2568")]
     _correct(env, tokens["off1"], c["id"], "ยอดผิด", amount="1250.50", description="receipt-c")
     run_jobs(env, KINDS)
+    # The lock sync keeps a record's descriptions as long as its bytes.
+    bytes_lock = env.store.stat(blob_key(c["sha256"])).retain_until
+    assert bytes_lock > dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
+    described = [i for prefix in (objects.RECORDS, objects.INSPECTIONS, objects.LINKS)
+                 for i in env.store.list_objects(f"{prefix}{c['id']}/")]
+    assert len(described) == 5      # 3 versions, the inspection, the voucher link
+    assert all(env.store.stat(i.key, i.version_id).retain_until >= bytes_lock
+               for i in described)
     wait_for_locks(short_lock)
     with at("2027-01-15"):
         list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
