@@ -16,11 +16,13 @@ def rebuild(
         "far; required, so that nobody rebuilds by accident).")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Rebuild an EMPTY database from the store alone: organisations, schedules, records
-    with their version history, blobs, inspections, tombstones and the audit trail up to its
-    last checkpoint. Users and sessions are not restored. Refuses a database that holds
-    anything; run again to resume an interrupted rebuild. The last line of defence: restore
-    PostgreSQL's own backup first if you have one."""
+    """Rebuild an EMPTY database from the object store alone.
+
+    Restores organisations, schedules, records with their version history, blobs,
+    inspections, tombstones and the audit trail up to its last checkpoint. Users and
+    sessions are not restored. Refuses a database that holds anything; run again to resume
+    an interrupted rebuild. The last line of defence: restore PostgreSQL's own backup first
+    if you have one."""
     from archive.catalogue.rebuild import NOT_RESTORED
     from archive.catalogue.rebuild import rebuild as run
     from archive.errors import ArchiveError
@@ -78,9 +80,11 @@ catalogue_app = typer.Typer(help="The catalogue the store keeps beside the bytes
 
 @catalogue_app.command("backfill")
 def catalogue_backfill(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Write into the store what it does not describe yet (an archive from before the
-    store described itself): organisations, schedules, record manifests, inspections,
-    tombstones and the audit segments of past checkpoints. Safe to run again."""
+    """Write into the store what it does not describe yet.
+
+    For an archive from before the store described itself: organisations, schedules,
+    record manifests, inspections, tombstones and the audit segments of past checkpoints.
+    Safe to run again."""
     from archive.catalogue.backfill import backfill
     from archive.errors import ArchiveError
     from archive.evidence.service import default_retain_until
