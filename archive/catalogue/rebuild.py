@@ -69,7 +69,7 @@ from archive.retention.schedules.models import (
     Tombstone,
 )
 from archive.retention.schedules.service import TOMBSTONE_FIELDS
-from archive.storage import ObjectStore, blob_key
+from archive.storage import ObjectMissing, ObjectStore, blob_key
 from archive.unit_of_work import UnitsOfWork
 
 BATCH = 200
@@ -308,25 +308,22 @@ class _Record:
     keys: list[str]
 
 
-def _record_manifests(store: ObjectStore, report: RebuildReport,
-                      confirmed: set[tuple[str, int, str]]) -> Iterator[_Record]:
-    """Each record's chain of manifests, checked (grouped by record: keys sort by record,
-    then version)."""
+Found = list[tuple[str, dict[str, Any]]]
+
+
+def _grouped_manifests(store: ObjectStore) -> Iterator[Found]:
+    """Each record's manifests ``(key, document)`` (keys sort by record, then version)."""
     current: str | None = None
-    found: list[tuple[str, dict[str, Any]]] = []
+    found: Found = []
     for key, doc in _documents(store, objects.RECORDS):
         record = key[len(objects.RECORDS):].split("/", 1)[0]
         if record != current and found:
-            chain = _chain(found, report, confirmed)
-            if chain:
-                yield chain
+            yield found
             found = []
         current = record
         found.append((key, doc))
     if found:
-        chain = _chain(found, report, confirmed)
-        if chain:
-            yield chain
+        yield found
 
 
 def _chain(found: list[tuple[str, dict[str, Any]]], report: RebuildReport,
@@ -374,26 +371,19 @@ def _typed(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def restore_records(units: UnitsOfWork, store: ObjectStore, report: RebuildReport,
-                    confirmed: set[tuple[str, int, str]],
                     cutoff: dt.datetime | None) -> list[tuple[str, int, str, str]]:
-    """Records, history, blobs, inspections, tombstones; returns the versions the restored
-    trail does not confirm ``(record, version, meta_hash, key)``."""
-    inspections = _latest_inspections(store)
-    tombstones = {d["evidence_id"]: d for _, d in _documents(store, objects.TOMBSTONES)}
+    """Records, history, blobs, inspections, tombstones, in batches of ``BATCH`` records
+    (memory stays flat); returns the versions the restored trail does not confirm
+    ``(record, version, meta_hash, key)``."""
     unconfirmed: list[tuple[str, int, str, str]] = []
-    batch: list[_Record] = []
-    for record in _record_manifests(store, report, confirmed):
-        _drop_uncommitted(record, report, confirmed, cutoff)
-        if not record.manifests:
-            continue
-        batch.append(record)
+    batch: list[Found] = []
+    for found in _grouped_manifests(store):
+        batch.append(found)
         if len(batch) >= BATCH:
-            _restore_batch(units, store, report, batch, inspections, tombstones,
-                           confirmed, unconfirmed)
+            _restore_batch(units, store, report, batch, cutoff, unconfirmed)
             batch = []
     if batch:
-        _restore_batch(units, store, report, batch, inspections, tombstones, confirmed,
-                       unconfirmed)
+        _restore_batch(units, store, report, batch, cutoff, unconfirmed)
     return unconfirmed
 
 
@@ -414,13 +404,17 @@ def _drop_uncommitted(record: _Record, report: RebuildReport,
         report.uncommitted_versions += 1
 
 
-def _latest_inspections(store: ObjectStore) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for _, doc in _documents(store, objects.INSPECTIONS):
-        other = found.get(doc["record"])
-        if other is None or str(doc["created_at"]) > str(other["created_at"]):
-            found[doc["record"]] = doc
-    return found
+def _inspection_of(store: ObjectStore, rid: str) -> dict[str, Any] | None:
+    """The record's latest inspection report (asked per record: memory stays flat)."""
+    docs = [d for _, d in _documents(store, f"{objects.INSPECTIONS}{rid}/")]
+    return max(docs, key=lambda d: str(d["created_at"])) if docs else None
+
+
+def _tombstone_of(store: ObjectStore, rid: str) -> dict[str, Any] | None:
+    try:
+        return objects.read(store, f"{objects.TOMBSTONES}{rid}.json")
+    except ObjectMissing:
+        return None
 
 
 def _blob(session: Session, store: ObjectStore, report: RebuildReport, manifest: dict[str, Any],
@@ -447,11 +441,17 @@ def _blob(session: Session, store: ObjectStore, report: RebuildReport, manifest:
 
 
 def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport,
-                   batch: list[_Record], inspections: dict[str, dict[str, Any]],
-                   tombstones: dict[str, dict[str, Any]],
-                   confirmed: set[tuple[str, int, str]],
+                   found: list[Found], cutoff: dt.datetime | None,
                    unconfirmed: list[tuple[str, int, str, str]]) -> None:
     with units() as s:
+        confirmed = _confirmed_versions(s, [f[0][1]["record"] for f in found])
+        batch: list[_Record] = []
+        for manifests in found:
+            record = _chain(manifests, report, confirmed)
+            if record is not None:
+                _drop_uncommitted(record, report, confirmed, cutoff)
+            if record is not None and record.manifests:
+                batch.append(record)
         ids = [uuid.UUID(r.manifests[-1]["record"]) for r in batch]
         have = set(s.scalars(sa.select(Evidence.id).where(Evidence.id.in_(ids))))
         schedules = {code: sid for code, sid in s.execute(
@@ -465,11 +465,11 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
                     unconfirmed.append((rid, m["version"], m["meta_hash"], key))
             if uuid.UUID(rid) in have:
                 continue
-            tomb = tombstones.get(rid)
+            tomb = _tombstone_of(store, rid)
             destroyed_at = _datetime(tomb["destroyed_at"]) if tomb else None
             created_at = _datetime((last.get("state") or {}).get("created_at"))
             blob_id = _blob(s, store, report, last, destroyed_at, created_at)
-            inspection = None if tomb else inspections.get(rid)
+            inspection = None if tomb else _inspection_of(store, rid)
             status = "destroyed" if tomb else "received"
             pdfa_ok = None
             if inspection is not None:
@@ -523,16 +523,16 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
             enqueue_many(s, jobs)
 
 
-def _confirmed_versions(units: UnitsOfWork) -> set[tuple[str, int, str]]:
-    """``(record, version, meta_hash)`` of every version the restored trail records."""
+def _confirmed_versions(session: Session, ids: list[str]) -> set[tuple[str, int, str]]:
+    """``(record, version, meta_hash)`` of the versions of these records that the restored
+    trail records."""
     found: set[tuple[str, int, str]] = set()
-    with units() as s:
-        for target, details in s.execute(
-                sa.select(AuditEvent.target_id, AuditEvent.details)
-                .where(AuditEvent.target_type == "evidence",
-                       AuditEvent.action.in_(versions.HASHED_ACTIONS))):
-            if details.get("meta_hash") and details.get("version") is not None:
-                found.add((str(target), int(details["version"]), str(details["meta_hash"])))
+    for target, details in session.execute(
+            sa.select(AuditEvent.target_id, AuditEvent.details)
+            .where(AuditEvent.target_type == "evidence", AuditEvent.target_id.in_(ids),
+                   AuditEvent.action.in_(versions.HASHED_ACTIONS))):
+        if details.get("meta_hash") and details.get("version") is not None:
+            found.add((str(target), int(details["version"]), str(details["meta_hash"])))
     return found
 
 
@@ -548,8 +548,7 @@ def rebuild(units: UnitsOfWork, store: ObjectStore, principal: Principal, *,
     restore_orgs(units, store, report)
     restore_schedules(units, store, report)
     step("records")
-    confirmed = _confirmed_versions(units)
-    unconfirmed = restore_records(units, store, report, confirmed, cutoff)
+    unconfirmed = restore_records(units, store, report, cutoff)
     report.unconfirmed_versions = len(unconfirmed)
     report.links_kept = sum(1 for _ in store.list_objects(objects.LINKS))
     step("audit")
