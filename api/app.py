@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                   lifespan=_lifespan)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = make_session_factory(engine)
+    app.state.sessions = make_session_factory(
+        engine, store, snapshot_years=settings.default_retention_years)
     app.state.store = store
     errors.install(app)
     app.add_middleware(guards.RejectNul)

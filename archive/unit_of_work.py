@@ -21,6 +21,11 @@ listener: :func:`archive.audit.record` only queues an event on the session, and 
 queued events are chained and written just before that session commits, in the same
 transaction as the change they record. A session that does not come from this factory
 writes no audit events — make sessions here.
+
+**The catalogue is written at commit too**, just before the audit chain: objects staged
+with :func:`archive.catalogue.objects.stage` (record manifests, inspection reports,
+snapshots of organisations and schedules, tombstones) go into the store given to
+:func:`make_session_factory` before the rows they describe are committed.
 """
 
 from __future__ import annotations
@@ -32,14 +37,25 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.audit import service as audit
+from archive.catalogue import objects as catalogue
+from archive.storage import ObjectStore
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions of the archive, with the audit chain's commit hooks (see above)."""
+def make_session_factory(engine: Engine, store: ObjectStore | None = None, *,
+                         snapshot_years: int = 10) -> sessionmaker[Session]:
+    """Sessions of the archive, with the audit chain's commit hooks (see above) and the
+    catalogue's: objects staged with :func:`archive.catalogue.objects.stage` are written
+    into ``store`` before the commit (``snapshot_years``: DEFAULT_RETENTION_YEARS, the
+    lock of snapshots not tied to a record's bytes). Without a store, a session that
+    staged catalogue objects refuses to commit."""
     # Objects stay readable after commit: responses are built from them after the
     # unit of work has committed.
-    factory = sessionmaker(engine, expire_on_commit=False)
+    info = {catalogue.INFO_KEY: catalogue.Catalogue(store, snapshot_years)} if store else {}
+    factory = sessionmaker(engine, expire_on_commit=False, info=info)
+    # The store first, then the rows (and the audit events recording them).
+    event.listen(factory, "before_commit", catalogue.write_pending)
     event.listen(factory, "before_commit", audit.append_pending)
+    event.listen(factory, "after_soft_rollback", catalogue.drop_pending)
     event.listen(factory, "after_soft_rollback", audit.drop_pending)
     return factory
 

@@ -156,8 +156,10 @@ class Ctx:
             elif rev != head:
                 fail(f"the database schema is at {rev}, the code expects {head}: "
                      "run `archive db upgrade`")
-        return cls(settings, engine, make_session_factory(engine), make_store(settings),
-                   system_principal(f"cli:{_login()}"))
+        store = make_store(settings)
+        return cls(settings, engine, make_session_factory(
+            engine, store, snapshot_years=settings.default_retention_years), store,
+            system_principal(f"cli:{_login()}"))
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from cli import disbursements as disbursements_cli
 from cli import inspection, pdfa
+from cli import rebuild as rebuild_cli
 from cli import retention as retention_cli
 from cli.accounts import orgs_app, tokens_app, users_app
 from cli.context import Ctx, fail, out, plural, print_json, progress_bar
@@ -48,6 +49,8 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.command("rebuild")(rebuild_cli.rebuild)
+app.add_typer(rebuild_cli.catalogue_app, name="catalogue")
 app.add_typer(jobs_app, name="jobs")
 
 err = Console(stderr=True)

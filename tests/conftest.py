@@ -201,7 +201,7 @@ def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
                             lao_code_pattern=TEST_LAO_CODES)
         store: ObjectStore = LocalStore(settings.objects_dir)
         store.prepare()
-        env = Env("sqlite", settings, engine, make_session_factory(engine), store)
+        env = Env("sqlite", settings, engine, make_session_factory(engine, store), store)
         yield env
         env.close()
         engine.dispose()
@@ -214,7 +214,7 @@ def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
                         lao_code_pattern=TEST_LAO_CODES)
     store = make_s3_store(stack.weed, bucket)
     store.prepare()
-    env = Env("postgres", settings, stack.engine, make_session_factory(stack.engine),
+    env = Env("postgres", settings, stack.engine, make_session_factory(stack.engine, store),
               store, weed=stack.weed)
     try:
         yield env

@@ -57,8 +57,9 @@ class Worker:
         self.concurrency = concurrency or settings.worker_concurrency
         self.kinds = kinds
         self.engine = engine or make_engine(settings.db_url)
-        self.sessions = make_session_factory(self.engine)
         self.store = store or make_store(settings)
+        self.sessions = make_session_factory(
+            self.engine, self.store, snapshot_years=settings.default_retention_years)
         self.poll_interval = poll_interval
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
         self.lease = settings.job_lease_seconds

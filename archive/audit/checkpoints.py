@@ -30,6 +30,11 @@ from archive.storage import ObjectStore
 
 PREFIX = "audit/checkpoints/"
 FORMAT = "evidence-archive.audit-checkpoint/1"
+# The events a checkpoint anchors (those after the previous checkpoint), written just
+# before it: with the checkpoints they are the whole trail, so the store alone can give
+# it back (``archive rebuild --from-store``) and the checkpoints prove it unaltered.
+SEGMENTS = "audit/segments/"
+SEGMENT_FORMAT = "evidence-archive.audit-segment/1"
 
 # Given a digest, returns a DER-encoded RFC 3161 TimeStampToken (ContentInfo).
 TimeStamper = Callable[[bytes], bytes]
@@ -37,6 +42,35 @@ TimeStamper = Callable[[bytes], bytes]
 
 def checkpoint_key(seq: int) -> str:
     return f"{PREFIX}{seq:015d}.json"
+
+
+def segment_key(seq: int) -> str:
+    return f"{SEGMENTS}{seq:015d}.json"
+
+
+def event_document(event: AuditEvent) -> dict[str, Any]:
+    """An event with every field its hash covers, spelled as the hash spells them."""
+    return {"seq": event.seq, "at": event.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "actor": event.actor, "role": event.role, "action": event.action,
+            "target_type": event.target_type, "target_id": event.target_id,
+            "org_id": event.org_id, "details": event.details, "client": event.client,
+            "outcome": event.outcome, "prev_hash": event.prev_hash, "hash": event.hash}
+
+
+def write_segment(session: Session, store: ObjectStore, *, after_seq: int, seq: int,
+                  retain_until: dt.datetime) -> str:
+    """Put the events ``after_seq+1 .. seq`` into the store (locked) under the key of the
+    checkpoint that will anchor them."""
+    events = [event_document(e) for e in session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.seq > after_seq, AuditEvent.seq <= seq)
+        .order_by(AuditEvent.seq))]
+    body = {"format": SEGMENT_FORMAT, "from_seq": after_seq + 1, "to_seq": seq,
+            "events": events}
+    data = canonical(body)
+    key = segment_key(seq)
+    store.put(key, io.BytesIO(data), len(data), retain_until=retain_until,
+              content_type="application/json")
+    return key
 
 
 def http_timestamper(url: str, timeout: float = 10) -> TimeStamper:
@@ -68,6 +102,8 @@ def write_checkpoint(session: Session, store: ObjectStore, *, retain_until: dt.d
         return existing
     previous = session.scalar(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc())
                               .limit(1))
+    write_segment(session, store, after_seq=previous.seq if previous else 0, seq=seq,
+                  retain_until=retain_until)
     at = clock.now()
     body = {"format": FORMAT, "seq": seq, "hash": head_hash, "at": at.isoformat(),
             "previous": {"seq": previous.seq, "hash": previous.hash,

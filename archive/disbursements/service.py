@@ -49,7 +49,7 @@ from archive.disbursements.schemas import (
     VoucherOut,
 )
 from archive.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from archive.evidence import events
+from archive.evidence import events, manifests
 from archive.evidence import service as evidence_service
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.evidence.schemas import HistoryOut
@@ -401,6 +401,9 @@ def _link(session: Session, principal: Principal, voucher: Disbursement, evidenc
                                linked_at=clock.now())
     session.add(row)
     session.flush()
+    manifests.stage_link(session, evidence_id=evidence.id, kind="voucher", action="link",
+                         target=_voucher_target(session, voucher, [role]), by=principal.name,
+                         at=row.linked_at)
     audit.record(session, actor=principal, action="disbursement.link",
                  target_type="disbursement", target_id=voucher.id, org_id=voucher.org_id,
                  details={"evidence_id": evidence.id, "role": role,
@@ -429,12 +432,23 @@ def unlink(session: Session, principal: Principal, disbursement_id: uuid.UUID,
     for x in links:
         session.delete(x)
     session.flush()
+    manifests.stage_link(session, evidence_id=evidence_id, kind="voucher", action="unlink",
+                         target=_voucher_target(session, voucher, roles), by=principal.name,
+                         at=clock.now())
     audit.record(session, actor=principal, action="disbursement.unlink",
                  target_type="disbursement", target_id=voucher.id, org_id=voucher.org_id,
                  details={"evidence_id": evidence_id, "roles": roles,
                           "voucher_no": voucher.voucher_no})
     rc.recompute(session, [voucher.id])
     return roles
+
+
+def _voucher_target(session: Session, voucher: Disbursement, roles: list[str]) -> dict[str, Any]:
+    """A voucher as a record's link names it: by id and by its natural key."""
+    org = session.get(Organisation, voucher.org_id)
+    return {"id": str(voucher.id), "org_code": org.code if org else None,
+            "fiscal_year": voucher.fiscal_year, "voucher_no": voucher.voucher_no,
+            "roles": roles}
 
 
 def ingest_into(session: Session, store: Any, principal: Principal, *,

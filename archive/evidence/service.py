@@ -31,7 +31,7 @@ from archive.errors import (
     NotFound,
     PreconditionFailed,
 )
-from archive.evidence import events, versions
+from archive.evidence import events, manifests, versions
 from archive.evidence.intake import Spool, check_media_type, spool_file
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.evidence.schemas import (
@@ -124,6 +124,9 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     row["meta_hash"] = versions.version_hash(
         evidence_id=row["id"], version=1, fields=versions.fields_of(row), blob_sha256=sha,
         previous=None)
+    manifests.stage_version(session, evidence_id=row["id"], version=1, fields=row,
+                            meta_hash=row["meta_hash"], previous=None, blob=blob, at=now,
+                            by=principal.name, reason="ingest")
     # A Core INSERT: the ORM's unit-of-work flush of one new object cost more CPU than
     # the rest of the ingest's statements together. The object handed back is a
     # transient view of exactly the row written.
@@ -447,6 +450,11 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
     if updated != 1:
         raise Conflict("the record was changed by someone else meanwhile; reload and retry",
                        code="version_conflict")
+    manifests.stage_version(session, evidence_id=evidence.id, version=evidence.version + 1,
+                            fields={**versions.fields_of(evidence), **diff},
+                            meta_hash=new_hash, previous=evidence.meta_hash, blob=blob,
+                            at=now, by=principal.name, reason=changes.reason,
+                            changed=sorted(diff))
     session.add(EvidenceHistory(evidence_id=evidence.id, version=evidence.version,
                                 values=previous, changed=sorted(diff), changed_by=principal.name,
                                 changed_at=now, reason=changes.reason,

@@ -32,8 +32,10 @@ from archive.evidence.schemas import METADATA_FIELDS
 FORMAT = "evidence-archive.record-version/1"
 FIXED_FIELDS = ("org_id", "original_filename", "uploaded_by")
 HASHED_FIELDS = METADATA_FIELDS + FIXED_FIELDS
-# The audit actions whose details carry ``meta_hash`` and ``version``.
-HASHED_ACTIONS = ("evidence.create", "evidence.update", "evidence.seal")
+# The audit actions whose details carry ``meta_hash`` and ``version`` (``evidence.restore``:
+# a version rebuilt from its manifest in the store whose own event was lost with the
+# database, ``archive rebuild --from-store``).
+HASHED_ACTIONS = ("evidence.create", "evidence.update", "evidence.seal", "evidence.restore")
 
 _CENT = Decimal("0.01")
 

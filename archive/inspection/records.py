@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from archive import audit, tempfiles
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, NotFound
-from archive.evidence import events, service
+from archive.evidence import events, manifests, service
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.evidence.schemas import EvidenceUpdate, parse_metadata
 from archive.queue.service import enqueue
@@ -112,6 +112,7 @@ def record(session: Session, principal: Principal, evidence_id: uuid.UUID,
                             status="failed" if failed else "inspected", pdfa=analysis.pdfa,
                             report=report, warnings=warnings, filled=filled, error=reason)
     session.add(inspection)
+    manifests.stage_inspection(session, inspection, blob)
     pdfa_ok = None if analysis.pdfa is None else bool(analysis.pdfa.get("compliant"))
     session.execute(sa.update(Evidence).where(Evidence.id == evidence.id).values(
         status="inspection_failed" if failed else "inspected", pdfa_compliant=pdfa_ok))

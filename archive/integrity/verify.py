@@ -20,12 +20,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, clock
 from archive.accounts.principal import Principal
 from archive.audit.models import AuditEvent
 from archive.errors import StoreIntegrityError, StoreUnavailable
+from archive.evidence import manifests, versions
 from archive.evidence import service as evidence_service
-from archive.evidence import versions
 from archive.evidence.models import Blob, Evidence
 from archive.retention.schedules.models import Tombstone
 from archive.storage import ObjectInfo, ObjectStore, sha256_from_key
@@ -304,7 +304,7 @@ def seal_legacy(session: Session, principal: Principal) -> int:
     sealed = 0
     last: uuid.UUID | None = None
     while True:
-        q = (sa.select(Evidence, Blob.sha256).join(Blob, Blob.id == Evidence.blob_id)
+        q = (sa.select(Evidence, Blob).join(Blob, Blob.id == Evidence.blob_id)
              .where(Evidence.meta_hash.is_(None)).order_by(Evidence.id).limit(BATCH))
         if last is not None:
             q = q.where(Evidence.id > last)
@@ -313,10 +313,16 @@ def seal_legacy(session: Session, principal: Principal) -> int:
             return sealed
         last = rows[-1][0].id
         audited = _audited(session, [str(r[0].id) for r in rows])
-        for evidence, sha in rows:
+        for evidence, blob in rows:
+            sha = blob.sha256
             if any(d.get("meta_hash") for _, d, _ in audited.get(str(evidence.id), [])):
                 continue        # hashed, but its column was cleared: verify reports it
             digest = versions.hash_of_row(evidence, blob_sha256=sha, previous=None)
+            manifests.stage_version(session, evidence_id=evidence.id,
+                                    version=evidence.version, fields=versions.fields_of(evidence),
+                                    meta_hash=digest, previous=None, blob=blob,
+                                    at=clock.now(), by=principal.name,
+                                    reason="legacy record sealed as found")
             session.execute(sa.update(Evidence).where(Evidence.id == evidence.id)
                             .values(meta_hash=digest))
             audit.record(session, actor=principal, action="evidence.seal",

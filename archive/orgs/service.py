@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from archive import audit
 from archive.accounts.principal import Principal, require
 from archive.errors import Conflict, InvalidInput, NotFound
+from archive.orgs import snapshots
 from archive.orgs.models import LAO_TYPES, ORG_TYPES, PARENT_TYPE, Organisation
 from archive.orgs.register import RegisterRow, read_register
 from archive.orgs.scope import descendants as descendants  # re-exported for existing callers
@@ -84,6 +85,7 @@ def create(session: Session, principal: Principal, *, code: str, name: str,
                        parent_id=parent.id if parent else None)
     session.add(org)
     session.flush()
+    snapshots.stage(session, org.id)
     audit.record(session, actor=principal, action="org.create", target_type="organisation",
                  target_id=org.code, org_id=org.id,
                  details={"name": name, "type": type, "parent": parent_code})
@@ -179,6 +181,7 @@ def import_register(session: Session, principal: Principal, data: bytes, *,
         else:
             org = get_by_code(session, row.code)
             previous, org.name = org.name, row.name
+            snapshots.stage(session, org.id)
             audit.record(session, actor=principal, action="org.update",
                          target_type="organisation", target_id=org.code, org_id=org.id,
                          details={"name": row.name, "previous_name": previous,

@@ -38,7 +38,7 @@ from archive.retention import compute, disposition, execution_request, list_quer
 from archive.retention.certificate import date_en, date_th, outcome, render_html, statement
 from archive.retention.models import DispositionCertificate, DispositionItem, DispositionList
 from archive.retention.schedules.models import RetentionSchedule, Tombstone
-from archive.retention.schedules.service import schedule_values
+from archive.retention.schedules.service import schedule_values, stage_tombstone
 from archive.search.models import BlobText
 from archive.storage import ObjectStore
 from archive.unit_of_work import UnitsOfWork
@@ -139,7 +139,7 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
         now = clock.now()
         why = (f"destroyed under disposition list {dl.number} ({item.retention_period}); "
                f"{item.reason}")
-        session.add(Tombstone(
+        tombstone = Tombstone(
             evidence_id=evidence.id, org_id=org.id, blob_id=blob.id, sha256=blob.sha256,
             size=blob.size, media_type=blob.media_type, record=_metadata(evidence, org),
             schedule=schedule_values(schedule) if schedule else {},
@@ -147,7 +147,9 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
             disposition_list_id=dl.id, disposition_list_number=dl.number,
             approvals=[jsonable(list_queries.approvals(session, dl))],
             reason=why[:4000], destroyed_by=dl.execute_requested_by or JOB_ACTOR,
-            destroyed_at=now))
+            destroyed_at=now)
+        session.add(tombstone)
+        stage_tombstone(session, tombstone)
         evidence.status = "destroyed"
         evidence.updated_at = now
         _purge_record_derived(session, evidence.id)

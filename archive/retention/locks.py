@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from archive.catalogue import objects
 from archive.clock import system_now
 from archive.evidence.models import Blob, Evidence, blob_users
 from archive.storage import ObjectStore
@@ -125,6 +126,7 @@ def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncRe
             return
         blob.retain_until = max(info.retain_until or target, target)
         report.extended += 1
+        _extend_descriptions(session, store, blob_id, blob.retain_until)
     if held != blob.legal_hold:
         store.set_legal_hold(blob.store_key, blob.version_id, held)
         blob.legal_hold = held
@@ -132,6 +134,16 @@ def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncRe
             report.holds_on += 1
         else:
             report.holds_off += 1
+
+
+def _extend_descriptions(session: Session, store: ObjectStore, blob_id: int,
+                         until: dt.datetime) -> None:
+    """What the store holds about the records of these bytes (manifests, inspection
+    reports, links) is kept as long as the bytes (:mod:`archive.catalogue`)."""
+    for record in session.scalars(sa.select(Evidence.id).where(Evidence.blob_id == blob_id)):
+        for prefix in (objects.RECORDS, objects.INSPECTIONS, objects.LINKS):
+            for info in store.list_objects(f"{prefix}{record}/"):
+                store.extend_retention(info.key, info.version_id, until)
 
 
 def store_releases_on(session: Session, blob_ids: list[int]) -> dt.date | None:

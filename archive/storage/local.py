@@ -175,7 +175,10 @@ class LocalStore(ObjectStore):
 
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root
-        for dirpath, dirnames, filenames in os.walk(base):
+        # Walk only the folder the prefix names (a record's manifests, say), not the store.
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self._path(folder) if folder else base
+        for dirpath, dirnames, filenames in os.walk(start):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 if name.endswith(LOCK_SUFFIX):

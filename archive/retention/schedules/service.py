@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 from archive import audit, clock
 from archive.accounts.principal import Principal, require
+from archive.catalogue import objects
+from archive.catalogue.objects import Catalogue, Entry
 from archive.db import upsert_ignore
 from archive.doc_types import DOC_TYPES
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -79,6 +81,7 @@ def ensure_defaults(session: Session) -> None:
                     "updated_at": now} for d, c in mapping.items() if c in ids],
                   ["doc_type"])
     session.flush()
+    stage_snapshot(session)
 
 
 def schedule_for(session: Session, doc_type: str) -> int:
@@ -96,6 +99,7 @@ def schedule_for(session: Session, doc_type: str) -> int:
         upsert_ignore(session, DocTypeSchedule, {
             "doc_type": doc_type, "schedule_id": fallback, "updated_by": "system",
             "updated_at": clock.now()}, ["doc_type"])
+        stage_snapshot(session)
         schedule_id = session.scalar(_SCHEDULE_FOR, {"doc_type": doc_type})
     assert schedule_id is not None
     return int(schedule_id)
@@ -181,6 +185,7 @@ def create_schedule(session: Session, principal: Principal,
     session.add(RetentionScheduleVersion(schedule_id=schedule.id, version=1,
                                          values=_values(schedule), changed_by=principal.name,
                                          changed_at=now, reason=data.reason))
+    stage_snapshot(session)
     audit.record(session, actor=principal, action="retention.schedule_create",
                  target_type="retention_schedule", target_id=schedule.code,
                  details={"values": _values(schedule), "reason": data.reason})
@@ -217,6 +222,7 @@ def update_schedule(session: Session, principal: Principal, code: str,
     session.add(RetentionScheduleVersion(schedule_id=schedule.id, version=schedule.version,
                                          values=_values(schedule), changed_by=principal.name,
                                          changed_at=now, reason=changes.reason))
+    stage_snapshot(session)
     enqueue(session, "retention_recompute", {"schedule_id": schedule.id},
             dedup_key=f"retention_recompute:schedule:{schedule.id}:v{schedule.version}")
     audit.record(session, actor=principal, action="retention.schedule_update",
@@ -243,6 +249,7 @@ def set_doc_type(session: Session, principal: Principal, doc_type: str, *,
     mapping.schedule_id = schedule.id
     mapping.updated_by = principal.name
     mapping.updated_at = clock.now()
+    stage_snapshot(session)
     audit.record(session, actor=principal, action="retention.doc_type_update",
                  target_type="retention_doc_type", target_id=doc_type,
                  details={"from": previous, "to": schedule.code, "reason": reason})
@@ -256,6 +263,64 @@ def _values(schedule: RetentionSchedule) -> dict[str, Any]:
 def schedule_values(schedule: RetentionSchedule) -> dict[str, Any]:
     """The schedule as a plain dict (code, version and every value field)."""
     return {"code": schedule.code, "version": schedule.version, **_values(schedule)}
+
+
+# -- in the store -----------------------------------------------------------------------
+
+SNAPSHOT_FORMAT = "evidence-archive.schedules/1"
+
+
+def snapshot(session: Session) -> dict[str, Any]:
+    """Every schedule with all its versions, and the document types' mapping."""
+    history: dict[int, list[dict[str, Any]]] = {}
+    for v in session.scalars(sa.select(RetentionScheduleVersion)
+                             .order_by(RetentionScheduleVersion.schedule_id,
+                                       RetentionScheduleVersion.version)):
+        history.setdefault(v.schedule_id, []).append(
+            {"version": v.version, "values": v.values, "changed_by": v.changed_by,
+             "changed_at": v.changed_at, "reason": v.reason})
+    codes: dict[int, str] = {}
+    schedules = []
+    for s in session.scalars(sa.select(RetentionSchedule).order_by(RetentionSchedule.id)):
+        codes[s.id] = s.code
+        schedules.append({"id": s.id, **schedule_values(s), "updated_by": s.updated_by,
+                          "updated_at": s.updated_at, "versions": history.get(s.id, [])})
+    doc_types = [{"doc_type": d.doc_type, "schedule_id": d.schedule_id,
+                  "schedule_code": codes.get(d.schedule_id), "updated_by": d.updated_by,
+                  "updated_at": d.updated_at}
+                 for d in session.scalars(sa.select(DocTypeSchedule)
+                                          .order_by(DocTypeSchedule.doc_type))]
+    return {"format": SNAPSHOT_FORMAT, "at": clock.now(), "schedules": schedules,
+            "doc_types": doc_types}
+
+
+def stage_snapshot(session: Session) -> None:
+    """Have the schedules' snapshot written before the transaction commits (once, as
+    committed, however many changes the transaction made)."""
+    def build(session: Session, catalogue: Catalogue) -> list[Entry]:
+        doc = snapshot(session)
+        key = f"{objects.SCHEDULES}{objects.stamp(doc['at'])}-{objects.digest(doc)}.json"
+        return [Entry(key, doc, catalogue.snapshot_lock())]
+
+    objects.stage(session, "schedules", build)
+
+
+TOMBSTONE_FORMAT = "evidence-archive.tombstone/1"
+TOMBSTONE_FIELDS = ("org_id", "blob_id", "sha256", "size", "media_type", "record", "schedule",
+                    "retain_until", "retention_basis", "disposition_list_id",
+                    "disposition_list_number", "approvals", "reason", "destroyed_by",
+                    "destroyed_at")
+
+
+def stage_tombstone(session: Session, tombstone: Tombstone) -> None:
+    """Have the tombstone written before the transaction that makes it commits."""
+    def build(session: Session, catalogue: Catalogue) -> list[Entry]:
+        doc = {"format": TOMBSTONE_FORMAT, "evidence_id": str(tombstone.evidence_id),
+               **{f: getattr(tombstone, f) for f in TOMBSTONE_FIELDS}}
+        return [Entry(f"{objects.TOMBSTONES}{tombstone.evidence_id}.json", doc,
+                      catalogue.snapshot_lock())]
+
+    objects.stage(session, f"tombstone:{tombstone.evidence_id}", build)
 
 
 # -- tombstones ------------------------------------------------------------------------

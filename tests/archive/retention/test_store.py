@@ -151,8 +151,8 @@ def test_a_too_early_delete_is_refused_by_the_store_and_retried_later(env: Env, 
 
     monkeypatch.setattr(service, "new_bytes_lock", lambda *_, **__:
                         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lock_seconds))
-    started = time.monotonic()
     tokens = people(env, world(env))
+    started = time.monotonic()          # the lock runs from the upload, not from the set-up
     rec = ingest(env, tokens, "early")
     run_jobs(env)
     key = blob_key(rec["sha256"])

@@ -1,0 +1,118 @@
+"""Writing catalogue objects: staged on the session, written to the store at commit.
+
+A service that changes what the catalogue describes calls :func:`stage` with a builder; the
+``before_commit`` listener :func:`write_pending` (registered by
+:func:`archive.unit_of_work.make_session_factory`, ahead of the audit chain's) runs every
+builder after the last flush and puts its objects into the store before the transaction
+commits. A store that refuses makes the commit fail: no row is committed that the store
+does not describe. A transaction that rolls back writes nothing; one whose commit fails
+after its objects were written leaves objects the database does not know (the rebuild
+reports versions the restored audit trail does not confirm).
+
+The store comes from the session factory (:class:`Catalogue` in ``Session.info``); a
+session without one refuses to commit staged objects rather than skip them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from archive import clock
+from archive.jsonable import jsonable
+from archive.storage import ObjectStore
+
+PREFIX = "catalogue/"
+RECORDS = PREFIX + "records/"
+INSPECTIONS = PREFIX + "inspections/"
+LINKS = PREFIX + "links/"
+TOMBSTONES = PREFIX + "tombstones/"
+ORGS = PREFIX + "orgs/"
+SCHEDULES = PREFIX + "schedules/"
+
+_PENDING = "catalogue_pending"
+INFO_KEY = "catalogue"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Where catalogue objects go, and the lock of those not tied to a record's bytes
+    (organisations, schedules, tombstones): ``DEFAULT_RETENTION_YEARS`` from now."""
+    store: ObjectStore
+    snapshot_years: int = 10
+
+    def snapshot_lock(self) -> dt.datetime:
+        return clock.years_after(clock.system_now(), self.snapshot_years)
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    document: dict[str, Any]
+    retain_until: dt.datetime
+
+
+Builder = Callable[[Session, Catalogue], list[Entry]]
+
+
+def encode(document: dict[str, Any]) -> bytes:
+    """Canonical JSON: one spelling per document, whichever database it was read from."""
+    return json.dumps(jsonable(document), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def digest(document: dict[str, Any]) -> str:
+    return hashlib.sha256(encode(document)).hexdigest()
+
+
+def stamp(at: dt.datetime | None = None) -> str:
+    """A key component that sorts by time: ``YYYYMMDDTHHMMSSffffff`` (UTC)."""
+    return (at or clock.now()).astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+def stage(session: Session, name: str, builder: Builder) -> None:
+    """Have ``builder``'s objects written when ``session`` commits (once per ``name``)."""
+    session.info.setdefault(_PENDING, {})[name] = builder
+
+
+def write_pending(session: Session) -> None:
+    """The ``before_commit`` listener: build and store every staged object."""
+    pending: dict[str, Builder] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    catalogue: Catalogue | None = session.info.get(INFO_KEY)
+    if catalogue is None:
+        raise RuntimeError("this session has no store to write the catalogue to "
+                                   "(make sessions with archive.unit_of_work)")
+    session.flush()
+    floor = clock.system_now() + dt.timedelta(days=1)
+    for builder in pending.values():
+        for entry in builder(session, catalogue):
+            put(catalogue.store, entry.key, entry.document, max(entry.retain_until, floor))
+
+
+def put(store: ObjectStore, key: str, document: dict[str, Any],
+        retain_until: dt.datetime) -> None:
+    data = encode(document)
+    store.put(key, io.BytesIO(data), len(data), retain_until=retain_until,
+              content_type="application/json")
+
+
+def drop_pending(session: Session, previous_transaction: Any) -> None:
+    """Forget what a rolled-back session staged (its ``after_soft_rollback``)."""
+    for key in [k for k in session.info if k.startswith(_PENDING.split("_")[0] + "_")]:
+        session.info.pop(key, None)
+
+
+def read(store: ObjectStore, key: str, version_id: str | None = None) -> dict[str, Any]:
+    value = json.loads(store.read_all(key, version_id))
+    if not isinstance(value, dict):
+        raise ValueError(f"{key}: not a JSON object")
+    return value

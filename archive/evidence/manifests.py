@@ -1,0 +1,103 @@
+"""Record manifests and inspection reports in the store (see :mod:`archive.catalogue`).
+
+One manifest per metadata version, written with the version: its fields exactly as they
+are hashed (:mod:`archive.evidence.versions`), the bytes' SHA-256, the previous version's
+hash, the organisation and schedule by id and code, and the change (who, when, why, which
+fields). ``meta_hash`` is the version hash the audit trail records, so a manifest verifies
+itself: recomputing the hash from its fields must give its name. The lock is the one of the
+record's bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from archive.catalogue import objects
+from archive.catalogue.objects import Catalogue, Entry
+from archive.evidence import versions
+from archive.evidence.models import Blob, Evidence, Inspection
+from archive.orgs.models import Organisation
+from archive.retention.schedules.models import RetentionSchedule
+
+MANIFEST_FORMAT = "evidence-archive.record-manifest/1"
+INSPECTION_FORMAT = "evidence-archive.inspection/1"
+# What the archive keeps about a record beside its hashed fields (fixed at ingest, or
+# maintained by it), restored as found in the latest manifest.
+STATE_FIELDS = ("fiscal_year_source", "client_media_type", "created_at")
+
+
+def manifest_key(evidence_id: uuid.UUID | str, version: int, meta_hash: str) -> str:
+    return f"{objects.RECORDS}{evidence_id}/{version:06d}-{meta_hash}.json"
+
+
+def stage_version(session: Session, *, evidence_id: uuid.UUID, version: int,
+                  fields: Mapping[str, Any], meta_hash: str, previous: str | None,
+                  blob: Blob, at: dt.datetime, by: str, reason: str | None = None,
+                  changed: list[str] | None = None) -> None:
+    """Have the manifest of a new version written before the transaction commits; the
+    organisation, schedule and state are read at commit, as committed."""
+    hashed = {f: versions.canonical_value(fields.get(f)) for f in versions.HASHED_FIELDS}
+    blob_facts = {"sha256": blob.sha256, "size": blob.size, "media_type": blob.media_type}
+    lock = blob.retain_until
+
+    def build(session: Session, catalogue: Catalogue) -> list[Entry]:
+        row = session.execute(
+            sa.select(Evidence, Organisation.code, RetentionSchedule.code)
+            .join(Organisation, Organisation.id == Evidence.org_id)
+            .outerjoin(RetentionSchedule, RetentionSchedule.id == Evidence.schedule_id)
+            .where(Evidence.id == evidence_id)).one()
+        evidence, org_code, schedule_code = row
+        document = {
+            "format": MANIFEST_FORMAT, "record": str(evidence_id), "version": version,
+            "meta_hash": meta_hash, "previous": previous, "fields": hashed, **blob_facts,
+            "org": {"id": evidence.org_id, "code": org_code},
+            "schedule": ({"id": evidence.schedule_id, "code": schedule_code}
+                         if evidence.schedule_id else None),
+            "state": {f: getattr(evidence, f) for f in STATE_FIELDS},
+            "change": {"at": at, "by": by, "reason": reason, "changed": changed or []},
+        }
+        return [Entry(manifest_key(evidence_id, version, meta_hash), document, lock)]
+
+    objects.stage(session, f"record:{evidence_id}:{version}", build)
+
+
+def stage_inspection(session: Session, inspection: Inspection, blob: Blob) -> None:
+    """Have the inspection report written before the transaction commits."""
+    sha, lock = blob.sha256, blob.retain_until
+
+    def build(session: Session, catalogue: Catalogue) -> list[Entry]:
+        document = {
+            "format": INSPECTION_FORMAT, "record": str(inspection.evidence_id), "sha256": sha,
+            **{f: getattr(inspection, f) for f in ("status", "pdfa", "report", "warnings",
+                                                   "filled", "error", "created_at")}}
+        key = f"{objects.INSPECTIONS}{inspection.evidence_id}/{objects.digest(document)}.json"
+        return [Entry(key, document, lock)]
+
+    objects.stage(session, f"inspection:{inspection.evidence_id}", build)
+
+
+LINK_FORMAT = "evidence-archive.link/1"
+
+
+def stage_link(session: Session, *, evidence_id: uuid.UUID, kind: str, action: str,
+               target: dict[str, Any], by: str, at: dt.datetime) -> None:
+    """Have a link of the record written before the transaction commits: ``kind`` names
+    what it links to (``voucher``; a ``rendition`` can come later), ``action`` is ``link``
+    or ``unlink``. Readers ignore kinds they do not know. Locked like the record's bytes."""
+    def build(session: Session, catalogue: Catalogue) -> list[Entry]:
+        lock = session.scalar(sa.select(Blob.retain_until).join(
+            Evidence, Evidence.blob_id == Blob.id).where(Evidence.id == evidence_id))
+        document = {"format": LINK_FORMAT, "record": str(evidence_id), "kind": kind,
+                    "action": action, "target": target, "by": by, "at": at}
+        key = (f"{objects.LINKS}{evidence_id}/{objects.stamp(at)}-"
+               f"{objects.digest(document)}.json")
+        return [Entry(key, document, lock or catalogue.snapshot_lock())]
+
+    objects.stage(session, f"link:{evidence_id}:{kind}:{action}:{objects.digest(target)}",
+                  build)
