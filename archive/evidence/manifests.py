@@ -88,7 +88,7 @@ LINK_FORMAT = "evidence-archive.link/1"
 def stage_link(session: Session, *, evidence_id: uuid.UUID, kind: str, action: str,
                target: dict[str, Any], by: str, at: dt.datetime) -> None:
     """Have a link of the record written before the transaction commits: ``kind`` names
-    what it links to (``voucher``; a ``rendition`` can come later), ``action`` is ``link``
+    what it links to (``voucher``, ``rendition``), ``action`` is ``link``
     or ``unlink``. Readers ignore kinds they do not know. Locked like the record's bytes."""
     def build(session: Session, catalogue: Catalogue) -> list[Entry]:
         lock = session.scalar(sa.select(Blob.retain_until).join(

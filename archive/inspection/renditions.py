@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from archive import audit, tempfiles
 from archive.accounts.principal import Principal
 from archive.errors import Gone, NotFound
-from archive.evidence import events, service
+from archive.evidence import events, manifests, service
 from archive.evidence.models import Blob, Evidence, Inspection, Rendition
 from archive.inspection import sandboxed
 from archive.inspection.crosscheck import text_cross_check
@@ -181,6 +181,15 @@ def _store_rendition(session: Session, store: ObjectStore, principal: Principal,
                           "pdfa_compliant": row.pdfa_compliant,
                           "pdfa_failures": len(pdfa.get("failures") or []),
                           "pdfa_error": pdfa.get("error")})
+    # The store describes the rendition too (issue 18): a link object beside the record's
+    # manifests, so the bytes' meaning survives the loss of the database.
+    manifests.stage_link(session, evidence_id=evidence.id, kind="rendition", action="link",
+                         target={"rendition_id": str(row.id), "kind": KIND,
+                                 "sha256": blob.sha256, "size": blob.size,
+                                 "source_sha256": source.sha256,
+                                 "pdfa_flavour": row.pdfa_flavour,
+                                 "pdfa_compliant": row.pdfa_compliant},
+                         by=principal.name, at=row.created_at)
     return row
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import struct
 import zlib
 from typing import Any
@@ -118,6 +119,11 @@ def test_a_scan_gets_a_searchable_pdfa_rendition_beside_the_untouched_original(e
         assert s.scalar(sa.select(sa.func.count()).select_from(Rendition)) == 1
         assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
                         .where(AuditEvent.action == "evidence.rendition")) == 1
+    # the store describes the rendition too (issue 18: rebuild from the store alone)
+    links = [json.loads(env.store.read_all(o.key))
+             for o in env.store.list_objects(f"catalogue/links/{rec['id']}/")]
+    assert [(link["kind"], link["target"]["sha256"]) for link in links] == \
+        [("rendition", rendition["sha256"])]
 
 
 def test_an_image_bomb_is_refused_from_its_header_with_a_clear_report(env: Env):
