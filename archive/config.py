@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # Workers write a heartbeat this often; 3 missed beats read "stalled", 10 "dead".
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
     embedded_worker: bool = True        # `archive serve` runs a worker and the scheduler
+    # A standby scheduler tries to become the active one this often (and the active one
+    # checks that it still is): the longest a schedule goes unattended after its leader dies.
+    scheduler_poll_seconds: float = Field(default=10.0, gt=0)
     fixity_cycle_days: int = Field(default=30, ge=1)
     fixity_max_mbps: float = Field(default=50.0, gt=0)
     probe_retention_seconds: int = Field(default=60, ge=1)
