@@ -16,7 +16,7 @@ from api.routers import search as search_routes
 from archive.config import Settings
 from archive.db import make_engine
 from archive.storage import ObjectStore, make_store
-from archive.unit_of_work import make_session_factory
+from archive.unit_of_work import make_session_factory, read_sessions
 
 log = logging.getLogger("api")
 
@@ -33,6 +33,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
+    # searches and listings read the replica (ARCHIVE_DATABASE_REPLICA_URL) when fresh
+    app.state.reads = read_sessions(engine, settings.database_replica_url,
+                                    max_lag_seconds=settings.replica_max_lag_seconds)
     app.state.store = store
     errors.install(app)
     app.add_middleware(guards.RejectNul)

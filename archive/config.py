@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path("./var")
     database_url: str | None = None
+    # A read replica (a PostgreSQL hot standby) for searches, listings and evidence packs.
+    # A search reads it while it is at most replica_max_lag_seconds behind; a pack only
+    # once it has replayed everything committed before the pack is built; otherwise they
+    # read the primary. Everything else (and every write) goes to DATABASE_URL.
+    database_replica_url: str | None = None
+    replica_max_lag_seconds: float = Field(default=30.0, ge=0)
 
     s3_endpoint: str | None = None
     s3_access_key: str | None = None
