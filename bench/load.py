@@ -208,10 +208,14 @@ def main() -> None:
                   f"(archive serve --workers {apis}); {len(ids)}+ records")
             print(f"{'users':>5} {'kind':<13} {'n':>6} {'p50':>7} {'p95':>7} {'p99':>7} "
                   f"{'errors':>6} {'req/s':>6} {'backlog':>7}")
+            # the baseline of this run: one auditor alone, nothing else asked of the archive
+            base = _level(url, tokens, ids, 1, args, solo=True)
+            print(f"{'':>5} (machine load average: {os.getloadavg()[0]:.1f})")
             for users in levels:
                 load = os.getloadavg()[0]
-                _level(url, tokens, ids, users, args)
-                print(f"{'':>5} (machine load average at the start of the level: {load:.1f})")
+                p95 = _level(url, tokens, ids, users, args)
+                print(f"{'':>5} (machine load average at the start of the level: {load:.1f}; "
+                      f"search p95 / solo p95 = {p95['search'] / base['search']:.1f})")
                 print(f"{'':>5} (jobs queued or running at the end: {backlog(engine)})")
                 while backlog(engine):          # each level starts with an empty queue
                     time.sleep(0.5)
@@ -234,9 +238,11 @@ _COUNTER_LOCK = threading.Lock()
 
 
 def _level(url: str, tokens: dict[str, list[str]], ids: list[str], users: int,
-           args: argparse.Namespace) -> None:
+           args: argparse.Namespace, *, solo: bool = False) -> dict[str, float]:
+    """Run one level; returns the p95 of each request kind. ``solo``: one auditor alone
+    (no uploads, no jobs): the baseline the loaded levels are compared with."""
     stats, stop = Stats(), threading.Event()
-    n_officers = max(1, users // 4)
+    n_officers = 0 if solo else max(1, users // 4)
     threads = [threading.Thread(target=officer, args=(url, tokens["officers"][i], stop, stats,
                                                       args.think, _COUNTER, _COUNTER_LOCK))
                for i in range(n_officers)]
@@ -253,14 +259,21 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], users: int,
     elapsed = time.perf_counter() - started
     total = sum(len(v) for v in stats.times.values()) + sum(len(v)
                                                              for v in stats.errors.values())
+    label = "solo" if solo else str(users)
+    p95: dict[str, float] = {}
     for kind in ("upload", "search", "read record", "download", "request pack"):
         times, errors = stats.times.get(kind, []), stats.errors.get(kind, [])
-        print(f"{users:>5} {kind:<13} {len(times) + len(errors):>6} "
+        if solo and not times and not errors:
+            continue
+        p95[kind] = percentile(times, 95)
+        print(f"{label:>5} {kind:<13} {len(times) + len(errors):>6} "
               f"{percentile(times, 50):7.1f} {percentile(times, 95):7.1f} "
               f"{percentile(times, 99):7.1f} {len(errors):>6}"
-              + (f" {total / elapsed:6.1f}" if kind == "upload" else ""))
+              + (f" {total / elapsed:6.1f}" if kind == ("search" if solo else "upload")
+                 else ""))
         for message in sorted(set(errors))[:3]:
             print(f"{'':>5}   error: {message}")
+    return p95
 
 
 def _accounts(env: dict[str, str], *, officers: int, auditors: int) -> dict[str, list[str]]:
