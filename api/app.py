@@ -67,7 +67,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def close_app(app: FastAPI) -> None:
     """What the application started in the background ends with it: the failed-login
-    counter writes its open minutes to the trail and stops its flusher thread."""
+    counter writes its open minutes to the trail and stops its flusher thread; the read
+    replica's connection pool is closed."""
     failures = getattr(app.state, "auth_failures", None)
     if failures is not None:
         failures.close()
+    reads = getattr(app.state, "reads", None)
+    if reads is not None:
+        reads.dispose()       # the replica's connections (the primary's engine is shared)
