@@ -125,11 +125,12 @@ class ReadSessions:
         self._replica = sessionmaker(replica, expire_on_commit=False) if replica else None
 
     @contextmanager
-    def search(self) -> Iterator[Session]:
+    def search(self, primary: Session | None = None) -> Iterator[Session]:
         """For a search or a listing: the replica if it is behind by at most the
-        allowed lag (a record uploaded a moment ago may be missing), else the primary."""
+        allowed lag (a record uploaded a moment ago may be missing), else the primary —
+        the caller's own ``primary`` session when given (no second connection)."""
         with self._replica_if(
-                lambda state, _: state.fresh_within(self.max_lag_seconds)) as s:
+                lambda state, _: state.fresh_within(self.max_lag_seconds), primary) as s:
             yield s
 
     @contextmanager
@@ -154,14 +155,16 @@ class ReadSessions:
             yield s
 
     @contextmanager
-    def _replica_if(self, fresh: Callable[[ReplicaState, Session], bool]
-                    ) -> Iterator[Session]:
+    def _replica_if(self, fresh: Callable[[ReplicaState, Session], bool],
+                    primary: Session | None = None) -> Iterator[Session]:
         if self._replica is not None:
             with self._read(self._replica) as session:
                 if fresh(replica_state(session), session):
-                    session.info["replica"] = True
                     yield session
                     return
+        if primary is not None:
+            yield primary
+            return
         with self._read(self._primary) as session:
             yield session
 

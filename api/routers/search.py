@@ -24,7 +24,7 @@ def list_evidence(request: Request, principal: CurrentUser, session: SessionDep,
     ``cursor`` for the next page. ``total`` is exact up to 10,000 matches; above that it
     is an estimate and ``total_is_estimate`` is true."""
     # read on the replica when one is configured and fresh enough; recorded on the primary
-    with request.app.state.reads.search() as reads:
+    with request.app.state.reads.search(session) as reads:
         return service.search(session, principal, params, reads=reads)
 
 
@@ -34,7 +34,7 @@ def evidence_csv(request: Request, principal: CurrentUser, session: SessionDep,
                  params: Annotated[ListingParams, Query()]) -> StreamingResponse:
     filters = params.filters()
     reads = request.app.state.reads
-    with reads.search() as replica:
+    with reads.search(session) as replica:
         service.start_listing(session, principal, filters, sort=params.sort, output="csv",
                               reads=replica)
     return StreamingResponse(
