@@ -22,7 +22,7 @@ every volume with a single copy, and SeaweedFS then refuses writes ("no writable
 rather than write one copy. Two servers keep the reads going but not the uploads; the
 third is what lets a new volume get its two copies while one server is down.
 
-Marked ``scenario``: 81–84 s on a shared two-core machine (figures in the README).
+Marked ``scenario``: 76–84 s on a shared two-core machine (figures in the README).
 """
 
 from __future__ import annotations
