@@ -15,7 +15,7 @@ PORT   ?= 8000
 RUN_DEBS  := libmagic1 python3-venv
 TEST_DEBS := $(RUN_DEBS) postgresql chromium fonts-thai-tlwg
 
-.PHONY: run test lint bench-ingest bench-pdfa bench-search system-run system-test clean
+.PHONY: run test lint bench-ingest bench-pdfa bench-search bench-load system-run system-test clean
 
 run: system-run $(BIN)/.installed
 	$(BIN)/archive serve --host $(HOST) --port $(PORT)
@@ -56,6 +56,9 @@ bench-pdfa: $(BIN)/.installed-test
 
 bench-search: $(BIN)/.installed-test
 	$(BIN)/python bench/search.py
+
+bench-load: $(BIN)/.installed-test
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
