@@ -18,7 +18,7 @@ RUN_DEBS  := libmagic1 python3-venv
 OCR_DEBS  := ocrmypdf tesseract-ocr tesseract-ocr-tha tesseract-ocr-eng
 TEST_DEBS := $(RUN_DEBS) postgresql chromium fonts-thai-tlwg $(OCR_DEBS)
 
-.PHONY: run test lint bench-ingest bench-pdfa bench-search bench-ocr system-run system-test clean
+.PHONY: run test lint bench-ingest bench-pdfa bench-search bench-ocr bench-load system-run system-test clean
 
 run: system-run $(BIN)/.installed
 	$(BIN)/archive serve --host $(HOST) --port $(PORT)
@@ -62,6 +62,9 @@ bench-search: $(BIN)/.installed-test
 
 bench-ocr: system-test $(BIN)/.installed-test
 	$(BIN)/python bench/ocr.py
+
+bench-load: $(BIN)/.installed-test
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

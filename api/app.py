@@ -18,7 +18,7 @@ from api.routers import search as search_routes
 from archive.config import Settings
 from archive.db import make_engine
 from archive.storage import ObjectStore, make_store
-from archive.unit_of_work import make_session_factory
+from archive.unit_of_work import make_session_factory, read_sessions
 
 log = logging.getLogger("api")
 
@@ -37,6 +37,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.sessions = make_session_factory(
         engine, store, snapshot_years=settings.default_retention_years)
+    # searches and listings read the replica (ARCHIVE_DATABASE_REPLICA_URL) when fresh
+    app.state.reads = read_sessions(engine, settings.database_replica_url,
+                                    max_lag_seconds=settings.replica_max_lag_seconds)
     app.state.store = store
     errors.install(app)
     app.add_middleware(guards.RejectNul)
@@ -65,7 +68,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def close_app(app: FastAPI) -> None:
     """What the application started in the background ends with it: the failed-login
-    counter writes its open minutes to the trail and stops its flusher thread."""
+    counter writes its open minutes to the trail and stops its flusher thread; the read
+    replica's connection pool is closed."""
     failures = getattr(app.state, "auth_failures", None)
     if failures is not None:
         failures.close()
+    reads = getattr(app.state, "reads", None)
+    if reads is not None:
+        reads.dispose()       # the replica's connections (the primary's engine is shared)

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path("./var")
     database_url: str | None = None
+    # A read replica (a PostgreSQL hot standby) for searches, listings and evidence packs.
+    # A search reads it while it is at most replica_max_lag_seconds behind; a pack only
+    # once it has replayed everything committed before the pack is built; otherwise they
+    # read the primary. Everything else (and every write) goes to DATABASE_URL.
+    database_replica_url: str | None = None
+    replica_max_lag_seconds: float = Field(default=30.0, ge=0)
 
     s3_endpoint: str | None = None
     s3_access_key: str | None = None
@@ -75,6 +81,9 @@ class Settings(BaseSettings):
     # Workers write a heartbeat this often; 3 missed beats read "stalled", 10 "dead".
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
     embedded_worker: bool = True        # `archive serve` runs a worker and the scheduler
+    # A standby scheduler tries to become the active one this often (and the active one
+    # checks that it still is): the longest a schedule goes unattended after its leader dies.
+    scheduler_poll_seconds: float = Field(default=10.0, gt=0)
     fixity_cycle_days: int = Field(default=30, ge=1)
     fixity_max_mbps: float = Field(default=50.0, gt=0)
     probe_retention_seconds: int = Field(default=60, ge=1)

@@ -281,3 +281,141 @@ def start_seaweed(base: Path | None = None, *, small_volumes: bool = True,
         weed.stop()
         raise
     return weed
+
+
+# -- SeaweedFS as a cluster ---------------------------------------------------------------
+
+@dataclass
+class WeedProcess:
+    name: str
+    cmd: list[str]
+    port: int
+    log: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            # its own working directory: the filer keeps its metadata store there
+            cwd = self.log.parent / self.name
+            cwd.mkdir(exist_ok=True)
+            self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT,
+                                         env=self.env, cwd=cwd, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """``kill -9``: no goodbye to the master, as when a machine dies."""
+        if self.alive():
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@dataclass
+class SeaweedCluster:
+    """A master, volume servers, a filer and the S3 gateway, each its own process (the
+    shape of a SeaweedFS deployment on several machines, here all on 127.0.0.1)."""
+
+    dir: Path
+    processes: dict[str, WeedProcess]
+
+    @property
+    def s3_port(self) -> int:
+        return self.processes["s3"].port
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.s3_port}"
+
+    def volume_names(self) -> list[str]:
+        return sorted(n for n in self.processes if n.startswith("volume"))
+
+    def start_process(self, name: str) -> None:
+        proc = self.processes[name]
+        proc.start()
+        assert proc.proc is not None
+        wait_for_port(proc.port, 60, proc.proc, proc.log)
+
+    def stop(self) -> None:
+        # the gateway first, the master last: nothing is left waiting on a dead peer
+        for name in ("s3", "filer", *self.volume_names(), "master"):
+            self.processes[name].stop()
+
+
+def start_seaweed_cluster(base: Path, *, volumes: int = 2, replication: str = "001"
+                          ) -> SeaweedCluster:
+    """Every process bound to 127.0.0.1 on free ports, telemetry off; volumes are small
+    (16 MB) so that growing new ones after a volume server is lost is quick."""
+    weed = weed_binary()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+    local = ["-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
+    master_port = _free_port_pair()
+    master = f"127.0.0.1:{master_port}"
+    specs: list[tuple[str, int, list[str]]] = []
+    (base / "master").mkdir(parents=True, exist_ok=True)
+    specs.append(("master", master_port, [
+        "master", *local, f"-port={master_port}", f"-mdir={base / 'master'}",
+        "-telemetry=false", f"-defaultReplication={replication}",
+        "-volumeSizeLimitMB=16", "-volumePreallocate=false"]))
+    for i in range(1, volumes + 1):
+        port = _free_port_pair()
+        data = base / f"volume{i}"
+        data.mkdir(exist_ok=True)
+        specs.append((f"volume{i}", port, [
+            "volume", *local, f"-port={port}", f"-dir={data}", f"-master={master}",
+            "-max=200", "-preStopSeconds=0"]))
+    filer_port = _free_port_pair()
+    (base / "filer").mkdir(exist_ok=True)
+    specs.append(("filer", filer_port, [
+        "filer", *local, f"-port={filer_port}", f"-master={master}",
+        f"-defaultReplicaPlacement={replication}"]))
+    s3_port = _free_port_pair()
+    specs.append(("s3", s3_port, [
+        "s3", *local, f"-port={s3_port}", f"-filer=127.0.0.1:{filer_port}",
+        "-port.iceberg=0", "-port.lance=0"]))
+    cluster = SeaweedCluster(base, {
+        name: WeedProcess(name, [weed, *args], port, base / f"{name}.log", env)
+        for name, port, args in specs})
+    try:
+        for name, *_ in specs:
+            if name == "filer":
+                _wait_writable_volumes(master, volumes)
+            cluster.start_process(name)
+        _wait_s3_ready(cluster.endpoint)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def _wait_writable_volumes(master: str, servers: int, timeout: float = 30) -> None:
+    """Until ``servers`` volume servers have joined the master."""
+    import json
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{master}/dir/status", timeout=2) as r:
+                topology = json.load(r)["Topology"]
+            nodes = [node for dc in topology.get("DataCenters") or []
+                     for rack in dc.get("Racks") or [] for node in rack.get("DataNodes") or []]
+            if len(nodes) >= servers:
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{servers} volume servers did not join the master at {master}")

@@ -169,3 +169,144 @@ def test_archive_serve_sets_the_servers_own_limits():
     assert options["h11_max_incomplete_event_size"] == Settings().max_header_bytes
     serve = (ROOT / "cli" / "main.py").read_text()
     assert serve.count("**limits") == 2      # the single- and the multi-process server
+
+
+# -- the distributed profile (issue 18) -------------------------------------------------
+
+MINIO_CONF = ROOT / "deploy" / "nginx" / "minio.conf"
+
+
+def _env_example() -> dict[str, str]:
+    return dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                if line and not line.startswith("#"))
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ``${NAME:-default}``, ``${NAME:?message}`` and ``${NAME}``."""
+    def one(m: re.Match[str]) -> str:
+        name, op, arg = m.group(1), m.group(2), m.group(3)
+        if env.get(name):
+            return env[name]
+        return arg if op == ":-" else ""
+    return re.sub(r"\$\{([A-Z0-9_]+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def _profiles(svc: dict) -> set[str]:
+    return set(svc.get("profiles") or [])
+
+
+def _minio_nodes(compose: dict) -> dict[str, dict]:
+    return {name: svc for name, svc in compose["services"].items()
+            if re.fullmatch(r"minio\d+", name)}
+
+
+def test_every_service_runs_in_a_known_profile_and_the_default_is_single(compose):
+    known = {"single", "distributed"}
+    for name, svc in compose["services"].items():
+        assert _profiles(svc) <= known, name
+    assert _env_example()["COMPOSE_PROFILES"] in known
+    # what the app services need exists in both shapes, or is optional
+    for profile in known:
+        active = {n for n, s in compose["services"].items()
+                  if not _profiles(s) or profile in _profiles(s)}
+        for name in active:
+            deps = compose["services"][name].get("depends_on") or {}
+            if isinstance(deps, list):
+                deps = dict.fromkeys(deps, {})
+            for dep, how in deps.items():
+                assert dep in active or how.get("required") is False, (profile, name, dep)
+
+
+def test_minio_is_a_four_node_erasure_set_with_object_lock(compose):
+    nodes = _minio_nodes(compose)
+    assert sorted(nodes) == ["minio1", "minio2", "minio3", "minio4"]
+    commands = {" ".join(svc["command"].split()) for svc in nodes.values()}
+    assert len(commands) == 1                       # every node runs the same server command
+    (command,) = commands
+    m = re.search(r"http://minio\{(\d+)\.\.\.(\d+)\}:9000(/\S+)", command)
+    assert m and (int(m.group(1)), int(m.group(2))) == (1, 4), command
+    data = m.group(3)
+    volumes = set()
+    for name, svc in nodes.items():
+        assert _profiles(svc) == {"distributed"}, name
+        assert svc["hostname"] == name
+        (volume,) = svc["volumes"]
+        source, target = volume.split(":")
+        assert target == data, (name, volume)
+        volumes.add(source)
+    assert len(volumes) == 4 and volumes <= set(compose["volumes"])   # a drive each
+    # the bucket is created with Object Lock through the same name in both profiles
+    init = compose["services"]["minio-init"]
+    assert _profiles(init) == {"single", "distributed"}
+    assert "http://minio:9000" in init["entrypoint"] and "--with-lock" in init["entrypoint"]
+    assert init["depends_on"]["minio-lb"]["required"] is False
+    assert init["depends_on"]["minio"]["required"] is False
+
+
+def test_the_archive_reaches_the_minio_set_through_the_balancer(compose):
+    lb = compose["services"]["minio-lb"]
+    assert _profiles(lb) == {"distributed"}
+    assert "minio" in lb["networks"]["default"]["aliases"]
+    assert _profiles(compose["services"]["minio"]) == {"single"}
+    host, port = compose["x-archive-env"]["ARCHIVE_S3_ENDPOINT"].split(":")
+    assert host == "minio"
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in lb["volumes"]}
+    assert mounts["/etc/nginx/conf.d/default.conf"] == "./deploy/nginx/minio.conf"
+    text = "\n".join(line.split("#", 1)[0] for line in MINIO_CONF.read_text().splitlines())
+    upstream = {s.split()[0] for s in re.findall(r"^\s*server\s+([^;{}]+);", text, re.M)}
+    assert upstream == {f"{n}:9000" for n in _minio_nodes(compose)}
+    assert re.search(rf"^\s*listen\s+{port};", text, re.M)
+    assert re.search(r"proxy_set_header\s+Host\s+\$http_host;", text)   # SigV4 signs Host
+    assert set(lb["depends_on"]) == set(_minio_nodes(compose))
+
+
+def test_searches_read_a_streaming_standby(compose):
+    primary = compose["services"]["postgres"]
+    replica = compose["services"]["postgres-replica"]
+    assert _profiles(replica) == {"distributed"} and replica["image"] == primary["image"]
+    assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in replica["volumes"]}
+    script = ROOT / mounts[replica["entrypoint"][-1]]
+    text = script.read_text()
+    for flag in ("--write-recovery-conf", "--wal-method=stream", "--create-slot"):
+        assert flag in text, flag
+    assert "hot_standby=on" in text and '"$PRIMARY_HOST"' in text
+    assert replica["environment"]["PRIMARY_HOST"] == "postgres"
+    # the primary creates the role the standby connects as
+    init = {v.split(":")[1]: v.split(":")[0] for v in primary["volumes"]}
+    (source,) = [s for t, s in init.items() if t.startswith("/docker-entrypoint-initdb.d/")]
+    role = replica["environment"]["REPLICATION_USER"]
+    init_text = (ROOT / source).read_text()
+    assert f"CREATE ROLE {role} WITH REPLICATION" in init_text
+    assert f"host replication {role}" in init_text
+    # the archive's setting names the standby in the documented example
+    env = compose["x-archive-env"]
+    assert "ARCHIVE_DATABASE_REPLICA_URL" in env
+    example = re.search(r"^# ARCHIVE_DATABASE_REPLICA_URL=(\S+)$",
+                        (ROOT / ".env.example").read_text(), re.M)
+    assert example is not None
+    url = sa_url(example.group(1))
+    assert url.host == "postgres-replica" and url.drivername == "postgresql+psycopg"
+    assert url.database == sa_url(env["ARCHIVE_DATABASE_URL"]).database
+    settings = Settings(database_replica_url=example.group(1),
+                        replica_max_lag_seconds=_interpolate(
+                            env["ARCHIVE_REPLICA_MAX_LAG_SECONDS"], _env_example()))
+    assert settings.database_replica_url and settings.replica_max_lag_seconds == 30
+
+
+def sa_url(text: str):  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(text)
+
+
+def test_api_workers_and_schedulers_scale_by_setting(compose):
+    env = _env_example()
+    for name, variable in (("api", "ARCHIVE_API_REPLICAS"), ("worker", "ARCHIVE_WORKER_REPLICAS"),
+                           ("scheduler", "ARCHIVE_SCHEDULER_REPLICAS")):
+        replicas = compose["services"][name]["deploy"]["replicas"]
+        assert variable in replicas and variable in env, name
+        assert int(_interpolate(replicas, env)) >= 1
+        assert int(_interpolate(replicas, {})) >= 1        # a default without .env
+    # several API containers sit behind the proxy's one upstream name
+    assert _nginx("server") == ["api:8000"]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
 from archive.storage import ObjectStore
-from archive.unit_of_work import session_scope
+from archive.unit_of_work import ReadSessions, session_scope
 
 
 @dataclass
@@ -35,6 +35,8 @@ class JobContext:
     store: ObjectStore
     report_progress: Callable[[dict[str, Any]], None]
     stopping: Callable[[], bool]
+    # read-only sessions, on the read replica when it is fresh enough (exports)
+    reads: ReadSessions | None = None
 
     def session(self) -> AbstractContextManager[Session]:
         return session_scope(self.sessions)

@@ -39,7 +39,7 @@ from archive.errors import ArchiveError, InvalidInput, NotFound, StoreUnavailabl
 from archive.queue import heartbeats
 from archive.queue import service as queue
 from archive.storage import ObjectStore, make_store
-from archive.unit_of_work import make_session_factory, session_scope
+from archive.unit_of_work import make_session_factory, read_sessions, session_scope
 from workers.registry import HANDLERS, Interrupted, JobContext
 
 log = logging.getLogger("workers")
@@ -57,6 +57,8 @@ class Worker:
         self.concurrency = concurrency or settings.worker_concurrency
         self.kinds = kinds
         self.engine = engine or make_engine(settings.db_url)
+        self.reads = read_sessions(self.engine, settings.database_replica_url,
+                                   max_lag_seconds=settings.replica_max_lag_seconds)
         self.store = store or make_store(settings)
         self.sessions = make_session_factory(
             self.engine, self.store, snapshot_years=settings.default_retention_years)
@@ -172,7 +174,7 @@ class Worker:
         ctx = JobContext(job_id=job_id, kind=kind, attempt=attempt, settings=self.settings,
                          sessions=self.sessions, store=self.store,
                          report_progress=lambda state: self._progress(job_id, state),
-                         stopping=self._stopping.is_set)
+                         stopping=self._stopping.is_set, reads=self.reads)
         try:
             result = handler(ctx, payload)
         except Interrupted:

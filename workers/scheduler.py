@@ -165,16 +165,21 @@ class Scheduler:
                               max_instances=1)
         self._aps.start()
 
-    def run(self, standby_poll: float = 10.0) -> None:
+    def run(self, standby_poll: float | None = None) -> None:
         """Block: wait for leadership, schedule while leader, stand by again if lost."""
+        standby_poll = standby_poll or self.settings.scheduler_poll_seconds
+        standing_by = False
         while not self._stop.is_set():
             if not self.active:
                 if self.leadership.try_acquire():
-                    self.active = True
+                    self.active, standing_by = True, False
                     log.info("scheduler.active timezone=%s jobs=%d", self.settings.timezone,
                              len(self.schedule))
                     self._start_triggers()
                 else:
+                    if not standing_by:
+                        log.info("scheduler.standby poll=%.1fs", standby_poll)
+                        standing_by = True
                     self._stop.wait(standby_poll)
                     continue
             if not self.leadership.still_held():

@@ -105,10 +105,14 @@ def to_out(export: Export) -> ExportOut:
 # -- the job ---------------------------------------------------------------------------
 
 def run_export(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUID, *,
-               work_dir: Path, report: Callable[[dict[str, Any]], None] | None = None
-               ) -> dict[str, Any]:
+               work_dir: Path, report: Callable[[dict[str, Any]], None] | None = None,
+               reads: UnitsOfWork | None = None) -> dict[str, Any]:
     """Build, store and register one export. Safe to run twice: a finished export is left
-    alone, and each attempt stores its zip under its own content-addressed key."""
+    alone, and each attempt stores its zip under its own content-addressed key.
+
+    ``reads`` opens the session the records are read from (``ReadSessions.as_of_now``:
+    the read replica once it has everything committed until now); the export's own rows
+    are read and written in ``units``."""
     with units() as session:
         export = session.get(Export, export_id)
         if export is None:
@@ -117,7 +121,7 @@ def run_export(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUID, *,
             return {"skipped": export.status}
         export.status, export.started_at = "running", clock.now()
     try:
-        return _build_and_store(units, store, export_id, work_dir, report)
+        return _build_and_store(units, reads or units, store, export_id, work_dir, report)
     except ArchiveError as exc:
         # The request can no longer be served (the requester lost access, a record is
         # corrupt in the store, …): record why, do not retry.
@@ -140,9 +144,9 @@ def _requester(session: Session, export: Export) -> Principal:
     return principal
 
 
-def _build_and_store(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUID,
-                     work_dir: Path, report: Callable[[dict[str, Any]], None] | None
-                     ) -> dict[str, Any]:
+def _build_and_store(units: UnitsOfWork, reads: UnitsOfWork, store: ObjectStore,
+                     export_id: uuid.UUID, work_dir: Path,
+                     report: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
     def progress(state: dict[str, Any]) -> None:
         if report is not None:
             report(state)
@@ -153,23 +157,23 @@ def _build_and_store(units: UnitsOfWork, store: ObjectStore, export_id: uuid.UUI
                           .values(progress=state))
 
     work_dir.mkdir(parents=True, exist_ok=True)
-    with units() as session:
+    with units() as session, reads() as records:
         export = session.get(Export, export_id)
         assert export is not None
         principal = _requester(session, export)
-        hits, total = _hits_for(session, principal, export.query)
+        hits, total = _hits_for(records, principal, export.query)
         extra = None
         if "disbursement_id" in export.query:
             listed = list(hits)
             hits = iter(listed)
-            extra = packs.voucher_writer(session, principal,
+            extra = packs.voucher_writer(records, principal,
                                          uuid.UUID(export.query["disbursement_id"]), listed)
         request = packs.PackRequest(exported_by=export.requested_by,
                                     role=export.requester_role, query=export.query,
                                     export_id=str(export.id), created_at=export.created_at)
         with tempfile.TemporaryDirectory(dir=work_dir) as tmp, tempfiles.held(tmp):
             out = Path(tmp) / "pack.zip"
-            result = packs.build_pack(session, store, hits, request=request, out=out,
+            result = packs.build_pack(records, store, hits, request=request, out=out,
                                       work_dir=Path(tmp), total=total, progress=progress,
                                       extra=extra)
             progress({"phase": "storing", "done": result.records, "total": total})

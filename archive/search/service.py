@@ -105,15 +105,20 @@ def _sqlite_insert() -> Any:
 # -- the search --------------------------------------------------------------------------
 
 def search(session: Session, principal: Principal, params: SearchParams, *,
-           record: bool = True, output: str = "json") -> SearchPage:
+           record: bool = True, output: str = "json", reads: Session | None = None
+           ) -> SearchPage:
     """One page of matches in the caller's scope, with the total (exact up to
-    :data:`EXACT_TOTAL_LIMIT`, see :func:`_page_and_total`)."""
+    :data:`EXACT_TOTAL_LIMIT`, see :func:`_page_and_total`).
+
+    ``reads``: a read session (``ReadSessions.search``, possibly on the read replica)
+    that the matches are read from; the search is recorded in ``session``."""
     require(principal, "evidence.search")
-    _plan_settings(session)
+    db = reads if reads is not None else session
+    _plan_settings(db)
     filters = params.filters()
-    where = _conditions(session, principal, filters)
+    where = _conditions(db, principal, filters)
     after = decode_cursor(params.cursor, params.sort, filters) if params.cursor else None
-    hits, total, estimate = _page_and_total(session, where, params.sort, after, params.limit)
+    hits, total, estimate = _page_and_total(db, where, params.sort, after, params.limit)
     more = len(hits) > params.limit
     hits = hits[:params.limit]
     next_cursor = encode_cursor(params.sort, filters, hits[-1].evidence) if more else None
@@ -162,13 +167,16 @@ def _plan_settings(session: Session) -> None:
 
 
 def start_listing(session: Session, principal: Principal, filters: SearchFilters, *,
-                  sort: str = "-uploaded", output: str, limit: int | None = None) -> int:
+                  sort: str = "-uploaded", output: str, limit: int | None = None,
+                  reads: Session | None = None) -> int:
     """Check and record a full listing (CSV, evidence pack) before it is streamed with
-    :func:`iter_hits`; returns the number of matches (capped like a search total)."""
+    :func:`iter_hits`; returns the number of matches (capped like a search total),
+    counted in ``reads`` when given (see :func:`search`)."""
     require(principal, "evidence.search")
-    _plan_settings(session)
-    where = _conditions(session, principal, filters)
-    total, estimate = _total(session, where)
+    db = reads if reads is not None else session
+    _plan_settings(db)
+    where = _conditions(db, principal, filters)
+    total, estimate = _total(db, where)
     audit.record(session, actor=principal, action="evidence.search", target_type="evidence",
                  details={"filters": filters.given(), "sort": sort, "output": output,
                           "total": total, "estimate": estimate})

@@ -67,4 +67,5 @@ def export(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         ctx.check_cancelled()
 
     return exports.run_export(ctx.session, ctx.store, uuid.UUID(payload["export_id"]),
-                              work_dir=ctx.settings.tmp_dir / "exports", report=report)
+                              work_dir=ctx.settings.tmp_dir / "exports", report=report,
+                              reads=ctx.reads.as_of_now if ctx.reads else None)

@@ -60,7 +60,8 @@ def search_page(request: Request, principal: PageUser, session: SessionDep) -> R
         except ValidationError as exc:
             problems = present.field_problems(validation_problems(exc), lang_of(request))
         else:
-            page = search.search(session, principal, params, output="page")
+            with request.app.state.reads.search(session) as reads:
+                page = search.search(session, principal, params, output="page", reads=reads)
     given = {k: v for k, v in raw.items() if k in FILTER_NAMES}
     listing = {**given, "sort": raw.get("sort", "-uploaded")}
     next_url = None
