@@ -130,3 +130,6 @@ _.listeners
 _.force_exit
 # used by migration 0080 (migrations are outside vulture's paths)
 _.thai_search_form_sql
+# pydantic fields read by the templates (a stored message's code and parameters)
+_.retention_period_message
+_.reason_message

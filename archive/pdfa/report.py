@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from archive.messages import Message, from_dict
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -24,12 +26,17 @@ class Failure:
     page: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if isinstance(self.message, Message):      # its code and parameters go along
+            out["message"] = str(self.message)
+            out["msg"] = self.message.as_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Failure:
         return cls(part=data.get("part"), clause=data["clause"], test=data.get("test"),
-                   message=data["message"], object=data.get("object"), page=data.get("page"))
+                   message=from_dict(data.get("msg")) or data["message"],
+                   object=data.get("object"), page=data.get("page"))
 
 
 @dataclass

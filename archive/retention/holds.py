@@ -24,6 +24,7 @@ from archive.db import rowcount
 from archive.disbursements.models import Disbursement
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
+from archive.messages import message
 from archive.orgs import scope as org_scope
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
@@ -128,7 +129,8 @@ def matching(session: Session, principal: Principal, flt: SearchFilters) -> list
     """Ids of live records in the principal's scope matching the search filters (the
     search service's own query, so a hold covers exactly what the search shows)."""
     if not flt.given():
-        raise InvalidInput("give at least one filter (a hold on everything is not a hold)",
+        raise InvalidInput(message("input.hold_filter", "give at least one filter (a hold on "
+                                   "everything is not a hold)"),
                            code="no_filter")
     ids = []
     for hit in search.iter_hits(session, principal, flt):

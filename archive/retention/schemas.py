@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from archive.messages import message
 from archive.search.schemas import SearchFilters
 from archive.validators import TypedDate, TypedDay, check_fiscal_year, required_text
 
@@ -163,9 +164,11 @@ class VoteIn(_In):
                 raise ValueError("an objection says what to do instead: remove, keep or "
                                  "transfer")
             if self.action == "keep" and self.keep_until is None:
-                raise ValueError("keep needs keep_until: until when to keep the record")
+                raise ValueError(message("input.keep_until", "keep needs keep_until: until "
+                                         "when to keep the record"))
             if not self.comment:
-                raise ValueError("an objection needs a comment")
+                raise ValueError(message("input.objection_comment", "an objection needs a "
+                                         "comment"))
         elif self.action is not None or self.keep_until is not None:
             raise ValueError("action and keep_until belong to objections")
         return self
@@ -204,7 +207,8 @@ class ArchivesObjectionIn(_In):
     @model_validator(mode="after")
     def _keep(self) -> ArchivesObjectionIn:
         if self.action == "keep" and self.keep_until is None:
-            raise ValueError("keep needs keep_until: until when the record is kept")
+            raise ValueError(message("input.keep_until_kept", "keep needs keep_until: until "
+                                     "when the record is kept"))
         if self.action == "transfer" and self.keep_until is not None:
             raise ValueError("keep_until belongs to keep")
         return self
@@ -240,6 +244,8 @@ class ItemOut(BaseModel):
     subject: str
     retention_period: str
     reason: str
+    retention_period_message: dict[str, Any] | None = None   # code and parameters
+    reason_message: dict[str, Any] | None = None
     retain_until: dt.datetime | None
     action: str
     keep_until: dt.date | None
