@@ -17,11 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from api.web import i18n
-from archive import messages
+from archive import clock, messages
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError
 from archive.messages import Message
 from archive.thai import to_be
+from archive.validators import typed_date
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 MONTHS_TH = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.",
@@ -71,6 +72,28 @@ class Formatter:
         if self.lang == "th":
             return f"{day.day} {MONTHS_TH[day.month - 1]} {to_be(day.year)}"
         return f"{day.day} {MONTHS_EN[day.month - 1]} {to_be(day.year)} BE"
+
+    def date_input(self, value: Any) -> str:
+        """A date as a date field shows it: ``3/12/2569`` (Thai) or ``2569-12-03``
+        (English), the year in the Buddhist Era; the field accepts these, ISO dates and
+        Thai digits back (:func:`archive.validators.typed_date`). Anything that is not a
+        date is shown as it was typed."""
+        if value is None or value == "":
+            return ""
+        try:
+            day = _as_date(typed_date(value) if isinstance(value, str) else value)
+        except ValueError:
+            day = None
+        if day is None:
+            return str(value)
+        year = to_be(day.year)
+        return f"{day.day}/{day.month}/{year}" if self.lang == "th" else \
+            f"{year}-{day.month:02}-{day.day:02}"
+
+    def date_hint(self) -> str:
+        """What a date field takes, with today as the example."""
+        return i18n.translator(self.lang)("A date of the Buddhist Era, e.g. {example}",
+                                          example=self.date_input(clock.today()))
 
     def datetime(self, value: Any) -> str:
         when = _as_datetime(value)

@@ -121,7 +121,7 @@ class CommitteeIn(_In):
     chair: str = Field(max_length=100)
     members: list[str] = Field(min_length=2, max_length=20)
     order_ref: str = Field(max_length=200, description="The appointing order (คำสั่ง ที่ …).")
-    order_date: dt.date = Field(description="The date of the appointing order.")
+    order_date: TypedDay = Field(description="The date of the appointing order.")
 
     _o = field_validator("order_ref")(lambda v: required_text(v, 200))
 
@@ -188,7 +188,7 @@ class CommentIn(_In):
 
 
 class ArchivesSentIn(_In):
-    sent_on: dt.date
+    sent_on: TypedDay
     reference: str | None = Field(default=None, max_length=200)
     review_days: int | None = Field(
         default=None, ge=1, le=3650,
@@ -199,7 +199,7 @@ class ArchivesSentIn(_In):
 class ArchivesObjectionIn(_In):
     item: int = Field(ge=1)
     action: Literal["keep", "transfer"]
-    keep_until: dt.date | None = None
+    keep_until: TypedDate = None
     comment: str
 
     _c = field_validator("comment")(_reason)
@@ -220,7 +220,7 @@ class ArchivesResponseIn(_In):
     transfer). ``consent`` is the former name of ``approve``."""
 
     result: Literal["approve", "object", "consent"]
-    responded_on: dt.date
+    responded_on: TypedDay
     transfer_items: list[int] = Field(default_factory=list, max_length=10_000)
     items: list[ArchivesObjectionIn] = Field(default_factory=list, max_length=10_000)
     comment: str | None = Field(default=None, max_length=2000)

@@ -272,3 +272,23 @@ def test_retention_periods_in_thai():
         assert thai != period and re.search("[\u0e00-\u0e7f]", thai), period
     assert messages.render(decisions[0].period, "th") == \
         "10 ปีนับจากสิ้นปีงบประมาณ พ.ศ. 2568"
+
+
+def test_date_fields_show_and_take_buddhist_era_dates():
+    """A date field shows its date with the Buddhist-Era year and takes it back (and ISO,
+    and Thai digits); what is not a date is shown as it was typed."""
+    from archive.validators import typed_date
+
+    th, en = present.Formatter("th"), present.Formatter("en")
+    day = dt.date(2026, 12, 3)
+    assert th.date_input(day) == "3/12/2569" and en.date_input(day) == "2569-12-03"
+    for shown in (th.date_input(day), en.date_input(day), "2026-12-03", "๓/๑๒/๒๕๖๙",
+                  "03/12/2569"):
+        assert typed_date(shown) == day, shown
+    assert th.date_input("2026-12-03") == th.date_input("3/12/2569") == "3/12/2569"
+    assert th.date_input(dt.datetime(2026, 12, 2, 20, 0, tzinfo=dt.UTC)) == "3/12/2569"
+    assert th.date_input("31/2/2569") == "31/2/2569" and th.date_input(None) == ""
+    with pytest.raises(ValueError) as refused:
+        typed_date("31/2/2569")
+    assert messages.render(refused.value.args[0], "th") == "'31/2/2569' ไม่มีวันนี้ในปฏิทิน"
+    assert "2569" in th.date_hint()
