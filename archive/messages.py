@@ -23,9 +23,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "archive"
 
@@ -126,6 +123,10 @@ def catalog(lang: str) -> gettext.NullTranslations:
 
 def compile_po(path: Path) -> gettext.GNUTranslations:
     """A ``.po`` file as gettext translations, compiled to ``.mo`` in memory."""
+    # Babel only when a catalog is read: the CLI's start-up stays quick.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as fh:
         cat = read_po(fh)
     buf = io.BytesIO()
@@ -137,6 +138,8 @@ def compile_po(path: Path) -> gettext.GNUTranslations:
 @functools.cache
 def templates() -> dict[str, str]:
     """code → English template, from the Thai catalog's entries (for :func:`from_dict`)."""
+    from babel.messages.pofile import read_po
+
     path = LOCALE_DIR / "th" / "LC_MESSAGES" / f"{DOMAIN}.po"
     with path.open("rb") as fh:
         return {m.context: m.id for m in read_po(fh) if m.id and m.context

@@ -114,7 +114,10 @@ def merge(entries: list[Entry], po: Path = PO) -> list[str]:
             continue
         changes.append(f"{'updated' if old is not None else 'added'}: "
                        f"{ctx + ' | ' if ctx else ''}{msgid!r} → {msgstr!r}")
-        cat.add(msgid, msgstr, context=ctx)
+        if old is not None:
+            old.string = msgstr           # Catalog.add keeps an existing entry's string
+        else:
+            cat.add(msgid, msgstr, context=ctx)
     cat.fuzzy = False
     po.parent.mkdir(parents=True, exist_ok=True)
     with po.open("wb") as fh:
