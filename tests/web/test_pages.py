@@ -204,10 +204,14 @@ def test_admin_pages_and_health(env: Env):
     with env.session() as s:
         job = Job(kind="noop", payload={}, status="failed", attempts=8, last_error="boom")
         s.add(job)
+        s.add(Job(kind="fixity", payload={}, status="queued"))
         s.flush()
         job_id = job.id
     health = admin.get("/admin/health")
     assert "boom" in health.text and f"/admin/jobs/{job_id}/retry" in health.text
+    # job kinds by name in Thai, the code beside (an unknown kind: its code only)
+    assert "ตรวจความถูกต้องของไฟล์ (fixity) <code>fixity</code>" in health.text
+    assert "<td><code>noop</code></td>" in health.text
     assert "ยังไม่เคยทำงาน" in health.text
     r = admin.post(f"/admin/jobs/{job_id}/retry", data={"csrf_token": csrf},
                    follow_redirects=False)
