@@ -71,7 +71,8 @@ def check_pdfa(source: Source, flavour: str = "auto", *, path: str | None = None
     try:
         data, source_path = _read(source)
     except OSError as exc:
-        return PdfaReport(path=path, flavour=target, error=f"cannot read the file: {exc}")
+        return PdfaReport(path=path, flavour=target, error=msg(
+            "pdfa.error.read", "cannot read the file: {error}", error=str(exc)))
     path = path or source_path
     try:
         # Page attributes stay where the file puts them: rules read inheritance through
@@ -85,19 +86,22 @@ def check_pdfa(source: Source, flavour: str = "auto", *, path: str | None = None
             raise
     except pikepdf.PasswordError:
         return PdfaReport(
-            path=path, flavour=target, error="the file is encrypted with a password",
+            path=path, flavour=target,
+            error=msg("pdfa.error.encrypted", "the file is encrypted with a password"),
             failures=[Failure(None, "6.1.3", 2, msg(
                 "pdfa.encrypted", "The file is encrypted; PDF/A forbids encryption (ISO 19005 "
                 "6.1.3). Save an unencrypted copy."))])
     except Exception as exc:  # noqa: BLE001 - any parser failure is a clean error
         reason = _STREAM_NAME.sub("", str(exc)).strip() or type(exc).__name__
-        return PdfaReport(path=path, flavour=target, error=f"not a readable PDF: {reason}")
+        return PdfaReport(path=path, flavour=target, error=msg(
+            "pdfa.error.unreadable", "not a readable PDF: {reason}", reason=reason))
     with pdf:
         try:
             return _check_open(data, pdf, target, path, _depth)
         except (MemoryError, RecursionError) as exc:
             return PdfaReport(path=path, flavour=target,
-                              error=f"the file is too complex to check ({type(exc).__name__})")
+                              error=msg("pdfa.error.complex", "the file is too complex to "
+                                        "check ({error})", error=type(exc).__name__))
 
 
 def _check_open(data: bytes, pdf: pikepdf.Pdf, target: str | None, path: str | None,

@@ -63,7 +63,8 @@ class PdfaReport:
             "flavour": self.flavour,
             "compliant": self.compliant,
             "failures": [f.to_dict() for f in self.failures],
-            "error": self.error,
+            "error": None if self.error is None else str(self.error),
+            **({"error_msg": self.error.as_dict()} if isinstance(self.error, Message) else {}),
         }
 
     @classmethod
@@ -71,7 +72,7 @@ class PdfaReport:
         return cls(path=data.get("path"), claimed=data.get("claimed"),
                    flavour=data.get("flavour"), compliant=bool(data.get("compliant")),
                    failures=[Failure.from_dict(f) for f in data.get("failures", [])],
-                   error=data.get("error"))
+                   error=from_dict(data.get("error_msg")) or data.get("error"))
 
     @property
     def failed_clauses(self) -> list[str]:
