@@ -22,7 +22,7 @@ from archive.evidence.schemas import Amount, HistoryOut, Line100, Line300, parse
 from archive.messages import message
 from archive.textnorm import clean_text
 from archive.thai import fiscal_year
-from archive.validators import TypedDate, TypedDay, blank_to_none, check_fiscal_year
+from archive.validators import blank_to_none, check_fiscal_year
 
 __all__ = ["parse_metadata"]
 
@@ -97,7 +97,7 @@ class _VoucherFields(BaseModel):
 
     fiscal_year: int | None = None
     voucher_no: Line100 = None
-    voucher_date: TypedDate = None
+    voucher_date: dt.date | None = None
     kind: str | None = None
     payee_name: Line300 = None
     payee_tax_id: str | None = None
@@ -105,7 +105,7 @@ class _VoucherFields(BaseModel):
     withholding_tax: Amount = None
     net_amount: Amount = None
     payment_method: str | None = None
-    payment_date: TypedDate = None
+    payment_date: dt.date | None = None
     budget_code: Line100 = None
     expenditure_category: Line200 = None
     procurement_method: Line100 = None
@@ -145,7 +145,7 @@ class DisbursementCreate(_VoucherFields):
 
     org_code: str = Field(max_length=32)
     voucher_no: Line100
-    voucher_date: TypedDay
+    voucher_date: dt.date
     kind: str
     payee_name: Line300
     gross_amount: Amount
