@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.multipart import MalformedMultipart
 from archive import errors as e
+from archive.validators import problem_message
 
 log = logging.getLogger("api")
 
@@ -124,7 +125,7 @@ def install(app: FastAPI) -> None:
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path",
                                                                    "header")]
             problems.append({"field": ".".join(loc) or "body",
-                             "message": str(err.get("msg", "")).removeprefix("Value error, ")})
+                             "message": problem_message(err)})
         return JSONResponse(error_body("invalid_request", problems), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

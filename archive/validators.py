@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
 from archive.doc_types import DOC_TYPES, RENAMED_DOC_TYPES
+from archive.messages import Items, Message, message
 from archive.textnorm import clean_text
 from archive.thai import BE_OFFSET, BE_YEAR_FROM, ascii_digits, fiscal_year
 
 FISCAL_YEAR_MIN, FISCAL_YEAR_MAX = 2533, 2700
+
+
+def too_long(limit: int) -> Message:
+    return message("input.too_long", "at most {n} characters", n=limit)
 
 
 def blank_to_none(value: Any) -> Any:
@@ -49,7 +55,8 @@ def typed_integer(value: Any) -> Any:
     if isinstance(value, str):
         text = ascii_digits(value)
         if not (text.isascii() and text.isdigit()):
-            raise ValueError(f"{value!r} is not a whole number")
+            raise ValueError(message("input.not_whole_number", "{value} is not a whole number",
+                                     value=repr(value)))
         return int(text)
     return value
 
@@ -63,21 +70,27 @@ def typed_decimal(value: Any) -> Decimal | None:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, (bool, float)):
-        raise ValueError("give amounts as decimal strings, e.g. \"1234.50\"")
+        raise ValueError(message("input.amount_as_string",
+                                 "give amounts as decimal strings, e.g. \"1234.50\""))
     if isinstance(value, int):
         return Decimal(value)
     text = ascii_digits(str(value)).strip()
     if text.startswith("-"):
-        raise ValueError("amount must not be negative")
+        raise ValueError(message("input.amount_negative", "amount must not be negative"))
     if not (_PLAIN_NUMBER.match(text) or _GROUPED_NUMBER.match(text)):
         if "," in text and re.match(r"^[\d,]+(?:\.\d+)?$", text):
-            raise ValueError(f"{value!r}: thousands separators go every three digits, "
-                             "e.g. 1,234,567.50")
-        raise ValueError(f"{value!r} is not a number")
+            raise ValueError(message("input.thousands", "{value}: thousands separators go "
+                                     "every three digits, e.g. 1,234,567.50",
+                                     value=repr(value)))
+        raise ValueError(_not_a_number(value))
     try:
         return Decimal(text.replace(",", ""))
     except InvalidOperation:  # pragma: no cover - the patterns above admit only numbers
-        raise ValueError(f"{value!r} is not a number") from None
+        raise ValueError(_not_a_number(value)) from None
+
+
+def _not_a_number(value: Any) -> Message:
+    return message("input.not_a_number", "{value} is not a number", value=repr(value))
 
 
 def be_year_to_ce(year: int) -> int:
@@ -102,12 +115,14 @@ def typed_date(value: Any) -> Any:
     else:
         if "T" in text or " " in text:  # a timestamp: its date part, same rule
             return typed_date(text.replace("T", " ").split(" ", 1)[0])
-        raise ValueError(f"{value!r} is not a date; use YYYY-MM-DD (or D/M/YYYY), "
-                         "Buddhist-Era years are converted")
+        raise ValueError(message("input.not_a_date", "{value} is not a date; use YYYY-MM-DD "
+                                 "(or D/M/YYYY), Buddhist-Era years are converted",
+                                 value=repr(value)))
     try:
         return dt.date(be_year_to_ce(year), month, day)
     except ValueError:
-        raise ValueError(f"{value!r} is not a date of the calendar") from None
+        raise ValueError(message("input.no_such_date", "{value} is not a date of the calendar",
+                                 value=repr(value))) from None
 
 
 def date_param(value: str | None, field: str) -> dt.date | None:
@@ -118,11 +133,12 @@ def date_param(value: str | None, field: str) -> dt.date | None:
     try:
         day = typed_date(value)
     except ValueError as exc:
-        raise InvalidInput([{"field": field, "message": str(exc)}],
+        raise InvalidInput([{"field": field, "message": exc.args[0]}],
                            code="invalid_date") from None
     if day is not None and not isinstance(day, dt.date):
-        raise InvalidInput([{"field": field, "message": f"{value!r} is not a date"}],
-                           code="invalid_date")
+        raise InvalidInput([{"field": field, "message": message(
+            "input.not_a_date_short", "{value} is not a date", value=repr(value))}],
+            code="invalid_date")
     return day
 
 
@@ -133,10 +149,12 @@ TypedDay = Annotated[dt.date, BeforeValidator(typed_date)]   # the same, require
 
 def check_doc_type(value: str | None) -> str | None:
     if value in RENAMED_DOC_TYPES:
-        raise ValueError(f"unknown document type {value!r}: it was renamed "
-                         f"{RENAMED_DOC_TYPES[value]!r}")
+        raise ValueError(message("input.doc_type_renamed", "unknown document type {value}: it "
+                                 "was renamed {new}", value=repr(value),
+                                 new=repr(RENAMED_DOC_TYPES[value])))
     if value is not None and value not in DOC_TYPES:
-        raise ValueError(f"unknown document type; use one of {', '.join(DOC_TYPES)}")
+        raise ValueError(message("input.doc_type", "unknown document type; use one of "
+                                 "{types}", types=Items(DOC_TYPES)))
     return value
 
 
@@ -146,11 +164,13 @@ def check_fiscal_year(value: int | None) -> int | None:
     if value is None:
         return None
     if 1990 <= value <= 2100:
-        raise ValueError(f"fiscal year {value} looks like a Christian-Era year; Thai fiscal years "
-                         f"are Buddhist Era (e.g. {value + 543})")
+        raise ValueError(message("input.fiscal_year_ce", "fiscal year {value} looks like a "
+                                 "Christian-Era year; Thai fiscal years are Buddhist Era (e.g. "
+                                 "{be})", value=value, be=value + 543))
     if not FISCAL_YEAR_MIN <= value <= FISCAL_YEAR_MAX:
-        raise ValueError(f"fiscal year (Buddhist Era) must be between {FISCAL_YEAR_MIN} and "
-                         f"{FISCAL_YEAR_MAX}")
+        raise ValueError(message("input.fiscal_year_range", "fiscal year (Buddhist Era) must be "
+                                 "between {low} and {high}", low=FISCAL_YEAR_MIN,
+                                 high=FISCAL_YEAR_MAX))
     return value
 
 
@@ -159,9 +179,9 @@ def required_text(value: Any, limit: int) -> Any:
     if isinstance(value, str):
         value = clean_text(value, multiline=True)
         if not value:
-            raise ValueError("must not be empty")
+            raise ValueError(message("input.empty", "must not be empty"))
         if len(value) > limit:
-            raise ValueError(f"at most {limit} characters")
+            raise ValueError(too_long(limit))
     return value
 
 
@@ -175,16 +195,57 @@ def fiscal_year_problem(value: int, issue_date: dt.date | None, today: dt.date) 
     (``confirm_fiscal_year``); the mismatch then stays a cross-check warning."""
     next_year = fiscal_year(today) + 1
     if value > next_year:
-        return (f"fiscal year {value} is later than the next fiscal year ({next_year}); "
-                "correct it, or confirm it with confirm_fiscal_year=true / "
-                f"ปีงบประมาณ {value} เกินปีงบประมาณถัดไป ({next_year}): แก้ไข หรือยืนยันด้วย "
-                "confirm_fiscal_year=true")
+        return message("input.fiscal_year_late", "fiscal year {value} is later than the next "
+                       "fiscal year ({next}); correct it, or confirm it with "
+                       "confirm_fiscal_year=true / ปีงบประมาณ {value} เกินปีงบประมาณถัดไป "
+                       "({next}): แก้ไข หรือยืนยันด้วย confirm_fiscal_year=true",
+                       value=value, next=next_year)
     if issue_date is not None:
         date_year = fiscal_year(issue_date)
         if abs(value - date_year) > 1:
-            return (f"fiscal year {value} is more than one year from the fiscal year of the "
-                    f"issue date {issue_date.isoformat()} ({date_year}); correct it, or confirm "
-                    "it with confirm_fiscal_year=true / "
-                    f"ปีงบประมาณ {value} ห่างจากปีงบประมาณของวันที่เอกสาร ({date_year}) เกินหนึ่งปี: "
-                    "แก้ไข หรือยืนยันด้วย confirm_fiscal_year=true")
+            return message("input.fiscal_year_far", "fiscal year {value} is more than one year "
+                           "from the fiscal year of the issue date {date} ({date_year}); "
+                           "correct it, or confirm it with confirm_fiscal_year=true / "
+                           "ปีงบประมาณ {value} ห่างจากปีงบประมาณของวันที่เอกสาร ({date_year}) "
+                           "เกินหนึ่งปี: แก้ไข หรือยืนยันด้วย confirm_fiscal_year=true",
+                           value=value, date=issue_date.isoformat(), date_year=date_year)
     return None
+
+
+# pydantic's own refusals, by error type: the English as pydantic says it, a code to say it
+# in Thai
+def _said(code: str) -> Callable[[str], Message]:
+    return {
+        "missing": lambda d: message("input.missing", "{detail}", detail=d),
+        "integer": lambda d: message("input.integer", "{detail}", detail=d),
+        "date": lambda d: message("input.date", "{detail}", detail=d),
+        "boolean": lambda d: message("input.boolean", "{detail}", detail=d),
+        "uuid": lambda d: message("input.uuid", "{detail}", detail=d),
+    }[code]
+
+
+_PYDANTIC_CODES = {
+    "missing": "missing", "int_parsing": "integer", "int_type": "integer",
+    "int_from_float": "integer", "date_parsing": "date", "date_from_datetime_parsing": "date",
+    "date_type": "date", "bool_parsing": "boolean", "bool_type": "boolean",
+    "uuid_parsing": "uuid", "uuid_type": "uuid",
+}
+
+
+def problem_message(err: Mapping[str, Any]) -> str:
+    """The message of one pydantic error: the service's own :class:`Message` when a
+    validator raised one, else pydantic's English with a code for its type."""
+    ctx = err.get("ctx") or {}
+    error = ctx.get("error")
+    if isinstance(error, ValueError) and error.args and isinstance(error.args[0], Message):
+        return error.args[0]
+    kind = err.get("type")
+    text = str(err.get("msg", "")).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return message("input.unknown_field", "unknown field")
+    if kind == "literal_error" and "expected" in ctx:
+        return message("input.choice", "Input should be {expected}", expected=ctx["expected"])
+    if kind == "too_short" and "min_length" in ctx:
+        return message("input.too_few", "{detail}", detail=text, n=ctx["min_length"])
+    code = _PYDANTIC_CODES.get(str(kind))
+    return _said(code)(text) if code else text

@@ -132,3 +132,6 @@ _.force_exit
 _.thai_search_form_sql
 # a field of the renditions listing (RenditionOut), read by clients
 _.content_url
+# pydantic fields read by the templates (a stored message's code and parameters)
+_.retention_period_message
+_.reason_message

@@ -39,6 +39,7 @@ from archive.evidence.schemas import (
 )
 from archive.inspection import records as inspection
 from archive.inspection import renditions
+from archive.messages import message
 from archive.storage import ObjectStore
 from archive.textnorm import safe_filename
 from archive.unit_of_work import session_scope
@@ -74,7 +75,8 @@ async def receive_upload(request: Request, principal: Principal, store: ObjectSt
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and \
             int(declared) > settings.max_upload_bytes + _FORM_OVERHEAD:
-        raise PayloadTooLarge(f"file is larger than the limit of {settings.max_upload_bytes} bytes")
+        raise PayloadTooLarge(message("upload.too_large", "file is larger than the limit of {n} "
+                                      "bytes", n=settings.max_upload_bytes))
 
     def new_spool() -> Spool:
         return Spool(max_bytes=settings.max_upload_bytes,

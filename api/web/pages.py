@@ -32,6 +32,7 @@ from archive import clock
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError, InvalidInput, NotFound, Unauthenticated
 from archive.unit_of_work import session_scope
+from archive.validators import problem_message
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "ea_lang"
@@ -299,7 +300,7 @@ class PageRoute(APIRoute):
                 bad_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
                 err: ArchiveError = NotFound("no such page") if bad_path else InvalidInput(
                     [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]),
-                      "message": str(e.get("msg", ""))} for e in exc.errors()])
+                      "message": problem_message(e)} for e in exc.errors()])
                 response = _error_page(request, err, 404 if bad_path else 422)
             except StarletteHTTPException as exc:
                 response = _error_page(request, ArchiveError(exc.detail, code="http_error"),

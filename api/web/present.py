@@ -1,20 +1,28 @@
 """How things are shown on the pages: Buddhist-Era dates, amounts, labels, the navigation,
 error messages and validation problems in the reader's language, PDF/A failures in plain
-words."""
+words.
+
+The services' messages reach the pages as :class:`archive.messages.Message` (a code with
+parameters; in stored reports as ``{"code", "params"}``) and are rendered from the
+catalogs; a stored text without a code (older rows) is shown as it was written."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from api.web import i18n
+from archive import clock, messages
 from archive.accounts.principal import Principal
 from archive.errors import ArchiveError
+from archive.messages import Message
 from archive.thai import to_be
+from archive.validators import typed_date
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 MONTHS_TH = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.",
@@ -65,6 +73,28 @@ class Formatter:
             return f"{day.day} {MONTHS_TH[day.month - 1]} {to_be(day.year)}"
         return f"{day.day} {MONTHS_EN[day.month - 1]} {to_be(day.year)} BE"
 
+    def date_input(self, value: Any) -> str:
+        """A date as a date field shows it: ``3/12/2569`` (Thai) or ``2569-12-03``
+        (English), the year in the Buddhist Era; the field accepts these, ISO dates and
+        Thai digits back (:func:`archive.validators.typed_date`). Anything that is not a
+        date is shown as it was typed."""
+        if value is None or value == "":
+            return ""
+        try:
+            day = _as_date(typed_date(value) if isinstance(value, str) else value)
+        except ValueError:
+            day = None
+        if day is None:
+            return str(value)
+        year = to_be(day.year)
+        return f"{day.day}/{day.month}/{year}" if self.lang == "th" else \
+            f"{year}-{day.month:02}-{day.day:02}"
+
+    def date_hint(self) -> str:
+        """What a date field takes, with today as the example."""
+        return i18n.translator(self.lang)("A date of the Buddhist Era, e.g. {example}",
+                                          example=self.date_input(clock.today()))
+
     def datetime(self, value: Any) -> str:
         when = _as_datetime(value)
         if when is None:
@@ -72,9 +102,10 @@ class Formatter:
         local = when.astimezone(BANGKOK)
         return f"{self.date(local.date())} {local:%H:%M}"
 
-    def message(self, text: Any) -> str:
-        """A service's message (English) in the reader's language, where we have the words."""
-        return translate_message(str(text or ""), self.lang)
+    def message(self, text: Any, coded: Any = None) -> str:
+        """A service's message in the reader's language: a :class:`Message`, or the
+        ``{"code", "params"}`` a stored report kept beside its English ``text``."""
+        return message_text(text, self.lang, coded)
 
     def amount(self, value: Any, currency: str | None = None) -> str:
         if value is None or value == "":
@@ -108,10 +139,8 @@ class Formatter:
         """A code (document type, role, status …) in the reader's language."""
         if code is None:
             return ""
-        names = i18n.LABELS.get(kind, {}).get(str(code))
-        if names is None:
-            return str(code)
-        return names[0] if self.lang == "th" else names[1]
+        name = i18n.label(kind, code, self.lang)
+        return str(code) if name is None else name
 
     def field(self, name: str) -> str:
         return self.label("field", name)
@@ -149,18 +178,12 @@ def home_of(principal: Principal) -> str:
 
 # -- errors and validation problems ----------------------------------------------------
 
-def translate_message(message: str, lang: str) -> str:
-    """A service's (English) message in the reader's language: known messages by pattern,
-    anything else as it is."""
-    if lang == "en":
-        return message
-    for pattern, thai in i18n.MESSAGES:
-        match = pattern.search(message)
-        if match:
-            # a part may itself be a message (a reason quoted inside another)
-            return thai.format(*(translate_message(g, lang) if g else g
-                                 for g in match.groups()))
-    return message
+def message_text(text: Any, lang: str, coded: Any = None) -> str:
+    """``text`` in ``lang``: rendered from the catalog when it is a :class:`Message` or
+    ``coded`` is its stored code and parameters; otherwise as it is."""
+    if not isinstance(text, Message) and isinstance(coded, Mapping):
+        text = messages.from_dict(coded) or text
+    return messages.render(text, lang)
 
 
 def field_problems(detail: Any, lang: str) -> list[dict[str, str]]:
@@ -174,9 +197,10 @@ def field_problems(detail: Any, lang: str) -> list[dict[str, str]]:
             continue
         field = str(item.get("field") or "")
         field = field.split(".")[-1] if field else ""
-        message = translate_message(str(item.get("message") or ""), lang)
-        if lang == "th" and message == item.get("message"):
-            message = f"ข้อมูลไม่ถูกต้อง ({message})"
+        raw = item.get("message")
+        message = message_text(raw or "", lang, item.get("msg"))
+        if lang == "th" and not isinstance(raw, Message) and not item.get("msg"):
+            message = i18n.translator(lang)("Not valid ({detail})", detail=message)
         out.append({"field": field, "label": fmt.field(field) if field else "",
                     "message": message})
     return out
@@ -192,13 +216,13 @@ def error_text(exc: ArchiveError, lang: str) -> str:
         detail = detail.get("message", "")
     if isinstance(detail, list):
         return tr(known) if known else tr("Some fields are not valid.")
+    if isinstance(detail, Message):          # the service said it in a code: say that
+        return messages.render(detail, lang)
     raw = str(detail or "")
-    text = translate_message(raw, lang)
-    if lang == "th" and text != raw:         # a message we have Thai words for
-        return text
     if known:
-        return f"{tr(known)} ({raw})" if raw else tr(known)
-    return text or tr("Something went wrong.")
+        # An English detail would be a foreign sentence on a Thai page: the code says it.
+        return f"{tr(known)} ({raw})" if raw and lang == "en" else tr(known)
+    return raw or tr("Something went wrong.")
 
 
 # -- PDF/A and inspection --------------------------------------------------------------
@@ -219,9 +243,18 @@ def pdfa_failures(pdfa: dict[str, Any] | None, lang: str) -> list[dict[str, Any]
         # A file that claims no flavour is reported against part 2's clauses: the part
         # of each failure says whose numbering it uses.
         flavour = pdfa.get("flavour") or _PART_FLAVOUR.get(f.get("part") or 0)
+        topic = fmt.label("pdfa_family", _families(flavour).get(label, "document"))
+        said = messages.from_dict(f.get("msg")) or f.get("message") or ""
+        if lang == "en" or isinstance(said, Message):
+            text, detail = messages.render(said, lang), ""
+        else:   # a rule without Thai words yet: say which requirement, keep its detail
+            text = i18n.translator(lang)(
+                "The file does not meet requirement {clause} of ISO 19005 ({topic}).",
+                clause=label, topic=topic)
+            detail = str(said)
         g = grouped.setdefault(label, {
-            "label": label, "count": 0, "message": f.get("message") or "", "pages": [],
-            "topic": fmt.label("pdfa_family", _families(flavour).get(label, "document"))})
+            "label": label, "count": 0, "message": text, "detail": detail, "pages": [],
+            "topic": topic})
         g["count"] += 1
         if f.get("page") and f["page"] not in g["pages"]:
             g["pages"].append(f["page"])

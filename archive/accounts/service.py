@@ -15,6 +15,7 @@ from archive.accounts.models import ROLES, ApiToken, User, UserOrganisation, Web
 from archive.accounts.principal import Principal, require
 from archive.db import rowcount
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from archive.messages import message
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 
@@ -55,7 +56,7 @@ def create_user(session: Session, principal: Principal, *, name: str, role: str,
     if role != "admin" and not org_codes:
         raise InvalidInput(f"{_a(role)} needs at least one organisation (--org CODE)")
     if expires_on is not None and expires_on <= clock.today():
-        raise InvalidInput("expiry date must be in the future")
+        raise InvalidInput(message("input.expiry_past", "expiry date must be in the future"))
     if session.scalar(sa.select(User.id).where(User.name == name)):
         raise Conflict(f"user {name!r} already exists")
     org_list = [orgs.get_by_code(session, code) for code in dict.fromkeys(org_codes)]
@@ -191,7 +192,7 @@ def update_user(session: Session, principal: Principal, *, user_name: str,
     if new_role != "admin" and not codes:
         raise InvalidInput(f"{_a(new_role)} needs at least one organisation")
     if isinstance(expires_on, dt.date) and expires_on <= clock.today():
-        raise InvalidInput("expiry date must be in the future")
+        raise InvalidInput(message("input.expiry_past", "expiry date must be in the future"))
     if role is not None and role != user.role:
         changes["role"] = [user.role, role]
         user.role = role

@@ -34,6 +34,7 @@ from archive.accounts.models import LoginFailure, User, WebSession
 from archive.accounts.principal import Principal, require
 from archive.db import rowcount
 from archive.errors import InvalidInput, PermissionDenied, Unauthenticated
+from archive.messages import message
 
 LIFETIME = dt.timedelta(hours=12)
 IDLE = dt.timedelta(hours=2)
@@ -74,13 +75,14 @@ def _digest(token: str) -> str:
 def check_password_policy(password: str, *, user_name: str | None = None) -> None:
     problems = []
     if len(password) < MIN_PASSWORD_CHARS:
-        problems.append(f"at least {MIN_PASSWORD_CHARS} characters")
+        problems.append(message("password.short", "at least {n} characters",
+                                n=MIN_PASSWORD_CHARS))
     if len(password) > MAX_PASSWORD_CHARS:
-        problems.append(f"at most {MAX_PASSWORD_CHARS} characters")
+        problems.append(message("password.long", "at most {n} characters", n=MAX_PASSWORD_CHARS))
     if password.strip() != password or not password.strip():
-        problems.append("no spaces at the start or the end")
+        problems.append(message("password.spaces", "no spaces at the start or the end"))
     if user_name and user_name.lower() in password.lower():
-        problems.append("must not contain the user name")
+        problems.append(message("password.user_name", "must not contain the user name"))
     if problems:
         raise InvalidInput([{"field": "password", "message": p} for p in problems],
                            code="weak_password")
@@ -134,7 +136,8 @@ def change_own_password(session: Session, principal: Principal, *, current: str,
         audit.record(session, actor=principal, action="user.password_change",
                      target_type="user", target_id=user.name, outcome="denied",
                      details={"reason": "wrong current password"})
-        raise InvalidInput([{"field": "current", "message": "the current password is wrong"}],
+        raise InvalidInput([{"field": "current", "message": message(
+            "password.wrong", "the current password is wrong")}],
                            code="wrong_password")
     check_password_policy(new, user_name=user.name)
     user.password_hash = hash_password(new)

@@ -41,6 +41,7 @@ from archive.disbursements.models import (
 from archive.disbursements.profile_service import current_profile
 from archive.disbursements.profiles import Profile
 from archive.evidence.models import Evidence, Inspection
+from archive.messages import Message
 from archive.unit_of_work import UnitsOfWork
 
 BATCH = 500
@@ -216,7 +217,9 @@ def _compute(session: Session, ids: set[uuid.UUID], profile: Profile, *,
                      "code": f.code, "severity": f.severity, "message": f.message,
                      "evidence_ids": [str(i) for i in f.evidence_ids],
                      "related": [{"id": str(i), "org_id": o} for i, o in f.related],
-                     "details": f.details, "computed_at": now} for f in result.findings]
+                     "details": {**f.details, "msg": f.message.as_dict()}
+                     if isinstance(f.message, Message) else f.details,
+                     "computed_at": now} for f in result.findings]
             related.update(i for f in result.findings for i, _ in f.related)
             outcome.findings += len(rows)
             # Write only what changed: a recompute that finds what was there (most of a

@@ -23,6 +23,7 @@ from functools import cached_property
 from typing import Any
 
 from archive.disbursements.profiles import Profile
+from archive.messages import Items, Message, message
 from archive.thai import is_valid_tax_id
 
 SEVERITY = {
@@ -246,10 +247,17 @@ def _ids(docs: Iterable[Doc]) -> tuple[uuid.UUID, ...]:
 def _missing(completeness: Completeness) -> Finding | None:
     if completeness.complete:
         return None
-    words = "; ".join(" or ".join(group) for group in completeness.missing)
+    groups = Items(message("finding.roles", "{roles: or }", roles=Items(role_name(r) for r in g))
+                   for g in completeness.missing)
     return Finding("missing_evidence", SEVERITY["missing_evidence"],
-                   f"required evidence missing: {words}",
+                   message("finding.missing_evidence", "required evidence missing: {groups:; }",
+                           groups=groups),
                    details={"missing": [list(g) for g in completeness.missing]})
+
+
+def role_name(role: str) -> Message:
+    """An evidence role in a finding (its code in English)."""
+    return message(f"evidence_role.{role}", role)
 
 
 def money(value: Decimal) -> str:
@@ -272,10 +280,12 @@ def _amount_mismatch(voucher: Voucher, docs: Sequence[Doc], profile: Profile) ->
             involved += [d for d in docs if d.evidence_id in with_amount and d.role == role]
     if not problems:
         return None
-    parts = ", ".join(f"{p['role']} {money(Decimal(p['total']))}" for p in problems)
+    parts = Items(message("finding.role_total", "{role} {total}", role=role_name(p["role"]),
+                          total=money(Decimal(p["total"]))) for p in problems)
     return Finding("amount_mismatch", SEVERITY["amount_mismatch"],
-                   f"payment evidence does not add up to the gross amount "
-                   f"{money(voucher.gross_amount)}: {parts}",
+                   message("finding.amount_mismatch", "payment evidence does not add up to the "
+                           "gross amount {gross}: {parts}", gross=money(voucher.gross_amount),
+                           parts=parts),
                    evidence_ids=_ids(involved),
                    details={"gross_amount": str(voucher.gross_amount), "by_role": problems})
 
@@ -290,8 +300,9 @@ def _payee_mismatch(voucher: Voucher, docs: Sequence[Doc], profile: Profile) -> 
         return None
     sellers = sorted({tax_id_13(d.seller_tax_id) or "" for d in wrong})
     return Finding("payee_mismatch", SEVERITY["payee_mismatch"],
-                   f"the seller on the receipt or tax invoice ({', '.join(sellers)}) is not "
-                   f"the payee ({payee})",
+                   message("finding.payee_mismatch", "the seller on the receipt or tax invoice "
+                           "({sellers}) is not the payee ({payee})", sellers=Items(sellers),
+                           payee=payee),
                    evidence_ids=_ids(wrong), details={"payee_tax_id": payee, "sellers": sellers})
 
 
@@ -329,22 +340,29 @@ def _duplicate(voucher: Voucher, docs: Sequence[Doc], profile: Profile,
                    details=details)
 
 
-def duplicate_message(details: dict[str, Any], *, visible: int, hidden: int) -> str:
+def duplicate_message(details: dict[str, Any], *, visible: int, hidden: int) -> Message:
     """The sentence of a double-payment finding for a reader who may see ``visible`` of
     the other vouchers and not ``hidden`` (those are counted, never identified)."""
     what = []
     for match in details.get("matches", []):
         keys = ", ".join(k.replace("/", " no. ") for k in match.get("keys", []))
-        basis = " and ".join("the same issuer and number" if b == "document" else "the same file"
-                             for b in match.get("basis", []))
-        what.append(f"{keys or 'a file'} ({basis})")
+        basis = Items(message("finding.same_document", "the same issuer and number")
+                      if b == "document" else message("finding.same_file", "the same file")
+                      for b in match.get("basis", []))
+        what.append(message("finding.match", "{keys} ({basis: and })", basis=basis, keys=keys)
+                    if keys else message("finding.match_file", "a file ({basis: and })",
+                                         basis=basis))
     parts = []
     if visible:
-        parts.append(f"{visible} other voucher{'s' if visible != 1 else ''}")
+        parts.append(message("finding.other_vouchers", "{n} other voucher{s}", n=visible,
+                             s="s" if visible != 1 else ""))
     if hidden:
-        parts.append(f"{hidden} voucher{'s' if hidden != 1 else ''} outside your scope")
-    return (f"possible double payment: {'; '.join(what)} also paid on "
-            f"{' and '.join(parts) or 'another voucher'}")
+        parts.append(message("finding.hidden_vouchers", "{n} voucher{s} outside your scope",
+                             n=hidden, s="s" if hidden != 1 else ""))
+    if not parts:
+        parts.append(message("finding.another_voucher", "another voucher"))
+    return message("finding.duplicate_invoice", "possible double payment: {what:; } also paid "
+                   "on {where: and }", what=Items(what), where=Items(parts))
 
 
 def split_groups(voucher: Voucher, profile: Profile,
@@ -399,10 +417,12 @@ def _split(voucher: Voucher, profile: Profile, peers: Iterable[Peer]) -> Finding
     related = tuple(sorted(((p.id, p.org_id) for p in members if p.id != voucher.id),
                            key=lambda r: str(r[0])))
     return Finding("split_purchase", SEVERITY["split_purchase"],
-                   f"{len(members)} {voucher.kind} vouchers to payee "
-                   f"{payee_key(voucher.payee_tax_id)} between {first.isoformat()} and "
-                   f"{last.isoformat()}, each at most "
-                   f"{money(threshold)} baht, together {money(total)} baht",
+                   message("finding.split_purchase", "{n} {kind} vouchers to payee {payee} "
+                           "between {first} and {last}, each at most {threshold} baht, "
+                           "together {total} baht", n=len(members), kind=voucher.kind,
+                           payee=payee_key(voucher.payee_tax_id), first=first.isoformat(),
+                           last=last.isoformat(), threshold=money(threshold),
+                           total=money(total)),
                    related=related,
                    details={"threshold": str(threshold), "total": str(total),
                             "vouchers": len(members), "from": first.isoformat(),
@@ -422,8 +442,9 @@ def _paid_before_acceptance(voucher: Voucher, docs: Sequence[Doc],
     if voucher.payment_date >= first:
         return None
     return Finding("paid_before_acceptance", SEVERITY["paid_before_acceptance"],
-                   f"paid on {voucher.payment_date.isoformat()}, before the acceptance "
-                   f"(inspection report) of {first.isoformat()}",
+                   message("finding.paid_before_acceptance", "paid on {paid}, before the "
+                           "acceptance (inspection report) of {accepted}",
+                           paid=voucher.payment_date.isoformat(), accepted=first.isoformat()),
                    evidence_ids=_ids(accepted),
                    details={"payment_date": voucher.payment_date.isoformat(),
                             "accepted_on": first.isoformat()})
@@ -434,5 +455,6 @@ def _invalid_payee(voucher: Voucher) -> Finding | None:
     if tax is None or is_valid_tax_id(tax):
         return None
     return Finding("invalid_payee_tax_id", SEVERITY["invalid_payee_tax_id"],
-                   f"the payee's tax ID {tax} fails the 13-digit check digit",
+                   message("finding.invalid_payee_tax_id", "the payee's tax ID {tax} fails the "
+                           "13-digit check digit", tax=tax),
                    details={"payee_tax_id": tax})

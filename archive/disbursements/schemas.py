@@ -19,6 +19,7 @@ from archive.disbursements.models import (
     ROLES,
 )
 from archive.evidence.schemas import Amount, HistoryOut, Line100, Line300, parse_metadata
+from archive.messages import message
 from archive.textnorm import clean_text
 from archive.thai import fiscal_year
 from archive.validators import blank_to_none, check_fiscal_year
@@ -52,8 +53,10 @@ def _check_date(value: dt.date | None) -> dt.date | None:
     if value is None:
         return None
     if value.year > 2400:
-        raise ValueError(f"year {value.year} looks like a Buddhist-Era year; send the date in the "
-                         f"Christian Era (ISO 8601), e.g. {value.year - 543}-{value:%m-%d}")
+        raise ValueError(message("input.year_be", "year {year} looks like a Buddhist-Era year; "
+                                 "send the date in the Christian Era (ISO 8601), e.g. {example}",
+                                 year=value.year,
+                                 example=f"{value.year - 543}-{value:%m-%d}"))
     if value.year < 1990:
         raise ValueError("date is before 1990")
     if value > clock.today() + dt.timedelta(days=366):

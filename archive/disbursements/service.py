@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import audit, clock
+from archive import audit, clock, messages
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.db import rowcount
@@ -207,7 +207,8 @@ def _inspection_view(status: str, report: dict[str, Any] | None) -> dict[str, An
             "seller_name": seller.get("name"), "document_number": fields.get("document_number"),
             "issue_date": fields.get("issue_date"),
             "warnings": len(cross.get("warnings") or []),
-            "problems": list(report.get("problems") or [])}
+            "problems": list(report.get("problems") or []),
+            "problems_msg": list(report.get("problems_msg") or [])}
 
 
 def findings_for(session: Session, principal: Principal,
@@ -227,16 +228,20 @@ def findings_for(session: Session, principal: Principal,
         visible = [uuid.UUID(r["id"]) for r in related
                    if scope is None or r.get("org_id") in scope]
         hidden = len(related) - len(visible)
-        message = f.message
+        details = dict(f.details or {})
+        message: str = messages.from_dict(details.pop("msg", None)) or f.message
         if f.code == "duplicate_invoice":
-            message = rules.duplicate_message(f.details or {}, visible=len(visible),
-                                              hidden=hidden)
+            message = rules.duplicate_message(details, visible=len(visible), hidden=hidden)
         elif hidden:
-            message += f" (and {hidden} voucher{'s' if hidden != 1 else ''} outside your scope)"
+            message = messages.message(
+                "finding.outside_scope", "{finding} (and {n} voucher{s} outside your scope)",
+                finding=message, n=hidden, s="s" if hidden != 1 else "")
         out.setdefault(f.disbursement_id, []).append(FindingOut(
             code=f.code, severity=f.severity, message=message,
             evidence_ids=[uuid.UUID(i) for i in f.evidence_ids or []],
-            disbursement_ids=visible, outside_scope=hidden, details=f.details or {}))
+            disbursement_ids=visible, outside_scope=hidden,
+            details={**details, "msg": message.as_dict()}
+            if isinstance(message, messages.Message) else details))
     return out
 
 
@@ -304,7 +309,8 @@ def update(session: Session, principal: Principal, disbursement_id: uuid.UUID,
     given = changes.model_dump(exclude_unset=True, exclude={"reason"})
     required = ("fiscal_year", "voucher_no", "voucher_date", "kind", "payee_name",
                 "gross_amount", "net_amount", "payment_method")
-    problems = [{"field": k, "message": "cannot be removed"} for k in required
+    problems = [{"field": k, "message": messages.message("input.not_removable",
+                                                         "cannot be removed")} for k in required
                 if k in given and given[k] is None]
     if problems:
         raise InvalidInput(problems, code="invalid_voucher")

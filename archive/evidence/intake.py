@@ -19,6 +19,7 @@ import magic
 
 from archive.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from archive.inspection.safexml import starts_xml_document
+from archive.messages import Items, message
 from archive.tempfiles import lock_fd
 
 HEAD_BYTES = 64 * 1024
@@ -53,7 +54,8 @@ class Spool:
             return
         self.size += n
         if self.size > self.max_bytes:
-            raise PayloadTooLarge(f"file is larger than the limit of {self.max_bytes} bytes")
+            raise PayloadTooLarge(message("upload.too_large", "file is larger than the limit of "
+                                          "{n} bytes", n=self.max_bytes))
         self._sha.update(chunk)
         if len(self._head) < HEAD_BYTES:
             self._head += bytes(chunk[: HEAD_BYTES - len(self._head)])
@@ -146,15 +148,17 @@ def check_media_type(head: bytes, size: int, filename: str,
     """Sniff and enforce the allowlist; the client's name and Content-Type are not trusted,
     but a name whose extension promises another type than the bytes is refused."""
     if size == 0:
-        raise InvalidInput("the file is empty", code="empty_file")
+        raise InvalidInput(message("upload.empty", "the file is empty"), code="empty_file")
     detected = sniff(head)
     if detected not in allowed:
         raise UnsupportedMediaType(
-            f"the bytes are {detected}; accepted types are {', '.join(allowed)}")
+            message("upload.type", "the bytes are {detected}; accepted types are {allowed}",
+                    detected=detected, allowed=Items(allowed)))
     ext = os.path.splitext(filename)[1].lower()
     promised = _EXT_TYPES.get(ext)
     if promised and promised != detected:
         raise UnsupportedMediaType(
-            f"the file name says {ext} ({promised}) but the bytes are {detected}",
+            message("upload.mismatch", "the file name says {ext} ({promised}) but the bytes "
+                    "are {detected}", ext=ext, promised=promised, detected=detected),
             code="media_type_mismatch")
     return detected

@@ -21,6 +21,7 @@ from pydantic import (
 
 from archive import clock
 from archive.errors import InvalidInput
+from archive.messages import message
 from archive.textnorm import clean_text
 from archive.thai import ascii_digits, fiscal_year, is_valid_tax_id, tax_id_check_digit, to_be
 from archive.validators import (
@@ -28,6 +29,8 @@ from archive.validators import (
     blank_to_none,
     check_doc_type,
     check_fiscal_year,
+    problem_message,
+    too_long,
     typed_decimal,
 )
 
@@ -41,7 +44,7 @@ def _line(max_len: int) -> Any:
         if isinstance(value, str):
             value = clean_text(value)
             if len(value) > max_len:
-                raise ValueError(f"at most {max_len} characters")
+                raise ValueError(too_long(max_len))
         return value
     return BeforeValidator(clean)
 
@@ -51,13 +54,13 @@ def _amount(value: Any) -> Any:
     if amount is None:
         return None
     if not amount.is_finite():
-        raise ValueError("amount must be a finite number")
+        raise ValueError(message("input.amount_finite", "amount must be a finite number"))
     if amount < 0:
-        raise ValueError("amount must not be negative")
+        raise ValueError(message("input.amount_negative", "amount must not be negative"))
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError("at most two decimal places (satang)")
+        raise ValueError(message("input.satang", "at most two decimal places (satang)"))
     if amount > MAX_AMOUNT:
-        raise ValueError("amount is too large")
+        raise ValueError(message("input.amount_too_large", "amount is too large"))
     return amount.quantize(Decimal("0.01"))
 
 
@@ -70,9 +73,9 @@ def _check_issue_date(value: dt.date | None) -> dt.date | None:
     if value is None:
         return None
     if value.year < 1990:
-        raise ValueError("issue date is before 1990")
+        raise ValueError(message("input.date_before_1990", "issue date is before 1990"))
     if value > clock.today() + dt.timedelta(days=1):
-        raise ValueError("issue date is in the future")
+        raise ValueError(message("input.date_future", "issue date is in the future"))
     return value
 
 
@@ -81,10 +84,11 @@ def _check_tax_id(value: str | None) -> str | None:
         return None
     digits = ascii_digits(re.sub(r"[\s-]", "", value))
     if not (len(digits) == 13 and digits.isascii() and digits.isdigit()):
-        raise ValueError("a Thai tax ID has 13 digits")
+        raise ValueError(message("input.tax_id_digits", "a Thai tax ID has 13 digits"))
     if not is_valid_tax_id(digits):
-        raise ValueError(f"check digit is wrong (expected {tax_id_check_digit(digits[:12])} "
-                         f"as the 13th digit)")
+        raise ValueError(message("input.tax_id_check", "check digit is wrong (expected "
+                                 "{digit} as the 13th digit)",
+                                 digit=tax_id_check_digit(digits[:12])))
     return digits
 
 
@@ -93,7 +97,7 @@ def _check_branch(value: str | None) -> str | None:
         return None
     value = ascii_digits(value)
     if not (len(value) == 5 and value.isascii() and value.isdigit()):
-        raise ValueError("branch is 5 digits; 00000 = head office")
+        raise ValueError(message("input.branch", "branch is 5 digits; 00000 = head office"))
     return value
 
 
@@ -102,7 +106,8 @@ def _check_currency(value: str | None) -> str | None:
         return None
     value = value.upper()
     if not _CURRENCY.match(value):
-        raise ValueError("currency is a 3-letter ISO 4217 code, e.g. THB")
+        raise ValueError(message("input.currency",
+                                 "currency is a 3-letter ISO 4217 code, e.g. THB"))
     return value
 
 
@@ -141,14 +146,14 @@ class _MetadataFields(BaseModel):
             return None
         value = clean_text(value, multiline=True)
         if len(value) > 4000:
-            raise ValueError("at most 4000 characters")
+            raise ValueError(too_long(4000))
         return value or None
 
     @model_validator(mode="after")
     def _vat_within_amount(self) -> _MetadataFields:
         if self.amount is not None and self.vat_amount is not None and \
                 self.vat_amount > self.amount:
-            raise ValueError("vat_amount is larger than amount")
+            raise ValueError(message("input.vat_over_amount", "vat_amount is larger than amount"))
         return self
 
 
@@ -208,10 +213,7 @@ def validation_problems(exc: ValidationError) -> list[dict[str, str]]:
     problems = []
     for err in exc.errors(include_url=False):
         field = ".".join(str(p) for p in err["loc"]) or "body"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        problems.append({"field": field, "message": msg})
+        problems.append({"field": field, "message": problem_message(err)})
     return problems
 
 

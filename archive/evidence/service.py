@@ -44,6 +44,7 @@ from archive.evidence.schemas import (
 from archive.failpoints import failpoint
 from archive.ids import uuid7
 from archive.jsonable import jsonable
+from archive.messages import message
 from archive.orgs import scope
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue_many
@@ -166,9 +167,11 @@ def _refuse_repeat(session: Session, blob: Blob, org: Organisation, *, allow: bo
         return False
     if allow:
         return True
-    raise Conflict({"message": f"these bytes are already archived for {org.code} as record "
-                    f"{existing[0]}; open or link that record, or say allow_duplicate=true "
-                    "to archive them again deliberately",
+    raise Conflict({"message": message(
+                        "evidence.duplicate_upload", "these bytes are already archived for "
+                        "{org} as record {record}; open or link that record, or say "
+                        "allow_duplicate=true to archive them again deliberately",
+                        org=org.code, record=str(existing[0])),
                     "existing": [str(i) for i in existing]}, code="duplicate_upload")
 
 
@@ -313,7 +316,8 @@ def by_hash(session: Session, principal: Principal,
     require(principal, "evidence.read")
     sha256 = sha256.lower()
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise InvalidInput("a SHA-256 is 64 hexadecimal characters", code="invalid_sha256")
+        raise InvalidInput(message("input.sha256", "a SHA-256 is 64 hexadecimal characters"),
+                           code="invalid_sha256")
     q = (sa.select(Evidence, Blob, Organisation)
          .join(Blob, Blob.id == Evidence.blob_id)
          .join(Organisation, Organisation.id == Evidence.org_id)
@@ -408,10 +412,12 @@ def update(session: Session, principal: Principal, evidence_id: uuid.UUID,
                                  "read it again and re-apply your change")
     given = changes.model_dump(exclude_unset=True, exclude={"reason", "confirm_fiscal_year"})
     if "doc_type" in given and given["doc_type"] is None:
-        raise InvalidInput([{"field": "doc_type", "message": "cannot be removed"}],
+        raise InvalidInput([{"field": "doc_type", "message": message(
+            "input.not_removable", "cannot be removed")}],
                            code="invalid_metadata")
     if "fiscal_year" in given and given["fiscal_year"] is None:
-        raise InvalidInput([{"field": "fiscal_year", "message": "cannot be removed"}],
+        raise InvalidInput([{"field": "fiscal_year", "message": message(
+            "input.not_removable", "cannot be removed")}],
                            code="invalid_metadata")
     if "currency" in given and given["currency"] is None:
         given["currency"] = "THB"

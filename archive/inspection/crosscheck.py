@@ -21,6 +21,7 @@ from typing import Any
 from archive.inspection.report import CrossCheck, CrossCheckFill, CrossCheckWarning, InvoiceFields
 from archive.inspection.textfields import TextFields
 from archive.jsonable import jsonable
+from archive.messages import Message, message
 
 BE_OFFSET = 543
 
@@ -84,7 +85,8 @@ def _compare_tax_id(typed: Any, found: Any) -> str | None:
     # An uploader may type the 13-digit ID with the 5-digit branch appended.
     if typed_digits[:13] == _digits(found)[:13] and len(typed_digits) in (13, 18):
         return None
-    return "tax ID typed differs from the issuer's tax ID in the file"
+    return message("crosscheck.tax_id", "tax ID typed differs from the issuer's tax ID in the "
+                   "file")
 
 
 def _norm_text(value: Any) -> str:
@@ -97,8 +99,9 @@ def _compare_doc_number(typed: Any, found: Any) -> str | None:
         return None
     if re.sub(r"[\s\-/_.]", "", _norm_text(typed)) == re.sub(r"[\s\-/_.]", "",
                                                              _norm_text(found)):
-        return "document number differs only in spacing or punctuation"
-    return "document number typed differs from the file"
+        return message("crosscheck.doc_number_spacing",
+                       "document number differs only in spacing or punctuation")
+    return message("crosscheck.doc_number", "document number typed differs from the file")
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -115,46 +118,50 @@ def _as_date(value: Any) -> dt.date | None:
 def _compare_date(typed: Any, found: Any) -> str | None:
     typed_date = _as_date(typed)
     if typed_date is None:
-        return f"issue date typed ({typed!r}) is not a date"
+        return message("crosscheck.date_invalid", "issue date typed ({typed}) is not a date",
+                       typed=repr(typed))
     if typed_date == found:
         return None
     try:
         if typed_date.replace(year=typed_date.year - BE_OFFSET) == found:
-            return "issue date typed is in the Buddhist Era; the file's date is the same day " \
-                   "in the Common Era"
+            return message("crosscheck.date_be", "issue date typed is in the Buddhist Era; "
+                           "the file's date is the same day in the Common Era")
     except ValueError:
         pass
-    return "issue date typed differs from the file"
+    return message("crosscheck.date", "issue date typed differs from the file")
 
 
 def _compare_amount(typed: Any, found: Any) -> str | None:
     try:
         typed_amount = Decimal(str(typed).replace(",", "").strip())
     except InvalidOperation:
-        return f"amount typed ({typed!r}) is not a number"
+        return message("crosscheck.amount_invalid", "amount typed ({typed}) is not a number",
+                       typed=repr(typed))
     if typed_amount == Decimal(found):
         return None
-    return f"amount typed differs from the grand total in the file by " \
-           f"{typed_amount - Decimal(found)}"
+    return message("crosscheck.amount", "amount typed differs from the grand total in the file "
+                   "by {difference}", difference=str(typed_amount - Decimal(found)))
 
 
 def _compare_currency(typed: Any, found: Any) -> str | None:
     if str(typed).strip().upper() == str(found).strip().upper():
         return None
-    return "currency typed differs from the file"
+    return message("crosscheck.currency", "currency typed differs from the file")
 
 
 def _compare_name(typed: Any, found: Any) -> str | None:
     if _norm_text(typed) == _norm_text(found):
         return None
-    return "issuer name typed differs from the seller name in the file"
+    return message("crosscheck.issuer_name",
+                   "issuer name typed differs from the seller name in the file")
 
 
 def _compare_branch(typed: Any, found: Any) -> str | None:
     typed_digits = _digits(typed)
     if typed_digits and typed_digits.zfill(5) == str(found):
         return None
-    return "branch typed differs from the issuer's branch in the file"
+    return message("crosscheck.branch",
+                   "branch typed differs from the issuer's branch in the file")
 
 
 # The archive's document types each e-Tax / e-Receipt type code (ETDA ขมธอ. 3-2560 code
@@ -179,25 +186,30 @@ def doc_type_mismatch(doc_type: str, code: str) -> str | None:
     allowed = DOC_TYPES_OF_CODE.get(code.strip())
     if allowed is None or doc_type in allowed:
         return None
-    return (f"document type typed ({doc_type}) does not match the file's document type "
-            f"code {code} (expected {' or '.join(allowed)})")
+    return message("crosscheck.doc_type", "document type typed ({typed}) does not match the "
+                   "file's document type code {code} (expected {expected})", typed=doc_type,
+                   code=code, expected=" or ".join(allowed))
 
 
 def _compare_vat(typed: Any, found: Any) -> str | None:
     try:
         typed_amount = Decimal(str(typed).replace(",", "").strip())
     except InvalidOperation:
-        return f"VAT typed ({typed!r}) is not a number"
+        return message("crosscheck.vat_invalid", "VAT typed ({typed}) is not a number",
+                       typed=repr(typed))
     if typed_amount == Decimal(found):
         return None
-    return f"VAT typed differs from the tax total in the file by {typed_amount - Decimal(found)}"
+    return message("crosscheck.vat", "VAT typed differs from the tax total in the file by "
+                   "{difference}", difference=str(typed_amount - Decimal(found)))
 
 
 # -- fields read from text (OCR of a scan, a PDF's text layer) ----------------------------
 
 # Below this confidence a value read from text is neither compared nor suggested.
 TEXT_MIN_CONFIDENCE = 0.6
-_TEXT_SOURCES = {"ocr": "the scan's OCR text", "text_layer": "the PDF's text layer"}
+_TEXT_SOURCES = {
+    "ocr": message("crosscheck.source.ocr", "the scan's OCR text"),
+    "text_layer": message("crosscheck.source.text_layer", "the PDF's text layer")}
 
 
 def text_cross_check(typed: Mapping[str, Any] | None, found: TextFields, *,
@@ -226,18 +238,23 @@ def text_cross_check(typed: Mapping[str, Any] | None, found: TextFields, *,
             suggestions.append({"field": name, "value": jsonable(item.value),
                                 "source": source, **located})
             continue
+        said: str | None
         if name == "issuer_tax_id":
             if any(_compare_tax_id(typed_value, f.value) is None for f in found.tax_ids):
                 continue
-            message: str | None = "tax ID typed is not among the valid tax IDs in " + where
+            said = message("crosscheck.text_tax_id", "tax ID typed is not among the valid "
+                           "tax IDs in {source}", source=where)
         elif name == "doc_number" and item.confidence < 0.8:
             continue  # a bare "No. 12" is too weak to contradict anyone
         else:
-            message = compare[name](typed_value, item.value)
-            if message:
-                message = f"{message} (read from {where})".replace("the file", where)
-        if message:
-            warnings.append({"field": name, "typed": jsonable(typed_value),
-                             "found": jsonable(item.value), "message": message,
-                             "source": source, **located})
+            problem = compare[name](typed_value, item.value)
+            said = problem and message("crosscheck.from_text", "{problem} (read from "
+                                       "{source})", problem=problem, source=where)
+        if said:
+            entry = {"field": name, "typed": jsonable(typed_value),
+                     "found": jsonable(item.value), "message": said, "source": source,
+                     **located}
+            if isinstance(said, Message):
+                entry["msg"] = said.as_dict()
+            warnings.append(entry)
     return warnings, suggestions

@@ -26,6 +26,7 @@ from archive.errors import ArchiveError, NotFound
 from archive.evidence import events, manifests, service
 from archive.evidence.models import Blob, Evidence, Inspection
 from archive.evidence.schemas import EvidenceUpdate, parse_metadata
+from archive.messages import message
 from archive.queue.service import enqueue
 from archive.storage import ObjectStore
 from archive.thai import fiscal_year
@@ -163,9 +164,11 @@ def _fill_from_file(session: Session, principal: Principal, evidence: Evidence,
             parse_metadata(EvidenceUpdate, {field: fill.get("value")})
         except ArchiveError as exc:
             problems = cast(list[dict[str, str]], exc.detail)
+            said = message("crosscheck.fill_invalid", "the file gives {value}, which is not "
+                           "valid here: {problem}", value=repr(fill.get("value")),
+                           problem=problems[0]["message"])
             warnings.append({"field": field, "typed": None, "found": fill.get("value"),
-                             "message": f"the file gives {fill.get('value')!r}, which is not "
-                                        f"valid here: {problems[0]['message']}"})
+                             "message": said, "msg": said.as_dict()})
             continue
         changes[field] = fill.get("value")
     if not changes:
@@ -197,8 +200,11 @@ def _fiscal_year_against_issue_date(session: Session, evidence: Evidence,
         return
     warnings.append({"field": "fiscal_year", "typed": evidence.fiscal_year,
                      "found": date_year,
-                     "message": f"fiscal year {evidence.fiscal_year} is not the fiscal year of "
-                                f"the issue date {evidence.issue_date.isoformat()} ({date_year})"})
+                     "message": (said := message(
+                         "crosscheck.fiscal_year", "fiscal year {value} is not the fiscal year "
+                         "of the issue date {date} ({date_year})", value=evidence.fiscal_year,
+                         date=evidence.issue_date.isoformat(), date_year=date_year)),
+                     "msg": said.as_dict()})
 
 
 def get(session: Session, principal: Principal, evidence_id: uuid.UUID) -> Inspection | None:

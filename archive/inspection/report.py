@@ -15,6 +15,7 @@ from typing import Any
 
 from archive.inspection.taxid import TaxRegistration
 from archive.jsonable import jsonable
+from archive.messages import Message, message
 
 REPORT_VERSION = 1
 
@@ -217,10 +218,13 @@ class CrossCheckWarning:
     field: str
     typed: Any
     found: Any
-    message: str
+    message: str                  # a Message: its code and parameters go along as "msg"
 
     def to_dict(self) -> dict[str, Any]:
-        return _fields_dict(self)
+        out = _fields_dict(self)
+        if isinstance(self.message, Message):
+            out["msg"] = self.message.as_dict()
+        return out
 
 
 @dataclass
@@ -266,25 +270,31 @@ class InspectionReport:
     errors: list[InspectionError] = field(default_factory=list)
     report_version: int = REPORT_VERSION
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[Message]:
         """Short reasons this file needs a person's attention (empty: nothing wrong found).
 
         Errors, an invalid or unreadable invoice XML and a signature whose integrity failed
         count; an untrusted signer, warnings and cross-check disagreements do not.
         """
-        out = [f"{e.section}: {e.kind}: {e.message}" for e in self.errors]
+        out = [message("inspection.error", "{section}: {kind}: {detail}", section=e.section,
+                       kind=e.kind, detail=e.message) for e in self.errors]
         for inv in [self.invoice, *self.other_invoices]:
             if inv is not None and inv.validation is not None \
                     and inv.validation.verdict == "invalid":
                 why = "; ".join(inv.validation.reasons[:2])
-                out.append(f"invoice ({inv.source}) invalid: {why}")
+                out.append(message("inspection.invoice_invalid", "invoice ({source}) invalid: "
+                                   "{why}", source=inv.source, why=why))
         for sig in self.signatures or []:
             if sig.integrity == "failed":
-                out.append(f"signature ({sig.source} {sig.field_name or ''}) integrity "
-                           f"failed: {sig.reason}".replace("  ", " "))
+                out.append(message("inspection.signature_failed", "signature ({where}) "
+                                   "integrity failed: {reason}",
+                                   where=f"{sig.source} {sig.field_name or ''}".strip(),
+                                   reason=sig.reason))
         return out
 
     def to_dict(self) -> dict[str, Any]:
         data = _fields_dict(self)
-        data["problems"] = self.problems()
+        problems = self.problems()
+        data["problems"] = [str(p) for p in problems]
+        data["problems_msg"] = [p.as_dict() for p in problems]   # their codes and parameters
         return data

@@ -11,6 +11,8 @@ from typing import IO, Any
 
 import pikepdf
 
+from archive.messages import Message
+from archive.messages import message as msg
 from archive.pdfa import pdfobj as po
 from archive.pdfa import rules as _rules  # noqa: F401 - registers every rule
 from archive.pdfa import xmp_extensions as _xmp_extensions  # noqa: F401 - used by rules
@@ -31,9 +33,10 @@ MAX_PER_RULE = 20
 # ISO 19005-1 6.7.11-1 and ISO 19005-4 6.7.3-1).
 NO_CLAIM = Failure(
     part=None, clause="6.6.4", test=1,
-    message=("The file does not claim PDF/A conformance: its XMP metadata has no valid "
-             "pdfaid:part / pdfaid:conformance (ISO 19005-1 6.7.11, -2/-3 6.6.4, -4 6.7.3). "
-             "Convert it to PDF/A, or check it against a chosen flavour."),
+    message=msg("pdfa.no_claim", "The file does not claim PDF/A conformance: its XMP "
+                    "metadata has no valid pdfaid:part / pdfaid:conformance (ISO 19005-1 "
+                    "6.7.11, -2/-3 6.6.4, -4 6.7.3). Convert it to PDF/A, or check it against "
+                    "a chosen flavour."),
 )
 
 
@@ -68,7 +71,8 @@ def check_pdfa(source: Source, flavour: str = "auto", *, path: str | None = None
     try:
         data, source_path = _read(source)
     except OSError as exc:
-        return PdfaReport(path=path, flavour=target, error=f"cannot read the file: {exc}")
+        return PdfaReport(path=path, flavour=target, error=msg(
+            "pdfa.error.read", "cannot read the file: {error}", error=str(exc)))
     path = path or source_path
     try:
         # Page attributes stay where the file puts them: rules read inheritance through
@@ -82,18 +86,22 @@ def check_pdfa(source: Source, flavour: str = "auto", *, path: str | None = None
             raise
     except pikepdf.PasswordError:
         return PdfaReport(
-            path=path, flavour=target, error="the file is encrypted with a password",
-            failures=[Failure(None, "6.1.3", 2, "The file is encrypted; PDF/A forbids "
-                              "encryption (ISO 19005 6.1.3). Save an unencrypted copy.")])
+            path=path, flavour=target,
+            error=msg("pdfa.error.encrypted", "the file is encrypted with a password"),
+            failures=[Failure(None, "6.1.3", 2, msg(
+                "pdfa.encrypted", "The file is encrypted; PDF/A forbids encryption (ISO 19005 "
+                "6.1.3). Save an unencrypted copy."))])
     except Exception as exc:  # noqa: BLE001 - any parser failure is a clean error
         reason = _STREAM_NAME.sub("", str(exc)).strip() or type(exc).__name__
-        return PdfaReport(path=path, flavour=target, error=f"not a readable PDF: {reason}")
+        return PdfaReport(path=path, flavour=target, error=msg(
+            "pdfa.error.unreadable", "not a readable PDF: {reason}", reason=reason))
     with pdf:
         try:
             return _check_open(data, pdf, target, path, _depth)
         except (MemoryError, RecursionError) as exc:
             return PdfaReport(path=path, flavour=target,
-                              error=f"the file is too complex to check ({type(exc).__name__})")
+                              error=msg("pdfa.error.complex", "the file is too complex to "
+                                        "check ({error})", error=type(exc).__name__))
 
 
 def _check_open(data: bytes, pdf: pikepdf.Pdf, target: str | None, path: str | None,
@@ -122,15 +130,18 @@ def run_rules(ctx: DocContext) -> list[Failure]:
                 continue
             items = [first, *islice(found, MAX_PER_RULE)]
         except Exception as exc:  # noqa: BLE001 - a broken object must not pass silently
-            failures.append(Failure(r.part, r.clause, r.test,
-                                    f"Could not be checked ({type(exc).__name__}: {exc}); "
-                                    f"requirement: {r.description}"))
+            failures.append(Failure(r.part, r.clause, r.test, msg(
+                "pdfa.not_checkable", "Could not be checked ({error}); requirement: "
+                "{requirement}", error=f"{type(exc).__name__}: {exc}",
+                requirement=r.description)))
             continue
         more = len(items) > MAX_PER_RULE
         for n, item in enumerate(items[:MAX_PER_RULE]):
             message = item.message
             if more and n == MAX_PER_RULE - 1:
-                message += " (further occurrences not listed)"
+                message = (msg("pdfa.more", "{message} (further occurrences not listed)",
+                               message=message) if isinstance(message, Message)
+                           else message + " (further occurrences not listed)")
             page = item.page + 1 if item.page is not None else None
             failures.append(Failure(r.part, r.clause, r.test, message, item.obj, page))
     return failures

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from archive.messages import Message, from_dict
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -24,12 +26,17 @@ class Failure:
     page: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if isinstance(self.message, Message):      # its code and parameters go along
+            out["message"] = str(self.message)
+            out["msg"] = self.message.as_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Failure:
         return cls(part=data.get("part"), clause=data["clause"], test=data.get("test"),
-                   message=data["message"], object=data.get("object"), page=data.get("page"))
+                   message=from_dict(data.get("msg")) or data["message"],
+                   object=data.get("object"), page=data.get("page"))
 
 
 @dataclass
@@ -56,7 +63,8 @@ class PdfaReport:
             "flavour": self.flavour,
             "compliant": self.compliant,
             "failures": [f.to_dict() for f in self.failures],
-            "error": self.error,
+            "error": None if self.error is None else str(self.error),
+            **({"error_msg": self.error.as_dict()} if isinstance(self.error, Message) else {}),
         }
 
     @classmethod
@@ -64,7 +72,7 @@ class PdfaReport:
         return cls(path=data.get("path"), claimed=data.get("claimed"),
                    flavour=data.get("flavour"), compliant=bool(data.get("compliant")),
                    failures=[Failure.from_dict(f) for f in data.get("failures", [])],
-                   error=data.get("error"))
+                   error=from_dict(data.get("error_msg")) or data.get("error"))
 
     @property
     def failed_clauses(self) -> list[str]:

@@ -177,6 +177,13 @@ def _when(value: Any) -> str:
     return f"{_e(date_th(value))} <span class=\"en\">/ {_e(date_en(value))}</span>"
 
 
+def _period(it: dict[str, Any]) -> str:
+    th, en = it.get("retention_period_th"), it["retention_period"]
+    if not th or th == en:
+        return _e(en)
+    return f"{_e(th)}<br><span class=\"en\">{_e(en)}</span>"
+
+
 def render_html(doc: dict[str, Any]) -> str:
     ap = doc["approvals"]
     com, head, arch, exe = (ap["committee"], ap["head_of_agency"], ap["national_archives"],
@@ -191,7 +198,7 @@ def render_html(doc: dict[str, Any]) -> str:
         rows.append(
             f"<tr><td>{_e(it['item'])}</td><td>{_e(it['file_code'])}</td>"
             f"<td>{_e(it['doc_reference'])}</td><td>{_e(date_th(it['doc_date']))}</td>"
-            f"<td>{_e(it['subject'])}</td><td>{_e(it['retention_period'])}</td>"
+            f"<td>{_e(it['subject'])}</td><td>{_period(it)}</td>"
             f"<td><b>{_e(it['outcome_th'])}</b><br><span class=\"en\">{_e(it['outcome_en'])}"
             f"</span></td>"
             f"<td><code>{_e(it['evidence_id'])}</code><br><code>{_e(it['sha256'])}</code></td>"

@@ -42,6 +42,7 @@ from archive.audit.models import AuditEvent
 from archive.doc_types import DOC_TYPE_NAMES
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
+from archive.messages import message
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
@@ -471,8 +472,9 @@ def head_decision(session: Session, principal: Principal, list_id: uuid.UUID, *,
 
 
 def _committee_not_finished() -> None:
-    raise Conflict("the committee has not finished its review: the head of agency decides "
-                   "once the chair has closed it", code="committee_not_finished")
+    raise Conflict(message("disposition.committee_not_finished", "the committee has not "
+                           "finished its review: the head of agency decides once the chair "
+                           "has closed it"), code="committee_not_finished")
 
 
 def _reject(dl: DispositionList, rows: list[DispositionItem], reason: str) -> None:

@@ -28,11 +28,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit, clock
+from archive import audit, clock, messages
 from archive.accounts.principal import Principal, system_principal
 from archive.errors import RetentionLocked, StoreUnavailable
 from archive.evidence.models import Blob, Evidence, Inspection, blob_users
 from archive.jsonable import jsonable
+from archive.messages import message
 from archive.orgs.models import Organisation
 from archive.retention import compute, disposition, execution_request, list_queries
 from archive.retention.certificate import date_en, date_th, outcome, render_html, statement
@@ -137,8 +138,10 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
         schedule = session.get(RetentionSchedule, evidence.schedule_id) \
             if evidence.schedule_id else None
         now = clock.now()
-        why = (f"destroyed under disposition list {dl.number} ({item.retention_period}); "
-               f"{item.reason}")
+        why = message("retention.destroyed", "destroyed under disposition list {number} "
+                      "({period}); {reason}", number=dl.number,
+                      period=messages.loads(item.retention_period),
+                      reason=messages.loads(item.reason))
         tombstone = Tombstone(
             evidence_id=evidence.id, org_id=org.id, blob_id=blob.id, sha256=blob.sha256,
             size=blob.size, media_type=blob.media_type, record=_metadata(evidence, org),
@@ -146,7 +149,8 @@ def _tombstone_item(units: UnitsOfWork, list_id: uuid.UUID, seq: int) -> str:
             retain_until=evidence.retain_until, retention_basis=evidence.retention_basis,
             disposition_list_id=dl.id, disposition_list_number=dl.number,
             approvals=[jsonable(list_queries.approvals(session, dl))],
-            reason=why[:4000], destroyed_by=dl.execute_requested_by or JOB_ACTOR,
+            reason=messages.dumps(why, limit=4000),
+            destroyed_by=dl.execute_requested_by or JOB_ACTOR,
             destroyed_at=now)
         session.add(tombstone)
         stage_tombstone(session, tombstone)
@@ -327,6 +331,7 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
     entries: list[dict[str, Any]] = []
     for item in rows:
         t = tombstones.get(item.evidence_id)
+        period = messages.loads(item.retention_period)
         if t is not None and t.schedule:
             schedules.setdefault(f"{t.schedule['code']} v{t.schedule['version']}", {
                 k: t.schedule.get(k) for k in ("code", "version", "title_th", "title_en",
@@ -335,8 +340,10 @@ def certificate_document(session: Session, dl: DispositionList, *, kind: str,
             "item": item.seq, "evidence_id": str(item.evidence_id), "status": item.status,
             "action": item.action, "file_code": item.file_code,
             "doc_reference": item.doc_reference, "doc_date": item.doc_date,
-            "subject": item.subject, "retention_period": item.retention_period,
-            "retain_until": item.retain_until, "reason": item.reason, "note": item.note,
+            "subject": item.subject, "retention_period": str(period),
+            "retention_period_th": messages.render(period, "th"),
+            "retain_until": item.retain_until, "reason": str(messages.loads(item.reason)),
+            "note": item.note,
             "sha256": t.sha256 if t else None, "size": t.size if t else None,
             "media_type": t.media_type if t else None,
             "destroyed_at": t.destroyed_at if t else None,

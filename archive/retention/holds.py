@@ -25,6 +25,7 @@ from archive.disbursements.models import Disbursement
 from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.evidence.models import Evidence
 from archive.jsonable import jsonable
+from archive.messages import message
 from archive.orgs import scope as org_scope
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
@@ -92,8 +93,9 @@ def _refuse_identical(session: Session, kind: str, criteria: dict[str, Any],
         LegalHold.kind == kind, LegalHold.status == "active", LegalHold.reason == reason))
         if _same_criteria(kind, h.criteria, given)]
     if same:
-        raise Conflict({"message": f"an identical hold is already active (hold {same[0]}): "
-                        "same records or filter, same reason", "hold_id": str(same[0])},
+        raise Conflict({"message": message(
+            "holds.identical", "an identical hold is already active (hold {hold}): same "
+            "records or filter, same reason", hold=str(same[0])), "hold_id": str(same[0])},
                        code="hold_exists")
 
 
@@ -152,7 +154,8 @@ def matching(session: Session, principal: Principal, flt: SearchFilters) -> list
     """Ids of live records in the principal's scope matching the search filters (the
     search service's own query, so a hold covers exactly what the search shows)."""
     if not flt.given():
-        raise InvalidInput("give at least one filter (a hold on everything is not a hold)",
+        raise InvalidInput(message("input.hold_filter", "give at least one filter (a hold on "
+                                   "everything is not a hold)"),
                            code="no_filter")
     ids = []
     for hit in search.iter_hits(session, principal, flt):

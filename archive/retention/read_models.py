@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit, clock
+from archive import audit, clock, messages
 from archive.accounts.principal import Principal, require
 from archive.errors import NotFound, StoreIntegrityError
 from archive.evidence.models import Blob, Evidence
@@ -111,11 +111,19 @@ def detail_of(session: Session, dl: DispositionList, org: Organisation) -> ListD
                       for c in list_queries.certificates(session, dl.id)],
         entries=[ItemOut(seq=i.seq, evidence_id=i.evidence_id, file_code=i.file_code,
                          doc_reference=i.doc_reference, doc_date=i.doc_date,
-                         subject=i.subject, retention_period=i.retention_period,
-                         reason=i.reason, retain_until=i.retain_until, action=i.action,
+                         subject=i.subject, **_stored("retention_period", i.retention_period),
+                         **_stored("reason", i.reason), retain_until=i.retain_until,
+                         action=i.action,
                          keep_until=i.keep_until, status=i.status, note=i.note,
                          on_hold=i.evidence_id in held, votes=votes.get(i.id, []),
                          result=i.result) for i in rows])
+
+
+def _stored(name: str, text: str) -> dict[str, Any]:
+    """A message kept in a text column: its English, and its code and parameters."""
+    said = messages.loads(text)
+    return {name: str(said),
+            f"{name}_message": said.as_dict() if isinstance(said, messages.Message) else None}
 
 
 def certificate(session: Session, store: ObjectStore, principal: Principal,

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.clock import start_of_day
+from archive.messages import Message, message
 from archive.thai import BE_OFFSET, fiscal_year_bounds
 
 
@@ -85,7 +86,7 @@ class Events:
 @dataclass(frozen=True)
 class Decision:
     retain_until: dt.datetime | None              # None: indefinite, or cannot compute
-    basis: str
+    basis: str                                    # a Message (English str, code, params)
     cannot_compute_reason: str | None = None
     final: bool = True                            # False: waiting for a trigger event
     eligible_on: dt.date | None = None            # first eligible day if nothing changes
@@ -115,9 +116,10 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return dt.date(day.year + years, 3, 1)
 
 
-def show(day: dt.date) -> str:
+def show(day: dt.date) -> Message:
     """A date as ISO 8601 with its Buddhist-Era year: ``2035-10-01 (BE 2578)``."""
-    return f"{day.isoformat()} (BE {day.year + BE_OFFSET})"
+    return message("date.iso_be", "{iso} (BE {be})", iso=day.isoformat(),
+                   be=day.year + BE_OFFSET, d=day.day, m=day.month)
 
 
 def _instant_day(value: dt.datetime) -> dt.date:
@@ -133,35 +135,59 @@ def compute_retain_until(record: RecordFacts, schedule: Rule | None, events: Eve
     """The retention decision for one record (see the module docstring)."""
     previous = record.previous
     if events.holds:
-        return Decision(None, "legal hold: " + "; ".join(events.holds) +
-                        " — kept indefinitely while held", held=True, period="indefinite "
-                        "(legal hold)", details={"holds": list(events.holds)})
+        return Decision(None, message("retention.basis.held", "legal hold: {holds} — kept "
+                                      "indefinitely while held", holds="; ".join(events.holds)),
+                        held=True, period=message("retention.period.held",
+                                                  "indefinite (legal hold)"),
+                        details={"holds": list(events.holds)})
     if schedule is None:
-        return _cannot(previous, "no retention schedule is assigned to the record")
+        return _cannot(previous, message("retention.cannot.no_schedule",
+                                         "no retention schedule is assigned to the record"))
     fy_end = fiscal_year_end(record.fiscal_year)
     start = fy_end + dt.timedelta(days=1)
     if schedule.trigger == "permanent":
-        return Decision(None, f"{schedule.label}: kept permanently", period="permanent")
+        return Decision(None, message("retention.basis.permanent", "{schedule}: kept "
+                                      "permanently", schedule=schedule.label),
+                        period=message("retention.period.permanent", "permanent"))
     if schedule.trigger == "with_parent":
-        return _cannot(previous, f"{schedule.label}: kept for the life of its parent record "
-                       "and disposed of with it, not by date")
+        return _cannot(previous, message(
+            "retention.cannot.with_parent", "{schedule}: kept for the life of its parent "
+            "record and disposed of with it, not by date", schedule=schedule.label))
     if schedule.trigger == "fiscal_year_end":
         if not schedule.keep_years:
-            return _cannot(previous, f"{schedule.label}: the schedule has no period")
+            return _cannot(previous, message("retention.cannot.no_period", "{schedule}: the "
+                                             "schedule has no period", schedule=schedule.label))
         day = add_years(start, schedule.keep_years)
-        return _at_least(previous, day, True, day, period=f"{schedule.keep_years} years after "
-                         f"the end of fiscal year {record.fiscal_year}",
-                         basis=f"{schedule.label}: {schedule.keep_years} years after the end "
-                         f"of fiscal year {record.fiscal_year} ({show(fy_end)}) → {show(day)}")
+        return _at_least(previous, day, True, day, period=_after_fy(schedule.keep_years,
+                                                                    record.fiscal_year),
+                         basis=message("retention.basis.fiscal_year_end", "{schedule}: "
+                                       "{counted}", schedule=schedule.label,
+                                       counted=_counted(schedule.keep_years,
+                                                        record.fiscal_year, fy_end, day)))
     if schedule.trigger == "audit_closure":
         return _audit_rule(record, schedule, events, today, start, fy_end)
-    return _cannot(previous, f"{schedule.label}: unknown trigger {schedule.trigger!r}")
+    return _cannot(previous, message("retention.cannot.unknown_trigger", "{schedule}: unknown "
+                                     "trigger '{trigger}'", schedule=schedule.label,
+                                     trigger=schedule.trigger))
+
+
+def _after_fy(years: int, fy: int) -> Message:
+    return message("retention.period.fiscal_year_end",
+                   "{years} years after the end of fiscal year {fy}", years=years, fy=fy)
+
+
+def _counted(years: int, fy: int, fy_end: dt.date, day: dt.date) -> Message:
+    return message("retention.basis.counted", "{years} years after the end of fiscal year "
+                   "{fy} ({fy_end}) → {until}", years=years, fy=fy, fy_end=show(fy_end),
+                   until=show(day))
 
 
 def _audit_rule(record: RecordFacts, schedule: Rule, events: Events, today: dt.date,
                 start: dt.date, fy_end: dt.date) -> Decision:
     if not schedule.keep_years or not schedule.audited_keep_years:
-        return _cannot(record.previous, f"{schedule.label}: the schedule lacks a period")
+        return _cannot(record.previous, message("retention.cannot.lacks_period", "{schedule}: "
+                                                "the schedule lacks a period",
+                                                schedule=schedule.label))
     fy = record.fiscal_year
     fallback = add_years(start, schedule.keep_years)
     closure = max(events.closures, key=lambda c: c.closed_on, default=None)
@@ -171,43 +197,56 @@ def _audit_rule(record: RecordFacts, schedule: Rule, events: Events, today: dt.d
         day = add_years(counted, schedule.audited_keep_years)
         return _at_least(
             record.previous, day, True, day,
-            period=f"{schedule.audited_keep_years} years after the State Audit Office closed "
-                   f"the audit of fiscal year {fy} with no objection",
-            basis=f"{schedule.label}: {schedule.audited_keep_years} years after the State "
-                  f"Audit Office closed the audit of fiscal year {fy} with no objection on "
-                  f"{show(closure.closed_on)} → {show(day)}")
-    status = ("the audit closed with an objection on "
-              f"{show(closure.closed_on)} (hold released)" if closure is not None
-              else "not audited by the State Audit Office")
-    unaudited = (f"{schedule.keep_years} years after the end of fiscal year {fy} "
-                 f"({show(fy_end)}) → {show(fallback)}")
+            period=message("retention.period.audited", "{years} years after the State Audit "
+                           "Office closed the audit of fiscal year {fy} with no objection",
+                           years=schedule.audited_keep_years, fy=fy),
+            basis=message("retention.basis.audited", "{schedule}: {years} years after the "
+                          "State Audit Office closed the audit of fiscal year {fy} with no "
+                          "objection on {closed} → {until}", schedule=schedule.label,
+                          years=schedule.audited_keep_years, fy=fy,
+                          closed=show(closure.closed_on), until=show(day)))
+    status = (message("retention.status.objection", "the audit closed with an objection on "
+                      "{closed} (hold released)", closed=show(closure.closed_on))
+              if closure is not None
+              else message("retention.status.not_audited",
+                           "not audited by the State Audit Office"))
+    unaudited = _counted(schedule.keep_years, fy, fy_end, fallback)
     if today >= fallback:
         return _at_least(record.previous, fallback, True, fallback,
-                         period=f"{schedule.keep_years} years after the end of fiscal year "
-                                f"{fy} (not audited)",
-                         basis=f"{schedule.label}: {status}: {unaudited}")
+                         period=message("retention.period.not_audited", "{years} years after "
+                                        "the end of fiscal year {fy} (not audited)",
+                                        years=schedule.keep_years, fy=fy),
+                         basis=message("retention.basis.not_audited", "{schedule}: {status}: "
+                                       "{counted}", schedule=schedule.label, status=status,
+                                       counted=unaudited))
     earliest = add_years(start, schedule.audited_keep_years)
     return _at_least(
         record.previous, earliest, False, fallback,
-        period=f"{schedule.keep_years} years after the end of fiscal year {fy}, or "
-               f"{schedule.audited_keep_years} years after an audit closed with no objection",
-        basis=f"{schedule.label}: provisional, {status}: {unaudited} unless the audit "
-              f"closes with no objection first ({schedule.audited_keep_years} years after "
-              f"the closure, {show(earliest)} at the earliest)")
+        period=message("retention.period.provisional", "{years} years after the end of "
+                       "fiscal year {fy}, or {audited_years} years after an audit closed with "
+                       "no objection", years=schedule.keep_years, fy=fy,
+                       audited_years=schedule.audited_keep_years),
+        basis=message("retention.basis.provisional", "{schedule}: provisional, {status}: "
+                      "{counted} unless the audit closes with no objection first "
+                      "({audited_years} years after the closure, {earliest} at the earliest)",
+                      schedule=schedule.label, status=status, counted=unaudited,
+                      audited_years=schedule.audited_keep_years, earliest=show(earliest)))
 
 
 def _at_least(previous: dt.datetime | None, day: dt.date, final: bool,
-              eligible_on: dt.date, *, period: str, basis: str) -> Decision:
+              eligible_on: dt.date, *, period: Message, basis: Message) -> Decision:
     """The decision for ``day``, but never earlier than ``previous``."""
     until = start_of_day(day)
     if previous is not None and previous > until:
         kept = _instant_day(previous)
-        return Decision(previous, f"{basis}; kept until {show(kept)} as decided before "
-                        "(retention is only ever extended)", final=final,
+        return Decision(previous, message("retention.basis.kept_before", "{basis}; kept until "
+                                          "{kept} as decided before (retention is only ever "
+                                          "extended)", basis=basis, kept=show(kept)),
+                        final=final,
                         eligible_on=max(eligible_on, kept), period=period)
     return Decision(until, basis, final=final, eligible_on=eligible_on, period=period)
 
 
-def _cannot(previous: dt.datetime | None, reason: str) -> Decision:
-    return Decision(previous, f"cannot compute: {reason}", cannot_compute_reason=reason,
-                    final=False)
+def _cannot(previous: dt.datetime | None, reason: Message) -> Decision:
+    return Decision(previous, message("retention.basis.cannot", "cannot compute: {reason}",
+                                      reason=reason), cannot_compute_reason=reason, final=False)

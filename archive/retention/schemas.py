@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from archive.messages import message
 from archive.search.schemas import SearchFilters
 from archive.validators import TypedDate, TypedDay, check_fiscal_year, required_text
 
@@ -120,7 +121,7 @@ class CommitteeIn(_In):
     chair: str = Field(max_length=100)
     members: list[str] = Field(min_length=2, max_length=20)
     order_ref: str = Field(max_length=200, description="The appointing order (คำสั่ง ที่ …).")
-    order_date: dt.date = Field(description="The date of the appointing order.")
+    order_date: TypedDay = Field(description="The date of the appointing order.")
 
     _o = field_validator("order_ref")(lambda v: required_text(v, 200))
 
@@ -163,9 +164,11 @@ class VoteIn(_In):
                 raise ValueError("an objection says what to do instead: remove, keep or "
                                  "transfer")
             if self.action == "keep" and self.keep_until is None:
-                raise ValueError("keep needs keep_until: until when to keep the record")
+                raise ValueError(message("input.keep_until", "keep needs keep_until: until "
+                                         "when to keep the record"))
             if not self.comment:
-                raise ValueError("an objection needs a comment")
+                raise ValueError(message("input.objection_comment", "an objection needs a "
+                                         "comment"))
         elif self.action is not None or self.keep_until is not None:
             raise ValueError("action and keep_until belong to objections")
         return self
@@ -185,7 +188,7 @@ class CommentIn(_In):
 
 
 class ArchivesSentIn(_In):
-    sent_on: dt.date
+    sent_on: TypedDay
     reference: str | None = Field(default=None, max_length=200)
     review_days: int | None = Field(
         default=None, ge=1, le=3650,
@@ -196,7 +199,7 @@ class ArchivesSentIn(_In):
 class ArchivesObjectionIn(_In):
     item: int = Field(ge=1)
     action: Literal["keep", "transfer"]
-    keep_until: dt.date | None = None
+    keep_until: TypedDate = None
     comment: str
 
     _c = field_validator("comment")(_reason)
@@ -204,7 +207,8 @@ class ArchivesObjectionIn(_In):
     @model_validator(mode="after")
     def _keep(self) -> ArchivesObjectionIn:
         if self.action == "keep" and self.keep_until is None:
-            raise ValueError("keep needs keep_until: until when the record is kept")
+            raise ValueError(message("input.keep_until_kept", "keep needs keep_until: until "
+                                     "when the record is kept"))
         if self.action == "transfer" and self.keep_until is not None:
             raise ValueError("keep_until belongs to keep")
         return self
@@ -216,7 +220,7 @@ class ArchivesResponseIn(_In):
     transfer). ``consent`` is the former name of ``approve``."""
 
     result: Literal["approve", "object", "consent"]
-    responded_on: dt.date
+    responded_on: TypedDay
     transfer_items: list[int] = Field(default_factory=list, max_length=10_000)
     items: list[ArchivesObjectionIn] = Field(default_factory=list, max_length=10_000)
     comment: str | None = Field(default=None, max_length=2000)
@@ -240,6 +244,8 @@ class ItemOut(BaseModel):
     subject: str
     retention_period: str
     reason: str
+    retention_period_message: dict[str, Any] | None = None   # code and parameters
+    reason_message: dict[str, Any] | None = None
     retain_until: dt.datetime | None
     action: str
     keep_until: dt.date | None

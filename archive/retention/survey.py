@@ -13,10 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit, clock
+from archive import audit, clock, messages
 from archive.accounts.principal import Principal, require
 from archive.db import upsert_ignore
 from archive.evidence.models import Evidence
+from archive.messages import message
 from archive.orgs import scope
 from archive.orgs.models import Organisation
 from archive.retention import compute, disposition, locks
@@ -144,13 +145,15 @@ def _item_row(dl: DispositionList, seq: int, e: Evidence, decision: Decision,
         f"{e.amount} {e.currency}" if e.amount is not None else None,
         e.description] if p) or e.original_filename
     until = decision.retain_until
-    reason = (f"retention ended on {show(until.astimezone(clock.BANGKOK).date())}: "
-              if until else "") + decision.basis
+    reason = (message("retention.reason.ended", "retention ended on {until}: {basis}",
+                      until=show(until.astimezone(clock.BANGKOK).date()), basis=decision.basis)
+              if until else decision.basis)
     return {"list_id": dl.id, "seq": seq, "evidence_id": e.id, "open_evidence_id": e.id,
             "file_code": schedule.code if schedule else "-",
             "doc_reference": " / ".join(r for r in refs if r)[:200] or None,
             "doc_date": e.issue_date, "subject": subject[:2000],
-            "retention_period": decision.period or "-", "reason": reason[:4000],
+            "retention_period": messages.dumps(decision.period or "-"),
+            "reason": messages.dumps(reason, limit=4000),
             "retain_until": until, "status": "listed", "updated_at": clock.now(),
             "action": "transfer" if schedule is not None and schedule.action == "transfer"
             else "destroy"}

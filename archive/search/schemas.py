@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from archive.evidence.models import STATUSES
 from archive.evidence.schemas import Amount, EvidenceOut
+from archive.messages import Items, message
 from archive.search.extract import normalise
 from archive.thai import ascii_digits
 from archive.validators import TypedDate, blank_to_none, check_doc_type, check_fiscal_year
@@ -73,7 +74,8 @@ class SearchFilters(BaseModel):
     @classmethod
     def _status(cls, value: str | None) -> str | None:
         if value is not None and value not in STATUSES:
-            raise ValueError(f"unknown status; use one of {', '.join(STATUSES)}")
+            raise ValueError(message("input.status", "unknown status; use one of {choices}",
+                                     choices=Items(STATUSES)))
         return value
 
     @field_validator("issuer_tax_id")
@@ -90,7 +92,7 @@ class SearchFilters(BaseModel):
     @classmethod
     def _sha256(cls, value: str | None) -> str | None:
         if value is not None and not _SHA256.match(value.lower()):
-            raise ValueError("a SHA-256 is 64 hexadecimal characters")
+            raise ValueError(message("input.sha256", "a SHA-256 is 64 hexadecimal characters"))
         return value.lower() if value else None
 
     @field_validator("voucher_no", "doc_number")
@@ -114,7 +116,8 @@ class SearchFilters(BaseModel):
                           ("amount_min", "amount_max")):
             a, b = getattr(self, low), getattr(self, high)
             if a is not None and b is not None and a > b:
-                raise ValueError(f"{low} is after {high}")
+                raise ValueError(message("input.range", "{low} is after {high}", low=low,
+                                         high=high))
         return self
 
     def given(self) -> dict[str, Any]:
@@ -138,7 +141,8 @@ class ListingParams(SearchFilters):
     @classmethod
     def _sort(cls, value: str) -> str:
         if value not in SORTS:
-            raise ValueError(f"unknown sort; use one of {', '.join(SORTS)}")
+            raise ValueError(message("input.sort", "unknown sort; use one of {choices}",
+                                     choices=Items(SORTS)))
         return value
 
     def filters(self) -> SearchFilters:

@@ -301,6 +301,7 @@ def test_a_disposition_runs_through_its_steps_in_the_browser(env: Env, open_brow
         r = upload(env.client(tokens["off1"]), make_pdf(f"old {text}"), fiscal_year=2555,
                    voucher_no=f"ฎ {text}/2555", issuer_name="ร้านเครื่องเขียน", amount="500")
         assert r.status_code == 201, r.text
+    record_id = r.json()["id"]
     run_jobs(env)
     time.sleep(2.5)                   # the store's short lock has passed
 
@@ -398,6 +399,12 @@ def test_a_disposition_runs_through_its_steps_in_the_browser(env: Env, open_brow
     rm.shot("disposition-certificate")
     response = page.request.get(certificate.get_attribute("href") or "")
     assert response.status == 200 and "บันทึกการทำลาย" in response.text()
+    # the period column in Thai (with the English beside it), from the item's code
+    assert "10 ปีนับจากสิ้นปีงบประมาณ พ.ศ. 2555" in response.text()
+    # the destroyed record explains itself in Thai
+    page.goto(f"/records/{record_id}")
+    why = page.locator("#tomb-title + p").inner_text()
+    assert why.startswith("ทำลายตามบัญชีขอทำลายเลขที่ sao-1/") and "destroyed" not in why, why
     rm.close()
 
 

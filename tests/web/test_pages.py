@@ -156,6 +156,13 @@ def test_records_manager_pages(env: Env):
     assert "ระเบียบสำนักนายกรัฐมนตรี" in sched.text
     forecast = rm.get("/retention/forecast", params={"until": "2040-01-01"})
     assert forecast.status_code == 200 and "sao-1" in forecast.text
+    # Date fields show and take Buddhist-Era dates (issue 16): 1/1/2583 is 2040-01-01.
+    assert 'value="1/1/2583"' in forecast.text
+    again = rm.get("/retention/forecast", params={"until": "1/1/2583"})
+    assert again.status_code == 200 and 'value="1/1/2583"' in again.text
+    assert 'value="2583-01-01"' in rm.get("/retention/forecast",
+                                          params={"until": "2583-01-01", "lang": "en"}).text
+    rm.get("/retention/forecast", params={"lang": "th"})          # back to Thai
     r = rm.post("/retention/holds", data={"csrf_token": rm_csrf, "reason": "สตง. ทักท้วง",
                                           "record_ids": rid}, follow_redirects=False)
     assert r.status_code == 303, r.text[:2000]
@@ -169,14 +176,19 @@ def test_records_manager_pages(env: Env):
     assert released.status_code == 303
     closure = rm.post("/retention/closures", data={
         "csrf_token": rm_csrf, "org_code": "sao-1", "fiscal_year": "2560",
-        "result": "no_objection", "closed_on": "2018-01-10"}, follow_redirects=False)
+        "result": "no_objection", "closed_on": "10/1/2561"}, follow_redirects=False)
     assert closure.status_code == 303
-    assert "2560" in rm.get("/retention/closures").text
+    closures = rm.get("/retention/closures").text
+    assert "2560" in closures and "10 ม.ค. 2561" in closures        # 2018-01-10
     survey = rm.post("/retention/survey", data={"csrf_token": rm_csrf})
     assert survey.status_code == 200 and "survey-result" in survey.text
     list_id = re.search(r"/retention/lists/([0-9a-f-]{36})", survey.text).group(1)
     detail = rm.get(f"/retention/lists/{list_id}")
     assert detail.status_code == 200 and "แบบที่ 25" in detail.text
+    # the period and the reason, stored as codes, read in Thai; the API keeps the English
+    assert "ปีนับจาก" in detail.text and "years after" not in detail.text
+    assert "years after" in rm.get(f"/api/v1/retention/lists/{list_id}").json()[
+        "entries"][0]["retention_period"]
     incomplete = rm.post(f"/retention/lists/{list_id}/committee", data={
         "csrf_token": rm_csrf, "chair": "rm1", "member": ["nobody-1", "nobody-2"]})
     assert incomplete.status_code == 422 and "step-error" in incomplete.text   # no order
@@ -202,10 +214,14 @@ def test_admin_pages_and_health(env: Env):
     with env.session() as s:
         job = Job(kind="noop", payload={}, status="failed", attempts=8, last_error="boom")
         s.add(job)
+        s.add(Job(kind="fixity", payload={}, status="queued"))
         s.flush()
         job_id = job.id
     health = admin.get("/admin/health")
     assert "boom" in health.text and f"/admin/jobs/{job_id}/retry" in health.text
+    # job kinds by name in Thai, the code beside (an unknown kind: its code only)
+    assert "ตรวจความถูกต้องของไฟล์ (fixity) <code>fixity</code>" in health.text
+    assert "<td><code>noop</code></td>" in health.text
     assert "ยังไม่เคยทำงาน" in health.text
     r = admin.post(f"/admin/jobs/{job_id}/retry", data={"csrf_token": csrf},
                    follow_redirects=False)

@@ -113,15 +113,17 @@ def test_forms_show_problems_and_scope_holds(env: Env) -> None:
         "voucher_date": "2025-01-15", "payee_name": "ก", "gross_amount": "1,00",
         "kind": "other", "payment_method": "cash"}, follow_redirects=False)
     assert bad.status_code == 422 and "จำนวนเงินขอเบิก" in bad.text
+    assert 'value="15/1/2568"' in bad.text          # the date shown back in the BE
     ok = off1.post("/vouchers/new", data={
         "csrf_token": csrf, "org_code": "sao-1", "voucher_no": "1/2568",
-        "voucher_date": "2025-01-15", "payee_name": "ก", "gross_amount": "100.00",
+        "voucher_date": "15/1/2568", "payee_name": "ก", "gross_amount": "100.00",
         "withholding_tax": "1.00", "kind": "other", "payment_method": "cash"},
         follow_redirects=False)
     assert ok.status_code == 303, ok.text[:500]
     url = ok.headers["location"].split("?")[0]
     page = off1.get(url)
     assert "99.00" in page.text                       # net = gross − withholding
+    assert "15 ม.ค. 2568" in page.text                # 15/1/2568 is 2025-01-15
     again = off1.post("/vouchers/new", data={
         "csrf_token": csrf, "org_code": "sao-1", "voucher_no": "1/2568",
         "voucher_date": "2025-01-15", "payee_name": "ก", "gross_amount": "100.00",

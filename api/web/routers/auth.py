@@ -24,6 +24,7 @@ from api.web.pages import (
 )
 from archive.accounts import web_sessions
 from archive.errors import InvalidInput
+from archive.messages import message
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -106,7 +107,9 @@ def change_password(request: Request, session: SessionDep, principal: PageUser,
     new = form.get("new") if isinstance(form.get("new"), str) else ""
     if new != form.get("again"):
         problems = present.field_problems(
-            [{"field": "again", "message": "the two passwords differ"}], lang_of(request))
+            [{"field": "again", "message": message("password.differ",
+                                                   "the two passwords differ")}],
+            lang_of(request))
         return render(request, "account.html", status=422, done=False, problems=problems)
     try:
         web_sessions.change_own_password(

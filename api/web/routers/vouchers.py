@@ -30,6 +30,7 @@ from archive.disbursements.schemas import (
 from archive.errors import InvalidInput
 from archive.evidence.schemas import validation_problems
 from archive.orgs import service as orgs
+from archive.validators import typed_date
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -131,6 +132,14 @@ def create_voucher(request: Request, principal: PageUser, session: SessionDep,
                 data[name] = str(register.parse_amount(data[name]))
             except ValueError as exc:
                 bad.append({"field": name, "message": str(exc)})
+    # Dates as the page's date fields show them (Buddhist Era, D/M/YYYY): the API takes
+    # ISO dates of the Christian Era.
+    for name in ("voucher_date", "payment_date"):
+        if data.get(name):
+            try:
+                data[name] = typed_date(data[name]).isoformat()
+            except ValueError as exc:
+                bad.append({"field": name, "message": exc.args[0]})
     if bad:
         return _form(request, principal, session, values=values, status=422,
                      problems=present.field_problems(bad, lang_of(request)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from archive.messages import message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -183,8 +184,8 @@ _ALLOWED_FILTERS = {"/ASCIIHexDecode", "/ASCII85Decode", "/FlateDecode", "/RunLe
 def no_lzw(ctx: DocContext) -> Issues:
     for s in ctx.cos.streams:
         if "/LZWDecode" in po.filters(s):
-            yield issue("A stream is LZW-compressed, which PDF/A forbids; re-compress it "
-                        "with Flate.", obj=s)
+            yield issue(message("pdfa.lzw_stream", "A stream is LZW-compressed, which PDF/A "
+                                "forbids; re-compress it with Flate."), obj=s)
 
 
 @rule("2,3:6.1.7.2-1", "4:6.1.6.2-1")
@@ -222,7 +223,8 @@ def _inline_filters(d: object) -> list[str]:
 def no_lzw_inline(ctx: DocContext) -> Issues:
     for d, page in ctx.usage.inline_images:
         if any(f in ("/LZWDecode", "/LZW") for f in _inline_filters(d)):
-            yield issue("An inline image is LZW-compressed, which PDF/A forbids.", page=page)
+            yield issue(message("pdfa.lzw_inline", "An inline image is LZW-compressed, which "
+                                "PDF/A forbids."), page=page)
 
 
 @rule("2,3:6.1.10-1", "4:6.1.9-1")

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from archive.messages import message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.cmaps import IDENTITY, PREDEFINED, PREDEFINED_ORDERING, parse_cmap
 from archive.pdfa.context import DocContext
@@ -266,8 +267,9 @@ def font_embedded(ctx: DocContext) -> Issues:
         if f.subtype == "/Type0" and f.cid_font is None:
             continue
         if f.file is None:
-            yield issue(f"The program of {f.label} is not embedded; embed the font (text "
-                        "that is drawn must use embedded fonts).", **_where(f, f.program_font))
+            yield issue(message("pdfa.font_not_embedded", "The program of {font} is not "
+                                "embedded; embed the font (text that is drawn must use "
+                                "embedded fonts).", font=f.label), **_where(f, f.program_font))
 
 
 def _program_error(f: PdfFont) -> Issue:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from archive.messages import message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -379,24 +380,24 @@ def gs_no_smask(ctx: DocContext) -> Issues:
     for gs, page in _gstates(ctx):
         sm = po.get(gs, "/SMask")
         if sm is not None and po.name(sm) != "/None":
-            yield issue("A graphics state uses a soft mask (/SMask); PDF/A-1 forbids "
-                        "transparency.", obj=gs, page=page)
+            yield issue(message("pdfa.smask_gs", "A graphics state uses a soft mask (/SMask); "
+                                "PDF/A-1 forbids transparency."), obj=gs, page=page)
 
 
 @rule("1:6.4-2")
 def xobject_no_smask(ctx: DocContext) -> Issues:
     for xo, page in _used_images(ctx) + list(ctx.usage.forms.values()):
         if po.has(xo, "/SMask"):
-            yield issue("An XObject has a soft mask (/SMask); PDF/A-1 forbids transparency.",
-                        obj=xo, page=page)
+            yield issue(message("pdfa.smask_xobject", "An XObject has a soft mask (/SMask); "
+                                "PDF/A-1 forbids transparency."), obj=xo, page=page)
 
 
 @rule("1:6.4-3")
 def no_transparency_groups(ctx: DocContext) -> Issues:
     for i, page in enumerate(ctx.pages):
         if po.get_name(po.get(page, "/Group"), "/S") == "/Transparency":
-            yield issue("The page is a transparency group; PDF/A-1 forbids transparency.",
-                        obj=page, page=i)
+            yield issue(message("pdfa.transparency_group", "The page is a transparency group; "
+                                "PDF/A-1 forbids transparency."), obj=page, page=i)
     for form, page in ctx.usage.forms.values():
         if po.get_name(po.get(form, "/Group"), "/S") == "/Transparency":
             yield issue("A form XObject is a transparency group; PDF/A-1 forbids "

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from archive.messages import message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -21,8 +22,8 @@ from archive.pdfa.xmp_schemas import check_value, predefined
 def has_metadata(ctx: DocContext) -> Issues:
     md = po.get(ctx.catalog, "/Metadata")
     if not po.is_stream(md):
-        yield issue("The catalog has no XMP metadata stream (/Metadata); add one with the "
-                    "PDF/A identification.")
+        yield issue(message("pdfa.no_xmp", "The catalog has no XMP metadata stream "
+                            "(/Metadata); add one with the PDF/A identification."))
         return
     if po.get_name(md, "/Type") != "/Metadata" or po.get_name(md, "/Subtype") != "/XML":
         yield issue("The metadata stream must have /Type /Metadata and /Subtype /XML.", obj=md)

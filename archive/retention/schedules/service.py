@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
 
-from archive import audit, clock
+from archive import audit, clock, messages
 from archive.accounts.principal import Principal, require
 from archive.catalogue import objects
 from archive.catalogue.objects import Catalogue, Entry
@@ -337,6 +337,9 @@ def tombstone_view(session: Session, evidence_id: uuid.UUID) -> dict[str, Any] |
         "retention_basis": t.retention_basis,
         "disposition_list": {"id": str(t.disposition_list_id),
                              "number": t.disposition_list_number},
-        "approvals": t.approvals, "reason": t.reason, "destroyed_by": t.destroyed_by,
+        "approvals": t.approvals, "reason": str(messages.loads(t.reason)),
+        "reason_message": (said.as_dict() if isinstance(said := messages.loads(t.reason),
+                                                        messages.Message) else None),
+        "destroyed_by": t.destroyed_by,
         "destroyed_at": t.destroyed_at.isoformat(),
     }

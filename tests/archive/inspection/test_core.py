@@ -24,7 +24,7 @@ from tests.corpus import corpus_path
 
 TOP_LEVEL = {"report_version", "media_type", "size", "sha256", "name", "embedded_files",
              "invoice", "other_invoices", "signatures", "image", "cross_check", "errors",
-             "problems"}
+             "problems", "problems_msg"}
 
 
 def test_etda_xml_file(tmp_path: Path) -> None:

@@ -259,11 +259,11 @@ ROLES = ("request_report", "purchase_order", "contract", "inspection_report", "i
 
 
 def test_document_types_follow_the_evidence_roles_with_their_thai_names(env: Env):
-    from api.web.i18n import LABELS
+    from api.web.i18n import label
     from archive.evidence.models import DOC_TYPES
 
     assert set(ROLES) <= set(DOC_TYPES) and "payment_voucher" not in DOC_TYPES
-    th = {code: label[0] for code, label in LABELS["doc_type"].items()}
+    th = {code: label("doc_type", code, "th") for code in DOC_TYPES}
     assert th["payment_acknowledgement"] == "ใบสำคัญรับเงิน"
     assert th["payment_certificate"] == "ใบรับรองการจ่ายเงิน"
     assert "50 ทวิ" in th["withholding_certificate"]
