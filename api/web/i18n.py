@@ -415,6 +415,7 @@ LABELS: dict[str, dict[str, str]] = {
         "disposition_execute": "execute a disposition",
         "disposition_purge": "purge remaining versions",
         "disbursements_recompute": "recheck vouchers",
+        "ocr": "OCR a scan",
     },
 }
 
