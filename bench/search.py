@@ -238,6 +238,40 @@ def _tsv(values: tuple[Any, ...]) -> str:
 
 # -- PostgreSQL ---------------------------------------------------------------------------
 
+def _drop_secondary_indexes(conn: Any) -> tuple[list[Any], list[Any]]:
+    """Drop the secondary indexes (rebuilt after the load, much faster than maintained
+    row by row) and switch the triggers off; returns what :func:`_restore_secondary_indexes`
+    needs."""
+    secondary = conn.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+        "('evidence', 'blobs', 'blob_texts') AND indexname NOT LIKE 'pk_%' "
+        "AND indexname NOT LIKE 'uq_%'").fetchall()
+    # statistics targets set on index expressions (ALTER INDEX … SET STATISTICS) are not
+    # part of the index definition: keep them to set them again
+    targets = conn.execute(
+        "SELECT c.relname, a.attnum, a.attstattarget FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE i.indrelid IN ('evidence'::regclass, 'blobs'::regclass, "
+        "'blob_texts'::regclass) AND a.attstattarget > 0").fetchall()
+    for name, _ in secondary:
+        conn.execute(f'DROP INDEX "{name}"')
+    for table in ("evidence", "blobs", "blob_texts"):
+        conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+    return secondary, targets
+
+
+def _restore_secondary_indexes(conn: Any, secondary: list[Any], targets: list[Any]) -> None:
+    for table in ("evidence", "blobs", "blob_texts"):
+        conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+    t1 = time.perf_counter()
+    for name, ddl in secondary:
+        conn.execute(ddl)
+        print(f"  index {name} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr)
+    for name, column, target in targets:
+        conn.execute(f'ALTER INDEX "{name}" ALTER COLUMN {column} SET STATISTICS {target}')
+    conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
+
+
 def load_postgres(url: str, n: int, seed: int) -> World:
     import psycopg
 
@@ -248,21 +282,7 @@ def load_postgres(url: str, n: int, seed: int) -> World:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '1GB'")
         conn.execute("SET max_parallel_maintenance_workers = 2")
-        secondary = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
-            "('evidence', 'blobs', 'blob_texts') AND indexname NOT LIKE 'pk_%' "
-            "AND indexname NOT LIKE 'uq_%'").fetchall()
-        # statistics targets set on index expressions (ALTER INDEX … SET STATISTICS) are not
-        # part of the index definition: keep them to set them again
-        targets = conn.execute(
-            "SELECT c.relname, a.attnum, a.attstattarget FROM pg_attribute a "
-            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_index i ON i.indexrelid = c.oid "
-            "WHERE i.indrelid IN ('evidence'::regclass, 'blobs'::regclass, "
-            "'blob_texts'::regclass) AND a.attstattarget > 0").fetchall()
-        for name, _ in secondary:
-            conn.execute(f'DROP INDEX "{name}"')
-        for table in ("evidence", "blobs", "blob_texts"):
-            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+        secondary, targets = _drop_secondary_indexes(conn)
         t0 = time.perf_counter()
         copy_orgs = "COPY organisations (id, code, name, type, parent_id, created_at) FROM STDIN"
         with conn.cursor() as cur, cur.copy(copy_orgs) as cp:
@@ -294,15 +314,153 @@ def load_postgres(url: str, n: int, seed: int) -> World:
             done += len(chunk)
             print(f"  loaded {done:,} rows ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
         conn.execute("SELECT setval(pg_get_serial_sequence('blobs', 'id'), %s)", (n + 1,))
-        for table in ("evidence", "blobs", "blob_texts"):
-            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
         t1 = time.perf_counter()
-        for name, ddl in secondary:
-            conn.execute(ddl)
-            print(f"  index {name} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr)
-        for name, column, target in targets:
-            conn.execute(f'ALTER INDEX "{name}" ALTER COLUMN {column} SET STATISTICS {target}')
-        conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
+        _restore_secondary_indexes(conn, secondary, targets)
+        world.samples["load_seconds"] = [t1 - t0, time.perf_counter() - t1]
+        save_world(conn, world, n, seed)
+    return world
+
+
+# -- PostgreSQL, generated in SQL (10 M and beyond) ---------------------------------------
+
+def _sql_array(values: list[str]) -> str:
+    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _stage_sql(fy: int, count: int, base: int, seed: int, slots: int, vendors: int) -> str:
+    """One fiscal year's records as an UNLOGGED staging table, every column computed in
+    SQL from ``generate_series`` and ``random()``: the same distributions as
+    :func:`generate` (LAO weights through a slot table, vendors by the inverse CDF of the
+    same Zipf-like law, log-normal amounts by Box-Muller, voucher numbers counted per LAO
+    in upload order), in upload order, blob ids from ``base + 1``."""
+    start, _ = fiscal_year_bounds(fy)
+    doc_case = "CASE " + " ".join(
+        f"WHEN r_doc < {cum / 100:.2f} THEN '{name}'"
+        for name, cum in zip([d for d, _ in DOC_TYPES],
+                             itertools.accumulate(w for _, w in DOC_TYPES), strict=True)) + \
+        " ELSE 'scan' END"
+    head_case = "CASE doc_type " + " ".join(
+        f"WHEN '{k}' THEN '{v}'" for k, v in TEXT_HEAD.items()) + " END"
+    zipf = f"power({vendors + 1}, 0.4) - 1"
+    return f"""
+    CREATE UNLOGGED TABLE bench_stage AS
+    WITH g AS (
+        SELECT (random() * {slots - 1})::int AS slot,
+               least({vendors}, greatest(1, floor(power(random() * ({zipf}) + 1, 2.5))))::int
+                   AS vrank,
+               DATE '{start.isoformat()}' + (random() * 364)::int AS issue,
+               (random() * 29)::int AS lag_days, (random() * 86399)::int AS lag_s,
+               random() AS r_doc, random() AS r_exp, 1 - random() AS r_a1, random() AS r_a2,
+               random() AS r_pdfa, random() AS r_hold, (random() * 999999)::int AS docno,
+               20000 + (random() * 880000)::int AS size
+        FROM generate_series(1, {count})
+    ), h AS (
+        SELECT g.*, p.org_id, v.name AS vendor, v.tax AS vendor_tax,
+               (g.issue + g.lag_days)::timestamp AT TIME ZONE 'UTC'
+                   + g.lag_s * interval '1 second' AS created,
+               {doc_case} AS doc_type,
+               ({_sql_array(EXPENSES)})[1 + floor(g.r_exp * {len(EXPENSES)})::int] AS expense,
+               round(least(50000000, greatest(10, exp(ln(6000) + 1.5 * sqrt(-2 * ln(g.r_a1))
+                     * cos(2 * pi() * g.r_a2))))::numeric, 2) AS amount
+        FROM g JOIN bench_org_pick p ON p.slot = g.slot JOIN bench_vendor v ON v.rank = g.vrank
+    ), o AS (
+        SELECT h.*, {base} + row_number() OVER (ORDER BY created) AS blob_id,
+               row_number() OVER (PARTITION BY org_id ORDER BY created) AS vseq,
+               upper(left(doc_type, 2)) || '{fy % 100:02d}-' || lpad(docno::text, 6, '0')
+                   AS doc_number
+        FROM h
+    )
+    SELECT o.*,
+           (lpad(to_hex((extract(epoch FROM created) * 1000)::bigint), 12, '0') || '7'
+            || substr(r.hex, 14, 3) || substr(r.hex, 17, 16))::uuid AS id,
+           encode(sha256(convert_to('{seed}:' || blob_id, 'UTF8')), 'hex') AS sha,
+           'ฎ ' || vseq || '/{fy}' AS voucher,
+           expense || ' ประจำเดือน' || ({_sql_array(MONTHS)})[extract(month FROM issue)::int]
+               || ' {fy}' AS description,
+           {head_case} || ' เลขที่ ' || doc_number || ' ' || vendor
+               || ' เลขประจำตัวผู้เสียภาษี ' || vendor_tax || ' รายการ ' || expense
+               || ' จำนวนเงิน ' || amount || ' บาท' AS body
+    FROM o, LATERAL (SELECT replace(gen_random_uuid()::text, '-', '') AS hex) r
+    ORDER BY created
+    """
+
+
+def load_postgres_sql(url: str, n: int, seed: int) -> World:
+    """The records generated inside PostgreSQL, one fiscal year at a time (INSERT …
+    SELECT from ``generate_series``): no Python loop per row and no row in Python memory,
+    so 10 M records take minutes, not the hours and tens of GB of :func:`load_postgres`.
+    Sample rows for the queries are drawn from the staging tables."""
+    import psycopg
+
+    rng = random.Random(seed)
+    orgs, world = org_rows(rng)
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    per_year = [n // len(FISCAL_YEARS)] * len(FISCAL_YEARS)
+    per_year[-1] += n - sum(per_year)
+    sample_p = max(0.003, 3000 / n)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"SELECT setseed({(seed % 1000) / 1000})")
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        conn.execute("SET work_mem = '256MB'")
+        conn.execute("SET max_parallel_maintenance_workers = 2")
+        secondary, targets = _drop_secondary_indexes(conn)
+        t0 = time.perf_counter()
+        now = dt.datetime.now(dt.UTC)
+        with conn.cursor() as cur, cur.copy(
+                "COPY organisations (id, code, name, type, parent_id, created_at) "
+                "FROM STDIN") as cp:
+            for row in orgs:
+                cp.write_row((*row, now))
+        conn.execute("SELECT setval(pg_get_serial_sequence('organisations', 'id'), 10000)")
+        conn.execute("DROP TABLE IF EXISTS bench_org_pick, bench_vendor, bench_stage")
+        conn.execute("CREATE UNLOGGED TABLE bench_org_pick (slot int PRIMARY KEY, org_id int)")
+        conn.execute("CREATE UNLOGGED TABLE bench_vendor (rank int PRIMARY KEY, name text, "
+                     "tax text)")
+        slot = 0
+        with conn.cursor() as cur, cur.copy("COPY bench_org_pick FROM STDIN") as cp:
+            for org, weight in zip(world.org_ids, world.org_weights, strict=True):
+                for _ in range(max(1, round(weight * 10))):
+                    cp.write_row((slot, org))
+                    slot += 1
+        with conn.cursor() as cur, cur.copy("COPY bench_vendor FROM STDIN") as cp:
+            for rank, (name, tax) in enumerate(world.vendors, start=1):
+                cp.write_row((rank, name, tax))
+        conn.execute("ANALYZE bench_org_pick, bench_vendor")
+        base = 0
+        for fy, count in zip(FISCAL_YEARS, per_year, strict=True):
+            conn.execute(_stage_sql(fy, count, base, seed, slot, len(world.vendors)))
+            conn.execute(
+                "INSERT INTO blobs (id, sha256, size, media_type, store_key, version_id, "
+                "retain_until, legal_hold, created_at) "
+                "SELECT blob_id, sha, size, CASE WHEN doc_type = 'scan' THEN 'image/png' "
+                "ELSE 'application/pdf' END, 'sha256/' || substr(sha, 1, 2) || '/' || "
+                "substr(sha, 3, 2) || '/' || sha, NULL, created + interval '3650 days', "
+                "false, created FROM bench_stage ORDER BY blob_id")
+            conn.execute(
+                f"INSERT INTO evidence ({', '.join(EVIDENCE_COLS)}, search_text) "
+                "SELECT id, org_id, blob_id, doc_type, %s, voucher, doc_number, issue, vendor, "
+                "vendor_tax, '00000', amount, NULL, 'THB', description, doc_number || '.pdf', "
+                "NULL, 'bench', 'inspected', 1, created, created, CASE WHEN r_pdfa < 0.6 "
+                "THEN true WHEN r_pdfa < 0.7 THEN false END, r_hold < 0.01, "
+                "archive_fold(body) FROM bench_stage ORDER BY blob_id", (fy,))
+            conn.execute(
+                "INSERT INTO blob_texts (blob_id, text, chars, extractor, error, extracted_at) "
+                "SELECT blob_id, body, char_length(body), 'pdfium', NULL, %s "
+                "FROM bench_stage ORDER BY blob_id", (now,))
+            for org, sha, voucher, tax in conn.execute(
+                    "SELECT org_id, sha, voucher, vendor_tax FROM bench_stage "
+                    "WHERE random() < %s", (sample_p,)):
+                world.samples.setdefault("rows", []).append(
+                    {"org": org, "sha": sha, "voucher": voucher, "tax": tax, "fy": fy})
+            conn.execute("DROP TABLE bench_stage")
+            base += count
+            print(f"  FY {fy}: {base:,} rows ({time.perf_counter() - t0:.0f} s)",
+                  file=sys.stderr)
+        conn.execute("DROP TABLE bench_org_pick, bench_vendor")
+        conn.execute("SELECT setval(pg_get_serial_sequence('blobs', 'id'), %s)", (n + 1,))
+        t1 = time.perf_counter()
+        _restore_secondary_indexes(conn, secondary, targets)
         world.samples["load_seconds"] = [t1 - t0, time.perf_counter() - t1]
         save_world(conn, world, n, seed)
     return world
@@ -543,6 +701,10 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--seq-reps", type=int, default=10)
     ap.add_argument("--seed", type=int, default=2568)
+    ap.add_argument("--generate", choices=("auto", "python", "sql"), default="auto",
+                    help="Where PostgreSQL rows are generated: in Python and COPYed (the "
+                         "1 M figures), or in SQL from generate_series (auto: above "
+                         "2,000,000 rows).")
     ap.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database.")
     ap.add_argument("--db", metavar="NAME", default=None,
                     help="Use (and keep) the PostgreSQL database NAME: built on the first run, "
@@ -574,7 +736,10 @@ def main() -> None:
             engine.dispose()
             if world is None:
                 print(f"PostgreSQL: generating {args.rows:,} rows …", file=sys.stderr)
-                world = load_postgres(url, args.rows, args.seed)
+                in_sql = args.generate == "sql" or (args.generate == "auto"
+                                                    and args.rows > 2_000_000)
+                world = (load_postgres_sql if in_sql else load_postgres)(url, args.rows,
+                                                                         args.seed)
             else:
                 print(f"PostgreSQL: reusing {dbname} (migrated in "
                       f"{time.perf_counter() - t0:.0f} s)", file=sys.stderr)
