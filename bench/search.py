@@ -26,6 +26,7 @@ import math
 import os
 import random
 import statistics
+import string
 import sys
 import tempfile
 import time
@@ -372,7 +373,7 @@ def _stage_sql(fy: int, count: int, base: int, seed: int, slots: int, vendors: i
     )
     SELECT o.*,
            (lpad(to_hex((extract(epoch FROM created) * 1000)::bigint), 12, '0') || '7'
-            || substr(r.hex, 14, 3) || substr(r.hex, 17, 16))::uuid AS id,
+            || substr(r.hex, 1, 3) || '8' || substr(r.hex, 4, 15))::uuid AS id,
            encode(sha256(convert_to('{seed}:' || blob_id, 'UTF8')), 'hex') AS sha,
            'ฎ ' || vseq || '/{fy}' AS voucher,
            expense || ' ประจำเดือน' || ({_sql_array(MONTHS)})[extract(month FROM issue)::int]
@@ -380,7 +381,7 @@ def _stage_sql(fy: int, count: int, base: int, seed: int, slots: int, vendors: i
            {head_case} || ' เลขที่ ' || doc_number || ' ' || vendor
                || ' เลขประจำตัวผู้เสียภาษี ' || vendor_tax || ' รายการ ' || expense
                || ' จำนวนเงิน ' || amount || ' บาท' AS body
-    FROM o, LATERAL (SELECT replace(gen_random_uuid()::text, '-', '') AS hex) r
+    FROM o, LATERAL (SELECT md5(o.blob_id || ':' || random()) AS hex) r
     ORDER BY created
     """
 
@@ -443,7 +444,8 @@ def load_postgres_sql(url: str, n: int, seed: int) -> World:
                 "vendor_tax, '00000', amount, NULL, 'THB', description, doc_number || '.pdf', "
                 "NULL, 'bench', 'inspected', 1, created, created, CASE WHEN r_pdfa < 0.6 "
                 "THEN true WHEN r_pdfa < 0.7 THEN false END, r_hold < 0.01, "
-                "archive_fold(body) FROM bench_stage ORDER BY blob_id", (fy,))
+                "translate(body, %s, %s) FROM bench_stage ORDER BY blob_id",  # = search_text
+                (fy, string.ascii_uppercase, string.ascii_lowercase))
             conn.execute(
                 "INSERT INTO blob_texts (blob_id, text, chars, extractor, error, extracted_at) "
                 "SELECT blob_id, body, char_length(body), 'pdfium', NULL, %s "
