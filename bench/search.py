@@ -254,11 +254,23 @@ def _drop_secondary_indexes(conn: Any) -> tuple[list[Any], list[Any]]:
         "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_index i ON i.indexrelid = c.oid "
         "WHERE i.indrelid IN ('evidence'::regclass, 'blobs'::regclass, "
         "'blob_texts'::regclass) AND a.attstattarget > 0").fetchall()
+    # kept in the database until they are built again: a run interrupted during the load
+    # finds them there
+    conn.execute("CREATE TABLE IF NOT EXISTS bench_dropped (name text, ddl text, "
+                 "attnum int, target int)")
+    for name, ddl in secondary:
+        conn.execute("INSERT INTO bench_dropped VALUES (%s, %s, NULL, NULL)", (name, ddl))
+    for name, column, target in targets:
+        conn.execute("INSERT INTO bench_dropped VALUES (%s, NULL, %s, %s)",
+                     (name, column, target))
     for name, _ in secondary:
         conn.execute(f'DROP INDEX "{name}"')
     for table in ("evidence", "blobs", "blob_texts"):
         conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
-    return secondary, targets
+    saved = conn.execute("SELECT DISTINCT name, ddl, attnum, target FROM bench_dropped "
+                         "ORDER BY name").fetchall()
+    return ([(name, ddl) for name, ddl, _, _ in saved if ddl is not None],
+            [(name, col, tgt) for name, ddl, col, tgt in saved if ddl is None])
 
 
 def _restore_secondary_indexes(conn: Any, secondary: list[Any], targets: list[Any]) -> None:
@@ -270,6 +282,7 @@ def _restore_secondary_indexes(conn: Any, secondary: list[Any], targets: list[An
         print(f"  index {name} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr)
     for name, column, target in targets:
         conn.execute(f'ALTER INDEX "{name}" ALTER COLUMN {column} SET STATISTICS {target}')
+    conn.execute("DROP TABLE bench_dropped")
     conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
 
 
@@ -386,11 +399,17 @@ def _stage_sql(fy: int, count: int, base: int, seed: int, slots: int, vendors: i
     """
 
 
-def load_postgres_sql(url: str, n: int, seed: int) -> World:
-    """The records generated inside PostgreSQL, one fiscal year at a time (INSERT …
-    SELECT from ``generate_series``): no Python loop per row and no row in Python memory,
-    so 10 M records take minutes, not the hours and tens of GB of :func:`load_postgres`.
-    Sample rows for the queries are drawn from the staging tables."""
+def load_postgres_sql(url: str, n: int, seed: int, workers: int = 3) -> World:
+    """The records generated inside PostgreSQL, one fiscal year per statement batch
+    (INSERT … SELECT from ``generate_series``), ``workers`` years at a time on as many
+    connections, then the secondary indexes built ``workers`` at a time: no Python loop
+    per row and no row in Python memory, so 10 M records take minutes, not the hours and
+    tens of GB of :func:`load_postgres`. Sample rows for the queries are drawn from the
+    staging tables. A year already loaded by an interrupted run (its last blob text is
+    there) is kept, and its samples are drawn from the tables."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
     import psycopg
 
     rng = random.Random(seed)
@@ -398,23 +417,30 @@ def load_postgres_sql(url: str, n: int, seed: int) -> World:
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     per_year = [n // len(FISCAL_YEARS)] * len(FISCAL_YEARS)
     per_year[-1] += n - sum(per_year)
+    bases = [sum(per_year[:i]) for i in range(len(per_year))]
     sample_p = max(0.003, 3000 / n)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"SELECT setseed({(seed % 1000) / 1000})")
+    lock = threading.Lock()
+
+    def connect() -> Any:
+        conn = psycopg.connect(dsn, autocommit=True)
         conn.execute("SET synchronous_commit = off")
-        conn.execute("SET maintenance_work_mem = '1GB'")
         conn.execute("SET work_mem = '256MB'")
-        conn.execute("SET max_parallel_maintenance_workers = 2")
+        conn.execute("SET maintenance_work_mem = '768MB'")
+        conn.execute("SET max_parallel_maintenance_workers = 0")
+        return conn
+
+    with connect() as conn:
         secondary, targets = _drop_secondary_indexes(conn)
         t0 = time.perf_counter()
         now = dt.datetime.now(dt.UTC)
-        with conn.cursor() as cur, cur.copy(
-                "COPY organisations (id, code, name, type, parent_id, created_at) "
-                "FROM STDIN") as cp:
-            for row in orgs:
-                cp.write_row((*row, now))
-        conn.execute("SELECT setval(pg_get_serial_sequence('organisations', 'id'), 10000)")
-        conn.execute("DROP TABLE IF EXISTS bench_org_pick, bench_vendor, bench_stage")
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM organisations)").fetchone()[0]:
+            with conn.cursor() as cur, cur.copy(
+                    "COPY organisations (id, code, name, type, parent_id, created_at) "
+                    "FROM STDIN") as cp:
+                for row in orgs:
+                    cp.write_row((*row, now))
+            conn.execute("SELECT setval(pg_get_serial_sequence('organisations', 'id'), 10000)")
+        conn.execute("DROP TABLE IF EXISTS bench_org_pick, bench_vendor")
         conn.execute("CREATE UNLOGGED TABLE bench_org_pick (slot int PRIMARY KEY, org_id int)")
         conn.execute("CREATE UNLOGGED TABLE bench_vendor (rank int PRIMARY KEY, name text, "
                      "tax text)")
@@ -428,41 +454,81 @@ def load_postgres_sql(url: str, n: int, seed: int) -> World:
             for rank, (name, tax) in enumerate(world.vendors, start=1):
                 cp.write_row((rank, name, tax))
         conn.execute("ANALYZE bench_org_pick, bench_vendor")
-        base = 0
-        for fy, count in zip(FISCAL_YEARS, per_year, strict=True):
-            conn.execute(_stage_sql(fy, count, base, seed, slot, len(world.vendors)))
-            conn.execute(
-                "INSERT INTO blobs (id, sha256, size, media_type, store_key, version_id, "
-                "retain_until, legal_hold, created_at) "
-                "SELECT blob_id, sha, size, CASE WHEN doc_type = 'scan' THEN 'image/png' "
-                "ELSE 'application/pdf' END, 'sha256/' || substr(sha, 1, 2) || '/' || "
-                "substr(sha, 3, 2) || '/' || sha, NULL, created + interval '3650 days', "
-                "false, created FROM bench_stage ORDER BY blob_id")
-            conn.execute(
-                f"INSERT INTO evidence ({', '.join(EVIDENCE_COLS)}, search_text) "
-                "SELECT id, org_id, blob_id, doc_type, %s, voucher, doc_number, issue, vendor, "
-                "vendor_tax, '00000', amount, NULL, 'THB', description, doc_number || '.pdf', "
-                "NULL, 'bench', 'inspected', 1, created, created, CASE WHEN r_pdfa < 0.6 "
-                "THEN true WHEN r_pdfa < 0.7 THEN false END, r_hold < 0.01, "
-                "translate(body, %s, %s) FROM bench_stage ORDER BY blob_id",  # = search_text
-                (fy, string.ascii_uppercase, string.ascii_lowercase))
-            conn.execute(
-                "INSERT INTO blob_texts (blob_id, text, chars, extractor, error, extracted_at) "
-                "SELECT blob_id, body, char_length(body), 'pdfium', NULL, %s "
-                "FROM bench_stage ORDER BY blob_id", (now,))
-            for org, sha, voucher, tax in conn.execute(
-                    "SELECT org_id, sha, voucher, vendor_tax FROM bench_stage "
-                    "WHERE random() < %s", (sample_p,)):
+
+    def load_year(fy: int, count: int, base: int) -> None:
+        stage = f"bench_stage_{fy}"
+        with connect() as conn:
+            conn.execute(f"SELECT setseed({((seed + fy) % 1000) / 1000})")
+            done = conn.execute("SELECT EXISTS (SELECT 1 FROM blob_texts WHERE blob_id = %s)",
+                                (base + count,)).fetchone()[0]
+            if done:
+                rows = conn.execute(
+                    "SELECT e.org_id, b.sha256, e.voucher_no, e.issuer_tax_id FROM blobs b "
+                    "JOIN evidence e ON e.blob_id = b.id WHERE b.id BETWEEN %s AND %s "
+                    "AND random() < %s", (base + 1, base + count, sample_p)).fetchall()
+            else:
+                for table in ("blob_texts", "evidence", "blobs"):   # a half-loaded year
+                    conn.execute(f"DELETE FROM {table} WHERE "
+                                 f"{'id' if table == 'blobs' else 'blob_id'} BETWEEN %s AND %s",
+                                 (base + 1, base + count))
+                conn.execute(f"DROP TABLE IF EXISTS {stage}")
+                conn.execute(_stage_sql(fy, count, base, seed, slot, len(world.vendors))
+                             .replace("bench_stage", stage))
+                conn.execute(
+                    "INSERT INTO blobs (id, sha256, size, media_type, store_key, version_id, "
+                    "retain_until, legal_hold, created_at) "
+                    "SELECT blob_id, sha, size, CASE WHEN doc_type = 'scan' THEN 'image/png' "
+                    "ELSE 'application/pdf' END, 'sha256/' || substr(sha, 1, 2) || '/' || "
+                    "substr(sha, 3, 2) || '/' || sha, NULL, created + interval '3650 days', "
+                    f"false, created FROM {stage} ORDER BY blob_id")
+                conn.execute(
+                    f"INSERT INTO evidence ({', '.join(EVIDENCE_COLS)}, search_text) "
+                    "SELECT id, org_id, blob_id, doc_type, %s, voucher, doc_number, issue, "
+                    "vendor, vendor_tax, '00000', amount, NULL, 'THB', description, "
+                    "doc_number || '.pdf', NULL, 'bench', 'inspected', 1, created, created, "
+                    "CASE WHEN r_pdfa < 0.6 THEN true WHEN r_pdfa < 0.7 THEN false END, "
+                    "r_hold < 0.01, "
+                    f"translate(body, %s, %s) FROM {stage} ORDER BY blob_id",  # = search_text
+                    (fy, string.ascii_uppercase, string.ascii_lowercase))
+                conn.execute(
+                    "INSERT INTO blob_texts (blob_id, text, chars, extractor, error, "
+                    f"extracted_at) SELECT blob_id, body, char_length(body), 'pdfium', NULL, %s "
+                    f"FROM {stage} ORDER BY blob_id", (now,))
+                rows = conn.execute(
+                    f"SELECT org_id, sha, voucher, vendor_tax FROM {stage} WHERE random() < %s",
+                    (sample_p,)).fetchall()
+                conn.execute(f"DROP TABLE {stage}")
+        with lock:
+            for org, sha, voucher, tax in rows:
                 world.samples.setdefault("rows", []).append(
                     {"org": org, "sha": sha, "voucher": voucher, "tax": tax, "fy": fy})
-            conn.execute("DROP TABLE bench_stage")
-            base += count
-            print(f"  FY {fy}: {base:,} rows ({time.perf_counter() - t0:.0f} s)",
-                  file=sys.stderr)
+            print(f"  FY {fy}: {count:,} rows{' (kept)' if done else ''} "
+                  f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(load_year, FISCAL_YEARS, per_year, bases))
+    world.samples["rows"].sort(key=lambda r: (r["fy"], r["sha"]))   # same order every run
+    with connect() as conn:
         conn.execute("DROP TABLE bench_org_pick, bench_vendor")
         conn.execute("SELECT setval(pg_get_serial_sequence('blobs', 'id'), %s)", (n + 1,))
-        t1 = time.perf_counter()
-        _restore_secondary_indexes(conn, secondary, targets)
+        for table in ("evidence", "blobs", "blob_texts"):
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+    t1 = time.perf_counter()
+
+    def build(name: str, ddl: str) -> None:
+        with connect() as conn:
+            conn.execute(ddl)
+        print(f"  index {name} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr)
+
+    # the biggest first, so that the small ones fill in around it
+    order = sorted(secondary, key=lambda item: ("gin" not in item[1], item[0]))
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda item: build(*item), order))
+    with connect() as conn:
+        for name, column, target in targets:
+            conn.execute(f'ALTER INDEX "{name}" ALTER COLUMN {column} SET STATISTICS {target}')
+        conn.execute("DROP TABLE bench_dropped")
+        conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
         world.samples["load_seconds"] = [t1 - t0, time.perf_counter() - t1]
         save_world(conn, world, n, seed)
     return world

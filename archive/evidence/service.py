@@ -8,6 +8,7 @@ written — in the caller's transaction. A crash after the put leaves an orphan 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,7 +49,7 @@ from archive.orgs.models import Organisation
 from archive.queue.service import enqueue_many
 from archive.retention.schedules.models import RetentionSchedule
 from archive.retention.schedules.service import schedule_for, tombstone_view
-from archive.storage import ObjectStore, blob_key
+from archive.storage import ObjectInfo, ObjectStore, blob_key
 from archive.storage.verified import read_verified
 from archive.thai import fiscal_year as thai_fiscal_year
 from archive.thai import fiscal_year_bounds
@@ -84,37 +85,117 @@ _INSERT_EVIDENCE = sa.insert(table_of(Evidence))
 def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool: Spool,
            meta: EvidenceMetadata, filename: str, client_media_type: str | None,
            policy: IngestPolicy) -> IngestResult:
+    plan = plan_ingest(session, principal, spool=spool, meta=meta, filename=filename,
+                       policy=policy)
+    info = put_bytes(store, plan) if plan.blob is None else None
+    return record_ingest(session, principal, plan, info, client_media_type=client_media_type)
+
+
+@dataclass
+class IngestPlan:
+    """What :func:`plan_ingest` checked and decided, before any write: the bytes go to the
+    store (:func:`put_bytes`) only if ``blob`` is None (new bytes), and then the rows
+    (:func:`record_ingest`). A batch plans every item, puts the new bytes concurrently
+    with no database connection held, and records each item in a savepoint."""
+
+    spool: Spool
+    meta: EvidenceMetadata
+    filename: str
+    org: Organisation
+    fy_source: str | None
+    sha: str
+    media_type: str
+    schedule_id: int | None
+    blob: Blob | None                 # existing bytes, else None
+    retain_until: dt.datetime | None  # the lock of new bytes
+
+
+@dataclass
+class Lookups:
+    """Answers the items of one batch share (one unit of work): organisations in scope by
+    code, schedules by document type, and the blobs of the batch's SHA-256s, fetched in
+    one query (None: new bytes)."""
+
+    orgs: dict[str, Organisation] = dataclasses.field(default_factory=dict)
+    schedules: dict[str, int] = dataclasses.field(default_factory=dict)
+    blobs: dict[str, Blob | None] = dataclasses.field(default_factory=dict)
+    schedule_rows: dict[int, RetentionSchedule | None] = dataclasses.field(default_factory=dict)
+
+    def prefetch_blobs(self, session: Session, shas: list[str]) -> None:
+        found = {b.sha256: b for b in session.scalars(
+            sa.select(Blob).where(Blob.sha256.in_(sorted(set(shas)))))}
+        self.blobs.update({sha: found.get(sha) for sha in shas})
+
+
+def plan_ingest(session: Session, principal: Principal, *, spool: Spool,
+                meta: EvidenceMetadata, filename: str, policy: IngestPolicy,
+                lookups: Lookups | None = None) -> IngestPlan:
+    """Every check of an ingest (role, scope, fiscal year, media type, destroyed bytes);
+    reads only."""
     require(principal, "evidence.create")
-    org = scope.org_in_scope(session, principal, meta.org_code)
+    lookups = lookups or Lookups()
+    org = lookups.orgs.get(meta.org_code)
+    if org is None:
+        org = lookups.orgs[meta.org_code] = scope.org_in_scope(session, principal,
+                                                               meta.org_code)
     fy_source = meta.fiscal_year_source
     if fy_source == "typed" and _check_fiscal_year(meta.fiscal_year, meta.issue_date,
                                                    confirmed=meta.confirm_fiscal_year):
         fy_source = "confirmed"
     sha = spool.sha256 or spool.finish()
     media_type = check_media_type(spool.head, spool.size, filename, policy.allowed_media_types)
-    schedule_id = schedule_for(session, meta.doc_type)
-
-    blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
-    new = blob is None
+    schedule_id = lookups.schedules.get(meta.doc_type)
+    if schedule_id is None:
+        schedule_id = lookups.schedules[meta.doc_type] = schedule_for(session, meta.doc_type)
+    blob = lookups.blobs[sha] if sha in lookups.blobs else \
+        session.scalar(_BLOB_BY_SHA, {"sha": sha})
+    retain_until = None
     if blob is None:
-        retain_until = new_bytes_lock(session.get(RetentionSchedule, schedule_id)
-                                      if schedule_id else None, policy,
+        if schedule_id not in lookups.schedule_rows:
+            lookups.schedule_rows[schedule_id] = session.get(RetentionSchedule, schedule_id) \
+                if schedule_id else None
+        retain_until = new_bytes_lock(lookups.schedule_rows[schedule_id], policy,
                                       fiscal_year_for_lock(meta.fiscal_year or
                                                            thai_fiscal_year(clock.today()),
                                                            meta.issue_date))
-        blob = _store_new_blob(session, store, spool, sha, media_type, retain_until)
     elif blob.deleted_at is not None:
         raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
                        "archived again under the same record history", code="blob_destroyed")
+    return IngestPlan(spool, meta, filename, org, fy_source, sha, media_type, schedule_id,
+                      blob, retain_until)
+
+
+def put_bytes(store: ObjectStore, plan: IngestPlan) -> ObjectInfo:
+    """Put new bytes into the store (no database access: a batch runs these in threads)."""
+    assert plan.retain_until is not None
+    return store.put(blob_key(plan.sha), plan.spool.source(), plan.spool.size,
+                     retain_until=plan.retain_until, content_type=plan.media_type)
+
+
+def record_ingest(session: Session, principal: Principal, plan: IngestPlan,
+                  info: ObjectInfo | None, *, client_media_type: str | None,
+                  jobs: list[tuple[str, dict[str, Any], str | None]] | None = None
+                  ) -> IngestResult:
+    """The rows of a planned ingest whose new bytes are in the store (``info``): the blob
+    row, the record, its jobs and its audit event, in the caller's transaction. With
+    ``jobs`` the follow-up jobs are added to that list, for the caller to enqueue (a batch
+    enqueues all of its items' jobs in one statement)."""
+    meta, spool, sha = plan.meta, plan.spool, plan.sha
+    blob = plan.blob
+    new = blob is None
+    if blob is None:
+        assert info is not None and plan.retain_until is not None
+        blob = _new_blob_row(session, spool, sha, plan.media_type, plan.retain_until, info)
     failpoint("ingest.after_put")
     duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
+    org = plan.org
 
     now = clock.now()
-    row = {**meta.row_values(), "fiscal_year_source": fy_source, "id": uuid7(), "org_id": org.id,
-           "blob_id": blob.id, "original_filename": filename,
+    row = {**meta.row_values(), "fiscal_year_source": plan.fy_source, "id": uuid7(),
+           "org_id": org.id, "blob_id": blob.id, "original_filename": plan.filename,
            "client_media_type": client_media_type, "uploaded_by": principal.name,
            "status": "received", "version": 1, "on_hold": False, "pdfa_compliant": None,
-           "schedule_id": schedule_id, "retain_until": None,
+           "schedule_id": plan.schedule_id, "retain_until": None,
            "retention_basis": None, "created_at": now, "updated_at": now}
     row["meta_hash"] = versions.version_hash(
         evidence_id=row["id"], version=1, fields=versions.fields_of(row), blob_sha256=sha,
@@ -124,13 +205,18 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     # transient view of exactly the row written.
     session.execute(_INSERT_EVIDENCE, row)
     evidence = Evidence(**row)
-    enqueue_many(session, [("inspect", {"evidence_id": str(evidence.id)}, None),
-                           ("extract_text", {"blob_id": blob.id}, f"extract_text:{blob.id}"),
-                           ("retention_compute", {"evidence_id": str(evidence.id)}, None)])
+    follow_up: list[tuple[str, dict[str, Any], str | None]] = [
+        ("inspect", {"evidence_id": str(evidence.id)}, None),
+        ("extract_text", {"blob_id": blob.id}, f"extract_text:{blob.id}"),
+        ("retention_compute", {"evidence_id": str(evidence.id)}, None)]
+    if jobs is None:
+        enqueue_many(session, follow_up)
+    else:
+        jobs += follow_up
     audit.record(session, actor=principal, action="evidence.create", target_type="evidence",
                  target_id=evidence.id, org_id=org.id,
-                 details={"sha256": sha, "size": spool.size, "media_type": media_type,
-                          "filename": filename, "doc_type": meta.doc_type,
+                 details={"sha256": sha, "size": spool.size, "media_type": plan.media_type,
+                          "filename": plan.filename, "doc_type": meta.doc_type,
                           "duplicate": bool(duplicate_of), "version": 1,
                           "meta_hash": row["meta_hash"]})
     return IngestResult(evidence, blob, org, duplicate_of)
@@ -196,17 +282,14 @@ def new_bytes_lock(schedule: RetentionSchedule | None, policy: IngestPolicy, fis
     return max(horizon, years_after(start_of_day(after_year), years))
 
 
-def _store_new_blob(session: Session, store: ObjectStore, spool: Spool, sha: str,
-                    media_type: str, retain_until: dt.datetime) -> Blob:
-    key = blob_key(sha)
-    info = store.put(key, spool.source(), spool.size, retain_until=retain_until,
-                     content_type=media_type)
+def _new_blob_row(session: Session, spool: Spool, sha: str, media_type: str,
+                  retain_until: dt.datetime, info: ObjectInfo) -> Blob:
     # A concurrent upload of the same new bytes may have inserted the row meanwhile; the
     # insert is then a no-op and both uploads share that blob.
-    row = {"sha256": sha, "size": spool.size, "media_type": media_type, "store_key": key,
-           "version_id": info.version_id, "retain_until": retain_until, "legal_hold": False,
-           "created_at": clock.now(), "deleted_at": None, "fixity_checked_at": None,
-           "fixity_ok": None}
+    row = {"sha256": sha, "size": spool.size, "media_type": media_type,
+           "store_key": blob_key(sha), "version_id": info.version_id,
+           "retain_until": retain_until, "legal_hold": False, "created_at": clock.now(),
+           "deleted_at": None, "fixity_checked_at": None, "fixity_ok": None}
     inserted = upsert_ignore(session, table_of(Blob), row, ["sha256"],
                              returning=table_of(Blob).c.id)
     if inserted:
