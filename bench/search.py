@@ -604,6 +604,37 @@ def create_named_database(pg: Any, name: str) -> None:
     engine.dispose()
 
 
+def storage_report(url: str, n: int, target: int = 400_000_000) -> str:
+    """Bytes on disk per table (heap + TOAST) and per index, per record, and multiplied
+    out to ``target`` records (linear: every structure here grows with the records)."""
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, CASE WHEN c.relkind = 'i' THEN 'index' ELSE 'table' END, "
+            "CASE WHEN c.relkind = 'i' THEN pg_relation_size(c.oid) "
+            "ELSE pg_table_size(c.oid) END, t.relname "
+            "FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid "
+            "LEFT JOIN pg_class t ON t.oid = coalesce(i.indrelid, c.oid) "
+            "WHERE t.relname IN ('evidence', 'blobs', 'blob_texts') "
+            "AND c.relkind IN ('r', 'i') ORDER BY 4, 2 DESC, 3 DESC").fetchall()
+    total = sum(size for _, _, size, _ in rows)
+
+    def gb(size: float) -> str:
+        return f"{size / 1e9:,.2f} GB" if size < 1e12 else f"{size / 1e12:,.2f} TB"
+
+    lines = [f"#### Storage at {n:,} records (PostgreSQL, after VACUUM ANALYZE)", "",
+             f"| relation | kind | on disk | bytes per record | × {target / 1e6:,.0f} M records |",
+             "|---|---|---:|---:|---:|"]
+    for name, kind, size, _ in rows:
+        lines.append(f"| {name} | {kind} | {gb(size)} | {size / n:,.0f} | "
+                     f"{gb(size / n * target)} |")
+    lines.append(f"| **all three tables** | | **{gb(total)}** | **{total / n:,.0f}** | "
+                 f"**{gb(total / n * target)}** |")
+    return "\n".join(lines) + "\n"
+
+
 # -- queries ------------------------------------------------------------------------------
 
 TEXT_QUERIES = ["วัสดุสำนักงาน", "เชื้อเพลิง", "คอนกรีต", "ลอยกระทง", "พิษสุนัขบ้า", "ทรัพย์ทวี",
@@ -814,6 +845,8 @@ def main() -> None:
                 analyse(url)
             load, index = world.samples["load_seconds"]
             print(f"loaded in {load:.0f} s, indexed in {index:.0f} s", file=sys.stderr)
+            report.append(storage_report(url, args.rows))
+            print(report[-1])
             results = run_queries(url, world, args.reps, args.seq_reps)
             report.append(table(f"PostgreSQL, {args.rows:,} records (load {load:.0f} s + "
                                 f"indexes {index:.0f} s)", results))

@@ -9,10 +9,13 @@ its audit-chain append and one round trip to the store at a time. A batch pays t
    once per distinct SHA-256 (the write-order rule: every object is in the store before
    any row points at it; a crash after a put leaves an orphan that ``archive verify``
    reports, never a row that points at nothing);
-3. **record** the rows of every item in one unit of work, each in a savepoint of its own
-   (:func:`service.record_ingest`): an item that fails leaves nothing behind and the
-   others stand. The audit chain is appended once, at the commit, for all the items, and
-   the follow-up jobs of all of them are enqueued in one statement.
+3. **record** the rows of every item in one unit of work: all at once in one savepoint
+   when every item is new bytes (:func:`service.record_new_many`, a few statements for the
+   whole batch: a backlog's usual case), otherwise — duplicates in the batch, or the fast
+   path failed — each in a savepoint of its own (:func:`service.record_ingest`): an item
+   that fails leaves nothing behind and the others stand. The audit chain is appended
+   once, at the commit, for all the items, and their follow-up jobs are enqueued in one
+   statement.
 
 An item's result is the HTTP status it would have had alone (201, 409, 413, 415, 422,
 403, 404, 503) and the record or the error.
@@ -25,6 +28,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from archive import audit
 from archive.accounts.principal import Principal, require
@@ -88,6 +94,10 @@ def ingest_batch(units: UnitsOfWork, store: ObjectStore, principal: Principal,
     with units() as session:
         for attempt in refusals:
             audit.record(session, **attempt)  # type: ignore[arg-type]
+        ready = {i: plan for i, plan in plans.items()
+                 if plan.blob is not None or not isinstance(stored.get(plan.sha), ArchiveError)}
+        if _record_all_at_once(session, principal, ready, stored, items, results):
+            plans = {i: plan for i, plan in plans.items() if i not in ready}
         recorded: dict[str, Blob] = {}
         jobs: list[tuple[str, dict[str, Any], str | None]] = []
         for i, plan in plans.items():
@@ -117,6 +127,33 @@ def ingest_batch(units: UnitsOfWork, store: ObjectStore, principal: Principal,
         if jobs:
             enqueue_many(session, jobs)
     return results
+
+
+def _record_all_at_once(session: Session, principal: Principal,
+                        plans: dict[int, service.IngestPlan],
+                        stored: dict[str, ObjectInfo | ArchiveError], items: Sequence[BatchItem],
+                        results: list[ItemResult]) -> bool:
+    """The fast path: every item new bytes, each SHA-256 once, all rows in a few
+    statements in one savepoint. False (and nothing written) when the batch holds
+    duplicates or a statement fails: then each item is recorded on its own."""
+    shas = [plan.sha for plan in plans.values()]
+    if not plans or any(plan.blob is not None for plan in plans.values()) or \
+            len(set(shas)) != len(shas):
+        return False
+    pending = audit_service.queued(session)
+    savepoint = session.begin_nested()
+    try:
+        done = service.record_new_many(session, principal, [
+            (plan, stored[plan.sha], items[i].client_media_type)  # type: ignore[misc]
+            for i, plan in plans.items()])
+        savepoint.commit()
+    except (ArchiveError, sa.exc.DBAPIError):
+        savepoint.rollback()
+        audit_service.requeue(session, pending)
+        return False
+    for i, result in zip(plans, done, strict=True):
+        results[i].result = result
+    return True
 
 
 def _put_new_bytes(store: ObjectStore, plans: dict[int, service.IngestPlan],

@@ -172,54 +172,103 @@ def put_bytes(store: ObjectStore, plan: IngestPlan) -> ObjectInfo:
                      retain_until=plan.retain_until, content_type=plan.media_type)
 
 
+Jobs = list[tuple[str, dict[str, Any], str | None]]
+
+
 def record_ingest(session: Session, principal: Principal, plan: IngestPlan,
                   info: ObjectInfo | None, *, client_media_type: str | None,
-                  jobs: list[tuple[str, dict[str, Any], str | None]] | None = None
-                  ) -> IngestResult:
+                  jobs: Jobs | None = None) -> IngestResult:
     """The rows of a planned ingest whose new bytes are in the store (``info``): the blob
     row, the record, its jobs and its audit event, in the caller's transaction. With
     ``jobs`` the follow-up jobs are added to that list, for the caller to enqueue (a batch
     enqueues all of its items' jobs in one statement)."""
-    meta, spool, sha = plan.meta, plan.spool, plan.sha
     blob = plan.blob
     new = blob is None
     if blob is None:
-        assert info is not None and plan.retain_until is not None
-        blob = _new_blob_row(session, spool, sha, plan.media_type, plan.retain_until, info)
+        assert info is not None
+        values = _blob_values(plan, info)
+        inserted = upsert_ignore(session, table_of(Blob), values, ["sha256"],
+                                 returning=table_of(Blob).c.id)
+        # A concurrent upload of the same new bytes may have inserted the row meanwhile;
+        # the insert is then a no-op and both uploads share that blob.
+        blob = Blob(id=inserted[0], **values) if inserted else \
+            session.scalar(_BLOB_BY_SHA, {"sha": plan.sha})
+        assert blob is not None
     failpoint("ingest.after_put")
     duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
-    org = plan.org
+    row = _evidence_row(principal, plan, blob, client_media_type)
+    # A Core INSERT: the ORM's unit-of-work flush of one new object cost more CPU than
+    # the rest of the ingest's statements together. The object handed back is a
+    # transient view of exactly the row written.
+    session.execute(_INSERT_EVIDENCE, row)
+    follow_up: Jobs = []
+    result = _recorded(session, principal, plan, blob, row, duplicate_of, follow_up)
+    if jobs is None:
+        enqueue_many(session, follow_up)
+    else:
+        jobs += follow_up
+    return result
 
+
+def record_new_many(session: Session, principal: Principal,
+                    entries: list[tuple[IngestPlan, ObjectInfo, str | None]]) -> list[IngestResult]:
+    """What :func:`record_ingest` writes for each entry, in a few statements for all of
+    them: a batch's fast path, for new bytes only, each SHA-256 once (the caller checks;
+    a duplicate needs :func:`record_ingest`, which finds the records holding it)."""
+    assert all(plan.blob is None for plan, _, _ in entries)
+    assert len({plan.sha for plan, _, _ in entries}) == len(entries)
+    values = [_blob_values(plan, info) for plan, info, _ in entries]
+    upsert_ignore(session, table_of(Blob), values, ["sha256"])
+    blobs = {b.sha256: b for b in session.scalars(
+        sa.select(Blob).where(Blob.sha256.in_([v["sha256"] for v in values])))}
+    failpoint("ingest.after_put")
+    rows = [_evidence_row(principal, plan, blobs[plan.sha], ctype)
+            for plan, _, ctype in entries]
+    session.execute(_INSERT_EVIDENCE, rows)
+    jobs: Jobs = []
+    results = [_recorded(session, principal, plan, blobs[plan.sha], row, [], jobs)
+               for (plan, _, _), row in zip(entries, rows, strict=True)]
+    enqueue_many(session, jobs)
+    return results
+
+
+def _blob_values(plan: IngestPlan, info: ObjectInfo) -> dict[str, Any]:
+    assert plan.retain_until is not None
+    return {"sha256": plan.sha, "size": plan.spool.size, "media_type": plan.media_type,
+            "store_key": blob_key(plan.sha), "version_id": info.version_id,
+            "retain_until": plan.retain_until, "legal_hold": False, "created_at": clock.now(),
+            "deleted_at": None, "fixity_checked_at": None, "fixity_ok": None}
+
+
+def _evidence_row(principal: Principal, plan: IngestPlan, blob: Blob,
+                  client_media_type: str | None) -> dict[str, Any]:
     now = clock.now()
-    row = {**meta.row_values(), "fiscal_year_source": plan.fy_source, "id": uuid7(),
-           "org_id": org.id, "blob_id": blob.id, "original_filename": plan.filename,
+    row = {**plan.meta.row_values(), "fiscal_year_source": plan.fy_source, "id": uuid7(),
+           "org_id": plan.org.id, "blob_id": blob.id, "original_filename": plan.filename,
            "client_media_type": client_media_type, "uploaded_by": principal.name,
            "status": "received", "version": 1, "on_hold": False, "pdfa_compliant": None,
            "schedule_id": plan.schedule_id, "retain_until": None,
            "retention_basis": None, "created_at": now, "updated_at": now}
     row["meta_hash"] = versions.version_hash(
-        evidence_id=row["id"], version=1, fields=versions.fields_of(row), blob_sha256=sha,
-        previous=None)
-    # A Core INSERT: the ORM's unit-of-work flush of one new object cost more CPU than
-    # the rest of the ingest's statements together. The object handed back is a
-    # transient view of exactly the row written.
-    session.execute(_INSERT_EVIDENCE, row)
+        evidence_id=row["id"], version=1, fields=versions.fields_of(row),
+        blob_sha256=plan.sha, previous=None)
+    return row
+
+
+def _recorded(session: Session, principal: Principal, plan: IngestPlan, blob: Blob,
+              row: dict[str, Any], duplicate_of: list[uuid.UUID], jobs: Jobs) -> IngestResult:
+    """After the record's row: its follow-up jobs (into ``jobs``) and its audit event."""
     evidence = Evidence(**row)
-    follow_up: list[tuple[str, dict[str, Any], str | None]] = [
-        ("inspect", {"evidence_id": str(evidence.id)}, None),
-        ("extract_text", {"blob_id": blob.id}, f"extract_text:{blob.id}"),
-        ("retention_compute", {"evidence_id": str(evidence.id)}, None)]
-    if jobs is None:
-        enqueue_many(session, follow_up)
-    else:
-        jobs += follow_up
+    jobs += [("inspect", {"evidence_id": str(evidence.id)}, None),
+             ("extract_text", {"blob_id": blob.id}, f"extract_text:{blob.id}"),
+             ("retention_compute", {"evidence_id": str(evidence.id)}, None)]
     audit.record(session, actor=principal, action="evidence.create", target_type="evidence",
-                 target_id=evidence.id, org_id=org.id,
-                 details={"sha256": sha, "size": spool.size, "media_type": plan.media_type,
-                          "filename": plan.filename, "doc_type": meta.doc_type,
-                          "duplicate": bool(duplicate_of), "version": 1,
-                          "meta_hash": row["meta_hash"]})
-    return IngestResult(evidence, blob, org, duplicate_of)
+                 target_id=evidence.id, org_id=plan.org.id,
+                 details={"sha256": plan.sha, "size": plan.spool.size,
+                          "media_type": plan.media_type, "filename": plan.filename,
+                          "doc_type": plan.meta.doc_type, "duplicate": bool(duplicate_of),
+                          "version": 1, "meta_hash": row["meta_hash"]})
+    return IngestResult(evidence, blob, plan.org, duplicate_of)
 
 
 def _duplicates_in_scope(session: Session, principal: Principal, blob: Blob) -> list[uuid.UUID]:
@@ -280,23 +329,6 @@ def new_bytes_lock(schedule: RetentionSchedule | None, policy: IngestPolicy, fis
         years = min(schedule.keep_years, schedule.audited_keep_years)
     horizon = now + dt.timedelta(days=policy.lock_min_horizon_days)
     return max(horizon, years_after(start_of_day(after_year), years))
-
-
-def _new_blob_row(session: Session, spool: Spool, sha: str, media_type: str,
-                  retain_until: dt.datetime, info: ObjectInfo) -> Blob:
-    # A concurrent upload of the same new bytes may have inserted the row meanwhile; the
-    # insert is then a no-op and both uploads share that blob.
-    row = {"sha256": sha, "size": spool.size, "media_type": media_type,
-           "store_key": blob_key(sha), "version_id": info.version_id,
-           "retain_until": retain_until, "legal_hold": False, "created_at": clock.now(),
-           "deleted_at": None, "fixity_checked_at": None, "fixity_ok": None}
-    inserted = upsert_ignore(session, table_of(Blob), row, ["sha256"],
-                             returning=table_of(Blob).c.id)
-    if inserted:
-        return Blob(id=inserted[0], **row)  # a transient view of the row just written
-    blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
-    assert blob is not None
-    return blob
 
 
 def default_retain_until(years: int, now: dt.datetime | None = None, *,

@@ -12,7 +12,7 @@ import hashlib
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import urllib3
 from minio import Minio
@@ -104,10 +104,12 @@ class S3Store(ObjectStore):
             if isinstance(source, Path):
                 with open(source, "rb") as fh:
                     sent = _Md5Reader(fh)
-                    result = self._put(key, sent, size, retain_until, content_type, legal_hold)
+                    result = self._put(key, cast(BinaryIO, sent), size, retain_until, content_type,
+                                     legal_hold)
             else:
                 sent = _Md5Reader(source)
-                result = self._put(key, sent, size, retain_until, content_type, legal_hold)
+                result = self._put(key, cast(BinaryIO, sent), size, retain_until, content_type,
+                                     legal_hold)
             # A single-part PUT's ETag is the MD5 of the bytes the store received: when it
             # is the MD5 of what was sent, the store holds exactly those bytes, and a second
             # request (HEAD, half the requests of a small upload) adds nothing. Otherwise
