@@ -119,7 +119,7 @@ def main() -> None:
             for name, template in QUERIES.items():
                 sql = template.format(t=COPY, fy=fy, org=org, tax=tax, start=start, end=end)
                 plan, ms = explain(conn, sql)
-                flat, flat_ms = explain(conn, sql.replace(COPY, "evidence"))
+                _, flat_ms = explain(conn, sql.replace(COPY, "evidence"))
                 scanned = sorted({m for line in plan
                                   for m in re.findall(rf"{COPY}_fy(\d+)", line)})
                 print(f"#### {name}\n\n    {sql}\n\npartitions scanned: "
