@@ -8,14 +8,16 @@ python-multipart feeds the file part straight into a :class:`~archive.evidence.i
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from archive.errors import InvalidInput
+from archive.errors import ArchiveError, InvalidInput, PayloadTooLarge
 from archive.evidence.intake import Spool
 
 MAX_FIELDS = 50
@@ -50,11 +52,22 @@ def boundary_of(content_type: str | None) -> bytes:
     return boundary
 
 
-async def read_upload(chunks: AsyncIterator[bytes], content_type: str | None,
-                      make_spool: Callable[[], Spool]) -> UploadForm:
-    """Parse the body; the part named ``file`` goes to ``make_spool()``, others are fields."""
-    form = UploadForm()
-    state: dict[str, object] = {}
+class _Parts:
+    """What to do with each part: a file part named ``file`` (its headers → a sink with a
+    ``write`` method), and every other part (a field, at most ``MAX_FIELD_BYTES``)."""
+
+    def file(self, filename: str | None, content_type: str | None) -> Any:
+        raise NotImplementedError
+
+    def field(self, name: str, text: str) -> None:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """The body was refused: let go of whatever was spooled."""
+
+
+async def _parse(chunks: AsyncIterator[bytes], content_type: str | None, parts: _Parts) -> None:
+    state: dict[str, Any] = {}
     header_field = bytearray()
     header_value = bytearray()
     headers: dict[bytes, bytes] = {}
@@ -83,20 +96,13 @@ async def read_upload(chunks: AsyncIterator[bytes], content_type: str | None,
         name = _decode(params[b"name"])
         state["name"] = name
         if name == "file":
-            if form.spool is not None:
-                raise InvalidInput("send exactly one file per upload", code="too_many_files")
-            form.filename = _filename(params)
             ctype = headers.get(b"content-type")
-            form.content_type = _decode(ctype)[:200] if ctype else None
-            form.spool = make_spool()
-            state["file"] = True
-        elif len(form.fields) >= MAX_FIELDS:
-            raise InvalidInput("too many form fields", code="too_many_fields")
+            state["sink"] = parts.file(_filename(params), _decode(ctype)[:200] if ctype else None)
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state.get("file"):
-            assert form.spool is not None
-            form.spool.write(memoryview(data)[start:end])
+        sink = state.get("sink")
+        if sink is not None:
+            sink.write(memoryview(data)[start:end])
         else:
             value.extend(data[start:end])
             if len(value) > MAX_FIELD_BYTES:
@@ -104,7 +110,7 @@ async def read_upload(chunks: AsyncIterator[bytes], content_type: str | None,
                                    code="field_too_long")
 
     def on_part_end() -> None:
-        if not state.get("file") and "name" in state:
+        if "sink" not in state and "name" in state:
             try:
                 text = value.decode("utf-8")
             except UnicodeDecodeError:
@@ -113,7 +119,7 @@ async def read_upload(chunks: AsyncIterator[bytes], content_type: str | None,
             if "\x00" in text:
                 raise InvalidInput(f"form field {state['name']!r} contains a NUL character",
                                    code="invalid_text")
-            form.fields[str(state["name"])] = text
+            parts.field(str(state["name"]), text)
 
     ended = False
 
@@ -133,19 +139,133 @@ async def read_upload(chunks: AsyncIterator[bytes], content_type: str | None,
                 parser.write(chunk)
         parser.finalize()
     except MultipartParseError as exc:
-        _discard(form)
+        parts.discard()
         raise MalformedMultipart(f"malformed multipart body: {exc}") from None
     except BaseException:
-        _discard(form)
+        parts.discard()
         raise
     if not ended:
-        _discard(form)
+        parts.discard()
         raise MalformedMultipart("the multipart body ended before its closing boundary")
+
+
+class _OneFile(_Parts):
+    def __init__(self, make_spool: Callable[[], Spool]) -> None:
+        self.form = UploadForm()
+        self.make_spool = make_spool
+
+    def file(self, filename: str | None, content_type: str | None) -> Spool:
+        if self.form.spool is not None:
+            raise InvalidInput("send exactly one file per upload", code="too_many_files")
+        self.form.filename, self.form.content_type = filename, content_type
+        self.form.spool = self.make_spool()
+        return self.form.spool
+
+    def field(self, name: str, text: str) -> None:
+        if len(self.form.fields) >= MAX_FIELDS:
+            raise InvalidInput("too many form fields", code="too_many_fields")
+        self.form.fields[name] = text
+
+    def discard(self) -> None:
+        _discard(self.form)
+
+
+async def read_upload(chunks: AsyncIterator[bytes], content_type: str | None,
+                      make_spool: Callable[[], Spool]) -> UploadForm:
+    """Parse the body; the part named ``file`` goes to ``make_spool()``, others are fields."""
+    parts = _OneFile(make_spool)
+    await _parse(chunks, content_type, parts)
+    form = parts.form
     if form.spool is None:
         raise InvalidInput([{"field": "file", "message": "a file part named 'file' is required"}],
                            code="missing_file")
     form.spool.finish()
     return form
+
+
+@dataclass
+class BatchPart:
+    """One file of a batch upload with the ``meta`` fields sent just before it. ``error``:
+    this file alone was refused while it arrived (too large); its bytes were dropped."""
+
+    index: int
+    fields: dict[str, str]
+    filename: str | None
+    content_type: str | None
+    spool: Spool | None
+    error: ArchiveError | None = None
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        if self.spool is None:
+            return
+        try:
+            self.spool.write(chunk)
+        except PayloadTooLarge as exc:
+            self.error = exc
+            self.spool.close()
+            self.spool = None
+
+
+class _ManyFiles(_Parts):
+    def __init__(self, make_spool: Callable[[int], Spool], max_items: int) -> None:
+        self.items: list[BatchPart] = []
+        self.make_spool = make_spool
+        self.max_items = max_items
+        self.meta: dict[str, str] | None = None
+
+    def file(self, filename: str | None, content_type: str | None) -> BatchPart:
+        if len(self.items) >= self.max_items:
+            raise PayloadTooLarge(f"at most {self.max_items} files per batch",
+                                  code="too_many_items")
+        if self.meta is None:
+            raise InvalidInput(f"file {len(self.items) + 1} ({filename!r}) has no 'meta' part "
+                               "before it", code="missing_meta")
+        item = BatchPart(len(self.items), self.meta, filename, content_type,
+                         self.make_spool(len(self.items)))
+        self.meta = None
+        self.items.append(item)
+        return item
+
+    def field(self, name: str, text: str) -> None:
+        if name != "meta":
+            raise InvalidInput(f"unexpected form field {name!r}: a batch is 'meta' and 'file' "
+                               "parts, in pairs", code="unexpected_field")
+        if self.meta is not None:
+            raise InvalidInput("two 'meta' parts without a file between them",
+                               code="missing_file")
+        try:
+            meta = json.loads(text)
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict) or not all(isinstance(v, str | int | float | bool)
+                                                 or v is None for v in meta.values()):
+            raise InvalidInput(f"the 'meta' part of file {len(self.items) + 1} is not a JSON "
+                               "object of field values", code="invalid_meta")
+        self.meta = {str(k): v if isinstance(v, str) else json.dumps(v)
+                     for k, v in meta.items() if v is not None}
+
+    def discard(self) -> None:
+        for item in self.items:
+            if item.spool is not None:
+                item.spool.close()
+
+
+async def read_batch(chunks: AsyncIterator[bytes], content_type: str | None,
+                     make_spool: Callable[[int], Spool], *, max_items: int) -> list[BatchPart]:
+    """Parse a batch body: parts ``meta`` (a JSON object of the single upload's form fields)
+    and ``file``, in pairs, each file spooled by ``make_spool(index)`` as it arrives."""
+    parts = _ManyFiles(make_spool, max_items)
+    await _parse(chunks, content_type, parts)
+    if parts.meta is not None:
+        parts.discard()
+        raise InvalidInput("the last 'meta' part has no file after it", code="missing_file")
+    if not parts.items:
+        raise InvalidInput([{"field": "file", "message": "at least one file is required"}],
+                           code="missing_file")
+    for item in parts.items:
+        if item.spool is not None:
+            item.spool.finish()
+    return parts.items
 
 
 def _discard(form: UploadForm) -> None:

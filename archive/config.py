@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     upload_idle_timeout_seconds: float = Field(default=30.0, gt=0)
     upload_max_seconds: float = Field(default=3600.0, gt=0)
     uploads_per_account: int = Field(default=4, ge=1)
+    # A batch upload (POST /api/v1/evidence/batch): at most this many files and bytes in
+    # one request (each file also within max_upload_bytes); it holds one upload slot.
+    batch_max_items: int = Field(default=100, ge=1)
+    batch_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     # Files up to this size are spooled in memory during upload; larger ones on disk.
     spool_memory_bytes: int = 4 * 1024 * 1024
     # Downloads are hashed against the archive's SHA-256 before anything is sent when the

@@ -26,6 +26,7 @@ import math
 import os
 import random
 import statistics
+import string
 import sys
 import tempfile
 import time
@@ -238,6 +239,53 @@ def _tsv(values: tuple[Any, ...]) -> str:
 
 # -- PostgreSQL ---------------------------------------------------------------------------
 
+def _drop_secondary_indexes(conn: Any) -> tuple[list[Any], list[Any]]:
+    """Drop the secondary indexes (rebuilt after the load, much faster than maintained
+    row by row) and switch the triggers off; returns what :func:`_restore_secondary_indexes`
+    needs."""
+    secondary = conn.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+        "('evidence', 'blobs', 'blob_texts') AND indexname NOT LIKE 'pk_%' "
+        "AND indexname NOT LIKE 'uq_%'").fetchall()
+    # statistics targets set on index expressions (ALTER INDEX … SET STATISTICS) are not
+    # part of the index definition: keep them to set them again
+    targets = conn.execute(
+        "SELECT c.relname, a.attnum, a.attstattarget FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE i.indrelid IN ('evidence'::regclass, 'blobs'::regclass, "
+        "'blob_texts'::regclass) AND a.attstattarget > 0").fetchall()
+    # kept in the database until they are built again: a run interrupted during the load
+    # finds them there
+    conn.execute("CREATE TABLE IF NOT EXISTS bench_dropped (name text, ddl text, "
+                 "attnum int, target int)")
+    for name, ddl in secondary:
+        conn.execute("INSERT INTO bench_dropped VALUES (%s, %s, NULL, NULL)", (name, ddl))
+    for name, column, target in targets:
+        conn.execute("INSERT INTO bench_dropped VALUES (%s, NULL, %s, %s)",
+                     (name, column, target))
+    for name, _ in secondary:
+        conn.execute(f'DROP INDEX "{name}"')
+    for table in ("evidence", "blobs", "blob_texts"):
+        conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+    saved = conn.execute("SELECT DISTINCT name, ddl, attnum, target FROM bench_dropped "
+                         "ORDER BY name").fetchall()
+    return ([(name, ddl) for name, ddl, _, _ in saved if ddl is not None],
+            [(name, col, tgt) for name, ddl, col, tgt in saved if ddl is None])
+
+
+def _restore_secondary_indexes(conn: Any, secondary: list[Any], targets: list[Any]) -> None:
+    for table in ("evidence", "blobs", "blob_texts"):
+        conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+    t1 = time.perf_counter()
+    for name, ddl in secondary:
+        conn.execute(ddl)
+        print(f"  index {name} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr)
+    for name, column, target in targets:
+        conn.execute(f'ALTER INDEX "{name}" ALTER COLUMN {column} SET STATISTICS {target}')
+    conn.execute("DROP TABLE bench_dropped")
+    conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
+
+
 def load_postgres(url: str, n: int, seed: int) -> World:
     import psycopg
 
@@ -248,21 +296,7 @@ def load_postgres(url: str, n: int, seed: int) -> World:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '1GB'")
         conn.execute("SET max_parallel_maintenance_workers = 2")
-        secondary = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
-            "('evidence', 'blobs', 'blob_texts') AND indexname NOT LIKE 'pk_%' "
-            "AND indexname NOT LIKE 'uq_%'").fetchall()
-        # statistics targets set on index expressions (ALTER INDEX … SET STATISTICS) are not
-        # part of the index definition: keep them to set them again
-        targets = conn.execute(
-            "SELECT c.relname, a.attnum, a.attstattarget FROM pg_attribute a "
-            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_index i ON i.indexrelid = c.oid "
-            "WHERE i.indrelid IN ('evidence'::regclass, 'blobs'::regclass, "
-            "'blob_texts'::regclass) AND a.attstattarget > 0").fetchall()
-        for name, _ in secondary:
-            conn.execute(f'DROP INDEX "{name}"')
-        for table in ("evidence", "blobs", "blob_texts"):
-            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+        secondary, targets = _drop_secondary_indexes(conn)
         t0 = time.perf_counter()
         copy_orgs = "COPY organisations (id, code, name, type, parent_id, created_at) FROM STDIN"
         with conn.cursor() as cur, cur.copy(copy_orgs) as cp:
@@ -294,14 +328,206 @@ def load_postgres(url: str, n: int, seed: int) -> World:
             done += len(chunk)
             print(f"  loaded {done:,} rows ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
         conn.execute("SELECT setval(pg_get_serial_sequence('blobs', 'id'), %s)", (n + 1,))
+        t1 = time.perf_counter()
+        _restore_secondary_indexes(conn, secondary, targets)
+        world.samples["load_seconds"] = [t1 - t0, time.perf_counter() - t1]
+        save_world(conn, world, n, seed)
+    return world
+
+
+# -- PostgreSQL, generated in SQL (10 M and beyond) ---------------------------------------
+
+def _sql_array(values: list[str]) -> str:
+    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _stage_sql(fy: int, count: int, base: int, seed: int, slots: int, vendors: int) -> str:
+    """One fiscal year's records as an UNLOGGED staging table, every column computed in
+    SQL from ``generate_series`` and ``random()``: the same distributions as
+    :func:`generate` (LAO weights through a slot table, vendors by the inverse CDF of the
+    same Zipf-like law, log-normal amounts by Box-Muller, voucher numbers counted per LAO
+    in upload order), in upload order, blob ids from ``base + 1``."""
+    start, _ = fiscal_year_bounds(fy)
+    doc_case = "CASE " + " ".join(
+        f"WHEN r_doc < {cum / 100:.2f} THEN '{name}'"
+        for name, cum in zip([d for d, _ in DOC_TYPES],
+                             itertools.accumulate(w for _, w in DOC_TYPES), strict=True)) + \
+        " ELSE 'scan' END"
+    head_case = "CASE doc_type " + " ".join(
+        f"WHEN '{k}' THEN '{v}'" for k, v in TEXT_HEAD.items()) + " END"
+    zipf = f"power({vendors + 1}, 0.4) - 1"
+    return f"""
+    CREATE UNLOGGED TABLE bench_stage AS
+    WITH g AS (
+        SELECT (random() * {slots - 1})::int AS slot,
+               least({vendors}, greatest(1, floor(power(random() * ({zipf}) + 1, 2.5))))::int
+                   AS vrank,
+               DATE '{start.isoformat()}' + (random() * 364)::int AS issue,
+               (random() * 29)::int AS lag_days, (random() * 86399)::int AS lag_s,
+               random() AS r_doc, random() AS r_exp, 1 - random() AS r_a1, random() AS r_a2,
+               random() AS r_pdfa, random() AS r_hold, (random() * 999999)::int AS docno,
+               20000 + (random() * 880000)::int AS size
+        FROM generate_series(1, {count})
+    ), h AS (
+        SELECT g.*, p.org_id, v.name AS vendor, v.tax AS vendor_tax,
+               (g.issue + g.lag_days)::timestamp AT TIME ZONE 'UTC'
+                   + g.lag_s * interval '1 second' AS created,
+               {doc_case} AS doc_type,
+               ({_sql_array(EXPENSES)})[1 + floor(g.r_exp * {len(EXPENSES)})::int] AS expense,
+               round(least(50000000, greatest(10, exp(ln(6000) + 1.5 * sqrt(-2 * ln(g.r_a1))
+                     * cos(2 * pi() * g.r_a2))))::numeric, 2) AS amount
+        FROM g JOIN bench_org_pick p ON p.slot = g.slot JOIN bench_vendor v ON v.rank = g.vrank
+    ), o AS (
+        SELECT h.*, {base} + row_number() OVER (ORDER BY created) AS blob_id,
+               row_number() OVER (PARTITION BY org_id ORDER BY created) AS vseq,
+               upper(left(doc_type, 2)) || '{fy % 100:02d}-' || lpad(docno::text, 6, '0')
+                   AS doc_number
+        FROM h
+    )
+    SELECT o.*,
+           (lpad(to_hex((extract(epoch FROM created) * 1000)::bigint), 12, '0') || '7'
+            || substr(r.hex, 1, 3) || '8' || substr(r.hex, 4, 15))::uuid AS id,
+           encode(sha256(convert_to('{seed}:' || blob_id, 'UTF8')), 'hex') AS sha,
+           'ฎ ' || vseq || '/{fy}' AS voucher,
+           expense || ' ประจำเดือน' || ({_sql_array(MONTHS)})[extract(month FROM issue)::int]
+               || ' {fy}' AS description,
+           {head_case} || ' เลขที่ ' || doc_number || ' ' || vendor
+               || ' เลขประจำตัวผู้เสียภาษี ' || vendor_tax || ' รายการ ' || expense
+               || ' จำนวนเงิน ' || amount || ' บาท' AS body
+    FROM o, LATERAL (SELECT md5(o.blob_id || ':' || random()) AS hex) r
+    ORDER BY created
+    """
+
+
+def load_postgres_sql(url: str, n: int, seed: int, workers: int = 3) -> World:
+    """The records generated inside PostgreSQL, one fiscal year per statement batch
+    (INSERT … SELECT from ``generate_series``), ``workers`` years at a time on as many
+    connections, then the secondary indexes built ``workers`` at a time: no Python loop
+    per row and no row in Python memory, so 10 M records take minutes, not the hours and
+    tens of GB of :func:`load_postgres`. Sample rows for the queries are drawn from the
+    staging tables. A year already loaded by an interrupted run (its last blob text is
+    there) is kept, and its samples are drawn from the tables."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+
+    rng = random.Random(seed)
+    orgs, world = org_rows(rng)
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    per_year = [n // len(FISCAL_YEARS)] * len(FISCAL_YEARS)
+    per_year[-1] += n - sum(per_year)
+    bases = [sum(per_year[:i]) for i in range(len(per_year))]
+    sample_p = max(0.003, 3000 / n)
+    lock = threading.Lock()
+
+    def connect() -> Any:
+        conn = psycopg.connect(dsn, autocommit=True)
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET work_mem = '256MB'")
+        conn.execute("SET maintenance_work_mem = '768MB'")
+        conn.execute("SET max_parallel_maintenance_workers = 0")
+        return conn
+
+    with connect() as conn:
+        secondary, targets = _drop_secondary_indexes(conn)
+        t0 = time.perf_counter()
+        now = dt.datetime.now(dt.UTC)
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM organisations)").fetchone()[0]:
+            with conn.cursor() as cur, cur.copy(
+                    "COPY organisations (id, code, name, type, parent_id, created_at) "
+                    "FROM STDIN") as cp:
+                for row in orgs:
+                    cp.write_row((*row, now))
+            conn.execute("SELECT setval(pg_get_serial_sequence('organisations', 'id'), 10000)")
+        conn.execute("DROP TABLE IF EXISTS bench_org_pick, bench_vendor")
+        conn.execute("CREATE UNLOGGED TABLE bench_org_pick (slot int PRIMARY KEY, org_id int)")
+        conn.execute("CREATE UNLOGGED TABLE bench_vendor (rank int PRIMARY KEY, name text, "
+                     "tax text)")
+        slot = 0
+        with conn.cursor() as cur, cur.copy("COPY bench_org_pick FROM STDIN") as cp:
+            for org, weight in zip(world.org_ids, world.org_weights, strict=True):
+                for _ in range(max(1, round(weight * 10))):
+                    cp.write_row((slot, org))
+                    slot += 1
+        with conn.cursor() as cur, cur.copy("COPY bench_vendor FROM STDIN") as cp:
+            for rank, (name, tax) in enumerate(world.vendors, start=1):
+                cp.write_row((rank, name, tax))
+        conn.execute("ANALYZE bench_org_pick, bench_vendor")
+
+    def load_year(fy: int, count: int, base: int) -> None:
+        stage = f"bench_stage_{fy}"
+        with connect() as conn:
+            conn.execute(f"SELECT setseed({((seed + fy) % 1000) / 1000})")
+            done = conn.execute("SELECT EXISTS (SELECT 1 FROM blob_texts WHERE blob_id = %s)",
+                                (base + count,)).fetchone()[0]
+            if done:
+                rows = conn.execute(
+                    "SELECT e.org_id, b.sha256, e.voucher_no, e.issuer_tax_id FROM blobs b "
+                    "JOIN evidence e ON e.blob_id = b.id WHERE b.id BETWEEN %s AND %s "
+                    "AND random() < %s", (base + 1, base + count, sample_p)).fetchall()
+            else:
+                for table in ("blob_texts", "evidence", "blobs"):   # a half-loaded year
+                    conn.execute(f"DELETE FROM {table} WHERE "
+                                 f"{'id' if table == 'blobs' else 'blob_id'} BETWEEN %s AND %s",
+                                 (base + 1, base + count))
+                conn.execute(f"DROP TABLE IF EXISTS {stage}")
+                conn.execute(_stage_sql(fy, count, base, seed, slot, len(world.vendors))
+                             .replace("bench_stage", stage))
+                conn.execute(
+                    "INSERT INTO blobs (id, sha256, size, media_type, store_key, version_id, "
+                    "retain_until, legal_hold, created_at) "
+                    "SELECT blob_id, sha, size, CASE WHEN doc_type = 'scan' THEN 'image/png' "
+                    "ELSE 'application/pdf' END, 'sha256/' || substr(sha, 1, 2) || '/' || "
+                    "substr(sha, 3, 2) || '/' || sha, NULL, created + interval '3650 days', "
+                    f"false, created FROM {stage} ORDER BY blob_id")
+                conn.execute(
+                    f"INSERT INTO evidence ({', '.join(EVIDENCE_COLS)}, search_text) "
+                    "SELECT id, org_id, blob_id, doc_type, %s, voucher, doc_number, issue, "
+                    "vendor, vendor_tax, '00000', amount, NULL, 'THB', description, "
+                    "doc_number || '.pdf', NULL, 'bench', 'inspected', 1, created, created, "
+                    "CASE WHEN r_pdfa < 0.6 THEN true WHEN r_pdfa < 0.7 THEN false END, "
+                    "r_hold < 0.01, "
+                    f"translate(body, %s, %s) FROM {stage} ORDER BY blob_id",  # = search_text
+                    (fy, string.ascii_uppercase, string.ascii_lowercase))
+                conn.execute(
+                    "INSERT INTO blob_texts (blob_id, text, chars, extractor, error, "
+                    f"extracted_at) SELECT blob_id, body, char_length(body), 'pdfium', NULL, %s "
+                    f"FROM {stage} ORDER BY blob_id", (now,))
+                rows = conn.execute(
+                    f"SELECT org_id, sha, voucher, vendor_tax FROM {stage} WHERE random() < %s",
+                    (sample_p,)).fetchall()
+                conn.execute(f"DROP TABLE {stage}")
+        with lock:
+            for org, sha, voucher, tax in rows:
+                world.samples.setdefault("rows", []).append(
+                    {"org": org, "sha": sha, "voucher": voucher, "tax": tax, "fy": fy})
+            print(f"  FY {fy}: {count:,} rows{' (kept)' if done else ''} "
+                  f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(load_year, FISCAL_YEARS, per_year, bases))
+    world.samples["rows"].sort(key=lambda r: (r["fy"], r["sha"]))   # same order every run
+    with connect() as conn:
+        conn.execute("DROP TABLE bench_org_pick, bench_vendor")
+        conn.execute("SELECT setval(pg_get_serial_sequence('blobs', 'id'), %s)", (n + 1,))
         for table in ("evidence", "blobs", "blob_texts"):
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
-        t1 = time.perf_counter()
-        for name, ddl in secondary:
+    t1 = time.perf_counter()
+
+    def build(name: str, ddl: str) -> None:
+        with connect() as conn:
             conn.execute(ddl)
-            print(f"  index {name} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr)
+        print(f"  index {name} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr)
+
+    # the biggest first, so that the small ones fill in around it
+    order = sorted(secondary, key=lambda item: ("gin" not in item[1], item[0]))
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda item: build(*item), order))
+    with connect() as conn:
         for name, column, target in targets:
             conn.execute(f'ALTER INDEX "{name}" ALTER COLUMN {column} SET STATISTICS {target}')
+        conn.execute("DROP TABLE bench_dropped")
         conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
         world.samples["load_seconds"] = [t1 - t0, time.perf_counter() - t1]
         save_world(conn, world, n, seed)
@@ -376,6 +602,37 @@ def create_named_database(pg: Any, name: str) -> None:
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
+
+
+def storage_report(url: str, n: int, target: int = 400_000_000) -> str:
+    """Bytes on disk per table (heap + TOAST) and per index, per record, and multiplied
+    out to ``target`` records (linear: every structure here grows with the records)."""
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, CASE WHEN c.relkind = 'i' THEN 'index' ELSE 'table' END, "
+            "CASE WHEN c.relkind = 'i' THEN pg_relation_size(c.oid) "
+            "ELSE pg_table_size(c.oid) END, t.relname "
+            "FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid "
+            "LEFT JOIN pg_class t ON t.oid = coalesce(i.indrelid, c.oid) "
+            "WHERE t.relname IN ('evidence', 'blobs', 'blob_texts') "
+            "AND c.relkind IN ('r', 'i') ORDER BY 4, 2 DESC, 3 DESC").fetchall()
+    total = sum(size for _, _, size, _ in rows)
+
+    def gb(size: float) -> str:
+        return f"{size / 1e9:,.2f} GB" if size < 1e12 else f"{size / 1e12:,.2f} TB"
+
+    lines = [f"#### Storage at {n:,} records (PostgreSQL, after VACUUM ANALYZE)", "",
+             f"| relation | kind | on disk | bytes per record | × {target / 1e6:,.0f} M records |",
+             "|---|---|---:|---:|---:|"]
+    for name, kind, size, _ in rows:
+        lines.append(f"| {name} | {kind} | {gb(size)} | {size / n:,.0f} | "
+                     f"{gb(size / n * target)} |")
+    lines.append(f"| **all three tables** | | **{gb(total)}** | **{total / n:,.0f}** | "
+                 f"**{gb(total / n * target)}** |")
+    return "\n".join(lines) + "\n"
 
 
 # -- queries ------------------------------------------------------------------------------
@@ -543,6 +800,10 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--seq-reps", type=int, default=10)
     ap.add_argument("--seed", type=int, default=2568)
+    ap.add_argument("--generate", choices=("auto", "python", "sql"), default="auto",
+                    help="Where PostgreSQL rows are generated: in Python and COPYed (the "
+                         "1 M figures), or in SQL from generate_series (auto: above "
+                         "2,000,000 rows).")
     ap.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database.")
     ap.add_argument("--db", metavar="NAME", default=None,
                     help="Use (and keep) the PostgreSQL database NAME: built on the first run, "
@@ -574,13 +835,18 @@ def main() -> None:
             engine.dispose()
             if world is None:
                 print(f"PostgreSQL: generating {args.rows:,} rows …", file=sys.stderr)
-                world = load_postgres(url, args.rows, args.seed)
+                in_sql = args.generate == "sql" or (args.generate == "auto"
+                                                    and args.rows > 2_000_000)
+                world = (load_postgres_sql if in_sql else load_postgres)(url, args.rows,
+                                                                         args.seed)
             else:
                 print(f"PostgreSQL: reusing {dbname} (migrated in "
                       f"{time.perf_counter() - t0:.0f} s)", file=sys.stderr)
                 analyse(url)
             load, index = world.samples["load_seconds"]
             print(f"loaded in {load:.0f} s, indexed in {index:.0f} s", file=sys.stderr)
+            report.append(storage_report(url, args.rows))
+            print(report[-1])
             results = run_queries(url, world, args.reps, args.seq_reps)
             report.append(table(f"PostgreSQL, {args.rows:,} records (load {load:.0f} s + "
                                 f"indexes {index:.0f} s)", results))

@@ -9,6 +9,7 @@ import re
 import threading
 import urllib.parse
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request, Response
@@ -19,15 +20,17 @@ from starlette.requests import ClientDisconnect
 
 from api.conditional import expected_version, version_etag
 from api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep, UploadCaller
-from api.multipart import MalformedMultipart, read_upload
+from api.errors import status_for
+from api.multipart import MalformedMultipart, read_batch, read_upload
 from api.upload_limits import UploadSlots, timed
-from archive.accounts.principal import Principal
+from archive.accounts.principal import Principal, require
 from archive.audit import service as audit
 from archive.audit.schemas import AuditEventOut
 from archive.config import Settings
 from archive.disbursements import service as disbursements
 from archive.errors import InvalidInput, NotFound, PayloadTooLarge
-from archive.evidence import service
+from archive.evidence import batch, service
+from archive.evidence.batch import BatchItem
 from archive.evidence.intake import Spool
 from archive.evidence.schemas import (
     EvidenceMetadata,
@@ -42,7 +45,7 @@ from archive.inspection import renditions
 from archive.messages import message
 from archive.storage import ObjectStore
 from archive.textnorm import safe_filename
-from archive.unit_of_work import session_scope
+from archive.unit_of_work import session_scope, units_of
 
 router = APIRouter(tags=["evidence"])
 log = logging.getLogger("api")
@@ -116,6 +119,96 @@ async def receive_upload(request: Request, principal: Principal, store: ObjectSt
         return await run_in_threadpool(ingest)
     finally:
         spool.close()
+
+
+class BatchItemOut(BaseModel):
+    index: int
+    filename: str
+    status: int
+    evidence: IngestOut | None = None
+    error: str | None = None
+    detail: Any = None
+
+
+class BatchOut(BaseModel):
+    created: int
+    failed: int
+    items: list[BatchItemOut]
+
+
+@router.post("/evidence/batch", response_model=BatchOut,
+             summary="Upload many files in one request (multipart/form-data: a 'meta' part, "
+                     "then its 'file' part, for each file)")
+async def upload_batch(request: Request, principal: UploadCaller, store: StoreDep,
+                       settings: SettingsDep) -> BatchOut:
+    """For migrating a backlog: each ``meta`` part is a JSON object of the single upload's
+    form fields (``org_code``, ``doc_type``, …), and the ``file`` part after it is its file.
+    Each file is archived or refused on its own (``items[].status``: what it would have
+    been answered alone: 201, or 409/413/415/422/403/404/503 with ``error`` and
+    ``detail``); the answer comes after the commit. At most ``ARCHIVE_BATCH_MAX_ITEMS``
+    files and ``ARCHIVE_BATCH_MAX_BYTES`` in all; the batch takes one of the account's
+    upload slots while its body arrives, and no database connection until it has."""
+    require(principal, "evidence.create")      # before a byte of the body is read
+    limit = settings.batch_max_bytes + _FORM_OVERHEAD
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"a batch is at most {settings.batch_max_bytes} bytes")
+    spools: list[Spool] = []
+
+    def new_spool(index: int) -> Spool:
+        # the first files of a batch stay in memory, up to four single uploads' worth
+        in_memory = sum(sp.size for sp in spools if sp.path is None)
+        memory = settings.spool_memory_bytes if \
+            in_memory < 4 * settings.spool_memory_bytes else 0
+        spool = Spool(max_bytes=settings.max_upload_bytes, memory_limit=memory,
+                      tmp_dir=settings.tmp_dir)
+        spools.append(spool)
+        return spool
+
+    try:
+        with upload_slots(request, settings).take(principal.name):
+            body = _at_most(timed(request.stream(), idle=settings.upload_idle_timeout_seconds,
+                                  total=settings.upload_max_seconds), limit,
+                            settings.batch_max_bytes)
+            try:
+                parts = await read_batch(body, request.headers.get("content-type"), new_spool,
+                                         max_items=settings.batch_max_items)
+            except ClientDisconnect:
+                raise MalformedMultipart("the client disconnected during the upload") \
+                    from None
+        items = [BatchItem(fields=part.fields, filename=safe_filename(part.filename),
+                           client_media_type=part.content_type, spool=part.spool,
+                           error=part.error) for part in parts]
+        policy = service.IngestPolicy(settings.allowed_media_types,
+                                      settings.default_retention_years,
+                                      settings.lock_min_horizon_days)
+        results = await run_in_threadpool(
+            batch.ingest_batch, units_of(request.app.state.sessions), store, principal, items,
+            policy)
+    finally:
+        for spool in spools:
+            spool.close()
+    out = []
+    for res in results:
+        if res.result is not None:
+            out.append(BatchItemOut(index=res.index, filename=res.filename, status=201,
+                                    evidence=service.ingest_out(res.result)))
+        else:
+            assert res.error is not None
+            out.append(BatchItemOut(index=res.index, filename=res.filename,
+                                    status=status_for(res.error), error=res.error.code,
+                                    detail=res.error.detail))
+    created = sum(1 for item in out if item.status == 201)
+    return BatchOut(created=created, failed=len(out) - created, items=out)
+
+
+async def _at_most(chunks: AsyncIterator[bytes], limit: int, shown: int) -> AsyncIterator[bytes]:
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > limit:
+            raise PayloadTooLarge(f"a batch is at most {shown} bytes")
+        yield chunk
 
 
 _SLOTS_LOCK = threading.Lock()

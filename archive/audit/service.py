@@ -59,6 +59,11 @@ _SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(
 def append_pending(session: Session) -> None:
     """Chain and write the events queued on ``session``: its ``before_commit`` listener,
     registered where sessions are made (:func:`archive.unit_of_work.make_session_factory`)."""
+    if session.in_nested_transaction():
+        # a savepoint's release: the events are written once, by the outer commit (a
+        # savepoint rolled back drops the queue; its owner puts back what it had:
+        # :func:`queued`, :func:`requeue`)
+        return
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -72,6 +77,16 @@ def append_pending(session: Session) -> None:
         prev = digest
     session.execute(_INSERT_EVENTS, rows)
     session.execute(_SET_HEAD_HASH, {"head_hash": prev})
+
+
+def queued(session: Session) -> list[dict[str, Any]]:
+    """The events queued on ``session`` so far (to put back with :func:`requeue` after a
+    savepoint rolls back: a rollback, even of a savepoint, drops them all)."""
+    return list(session.info.get(_PENDING, []))
+
+
+def requeue(session: Session, events: list[dict[str, Any]]) -> None:
+    session.info[_PENDING] = events
 
 
 def drop_pending(session: Session, previous_transaction: Any) -> None:

@@ -8,6 +8,7 @@ written — in the caller's transaction. A crash after the put leaves an orphan 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
@@ -50,7 +51,7 @@ from archive.orgs.models import Organisation
 from archive.queue.service import enqueue_many
 from archive.retention.schedules.models import RetentionSchedule
 from archive.retention.schedules.service import schedule_for, tombstone_view
-from archive.storage import ObjectStore, blob_key
+from archive.storage import ObjectInfo, ObjectStore, blob_key
 from archive.storage.verified import read_verified
 from archive.thai import fiscal_year as thai_fiscal_year
 from archive.thai import fiscal_year_bounds
@@ -86,64 +87,200 @@ _INSERT_EVIDENCE = sa.insert(table_of(Evidence))
 def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool: Spool,
            meta: EvidenceMetadata, filename: str, client_media_type: str | None,
            policy: IngestPolicy) -> IngestResult:
+    plan = plan_ingest(session, principal, spool=spool, meta=meta, filename=filename,
+                       policy=policy)
+    info = put_bytes(store, plan) if plan.blob is None else None
+    return record_ingest(session, principal, plan, info, client_media_type=client_media_type)
+
+
+@dataclass
+class IngestPlan:
+    """What :func:`plan_ingest` checked and decided, before any write: the bytes go to the
+    store (:func:`put_bytes`) only if ``blob`` is None (new bytes), and then the rows
+    (:func:`record_ingest`). A batch plans every item, puts the new bytes concurrently
+    with no database connection held, and records each item in a savepoint."""
+
+    spool: Spool
+    meta: EvidenceMetadata
+    filename: str
+    org: Organisation
+    fy_source: str | None
+    sha: str
+    media_type: str
+    schedule_id: int | None
+    blob: Blob | None                 # existing bytes, else None
+    retain_until: dt.datetime | None  # the lock of new bytes
+
+
+@dataclass
+class Lookups:
+    """Answers the items of one batch share (one unit of work): organisations in scope by
+    code, schedules by document type, and the blobs of the batch's SHA-256s, fetched in
+    one query (None: new bytes)."""
+
+    orgs: dict[str, Organisation] = dataclasses.field(default_factory=dict)
+    schedules: dict[str, int] = dataclasses.field(default_factory=dict)
+    blobs: dict[str, Blob | None] = dataclasses.field(default_factory=dict)
+    schedule_rows: dict[int, RetentionSchedule | None] = dataclasses.field(default_factory=dict)
+
+    def prefetch_blobs(self, session: Session, shas: list[str]) -> None:
+        found = {b.sha256: b for b in session.scalars(
+            sa.select(Blob).where(Blob.sha256.in_(sorted(set(shas)))))}
+        self.blobs.update({sha: found.get(sha) for sha in shas})
+
+
+def plan_ingest(session: Session, principal: Principal, *, spool: Spool,
+                meta: EvidenceMetadata, filename: str, policy: IngestPolicy,
+                lookups: Lookups | None = None) -> IngestPlan:
+    """Every check of an ingest (role, scope, fiscal year, media type, destroyed bytes);
+    reads only."""
     require(principal, "evidence.create")
-    org = scope.org_in_scope(session, principal, meta.org_code)
+    lookups = lookups or Lookups()
+    org = lookups.orgs.get(meta.org_code)
+    if org is None:
+        org = lookups.orgs[meta.org_code] = scope.org_in_scope(session, principal,
+                                                               meta.org_code)
     fy_source = meta.fiscal_year_source
     if fy_source == "typed" and _check_fiscal_year(meta.fiscal_year, meta.issue_date,
                                                    confirmed=meta.confirm_fiscal_year):
         fy_source = "confirmed"
     sha = spool.sha256 or spool.finish()
     media_type = check_media_type(spool.head, spool.size, filename, policy.allowed_media_types)
-    schedule_id = schedule_for(session, meta.doc_type)
-
-    blob = session.scalar(_BLOB_BY_SHA, {"sha": sha})
-    new = False
+    schedule_id = lookups.schedules.get(meta.doc_type)
+    if schedule_id is None:
+        schedule_id = lookups.schedules[meta.doc_type] = schedule_for(session, meta.doc_type)
+    blob = lookups.blobs[sha] if sha in lookups.blobs else \
+        session.scalar(_BLOB_BY_SHA, {"sha": sha})
+    retain_until = None
     if blob is None:
-        retain_until = new_bytes_lock(session.get(RetentionSchedule, schedule_id)
-                                      if schedule_id else None, policy,
+        if schedule_id not in lookups.schedule_rows:
+            lookups.schedule_rows[schedule_id] = session.get(RetentionSchedule, schedule_id) \
+                if schedule_id else None
+        retain_until = new_bytes_lock(lookups.schedule_rows[schedule_id], policy,
                                       fiscal_year_for_lock(meta.fiscal_year or
                                                            thai_fiscal_year(clock.today()),
                                                            meta.issue_date))
-        blob, new = _store_new_blob(session, store, spool, sha, media_type, retain_until)
     elif blob.deleted_at is not None:
         raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
                        "archived again under the same record history", code="blob_destroyed")
-    failpoint("ingest.after_put")
-    allowed = False
-    if not new:
-        allowed = _refuse_repeat(session, blob, org, allow=meta.allow_duplicate)
-    duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
+    return IngestPlan(spool, meta, filename, org, fy_source, sha, media_type, schedule_id,
+                      blob, retain_until)
 
-    now = clock.now()
-    row = {**meta.row_values(), "fiscal_year_source": fy_source, "id": uuid7(), "org_id": org.id,
-           "blob_id": blob.id, "original_filename": filename,
-           "client_media_type": client_media_type, "uploaded_by": principal.name,
-           "status": "received", "version": 1, "on_hold": False, "pdfa_compliant": None,
-           "duplicate_allowed": allowed,
-           "schedule_id": schedule_id, "retain_until": None,
-           "retention_basis": None, "created_at": now, "updated_at": now}
-    row["meta_hash"] = versions.version_hash(
-        evidence_id=row["id"], version=1, fields=versions.fields_of(row), blob_sha256=sha,
-        previous=None)
-    manifests.stage_version(session, evidence_id=row["id"], version=1, fields=row,
-                            meta_hash=row["meta_hash"], previous=None, blob=blob, at=now,
-                            by=principal.name, reason="ingest")
+
+def put_bytes(store: ObjectStore, plan: IngestPlan) -> ObjectInfo:
+    """Put new bytes into the store (no database access: a batch runs these in threads)."""
+    assert plan.retain_until is not None
+    return store.put(blob_key(plan.sha), plan.spool.source(), plan.spool.size,
+                     retain_until=plan.retain_until, content_type=plan.media_type)
+
+
+Jobs = list[tuple[str, dict[str, Any], str | None]]
+
+
+def record_ingest(session: Session, principal: Principal, plan: IngestPlan,
+                  info: ObjectInfo | None, *, client_media_type: str | None,
+                  jobs: Jobs | None = None) -> IngestResult:
+    """The rows of a planned ingest whose new bytes are in the store (``info``): the blob
+    row, the record, its jobs and its audit event, in the caller's transaction. With
+    ``jobs`` the follow-up jobs are added to that list, for the caller to enqueue (a batch
+    enqueues all of its items' jobs in one statement)."""
+    blob = plan.blob
+    new = False
+    if blob is None:
+        assert info is not None
+        values = _blob_values(plan, info)
+        inserted = upsert_ignore(session, table_of(Blob), values, ["sha256"],
+                                 returning=table_of(Blob).c.id)
+        # A concurrent upload of the same new bytes may have inserted the row meanwhile;
+        # the insert is then a no-op, both uploads share that blob, and the later one is
+        # a repeat like any other (the duplicate rule below).
+        new = bool(inserted)
+        blob = Blob(id=inserted[0], **values) if inserted else \
+            session.scalar(_BLOB_BY_SHA, {"sha": plan.sha})
+        assert blob is not None
+    failpoint("ingest.after_put")
+    allowed = False if new else _refuse_repeat(session, blob, plan.org,
+                                               allow=plan.meta.allow_duplicate)
+    duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
+    row = _evidence_row(principal, plan, blob, client_media_type, allowed=allowed)
     # A Core INSERT: the ORM's unit-of-work flush of one new object cost more CPU than
     # the rest of the ingest's statements together. The object handed back is a
     # transient view of exactly the row written.
     session.execute(_INSERT_EVIDENCE, row)
+    follow_up: Jobs = []
+    result = _recorded(session, principal, plan, blob, row, duplicate_of, follow_up)
+    if jobs is None:
+        enqueue_many(session, follow_up)
+    else:
+        jobs += follow_up
+    return result
+
+
+def record_new_many(session: Session, principal: Principal,
+                    entries: list[tuple[IngestPlan, ObjectInfo, str | None]]) -> list[IngestResult]:
+    """What :func:`record_ingest` writes for each entry, in a few statements for all of
+    them: a batch's fast path, for new bytes only, each SHA-256 once (the caller checks;
+    a duplicate needs :func:`record_ingest`, which finds the records holding it)."""
+    assert all(plan.blob is None for plan, _, _ in entries)
+    assert len({plan.sha for plan, _, _ in entries}) == len(entries)
+    values = [_blob_values(plan, info) for plan, info, _ in entries]
+    upsert_ignore(session, table_of(Blob), values, ["sha256"])
+    blobs = {b.sha256: b for b in session.scalars(
+        sa.select(Blob).where(Blob.sha256.in_([v["sha256"] for v in values])))}
+    failpoint("ingest.after_put")
+    rows = [_evidence_row(principal, plan, blobs[plan.sha], ctype)
+            for plan, _, ctype in entries]
+    session.execute(_INSERT_EVIDENCE, rows)
+    jobs: Jobs = []
+    results = [_recorded(session, principal, plan, blobs[plan.sha], row, [], jobs)
+               for (plan, _, _), row in zip(entries, rows, strict=True)]
+    enqueue_many(session, jobs)
+    return results
+
+
+def _blob_values(plan: IngestPlan, info: ObjectInfo) -> dict[str, Any]:
+    assert plan.retain_until is not None
+    return {"sha256": plan.sha, "size": plan.spool.size, "media_type": plan.media_type,
+            "store_key": blob_key(plan.sha), "version_id": info.version_id,
+            "retain_until": plan.retain_until, "legal_hold": False, "created_at": clock.now(),
+            "deleted_at": None, "fixity_checked_at": None, "fixity_ok": None}
+
+
+def _evidence_row(principal: Principal, plan: IngestPlan, blob: Blob,
+                  client_media_type: str | None, *, allowed: bool = False) -> dict[str, Any]:
+    now = clock.now()
+    row = {**plan.meta.row_values(), "fiscal_year_source": plan.fy_source, "id": uuid7(),
+           "org_id": plan.org.id, "blob_id": blob.id, "original_filename": plan.filename,
+           "client_media_type": client_media_type, "uploaded_by": principal.name,
+           "status": "received", "version": 1, "on_hold": False, "pdfa_compliant": None,
+           "duplicate_allowed": allowed, "schedule_id": plan.schedule_id, "retain_until": None,
+           "retention_basis": None, "created_at": now, "updated_at": now}
+    row["meta_hash"] = versions.version_hash(
+        evidence_id=row["id"], version=1, fields=versions.fields_of(row),
+        blob_sha256=plan.sha, previous=None)
+    return row
+
+
+def _recorded(session: Session, principal: Principal, plan: IngestPlan, blob: Blob,
+              row: dict[str, Any], duplicate_of: list[uuid.UUID], jobs: Jobs) -> IngestResult:
+    """After the record's row: its manifest (staged for the store, issue 18), its
+    follow-up jobs (into ``jobs``) and its audit event."""
+    manifests.stage_version(session, evidence_id=row["id"], version=1, fields=row,
+                            meta_hash=row["meta_hash"], previous=None, blob=blob,
+                            at=row["created_at"], by=principal.name, reason="ingest")
     evidence = Evidence(**row)
-    enqueue_many(session, [("inspect", {"evidence_id": str(evidence.id)}, None),
-                           ("extract_text", {"blob_id": blob.id}, f"extract_text:{blob.id}"),
-                           ("retention_compute", {"evidence_id": str(evidence.id)}, None)])
+    jobs += [("inspect", {"evidence_id": str(evidence.id)}, None),
+             ("extract_text", {"blob_id": blob.id}, f"extract_text:{blob.id}"),
+             ("retention_compute", {"evidence_id": str(evidence.id)}, None)]
     audit.record(session, actor=principal, action="evidence.create", target_type="evidence",
-                 target_id=evidence.id, org_id=org.id,
-                 details={"sha256": sha, "size": spool.size, "media_type": media_type,
-                          "filename": filename, "doc_type": meta.doc_type,
-                          "duplicate": bool(duplicate_of), "version": 1,
-                          **({"duplicate_allowed": True} if allowed else {}),
+                 target_id=evidence.id, org_id=plan.org.id,
+                 details={"sha256": plan.sha, "size": plan.spool.size,
+                          "media_type": plan.media_type, "filename": plan.filename,
+                          "doc_type": plan.meta.doc_type, "duplicate": bool(duplicate_of),
+                          "version": 1,
+                          **({"duplicate_allowed": True} if row["duplicate_allowed"] else {}),
                           "meta_hash": row["meta_hash"]})
-    return IngestResult(evidence, blob, org, duplicate_of)
+    return IngestResult(evidence, blob, plan.org, duplicate_of)
 
 
 def _refuse_repeat(session: Session, blob: Blob, org: Organisation, *, allow: bool) -> bool:

@@ -49,6 +49,24 @@ def _new_pdf_upload(c: Any, w: dict[str, Any]) -> Any:
     return upload(c, make_pdf(f"matrix-{next(_counter)}"), org_code="sao-1")
 
 
+class _ItemStatus:
+    """A batch response seen as its single item's status (scope is refused per item)."""
+
+    def __init__(self, resp: Any) -> None:
+        self.resp = resp
+        self.status_code = resp.json()["items"][0]["status"] if resp.status_code == 200 \
+            else resp.status_code
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resp, name)
+
+
+def _new_pdf_batch(c: Any, w: dict[str, Any]) -> Any:
+    return _ItemStatus(c.post("/api/v1/evidence/batch", files=[
+        ("meta", (None, '{"org_code": "sao-1", "doc_type": "receipt"}')),
+        ("file", ("b.pdf", make_pdf(f"matrix-{next(_counter)}"), "application/pdf"))]))
+
+
 def _no_record(resp: Any, w: dict[str, Any]) -> bool:
     return w["record"]["id"] not in resp.text and w["record"]["sha256"] not in resp.text
 
@@ -67,6 +85,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/docs"): Case(lambda c, w: c.get("/docs"),
                            {r: (200, 200) for r in ROLES}, public=True),
     ("POST", "/api/v1/evidence"): Case(_new_pdf_upload, _only("officer", 201, 404)),
+    ("POST", "/api/v1/evidence/batch"): Case(_new_pdf_batch, _only("officer", 201, 404)),
     ("GET", "/api/v1/evidence/by-hash/{sha256}"): Case(
         lambda c, w: c.get(f"/api/v1/evidence/by-hash/{w['record']['sha256']}"),
         _roles(200, READ_ROLES)),

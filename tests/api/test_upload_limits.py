@@ -140,3 +140,31 @@ def test_an_exhausted_pool_answers_503_with_retry_after(env: Env):
         engine.dispose()
 
 
+
+
+def test_a_batch_takes_one_of_the_accounts_upload_slots(env: Env):
+    """The batch route keeps issue 15's cap: with the account's only slot taken by a
+    slow upload, its batch is answered 429 before the body is read; another account's
+    batch goes through."""
+    tokens = world(env)
+    app = env.app(uploads_per_account=1, upload_idle_timeout_seconds=60)
+
+    def batch(token: str) -> httpx.Response:
+        return httpx.post(f"http://127.0.0.1:{port}/api/v1/evidence/batch",
+                          headers={"Authorization": f"Bearer {token}"},
+                          files=[("meta", (None, '{"org_code": "sao-2", "doc_type": '
+                                                 '"receipt"}')),
+                                 ("file", ("b.pdf", make_pdf(f"batch-{token[:6]}"),
+                                           "application/pdf"))], timeout=10)
+
+    with serve(app) as port:
+        slow = start_slow_upload(port, tokens["off1"])
+        try:
+            time.sleep(0.8)
+            refused = batch(tokens["off1"])
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["error"] == "too_many_uploads"
+            other = batch(tokens["off2"])
+            assert other.status_code == 200 and other.json()["created"] == 1, other.text
+        finally:
+            slow.close()

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from archive.evidence.models import Evidence
 from tests.conftest import Env
 from tests.factories import make_pdf, make_png, upload
 
@@ -253,3 +255,37 @@ def test_list_commands_answer_json_arrays(env: Env, orgs):
     users = run(env, "users", "list", "--json")
     assert [(u["name"], u["role"], u["organisations"]) for u in json.loads(users.stdout)] == \
         [("aud9", "auditor", ["p-cm"])]
+
+
+def test_ingest_through_the_api_in_batches(env: Env, orgs, tmp_path: Path):
+    """``archive ingest --api URL`` sends the files in batches to a running archive, as
+    the officer of ARCHIVE_API_TOKEN: per file archived, duplicate or failed (exit 1)."""
+    from tests.live import serve
+
+    token = env.user("off-api", "officer", ["sao-1"])
+    folder = tmp_path / "backlog"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"r{n}.pdf").write_bytes(make_pdf(f"api-{n}"))
+    (folder / "z-again.pdf").write_bytes(make_pdf("api-0"))
+    (folder / "evil.pdf").write_bytes(b"MZ" + b"\x00" * 100)
+    with serve(env.app()) as port:
+        done = subprocess.run(
+            [*ARCHIVE, "ingest", str(folder), "--org", "sao-1", "--doc-type", "receipt",
+             "--api", f"http://127.0.0.1:{port}", "--batch-size", "2", "--json"],
+            env={**env.env_vars(), "ARCHIVE_API_TOKEN": token}, capture_output=True,
+            text=True, timeout=120)
+        refused = subprocess.run(
+            [*ARCHIVE, "ingest", str(folder), "--org", "sao-1", "--doc-type", "receipt",
+             "--api", f"http://127.0.0.1:{port}"],
+            env={**env.env_vars(), "ARCHIVE_API_TOKEN": "ea_wrong"}, capture_output=True,
+            text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    rows = {Path(r["path"]).name: r for r in map(json.loads, done.stdout.splitlines())}
+    assert [rows[f"r{n}.pdf"]["status"] for n in range(3)] == ["archived"] * 3
+    assert rows["z-again.pdf"]["status"] == "duplicate"
+    assert rows["evil.pdf"]["status"] == "failed"
+    assert rows["evil.pdf"]["error"] == "unsupported_media_type"
+    with env.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 4
+    assert refused.returncode != 0 and "401" in refused.stderr + refused.stdout

@@ -1,0 +1,164 @@
+"""POST /api/v1/evidence/batch on both stacks: many files in one request, each archived or
+refused on its own, the batch limits, and who may send one (issue 18, bulk ingest)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from archive.audit import service as audit_service
+from archive.audit.models import AuditEvent
+from archive.evidence.models import Blob, Evidence
+from archive.queue.models import Job
+from archive.storage import blob_key
+from tests.conftest import Env
+from tests.factories import make_pdf, make_png, upload, world
+
+
+def post_batch(client: Any, items: list[tuple[dict[str, Any], str, bytes]]) -> Any:
+    """One request: for each item a ``meta`` part (JSON) and its ``file`` part."""
+    parts: list[tuple[str, Any]] = []
+    for meta, filename, content in items:
+        parts.append(("meta", (None, json.dumps({"org_code": "sao-1", "doc_type": "receipt",
+                                                 **meta}))))
+        parts.append(("file", (filename, content, "application/octet-stream")))
+    return client.post("/api/v1/evidence/batch", files=parts)
+
+
+def counts(env: Env) -> tuple[int, int, int]:
+    with env.session() as s:
+        ev = s.scalar(sa.select(sa.func.count()).select_from(Evidence)) or 0
+        bl = s.scalar(sa.select(sa.func.count()).select_from(Blob)) or 0
+    return ev, bl, sum(1 for _ in env.store.list_objects("sha256/"))
+
+
+def created_events(env: Env) -> list[str]:
+    with env.session() as s:
+        return list(s.scalars(sa.select(AuditEvent.target_id)
+                              .where(AuditEvent.action == "evidence.create")))
+
+
+@pytest.fixture
+def tokens(env: Env) -> dict[str, str]:
+    return world(env)
+
+
+def test_a_batch_archives_every_file_with_its_own_metadata(env: Env, tokens):
+    """GIVEN bytes already archived, WHEN a batch sends three new files and those bytes
+    again, THEN four records, each with its own metadata, jobs and audit event; the old
+    bytes are one blob (a duplicate, as a single upload would say), the twice-sent new
+    bytes too; the audit chain verifies."""
+    old = make_pdf("already-here")
+    assert upload(env.client(tokens["off1"]), old).status_code == 201
+    pdf, png = make_pdf("batch-1"), make_png(150)
+    r = post_batch(env.client(tokens["off1"]), [
+        ({"voucher_no": "ฎ 1/2568", "amount": "1,000.00"}, "a.pdf", pdf),
+        ({"org_code": "sao-1", "doc_type": "tax_invoice"}, "b.png", png),
+        ({"voucher_no": "ฎ 2/2568"}, "again.pdf", pdf),
+        ({}, "old.pdf", old),
+    ])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["created"], body["failed"]) == (4, 0)
+    items = body["items"]
+    assert [i["status"] for i in items] == [201, 201, 201, 201]
+    assert [i["filename"] for i in items] == ["a.pdf", "b.png", "again.pdf", "old.pdf"]
+    first, second, third, fourth = (i["evidence"] for i in items)
+    assert first["sha256"] == hashlib.sha256(pdf).hexdigest() and first["amount"] == "1000.00"
+    assert first["voucher_no"] == "ฎ 1/2568" and first["duplicate"] is False
+    assert second["media_type"] == "image/png" and second["doc_type"] == "tax_invoice"
+    assert third["sha256"] == first["sha256"] and third["duplicate"] is True
+    assert third["duplicate_of"] == [first["id"]]
+    assert fourth["duplicate"] is True
+    assert counts(env) == (5, 3, 3)
+    assert env.store.stat(blob_key(second["sha256"])) is not None
+    assert sorted(created_events(env)) == sorted(
+        [i["evidence"]["id"] for i in items] + [_first_id(env, old)])
+    with env.session() as s:
+        jobs = s.scalar(sa.select(sa.func.count()).select_from(Job)
+                        .where(Job.kind == "inspect")) or 0
+        assert jobs == 5
+        assert audit_service.verify_chain(s, env.store).ok
+
+
+def _first_id(env: Env, content: bytes) -> str:
+    with env.session() as s:
+        return str(s.scalar(sa.select(Evidence.id).join(Blob, Blob.id == Evidence.blob_id)
+                            .where(Blob.sha256 == hashlib.sha256(content).hexdigest())))
+
+
+def test_bad_items_are_refused_alone_and_leave_nothing(env: Env, tokens):
+    """GIVEN good files and, among them, text bytes, invalid metadata, an organisation out
+    of the officer's scope and a file over the size limit, THEN the good ones are
+    archived and each bad one gets the status and error it would have had alone, with no
+    row and no object of its own; the refused scope is in the audit trail."""
+    good1, good2 = make_pdf("good-1"), make_pdf("good-2")
+    client = env.client(tokens["off1"], max_upload_bytes=len(good1) + len(good2))
+    r = post_batch(client, [
+        ({}, "good-1.pdf", good1),
+        ({}, "notes.pdf", b"just some text, not a pdf\n" * 20),
+        ({"amount": "lots", "issue_date": "2568-13-45"}, "bad-meta.pdf", make_pdf("meta")),
+        ({"org_code": "sao-3"}, "elsewhere.pdf", make_pdf("elsewhere")),
+        ({}, "huge.pdf", make_pdf("huge", pad=len(good1) + len(good2))),
+        ({}, "good-2.pdf", good2),
+    ])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    statuses = {i["filename"]: (i["status"], i["error"]) for i in body["items"]}
+    assert statuses["good-1.pdf"] == (201, None) and statuses["good-2.pdf"] == (201, None)
+    assert statuses["notes.pdf"][0] == 415
+    assert statuses["bad-meta.pdf"] == (422, "invalid_metadata")
+    fields = {p["field"] for p in body["items"][2]["detail"]}
+    assert {"amount", "issue_date"} <= fields
+    assert statuses["elsewhere.pdf"][0] in (403, 404)
+    assert statuses["huge.pdf"] == (413, "payload_too_large")
+    assert (body["created"], body["failed"]) == (2, 4)
+    assert counts(env) == (2, 2, 2)
+    assert len(created_events(env)) == 2
+    with env.session() as s:
+        assert audit_service.verify_chain(s, env.store).ok
+
+
+def test_only_an_officer_may_send_a_batch_and_nothing_is_read_for_the_others(env: Env, tokens):
+    items = [({}, "a.pdf", make_pdf("role-a"))]
+    for who in ("aud1", "rm1", "admin"):
+        r = post_batch(env.client(tokens[who]), items)
+        assert r.status_code == 403, (who, r.text)
+        assert r.json()["error"] == "forbidden"
+    r = post_batch(env.client(), items)
+    assert r.status_code == 401
+    # an officer's batch for another officer's organisation: per item, nothing written
+    r = post_batch(env.client(tokens["off2"]), items)
+    assert r.status_code == 200 and r.json()["items"][0]["status"] in (403, 404)
+    assert counts(env) == (0, 0, 0)
+
+
+def test_batch_limits(env: Env, tokens):
+    """Too many files, too many bytes in all, a file without its meta part, a field that
+    is not part of a batch: the whole request is refused and nothing is written."""
+    three = [({}, f"{n}.pdf", make_pdf(f"limit-{n}")) for n in range(3)]
+    r = post_batch(env.client(tokens["off1"], batch_max_items=2), three)
+    assert r.status_code == 413 and r.json()["error"] == "too_many_items"
+    # (the body may exceed the files' bytes by 256 KiB of framing and meta parts)
+    big = [({}, f"{n}.pdf", make_pdf(f"big-{n}", pad=100_000)) for n in range(3)]
+    r = post_batch(env.client(tokens["off1"], batch_max_bytes=1000), big)
+    assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
+    client = env.client(tokens["off1"])
+    r = client.post("/api/v1/evidence/batch",
+                    files=[("file", ("a.pdf", make_pdf("no-meta"), "application/pdf"))])
+    assert r.status_code == 422 and r.json()["error"] == "missing_meta"
+    r = client.post("/api/v1/evidence/batch",
+                    files=[("org_code", (None, "sao-1")),
+                           ("file", ("a.pdf", make_pdf("stray"), "application/pdf"))])
+    assert r.status_code == 422 and r.json()["error"] == "unexpected_field"
+    r = client.post("/api/v1/evidence/batch",
+                    files=[("meta", (None, "[1, 2]")),
+                           ("file", ("a.pdf", make_pdf("list"), "application/pdf"))])
+    assert r.status_code == 422 and r.json()["error"] == "invalid_meta"
+    r = client.post("/api/v1/evidence/batch", files=[("meta", (None, "{}"))])
+    assert r.status_code == 422 and r.json()["error"] == "missing_file"
+    assert counts(env) == (0, 0, 0)
