@@ -48,40 +48,42 @@ def tokens(env: Env) -> dict[str, str]:
 
 
 def test_a_batch_archives_every_file_with_its_own_metadata(env: Env, tokens):
-    """GIVEN bytes already archived, WHEN a batch sends three new files and those bytes
-    again, THEN four records, each with its own metadata, jobs and audit event; the old
-    bytes are one blob (a duplicate, as a single upload would say), the twice-sent new
-    bytes too; the audit chain verifies."""
+    """GIVEN bytes already archived, WHEN a batch sends three new files, the first again
+    marked as deliberate, and the old bytes again, THEN three new records and one
+    deliberate duplicate, each with its own metadata, jobs and audit event, while the old
+    bytes are refused as a single upload would refuse them (409 duplicate_upload naming the
+    record that holds them); the twice-sent bytes are one blob; the audit chain verifies."""
     old = make_pdf("already-here")
     assert upload(env.client(tokens["off1"]), old).status_code == 201
     pdf, png = make_pdf("batch-1"), make_png(150)
     r = post_batch(env.client(tokens["off1"]), [
         ({"voucher_no": "ฎ 1/2568", "amount": "1,000.00"}, "a.pdf", pdf),
         ({"org_code": "sao-1", "doc_type": "tax_invoice"}, "b.png", png),
-        ({"voucher_no": "ฎ 2/2568"}, "again.pdf", pdf),
+        ({"voucher_no": "ฎ 2/2568", "allow_duplicate": True}, "again.pdf", pdf),
         ({}, "old.pdf", old),
     ])
     assert r.status_code == 200, r.text
     body = r.json()
-    assert (body["created"], body["failed"]) == (4, 0)
+    assert (body["created"], body["failed"]) == (3, 1)
     items = body["items"]
-    assert [i["status"] for i in items] == [201, 201, 201, 201]
+    assert [i["status"] for i in items] == [201, 201, 201, 409]
     assert [i["filename"] for i in items] == ["a.pdf", "b.png", "again.pdf", "old.pdf"]
-    first, second, third, fourth = (i["evidence"] for i in items)
+    first, second, third = (i["evidence"] for i in items[:3])
     assert first["sha256"] == hashlib.sha256(pdf).hexdigest() and first["amount"] == "1000.00"
     assert first["voucher_no"] == "ฎ 1/2568" and first["duplicate"] is False
     assert second["media_type"] == "image/png" and second["doc_type"] == "tax_invoice"
     assert third["sha256"] == first["sha256"] and third["duplicate"] is True
-    assert third["duplicate_of"] == [first["id"]]
-    assert fourth["duplicate"] is True
-    assert counts(env) == (5, 3, 3)
+    assert third["duplicate_of"] == [first["id"]] and third["duplicate_allowed"] is True
+    assert items[3]["error"] == "duplicate_upload"
+    assert items[3]["detail"]["existing"] == [_first_id(env, old)]
+    assert counts(env) == (4, 3, 3)
     assert env.store.stat(blob_key(second["sha256"])) is not None
     assert sorted(created_events(env)) == sorted(
-        [i["evidence"]["id"] for i in items] + [_first_id(env, old)])
+        [i["evidence"]["id"] for i in items[:3]] + [_first_id(env, old)])
     with env.session() as s:
         jobs = s.scalar(sa.select(sa.func.count()).select_from(Job)
                         .where(Job.kind == "inspect")) or 0
-        assert jobs == 5
+        assert jobs == 4
         assert audit_service.verify_chain(s, env.store).ok
 
 
