@@ -259,7 +259,8 @@ def test_list_commands_answer_json_arrays(env: Env, orgs):
 
 def test_ingest_through_the_api_in_batches(env: Env, orgs, tmp_path: Path):
     """``archive ingest --api URL`` sends the files in batches to a running archive, as
-    the officer of ARCHIVE_API_TOKEN: per file archived, duplicate or failed (exit 1)."""
+    the officer of ARCHIVE_API_TOKEN: per file archived, skipped (bytes the organisation
+    holds already) or failed (exit 1)."""
     from tests.live import serve
 
     token = env.user("off-api", "officer", ["sao-1"])
@@ -283,9 +284,11 @@ def test_ingest_through_the_api_in_batches(env: Env, orgs, tmp_path: Path):
     assert done.returncode == 1, done.stderr
     rows = {Path(r["path"]).name: r for r in map(json.loads, done.stdout.splitlines())}
     assert [rows[f"r{n}.pdf"]["status"] for n in range(3)] == ["archived"] * 3
-    assert rows["z-again.pdf"]["status"] == "duplicate"
+    # the one duplicate rule, through the API as here: skipped, naming the record
+    assert rows["z-again.pdf"]["status"] == "skipped"
+    assert rows["z-again.pdf"]["id"] == rows["r0.pdf"]["id"]
     assert rows["evil.pdf"]["status"] == "failed"
     assert rows["evil.pdf"]["error"] == "unsupported_media_type"
     with env.session() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 4
+        assert s.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 3
     assert refused.returncode != 0 and "401" in refused.stderr + refused.stdout

@@ -63,10 +63,10 @@ def people(env: Env, tokens: dict[str, str]) -> dict[str, str]:
 
 def ingest(env: Env, tokens: dict[str, str], text: str, *, fiscal_year: int = 2555,
            org_code: str = "sao-1", doc_type: str = "receipt", content: bytes | None = None,
-           token: str = "off1") -> dict[str, Any]:
+           token: str = "off1", **fields: Any) -> dict[str, Any]:
     r = upload(env.client(tokens[token]), content or make_pdf(text), org_code=org_code,
                fiscal_year=fiscal_year, doc_type=doc_type, voucher_no=f"ฎ {text}",
-               issuer_name="ร้านวัสดุ", amount="1200.00")
+               issuer_name="ร้านวัสดุ", amount="1200.00", **fields)
     assert r.status_code == 201, r.text
     return r.json()
 

@@ -106,7 +106,8 @@ def test_shared_bytes_survive_until_their_last_record_is_destroyed(env: Env, sho
     tokens = people(env, world(env))
     pdf = make_pdf("shared bytes")
     first = ingest(env, tokens, "s1", fiscal_year=2555, content=pdf)
-    second = ingest(env, tokens, "s2", fiscal_year=2556, content=pdf)
+    second = ingest(env, tokens, "s2", fiscal_year=2556, content=pdf,
+                    allow_duplicate="true")     # deliberately: the archive's one rule
     assert first["sha256"] == second["sha256"]
     run_jobs(env)
     wait_for_locks(short_lock)
