@@ -1,5 +1,7 @@
-"""``archive retention``, run as a real process on both stacks, in real time: receipts of
-FY 2555 are long due, and the National Archives' consent ends their review at once."""
+"""``archive retention`` on both stacks, in real time: receipts of FY 2555 are long due,
+and the National Archives' consent ends their review at once. The commands run in this
+process through the console script's entry point (tests/clirun.py); those marked
+``process=True`` run as a real process."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 
 from archive import clock
 from tests.archive.retention.helpers import ingest, people, run_jobs
-from tests.cli.test_cli import run
+from tests.clirun import run
 from tests.conftest import Env
 from tests.factories import world
 
@@ -22,7 +24,7 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     preview = run(env, "retention", "survey", "--as-of", "2100-01-01", "--json")
     assert preview.returncode == 0, preview.stderr
     assert json.loads(preview.stdout)["dry_run"] is True       # the future only previews
-    surveyed = run(env, "retention", "survey")
+    surveyed = run(env, "retention", "survey", process=True)
     assert surveyed.returncode == 0, surveyed.stderr
     assert "sao-1" in surveyed.stdout
     lists = json.loads(run(env, "retention", "lists", "--json").stdout)
@@ -79,7 +81,8 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
 def test_holds_closures_and_schedules_from_the_command_line(env: Env):
     tokens = world(env)
     rec = ingest(env, tokens, "cli-hold", fiscal_year=2560)
-    placed = run(env, "retention", "holds", "place", "--reason", "คดี", "--record", rec["id"])
+    placed = run(env, "retention", "holds", "place", "--reason", "คดี", "--record", rec["id"],
+                 process=True)
     assert placed.returncode == 0, placed.stderr
     hold_id = placed.stdout.split()[1]
     listed = json.loads(run(env, "retention", "holds", "list", "--json").stdout)
