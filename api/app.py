@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -29,7 +31,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = FastAPI(title="Evidence Archive", version="0.1.0",
                   summary="Write-once archive of electronic disbursement evidence "
                           "for Thai local government.",
-                  docs_url=None, redoc_url=None)   # /docs is served offline: api/openapi.py
+                  docs_url=None, redoc_url=None,   # /docs is served offline: api/openapi.py
+                  lifespan=_lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
@@ -51,3 +54,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     openapi.install(app)
     errors.document_errors(app)   # after openapi.install: it wraps the document built there
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    close_app(app)
+
+
+def close_app(app: FastAPI) -> None:
+    """What the application started in the background ends with it: the failed-login
+    counter writes its open minutes to the trail and stops its flusher thread."""
+    failures = getattr(app.state, "auth_failures", None)
+    if failures is not None:
+        failures.close()

@@ -61,6 +61,7 @@ class AuthFailures:
         self._lock = threading.Lock()
         self._background = background
         self._thread: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def _minute(self) -> int:
         return int(self.clock() // 60)
@@ -115,15 +116,25 @@ class AuthFailures:
             except Exception:  # noqa: BLE001 - the database may be down; log instead
                 log.exception("auth.failed_unrecorded source=%s count=%d", source, w.count)
 
+    def close(self) -> None:
+        """Write every open minute now and stop the background flusher (the application
+        shuts down: what was counted must reach the trail, and no thread may outlive the
+        application's database)."""
+        self._closed.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=10)
+        self.flush(everything=True)
+
     def _ensure_flusher(self) -> None:
-        if not self._background or (self._thread is not None and self._thread.is_alive()):
+        if (not self._background or self._closed.is_set()
+                or (self._thread is not None and self._thread.is_alive())):
             return
         self._thread = threading.Thread(target=self._run, name="auth-failures", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while True:
-            time.sleep(5.0)
+        while not self._closed.wait(5.0):
             try:
                 self.flush()
             except Exception:  # noqa: BLE001 - keep flushing

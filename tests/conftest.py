@@ -111,6 +111,7 @@ class Env:
     store: ObjectStore
     weed: servers.Seaweed | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    apps: list[Any] = field(default_factory=list)
 
     def env_vars(self) -> dict[str, str]:
         """Environment for a subprocess (CLI, server, worker) seeing the same archive."""
@@ -134,7 +135,17 @@ class Env:
         from api.app import create_app
 
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
-        return create_app(settings, engine=self.engine, store=self.store)
+        app = create_app(settings, engine=self.engine, store=self.store)
+        self.apps.append(app)
+        return app
+
+    def close(self) -> None:
+        """End what the test's applications started in the background (a flusher thread
+        writing after the test would write into the next test's database)."""
+        from api.app import close_app
+
+        for app in self.apps:
+            close_app(app)
 
     def client(self, token: str | None = None, **overrides: Any) -> Any:
         from fastapi.testclient import TestClient
@@ -208,7 +219,9 @@ def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
                             lao_code_pattern=TEST_LAO_CODES)
         store: ObjectStore = LocalStore(settings.objects_dir)
         store.prepare()
-        yield Env("sqlite", settings, engine, make_session_factory(engine), store)
+        env = Env("sqlite", settings, engine, make_session_factory(engine), store)
+        yield env
+        env.close()
         engine.dispose()
         return
     assert stack.engine is not None and stack.weed is not None
@@ -219,9 +232,11 @@ def env(stack: StackBase, tmp_path: Path) -> Iterator[Env]:
                         lao_code_pattern=TEST_LAO_CODES)
     store = make_s3_store(stack.weed, bucket)
     store.prepare()
+    env = Env("postgres", settings, stack.engine, make_session_factory(stack.engine),
+              store, weed=stack.weed)
     try:
-        yield Env("postgres", settings, stack.engine, make_session_factory(stack.engine),
-                  store, weed=stack.weed)
+        yield env
     finally:
+        env.close()
         stack.engine.dispose()  # connections from a test must not leak into the next
         _truncate(stack.engine)

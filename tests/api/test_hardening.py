@@ -193,3 +193,26 @@ def test_failed_authentications_are_limited_and_aggregated(env: Env):
     assert len(json.dumps(details)) < 1000, len(json.dumps(details))
     # the next minute the address may try again
     assert client.get(long_path).status_code == 401
+
+
+def test_shutdown_writes_the_open_minute_of_failed_logins_and_stops_the_flusher(env: Env):
+    """GIVEN failed authentications counted in a minute that is not over, WHEN the
+    application shuts down, THEN the count reaches the trail at once and no flusher thread
+    is left to write later (into whatever database is there by then)."""
+    import threading
+
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    from archive.audit.models import AuditEvent
+
+    world(env)
+    with TestClient(env.app(), raise_server_exceptions=False,
+                    headers={"Authorization": "Bearer ea_wrong-token"}) as client:
+        assert client.get("/api/v1/evidence").status_code == 401
+        assert any(t.name == "auth-failures" for t in threading.enumerate())
+    assert not any(t.name == "auth-failures" for t in threading.enumerate())
+    with env.session() as s:
+        events = list(s.scalars(sa.select(AuditEvent)
+                                .where(AuditEvent.action == "auth.failed")))
+    assert [e.details["count"] for e in events] == [1]
