@@ -177,13 +177,31 @@ class Env:
 
 
 def _truncate(engine: Engine) -> None:
+    """Empty every table of the schema and restart the sequences they own, as
+    ``TRUNCATE … RESTART IDENTITY CASCADE`` would.
+
+    TRUNCATE gives each of the ~40 tables (and their indexes) new files and syncs them:
+    about a second per test even on an idle machine's disk, for tables that hold a handful
+    of rows. DELETE of those rows costs milliseconds. It runs as a replica session
+    (``session_replication_role``), so neither the audit trail's append-only triggers nor
+    the foreign keys' checks fire — exactly what TRUNCATE skips too."""
     from archive.db import Base
 
     existing = set(sa.inspect(engine).get_table_names())
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables
-                      if t.name in existing)
+    names = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in existing]
     with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.exec_driver_sql("; ".join(f'DELETE FROM "{name}"' for name in names))
+        # The sequences RESTART IDENTITY restarts: those owned by the tables' columns
+        # (serial: dependency 'a'; identity: 'i').
+        conn.execute(sa.text(
+            "SELECT setval(s.oid, q.seqstart, false) FROM pg_class s "
+            "JOIN pg_sequence q ON q.seqrelid = s.oid "
+            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+            " AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
+            "JOIN pg_class t ON t.oid = d.refobjid "
+            "WHERE t.relname = ANY(:names) AND t.relnamespace = 'public'::regnamespace"),
+            {"names": names})
         conn.execute(sa.text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
                      {"h": "0" * 64})
 

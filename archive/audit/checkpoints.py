@@ -286,6 +286,9 @@ def verify_chain(session: Session, store: ObjectStore,
             first_at = None
         prev = event.hash
         expected += 1
+    # A break above leaves PostgreSQL's server-side cursor (yield_per) open until the
+    # result is garbage-collected; the session goes on to other queries.
+    events.close()
     last_seq = expected - 1
     report.head_seq = last_seq
     if report.ok and anchors and max(anchors) > last_seq:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
+from tests import clirun
 from tests.archive.disbursements.test_importing import ROWS, register
 from tests.conftest import Env
 from tests.factories import world
-
-ARCHIVE = [sys.executable, "-m", "cli"]
 
 
 def _post(client, data: bytes, **fields: str):  # type: ignore[no-untyped-def]
@@ -62,13 +60,10 @@ def test_import_from_the_cli(env: Env, tmp_path: Path) -> None:
     world(env)
     path = tmp_path / "register.csv"
     path.write_bytes(register(*ROWS).encode("cp874"))
-    run_env = {**env.env_vars(), "COLUMNS": "200"}
+    def run(*args: str, process: bool = False) -> Any:
+        return clirun.run(env, "disbursements", "import", *args, process=process)
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*ARCHIVE, "disbursements", "import", *args], text=True,
-                              capture_output=True, timeout=120, env=run_env)
-
-    proc = run(str(path), "--org", "sao-1", "--dry-run")
+    proc = run(str(path), "--org", "sao-1", "--dry-run", process=True)
     assert proc.returncode == 0, proc.stderr
     assert "dry run" in proc.stdout and "3 created" in proc.stdout
     proc = run(str(path), "--org", "sao-1", "--json")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from archive.audit.models import AuditEvent
 from archive.evidence.models import Blob
-from tests import servers
+from tests import clirun, servers
 from tests.conftest import Env
 from tests.factories import make_pdf, upload
 from tests.tamper import flip_byte
@@ -84,8 +84,7 @@ def test_small_tampered_object_is_refused_before_anything_is_sent(env: Env):
     assert "archive_download_integrity_failures_total 3.0" in metrics
     assert 'archive_fixity_blobs{result="mismatch"} 1.0' in metrics
 
-    report = subprocess.run([*ARCHIVE, "verify", "--json"], env=env.env_vars(),
-                            capture_output=True, text=True, timeout=120)
+    report = clirun.command(["verify", "--json"], env.env_vars())
     assert report.returncode == 1, report.stdout + report.stderr
     problems = {p["key"]: p["kind"] for p in json.loads(report.stdout)["problems"]}
     # locally the file hashes wrong; SeaweedFS's side-door overwrite also drops the

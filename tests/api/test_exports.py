@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from archive.audit.models import AuditEvent
+from tests import clirun
 from tests.archive.search.helpers import make_text_pdf
 from tests.conftest import Env
 from tests.factories import make_pdf, make_png, upload, world
@@ -208,12 +209,10 @@ def test_cli_export_writes_the_same_kind_of_bag(env: Env, tokens, tmp_path):
                if p.startswith("data/") and not p.endswith(".json")}
     assert digests == {recs[0]["sha256"], recs[1]["sha256"]}
     assert bag.info["Export-Role"] == "system"
-    again = subprocess.run([sys.executable, "-m", "cli", "export", "--out", str(out)],
-                           capture_output=True, text=True, timeout=60, env=env.env_vars())
+    again = clirun.command(["export", "--out", str(out)], env.env_vars())
     assert again.returncode == 2 and "exists" in again.stderr
-    bad = subprocess.run([sys.executable, "-m", "cli", "export", "--out", str(tmp_path / "b.zip"),
-                          "--amount-min", "5", "--amount-max", "1"],
-                         capture_output=True, text=True, timeout=60, env=env.env_vars())
+    bad = clirun.command(["export", "--out", str(tmp_path / "b.zip"), "--amount-min", "5",
+                          "--amount-max", "1"], env.env_vars())
     assert bad.returncode == 2
     with env.session() as s:
         actions = s.scalars(sa.select(AuditEvent.action)

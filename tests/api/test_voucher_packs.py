@@ -17,6 +17,7 @@ import bagit
 from archive.accounts import service as accounts
 from archive.disbursements import service as disbursements
 from archive.disbursements.schemas import DisbursementCreate, ReviewIn
+from tests import clirun
 from tests.api.test_exports import run_job, unzip
 from tests.conftest import Env
 from tests.factories import make_pdf, upload, world
@@ -102,9 +103,7 @@ def test_voucher_pack_from_the_cli(env: Env, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "2 record(s)" in proc.stdout
     _check_bag(unzip(out.read_bytes(), tmp_path / "x"), vid, files)
-    bad = subprocess.run([sys.executable, "-m", "cli", "export", "--disbursement",
-                          str(uuid.uuid4()), "--out", str(tmp_path / "no.zip")],
-                         capture_output=True, text=True, timeout=120,
-                         env={**env.env_vars(), "COLUMNS": "300"})
+    bad = clirun.command(["export", "--disbursement", str(uuid.uuid4()), "--out",
+                          str(tmp_path / "no.zip")], {**env.env_vars(), "COLUMNS": "300"})
     assert bad.returncode != 0 and "voucher" in (bad.stdout + bad.stderr)
     assert not (tmp_path / "no.zip").exists()

@@ -4,9 +4,8 @@ import of the organisation register."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 
 from archive.config import Settings
 from archive.orgs.models import Organisation
+from tests import clirun
 from tests.conftest import Env
 from tests.factories import world
 
@@ -94,10 +94,11 @@ DLA_ROWS = (
 )
 
 
-def run(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
-                          timeout=180, env={**env.env_vars(), "COLUMNS": "200",
-                                            "ARCHIVE_LAO_CODE_PATTERN": DLA_DEFAULT})
+def run(env: Env, *args: str, process: bool = False) -> Any:
+    """``archive ARGS`` with the default (DLA) organisation code format; in this process
+    unless ``process`` (tests/clirun.py)."""
+    return clirun.run(env, *args, extra_env={"ARCHIVE_LAO_CODE_PATTERN": DLA_DEFAULT},
+                      process=process)
 
 
 def test_the_dla_register_is_imported_idempotently_with_a_report_per_row(
@@ -113,7 +114,7 @@ def test_the_dla_register_is_imported_idempotently_with_a_report_per_row(
     file.write_bytes((DLA_HEADER + DLA_ROWS).encode("cp874"))
     before = _orgs(env)
 
-    dry = run(env, "orgs", "import", str(file), "--dry-run", "--json")
+    dry = run(env, "orgs", "import", str(file), "--dry-run", "--json", process=True)
     assert dry.returncode == 1, dry.stderr            # some lines are refused
     report = json.loads(dry.stdout)
     assert report["encoding"] == "cp874" and report["layout"] == "dla" and report["dry_run"]

@@ -10,8 +10,6 @@ to build a new version on a tampered row.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -24,10 +22,9 @@ from archive.accounts.principal import system_principal
 from archive.db import table_of
 from archive.evidence.models import Blob, Evidence, EvidenceHistory
 from archive.integrity.verify import verify
+from tests import clirun
 from tests.conftest import Env
 from tests.factories import make_pdf, upload, world
-
-ARCHIVE = [sys.executable, "-m", "cli"]
 
 
 def _seed(env: Env) -> tuple[dict[str, str], dict[str, object], dict[str, object]]:
@@ -116,12 +113,10 @@ def test_database_tampering_is_reported_with_the_record_id(
 
 def test_the_cli_reports_a_changed_amount_and_exits_1(env: Env):
     _, a, _ = _seed(env)
-    ok = subprocess.run([*ARCHIVE, "verify", "--json"], env=env.env_vars(),
-                        capture_output=True, text=True, timeout=120)
+    ok = clirun.command(["verify", "--json"], env.env_vars())
     assert ok.returncode == 0, ok.stdout + ok.stderr
     _change_amount(env, a, {})
-    bad = subprocess.run([*ARCHIVE, "verify", "--json"], env=env.env_vars(),
-                         capture_output=True, text=True, timeout=120)
+    bad = clirun.command(["verify", "--json"], env.env_vars(), process=True)
     assert bad.returncode == 1
     problems = json.loads(bad.stdout)["problems"]
     assert [(p["kind"], p["key"]) for p in problems] == [("record_mismatch", a["id"])]
@@ -146,8 +141,7 @@ def test_legacy_records_are_listed_until_sealed_then_checked(env: Env):
     assert report["ok"] is True
     assert report["legacy_unhashed"] == 1 and report["legacy_examples"] == [str(legacy_id)]
 
-    sealed = subprocess.run([*ARCHIVE, "verify", "--seal-legacy", "--json"],
-                            env=env.env_vars(), capture_output=True, text=True, timeout=120)
+    sealed = clirun.command(["verify", "--seal-legacy", "--json"], env.env_vars())
     assert sealed.returncode == 0, sealed.stdout + sealed.stderr
     assert json.loads(sealed.stdout)["legacy_unhashed"] == 0
     from archive.integrity.verify import seal_legacy

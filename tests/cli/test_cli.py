@@ -1,28 +1,21 @@
-"""The `archive` command, run as a real process against both stacks."""
+"""The `archive` command against both stacks: in this process through the console
+script's entry point (tests/clirun.py), and as a real process where marked
+``process=True`` (at least one test per command family)."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from archive.evidence.models import Evidence
+from tests.clirun import command, run
 from tests.conftest import Env
 from tests.factories import make_pdf, make_png, upload
-
-ARCHIVE = [sys.executable, "-m", "cli"]
-
-
-def run(env: Env, *args: str, cwd: Path | None = None,
-        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ARCHIVE, *args], capture_output=True, text=True, timeout=120,
-                          env={**env.env_vars(), **(extra_env or {}), "COLUMNS": "200"},
-                          cwd=cwd)
 
 
 @pytest.fixture
@@ -39,18 +32,19 @@ def test_orgs_and_users_add_prints_token_alone_on_last_line(env: Env):
                "province", "--parent", "dla").returncode == 0
     added = run(env, "orgs", "add", "sao-9", "--name", "อบต.ทดสอบ", "--parent", "p-cm")
     assert added.returncode == 0, added.stderr
-    dup = run(env, "orgs", "add", "sao-9", "--name", "again")
+    dup = run(env, "orgs", "add", "sao-9", "--name", "again", process=True)
     assert dup.returncode == 1 and "already exists" in dup.stderr
     bad_type = run(env, "orgs", "add", "x-1", "--name", "x", "--type", "castle")
     assert bad_type.returncode == 1 and "type must be" in bad_type.stderr
-    created = run(env, "users", "add", "somchai", "--role", "officer", "--org", "sao-9")
+    created = run(env, "users", "add", "somchai", "--role", "officer", "--org", "sao-9",
+                  process=True)
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip().splitlines()[-1]
     assert token.startswith("ea_") and " " not in token
     r = upload(env.client(token), make_pdf("cli-token"), org_code="sao-9")
     assert r.status_code == 201, r.text
     # revoke: the token stops working
-    assert run(env, "tokens", "revoke", "somchai").returncode == 0
+    assert run(env, "tokens", "revoke", "somchai", process=True).returncode == 0
     assert upload(env.client(token), make_pdf("cli-token-2"), org_code="sao-9").status_code == 401
     bad_role = run(env, "users", "add", "x", "--role", "emperor", "--org", "sao-9")
     assert bad_role.returncode == 1 and "role must be" in bad_role.stderr
@@ -64,7 +58,7 @@ def test_ingest_folder_recursively_summary_json_and_rerun(env: Env, orgs, tmp_pa
     (folder / "scan.png").write_bytes(make_png())
     (folder / ".DS_Store").write_bytes(b"junk")            # hidden: ignored
     first = run(env, "ingest", str(folder), "--org", "sao-1", "--doc-type", "receipt",
-                "--fiscal-year", "2568", "--json")
+                "--fiscal-year", "2568", "--json", process=True)
     assert first.returncode == 0, first.stderr
     rows = [json.loads(line) for line in first.stdout.splitlines()]
     assert sorted(r["status"] for r in rows) == ["archived"] * 3
@@ -111,7 +105,7 @@ def test_verify_is_clean_then_reports_corruption(env: Env, orgs, tmp_path: Path)
     f = tmp_path / "a.pdf"
     f.write_bytes(make_pdf("verify"))
     assert run(env, "ingest", str(f), "--org", "sao-1", "--doc-type", "receipt").returncode == 0
-    ok = run(env, "verify", "--json")
+    ok = run(env, "verify", "--json", process=True)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["ok"] is True
     if env.stack != "sqlite":
@@ -130,7 +124,7 @@ def test_verify_is_clean_then_reports_corruption(env: Env, orgs, tmp_path: Path)
 
 
 def test_db_upgrade_is_idempotent(env: Env):
-    out = run(env, "db", "upgrade")
+    out = run(env, "db", "upgrade", process=True)
     assert out.returncode == 0 and "revision" in out.stdout
 
 
@@ -138,7 +132,7 @@ def test_jobs_run_runs_one_job_now_and_reports_it(env: Env):
     """GIVEN a fresh archive WHEN an operator runs `archive jobs run worm_probe` THEN the
     probe runs at once, its result is printed and recorded like any scheduled run; an
     unknown kind or a bad payload is a usage error that queues nothing."""
-    ok = run(env, "jobs", "run", "worm_probe", "--json")
+    ok = run(env, "jobs", "run", "worm_probe", "--json", process=True)
     assert ok.returncode == 0, ok.stderr
     state = json.loads(ok.stdout)
     assert state["status"] == "done" and state["kind"] == "worm_probe"
@@ -164,9 +158,9 @@ def test_commands_never_create_an_archive_by_accident(env: Env, orgs, tmp_path: 
     inbox.mkdir(parents=True)
     (inbox / "a.pdf").write_bytes(make_pdf("stray"))
 
-    def cli(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*ARCHIVE, *args], capture_output=True, text=True, timeout=120,
-                              env={**bare, **extra, "COLUMNS": "200"}, cwd=tmp_path)
+    def cli(*args: str, **extra: str) -> Any:
+        return command(list(args), {**bare, **extra, "COLUMNS": "200"}, cwd=tmp_path,
+                       process=True)
 
     lost = cli("ingest", "./inbox", "--org", "sao-1", "--doc-type", "receipt")
     assert lost.returncode == 1
@@ -220,7 +214,7 @@ def test_output_into_a_pipe_keeps_names_and_ids_whole(env: Env, orgs, tmp_path: 
     pdf = deep / "ใบเสร็จรับเงิน เลขที่ 0012345 ร้านวัสดุภัณฑ์เชียงใหม่ จำกัด.pdf"
     pdf.write_bytes(make_pdf("long name"))
     result = run(env, "ingest", str(tmp_path / "inbox"), "--org", "sao-1",
-                 "--doc-type", "receipt", "--fiscal-year", "2568")
+                 "--doc-type", "receipt", "--fiscal-year", "2568", process=True)
     assert result.returncode == 0, result.stderr
     import hashlib
     import re
@@ -271,16 +265,12 @@ def test_ingest_through_the_api_in_batches(env: Env, orgs, tmp_path: Path):
     (folder / "z-again.pdf").write_bytes(make_pdf("api-0"))
     (folder / "evil.pdf").write_bytes(b"MZ" + b"\x00" * 100)
     with serve(env.app()) as port:
-        done = subprocess.run(
-            [*ARCHIVE, "ingest", str(folder), "--org", "sao-1", "--doc-type", "receipt",
-             "--api", f"http://127.0.0.1:{port}", "--batch-size", "2", "--json"],
-            env={**env.env_vars(), "ARCHIVE_API_TOKEN": token}, capture_output=True,
-            text=True, timeout=120)
-        refused = subprocess.run(
-            [*ARCHIVE, "ingest", str(folder), "--org", "sao-1", "--doc-type", "receipt",
-             "--api", f"http://127.0.0.1:{port}"],
-            env={**env.env_vars(), "ARCHIVE_API_TOKEN": "ea_wrong"}, capture_output=True,
-            text=True, timeout=120)
+        done = run(env, "ingest", str(folder), "--org", "sao-1", "--doc-type", "receipt",
+                   "--api", f"http://127.0.0.1:{port}", "--batch-size", "2", "--json",
+                   extra_env={"ARCHIVE_API_TOKEN": token})
+        refused = run(env, "ingest", str(folder), "--org", "sao-1", "--doc-type", "receipt",
+                      "--api", f"http://127.0.0.1:{port}",
+                      extra_env={"ARCHIVE_API_TOKEN": "ea_wrong"})
     assert done.returncode == 1, done.stderr
     rows = {Path(r["path"]).name: r for r in map(json.loads, done.stdout.splitlines())}
     assert [rows[f"r{n}.pdf"]["status"] for n in range(3)] == ["archived"] * 3

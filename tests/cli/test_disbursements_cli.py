@@ -1,4 +1,5 @@
-"""`archive disbursements profile show/set` and `recompute`, run as real processes."""
+"""`archive disbursements profile show/set` and `recompute` (in this process through the
+console script's entry point, tests/clirun.py; ``process=True`` as a real process)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.cli.test_cli import run
+from tests.clirun import run
 from tests.conftest import Env
 from tests.factories import world
 
@@ -25,7 +26,8 @@ def test_profile_show_and_set_a_new_version(env: Env, tmp_path: Path):
     path = tmp_path / "profile.json"
     path.write_text(shown.stdout, encoding="utf-8")     # the output of show is accepted
     changed = run(env, "disbursements", "profile", "set", str(path), "--reason",
-                  "หนังสือสั่งการ 2569", "--threshold", "50000.00", "--window-days", "45")
+                  "หนังสือสั่งการ 2569", "--threshold", "50000.00", "--window-days", "45",
+                  process=True)
     assert changed.returncode == 0, changed.stderr
     after = json.loads(run(env, "disbursements", "profile", "show", "--json",
                            "--versions").stdout)
@@ -54,7 +56,8 @@ def test_recompute_one_organisation_and_queue_the_national_job(env: Env):
         "kind": "other", "payee_name": "x", "payee_tax_id": "0105538025144",
         "gross_amount": "10.00", "net_amount": "10.00", "payment_method": "cash"})
     assert r.status_code == 201, r.text
-    done = run(env, "disbursements", "recompute", "--org", "sao-1", "--fiscal-year", "2568")
+    done = run(env, "disbursements", "recompute", "--org", "sao-1", "--fiscal-year", "2568",
+               process=True)
     assert done.returncode == 0, done.stderr
     assert "1 vouchers, 2 findings" in done.stdout
     unknown = run(env, "disbursements", "recompute", "--org", "nowhere")

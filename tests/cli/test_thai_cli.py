@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from archive.evidence.models import Evidence
-from tests.cli.test_cli import run
+from tests.clirun import run
 from tests.conftest import Env
 from tests.factories import make_pdf
 

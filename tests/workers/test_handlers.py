@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,14 +17,13 @@ import sqlalchemy as sa
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
 from archive.queue.models import Job, SystemCheck
 from archive.storage.local import LocalStore
+from tests import clirun
 from tests.archive.inspection.helpers import build_pdfa3, etda_invoice_xml
 from tests.archive.pdfa.fixtures import create_pdfa
 from tests.conftest import Env, make_s3_store
 from tests.factories import make_pdf, upload, world
 from workers.runner import Worker
 from workers.scheduler import Leadership, Scheduler
-
-ARCHIVE = [sys.executable, "-m", "cli"]
 
 
 def drain(env: Env, kinds: list[str] | None = None, store: Any = None) -> None:
@@ -139,8 +137,7 @@ def test_fixity_finds_bytes_that_no_longer_match(env: Env):
     drain(env, ["fixity"])
     check = last_check(env, "fixity")
     assert not check.ok and len(check.details["mismatches"]) == 1
-    result = subprocess.run([*ARCHIVE, "verify", "--json", "--no-rehash"],
-                            env=env.env_vars(), capture_output=True, text=True, timeout=120)
+    result = clirun.command(["verify", "--json", "--no-rehash"], env.env_vars())
     assert result.returncode == 1
     assert [a["kind"] for a in json.loads(result.stdout)["alerts"]] == ["fixity_mismatch"]
     events = env.client(tokens["aud1"]).get("/api/v1/audit/events",
@@ -184,8 +181,7 @@ def test_worm_probe_catches_a_store_that_accepts_deletes(env: Env, tmp_path: Pat
     assert not check.ok
     ready = env.client().get("/readyz").json()
     assert ready["checks"]["worm_probe"]["status"] == "critical"
-    result = subprocess.run([*ARCHIVE, "verify", "--json", "--no-rehash"],
-                            env=env.env_vars(), capture_output=True, text=True, timeout=120)
+    result = clirun.command(["verify", "--json", "--no-rehash"], env.env_vars())
     assert result.returncode == 1
     assert "worm_probe_failed" in [a["kind"] for a in json.loads(result.stdout)["alerts"]]
     critical = [e for e in env.client(tokens["aud1"]).get("/api/v1/audit/events").json()
@@ -291,7 +287,6 @@ def test_every_core_job_kind_has_a_handler(name: str):
 def test_a_broken_retention_import_stops_the_scheduler():
     """It used to be swallowed: the scheduler ran on without retention's jobs."""
     import importlib
-    import sys
 
     import workers.scheduler as scheduler
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 
 import sqlalchemy as sa
 
@@ -19,11 +17,11 @@ from archive.audit.checkpoints import verify_chain, write_checkpoint
 from archive.audit.models import AuditCheckpoint
 from archive.db import table_of
 from archive.storage.local import LocalStore
+from tests import clirun
 from tests.conftest import Env, make_s3_store
 from tests.factories import make_pdf, upload, world
 from tests.tamper import delete_object
 
-ARCHIVE = [sys.executable, "-m", "cli"]
 LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
 
 
@@ -42,15 +40,14 @@ def _three_checkpoints(env: Env) -> list[AuditCheckpoint]:
     return rows
 
 
-def _audit_verify(env: Env) -> tuple[int, dict[str, object]]:
-    done = subprocess.run([*ARCHIVE, "audit", "verify", "--json"], env=env.env_vars(),
-                          capture_output=True, text=True, timeout=120)
+def _audit_verify(env: Env, *, process: bool = False) -> tuple[int, dict[str, object]]:
+    done = clirun.command(["audit", "verify", "--json"], env.env_vars(), process=process)
     return done.returncode, json.loads(done.stdout)
 
 
 def test_checkpoints_missing_from_the_store_are_reported(env: Env):
     cps = _three_checkpoints(env)
-    code, clean = _audit_verify(env)
+    code, clean = _audit_verify(env, process=True)
     assert code == 0 and clean["ok"] is True and clean["checkpoints"] == 3, clean
 
     for cp in cps[:2]:

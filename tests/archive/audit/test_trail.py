@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 
 import pytest
@@ -16,11 +14,11 @@ from archive.audit.checkpoints import PREFIX, verify_chain, write_checkpoint
 from archive.audit.models import AuditEvent, AuditHead
 from archive.audit.service import event_hash
 from archive.db import Base
+from tests import clirun
 from tests.conftest import Env
 from tests.factories import make_pdf, upload, world
 from tests.tsa import local_tsa
 
-ARCHIVE = [sys.executable, "-m", "cli"]
 LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
 
 
@@ -187,12 +185,10 @@ def test_tampering_is_detected_with_the_first_bad_sequence(env: Env, change, pro
     with env.session() as s:
         cp = write_checkpoint(s, env.store, retain_until=LATER)
     assert cp is not None
-    clean = subprocess.run([*ARCHIVE, "audit", "verify", "--json"], env=env.env_vars(),
-                           capture_output=True, text=True, timeout=120)
+    clean = clirun.command(["audit", "verify", "--json"], env.env_vars())
     assert clean.returncode == 0, clean.stdout + clean.stderr
     _tamper(env, change)
-    broken = subprocess.run([*ARCHIVE, "audit", "verify", "--json"], env=env.env_vars(),
-                            capture_output=True, text=True, timeout=120)
+    broken = clirun.command(["audit", "verify", "--json"], env.env_vars())
     assert broken.returncode == 1, broken.stdout
     report = json.loads(broken.stdout)
     assert report["problem"] == problem, report

@@ -1,5 +1,7 @@
-"""``archive retention``, run as a real process on both stacks, in real time: receipts of
-FY 2555 are long due, and the National Archives' consent ends their review at once."""
+"""``archive retention`` on both stacks, in real time: receipts of FY 2555 are long due,
+and the National Archives' consent ends their review at once. The commands run in this
+process through the console script's entry point (tests/clirun.py); those marked
+``process=True`` run as a real process."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from tests.archive.retention.helpers import (
     run_jobs,
     survey,
 )
-from tests.cli.test_cli import run
+from tests.clirun import run
 from tests.conftest import Env
 from tests.factories import world
 
@@ -31,7 +33,7 @@ def test_the_whole_workflow_from_the_command_line(env: Env, tmp_path: Path):
     preview = run(env, "retention", "survey", "--as-of", "2100-01-01", "--json")
     assert preview.returncode == 0, preview.stderr
     assert json.loads(preview.stdout)["dry_run"] is True       # the future only previews
-    surveyed = run(env, "retention", "survey")
+    surveyed = run(env, "retention", "survey", process=True)
     assert surveyed.returncode == 0, surveyed.stderr
     assert "sao-1" in surveyed.stdout
     lists = json.loads(run(env, "retention", "lists", "--json").stdout)
@@ -137,7 +139,7 @@ def test_holds_closures_and_schedules_from_the_command_line(env: Env):
     place = ("retention", "holds", "place", "--reason", "คดี", "--record", rec["id"])
     no_token = run(env, *place)
     assert no_token.returncode == 2 and "--token" in no_token.stderr
-    placed = run(env, *place, extra_env={"ARCHIVE_TOKEN": tokens["rm1"]})
+    placed = run(env, *place, extra_env={"ARCHIVE_TOKEN": tokens["rm1"]}, process=True)
     assert placed.returncode == 0, placed.stderr
     hold_id = placed.stdout.split()[1]
     listed = json.loads(run(env, "retention", "holds", "list", "--json").stdout)

@@ -150,8 +150,13 @@ def test_a_too_early_delete_is_refused_by_the_store_and_retried_later(env: Env, 
     lock_seconds = 25
     from archive.evidence import service
 
-    monkeypatch.setattr(service, "new_bytes_lock", lambda *_, **__:
-                        dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lock_seconds))
+    locks: list[dt.datetime] = []           # the lock ends handed out, in real time
+
+    def short_lock(*_: object, **__: object) -> dt.datetime:
+        locks.append(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lock_seconds))
+        return locks[-1]
+
+    monkeypatch.setattr(service, "new_bytes_lock", short_lock)
     tokens = people(env, world(env))
     started = time.monotonic()          # the lock runs from the upload, not from the set-up
     rec = ingest(env, tokens, "early")
@@ -180,7 +185,9 @@ def test_a_too_early_delete_is_refused_by_the_store_and_retried_later(env: Env, 
     detail = env.client(tokens["rm1"]).get(f"/api/v1/retention/lists/{list_id}").json()
     assert detail["execution"]["purge_pending"] is True
 
-    time.sleep(max(0.0, lock_seconds - (time.monotonic() - started)) + 1.5)
+    # Until the lock the store was given has ended (counted from the upload itself, not
+    # from the test's start: on a loaded machine the GIVEN steps take seconds).
+    time.sleep(max(0.0, (max(locks) - dt.datetime.now(dt.UTC)).total_seconds()) + 1.5)
     with env.session() as s:            # the daily sweep, without waiting for the retry
         enqueue(s, "disposition_purge", {})
     results = dict(run_jobs(env, RETENTION_KINDS))

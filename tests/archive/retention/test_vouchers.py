@@ -159,21 +159,17 @@ def test_combine_takes_the_latest_and_any_hold() -> None:
 
 
 def test_hold_a_voucher_from_the_cli(env: Env) -> None:
-    import subprocess
-    import sys
+    from tests import clirun
 
     tokens = people(env, world(env))
     rec = ingest(env, tokens, "cli-held")
     voucher = _voucher(env, tokens, "3/2555", "2012-01-10")
     _link(env, tokens, voucher, rec["id"])
-    run_env = {**env.env_vars(), "COLUMNS": "200", "ARCHIVE_TOKEN": tokens["rm1"]}
+    def run(*args: str, process: bool = False) -> Any:
+        return clirun.run(env, "retention", "holds", "place", *args, process=process,
+                          extra_env={"ARCHIVE_TOKEN": tokens["rm1"]})
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cli", "retention", "holds", "place",
-                               *args], capture_output=True, text=True, timeout=120,
-                              env=run_env)
-
-    proc = run("--disbursement", voucher, "--reason", "คดีความ 1/2570")
+    proc = run("--disbursement", voucher, "--reason", "คดีความ 1/2570", process=True)
     assert proc.returncode == 0, proc.stderr
     assert _on_hold(env, rec["id"])
     assert run("--disbursement", voucher, "--org", "sao-1", "--reason", "x").returncode == 2
