@@ -51,7 +51,9 @@ def command(args: list[str], variables: dict[str, str], *, cwd: Path | None = No
             input: str | None = None, process: bool = False
             ) -> Ran | subprocess.CompletedProcess[str]:
     """``archive ARGS`` with exactly ``variables`` as its environment."""
-    if process:
+    if process or args[:1] == ["pdfa"]:
+        # ``archive pdfa`` is plain argparse, started light by cli/launch.py: always a
+        # process (it starts in a fraction of a second).
         return subprocess.run([*ARCHIVE, *args], capture_output=True, text=True,
                               timeout=120, env=variables, cwd=cwd, input=input)
     return _in_process(args, variables, cwd, input)
@@ -62,18 +64,9 @@ def _in_process(args: list[str], variables: dict[str, str], cwd: Path | None,
     from click.testing import CliRunner
 
     import archive.db
-    from cli.launch import _LIGHT
+    from cli.main import app
 
-    light = _LIGHT.get(args[0]) if args else None
-    if light is None:
-        from cli.main import app
-        prog, rest = "archive", args
-    else:
-        import importlib
-
-        app = getattr(importlib.import_module(light[0]), light[1])
-        prog, rest = f"archive {args[0]}", args[1:]
-
+    prog, rest = "archive", args
     import typer.main
 
     # A process's engines die with it; here they are disposed of when the command
