@@ -112,10 +112,16 @@ def loads(text: str | None) -> str:
     return text or ""
 
 
-@functools.cache
 def catalog(lang: str) -> gettext.NullTranslations:
     """The compiled catalog of ``lang`` (English: the templates themselves)."""
-    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return load_catalog(LOCALE_DIR, DOMAIN, lang)
+
+
+@functools.cache
+def load_catalog(locale_dir: Path, domain: str, lang: str) -> gettext.NullTranslations:
+    """``locale_dir/LANG/LC_MESSAGES/DOMAIN.po`` compiled once (the services' catalog and
+    the pages'); English, or a language without a catalog, is the source text itself."""
+    path = locale_dir / lang / "LC_MESSAGES" / f"{domain}.po"
     if lang == "en" or not path.exists():
         return gettext.NullTranslations()
     return compile_po(path)

@@ -160,16 +160,14 @@ def test_two_of_everything_on_one_postgres_and_a_seaweedfs_cluster(database: str
         stack.callback(engine.dispose)
         try:
             upgrade(engine)
-            tokens = world(Env("postgres", Settings(database_url=database), engine,
-                               make_session_factory(engine), None))  # type: ignore[arg-type]
         finally:
             cluster = starting.result()
             stack.callback(cluster.stop)
-        _scenario(stack, cluster, engine, database, tokens, tmp_path)
+        _scenario(stack, cluster, engine, database, tmp_path)
 
 
 def _scenario(stack: ExitStack, cluster: servers.SeaweedCluster, engine: sa.Engine,
-              database: str, tokens: dict[str, str], tmp_path: Path) -> None:
+              database: str, tmp_path: Path) -> None:
     bucket = new_bucket_name()
     settings = Settings(data_dir=tmp_path / "test", database_url=database,
                         s3_endpoint=cluster.endpoint, s3_access_key=servers.ACCESS_KEY,
@@ -177,7 +175,9 @@ def _scenario(stack: ExitStack, cluster: servers.SeaweedCluster, engine: sa.Engi
                         lao_code_pattern=TEST_LAO_CODES)
     store = make_s3_store(cluster, bucket)       # type: ignore[arg-type]
     store.prepare()                              # the bucket, with Object Lock
-    env = Env("postgres", settings, engine, make_session_factory(engine), store)
+    # organisations are described in the store too (issue 18): the world needs the store
+    env = Env("postgres", settings, engine, make_session_factory(engine, store), store)
+    tokens = world(env)
 
     base = {**env.env_vars(), "ARCHIVE_EMBEDDED_WORKER": "false",
             "ARCHIVE_JOB_LEASE_SECONDS": str(LEASE_SECONDS),

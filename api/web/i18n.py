@@ -14,14 +14,13 @@ templates and routes use, every label and every service message has its Thai.
 
 from __future__ import annotations
 
-import functools
 import gettext
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from archive.doc_types import DOC_TYPE_NAMES
-from archive.messages import compile_po
+from archive.messages import load_catalog
 
 LANGS = ("th", "en")
 DEFAULT = "th"
@@ -29,12 +28,8 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
 
-@functools.cache
 def catalog(lang: str) -> gettext.NullTranslations:
-    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if lang == "en" or not path.exists():
-        return gettext.NullTranslations()
-    return compile_po(path)
+    return load_catalog(LOCALE_DIR, DOMAIN, lang)
 
 
 def translator(lang: str) -> Callable[..., str]:
