@@ -11,9 +11,13 @@ its audit-chain append and one round trip to the store at a time. A batch pays t
    reports, never a row that points at nothing);
 3. **record** the rows of every item in one unit of work: all at once in one savepoint
    when every item is new bytes (:func:`service.record_new_many`, a few statements for the
-   whole batch: a backlog's usual case), otherwise — duplicates in the batch, or the fast
-   path failed — each in a savepoint of its own (:func:`service.record_ingest`): an item
-   that fails leaves nothing behind and the others stand. The audit chain is appended
+   whole batch: a backlog's usual case), otherwise — duplicates in the batch, bytes
+   another upload archived since the plan, or the fast path failed — each in a savepoint
+   of its own (:func:`service.record_ingest`): an item that fails leaves nothing behind
+   and the others stand. Recording re-reads, under the lock every upload of the same
+   bytes takes, what the plan saw: bytes destroyed meanwhile are refused (409
+   ``blob_destroyed``, as they would be a moment later), bytes archived meanwhile by
+   another upload are a repeat (409 ``duplicate_upload`` unless ``allow_duplicate``). The audit chain is appended
    once, at the commit, for all the items, and their follow-up jobs are enqueued in one
    statement.
 
@@ -36,6 +40,7 @@ from archive import audit
 from archive.accounts.principal import Principal, require
 from archive.audit import service as audit_service
 from archive.errors import ArchiveError
+from archive.failpoints import failpoint
 from archive.evidence import service
 from archive.evidence.intake import Spool
 from archive.evidence.models import Blob
@@ -90,6 +95,7 @@ def ingest_batch(units: UnitsOfWork, store: ObjectStore, principal: Principal,
                     refusals.append(exc.refused_attempt)
 
     stored = _put_new_bytes(store, plans, put_threads)
+    failpoint("batch.before_record")
 
     with units() as session:
         for attempt in refusals:
@@ -146,11 +152,13 @@ def _record_all_at_once(session: Session, principal: Principal,
         done = service.record_new_many(session, principal, [
             (plan, stored[plan.sha], items[i].client_media_type)  # type: ignore[misc]
             for i, plan in plans.items()])
-        savepoint.commit()
     except (ArchiveError, sa.exc.DBAPIError):
+        done = None
+    if done is None:   # a statement failed, or some bytes were archived meanwhile
         savepoint.rollback()
         audit_service.requeue(session, pending)
         return False
+    savepoint.commit()
     for i, result in zip(plans, done, strict=True):
         results[i].result = result
     return True

@@ -90,6 +90,7 @@ def ingest(session: Session, store: ObjectStore, principal: Principal, *, spool:
     plan = plan_ingest(session, principal, spool=spool, meta=meta, filename=filename,
                        policy=policy)
     info = put_bytes(store, plan) if plan.blob is None else None
+    failpoint("ingest.before_record")
     return record_ingest(session, principal, plan, info, client_media_type=client_media_type)
 
 
@@ -161,8 +162,7 @@ def plan_ingest(session: Session, principal: Principal, *, spool: Spool,
                                                            thai_fiscal_year(clock.today()),
                                                            meta.issue_date))
     elif blob.deleted_at is not None:
-        raise Conflict("these bytes were destroyed by an approved disposition and cannot be "
-                       "archived again under the same record history", code="blob_destroyed")
+        raise _destroyed()
     return IngestPlan(spool, meta, filename, org, fy_source, sha, media_type, schedule_id,
                       blob, retain_until)
 
@@ -199,6 +199,10 @@ def record_ingest(session: Session, principal: Principal, plan: IngestPlan,
             session.scalar(_BLOB_BY_SHA, {"sha": plan.sha})
         assert blob is not None
     failpoint("ingest.after_put")
+    if not new:
+        # bytes already in the store: they may have been destroyed since the plan read
+        # them (a batch plans in an earlier unit of work), so look again, serialised
+        blob = _lock_live_blob(session, blob.id)
     allowed = False if new else _refuse_repeat(session, blob, plan.org,
                                                allow=plan.meta.allow_duplicate)
     duplicate_of = [] if new else _duplicates_in_scope(session, principal, blob)
@@ -217,14 +221,24 @@ def record_ingest(session: Session, principal: Principal, plan: IngestPlan,
 
 
 def record_new_many(session: Session, principal: Principal,
-                    entries: list[tuple[IngestPlan, ObjectInfo, str | None]]) -> list[IngestResult]:
+                    entries: list[tuple[IngestPlan, ObjectInfo, str | None]]
+                    ) -> list[IngestResult] | None:
     """What :func:`record_ingest` writes for each entry, in a few statements for all of
     them: a batch's fast path, for new bytes only, each SHA-256 once (the caller checks;
-    a duplicate needs :func:`record_ingest`, which finds the records holding it)."""
+    a duplicate needs :func:`record_ingest`, which finds the records holding it).
+
+    None, with the blob rows it inserted still to roll back, when some of the bytes are
+    no longer new: another upload recorded them since the batch was planned (an upload of
+    the same bytes waits here for that one to commit). The caller then records each item
+    with :func:`record_ingest`, under the single upload's rule (409 ``duplicate_upload``,
+    or ``blob_destroyed``)."""
     assert all(plan.blob is None for plan, _, _ in entries)
     assert len({plan.sha for plan, _, _ in entries}) == len(entries)
     values = [_blob_values(plan, info) for plan, info, _ in entries]
-    upsert_ignore(session, table_of(Blob), values, ["sha256"])
+    inserted = upsert_ignore(session, table_of(Blob), values, ["sha256"],
+                             returning=table_of(Blob).c.id)
+    if len(inserted) != len(values):
+        return None
     blobs = {b.sha256: b for b in session.scalars(
         sa.select(Blob).where(Blob.sha256.in_([v["sha256"] for v in values])))}
     failpoint("ingest.after_put")
@@ -283,19 +297,38 @@ def _recorded(session: Session, principal: Principal, plan: IngestPlan, blob: Bl
     return IngestResult(evidence, blob, plan.org, duplicate_of)
 
 
+def _destroyed() -> Conflict:
+    return Conflict("these bytes were destroyed by an approved disposition and cannot be "
+                    "archived again under the same record history", code="blob_destroyed")
+
+
+def _lock_live_blob(session: Session, blob_id: int) -> Blob:
+    """The blob row of bytes already archived, read again under the lock that serialises
+    every upload of them (PostgreSQL: the row's lock; SQLite: the write lock a write
+    takes) and the disposition's purge (which marks the row when the bytes are gone).
+    Destroyed bytes are not archived again: 409 ``blob_destroyed``, whether they were
+    destroyed before the upload was planned or after."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = sa.select(Blob).where(Blob.id == blob_id).with_for_update()
+    else:
+        session.execute(sa.update(Blob).where(Blob.id == blob_id).values(size=Blob.size)
+                        .execution_options(synchronize_session=False))
+        query = sa.select(Blob).where(Blob.id == blob_id)
+    blob = session.scalar(query.execution_options(populate_existing=True))
+    assert blob is not None
+    if blob.deleted_at is not None:
+        raise _destroyed()
+    return blob
+
+
 def _refuse_repeat(session: Session, blob: Blob, org: Organisation, *, allow: bool) -> bool:
-    """One rule for every channel (API, pages, CLI): bytes already archived for the
-    organisation are not archived again unless the uploader says it is deliberate
+    """One rule for every channel (API, pages, CLI, batches): bytes already archived for
+    the organisation are not archived again unless the uploader says it is deliberate
     (``allow``; True is then returned and recorded on the record). Refused: 409
     ``duplicate_upload`` naming the existing records.
 
-    Uploads of the same bytes are serialised on the blob's row first (PostgreSQL: its row
-    lock; SQLite: the write lock a write takes), so two at once cannot both pass."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(Blob.id).where(Blob.id == blob.id).with_for_update())
-    else:
-        session.execute(sa.update(Blob).where(Blob.id == blob.id).values(size=Blob.size)
-                        .execution_options(synchronize_session=False))
+    The caller holds the blob's lock (:func:`_lock_live_blob`), so two uploads of the
+    same bytes at once cannot both pass."""
     existing = list(session.scalars(
         sa.select(Evidence.id).where(Evidence.blob_id == blob.id, Evidence.org_id == org.id,
                                      Evidence.status != "destroyed")
