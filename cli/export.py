@@ -50,8 +50,8 @@ def export_pack(
     from archive.errors import ArchiveError, InvalidInput
     from archive.evidence.schemas import validation_problems
     from archive.search import exports, packs
-    from archive.search import service as search
     from archive.search.schemas import ExportRequest
+    from archive.unit_of_work import read_sessions
 
     if out_file.exists() and not force:
         fail(f"{out_file} exists (use --force to replace it)", code=2)
@@ -77,40 +77,34 @@ def export_pack(
     principal = ctx.principal
     query = request.as_query()
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    with ctx.unit_of_work() as session:
-        extra = None
-        if request.disbursement_id is not None:
-            try:
-                hits: Any = exports.voucher_hits(session, principal, request.disbursement_id)
-            except ArchiveError as exc:
-                fail(exc)
-            total = len(hits)
-            extra = packs.voucher_writer(session, principal, request.disbursement_id, hits)
-        elif request.ids is not None:
-            hits = search.hits_by_id(session, principal, request.ids)
-            total = len(hits)
-        else:
-            assert request.filters is not None
-            total = search.count(session, principal, request.filters)
-            hits = search.iter_hits(session, principal, request.filters, sort="uploaded")
-        with progress_bar(total, "exporting") as advance:
-            def progress(state: dict[str, Any]) -> None:
-                if state.get("phase") == "collecting":
-                    advance(1)
+    # the records are read where the export job reads them: the read replica
+    # (ARCHIVE_DATABASE_REPLICA_URL) once it has everything committed until now
+    reads = read_sessions(ctx.engine, ctx.settings.database_replica_url,
+                          max_lag_seconds=ctx.settings.replica_max_lag_seconds)
+    try:
+        with ctx.unit_of_work() as session, reads.as_of_now() as records:
+            source = exports.pack_source(records, principal, query)
+            with progress_bar(source.total, "exporting") as advance:
+                def progress(state: dict[str, Any]) -> None:
+                    if state.get("phase") == "collecting":
+                        advance(1)
 
-            try:
-                result = packs.build_pack(
-                    session, ctx.store, hits, out=out_file.resolve(),
-                    work_dir=ctx.settings.tmp_dir, total=total, progress=progress, extra=extra,
-                    request=packs.PackRequest(exported_by=principal.name, role=principal.role,
-                                              query=query))
-            except ArchiveError as exc:
-                fail(exc)
-        audit.record(session, actor=principal, action="evidence.export", target_type="export",
-                     target_id=result.bag_name,
-                     details={"query": query, "records": result.records,
-                              "sha256": result.sha256, "size": result.size,
-                              "file": str(out_file), "checkpoint": result.checkpoint})
+                try:
+                    result = packs.build_pack(
+                        records, ctx.store, source.hits, out=out_file.resolve(),
+                        work_dir=ctx.settings.tmp_dir, total=source.total, progress=progress,
+                        extra=source.extra,
+                        request=packs.PackRequest(exported_by=principal.name,
+                                                  role=principal.role, query=query))
+                except ArchiveError as exc:
+                    fail(exc)
+            audit.record(session, actor=principal, action="evidence.export",
+                         target_type="export", target_id=result.bag_name,
+                         details={"query": query, "records": result.records,
+                                  "sha256": result.sha256, "size": result.size,
+                                  "file": str(out_file), "checkpoint": result.checkpoint})
+    finally:
+        reads.dispose()
     out.print(f"wrote {out_file}: {result.records} record(s), {result.size:,} bytes, "
               f"sha256 {result.sha256}")
     out.print(f"audit checkpoint: {result.checkpoint['status']}; verify with "

@@ -13,6 +13,7 @@ import datetime as dt
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -161,22 +162,16 @@ def _build_and_store(units: UnitsOfWork, reads: UnitsOfWork, store: ObjectStore,
         export = session.get(Export, export_id)
         assert export is not None
         principal = _requester(session, export)
-        hits, total = _hits_for(records, principal, export.query)
-        extra = None
-        if "disbursement_id" in export.query:
-            listed = list(hits)
-            hits = iter(listed)
-            extra = packs.voucher_writer(records, principal,
-                                         uuid.UUID(export.query["disbursement_id"]), listed)
+        source = pack_source(records, principal, export.query)
         request = packs.PackRequest(exported_by=export.requested_by,
                                     role=export.requester_role, query=export.query,
                                     export_id=str(export.id), created_at=export.created_at)
         with tempfile.TemporaryDirectory(dir=work_dir) as tmp, tempfiles.held(tmp):
             out = Path(tmp) / "pack.zip"
-            result = packs.build_pack(records, store, hits, request=request, out=out,
-                                      work_dir=Path(tmp), total=total, progress=progress,
-                                      extra=extra)
-            progress({"phase": "storing", "done": result.records, "total": total})
+            result = packs.build_pack(records, store, source.hits, request=request, out=out,
+                                      work_dir=Path(tmp), total=source.total,
+                                      progress=progress, extra=source.extra)
+            progress({"phase": "storing", "done": result.records, "total": source.total})
             key = f"exports/{export.id}/{result.sha256}.zip"
             info = store.put(key, out, result.size, content_type="application/zip",
                              retain_until=clock.now() + dt.timedelta(days=RETENTION_DAYS))
@@ -210,14 +205,29 @@ def voucher_hits(session: Session, principal: Principal,
     return search.hits_by_id(session, principal, ids) if ids else []
 
 
-def _hits_for(session: Session, principal: Principal,
-              query: dict[str, Any]) -> tuple[Iterator[search.Hit], int]:
+@dataclass
+class PackSource:
+    """What a pack of an export's query holds: its records (an iterator), how many, and
+    the voucher's own documents for a voucher's pack."""
+
+    hits: Iterator[search.Hit]
+    total: int
+    extra: packs.Extra | None = None
+
+
+def pack_source(records: Session, principal: Principal, query: dict[str, Any]) -> PackSource:
+    """The records of an export's query (``ExportRequest.as_query``) as ``principal`` sees
+    them, read in ``records``: the export job's session and ``archive export``'s alike
+    (``ReadSessions.as_of_now``: the read replica once it has everything committed on
+    the primary until now, else the primary)."""
     if "disbursement_id" in query:
-        hits = voucher_hits(session, principal, uuid.UUID(query["disbursement_id"]))
-        return iter(hits), len(hits)
+        voucher = uuid.UUID(query["disbursement_id"])
+        listed = voucher_hits(records, principal, voucher)
+        return PackSource(iter(listed), len(listed),
+                          packs.voucher_writer(records, principal, voucher, listed))
     if "ids" in query:
-        hits = search.hits_by_id(session, principal, [uuid.UUID(i) for i in query["ids"]])
-        return iter(hits), len(hits)
+        hits = search.hits_by_id(records, principal, [uuid.UUID(i) for i in query["ids"]])
+        return PackSource(iter(hits), len(hits))
     filters = SearchFilters(**query["filters"])
-    return search.iter_hits(session, principal, filters, sort="uploaded"), \
-        search.count(session, principal, filters)
+    return PackSource(search.iter_hits(records, principal, filters, sort="uploaded"),
+                      search.count(records, principal, filters))

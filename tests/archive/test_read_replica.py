@@ -13,6 +13,7 @@ import io
 import sqlite3
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from archive.audit.models import AuditEvent
 from archive.db import make_engine
 from archive.search.models import Export
 from archive.unit_of_work import ReplicaState, read_sessions
+from tests import clirun
 from tests.conftest import Env, StackBase
 from tests.factories import make_pdf, upload, world
 from workers.handlers.search import export as export_job
@@ -149,3 +151,34 @@ def test_without_a_replica_everything_reads_the_primary(env: Env):
 def test_a_standby_serves_searches_only_within_the_allowed_lag(state: ReplicaState,
                                                                fresh: bool):
     assert state.fresh_within(30.0) is fresh
+
+
+def test_the_cli_export_reads_where_the_export_job_reads(env: Env, replica_of, tmp_path: Path):
+    """GIVEN a replica holding the first upload only WHEN an operator runs `archive export`
+    with ARCHIVE_DATABASE_REPLICA_URL set THEN the pack holds what the replica holds (the
+    rule of the export job: the replica once it has everything committed until now;
+    this copy is not a standby, so it counts as current), and the export is recorded in
+    the audit trail of the primary only."""
+    tokens = world(env)
+    first = upload(env.client(tokens["off1"]), make_pdf("cli on both")).json()
+    replica_url = replica_of()
+    replica = make_engine(replica_url)
+    try:
+        second = upload(env.client(tokens["off1"]), make_pdf("cli primary only")).json()
+        exports, replica_exports = (_count(e, "evidence.export") for e in (env.engine, replica))
+        out = tmp_path / "pack.zip"
+        ran = clirun.run(env, "export", "--out", str(out), "--org", "sao-1",
+                         extra_env={"ARCHIVE_DATABASE_REPLICA_URL": replica_url})
+        assert ran.returncode == 0, ran.stderr
+        assert "1 record(s)" in ran.stdout
+        with zipfile.ZipFile(out) as zf:
+            manifest = next(zf.read(n).decode() for n in zf.namelist()
+                            if n.endswith("/manifest-sha256.txt"))
+        assert first["sha256"] in manifest and second["sha256"] not in manifest
+        assert _count(env.engine, "evidence.export") == exports + 1
+        assert _count(replica, "evidence.export") == replica_exports
+        # without the setting, the same command reads the primary: both records
+        ran = clirun.run(env, "export", "--out", str(out), "--org", "sao-1", "--force")
+        assert ran.returncode == 0 and "2 record(s)" in ran.stdout, ran.stderr
+    finally:
+        replica.dispose()
