@@ -93,8 +93,8 @@ def test_dockerfile_copies_every_package_and_runs_the_cli():
 NGINX_CONF = ROOT / "deploy" / "nginx" / "archive.conf"
 
 
-def _nginx(directive: str) -> list[str]:
-    text = "\n".join(line.split("#", 1)[0] for line in NGINX_CONF.read_text().splitlines())
+def _nginx(directive: str, conf: Path = NGINX_CONF) -> list[str]:
+    text = "\n".join(line.split("#", 1)[0] for line in conf.read_text().splitlines())
     return [m.strip() for m in re.findall(rf"^\s*{directive}\s+([^;{{}}]+);", text, re.M)]
 
 
@@ -131,7 +131,7 @@ def test_the_proxy_mounts_its_config_and_the_certificates(compose):
 def test_the_proxy_forwards_to_the_api_service_port(compose):
     api = compose["services"]["api"]
     port = api["command"][api["command"].index("--port") + 1]
-    assert _nginx("server") == [f"api:{port}"]
+    assert [s.split()[0] for s in _nginx("server")] == [f"api:{port}"]
     assert _nginx("proxy_pass") == ["http://archive_api"]
     assert "ports" not in api and str(port) in [str(p) for p in api.get("expose", [])]
     # the archive believes X-Forwarded-* only in production, and uvicorn only from allowed
@@ -308,5 +308,38 @@ def test_api_workers_and_schedulers_scale_by_setting(compose):
         assert variable in replicas and variable in env, name
         assert int(_interpolate(replicas, env)) >= 1
         assert int(_interpolate(replicas, {})) >= 1        # a default without .env
-    # several API containers sit behind the proxy's one upstream name
-    assert _nginx("server") == ["api:8000"]
+    # several API containers sit behind the proxy's one upstream name, looked up again
+    # as they come and go (test_the_balancers_follow_the_containers_without_a_reload)
+    assert _nginx("server") == ["api:8000 resolve"]
+
+
+def _nginx_version(image: str) -> tuple[int, ...]:
+    match = re.fullmatch(r"nginx:(\d+)\.(\d+)\.(\d+)(-[a-z0-9]+)?", image)
+    assert match is not None, f"{image}: pin an exact nginx version"
+    return tuple(int(n) for n in match.groups()[:3])
+
+
+@pytest.mark.parametrize(("service", "conf"), [("proxy", NGINX_CONF), ("minio-lb", MINIO_CONF)])
+def test_the_balancers_follow_the_containers_without_a_reload(compose, service: str,
+                                                              conf: Path):
+    """nginx resolves an upstream's names once, when it starts, unless a server says
+    ``resolve``: then scaling the API (or a MinIO node's container replaced) would need
+    a reload. Every upstream server is re-resolved through Docker's embedded DNS with a
+    short ``valid=``, in a shared-memory group (``zone``, which ``resolve`` requires), on
+    an nginx that has ``resolve`` in open source (1.27.3 and later)."""
+    image = compose["services"][service]["image"]
+    assert _nginx_version(image) >= (1, 27, 3), image
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in compose["services"][service]["volumes"]}
+    assert ROOT / mounts["/etc/nginx/conf.d/default.conf"] == conf
+    servers = _nginx("server", conf)
+    assert servers and all("resolve" in s.split()[1:] for s in servers), servers
+    assert len(_nginx("zone", conf)) == 1
+    text = conf.read_text()
+    assert len(re.findall(r"^\s*upstream\s+\w+\s*\{", text, re.M)) == 1
+    (resolver,) = _nginx("resolver", conf)
+    address, *options = resolver.split()
+    assert address == "127.0.0.11"             # Docker's embedded DNS on a compose network
+    valid = [o.removeprefix("valid=") for o in options if o.startswith("valid=")]
+    assert valid and _seconds(valid[0]) <= 30, resolver
+    # a variable in proxy_pass would bypass the group (and its keepalive): not used
+    assert all("$" not in target for target in _nginx("proxy_pass", conf))
