@@ -7,7 +7,9 @@ pixels are never decoded, so a decompression bomb costs nothing here.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -18,24 +20,34 @@ MIN_DPI = 150
 _CM_PER_INCH = 2.54
 
 
-def inspect_image(path: str | Path) -> ImageReport:
-    findings: list[Finding] = []
+@contextlib.contextmanager
+def open_header(path: str | Path) -> Iterator[Image.Image]:
+    """The image opened for its header, without Pillow's decompression-bomb limit (its
+    check and its warning): a huge pixel count is then the caller's to report or refuse
+    (this inspection, OCR's own limit), and nothing is decoded here. The limit is put
+    back when the block ends."""
     with warnings.catch_warnings():
-        # Header-only reading: a huge pixel count is reported, not decoded.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         try:
             with Image.open(path) as img:
-                width, height = img.size
-                frames = int(getattr(img, "n_frames", 1) or 1)
-                dpi = _dpi(img)
-                fmt, mode = img.format, img.mode
+                yield img
         finally:
             Image.MAX_IMAGE_PIXELS = saved
-    if saved and width * height > saved:
+
+
+def inspect_image(path: str | Path) -> ImageReport:
+    findings: list[Finding] = []
+    limit = Image.MAX_IMAGE_PIXELS
+    with open_header(path) as img:
+        width, height = img.size
+        frames = int(getattr(img, "n_frames", 1) or 1)
+        dpi = _dpi(img)
+        fmt, mode = img.format, img.mode
+    if limit and width * height > limit:
         findings.append(Finding("very_large_image", "warning",
-                                f"{width}x{height} pixels is more than {saved:,}; viewers may "
+                                f"{width}x{height} pixels is more than {limit:,}; viewers may "
                                 "refuse to open it"))
     if dpi is None:
         status = "unknown"

@@ -20,7 +20,6 @@ below 200 dpi, fail below 150 dpi: ICT notification of 2553), blank pages and sk
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
@@ -30,8 +29,6 @@ import subprocess
 import tempfile
 import time
 import unicodedata
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +36,7 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from archive.config import Settings
+from archive.inspection.image import open_header
 from archive.sandbox import Limits
 
 WARN_DPI = 200
@@ -247,24 +245,11 @@ def join_thai(text: str) -> str:
 
 # -- measuring before decoding ----------------------------------------------------------
 
-@contextlib.contextmanager
-def _header(path: str) -> Iterator[Image.Image]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            with Image.open(path) as img:
-                yield img
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
-
-
 def _prepare_image(path: str, work_dir: str,
                    options: OcrOptions) -> tuple[int, list[dict[str, Any]], str, int | None]:
     """Pages, their quality, the file OCRmyPDF should read and the dpi to tell it."""
     limit = int(options.max_megapixels * 1_000_000)
-    with _header(path) as img:
+    with open_header(path) as img:
         frames = int(getattr(img, "n_frames", 1) or 1)
         if frames > options.max_pages:
             raise _Refused(f"the image has {frames} pages; the OCR limit is "
