@@ -302,19 +302,25 @@ def _destroyed() -> Conflict:
                     "archived again under the same record history", code="blob_destroyed")
 
 
-def _lock_live_blob(session: Session, blob_id: int) -> Blob:
-    """The blob row of bytes already archived, read again under the lock that serialises
-    every upload of them (PostgreSQL: the row's lock; SQLite: the write lock a write
-    takes) and the disposition's purge (which marks the row when the bytes are gone).
-    Destroyed bytes are not archived again: 409 ``blob_destroyed``, whether they were
-    destroyed before the upload was planned or after."""
+def lock_blob(session: Session, blob_id: int) -> Blob | None:
+    """The blob row read again under the lock that serialises what may happen to the same
+    bytes at once — every upload of them, and the disposition's purge, which marks the
+    row (``deleted_at``) before it deletes them (PostgreSQL: the row's lock; SQLite: the
+    write lock a write takes), held until the caller's transaction ends."""
     if session.get_bind().dialect.name == "postgresql":
         query = sa.select(Blob).where(Blob.id == blob_id).with_for_update()
     else:
         session.execute(sa.update(Blob).where(Blob.id == blob_id).values(size=Blob.size)
                         .execution_options(synchronize_session=False))
         query = sa.select(Blob).where(Blob.id == blob_id)
-    blob = session.scalar(query.execution_options(populate_existing=True))
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
+def _lock_live_blob(session: Session, blob_id: int) -> Blob:
+    """The blob row of bytes already archived, under :func:`lock_blob`. Destroyed bytes
+    (or bytes a purge has begun to delete) are not archived again: 409
+    ``blob_destroyed``, whether that happened before the upload was planned or after."""
+    blob = lock_blob(session, blob_id)
     assert blob is not None
     if blob.deleted_at is not None:
         raise _destroyed()

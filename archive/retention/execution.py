@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session
 from archive import audit, clock, messages
 from archive.accounts.principal import Principal, system_principal
 from archive.errors import RetentionLocked, StoreUnavailable
+from archive.evidence import service as evidence_service
 from archive.evidence.models import Blob, Evidence, Inspection, blob_users
+from archive.failpoints import failpoint
 from archive.jsonable import jsonable
 from archive.messages import message
 from archive.orgs.models import Organisation
@@ -173,24 +175,38 @@ def _purge_record_derived(session: Session, evidence_id: uuid.UUID) -> None:
 
 def purge_blob(units: UnitsOfWork, store: ObjectStore,
                blob_id: int) -> dict[str, Any]:
-    """Delete every version of a blob's object if no live record uses it; record answers."""
+    """Delete every version of a blob's object if no live record uses it; record answers.
+
+    The blob's row is marked (``deleted_at``) under its lock, in the transaction that
+    found no live record, before the store is asked: an upload of the same bytes takes
+    that lock too and, finding the mark, is refused (409 ``blob_destroyed``) — never a
+    new record whose bytes are deleted a moment later. If the store keeps some of the
+    bytes (their lock has not ended) the mark is taken back and a retry is queued; if the
+    job dies between the mark and the answers, its next run finds the mark and deletes
+    what is left."""
     with units() as session:
-        blob = session.get(Blob, blob_id)
-        if blob is None or blob.deleted_at is not None:
+        blob = evidence_service.lock_blob(session, blob_id)
+        if blob is None:
             return {"blob_id": blob_id, "bytes": "deleted"}
-        users = blob_users()
-        live = list(session.scalars(
-            sa.select(Evidence.id).join(users, users.c.evidence_id == Evidence.id)
-            .where(users.c.blob_id == blob_id, Evidence.status != "destroyed")))
         key, sha = blob.store_key, blob.sha256
+        marked = blob.deleted_at is not None
         result: dict[str, Any]
-        if live:
-            result = {
-                "bytes": "kept", "detail": f"the same bytes belong to {len(live)} live "
-                "record(s); they are deleted with the last of them",
-                "live_records": [str(i) for i in live[:20]]}
-            _record_bytes(session, blob_id, result)
-            return {"blob_id": blob_id, **result}
+        if not marked:
+            users = blob_users()
+            live = list(session.scalars(
+                sa.select(Evidence.id).join(users, users.c.evidence_id == Evidence.id)
+                .where(users.c.blob_id == blob_id, Evidence.status != "destroyed")))
+            if live:
+                result = {
+                    "bytes": "kept", "detail": f"the same bytes belong to {len(live)} live "
+                    "record(s); they are deleted with the last of them",
+                    "live_records": [str(i) for i in live[:20]]}
+                _record_bytes(session, blob_id, result)
+                return {"blob_id": blob_id, **result}
+            blob.deleted_at = clock.now()
+    if marked and not store.versions(key):
+        return {"blob_id": blob_id, "bytes": "deleted"}
+    failpoint("disposition.purge.before_delete")
     answers: list[dict[str, Any]] = []
     locked_until: dt.datetime | None = None
     for info in store.versions(key):
@@ -221,6 +237,7 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
                 "deleted_at": clock.now().isoformat(),
                 "derived_purged": ["extracted text", "inspection reports"]}
         else:
+            blob.deleted_at = None      # the bytes stay until the store lets them go
             retry = (locked_until + dt.timedelta(minutes=1)) if locked_until else \
                 clock.now() + dt.timedelta(hours=1)
             retry = max(retry, clock.system_now() + dt.timedelta(seconds=1))

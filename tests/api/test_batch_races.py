@@ -1,6 +1,7 @@
-"""A batch upload against what happens between its plan and its rows, on both stacks
-(issue 18): bytes it planned to reuse destroyed meanwhile, and the same bytes uploaded
-alone meanwhile, either way round. The other request is played exactly between the two
+"""Uploads against what happens to the same bytes meanwhile, on both stacks (issue 18):
+bytes a batch planned to reuse destroyed before it writes its rows, bytes uploaded while
+the disposition's purge deletes them, and the same bytes uploaded alone and in a batch at
+once, either way round. The other request is played exactly between the two
 steps with the project's failpoints (``failpoints.run_at``), not with sleeps."""
 
 from __future__ import annotations
@@ -84,6 +85,40 @@ def test_bytes_destroyed_between_the_plan_and_the_rows_are_refused(env: Env, sho
     assert records_of(env, old) == [(rec["id"], "destroyed", True)]
     assert env.store.stat(blob_key(rec["sha256"])) is None
     assert [(st, gone) for _, st, gone in records_of(env, fresh)] == [("received", False)]
+
+
+def test_an_upload_while_the_purge_deletes_the_bytes_is_refused(env: Env, short_lock):
+    """GIVEN a record whose disposition is executing: tombstoned, and the purge has found
+    no live record holding its bytes
+    WHEN the same bytes are uploaded (alone, or in a batch) before the purge has deleted
+    them from the store
+    THEN the upload is refused (409 ``blob_destroyed``) — not a new live record whose
+    bytes the purge deletes a moment later — and the bytes are deleted as approved."""
+    tokens = people(env, world(env))
+    old = make_pdf("purged-meanwhile")
+    rec = ingest(env, tokens, "a", content=old)
+    run_jobs(env)
+    wait_for_locks(short_lock)
+    with at("2027-01-15"):
+        list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
+        approve_all(env, tokens, list_id, sent_on="2027-01-15")
+    during: list[Any] = []
+
+    def upload_both_ways() -> None:
+        during.append(upload(env.client(tokens["off1"]), old))
+        during.append(post_batch(env.client(tokens["off1"]), [({}, "again.pdf", old)]))
+
+    with at("2027-03-20"):
+        assert request_execution(env, tokens, list_id).status_code == 202
+        with run_at("disposition.purge.before_delete", upload_both_ways):
+            jobs = dict(run_jobs(env))
+    assert jobs["disposition_execute"]["destroyed"] == 1, jobs
+    alone, batch = during
+    assert alone.status_code == 409 and alone.json()["error"] == "blob_destroyed", alone.text
+    assert [(i["status"], i["error"]) for i in batch.json()["items"]] == \
+        [(409, "blob_destroyed")]
+    assert records_of(env, old) == [(rec["id"], "destroyed", True)]
+    assert env.store.stat(blob_key(rec["sha256"])) is None
 
 
 def test_a_single_upload_between_a_batch_plan_and_its_rows_makes_the_batch_item_a_repeat(
