@@ -17,9 +17,9 @@ its audit-chain append and one round trip to the store at a time. A batch pays t
    and the others stand. Recording re-reads, under the lock every upload of the same
    bytes takes, what the plan saw: bytes destroyed meanwhile are refused (409
    ``blob_destroyed``, as they would be a moment later), bytes archived meanwhile by
-   another upload are a repeat (409 ``duplicate_upload`` unless ``allow_duplicate``). The audit chain is appended
-   once, at the commit, for all the items, and their follow-up jobs are enqueued in one
-   statement.
+   another upload are a repeat (409 ``duplicate_upload`` unless ``allow_duplicate``).
+   The audit chain is appended once, at the commit, for all the items, and their
+   follow-up jobs are enqueued in one statement.
 
 An item's result is the HTTP status it would have had alone (201, 409, 413, 415, 422,
 403, 404, 503) and the record or the error.
@@ -40,11 +40,11 @@ from archive import audit
 from archive.accounts.principal import Principal, require
 from archive.audit import service as audit_service
 from archive.errors import ArchiveError
-from archive.failpoints import failpoint
 from archive.evidence import service
 from archive.evidence.intake import Spool
 from archive.evidence.models import Blob
 from archive.evidence.schemas import EvidenceMetadata, parse_metadata
+from archive.failpoints import failpoint
 from archive.queue.service import enqueue_many
 from archive.storage import ObjectInfo, ObjectStore
 from archive.unit_of_work import UnitsOfWork
