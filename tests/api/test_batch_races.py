@@ -85,6 +85,9 @@ def test_bytes_destroyed_between_the_plan_and_the_rows_are_refused(env: Env, sho
     assert records_of(env, old) == [(rec["id"], "destroyed", True)]
     assert env.store.stat(blob_key(rec["sha256"])) is None
     assert [(st, gone) for _, st, gone in records_of(env, fresh)] == [("received", False)]
+    # the answer the same bytes get from now on, alone or in a batch
+    later = upload(env.client(tokens["off1"]), old)
+    assert later.status_code == 409 and later.json()["error"] == "blob_destroyed"
 
 
 def test_an_upload_while_the_purge_deletes_the_bytes_is_refused(env: Env, short_lock):
