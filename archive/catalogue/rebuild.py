@@ -722,7 +722,9 @@ def restore_retention(units: UnitsOfWork, store: ObjectStore, report: RebuildRep
     for key, doc in _documents(store, objects.HOLDS):
         found.setdefault(doc["id"], []).append((key, doc))
     for hid, docs in found.items():
-        for _key, doc in sorted(docs, reverse=True):
+        # A hold is placed, then perhaps released, never active again: a release wins.
+        for _key, doc in sorted(docs, key=lambda kd: (kd[1]["status"] == "released", kd[0]),
+                                reverse=True):
             action = "hold.release" if doc["status"] == "released" else "hold.create"
             at = doc["released_at"] if doc["status"] == "released" else doc["created_at"]
             if never_committed((action, hid) in events, at):

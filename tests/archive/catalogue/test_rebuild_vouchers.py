@@ -7,6 +7,7 @@ every voucher, hold, closure, rendition and record's retention reads as before."
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import uuid
 from pathlib import Path
@@ -17,10 +18,13 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from archive.accounts.principal import system_principal
+from archive.audit.checkpoints import write_checkpoint
 from archive.catalogue import objects
 from archive.disbursements.models import DisbursementFinding
 from archive.inspection import renditions
 from archive.inspection.ocr import OcrOutcome
+from archive.retention.described import closure_key as described_closure_key
+from archive.retention.described import hold_key as described_hold_key
 from cli.main import app as cli_app
 from tests.archive.catalogue.test_rebuild import KINDS, _fresh
 from tests.archive.retention.helpers import ingest, run_jobs
@@ -58,6 +62,26 @@ def _rendition(env: Env, rid: str, tmp_path: Path) -> None:
         result = renditions.record(s, env.store, system_principal("worker"), uuid.UUID(rid),
                                    analysis, tmp_dir=tmp_path)
     assert result["rendition"], result
+
+
+def _never_committed(env: Env, hold_id: str, checkpoint_at: dt.datetime) -> None:
+    """A release of ``hold_id`` and a closure with no objection whose objects were written
+    but whose transactions never committed (two hours before the last checkpoint, and not
+    in the audit trail): the rebuild must leave both out — each would shorten retention."""
+    at = checkpoint_at - dt.timedelta(hours=2)
+    placed = [objects.read(env.store, i.key)
+              for i in env.store.list_objects(f"{objects.HOLDS}{hold_id}/")]
+    assert len(placed) == 1
+    released = {**placed[0], "status": "released", "released_by": "rmp", "released_at": at,
+                "release_reason": "never committed"}
+    objects.put(env.store, described_hold_key(released), released,
+                dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    closure = [objects.read(env.store, i.key) for i in env.store.list_objects(objects.CLOSURES)
+               if objects.read(env.store, i.key)["fiscal_year"] == 2566][0]
+    phantom = {**closure, "id": 99, "fiscal_year": 2555, "closed_on": "2013-02-01",
+               "recorded_at": at}
+    objects.put(env.store, described_closure_key(phantom), phantom,
+                dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
 
 
 def _seen(env: Env, tokens: dict[str, str], vouchers: list[str], records: list[str],
@@ -160,6 +184,11 @@ def test_rebuild_restores_vouchers_holds_closures_and_renditions(
     with env.session() as s:
         findings = s.scalar(sa.select(sa.func.count()).select_from(DisbursementFinding))
     assert findings
+    with env.session() as s:
+        checkpoint = write_checkpoint(s, env.store, retain_until=dt.datetime.now(dt.UTC) +
+                                      dt.timedelta(days=2))
+        assert checkpoint is not None
+    _never_committed(env, hold_e, checkpoint.at)
 
     rebuilt, dropped = _fresh(env, stack, tmp_path)
     try:
@@ -169,6 +198,7 @@ def test_rebuild_restores_vouchers_holds_closures_and_renditions(
         assert "2 vouchers (4 linked files, 1 review;" in run.stdout, run.stdout
         assert "1 rendition;" in run.stdout, run.stdout
         assert "4 legal holds (3 records held), 2 audit closures" in run.stdout, run.stdout
+        assert "2 hold or closure objects never committed" in run.stdout, run.stdout
         run_jobs(rebuilt, KINDS)
         after = _seen(rebuilt, _users(rebuilt, rebuilt=True), vouchers, records, holds)
         for key in before:
