@@ -31,6 +31,7 @@ from tests.archive.retention.helpers import ingest, run_jobs
 from tests.conftest import Env, StackBase
 from tests.factories import make_pdf, make_xml, upload, world
 
+JOBS = (*KINDS, "disbursements_recompute")
 VOUCHER = {"org_code": "sao-1", "voucher_date": "2025-01-20", "kind": "procurement",
            "payee_name": "ร้านวัสดุ", "gross_amount": "1200.00", "withholding_tax": "0.00",
            "net_amount": "1200.00", "payment_method": "e_payment",
@@ -104,6 +105,7 @@ def _seen(env: Env, tokens: dict[str, str], vouchers: list[str], records: list[s
     for hid in holds:
         seen[f"hold {hid}"] = _ok(rm.get(f"/api/v1/holds/{hid}"))
     seen["closures"] = _ok(rm.get("/api/v1/audit-closures"))
+    seen["profile"] = _ok(aud.get("/api/v1/disbursements/profile"))
     return seen
 
 
@@ -164,8 +166,15 @@ def test_rebuild_restores_vouchers_holds_closures_and_renditions(
         "org_code": "sao-2", "fiscal_year": 2568, "result": "objection",
         "closed_on": "2025-12-01", "reference": "สตง. ทักท้วง"}))
     h = ingest(env, tokens, "h", fiscal_year=2568, org_code="sao-2", token="off2")
+    # The profile changed (national data): e-payment reports no longer required.
+    national = env.client(env.user("rmn", "records_manager", ["dla"]))
+    profile = _ok(national.get("/api/v1/disbursements/profile"))["data"]
+    profile["requirements"]["procurement"] = [
+        r for r in profile["requirements"]["procurement"] if "e_payment_report" not in r["any_of"]]
+    _ok(national.put("/api/v1/disbursements/profile",
+                     json={"data": profile, "reason": "หนังสือสั่งการ ว 1234"}))
     _rendition(env, d["id"], tmp_path)
-    run_jobs(env, KINDS)
+    run_jobs(env, JOBS)
     # Everything is described in the store.
     for prefix in (objects.VOUCHERS, objects.REVIEWS, objects.HOLDS, objects.CLOSURES):
         assert list(env.store.list_objects(prefix)), prefix
@@ -181,6 +190,10 @@ def test_rebuild_restores_vouchers_holds_closures_and_renditions(
     assert len(before[f"renditions {d['id']}"]) == 1
     assert before[f"voucher {v1['id']}"]["reviews"][0]["note"] == "ขาดรายงานการโอนเงิน"
     assert len(before[f"voucher {v1['id']}"]["history"]) == 1
+    assert before["profile"]["version"] == 2, before["profile"]
+    missing = [f for f in before[f"voucher {v1['id']}"]["findings"]
+               if f["code"] == "missing_evidence"]
+    assert "e_payment_report" not in str(missing), missing
     with env.session() as s:
         findings = s.scalar(sa.select(sa.func.count()).select_from(DisbursementFinding))
     assert findings
@@ -199,7 +212,7 @@ def test_rebuild_restores_vouchers_holds_closures_and_renditions(
         assert "1 rendition;" in run.stdout, run.stdout
         assert "4 legal holds (3 records held), 2 audit closures" in run.stdout, run.stdout
         assert "2 hold or closure objects never committed" in run.stdout, run.stdout
-        run_jobs(rebuilt, KINDS)
+        run_jobs(rebuilt, JOBS)
         after = _seen(rebuilt, _users(rebuilt, rebuilt=True), vouchers, records, holds)
         for key in before:
             assert after[key] == before[key], (key, before[key], after[key])
