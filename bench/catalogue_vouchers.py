@@ -1,7 +1,7 @@
 """What describing vouchers in the store costs a voucher write (issue 18): registering a
 voucher, correcting it and recording a review through the service layer, with the
 catalogue objects written at commit, against the same with the catalogue switched off
-(the baseline), in alternating rounds of the same run.
+(the baseline), voucher by voucher alternately in the same run.
 
     python bench/catalogue_vouchers.py [--vouchers 300] [--rounds 3]
                                        [--s3 HOST:PORT --access-key … --secret-key …]
@@ -88,19 +88,31 @@ def main() -> None:
         timed("review", lambda s: service.add_review(s, actor, vid, ReviewIn(
             outcome="observation", note="bench")))
 
-    def run(with_catalogue: bool) -> dict[str, float]:
+    def switch(with_catalogue: bool) -> None:
         objects.write_pending = real_write if with_catalogue else \
             (lambda session: session.info.pop("catalogue_pending", None))  # type: ignore[assignment]
-        timings.clear()
-        for _ in range(args.vouchers):
-            one()
-        return {k: statistics.mean(v) * 1000 for k, v in timings.items()}
 
-    run(True)     # warm-up
+    def run() -> tuple[dict[str, float], dict[str, float]]:
+        """Interleaved: each voucher alternately with and without (the box's load
+        drifts during a run; pairs see the same load)."""
+        sums: dict[bool, dict[str, list[float]]] = {True: {}, False: {}}
+        for i in range(2 * args.vouchers):
+            with_catalogue = bool(i % 2)
+            switch(with_catalogue)
+            timings.clear()
+            one()
+            for op, v in timings.items():
+                sums[with_catalogue].setdefault(op, []).extend(v)
+        mean = {w: {op: statistics.mean(v) * 1000 for op, v in d.items()}
+                for w, d in sums.items()}
+        return mean[True], mean[False]
+
+    switch(True)
+    for _ in range(20):      # warm-up
+        one()
     ratios: dict[str, list[float]] = {}
     for n in range(args.rounds):
-        base = run(False)
-        cat = run(True)
+        cat, base = run()
         for op in base:
             ratios.setdefault(op, []).append(cat[op] / base[op])
         print(f"round {n + 1}: " + "; ".join(
@@ -108,7 +120,8 @@ def main() -> None:
             for op in base))
     print("median ratios: " + ", ".join(f"{op} ×{statistics.median(r):.2f}"
                                         for op, r in ratios.items())
-          + f" ({args.vouchers} vouchers per side and round, {store.describe()})")
+          + f" ({args.vouchers} vouchers per side and round, interleaved, "
+            f"{store.describe()})")
 
 
 if __name__ == "__main__":
