@@ -19,10 +19,11 @@ def rebuild(
     """Rebuild an EMPTY database from the object store alone.
 
     Restores organisations, schedules, records with their version history, blobs,
-    inspections, tombstones and the audit trail up to its last checkpoint. Users and
-    sessions are not restored. Refuses a database that holds anything; run again to resume
-    an interrupted rebuild. The last line of defence: restore PostgreSQL's own backup first
-    if you have one."""
+    inspections, renditions, tombstones, vouchers with their files and reviews (findings
+    recomputed), legal holds, audit closures and the audit trail up to its last
+    checkpoint. Users and sessions are not restored. Refuses a database that holds
+    anything; run again to resume an interrupted rebuild. The last line of defence:
+    restore PostgreSQL's own backup first if you have one."""
     from archive.catalogue.rebuild import NOT_RESTORED
     from archive.catalogue.rebuild import rebuild as run
     from archive.errors import ArchiveError
@@ -62,8 +63,18 @@ def rebuild(
             out.print(f"{plural(report.uncommitted_versions, 'record version')} never committed "
                       "(manifest written, commit failed; not in the audit trail although "
                       "older than its last checkpoint): left out")
-        if report.links_kept:
-            out.print(f"{plural(report.links_kept, 'link object')} (vouchers) stay in the store")
+        out.print(f"vouchers: {plural(report.vouchers, 'voucher')} "
+                  f"({plural(report.voucher_links, 'linked file')}, "
+                  f"{plural(report.reviews, 'review')}; "
+                  f"{plural(report.findings, 'finding')} recomputed); "
+                  f"{plural(report.renditions, 'rendition')}; "
+                  f"retention: {plural(report.holds, 'legal hold')} "
+                  f"({plural(report.held_records, 'record')} held), "
+                  f"{plural(report.closures, 'audit closure')}")
+        if report.uncommitted_retention:
+            out.print(f"{plural(report.uncommitted_retention, 'hold or closure object')} "
+                      "never committed (written to the store, not in the audit trail although "
+                      "older than its last checkpoint): left out")
         out.print("[bold]not restored[/]: " + "; ".join(NOT_RESTORED))
         out.print("next: `archive users add …` for the administrators and users, then run a "
                   "worker (text for search and retention dates are queued), `archive verify` "
@@ -83,7 +94,9 @@ def catalogue_backfill(as_json: Annotated[bool, typer.Option("--json")] = False)
     """Write into the store what it does not describe yet.
 
     For an archive from before the store described itself: organisations, schedules,
-    record manifests, inspections, tombstones and the audit segments of past checkpoints.
+    record manifests, inspections, tombstones, vouchers (with their files' links and
+    reviews), the evidence profile, legal holds, audit closures and the audit segments of
+    past checkpoints.
     Safe to run again."""
     from archive.catalogue.backfill import backfill
     from archive.errors import ArchiveError
@@ -107,6 +120,13 @@ def catalogue_backfill(as_json: Annotated[bool, typer.Option("--json")] = False)
               f"{plural(report.manifests, 'record manifest')}, "
               f"{plural(report.inspections, 'inspection')}, "
               f"{plural(report.tombstones, 'tombstone')}, "
+              f"{plural(report.vouchers, 'voucher')}, "
+              f"{plural(report.links, 'voucher link')}, "
+              f"{plural(report.reviews, 'review')}, "
+              f"{plural(report.profiles, 'profile snapshot')}, "
+              f"{plural(report.renditions, 'rendition link')}, "
+              f"{plural(report.holds, 'legal hold')}, "
+              f"{plural(report.closures, 'audit closure')}, "
               f"{plural(report.segments, 'audit segment')}")
     for line in report.skipped:
         out.print(f"[yellow]skipped[/]: {line}")

@@ -13,24 +13,37 @@ progress; without it a database holding anything is refused):
 2. **organisations** (their latest state, with their ids: the audit trail and the version
    hashes name organisations by id) and **schedules** (the latest snapshot, with their ids
    and every version, and the document types' mapping);
-3. **records**: every metadata version from its manifest (each manifest's hash recomputed
+3. **vouchers**: the required-evidence profile (the latest snapshot, every version), each
+   voucher from its latest version's object (fields, organisation, version, history), and
+   the auditors' **reviews** (human decisions: restored as written);
+4. **records**: every metadata version from its manifest (each manifest's hash recomputed
    from its fields, each naming its predecessor), the current one as the record and the
    earlier ones as its history — less the versions that never committed (their manifest
    was written, then the commit failed: not in the restored trail although older than its
    last checkpoint by more than ``COMMIT_MARGIN``); the **blobs** from the store (key,
    version, lock, hold: bytes no longer in the store were destroyed); **inspection
-   reports**; **tombstones**;
-4. the follow-up work as jobs: text extraction for search (``extract_text``) and the
-   retention dates (``retention_compute``);
-5. the rebuild itself in the audit trail: one ``archive.rebuild`` event, and one
+   reports** (the latest); **tombstones**; and the record's **links**, replayed in time
+   order: its roles in vouchers (link, unlink) and its **renditions** (the row, and the
+   rendition's blob as the store has it);
+5. **legal holds** (each in its latest state, with the records it covered and the date
+   each had then — the floor of its recomputed date, dates being only ever extended; the
+   records' ``on_hold`` set) and **audit closures** — less a release or closure the
+   restored trail shows never committed (as for record versions);
+6. the **findings** of every voucher, recomputed by the rules (derived data: never
+   stored), and the follow-up work as jobs: text extraction for search (``extract_text``)
+   and the retention dates (``retention_compute``: the restored closures, holds and
+   vouchers count; records that joined a hold after it was placed join it again);
+7. the rebuild itself in the audit trail: one ``archive.rebuild`` event, and one
    ``evidence.restore`` event per record version the restored trail does not confirm (made
    after the last checkpoint), recording its hash — appended after the restored head, so
    the chain stays whole — then a checkpoint anchoring them.
 
-Not restored: users, tokens and sessions (re-created by an administrator), holds, audit
-closures, disposition lists, vouchers and their findings, exports, jobs and self-check
-history. The certificates of executed dispositions stay in the store
-(``disposition/…``), as do the restored records' tombstones.
+Not restored: users, tokens and sessions (re-created by an administrator; and so the heads
+of agency, who are users), disposition lists, exports, jobs and self-check history. The
+certificates of executed dispositions stay in the store (``disposition/…``), as do the
+restored records' tombstones. A voucher, review or hold placement whose transaction failed
+after its object was written is restored as if it had committed (the store cannot tell;
+the audit trail is only consulted for what would shorten retention: releases, closures).
 """
 
 from __future__ import annotations
@@ -55,13 +68,25 @@ from archive.audit.checkpoints import SEGMENTS, load_anchors, write_checkpoint
 from archive.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from archive.catalogue import objects
 from archive.db import table_of
+from archive.disbursements.models import (
+    Disbursement,
+    DisbursementEvidence,
+    DisbursementHistory,
+    DisbursementProfile,
+    DisbursementProfileVersion,
+    DisbursementReview,
+)
+from archive.disbursements.recompute import recompute_all
+from archive.disbursements.schemas import VOUCHER_FIELDS
 from archive.errors import Conflict
 from archive.evidence import versions
-from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection
+from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection, Rendition
 from archive.evidence.schemas import METADATA_FIELDS
 from archive.orgs.models import Organisation
 from archive.queue.models import SystemCheck
 from archive.queue.service import enqueue_many
+from archive.retention import compute
+from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
 from archive.retention.schedules.models import (
     DocTypeSchedule,
     RetentionSchedule,
@@ -77,11 +102,9 @@ BATCH = 200
 # in the restored trail although this much older than the last checkpoint never committed.
 COMMIT_MARGIN = dt.timedelta(hours=1)
 MARKER = "rebuild"
-NOT_RESTORED = ("users, API tokens and web sessions (create them again: `archive users add`)",
-                "legal holds and audit closures (the store keeps its own legal holds on the "
-                "bytes)", "disposition lists (their certificates stay in the store)",
-                "vouchers and their findings (the records' links to vouchers stay in the "
-                "store, catalogue/links/)", "exports, jobs and self-check history")
+NOT_RESTORED = ("users, API tokens and web sessions (create them again: `archive users add`), "
+                "and so the heads of agency", "disposition lists (their certificates stay in "
+                "the store)", "exports, jobs and self-check history")
 
 
 class RebuildRefused(Conflict):
@@ -103,7 +126,18 @@ class RebuildReport:
     # Versions whose manifest was written but whose transaction never committed (older
     # than the last checkpoint by more than COMMIT_MARGIN, yet not in the trail).
     uncommitted_versions: int = 0
-    links_kept: int = 0               # link objects in the store (not restored: vouchers)
+    vouchers: int = 0
+    voucher_links: int = 0
+    reviews: int = 0
+    profiles: int = 0
+    findings: int = 0                 # recomputed, not restored
+    renditions: int = 0
+    holds: int = 0
+    held_records: int = 0
+    closures: int = 0
+    # Hold changes and closures whose object was written but whose transaction never
+    # committed (not in the restored trail although older than its last checkpoint).
+    uncommitted_retention: int = 0
     unconfirmed_versions: int = 0
     resumed: bool = False
     problems: list[str] = field(default_factory=list)
@@ -294,6 +328,97 @@ def restore_schedules(units: UnitsOfWork, store: ObjectStore, report: RebuildRep
         report.schedules = len(doc["schedules"])
 
 
+def restore_profile(units: UnitsOfWork, store: ObjectStore, report: RebuildReport) -> None:
+    """The required-evidence profile with every version (the latest object); without one
+    the default is seeded on first use, as in a new archive."""
+    keys = sorted(info.key for info in store.list_objects(objects.PROFILES))
+    if not keys:
+        return
+    doc = objects.read(store, keys[-1])
+    with units() as s:
+        if s.scalar(sa.select(sa.func.count()).select_from(DisbursementProfile)):
+            report.profiles = len(doc["profiles"])
+            return
+        for p in doc["profiles"]:
+            row = DisbursementProfile(code=p["code"], version=p["version"], data=p["data"],
+                                      updated_by=p["updated_by"],
+                                      updated_at=_datetime(p["updated_at"]))
+            s.add(row)
+            s.flush()
+            for v in p["versions"]:
+                s.add(DisbursementProfileVersion(
+                    profile_id=row.id, version=v["version"], data=v["data"],
+                    changed_by=v["changed_by"], changed_at=_datetime(v["changed_at"]),
+                    reason=v["reason"]))
+        report.profiles = len(doc["profiles"])
+
+
+def _voucher_values(fields: dict[str, Any]) -> dict[str, Any]:
+    """A voucher's canonical fields back to the columns' types."""
+    out: dict[str, Any] = {f: fields.get(f) for f in VOUCHER_FIELDS}
+    for day in ("voucher_date", "payment_date"):
+        if out[day]:
+            out[day] = dt.date.fromisoformat(str(out[day]))
+    for money in ("gross_amount", "withholding_tax", "net_amount"):
+        if out[money] is not None:
+            out[money] = Decimal(str(out[money]))
+    return out
+
+
+def _version_of(key: str) -> str:
+    return key.rsplit("/", 1)[1].split("-", 1)[0]
+
+
+def restore_vouchers(units: UnitsOfWork, store: ObjectStore, report: RebuildReport) -> None:
+    """Each voucher from its latest version's object (which holds its history), then the
+    reviews; findings are recomputed once the files' links are restored."""
+    folders: dict[str, list[str]] = {}
+    for info in store.list_objects(objects.VOUCHERS):
+        folders.setdefault(info.key[len(objects.VOUCHERS):].split("/", 1)[0], []).append(
+            info.key)
+    ids = sorted(folders)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        with units() as s:
+            have = {str(i) for i in s.scalars(sa.select(Disbursement.id).where(
+                Disbursement.id.in_([uuid.UUID(i) for i in chunk])))}
+            orgs = set(s.scalars(sa.select(Organisation.id)))
+            for vid in chunk:
+                if vid in have:
+                    report.vouchers += 1
+                    continue
+                keys = sorted(set(folders[vid]))
+                top = max(_version_of(k) for k in keys)
+                docs = [objects.read(store, k) for k in keys if _version_of(k) == top]
+                doc = max(docs, key=lambda d: str(d["updated_at"]))
+                if doc["org"]["id"] not in orgs:
+                    report.problems.append(f"voucher {vid}: its organisation "
+                                           f"{doc['org']['code']} is not in the store")
+                    continue
+                s.add(Disbursement(
+                    id=uuid.UUID(vid), org_id=doc["org"]["id"], version=doc["version"],
+                    created_by=doc["created_by"], created_at=_datetime(doc["created_at"]),
+                    updated_at=_datetime(doc["updated_at"]), complete=False, missing=[],
+                    **_voucher_values(doc["fields"])))
+                for h in doc["history"]:
+                    s.add(DisbursementHistory(
+                        disbursement_id=uuid.UUID(vid), version=h["version"], values=h["values"],
+                        changed=h["changed"], changed_by=h["changed_by"],
+                        changed_at=_datetime(h["changed_at"]), reason=h["reason"]))
+                report.vouchers += 1
+    with units() as s:
+        have_reviews = {str(i) for i in s.scalars(sa.select(DisbursementReview.id))}
+        vouchers = {str(i) for i in s.scalars(sa.select(Disbursement.id))}
+        for _key, doc in _documents(store, objects.REVIEWS):
+            if doc["id"] in have_reviews or doc["voucher"] not in vouchers:
+                continue
+            s.add(DisbursementReview(
+                id=uuid.UUID(doc["id"]), disbursement_id=uuid.UUID(doc["voucher"]),
+                outcome=doc["outcome"], note=doc["note"], reviewer=doc["reviewer"],
+                reviewer_role=doc["reviewer_role"], created_at=_datetime(doc["created_at"])))
+            report.reviews += 1
+
+
 def _reset_sequence(session: Session, table: str) -> None:
     """Rows inserted with their ids: PostgreSQL's sequence must continue after them."""
     if session.get_bind().dialect.name == "postgresql":
@@ -407,7 +532,14 @@ def _drop_uncommitted(record: _Record, report: RebuildReport,
 def _inspection_of(store: ObjectStore, rid: str) -> dict[str, Any] | None:
     """The record's latest inspection report (asked per record: memory stays flat)."""
     docs = [d for _, d in _documents(store, f"{objects.INSPECTIONS}{rid}/")]
-    return max(docs, key=lambda d: str(d["created_at"])) if docs else None
+    return max(docs, key=lambda d: (str(d["created_at"]), str(d.get("revised_at") or ""))) \
+        if docs else None
+
+
+def _links_of(store: ObjectStore, rid: str) -> list[dict[str, Any]]:
+    """The record's link objects, oldest first (asked per record: memory stays flat)."""
+    return [d for _, d in sorted(_documents(store, f"{objects.LINKS}{rid}/"),
+                                 key=lambda kv: (str(kv[1]["at"]), kv[0]))]
 
 
 def _tombstone_of(store: ObjectStore, rid: str) -> dict[str, Any] | None:
@@ -456,6 +588,7 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
         have = set(s.scalars(sa.select(Evidence.id).where(Evidence.id.in_(ids))))
         schedules = {code: sid for code, sid in s.execute(
             sa.select(RetentionSchedule.code, RetentionSchedule.id))}
+        vouchers = {str(i) for i in s.scalars(sa.select(Disbursement.id))}
         jobs: list[tuple[str, dict[str, Any], str | None]] = []
         for record in batch:
             last = record.manifests[-1]
@@ -509,6 +642,7 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
                                  filled=inspection["filled"], error=inspection["error"],
                                  created_at=_datetime(inspection["created_at"])))
                 report.inspections += 1
+            _restore_links(s, store, report, rid, blob_id, destroyed_at, vouchers)
             if tomb is not None:
                 values = {f: tomb[f] for f in TOMBSTONE_FIELDS}
                 values.update(blob_id=blob_id, retain_until=_datetime(tomb["retain_until"]),
@@ -521,6 +655,144 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
                          ("retention_compute", {"evidence_id": rid}, None)]
         if jobs:
             enqueue_many(s, jobs)
+
+
+def _restore_links(session: Session, store: ObjectStore, report: RebuildReport, rid: str,
+                   blob_id: int, destroyed_at: dt.datetime | None, vouchers: set[str]) -> None:
+    """The record's links, replayed in time order: its roles in vouchers (link / unlink)
+    and its renditions (the row, and the rendition's blob from the store)."""
+    roles: dict[tuple[str, str], dict[str, Any]] = {}
+    for link in _links_of(store, rid):
+        target = link["target"]
+        if link["kind"] == "voucher":
+            for role in target.get("roles") or []:
+                if link["action"] == "link":
+                    roles[(target["id"], role)] = link
+                else:
+                    roles.pop((target["id"], role), None)
+        elif link["kind"] == "rendition" and link["action"] == "link":
+            if session.get(Rendition, uuid.UUID(target["rendition_id"])) is not None:
+                continue
+            facts = {"sha256": target["sha256"], "size": target["size"],
+                     "media_type": target.get("media_type") or "application/pdf"}
+            at = _datetime(link["at"])
+            session.add(Rendition(
+                id=uuid.UUID(target["rendition_id"]), evidence_id=uuid.UUID(rid),
+                kind=target["kind"], source_blob_id=blob_id,
+                blob_id=_blob(session, store, report, facts, destroyed_at, at),
+                pdfa_flavour=target.get("pdfa_flavour"),
+                pdfa_compliant=target.get("pdfa_compliant"), pdfa=target.get("pdfa"),
+                made_by=target.get("made_by") or {}, created_at=at))
+            report.renditions += 1
+    for (vid, role), link in sorted(roles.items()):
+        if vid not in vouchers:
+            report.problems.append(
+                f"record {rid}: linked as {role} to voucher {link['target'].get('voucher_no')} "
+                f"({vid}), which the store does not describe (an archive from before "
+                "vouchers were described: run `archive catalogue backfill` on it)")
+            continue
+        session.add(DisbursementEvidence(
+            disbursement_id=uuid.UUID(vid), evidence_id=uuid.UUID(rid), role=role,
+            blob_id=blob_id, linked_by=link["by"], linked_at=_datetime(link["at"])))
+        report.voucher_links += 1
+
+
+def restore_retention(units: UnitsOfWork, store: ObjectStore, report: RebuildReport,
+                      cutoff: dt.datetime | None) -> None:
+    """Legal holds (each in its latest state, with the records it covered) and audit
+    closures. A record's date decided before a hold (kept in the hold's object) is restored
+    as the floor of its recomputed date: dates are only ever extended. A release or a
+    closure that the restored trail does not record although older than its last checkpoint
+    never committed: left out (the hold stays as it was, active)."""
+    with units() as s:
+        trail = s.execute(sa.select(AuditEvent.action, AuditEvent.target_id, AuditEvent.details)
+                          .where(AuditEvent.action.in_(("hold.create", "hold.release",
+                                                        "retention.audit_closure")))).all()
+    events = {(action, str(target)) for action, target, _ in trail}
+    closings = {(str(target), d.get("fiscal_year"), d.get("result"), str(d.get("closed_on")))
+                for action, target, d in trail if action == "retention.audit_closure"}
+
+    def never_committed(confirmed: bool, at: str | None) -> bool:
+        when = _datetime(at)
+        return not confirmed and cutoff is not None and when is not None and \
+            when < cutoff - COMMIT_MARGIN
+
+    holds: dict[str, dict[str, Any]] = {}
+    found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for key, doc in _documents(store, objects.HOLDS):
+        found.setdefault(doc["id"], []).append((key, doc))
+    for hid, docs in found.items():
+        # A hold is placed, then perhaps released, never active again: a release wins.
+        for _key, doc in sorted(docs, key=lambda kd: (kd[1]["status"] == "released", kd[0]),
+                                reverse=True):
+            action = "hold.release" if doc["status"] == "released" else "hold.create"
+            at = doc["released_at"] if doc["status"] == "released" else doc["created_at"]
+            if never_committed((action, hid) in events, at):
+                report.uncommitted_retention += 1
+                continue
+            holds[hid] = doc
+            break
+    closures = []
+    for _key, doc in _documents(store, objects.CLOSURES):
+        if never_committed((doc["org_code"], doc["fiscal_year"], doc["result"],
+                            str(doc["closed_on"])) in closings, doc["recorded_at"]):
+            report.uncommitted_retention += 1
+            continue
+        closures.append(doc)
+    with units() as s:
+        have = {str(i) for i in s.scalars(sa.select(LegalHold.id))}
+        for hid, doc in sorted(holds.items()):
+            if hid not in have:
+                values = {f: doc[f] for f in ("kind", "reason", "criteria", "org_id",
+                                              "fiscal_year", "org_ids", "status", "created_by",
+                                              "released_by", "release_reason")}
+                s.add(LegalHold(id=uuid.UUID(hid), created_at=_datetime(doc["created_at"]),
+                                released_at=_datetime(doc["released_at"]), **values))
+            report.holds += 1
+        s.flush()
+        known = set(s.scalars(sa.select(AuditClosure.id)))
+        for doc in sorted(closures, key=lambda d: d["id"]):
+            if doc["id"] in known:
+                continue
+            known.add(doc["id"])
+            s.add(AuditClosure(
+                id=doc["id"], org_id=doc["org_id"], fiscal_year=doc["fiscal_year"],
+                result=doc["result"], closed_on=dt.date.fromisoformat(doc["closed_on"]),
+                reference=doc["reference"], recorded_by=doc["recorded_by"],
+                recorded_at=_datetime(doc["recorded_at"]),
+                hold_id=uuid.UUID(doc["hold_id"]) if doc["hold_id"] in holds else None))
+        s.flush()
+        _reset_sequence(s, "audit_closures")
+        report.closures = len(known)
+    for hid, doc in sorted(holds.items()):
+        _restore_hold_items(units, report, hid, doc)
+
+
+def _restore_hold_items(units: UnitsOfWork, report: RebuildReport, hid: str,
+                        doc: dict[str, Any]) -> None:
+    fields = doc["item_fields"]
+    items = [dict(zip(fields, item, strict=True)) for item in doc["items"]]
+    for start in range(0, len(items), 1000):
+        chunk = items[start:start + 1000]
+        with units() as s:
+            ids = [uuid.UUID(i["evidence_id"]) for i in chunk]
+            live = set(s.scalars(sa.select(Evidence.id).where(Evidence.id.in_(ids))))
+            held = set(s.scalars(sa.select(LegalHoldItem.evidence_id).where(
+                LegalHoldItem.hold_id == uuid.UUID(hid), LegalHoldItem.evidence_id.in_(ids))))
+            rows = [i for i in chunk if uuid.UUID(i["evidence_id"]) in live - held]
+            if rows:
+                s.execute(sa.insert(LegalHoldItem), [
+                    {"hold_id": uuid.UUID(hid), "evidence_id": uuid.UUID(i["evidence_id"]),
+                     "added_at": _datetime(i["added_at"])} for i in rows])
+            floors = [i for i in chunk if i["retain_until"] and uuid.UUID(i["evidence_id"]) in live]
+            for i in floors:
+                floor = _datetime(i["retain_until"])
+                s.execute(sa.update(Evidence).where(
+                    Evidence.id == uuid.UUID(i["evidence_id"]),
+                    sa.or_(Evidence.retain_until.is_(None), Evidence.retain_until < floor))
+                    .values(retain_until=floor).execution_options(synchronize_session=False))
+            compute.refresh_on_hold(s, sorted(live))
+            report.held_records += len(rows) if doc["status"] == "active" else 0
 
 
 def _confirmed_versions(session: Session, ids: list[str]) -> set[tuple[str, int, str]]:
@@ -547,10 +819,19 @@ def rebuild(units: UnitsOfWork, store: ObjectStore, principal: Principal, *,
     step("organisations and schedules")
     restore_orgs(units, store, report)
     restore_schedules(units, store, report)
+    step("vouchers")
+    restore_profile(units, store, report)
+    restore_vouchers(units, store, report)
     step("records")
     unconfirmed = restore_records(units, store, report, cutoff)
     report.unconfirmed_versions = len(unconfirmed)
-    report.links_kept = sum(1 for _ in store.list_objects(objects.LINKS))
+    step("legal holds and audit closures")
+    restore_retention(units, store, report, cutoff)
+    step("findings")
+    with units() as s:
+        any_voucher = s.scalar(sa.select(Disbursement.id).limit(1)) is not None
+    if any_voucher:
+        report.findings = recompute_all(units).findings
     step("audit")
     with units() as s:
         marker = s.scalar(sa.select(SystemCheck).where(SystemCheck.kind == MARKER)

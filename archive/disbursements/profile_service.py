@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from archive import audit, clock
 from archive.accounts.principal import Principal, require
 from archive.db import rowcount, upsert_ignore
+from archive.disbursements.described import stage_profile
 from archive.disbursements.models import DisbursementProfile, DisbursementProfileVersion
 from archive.disbursements.profiles import (
     DEFAULT_CODE,
@@ -100,6 +101,7 @@ def set_profile(session: Session, principal: Principal, data: dict[str, Any], *,
     session.add(DisbursementProfileVersion(profile_id=row.id, version=row.version, data=data,
                                            changed_by=principal.name, changed_at=now,
                                            reason=reason))
+    stage_profile(session)
     enqueue(session, "disbursements_recompute", {"scope": "national"},
             dedup_key=f"disbursements_recompute:profile:v{row.version}")
     audit.record(session, actor=principal, action="disbursements.profile_update",

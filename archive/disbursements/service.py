@@ -25,8 +25,8 @@ from archive import audit, clock, messages
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
 from archive.db import rowcount
+from archive.disbursements import described, rules
 from archive.disbursements import recompute as rc
-from archive.disbursements import rules
 from archive.disbursements.models import (
     ROLES,
     Disbursement,
@@ -83,6 +83,7 @@ def create(session: Session, principal: Principal, data: DisbursementCreate) -> 
                  target_type="disbursement", target_id=voucher.id, org_id=org.id,
                  details={"voucher_no": voucher.voucher_no, "fiscal_year": voucher.fiscal_year,
                           "kind": voucher.kind, "gross_amount": voucher.gross_amount})
+    described.stage_voucher(session, voucher.id)
     rc.recompute(session, [voucher.id])
     return voucher
 
@@ -351,6 +352,7 @@ def update(session: Session, principal: Principal, disbursement_id: uuid.UUID,
                  details={"changes": {k: [previous[k], _plain(v)] for k, v in diff.items()},
                           "reason": changes.reason, "version": voucher.version + 1})
     session.refresh(voucher)
+    described.stage_voucher(session, voucher.id)
     rc.recompute(session, [voucher.id], extra=before_split)
     return voucher
 
@@ -408,7 +410,7 @@ def _link(session: Session, principal: Principal, voucher: Disbursement, evidenc
     session.add(row)
     session.flush()
     manifests.stage_link(session, evidence_id=evidence.id, kind="voucher", action="link",
-                         target=_voucher_target(session, voucher, [role]), by=principal.name,
+                         target=voucher_target(session, voucher, [role]), by=principal.name,
                          at=row.linked_at)
     audit.record(session, actor=principal, action="disbursement.link",
                  target_type="disbursement", target_id=voucher.id, org_id=voucher.org_id,
@@ -439,7 +441,7 @@ def unlink(session: Session, principal: Principal, disbursement_id: uuid.UUID,
         session.delete(x)
     session.flush()
     manifests.stage_link(session, evidence_id=evidence_id, kind="voucher", action="unlink",
-                         target=_voucher_target(session, voucher, roles), by=principal.name,
+                         target=voucher_target(session, voucher, roles), by=principal.name,
                          at=clock.now())
     audit.record(session, actor=principal, action="disbursement.unlink",
                  target_type="disbursement", target_id=voucher.id, org_id=voucher.org_id,
@@ -449,7 +451,7 @@ def unlink(session: Session, principal: Principal, disbursement_id: uuid.UUID,
     return roles
 
 
-def _voucher_target(session: Session, voucher: Disbursement, roles: list[str]) -> dict[str, Any]:
+def voucher_target(session: Session, voucher: Disbursement, roles: list[str]) -> dict[str, Any]:
     """A voucher as a record's link names it: by id and by its natural key."""
     org = session.get(Organisation, voucher.org_id)
     return {"id": str(voucher.id), "org_code": org.code if org else None,
@@ -491,6 +493,7 @@ def add_review(session: Session, principal: Principal, disbursement_id: uuid.UUI
                                 reviewer_role=principal.role, created_at=clock.now())
     session.add(review)
     session.flush()
+    described.stage_review(session, review)
     codes = sorted(session.scalars(sa.select(DisbursementFinding.code).where(
         DisbursementFinding.disbursement_id == voucher.id)))
     audit.record(session, actor=principal, action="disbursement.review",

@@ -67,19 +67,28 @@ def stage_version(session: Session, *, evidence_id: uuid.UUID, version: int,
     objects.stage(session, f"record:{evidence_id}:{version}", build)
 
 
-def stage_inspection(session: Session, inspection: Inspection, blob: Blob) -> None:
-    """Have the inspection report written before the transaction commits."""
+def stage_inspection(session: Session, inspection: Inspection, blob: Blob, *,
+                     revised_at: dt.datetime | None = None) -> None:
+    """Have the inspection report written before the transaction commits (read then).
+    ``revised_at``: the report was completed later (the scan section of OCR); the rebuild
+    takes the latest report by (``created_at``, ``revised_at``)."""
     sha, lock = blob.sha256, blob.retain_until
+    evidence_id = inspection.evidence_id
 
     def build(session: Session, catalogue: Catalogue) -> list[Entry]:
+        row = session.scalar(sa.select(Inspection).where(Inspection.evidence_id == evidence_id)
+                             .execution_options(populate_existing=True))
+        assert row is not None
         document = {
-            "format": INSPECTION_FORMAT, "record": str(inspection.evidence_id), "sha256": sha,
-            **{f: getattr(inspection, f) for f in ("status", "pdfa", "report", "warnings",
-                                                   "filled", "error", "created_at")}}
-        key = f"{objects.INSPECTIONS}{inspection.evidence_id}/{objects.digest(document)}.json"
+            "format": INSPECTION_FORMAT, "record": str(evidence_id), "sha256": sha,
+            **{f: getattr(row, f) for f in ("status", "pdfa", "report", "warnings",
+                                            "filled", "error", "created_at")}}
+        if revised_at is not None:
+            document["revised_at"] = revised_at
+        key = f"{objects.INSPECTIONS}{evidence_id}/{objects.digest(document)}.json"
         return [Entry(key, document, lock)]
 
-    objects.stage(session, f"inspection:{inspection.evidence_id}", build)
+    objects.stage(session, f"inspection:{evidence_id}", build)
 
 
 LINK_FORMAT = "evidence-archive.link/1"

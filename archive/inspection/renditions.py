@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from archive import audit, tempfiles
+from archive import audit, clock, tempfiles
 from archive.accounts.principal import Principal
 from archive.errors import Gone, NotFound
 from archive.evidence import events, manifests, service
@@ -144,6 +144,8 @@ def record(session: Session, store: ObjectStore, principal: Principal,
     session.execute(sa.update(Inspection).where(Inspection.evidence_id == evidence.id).values(
         report={**(inspection.report or {}), "scan": scan},
         warnings=[*(inspection.warnings or []), *warnings]))
+    # The store describes the completed report too (a new inspection object, the latest).
+    manifests.stage_inspection(session, inspection, blob, revised_at=clock.now())
     events.changed(session, [evidence.id], "inspection")
     return {"status": outcome.status, "reason": outcome.reason,
             "rendition": str(rendition.id) if rendition else None,
@@ -184,13 +186,17 @@ def _store_rendition(session: Session, store: ObjectStore, principal: Principal,
     # The store describes the rendition too (issue 18): a link object beside the record's
     # manifests, so the bytes' meaning survives the loss of the database.
     manifests.stage_link(session, evidence_id=evidence.id, kind="rendition", action="link",
-                         target={"rendition_id": str(row.id), "kind": KIND,
-                                 "sha256": blob.sha256, "size": blob.size,
-                                 "source_sha256": source.sha256,
-                                 "pdfa_flavour": row.pdfa_flavour,
-                                 "pdfa_compliant": row.pdfa_compliant},
-                         by=principal.name, at=row.created_at)
+                         target=link_target(row, blob, source), by=principal.name,
+                         at=row.created_at)
     return row
+
+
+def link_target(row: Rendition, blob: Blob, source: Blob) -> dict[str, Any]:
+    """The rendition as its record's link object names it: enough to restore the row."""
+    return {"rendition_id": str(row.id), "kind": row.kind, "sha256": blob.sha256,
+            "size": blob.size, "source_sha256": source.sha256,
+            "pdfa_flavour": row.pdfa_flavour, "pdfa_compliant": row.pdfa_compliant,
+            "media_type": blob.media_type, "pdfa": row.pdfa, "made_by": row.made_by}
 
 
 def _rendition_view(row: Rendition) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from archive.messages import message
 from archive.orgs import scope as org_scope
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
-from archive.retention import compute, vouchers
+from archive.retention import compute, described, vouchers
 from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
 from archive.retention.rules import fiscal_year_end, show
 from archive.retention.schemas import ClosureIn, HoldIn
@@ -141,6 +141,7 @@ def _place(session: Session, principal: Principal, *, kind: str, reason: str,
             {"hold_id": hold.id, "evidence_id": e, "added_at": now}
             for e in evidence_ids[start:start + 1000]])
     _after_change(session, evidence_ids, f"hold:{hold.id}:on")
+    described.stage_hold(session, hold.id)
     codes = _codes(session, org_ids)
     for oid in org_ids:
         audit.record(session, actor=principal, action="hold.create", target_type="legal_hold",
@@ -232,6 +233,7 @@ def release_hold(session: Session, principal: Principal, hold_id: uuid.UUID, *,
     ids = list(session.scalars(sa.select(LegalHoldItem.evidence_id).where(
         LegalHoldItem.hold_id == hold.id)))
     _after_change(session, ids, f"hold:{hold.id}:off")
+    described.stage_hold(session, hold.id)
     for oid in hold.org_ids:
         audit.record(session, actor=principal, action="hold.release", target_type="legal_hold",
                      target_id=hold.id, org_id=oid,
@@ -272,6 +274,7 @@ def record_closure(session: Session, principal: Principal, data: ClosureIn) -> A
                            recorded_by=principal.name, recorded_at=clock.now())
     session.add(closure)
     session.flush()
+    described.stage_closure(session, closure.id)
     ids = compute.ids_where(session, Evidence.org_id == org.id,
                             Evidence.fiscal_year == data.fiscal_year)
     if data.result == "objection":
