@@ -71,6 +71,10 @@ def rebuild(
                   f"retention: {plural(report.holds, 'legal hold')} "
                   f"({plural(report.held_records, 'record')} held), "
                   f"{plural(report.closures, 'audit closure')}")
+        if report.uncommitted_vouchers:
+            out.print(f"{plural(report.uncommitted_vouchers, 'voucher or review object')} "
+                      "never committed (written to the store, not in the audit trail although "
+                      "older than its last checkpoint): left out")
         if report.uncommitted_retention:
             out.print(f"{plural(report.uncommitted_retention, 'hold or closure object')} "
                       "never committed (written to the store, not in the audit trail although "

@@ -15,7 +15,9 @@ progress; without it a database holding anything is refused):
    and every version, and the document types' mapping);
 3. **vouchers**: the required-evidence profile (the latest snapshot, every version), each
    voucher from its latest version's object (fields, organisation, version, history), and
-   the auditors' **reviews** (human decisions: restored as written);
+   the auditors' **reviews** (human decisions: restored as written) — less the versions
+   and reviews the restored trail shows never committed (as for record versions: the
+   version before is restored);
 4. **records**: every metadata version from its manifest (each manifest's hash recomputed
    from its fields, each naming its predecessor), the current one as the record and the
    earlier ones as its history — less the versions that never committed (their manifest
@@ -41,9 +43,11 @@ progress; without it a database holding anything is refused):
 Not restored: users, tokens and sessions (re-created by an administrator; and so the heads
 of agency, who are users), disposition lists, exports, jobs and self-check history. The
 certificates of executed dispositions stay in the store (``disposition/…``), as do the
-restored records' tombstones. A voucher, review or hold placement whose transaction failed
-after its object was written is restored as if it had committed (the store cannot tell;
-the audit trail is only consulted for what would shorten retention: releases, closures).
+restored records' tombstones. An object whose transaction failed after it was written is
+told apart by the restored audit trail only when it is older than the trail's last
+checkpoint (by ``COMMIT_MARGIN``); one made after that checkpoint is restored as if it had
+committed (nothing can tell: its event, if any, was lost with the database). Organisation
+and schedule snapshots are not checked against the trail.
 """
 
 from __future__ import annotations
@@ -138,6 +142,8 @@ class RebuildReport:
     # Hold changes and closures whose object was written but whose transaction never
     # committed (not in the restored trail although older than its last checkpoint).
     uncommitted_retention: int = 0
+    # Voucher versions and reviews likewise (the voucher's previous version is restored).
+    uncommitted_vouchers: int = 0
     unconfirmed_versions: int = 0
     resumed: bool = False
     problems: list[str] = field(default_factory=list)
@@ -369,9 +375,31 @@ def _version_of(key: str) -> str:
     return key.rsplit("/", 1)[1].split("-", 1)[0]
 
 
-def restore_vouchers(units: UnitsOfWork, store: ObjectStore, report: RebuildReport) -> None:
-    """Each voucher from its latest version's object (which holds its history), then the
-    reviews; findings are recomputed once the files' links are restored."""
+def _never_committed(confirmed: bool, at: Any, cutoff: dt.datetime | None) -> bool:
+    """An object written (its transaction then failed) that the restored trail does not
+    record although older than its last checkpoint by more than ``COMMIT_MARGIN``; only
+    knowable with the whole trail up to a checkpoint (``cutoff``, its time)."""
+    when = _datetime(str(at)) if at is not None else None
+    return not confirmed and cutoff is not None and when is not None and \
+        when < cutoff - COMMIT_MARGIN
+
+
+def restore_vouchers(units: UnitsOfWork, store: ObjectStore, report: RebuildReport,
+                     cutoff: dt.datetime | None = None) -> None:
+    """Each voucher from its latest committed version's object (which holds its history),
+    then the reviews; findings are recomputed once the files' links are restored. A
+    version (or a review) the restored trail does not record although older than its last
+    checkpoint never committed: the version before it is restored (a voucher whose
+    registration never committed, not at all)."""
+    with units() as s:
+        trail = s.execute(sa.select(AuditEvent.action, AuditEvent.target_id, AuditEvent.details)
+                          .where(AuditEvent.action.in_(("disbursement.create",
+                                                        "disbursement.update",
+                                                        "disbursement.review")))).all()
+    versions = {(str(target), 1 if action == "disbursement.create" else d.get("version"))
+                for action, target, d in trail if action != "disbursement.review"}
+    reviewed = {str(d.get("review_id")) for action, _t, d in trail
+                if action == "disbursement.review"}
     folders: dict[str, list[str]] = {}
     for info in store.list_objects(objects.VOUCHERS):
         folders.setdefault(info.key[len(objects.VOUCHERS):].split("/", 1)[0], []).append(
@@ -387,10 +415,10 @@ def restore_vouchers(units: UnitsOfWork, store: ObjectStore, report: RebuildRepo
                 if vid in have:
                     report.vouchers += 1
                     continue
-                keys = sorted(set(folders[vid]))
-                top = max(_version_of(k) for k in keys)
-                docs = [objects.read(store, k) for k in keys if _version_of(k) == top]
-                doc = max(docs, key=lambda d: str(d["updated_at"]))
+                doc = _committed_voucher(store, vid, sorted(set(folders[vid])), versions,
+                                         cutoff, report)
+                if doc is None:
+                    continue
                 if doc["org"]["id"] not in orgs:
                     report.problems.append(f"voucher {vid}: its organisation "
                                            f"{doc['org']['code']} is not in the store")
@@ -412,11 +440,27 @@ def restore_vouchers(units: UnitsOfWork, store: ObjectStore, report: RebuildRepo
         for _key, doc in _documents(store, objects.REVIEWS):
             if doc["id"] in have_reviews or doc["voucher"] not in vouchers:
                 continue
+            if _never_committed(doc["id"] in reviewed, doc["created_at"], cutoff):
+                report.uncommitted_vouchers += 1
+                continue
             s.add(DisbursementReview(
                 id=uuid.UUID(doc["id"]), disbursement_id=uuid.UUID(doc["voucher"]),
                 outcome=doc["outcome"], note=doc["note"], reviewer=doc["reviewer"],
                 reviewer_role=doc["reviewer_role"], created_at=_datetime(doc["created_at"])))
             report.reviews += 1
+
+
+def _committed_voucher(store: ObjectStore, vid: str, keys: list[str],
+                       confirmed: set[tuple[str, Any]], cutoff: dt.datetime | None,
+                       report: RebuildReport) -> dict[str, Any] | None:
+    """The voucher's latest version that committed, as its object describes it."""
+    for version in sorted({_version_of(k) for k in keys}, reverse=True):
+        docs = [objects.read(store, k) for k in keys if _version_of(k) == version]
+        doc = max(docs, key=lambda d: str(d["updated_at"]))
+        if not _never_committed((vid, doc["version"]) in confirmed, doc["updated_at"], cutoff):
+            return doc
+        report.uncommitted_vouchers += 1
+    return None
 
 
 def _reset_sequence(session: Session, table: str) -> None:
@@ -712,11 +756,6 @@ def restore_retention(units: UnitsOfWork, store: ObjectStore, report: RebuildRep
     closings = {(str(target), d.get("fiscal_year"), d.get("result"), str(d.get("closed_on")))
                 for action, target, d in trail if action == "retention.audit_closure"}
 
-    def never_committed(confirmed: bool, at: str | None) -> bool:
-        when = _datetime(at)
-        return not confirmed and cutoff is not None and when is not None and \
-            when < cutoff - COMMIT_MARGIN
-
     holds: dict[str, dict[str, Any]] = {}
     found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for key, doc in _documents(store, objects.HOLDS):
@@ -727,15 +766,15 @@ def restore_retention(units: UnitsOfWork, store: ObjectStore, report: RebuildRep
                                 reverse=True):
             action = "hold.release" if doc["status"] == "released" else "hold.create"
             at = doc["released_at"] if doc["status"] == "released" else doc["created_at"]
-            if never_committed((action, hid) in events, at):
+            if _never_committed((action, hid) in events, at, cutoff):
                 report.uncommitted_retention += 1
                 continue
             holds[hid] = doc
             break
     closures = []
     for _key, doc in _documents(store, objects.CLOSURES):
-        if never_committed((doc["org_code"], doc["fiscal_year"], doc["result"],
-                            str(doc["closed_on"])) in closings, doc["recorded_at"]):
+        if _never_committed((doc["org_code"], doc["fiscal_year"], doc["result"],
+                             str(doc["closed_on"])) in closings, doc["recorded_at"], cutoff):
             report.uncommitted_retention += 1
             continue
         closures.append(doc)
@@ -821,7 +860,7 @@ def rebuild(units: UnitsOfWork, store: ObjectStore, principal: Principal, *,
     restore_schedules(units, store, report)
     step("vouchers")
     restore_profile(units, store, report)
-    restore_vouchers(units, store, report)
+    restore_vouchers(units, store, report, cutoff)
     step("records")
     unconfirmed = restore_records(units, store, report, cutoff)
     report.unconfirmed_versions = len(unconfirmed)

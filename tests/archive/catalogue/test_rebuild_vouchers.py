@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from archive.accounts.principal import system_principal
 from archive.audit.checkpoints import write_checkpoint
 from archive.catalogue import objects
+from archive.disbursements.described import voucher_key as described_voucher_key
 from archive.disbursements.models import DisbursementFinding
 from archive.inspection import renditions
 from archive.inspection.ocr import OcrOutcome
@@ -83,6 +84,30 @@ def _never_committed(env: Env, hold_id: str, checkpoint_at: dt.datetime) -> None
                "recorded_at": at}
     objects.put(env.store, described_closure_key(phantom), phantom,
                 dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+
+
+def _never_committed_vouchers(env: Env, voucher_id: str, checkpoint_at: dt.datetime) -> None:
+    """A correction of ``voucher_id``, a review of it and a whole voucher whose objects were
+    written but whose transactions never committed (two hours before the last checkpoint,
+    and not in the audit trail): the rebuild must leave all three out — the voucher as it
+    was before the correction, without the review, and no voucher that was never
+    registered."""
+    at = (checkpoint_at - dt.timedelta(hours=2)).isoformat()
+    current = max((objects.read(env.store, i.key) for i in
+                   env.store.list_objects(f"{objects.VOUCHERS}{voucher_id}/")),
+                  key=lambda d: d["version"])
+    later = {**current, "version": current["version"] + 1, "updated_at": at,
+             "fields": {**current["fields"], "payee_name": "never committed"}}
+    phantom = {**current, "id": str(uuid.uuid4()), "version": 1, "history": [],
+               "created_at": at, "updated_at": at,
+               "fields": {**current["fields"], "voucher_no": "99/2568"}}
+    review = {"format": "evidence-archive.voucher-review/1", "id": str(uuid.uuid4()),
+              "voucher": voucher_id, "outcome": "rejected", "note": "never committed",
+              "reviewer": "aud1", "reviewer_role": "auditor", "created_at": at}
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    for document in (later, phantom):
+        objects.put(env.store, described_voucher_key(document), document, until)
+    objects.put(env.store, f"{objects.REVIEWS}{voucher_id}/{review['id']}.json", review, until)
 
 
 def _seen(env: Env, tokens: dict[str, str], vouchers: list[str], records: list[str],
@@ -202,6 +227,7 @@ def test_rebuild_restores_vouchers_holds_closures_and_renditions(
                                       dt.timedelta(days=2))
         assert checkpoint is not None
     _never_committed(env, hold_e, checkpoint.at)
+    _never_committed_vouchers(env, v1["id"], checkpoint.at)
 
     rebuilt, dropped = _fresh(env, stack, tmp_path)
     try:
@@ -212,6 +238,7 @@ def test_rebuild_restores_vouchers_holds_closures_and_renditions(
         assert "1 rendition;" in run.stdout, run.stdout
         assert "4 legal holds (3 records held), 2 audit closures" in run.stdout, run.stdout
         assert "2 hold or closure objects never committed" in run.stdout, run.stdout
+        assert "3 voucher or review objects never committed" in run.stdout, run.stdout
         run_jobs(rebuilt, JOBS)
         after = _seen(rebuilt, _users(rebuilt, rebuilt=True), vouchers, records, holds)
         for key in before:
