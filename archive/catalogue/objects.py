@@ -9,6 +9,11 @@ does not describe. A transaction that rolls back writes nothing; one whose commi
 after its objects were written leaves objects the database does not know (the rebuild
 reports versions the restored audit trail does not confirm).
 
+A savepoint's release runs ``before_commit`` too (SQLAlchemy): what was staged inside it
+is written then, so a later savepoint's rollback (which forgets what is still staged)
+cannot lose it; if the whole transaction then rolls back, those objects are left like a
+failed commit's, and the rebuild tells them apart by the audit trail in the same way.
+
 The store comes from the session factory (:class:`Catalogue` in ``Session.info``); a
 session without one refuses to commit staged objects rather than skip them.
 """
