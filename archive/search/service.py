@@ -401,20 +401,17 @@ def _page(session: Session, where: list[ColumnElement[bool]], sort: str,
     column, desc = _sort_parts(sort)
     nullable = _nullable(column)
     order = _order(column, Evidence.id, desc, nullable)
+    if after is not None:
+        where = [*where, _after(column, Evidence.id, desc, nullable, *after)]
     if fenced:
         matches = (sa.select(Evidence.id.label("id"), column.label("key")).where(*where)
                    .cte("matches").prefix_with("MATERIALIZED", dialect="postgresql"))
-        top = sa.select(matches.c.id)
-        if after is not None:
-            top = top.where(_after(matches.c.key, matches.c.id, desc, nullable, *after))
-        top_sq = (top.order_by(*_order(matches.c.key, matches.c.id, desc, nullable))
+        top_sq = (sa.select(matches.c.id)
+                  .order_by(*_order(matches.c.key, matches.c.id, desc, nullable))
                   .limit(limit).subquery("top"))
         stmt = _select_hits().join(top_sq, top_sq.c.id == Evidence.id).order_by(*order)
         return [Hit(ev, blob, org) for ev, blob, org in session.execute(stmt)]
-    stmt = _select_hits().where(*where)
-    if after is not None:
-        stmt = stmt.where(_after(column, Evidence.id, desc, nullable, *after))
-    rows = session.execute(stmt.order_by(*order).limit(limit))
+    rows = session.execute(_select_hits().where(*where).order_by(*order).limit(limit))
     return [Hit(ev, blob, org) for ev, blob, org in rows]
 
 
