@@ -43,6 +43,7 @@ from archive.accounts.principal import Principal  # noqa: E402
 from archive.db import make_engine, upgrade  # noqa: E402
 from archive.search import service as search  # noqa: E402
 from archive.search.schemas import SearchParams  # noqa: E402
+from archive.textnorm import thai_search_form  # noqa: E402
 from archive.thai import fiscal_year_bounds, tax_id_check_digit  # noqa: E402
 from archive.unit_of_work import make_session_factory  # noqa: E402
 from tests import servers  # noqa: E402
@@ -756,6 +757,10 @@ def load_sqlite(path: Path, n: int, seed: int) -> World:
     upgrade(engine)
     engine.dispose()
     conn = sqlite3.connect(path)
+    # what archive.db registers on its own connections: the search triggers call it
+    conn.create_function("archive_thai_search_form", 1,
+                         lambda v: thai_search_form(v) if isinstance(v, str) else v,
+                         deterministic=True)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

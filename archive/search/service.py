@@ -17,7 +17,9 @@ Speed (see ``docs/search.md`` and ``bench/search.py``): one query finds, counts 
 the matches when there are few (:func:`_page_and_total`); when PostgreSQL's planner
 expects many, only the page is read, usually by walking the index of the sort order, and
 its estimate is the total. Searches run without JIT, with plans made for their own
-values and with the random page cost of memory/SSD (:func:`_plan_settings`).
+values, with the random page cost of memory/SSD and at least 16 MB of ``work_mem``
+(:func:`_plan_settings`). A closed audit period sorted by upload time is found by its
+own indexes and then sorted (:func:`_period_by_upload`).
 """
 
 from __future__ import annotations
