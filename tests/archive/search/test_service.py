@@ -296,3 +296,57 @@ def test_destroyed_records_are_left_out_unless_asked_for(env: Env, tokens):
     assert numbers(env, q="วัสดุ") == ["LIVE"]
     assert sorted(numbers(env, q="วัสดุ", include_destroyed=True)) == ["GONE", "LIVE"]
     assert numbers(env, status="destroyed") == ["GONE"]
+
+
+@pytest.mark.parametrize("counted", [True, False], ids=["counted", "page-only"])
+@pytest.mark.parametrize("sort", ["-uploaded", "uploaded"])
+def test_a_period_by_upload_lists_what_the_upload_walk_lists(env: Env, tokens, monkeypatch,
+                                                              counted, sort):
+    """GIVEN records in and out of an audit period and amount band, some uploaded at the
+    same instant, one destroyed, one out of scope WHEN a closed period is searched by
+    upload time (read by its own indexes, then sorted: ``_period_by_upload``) THEN every
+    page is the one the walk of the upload order gives: same records, same order, same
+    cursors — on the counted path and on the page-only path."""
+    from archive.evidence.models import Evidence
+
+    base = dt.datetime(2025, 1, 10, 3, 0, tzinfo=dt.UTC)
+    with env.session() as s:
+        for i in range(9):
+            add_record(s, "sao-1" if i % 3 else "sao-2", doc_number=f"P{i}",
+                       issue_date=dt.date(2024, 12, 1 + i), amount=f"{1000 + 500 * i}.00",
+                       created_at=base + dt.timedelta(hours=i // 2))   # pairs tie
+        add_record(s, "sao-1", doc_number="EARLY", issue_date=dt.date(2024, 9, 1),
+                   amount="2000.00", created_at=base + dt.timedelta(days=3))
+        add_record(s, "sao-1", doc_number="SMALL", issue_date=dt.date(2024, 12, 5),
+                   amount="10.00", created_at=base)
+        add_record(s, "sao-3", doc_number="OUT", issue_date=dt.date(2024, 12, 5),
+                   amount="2000.00", created_at=base)
+        gone = add_record(s, "sao-1", doc_number="GONE", issue_date=dt.date(2024, 12, 6),
+                          amount="2000.00", created_at=base)
+        s.flush()
+        s.execute(sa.update(Evidence).where(Evidence.id == gone.id).values(status="destroyed"))
+    if not counted:
+        monkeypatch.setattr(search, "EXACT_TOTAL_LIMIT", 2)
+    period = {"issue_date_from": "2024-12-01", "issue_date_to": "2025-01-31",
+              "amount_min": "1000", "sort": sort}
+    params = SearchParams(**period)
+    assert search._period_by_upload(params.sort, params.filters())
+
+    def pages() -> list[tuple[list[str], str | None]]:
+        out, cursor = [], None
+        p = principal(env, "aud1")
+        with env.session() as s:
+            while True:
+                page = search.search(s, p, SearchParams(**period, limit=2, cursor=cursor))
+                out.append(([i.doc_number or "" for i in page.items], page.next_cursor))
+                cursor = page.next_cursor
+                if cursor is None:
+                    return out
+
+    fenced = pages()
+    monkeypatch.setattr(search, "FENCED_PERIOD_DAYS", -1)   # the walk of the upload order
+    assert not search._period_by_upload(params.sort, params.filters())
+    assert fenced == pages()
+    listed = [n for items, _ in fenced for n in items]
+    assert sorted(listed) == sorted(f"P{i}" for i in range(9))
+    assert len(fenced) == 5
