@@ -24,7 +24,7 @@ from archive.accounts.principal import Principal, require
 from archive.audit.chain import GENESIS, canonical, event_hash, hash_of  # noqa: F401
 from archive.audit.checkpoints import DEFAULT_MAX_GAP, verify_chain
 from archive.audit.models import AuditEvent, AuditHead
-from archive.db import table_of
+from archive.db import dialect_name, table_of
 from archive.errors import ArchiveError
 from archive.jsonable import jsonable
 from archive.orgs.scope import limit_to_scope
@@ -51,7 +51,7 @@ _HEAD = table_of(AuditHead)
 _CLAIM_SEQS = (sa.update(_HEAD).where(_HEAD.c.id == 1)
                .values(seq=_HEAD.c.seq + sa.bindparam("n", type_=sa.BigInteger))
                .returning(_HEAD.c.seq, _HEAD.c.hash))
-_INSERT_EVENTS = sa.insert(table_of(AuditEvent))
+_EVENTS = table_of(AuditEvent)
 _SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(
     hash=sa.bindparam("head_hash"))
 
@@ -75,8 +75,15 @@ def append_pending(session: Session) -> None:
         digest = event_hash(prev_hash=prev, seq=seq, at=at, **ev)
         rows.append({**ev, "seq": seq, "at": at, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.execute(_INSERT_EVENTS, rows)
-    session.execute(_SET_HEAD_HASH, {"head_hash": prev})
+    # One statement writes the events and moves the head: every round trip between the
+    # claim above and the commit is time the head's row lock is held, and every other
+    # committing request (each search, read and download is audited) waits for it.
+    if dialect_name(session) == "postgresql":
+        written = sa.insert(_EVENTS).values(rows).cte("written")
+        session.execute(_SET_HEAD_HASH.add_cte(written), {"head_hash": prev})
+    else:  # SQLite has no INSERT in a WITH clause (and one writer at a time anyway)
+        session.execute(sa.insert(_EVENTS), rows)
+        session.execute(_SET_HEAD_HASH, {"head_hash": prev})
 
 
 def queued(session: Session) -> list[dict[str, Any]]:

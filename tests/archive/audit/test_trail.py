@@ -63,6 +63,31 @@ def test_every_change_and_read_is_recorded(env: Env):
     assert [e["action"] for e in detail["audit"]][:2] == ["evidence.create", "evidence.update"]
 
 
+def test_events_queued_in_one_commit_are_chained_in_order(env: Env):
+    """The append writes the events and moves the head in one statement on PostgreSQL
+    (the head's lock is held for fewer round trips): the chain stays linear and
+    gap-free, and the head is the last event's hash."""
+    from archive.accounts.principal import system_principal
+
+    actor = system_principal("test")
+    with env.session() as s:
+        for i in range(3):
+            audit.record(s, actor=actor, action="test.batch", details={"i": i, "ไทย": "ก"})
+    with env.session() as s:
+        audit.record(s, actor=actor, action="test.single")
+    events = _events(env)
+    assert [e.action for e in events[-4:]] == ["test.batch"] * 3 + ["test.single"]
+    assert [e.details.get("i") for e in events[-4:]] == [0, 1, 2, None]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    for before, after in zip(events, events[1:], strict=False):
+        assert after.prev_hash == before.hash
+    for e in events:
+        assert audit.hash_of(e) == e.hash
+    with env.session() as s:
+        head = s.get(AuditHead, 1)
+        assert head is not None and (head.seq, head.hash) == (events[-1].seq, events[-1].hash)
+
+
 def test_events_api_is_scoped(env: Env):
     ctx = _activity(env)
     mine = env.client(ctx["aud1"]).get("/api/v1/audit/events",
