@@ -232,3 +232,25 @@ def test_events_after_the_last_checkpoint_are_reported_unanchored(env: Env):
     assert report["unanchored_events"] >= 1
     with env.session() as s:
         assert audit.history_of(s, "evidence", tokens["id"])
+
+
+def test_the_three_parts_of_an_event_hash_to_its_hash():
+    """``audit_append`` (PostgreSQL) hashes the canonical JSON the application sends in
+    three parts around the previous hash and the sequence number: joined, they are
+    exactly what :func:`event_hash` hashes (Thai text, quotes, nesting, nulls)."""
+    import hashlib
+
+    at = dt.datetime(2026, 12, 3, 9, 30, 1, 5, tzinfo=dt.UTC)
+    for ev in [dict(actor="aud1", role="auditor", action="evidence.search",
+                    target_type="evidence", target_id=None, org_id=None,
+                    details={"filters": {"q": 'ค่าวัสดุ "x" \\ ๑', "fiscal_year": 2568},
+                             "list": [1, None, True, "ก"]},
+                    client="127.0.0.1", outcome="ok"),
+               dict(actor="ระบบ", role="none", action="auth.failed", target_type=None,
+                    target_id="0190-ab", org_id=7, details={}, client=None,
+                    outcome="denied")]:
+        before_prev, before_seq, after_seq = audit.hash_parts(at=at, **ev)
+        prev = hashlib.sha256(b"previous").hexdigest()
+        joined = before_prev + prev + before_seq + "4711" + after_seq
+        assert hashlib.sha256(joined.encode("utf-8")).hexdigest() == event_hash(
+            prev_hash=prev, seq=4711, at=at, **ev)
