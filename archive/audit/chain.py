@@ -12,7 +12,7 @@ from archive.audit.models import AuditEvent
 GENESIS = "0" * 64
 
 
-def canonical(event: dict[str, Any]) -> bytes:
+def canonical(event: Any) -> bytes:
     return json.dumps(event, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False).encode("utf-8")
 
