@@ -234,6 +234,35 @@ def test_events_after_the_last_checkpoint_are_reported_unanchored(env: Env):
         assert audit.history_of(s, "evidence", tokens["id"])
 
 
+def test_concurrent_appends_keep_one_gap_free_chain(env: Env):
+    """Many transactions appending at once (the API's threads): each claims its numbers
+    under the head's lock, so the chain is linear, gap-free and every hash recomputes."""
+    import threading
+
+    from archive.accounts.principal import system_principal
+
+    def writer(n: int) -> None:
+        actor = system_principal(f"writer-{n}")
+        for i in range(8):
+            with env.session() as s:
+                audit.record(s, actor=actor, action="test.concurrent", details={"i": i})
+                if i % 3 == 0:
+                    audit.record(s, actor=actor, action="test.concurrent", details={"j": i})
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    events = _events(env)
+    assert sum(e.action == "test.concurrent" for e in events) == 6 * (8 + 3)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    prev = audit.GENESIS
+    for e in events:
+        assert e.prev_hash == prev and audit.hash_of(e) == e.hash
+        prev = e.hash
+
+
 def test_the_three_parts_of_an_event_hash_to_its_hash():
     """``audit_append`` (PostgreSQL) hashes the canonical JSON the application sends in
     three parts around the previous hash and the sequence number: joined, they are
