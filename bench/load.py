@@ -9,7 +9,8 @@ virtual users for a fixed time:
 
 * a quarter are finance officers: each uploads a PDF (about 50 KB, Thai text) and waits;
 * the rest are auditors: each searches (filters, Thai full text, an organisation), reads a
-  record, downloads its bytes, and now and then asks for an evidence pack of a few
+  record, downloads its bytes, lists the vouchers (ฎีกา) with a finding and reads one —
+  what auditors come for most — and now and then asks for an evidence pack of a few
   records (a job for the workers), waiting between requests.
 
 It prints p50/p95/p99 (ms), the count and the errors per request kind and level, the
@@ -19,7 +20,10 @@ connections, and everything listens on 127.0.0.1 only. It is an equivalent of a 
 scenario (httpx + threads), kept here so that it needs nothing outside the test extra.
 
     python bench/load.py [--users 4,8,16,32] [--seconds 20] [--think 0.25]
-                         [--apis 1,2] [--seed 300]
+                         [--apis 1,2] [--seed 300] [--vouchers 200] [--code DIR]
+
+``--code DIR``: run the archive of another checkout (e.g. the commit before a change,
+``git worktree add``) with this script, to compare two versions in the same period.
 """
 
 from __future__ import annotations
@@ -52,6 +56,11 @@ WORDS = ["ค่าวัสดุสำนักงาน", "ค่าน้ำ
 ISSUERS = ["ร้านวัสดุภัณฑ์", "บริษัท ปตท. จำกัด", "หจก.เชียงใหม่ก่อสร้าง", "ร้านข้าวแกง"]
 LAOS = ["5010101", "5010102", "5010103", "5010104"]
 ARCHIVE = [sys.executable, "-m", "cli"]
+SELLER = "0105538025143"          # a payee tax ID with a right check digit
+BAD_TAX_ID = "0105538025144"      # a wrong one (the finding invalid_payee_tax_id)
+FINDINGS = ["missing_evidence", "amount_mismatch", "invalid_payee_tax_id"]
+KINDS = ("upload", "search", "read record", "download", "vouchers", "read voucher",
+         "request pack")
 
 
 def document(i: int) -> tuple[bytes, dict[str, str]]:
@@ -114,7 +123,7 @@ def officer(url: str, token: str, stop: threading.Event, stats: Stats, think: fl
 
 
 def auditor(url: str, token: str, stop: threading.Event, stats: Stats, think: float,
-            ids: list[str], seed: int) -> None:
+            ids: list[str], vouchers: list[str], seed: int) -> None:
     rnd = random.Random(seed)
     searches = [
         lambda: {"fiscal_year": rnd.choice([2566, 2567, 2568])},
@@ -128,13 +137,21 @@ def auditor(url: str, token: str, stop: threading.Event, stats: Stats, think: fl
                       headers={"Authorization": f"Bearer {token}"}) as client:
         while not stop.is_set():
             roll = rnd.random()
-            if roll < 0.55:
+            if roll < 0.40:
                 params = rnd.choice(searches)()
                 timed(stats, "search", client.get, "/api/v1/evidence",
                       params={**params, "limit": 50})
-            elif roll < 0.80:
+            elif roll < 0.55:
                 evidence_id = rnd.choice(ids)
                 timed(stats, "read record", client.get, f"/api/v1/evidence/{evidence_id}")
+            elif roll < 0.70:
+                finding = {"finding": rnd.choice(FINDINGS), "limit": 50}
+                if rnd.random() < 0.5:
+                    finding["org_code"] = rnd.choice(LAOS)
+                timed(stats, "vouchers", client.get, "/api/v1/disbursements", params=finding)
+            elif roll < 0.82:
+                timed(stats, "read voucher", client.get,
+                      f"/api/v1/disbursements/{rnd.choice(vouchers)}")
             elif roll < 0.97:
                 evidence_id = rnd.choice(ids)
                 timed(stats, "download", client.get, f"/api/v1/evidence/{evidence_id}/content")
@@ -166,6 +183,10 @@ def main() -> None:
                     help="mean wait between a user's requests (s)")
     ap.add_argument("--apis", default="1,2", help="API processes to compare")
     ap.add_argument("--seed", type=int, default=300, help="records uploaded before the run")
+    ap.add_argument("--vouchers", type=int, default=200,
+                    help="vouchers registered before the run (half linked to a record)")
+    ap.add_argument("--code", type=Path, default=ROOT,
+                    help="the checkout whose archive runs (default: this one)")
     args = ap.parse_args()
     levels = [int(n) for n in args.users.split(",")]
     shapes = [int(n) for n in args.apis.split(",")]
@@ -174,7 +195,8 @@ def main() -> None:
     pg = servers.start_postgres()
     dbname = pg.create_database("archive_load")
     weed = servers.start_seaweed(work / "weed", small_volumes=False)
-    env = {**os.environ, "ARCHIVE_DATA_DIR": str(work / "var"),
+    code = args.code.resolve()
+    env = {**os.environ, "PYTHONPATH": str(code), "ARCHIVE_DATA_DIR": str(work / "var"),
            "ARCHIVE_DATABASE_URL": pg.url(dbname), "ARCHIVE_S3_ENDPOINT": weed.endpoint,
            "ARCHIVE_S3_ACCESS_KEY": servers.ACCESS_KEY,
            "ARCHIVE_S3_SECRET_KEY": servers.SECRET_KEY, "ARCHIVE_S3_BUCKET": "evidence-load",
@@ -183,37 +205,41 @@ def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     log = open(work / "processes.log", "wb")  # noqa: SIM115
     try:
-        subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True)
-        tokens = _accounts(env, officers=max(levels) // 4 + 1, auditors=max(levels))
+        subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True,
+                       cwd=code)
+        tokens = _accounts(env, code, officers=max(levels) // 4 + 1, auditors=max(levels))
         for _ in range(2):
             processes.append(subprocess.Popen([*ARCHIVE, "worker", "--concurrency", "2"],
-                                              env=env, stdout=log, stderr=log))
+                                              env=env, stdout=log, stderr=log, cwd=code))
         print(f"machine: {os.cpu_count()} cores, shared with other work while measured; "
               f"users think {args.think} s on average; {args.seconds:.0f} s per level; "
-              "2 worker processes throughout")
+              f"2 worker processes throughout; archive from {code}")
         ids: list[str] = []
+        vouchers: list[str] = []
         for apis in shapes:
             port = servers.free_port()
             server = subprocess.Popen([*ARCHIVE, "serve", "--port", str(port), "--workers",
-                                       str(apis)], env=env, stdout=log, stderr=log)
+                                       str(apis)], env=env, stdout=log, stderr=log, cwd=code)
             processes.append(server)
             servers.wait_for_port(port, 90, server)
             url = f"http://127.0.0.1:{port}"
             httpx.get(f"{url}/readyz", timeout=30).raise_for_status()
             if not ids:
                 ids = _seed(url, tokens["officers"][0], args.seed)
+                vouchers = _seed_vouchers(url, tokens["officers"][0], args.vouchers, ids)
                 while backlog(engine):
                     time.sleep(1)
             print(f"\n== {apis} API process{'es' if apis > 1 else ''} "
-                  f"(archive serve --workers {apis}); {len(ids)}+ records")
+                  f"(archive serve --workers {apis}); {len(ids)}+ records, "
+                  f"{len(vouchers)} vouchers")
             print(f"{'users':>5} {'kind':<13} {'n':>6} {'p50':>7} {'p95':>7} {'p99':>7} "
                   f"{'errors':>6} {'req/s':>6} {'backlog':>7}")
             # the baseline of this run: one auditor alone, nothing else asked of the archive
-            base = _level(url, tokens, ids, 1, args, solo=True)
+            base = _level(url, tokens, ids, vouchers, 1, args, solo=True)
             print(f"{'':>5} (machine load average: {os.getloadavg()[0]:.1f})")
             for users in levels:
                 load = os.getloadavg()[0]
-                p95 = _level(url, tokens, ids, users, args)
+                p95 = _level(url, tokens, ids, vouchers, users, args)
                 print(f"{'':>5} (machine load average at the start of the level: {load:.1f}; "
                       f"search p95 / solo p95 = {p95['search'] / base['search']:.1f})")
                 print(f"{'':>5} (jobs queued or running at the end: {backlog(engine)})")
@@ -237,8 +263,8 @@ _COUNTER = [0]
 _COUNTER_LOCK = threading.Lock()
 
 
-def _level(url: str, tokens: dict[str, list[str]], ids: list[str], users: int,
-           args: argparse.Namespace, *, solo: bool = False) -> dict[str, float]:
+def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: list[str],
+           users: int, args: argparse.Namespace, *, solo: bool = False) -> dict[str, float]:
     """Run one level; returns the p95 of each request kind. ``solo``: one auditor alone
     (no uploads, no jobs): the baseline the loaded levels are compared with."""
     stats, stop = Stats(), threading.Event()
@@ -247,7 +273,8 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], users: int,
                                                       args.think, _COUNTER, _COUNTER_LOCK))
                for i in range(n_officers)]
     threads += [threading.Thread(target=auditor, args=(url, tokens["auditors"][i], stop,
-                                                       stats, args.think, ids, 1000 * users + i))
+                                                       stats, args.think, ids, vouchers,
+                                                       1000 * users + i))
                 for i in range(users - n_officers)]
     started = time.perf_counter()
     for t in threads:
@@ -261,7 +288,7 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], users: int,
                                                              for v in stats.errors.values())
     label = "solo" if solo else str(users)
     p95: dict[str, float] = {}
-    for kind in ("upload", "search", "read record", "download", "request pack"):
+    for kind in KINDS:
         times, errors = stats.times.get(kind, []), stats.errors.get(kind, [])
         if solo and not times and not errors:
             continue
@@ -276,9 +303,10 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], users: int,
     return p95
 
 
-def _accounts(env: dict[str, str], *, officers: int, auditors: int) -> dict[str, list[str]]:
+def _accounts(env: dict[str, str], code: Path, *, officers: int, auditors: int
+              ) -> dict[str, list[str]]:
     """Organisations (a province and its LAOs) and one account per virtual user."""
-    code = (
+    script = (
         "import json, sys\n"
         "from archive.config import Settings\n"
         "from archive.db import make_engine\n"
@@ -286,7 +314,9 @@ def _accounts(env: dict[str, str], *, officers: int, auditors: int) -> dict[str,
         "from archive.accounts.principal import system_principal\n"
         "from archive.orgs import service as orgs\n"
         "from archive.unit_of_work import make_session_factory, session_scope\n"
-        "s = Settings(); sessions = make_session_factory(make_engine(s.db_url))\n"
+        "from archive.storage import make_store\n"
+        "s = Settings()\n"
+        "sessions = make_session_factory(make_engine(s.db_url), make_store(s))\n"
         "p = system_principal('bench'); out = {'officers': [], 'auditors': []}\n"
         "with session_scope(sessions) as x:\n"
         "    orgs.create(x, p, code='dla', name='กรมส่งเสริมการปกครองท้องถิ่น', "
@@ -306,8 +336,8 @@ def _accounts(env: dict[str, str], *, officers: int, auditors: int) -> dict[str,
         "print(json.dumps(out))\n")
     import json
 
-    done = subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                          capture_output=True, text=True, cwd=code)
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -322,6 +352,43 @@ def _seed(url: str, token: str, n: int) -> list[str]:
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
     return ids
+
+
+def _seed_vouchers(url: str, token: str, n: int, ids: list[str]) -> list[str]:
+    """``n`` vouchers over the LAOs; every other one linked to a seeded record (a
+    receipt of its organisation), a fifth with a payee tax ID failing its check digit,
+    a third whose net amount is not gross minus withholding: the findings the auditors
+    list by."""
+    org_of: dict[str, list[str]] = defaultdict(list)
+    vouchers: list[str] = []
+    with httpx.Client(base_url=url, timeout=60,
+                      headers={"Authorization": f"Bearer {token}"}) as client:
+        for evidence_id in ids[:40]:
+            org_of[client.get(f"/api/v1/evidence/{evidence_id}").json()["org_code"]].append(
+                evidence_id)
+        for i in range(n):
+            rnd = random.Random(10_000 + i)
+            org = LAOS[i % len(LAOS)]
+            gross = rnd.randint(1000, 90000)
+            day = dt.date(2024, 10, 1) + dt.timedelta(days=rnd.randint(0, 360))
+            body = {"org_code": org, "fiscal_year": 2568, "voucher_no": f"{i + 1}/2568",
+                    "voucher_date": day.isoformat(), "kind": "procurement",
+                    "payee_name": rnd.choice(ISSUERS),
+                    "payee_tax_id": BAD_TAX_ID if i % 5 == 0 else SELLER,
+                    "gross_amount": f"{gross}.00", "withholding_tax": "0.00",
+                    "net_amount": f"{gross - (7 if i % 3 == 0 else 0)}.00",
+                    "payment_method": "e_payment", "payment_date": day.isoformat(),
+                    "budget_code": "00111", "expenditure_category": rnd.choice(WORDS),
+                    "description": rnd.choice(WORDS)}
+            r = client.post("/api/v1/disbursements", json=body)
+            assert r.status_code == 201, r.text
+            vouchers.append(r.json()["id"])
+            if i % 2 == 0 and org_of[org]:
+                r = client.post(f"/api/v1/disbursements/{vouchers[-1]}/evidence",
+                                json={"evidence_id": rnd.choice(org_of[org]),
+                                      "role": "receipt"})
+                assert r.status_code == 201, r.text
+    return vouchers
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from archive.audit.models import AuditEvent
 GENESIS = "0" * 64
 
 
-def canonical(event: dict[str, Any]) -> bytes:
+def canonical(event: Any) -> bytes:
     return json.dumps(event, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False).encode("utf-8")
 
@@ -29,6 +29,26 @@ def event_hash(*, prev_hash: str, seq: int, at: dt.datetime, actor: str, role: s
         "details": details, "client": client, "outcome": outcome,
     }
     return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def hash_parts(*, at: dt.datetime, actor: str, role: str, action: str,
+               target_type: str | None, target_id: str | None, org_id: int | None,
+               details: dict[str, Any], client: str | None, outcome: str
+               ) -> tuple[str, str, str]:
+    """The canonical JSON of an event in three parts around the two values only the
+    appender holding the chain's head knows: :func:`event_hash` is the SHA-256 of
+    ``parts[0] + prev_hash + parts[1] + str(seq) + parts[2]`` (UTF-8). The keys sort
+    as ``action … outcome``, ``prev_hash``, ``role``, ``seq``, ``target_id``,
+    ``target_type``; the database function ``audit_append`` (migration 0096) joins them."""
+    head = canonical({
+        "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor": actor, "action": action, "org_id": org_id, "details": details,
+        "client": client, "outcome": outcome}).decode("utf-8")
+    before_prev = head[:-1] + ',"prev_hash":"'
+    before_seq = '","role":' + canonical(role).decode("utf-8") + ',"seq":'
+    after_seq = (',"target_id":' + canonical(target_id).decode("utf-8")
+                 + ',"target_type":' + canonical(target_type).decode("utf-8") + "}")
+    return before_prev, before_seq, after_seq
 
 
 def hash_of(event: AuditEvent, *, seq: int | None = None) -> str:

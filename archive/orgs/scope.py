@@ -28,21 +28,32 @@ def scope_ids(session: Session, principal: Principal) -> frozenset[int] | None:
     if principal.is_system:
         return None
     if not principal._scope_loaded:
-        if principal.org_ids and _covers_every_root(session, principal.org_ids):
-            # A national account (DLA): every organisation, without walking a tree of
-            # thousands on each request — and searches need no organisation filter.
-            principal._scope = None
-        else:
-            principal._scope = frozenset(descendants(session, list(principal.org_ids)))
+        principal._scope = _load_scope(session, principal.org_ids)
         principal._scope_loaded = True
     return principal._scope
 
 
-def _covers_every_root(session: Session, org_ids: tuple[int, ...]) -> bool:
-    outside = session.scalar(
-        sa.select(sa.func.count()).select_from(Organisation)
-        .where(Organisation.parent_id.is_(None), Organisation.id.not_in(org_ids)))
-    return outside == 0
+def _load_scope(session: Session, org_ids: tuple[int, ...]) -> frozenset[int] | None:
+    """One query (every API request asks): ``None`` when ``org_ids`` cover every root
+    organisation — a national account (DLA) sees everything, without walking a tree of
+    thousands on each request, and its searches need no organisation filter — else
+    ``org_ids`` and every organisation below them."""
+    if not org_ids:
+        return frozenset()
+    outside = (sa.select(sa.func.count().label("roots")).select_from(Organisation)
+               .where(Organisation.parent_id.is_(None), Organisation.id.not_in(org_ids))
+               .cte("outside"))
+    # the tree is walked only when some root lies outside (not for a national account)
+    tree = (sa.select(Organisation.id)
+            .where(Organisation.id.in_(org_ids),
+                   sa.select(outside.c.roots).scalar_subquery() > 0)
+            .cte("tree", recursive=True))
+    tree = tree.union_all(sa.select(Organisation.id).where(Organisation.parent_id == tree.c.id))
+    rows = session.execute(sa.select(outside.c.roots, tree.c.id)
+                           .select_from(outside.outerjoin(tree, sa.true()))).all()
+    if rows[0][0] == 0:
+        return None
+    return frozenset(org_id for _, org_id in rows if org_id is not None)
 
 
 def limit_to_scope(session: Session, principal: Principal, query: Any, org_column: Any) -> Any:

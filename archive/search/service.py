@@ -80,6 +80,7 @@ class Hit:
     evidence: Evidence
     blob: Blob
     org: Organisation
+    ocr: bool = False   # its searchable text came from OCR (read by the search pages only)
 
 
 # -- extracted text ----------------------------------------------------------------------
@@ -133,21 +134,12 @@ def search(session: Session, principal: Principal, params: SearchParams, *,
                               "limit": params.limit, "page": "next" if params.cursor else "first",
                               "output": output, "total": total, "estimate": estimate,
                               "returned": len(hits)})
-    ocr = _ocr_blobs(session, {h.blob.id for h in hits})
     items = [to_item(h) for h in hits]
     for item, hit in zip(items, hits, strict=True):
-        if hit.blob.id in ocr:
+        if hit.ocr:
             item.text_source = "ocr"
     return SearchPage(items=items, next_cursor=next_cursor, total=total,
                       total_is_estimate=estimate)
-
-
-def _ocr_blobs(session: Session, blob_ids: set[int]) -> set[int]:
-    """Which of these blobs' searchable text came from OCR (the ``ocr`` job)."""
-    if not blob_ids:
-        return set()
-    return set(session.scalars(sa.select(BlobText.blob_id).where(
-        BlobText.blob_id.in_(sorted(blob_ids)), BlobText.extractor == "ocr")))
 
 
 def _plan_settings(session: Session) -> None:
@@ -250,6 +242,11 @@ def _select_hits() -> sa.Select[Evidence, Blob, Organisation]:
             .join(Organisation, Organisation.id == Evidence.org_id))
 
 
+# Whether the record's searchable text came from OCR (the ``ocr`` job): a column of the
+# page's own query rather than a query of its own after it.
+_OCR = sa.exists().where(BlobText.blob_id == Blob.id, BlobText.extractor == "ocr")
+
+
 def _conditions(session: Session, principal: Principal,
                 f: SearchFilters) -> list[ColumnElement[bool]]:
     pg = dialect_name(session) == "postgresql"
@@ -293,15 +290,12 @@ def _org_ids(session: Session, principal: Principal, org_code: str | None) -> se
     descendants. An organisation outside the scope looks exactly like a missing one."""
     scope = org_scope.scope_ids(session, principal)
     if org_code is None:
-        if scope is None or len(scope) >= _organisation_count(session):
-            return None  # everything: no filter (a national auditor's scope)
-        return set(scope)
+        # None: everything, no filter (a national auditor's scope). Any other scope
+        # leaves out at least one root organisation (see ``scope_ids``), so it is never
+        # every organisation and there is nothing to count.
+        return None if scope is None else set(scope)
     org = org_scope.org_in_scope(session, principal, org_code)
     return org_scope.descendants(session, [org.id])
-
-
-def _organisation_count(session: Session) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(Organisation)) or 0)
 
 
 def _in_ints(column: Any, values: set[int], pg: bool) -> ColumnElement[bool]:
@@ -405,16 +399,18 @@ def _page(session: Session, where: list[ColumnElement[bool]], sort: str,
     order = _order(column, Evidence.id, desc, nullable)
     if after is not None:
         where = [*where, _after(column, Evidence.id, desc, nullable, *after)]
+    stmt = _select_hits().add_columns(_OCR.label("ocr"))
     if fenced:
         matches = (sa.select(Evidence.id.label("id"), column.label("key")).where(*where)
                    .cte("matches").prefix_with("MATERIALIZED", dialect="postgresql"))
         top_sq = (sa.select(matches.c.id)
                   .order_by(*_order(matches.c.key, matches.c.id, desc, nullable))
                   .limit(limit).subquery("top"))
-        stmt = _select_hits().join(top_sq, top_sq.c.id == Evidence.id).order_by(*order)
-        return [Hit(ev, blob, org) for ev, blob, org in session.execute(stmt)]
-    rows = session.execute(_select_hits().where(*where).order_by(*order).limit(limit))
-    return [Hit(ev, blob, org) for ev, blob, org in rows]
+        stmt = stmt.join(top_sq, top_sq.c.id == Evidence.id)
+    else:
+        stmt = stmt.where(*where).limit(limit)
+    rows = session.execute(stmt.order_by(*order))
+    return [Hit(ev, blob, org, bool(ocr)) for ev, blob, org, ocr in rows]
 
 
 def _nullable(column: Any) -> bool:
@@ -477,19 +473,19 @@ def _page_with_count(session: Session, where: list[ColumnElement[bool]], sort: s
     nullable = _nullable(column)
     top_sq = (top.order_by(*_order(matches.c.key, matches.c.id, desc, nullable))
               .limit(limit).subquery("top"))
-    stmt = (_select_hits().add_columns(count.label("total"))
+    stmt = (_select_hits().add_columns(_OCR.label("ocr"), count.label("total"))
             .join(top_sq, top_sq.c.id == Evidence.id)
             .order_by(*_order(column, Evidence.id, desc, nullable)))
     rows = session.execute(stmt).all()
     if rows:
-        total = int(rows[0][3])
+        total = int(rows[0][4])
     elif after is None:
         total = 0
     else:  # past the last match: count on its own
         total = int(session.scalar(sa.select(sa.func.count()).select_from(matches)) or 0)
     if total > EXACT_TOTAL_LIMIT:
         return None
-    return [Hit(ev, blob, org) for ev, blob, org, _ in rows], total
+    return [Hit(ev, blob, org, bool(ocr)) for ev, blob, org, ocr, _ in rows], total
 
 
 def planner_estimate(session: Session, where: list[ColumnElement[bool]]) -> int:

@@ -63,6 +63,31 @@ def test_every_change_and_read_is_recorded(env: Env):
     assert [e["action"] for e in detail["audit"]][:2] == ["evidence.create", "evidence.update"]
 
 
+def test_events_queued_in_one_commit_are_chained_in_order(env: Env):
+    """The append writes the events and moves the head in one statement on PostgreSQL
+    (the head's lock is held for fewer round trips): the chain stays linear and
+    gap-free, and the head is the last event's hash."""
+    from archive.accounts.principal import system_principal
+
+    actor = system_principal("test")
+    with env.session() as s:
+        for i in range(3):
+            audit.record(s, actor=actor, action="test.batch", details={"i": i, "ไทย": "ก"})
+    with env.session() as s:
+        audit.record(s, actor=actor, action="test.single")
+    events = _events(env)
+    assert [e.action for e in events[-4:]] == ["test.batch"] * 3 + ["test.single"]
+    assert [e.details.get("i") for e in events[-4:]] == [0, 1, 2, None]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    for before, after in zip(events, events[1:], strict=False):
+        assert after.prev_hash == before.hash
+    for e in events:
+        assert audit.hash_of(e) == e.hash
+    with env.session() as s:
+        head = s.get(AuditHead, 1)
+        assert head is not None and (head.seq, head.hash) == (events[-1].seq, events[-1].hash)
+
+
 def test_events_api_is_scoped(env: Env):
     ctx = _activity(env)
     mine = env.client(ctx["aud1"]).get("/api/v1/audit/events",
@@ -207,3 +232,54 @@ def test_events_after_the_last_checkpoint_are_reported_unanchored(env: Env):
     assert report["unanchored_events"] >= 1
     with env.session() as s:
         assert audit.history_of(s, "evidence", tokens["id"])
+
+
+def test_concurrent_appends_keep_one_gap_free_chain(env: Env):
+    """Many transactions appending at once (the API's threads): each claims its numbers
+    under the head's lock, so the chain is linear, gap-free and every hash recomputes."""
+    import threading
+
+    from archive.accounts.principal import system_principal
+
+    def writer(n: int) -> None:
+        actor = system_principal(f"writer-{n}")
+        for i in range(8):
+            with env.session() as s:
+                audit.record(s, actor=actor, action="test.concurrent", details={"i": i})
+                if i % 3 == 0:
+                    audit.record(s, actor=actor, action="test.concurrent", details={"j": i})
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    events = _events(env)
+    assert sum(e.action == "test.concurrent" for e in events) == 6 * (8 + 3)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    prev = audit.GENESIS
+    for e in events:
+        assert e.prev_hash == prev and audit.hash_of(e) == e.hash
+        prev = e.hash
+
+
+def test_the_three_parts_of_an_event_hash_to_its_hash():
+    """``audit_append`` (PostgreSQL) hashes the canonical JSON the application sends in
+    three parts around the previous hash and the sequence number: joined, they are
+    exactly what :func:`event_hash` hashes (Thai text, quotes, nesting, nulls)."""
+    import hashlib
+
+    at = dt.datetime(2026, 12, 3, 9, 30, 1, 5, tzinfo=dt.UTC)
+    for ev in [dict(actor="aud1", role="auditor", action="evidence.search",
+                    target_type="evidence", target_id=None, org_id=None,
+                    details={"filters": {"q": 'ค่าวัสดุ "x" \\ ๑', "fiscal_year": 2568},
+                             "list": [1, None, True, "ก"]},
+                    client="127.0.0.1", outcome="ok"),
+               dict(actor="ระบบ", role="none", action="auth.failed", target_type=None,
+                    target_id="0190-ab", org_id=7, details={}, client=None,
+                    outcome="denied")]:
+        before_prev, before_seq, after_seq = audit.hash_parts(at=at, **ev)
+        prev = hashlib.sha256(b"previous").hexdigest()
+        joined = before_prev + prev + before_seq + "4711" + after_seq
+        assert hashlib.sha256(joined.encode("utf-8")).hexdigest() == event_hash(
+            prev_hash=prev, seq=4711, at=at, **ev)

@@ -350,3 +350,54 @@ def test_a_period_by_upload_lists_what_the_upload_walk_lists(env: Env, tokens, m
     listed = [n for items, _ in fenced for n in items]
     assert sorted(listed) == sorted(f"P{i}" for i in range(9))
     assert len(fenced) == 5
+
+
+def test_scope_is_one_tree_or_everything_for_a_national_account(env: Env, tokens):
+    """Scope is loaded in one query per request (issue 18's load test): the national
+    account still searches everything without an organisation filter, a province its
+    tree, and an account on both provinces (not on the DLA office) only those trees."""
+    from archive.orgs import scope as org_scope
+
+    env.user("nat", "auditor", ["dla"])
+    env.user("two", "auditor", ["p-cm", "p-cr"])
+    with env.session() as s:
+        for code in ("sao-1", "sao-2", "sao-3", "p-cm"):
+            add_record(s, code, doc_number=f"N-{code}", description="ค่าวัสดุ")
+        ids = {o: org_scope.org_in_scope(s, SYSTEM, o).id
+               for o in ("dla", "p-cm", "sao-1", "sao-2", "p-cr", "sao-3")}
+        assert org_scope.scope_ids(s, principal(env, "nat")) is None
+        assert org_scope.scope_ids(s, principal(env, "aud1")) == {
+            ids["p-cm"], ids["sao-1"], ids["sao-2"]}
+        assert org_scope.scope_ids(s, principal(env, "two")) == set(ids.values()) - {
+            ids["dla"]}
+    assert sorted(numbers(env, "nat", q="วัสดุ")) == [
+        "N-p-cm", "N-sao-1", "N-sao-2", "N-sao-3"]
+    assert sorted(numbers(env, "two", q="วัสดุ")) == sorted(numbers(env, "nat", q="วัสดุ"))
+    assert sorted(numbers(env, "aud1", q="วัสดุ")) == ["N-p-cm", "N-sao-1", "N-sao-2"]
+    # a second national tree: the DLA account no longer covers every root
+    env.org("dla-2", type="dla-office", name="สำนักงานอื่น")
+    env.org("p-9", type="province", parent="dla-2")
+    env.org("sao-9", parent="p-9")
+    with env.session() as s:
+        add_record(s, "sao-9", doc_number="N-sao-9", description="ค่าวัสดุ")
+        assert org_scope.scope_ids(s, principal(env, "nat")) == set(ids.values())
+    assert "N-sao-9" not in numbers(env, "nat", q="วัสดุ")
+    assert "N-sao-9" in numbers(env, "system", q="วัสดุ")
+
+
+@pytest.mark.parametrize("force_estimate", [False, True])
+def test_items_whose_text_came_from_ocr_say_so(env: Env, tokens, monkeypatch,
+                                               force_estimate):
+    """The OCR flag is read with the page (one query less per search), on both the
+    counted path and the page-only path (more matches than counted)."""
+    if force_estimate:
+        monkeypatch.setattr(search, "EXACT_TOTAL_LIMIT", 1)
+    with env.session() as s:
+        ocr = add_record(s, "sao-1", doc_number="OCR", description="ค่าวัสดุ")
+        search.store_text(s, ocr.blob_id, text="ใบเสร็จ สแกน", extractor="ocr")
+        add_record(s, "sao-1", doc_number="LAYER", description="ค่าวัสดุ", text="ใบเสร็จ")
+        add_record(s, "sao-2", doc_number="NONE", description="ค่าวัสดุ")
+    with env.session() as s:
+        page = search.search(s, principal(env, "aud1"), SearchParams(q="วัสดุ"))
+    assert {i.doc_number: i.text_source for i in page.items} == {
+        "OCR": "ocr", "LAYER": None, "NONE": None}
