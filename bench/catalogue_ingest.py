@@ -16,12 +16,13 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.catalogue_common import add_store_args, setup  # noqa: E402
 
 
 def main() -> None:
@@ -29,41 +30,16 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size", type=int, default=50 * 1024)
-    parser.add_argument("--s3")
-    parser.add_argument("--access-key", default="")
-    parser.add_argument("--secret-key", default="")
+    add_store_args(parser)
     args = parser.parse_args()
 
-    from archive.accounts.principal import system_principal
-    from archive.catalogue import objects
-    from archive.db import make_engine, upgrade
     from archive.evidence import service
     from archive.evidence.intake import Spool
     from archive.evidence.schemas import EvidenceMetadata
-    from archive.orgs import service as orgs
-    from archive.storage import ObjectStore
-    from archive.storage.local import LocalStore
-    from archive.unit_of_work import make_session_factory, session_scope
+    from archive.unit_of_work import session_scope
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-catalogue-"))
-    engine = make_engine(f"sqlite:///{tmp / 'archive.db'}")
-    upgrade(engine)
-    store: ObjectStore
-    if args.s3:
-        from archive.storage.s3 import S3Store
-
-        store = S3Store(endpoint=args.s3, access_key=args.access_key,
-                        secret_key=args.secret_key, bucket=f"bench-{os.getpid()}")
-    else:
-        store = LocalStore(tmp / "objects")
-    store.prepare()
-    real_write = objects.write_pending
-    sessions = make_session_factory(engine, store)
-    actor = system_principal("bench")
-    with session_scope(sessions) as s:
-        orgs.create(s, actor, code="dla", name="DLA", type="dla-office")
-        orgs.create(s, actor, code="p-1", name="P", type="province", parent_code="dla")
-        orgs.create(s, actor, code="1234567", name="LAO", type="sao", parent_code="p-1")
+    bench = setup(args, "bench-catalogue-")
+    tmp, store, sessions, actor = bench.tmp, bench.store, bench.sessions, bench.actor
     policy = service.IngestPolicy(allowed_media_types=("application/pdf",),
                                   retention_years=10)
     meta = EvidenceMetadata(org_code="1234567", doc_type="receipt", fiscal_year=2568)
@@ -80,8 +56,7 @@ def main() -> None:
                            client_media_type=None, policy=policy)
 
     def rate(with_catalogue: bool) -> float:
-        objects.write_pending = real_write if with_catalogue else \
-            (lambda session: session.info.pop("catalogue_pending", None))  # type: ignore[assignment]
+        bench.switch(with_catalogue)
         start = time.perf_counter()
         for _ in range(args.files):
             upload()

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -26,45 +24,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.catalogue_common import add_store_args, setup  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vouchers", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--s3")
-    parser.add_argument("--access-key", default="")
-    parser.add_argument("--secret-key", default="")
+    add_store_args(parser)
     args = parser.parse_args()
 
-    from archive.accounts.principal import system_principal
-    from archive.catalogue import objects
-    from archive.db import make_engine, upgrade
     from archive.disbursements import service
     from archive.disbursements.schemas import DisbursementCreate, DisbursementUpdate, ReviewIn
-    from archive.orgs import service as orgs
-    from archive.storage import ObjectStore
-    from archive.storage.local import LocalStore
-    from archive.unit_of_work import make_session_factory, session_scope
+    from archive.unit_of_work import session_scope
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-catalogue-vouchers-"))
-    engine = make_engine(f"sqlite:///{tmp / 'archive.db'}")
-    upgrade(engine)
-    store: ObjectStore
-    if args.s3:
-        from archive.storage.s3 import S3Store
-
-        store = S3Store(endpoint=args.s3, access_key=args.access_key,
-                        secret_key=args.secret_key, bucket=f"bench-{os.getpid()}")
-    else:
-        store = LocalStore(tmp / "objects")
-    store.prepare()
-    real_write = objects.write_pending
-    sessions = make_session_factory(engine, store)
-    actor = system_principal("bench")
-    with session_scope(sessions) as s:
-        orgs.create(s, actor, code="dla", name="DLA", type="dla-office")
-        orgs.create(s, actor, code="p-1", name="P", type="province", parent_code="dla")
-        orgs.create(s, actor, code="1234567", name="LAO", type="sao", parent_code="p-1")
+    bench = setup(args, "bench-catalogue-vouchers-")
+    store, sessions, actor = bench.store, bench.sessions, bench.actor
     counter = [0]
     timings: dict[str, list[float]] = {}
 
@@ -88,17 +63,13 @@ def main() -> None:
         timed("review", lambda s: service.add_review(s, actor, vid, ReviewIn(
             outcome="observation", note="bench")))
 
-    def switch(with_catalogue: bool) -> None:
-        objects.write_pending = real_write if with_catalogue else \
-            (lambda session: session.info.pop("catalogue_pending", None))  # type: ignore[assignment]
-
     def run() -> tuple[dict[str, float], dict[str, float]]:
         """Interleaved: each voucher alternately with and without (the box's load
         drifts during a run; pairs see the same load)."""
         sums: dict[bool, dict[str, list[float]]] = {True: {}, False: {}}
         for i in range(2 * args.vouchers):
             with_catalogue = bool(i % 2)
-            switch(with_catalogue)
+            bench.switch(with_catalogue)
             timings.clear()
             one()
             for op, v in timings.items():
@@ -107,7 +78,7 @@ def main() -> None:
                 for w, d in sums.items()}
         return mean[True], mean[False]
 
-    switch(True)
+    bench.switch(True)
     for _ in range(20):      # warm-up
         one()
     ratios: dict[str, list[float]] = {}
