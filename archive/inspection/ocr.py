@@ -21,6 +21,7 @@ below 200 dpi, fail below 150 dpi: ICT notification of 2553), blank pages and sk
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import shutil
@@ -177,7 +178,9 @@ def _run(path: str, media_type: str, work_dir: str, options: OcrOptions) -> OcrO
     command = [options.ocrmypdf, "--language", options.languages, "--output-type", "pdfa-2",
                "--rotate-pages", "--jobs", "1", "--sidecar", sidecar,
                "--optimize", "1", "--quiet",
-               "--tesseract-timeout", str(int(options.wall_seconds)),
+               # at least 1: OCRmyPDF takes a timeout of 0 as "skip OCR" (a wall clock
+               # under a second would give a rendition without text, called done)
+               "--tesseract-timeout", str(max(1, math.ceil(options.wall_seconds))),
                "--max-image-mpixels", str(options.max_megapixels)]
     if pdf_input:
         command += ["--skip-text", "--deskew"]     # (images are straightened above)

@@ -698,7 +698,10 @@ def test_expired_and_revoked_tokens_are_401(env: Env):
     import datetime as dt
 
     world(env)
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    from archive import clock
+
+    # the archive's today (Thai time): from 17:00 UTC it is already tomorrow's date
+    tomorrow = clock.today() + dt.timedelta(days=1)
     token = env.user("temp-auditor", "auditor", ["p-cm"], expires_on=tomorrow)
     client = env.client(token)
     assert client.get("/api/v1/orgs").status_code == 200

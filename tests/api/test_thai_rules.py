@@ -45,7 +45,7 @@ def _store_lock(env: Env, sha: str) -> dt.datetime:
 @pytest.mark.parametrize("fields", [
     {"fiscal_year": "2557", "issue_date": "2018-04-26"},   # FY 2561 document
     {"fiscal_year": "2658", "issue_date": "2025-03-01"},   # a typo for 2568
-    {"fiscal_year": str(fiscal_year(dt.date.today()) + 2)},  # after the next fiscal year
+    {"fiscal_year": str(fiscal_year(clock.today()) + 2)},  # after the next fiscal year
 ])
 def test_implausible_fiscal_year_is_refused_with_a_clear_message(env: Env, tokens, fields):
     r = upload(env.client(tokens["off1"]), make_pdf("fy-typo"), **fields)
@@ -128,7 +128,7 @@ def test_old_records_are_locked_to_their_earliest_destruction_not_ten_years(env:
 
 
 def test_new_records_are_locked_to_their_earliest_lawful_destruction(env: Env, tokens):
-    fy = fiscal_year(dt.date.today())
+    fy = fiscal_year(clock.today())
     r = upload(env.client(tokens["off1"]), make_pdf("fy-now"), fiscal_year=str(fy))
     assert r.status_code == 201, r.text
     # receipts: audit_closure, 5 years after the end of the fiscal year at the earliest
