@@ -54,6 +54,21 @@ def records_of(env: Env, content: bytes) -> list[tuple[str, str, bool]]:
             .order_by(Evidence.id))]
 
 
+def approved_for_destruction(env: Env, short_lock: float, text: str
+                             ) -> tuple[dict[str, str], bytes, dict[str, Any], str]:
+    """The people, a PDF of ``text`` archived as a record whose lock has ended, and the
+    disposition list that approves destroying it (tokens, bytes, record, list id)."""
+    tokens = people(env, world(env))
+    content = make_pdf(text)
+    rec = ingest(env, tokens, "a", content=content)
+    run_jobs(env)
+    wait_for_locks(short_lock)
+    with at("2027-01-15"):
+        list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
+        approve_all(env, tokens, list_id, sent_on="2027-01-15")
+    return tokens, content, rec, list_id
+
+
 def test_bytes_destroyed_between_the_plan_and_the_rows_are_refused(env: Env, short_lock):
     """GIVEN a record whose disposition is approved and whose execution is requested,
     WHEN a batch plans to archive its bytes again (still in the store then) with a new
@@ -62,14 +77,8 @@ def test_bytes_destroyed_between_the_plan_and_the_rows_are_refused(env: Env, sho
     THEN that item is refused as an upload a moment later would be (409
     ``blob_destroyed``: destroyed bytes do not come back), the new file is archived, and
     no live record points at deleted bytes."""
-    tokens = people(env, world(env))
-    old = make_pdf("destroyed-meanwhile")
-    rec = ingest(env, tokens, "a", content=old)
-    run_jobs(env)
-    wait_for_locks(short_lock)
-    with at("2027-01-15"):
-        list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
-        approve_all(env, tokens, list_id, sent_on="2027-01-15")
+    tokens, old, rec, list_id = approved_for_destruction(env, short_lock,
+                                                         "destroyed-meanwhile")
     jobs: dict[str, Any] = {}
     fresh = make_pdf("fresh-in-the-batch")
     with at("2027-03-20"):
@@ -97,14 +106,7 @@ def test_an_upload_while_the_purge_deletes_the_bytes_is_refused(env: Env, short_
     them from the store
     THEN the upload is refused (409 ``blob_destroyed``) — not a new live record whose
     bytes the purge deletes a moment later — and the bytes are deleted as approved."""
-    tokens = people(env, world(env))
-    old = make_pdf("purged-meanwhile")
-    rec = ingest(env, tokens, "a", content=old)
-    run_jobs(env)
-    wait_for_locks(short_lock)
-    with at("2027-01-15"):
-        list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
-        approve_all(env, tokens, list_id, sent_on="2027-01-15")
+    tokens, old, rec, list_id = approved_for_destruction(env, short_lock, "purged-meanwhile")
     during: list[Any] = []
 
     def upload_both_ways() -> None:

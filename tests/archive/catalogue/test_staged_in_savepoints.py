@@ -16,7 +16,7 @@ from archive.catalogue import objects
 from archive.disbursements.models import Disbursement
 from archive.evidence.models import Evidence
 from tests.api.test_batch_upload import post_batch
-from tests.archive.disbursements.test_importing import ROWS, _run, register
+from tests.archive.disbursements.test_importing import REFUSED_BETWEEN, ROWS, _run, register
 from tests.conftest import Env
 from tests.factories import make_pdf, upload, world
 
@@ -53,11 +53,7 @@ def test_a_refused_register_row_keeps_the_vouchers_written_before_it(env: Env) -
     vouchers are committed and the store describes every voucher."""
     world(env)
     _run(env, register(*ROWS))
-    slim = ("voucher_no,voucher_date,payee_name,gross_amount,kind,payment_method\n"
-            "9/2568,2025-03-01,ใหม่,500.00,other,cash\n"
-            "3/2568,2025-02-01,การไฟฟ้าส่วนภูมิภาค,100.00,utilities,cheque\n"
-            "10/2568,2025-03-02,อีกราย,700.00,other,cash\n")
-    report = _run(env, slim)
+    report = _run(env, REFUSED_BETWEEN)
     assert [row.status for row in report.rows] == ["created", "error", "created"]
     with env.session() as s:
         vouchers = {str(i) for i in s.scalars(sa.select(Disbursement.id))}

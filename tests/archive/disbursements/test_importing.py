@@ -27,6 +27,14 @@ ROWS = [
 ]
 
 
+# Without a withholding column, lowering 3/2568's gross amount (stored with 120.00
+# withholding tax) to 100.00 is refused by the service, between two new vouchers.
+REFUSED_BETWEEN = ("voucher_no,voucher_date,payee_name,gross_amount,kind,payment_method\n"
+                   "9/2568,2025-03-01,ใหม่,500.00,other,cash\n"
+                   "3/2568,2025-02-01,การไฟฟ้าส่วนภูมิภาค,100.00,utilities,cheque\n"
+                   "10/2568,2025-03-02,อีกราย,700.00,other,cash\n")
+
+
 def register(*rows: str) -> str:
     return HEADER + "".join(rows)
 
@@ -139,11 +147,7 @@ def test_a_refused_write_rolls_back_only_its_row(env: Env) -> None:
     reason; the rows around it are written with their audit events."""
     world(env)
     _run(env, register(*ROWS))
-    slim = ("voucher_no,voucher_date,payee_name,gross_amount,kind,payment_method\n"
-            "9/2568,2025-03-01,ใหม่,500.00,other,cash\n"
-            "3/2568,2025-02-01,การไฟฟ้าส่วนภูมิภาค,100.00,utilities,cheque\n"
-            "10/2568,2025-03-02,อีกราย,700.00,other,cash\n")
-    report = _run(env, slim)
+    report = _run(env, REFUSED_BETWEEN)
     assert [r.status for r in report.rows] == ["created", "error", "created"]
     assert "withholding_tax is larger than gross_amount" in report.rows[1].errors[0]
     vouchers = _vouchers(env)
