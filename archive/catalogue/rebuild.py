@@ -3,7 +3,8 @@
 Into an empty database (migrated, nothing else), in this order, one unit of work per step
 (records in batches), each step skipping what is already there — so an interrupted rebuild
 is resumed by running it again (a ``system_checks`` row of kind ``rebuild`` marks one in
-progress; without it a database holding anything is refused):
+progress; without it a database holding anything is refused; the report of the run that
+finishes counts what the database then holds, the whole rebuild):
 
 1. **the audit trail**: the segments (``audit/segments/``) give every event up to the last
    checkpoint; each event's hash is recomputed, each must follow its predecessor, and the
@@ -86,6 +87,7 @@ from archive.errors import Conflict
 from archive.evidence import versions
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection, Rendition
 from archive.evidence.schemas import METADATA_FIELDS
+from archive.failpoints import failpoint
 from archive.orgs.models import Organisation
 from archive.queue.models import SystemCheck
 from archive.queue.service import enqueue_many
@@ -412,12 +414,11 @@ def restore_vouchers(units: UnitsOfWork, store: ObjectStore, report: RebuildRepo
                 Disbursement.id.in_([uuid.UUID(i) for i in chunk])))}
             orgs = set(s.scalars(sa.select(Organisation.id)))
             for vid in chunk:
-                if vid in have:
-                    report.vouchers += 1
-                    continue
+                # read for a voucher restored by an interrupted run too: what it finds
+                # never committed is counted again (the report describes the whole rebuild)
                 doc = _committed_voucher(store, vid, sorted(set(folders[vid])), versions,
                                          cutoff, report)
-                if doc is None:
+                if doc is None or vid in have:
                     continue
                 if doc["org"]["id"] not in orgs:
                     report.problems.append(f"voucher {vid}: its organisation "
@@ -433,7 +434,7 @@ def restore_vouchers(units: UnitsOfWork, store: ObjectStore, report: RebuildRepo
                         disbursement_id=uuid.UUID(vid), version=h["version"], values=h["values"],
                         changed=h["changed"], changed_by=h["changed_by"],
                         changed_at=_datetime(h["changed_at"]), reason=h["reason"]))
-                report.vouchers += 1
+        failpoint("rebuild.vouchers.batch")
     with units() as s:
         have_reviews = {str(i) for i in s.scalars(sa.select(DisbursementReview.id))}
         vouchers = {str(i) for i in s.scalars(sa.select(Disbursement.id))}
@@ -550,6 +551,7 @@ def restore_records(units: UnitsOfWork, store: ObjectStore, report: RebuildRepor
         batch.append(found)
         if len(batch) >= BATCH:
             _restore_batch(units, store, report, batch, cutoff, unconfirmed)
+            failpoint("rebuild.records.batch")
             batch = []
     if batch:
         _restore_batch(units, store, report, batch, cutoff, unconfirmed)
@@ -804,6 +806,7 @@ def restore_retention(units: UnitsOfWork, store: ObjectStore, report: RebuildRep
         _reset_sequence(s, "audit_closures")
         report.closures = len(known)
     for hid, doc in sorted(holds.items()):
+        failpoint("rebuild.holds.items")
         _restore_hold_items(units, report, hid, doc)
 
 
@@ -847,31 +850,65 @@ def _confirmed_versions(session: Session, ids: list[str]) -> set[tuple[str, int,
     return found
 
 
+def _count(session: Session, model: Any, *where: Any) -> int:
+    return int(session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+               or 0)
+
+
+def _tally(units: UnitsOfWork, report: RebuildReport) -> None:
+    """What the rebuilt database holds, counted there: a resumed rebuild restores only
+    what the interrupted runs had not, but its report (printed, and in its audit event)
+    describes the whole rebuild."""
+    with units() as s:
+        report.records = _count(s, Evidence)
+        report.versions = report.records + _count(s, EvidenceHistory)
+        report.blobs = _count(s, Blob)
+        report.blobs_destroyed = _count(s, Blob, Blob.deleted_at.is_not(None))
+        report.inspections = _count(s, Inspection)
+        report.tombstones = _count(s, Tombstone)
+        report.renditions = _count(s, Rendition)
+        report.vouchers = _count(s, Disbursement)
+        report.voucher_links = _count(s, DisbursementEvidence)
+        report.reviews = _count(s, DisbursementReview)
+        report.holds = _count(s, LegalHold)
+        report.held_records = int(s.scalar(
+            sa.select(sa.func.count()).select_from(LegalHoldItem)
+            .join(LegalHold, LegalHold.id == LegalHoldItem.hold_id)
+            .where(LegalHold.status == "active")) or 0)
+        report.closures = _count(s, AuditClosure)
+
+
 def rebuild(units: UnitsOfWork, store: ObjectStore, principal: Principal, *,
             checkpoint_until: dt.datetime,
             step: Callable[[str], None] = lambda _m: None) -> RebuildReport:
     """Fill an empty database from the store (see the module's description)."""
     report = RebuildReport()
     report.resumed = check_empty(units)
-    step("audit trail")
+
+    def begin(name: str) -> None:
+        failpoint(f"rebuild.before {name}")   # tests crash here, between two steps
+        step(name)
+
+    begin("audit trail")
     cutoff = restore_trail(units, store, report)
-    step("organisations and schedules")
+    begin("organisations and schedules")
     restore_orgs(units, store, report)
     restore_schedules(units, store, report)
-    step("vouchers")
+    begin("vouchers")
     restore_profile(units, store, report)
     restore_vouchers(units, store, report, cutoff)
-    step("records")
+    begin("records")
     unconfirmed = restore_records(units, store, report, cutoff)
     report.unconfirmed_versions = len(unconfirmed)
-    step("legal holds and audit closures")
+    begin("legal holds and audit closures")
     restore_retention(units, store, report, cutoff)
-    step("findings")
+    begin("findings")
     with units() as s:
         any_voucher = s.scalar(sa.select(Disbursement.id).limit(1)) is not None
     if any_voucher:
         report.findings = recompute_all(units).findings
-    step("audit")
+    _tally(units, report)
+    begin("audit")
     with units() as s:
         marker = s.scalar(sa.select(SystemCheck).where(SystemCheck.kind == MARKER)
                           .order_by(SystemCheck.id.desc()).limit(1))

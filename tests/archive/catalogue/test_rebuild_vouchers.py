@@ -6,6 +6,7 @@ every voucher, hold, closure, rendition and record's retention reads as before."
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -20,8 +21,10 @@ from typer.testing import CliRunner
 from archive.accounts.principal import system_principal
 from archive.audit.checkpoints import write_checkpoint
 from archive.catalogue import objects
+from archive.catalogue import rebuild as rebuild_module
 from archive.disbursements.described import voucher_key as described_voucher_key
 from archive.disbursements.models import DisbursementFinding
+from archive.failpoints import run_at
 from archive.inspection import renditions
 from archive.inspection.ocr import OcrOutcome
 from archive.retention.described import closure_key as described_closure_key
@@ -134,8 +137,45 @@ def _seen(env: Env, tokens: dict[str, str], vouchers: list[str], records: list[s
     return seen
 
 
+# Where the rebuild is made to crash, one after the other: between its steps and inside
+# the steps that commit in several units of work.
+CRASH_POINTS = ("rebuild.before organisations and schedules", "rebuild.vouchers.batch",
+                "rebuild.before records", "rebuild.records.batch",
+                "rebuild.before legal holds and audit closures", "rebuild.holds.items",
+                "rebuild.before findings", "rebuild.before audit")
+
+
+class Crash(Exception):
+    """The rebuild's process dying at a point: what it committed stays, nothing else."""
+
+
+def _rebuild(variables: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+             crashes: bool) -> Any:
+    """`archive rebuild --from-store`, in one run or (``crashes``) dying at each of
+    :data:`CRASH_POINTS` in turn and run again each time, until a run finishes."""
+    runner = CliRunner()
+    if not crashes:
+        return runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
+    monkeypatch.setattr(rebuild_module, "BATCH", 3)    # records commit in several units
+
+    def crash() -> None:
+        raise Crash
+
+    with contextlib.ExitStack() as armed:
+        for point in CRASH_POINTS:
+            armed.enter_context(run_at(point, crash))
+        for point in CRASH_POINTS:
+            run = runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
+            assert isinstance(run.exception, Crash), (point, run.output)
+        run = runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
+    assert "resumed an interrupted rebuild" in run.stdout, run.stdout
+    return run
+
+
+@pytest.mark.parametrize("crashes", [False, True], ids=["one-run", "crashes-and-resumes"])
 def test_rebuild_restores_vouchers_holds_closures_and_renditions(
-        env: Env, stack: StackBase, tmp_path: Path) -> None:
+        env: Env, stack: StackBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        crashes: bool) -> None:
     """GIVEN vouchers (one corrected, files linked, one unlinked and linked again in another
     role, a file supporting two vouchers, an auditor's review with a note), a hold on a
     record placed after its date was computed, a hold placed and released, a hold on a
@@ -144,7 +184,8 @@ def test_rebuild_restores_vouchers_holds_closures_and_renditions(
     WHEN the database is lost and `archive rebuild --from-store` fills an empty one
     THEN the vouchers list and read the same (fields, files, history, reviews, findings),
     every record's retain-until, basis and hold state are as before, the holds and closures
-    list the same, the renditions and inspection reports are the same."""
+    list the same, the renditions and inspection reports are the same — also when the
+    rebuild crashes at each point in turn and is run again (resumed) until it finishes."""
     tokens = world(env)
     tokens.update(_users(env))
     a = ingest(env, tokens, "a", fiscal_year=2568)
@@ -232,7 +273,7 @@ def test_rebuild_restores_vouchers_holds_closures_and_renditions(
     rebuilt, dropped = _fresh(env, stack, tmp_path)
     try:
         variables = {k: v for k, v in rebuilt.env_vars().items() if k.startswith("ARCHIVE_")}
-        run = CliRunner().invoke(cli_app, ["rebuild", "--from-store"], env=variables)
+        run = _rebuild(variables, monkeypatch, crashes)
         assert run.exit_code == 0, run.output
         assert "2 vouchers (4 linked files, 1 review;" in run.stdout, run.stdout
         assert "1 rendition;" in run.stdout, run.stdout
