@@ -15,7 +15,10 @@ never earlier than the time of the event chained before it — decided under the
 lock, where the previous event is known. (The clock is read before the lock is taken on
 PostgreSQL, so a transaction that waited for the lock would otherwise carry a time a
 little earlier than the one that held it; clocks of several application servers, or a
-clock stepped back, would do the same.) The hash covers the time as stored.
+clock stepped back, would do the same.) The hash covers the time as stored. A previous
+time more than :data:`CLOCK_TOLERANCE` ahead is not copied: a server whose clock is hours
+off would otherwise stamp its time on every later event until the clocks met; the event
+keeps its own time and ``archive audit verify`` reports the reversal.
 """
 
 from __future__ import annotations
@@ -73,6 +76,17 @@ _EVENTS = table_of(AuditEvent)
 _SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(
     hash=sa.bindparam("head_hash"))
 _TIME_OF = sa.select(_EVENTS.c.at).where(_EVENTS.c.seq == sa.bindparam("seq"))
+# How far ahead of this clock the previous event's time may be and still be taken (see the
+# module's description; migration 0098 says the same in SQL: interval '1 minute').
+CLOCK_TOLERANCE = dt.timedelta(minutes=1)
+
+
+def _not_before(now: dt.datetime, previous: dt.datetime | None) -> dt.datetime:
+    """The time of the next event: ``now``, raised to ``previous`` when that is later by
+    no more than :data:`CLOCK_TOLERANCE`."""
+    if previous is None:
+        return now
+    return previous if now < previous <= now + CLOCK_TOLERANCE else now
 
 
 def append_pending(session: Session) -> None:
@@ -92,7 +106,7 @@ def append_pending(session: Session) -> None:
     failpoint("audit.append.before_head")
     last_seq, prev = session.execute(_CLAIM_SEQS, {"n": len(pending)}).one()
     previous_at = session.execute(_TIME_OF, {"seq": last_seq - len(pending)}).scalar()
-    at = clock.now() if previous_at is None else max(clock.now(), previous_at)
+    at = _not_before(clock.now(), previous_at)
     rows = []
     for offset, ev in enumerate(pending):
         seq = last_seq - len(pending) + 1 + offset

@@ -7,7 +7,8 @@ PostgreSQL only. ``audit_append(at, events)`` (0096) stored the time the applica
 before it waited for the head's lock, so an event could carry a time earlier than the
 event chained just before it (the one whose transaction held the lock meanwhile). Now the
 function stores ``greatest(at, the previous event's time)`` — decided after it has taken
-the lock, where the previous event is known — and hashes the time it stores: the
+the lock, where the previous event is known; unless the previous time is more than a
+minute ahead, a clock that wrong being shown as it is — and hashes the time it stores: the
 application sends each event's canonical JSON in four parts, around the time, the
 previous hash and the sequence number (:func:`archive.audit.chain.hash_parts`), and
 ``audit_at_text`` writes the time exactly as :func:`archive.audit.chain.at_text` does.
@@ -52,8 +53,11 @@ BEGIN
         RETURNING audit_head.seq, audit_head.hash INTO last_seq, prev;
     next_seq := last_seq - n;
     -- under the head's lock: never earlier than the event chained before (none yet on
-    -- an empty trail: the time read by the application)
-    SELECT greatest(p_at, e.at) INTO at_value FROM audit_events e WHERE e.seq = next_seq;
+    -- an empty trail: the time read by the application) -- unless that one is more than
+    -- a minute ahead: a clock that wrong is shown as it is (verify reports it), not
+    -- copied onto every later event (archive.audit.service.CLOCK_TOLERANCE)
+    SELECT CASE WHEN e.at - p_at <= interval '1 minute' THEN greatest(p_at, e.at) ELSE p_at END
+        INTO at_value FROM audit_events e WHERE e.seq = next_seq;
     at_value := coalesce(at_value, p_at);
     at_str := audit_at_text(at_value);
     FOR ev IN SELECT e.value FROM jsonb_array_elements(p_events) WITH ORDINALITY AS e(value, i)

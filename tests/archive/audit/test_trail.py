@@ -323,6 +323,26 @@ def test_an_event_is_not_older_than_the_one_before_when_the_clock_steps_back(env
     assert report.ok, report
 
 
+def test_a_clock_far_ahead_is_not_copied_onto_the_events_after_it(env: Env):
+    """GIVEN an event appended by a server whose clock ran a day ahead
+    WHEN the next event is appended with the right clock
+    THEN it keeps its own time (a day-wrong clock is shown as it is, not stamped on every
+    later event until the clocks meet), and verify passes and reports the reversal."""
+    from archive import clock
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with clock.frozen(now + dt.timedelta(days=1)):
+        _append(env, "wrong clock")
+    with clock.frozen(now):
+        _append(env, "right clock")
+    events = _events(env)
+    assert [(e.actor, e.at) for e in events[-2:]] == [
+        ("wrong clock", now + dt.timedelta(days=1)), ("right clock", now)]
+    with env.session() as s:
+        report = verify_chain(s, env.store)
+    assert report.ok and report.earlier_than_previous == 1, report
+
+
 def _earlier_times(seqs: list[int]) -> Callable[[sa.Connection], None]:
     """Move the time of each event in ``seqs`` a day back and recompute every later hash
     and the head: a valid chain whose times go backwards, as an archive of before
