@@ -337,6 +337,14 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     if not as_json:
         for warning in report.warnings:
             out.print(f"[yellow]warning[/]: {warning}")
+        if report.earlier_than_previous:
+            seqs = ", ".join(str(s) for s in report.earlier_than_previous_seqs)
+            more = ", …" if report.earlier_than_previous > len(
+                report.earlier_than_previous_seqs) else ""
+            out.print(f"note: events with a time earlier than the event before them: "
+                      f"{report.earlier_than_previous:,} (seq {seqs}{more}) — appended "
+                      "before times were decided under the chain's lock (migration 0098); "
+                      "their hashes cover the times as stored, this is not tampering")
     if not report.ok:
         raise typer.Exit(1)
 

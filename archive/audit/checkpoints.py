@@ -151,6 +151,11 @@ class ChainReport:
     # evidence but needs an operator: checkpoints written late, events left unanchored.
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Information, not a failure: events whose time is earlier than their predecessor's
+    # (appends took their time before waiting for the chain's lock until migration 0098).
+    # The hash covers the time as stored, so these events verify like any other.
+    earlier_than_previous: int = 0
+    earlier_than_previous_seqs: list[int] = field(default_factory=list)   # the first few
 
     def fail(self, seq: int | None, problem: str, detail: str) -> None:
         self.problems.append(f"{problem}: {detail}")
@@ -206,6 +211,9 @@ def _check_token(document: dict[str, Any], digest: bytes) -> bool | None:
         return False
 
 
+# How many sequence numbers of events earlier than their predecessor a report names.
+EARLIER_SEQS_SHOWN = 10
+
 # The scheduler writes a checkpoint every hour; an event may wait this long for one
 # before the wait is reported (``ARCHIVE_AUDIT_CHECKPOINT_MAX_GAP_HOURS``).
 DEFAULT_MAX_GAP = dt.timedelta(hours=3)
@@ -229,7 +237,8 @@ def verify_chain(session: Session, store: ObjectStore,
     without any checkpoint under a trail older than ``max_gap`` is ``unanchored`` — the
     checkpoints were removed, or this is not the archive's store. Checkpoints written
     more than ``max_gap`` after the events they anchor are warnings (the scheduler was
-    down), not failures.
+    down), not failures. Events whose time is earlier than their predecessor's are
+    counted (and the first few named) as information: not a failure, not a warning.
     """
     now = now or clock.now()
     report = ChainReport()
@@ -246,6 +255,7 @@ def verify_chain(session: Session, store: ObjectStore,
 
     expected, prev, last_good_anchor = 1, GENESIS, 0
     first_at: dt.datetime | None = None          # oldest event not yet anchored
+    previous_at: dt.datetime | None = None
     events = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)
                              .execution_options(yield_per=2000))
     for event in events:
@@ -273,6 +283,11 @@ def verify_chain(session: Session, store: ObjectStore,
             report.fail(event.seq, "moved", f"event {event.seq} does not follow event "
                         f"{event.seq - 1}: an event was removed or reordered")
             break
+        if previous_at is not None and event.at < previous_at:
+            report.earlier_than_previous += 1
+            if len(report.earlier_than_previous_seqs) < EARLIER_SEQS_SHOWN:
+                report.earlier_than_previous_seqs.append(event.seq)
+        previous_at = event.at
         anchored = anchors.get(event.seq)
         if anchored is not None:
             if anchored.hash != event.hash:

@@ -6,9 +6,19 @@ just before that session commits (a ``before_commit`` hook). Chaining takes the 
 on ``audit_head`` (``UPDATE … RETURNING``), which makes sequence numbers gap-free and the
 chain linear with many writers — and because it happens at commit, the lock is held only
 for the append and the commit itself, not for the whole request. On PostgreSQL the append
-is one call of the database function ``audit_append`` (migration 0096: one round trip
-under the lock); on SQLite, with one writer at a time, three statements from here.
+is one call of the database function ``audit_append`` (migrations 0096, 0098: one round
+trip under the lock); on SQLite, with one writer at a time, four statements from here.
 A transaction that rolls back leaves no event and no gap.
+
+Times never go backwards along the chain: an event's time is the archive's clock, but
+never earlier than the time of the event chained before it — decided under the head's
+lock, where the previous event is known. (The clock is read before the lock is taken on
+PostgreSQL, so a transaction that waited for the lock would otherwise carry a time a
+little earlier than the one that held it; clocks of several application servers, or a
+clock stepped back, would do the same.) The hash covers the time as stored. A previous
+time more than :data:`CLOCK_TOLERANCE` ahead is not copied: a server whose clock is hours
+off would otherwise stamp its time on every later event until the clocks met; the event
+keeps its own time and ``archive audit verify`` reports the reversal.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from archive import clock
 from archive.accounts.principal import Principal, require
 from archive.audit.chain import (  # noqa: F401
     GENESIS,
+    at_text,
     canonical,
     event_hash,
     hash_of,
@@ -35,6 +46,7 @@ from archive.audit.checkpoints import DEFAULT_MAX_GAP, verify_chain
 from archive.audit.models import AuditEvent, AuditHead
 from archive.db import dialect_name, table_of
 from archive.errors import ArchiveError
+from archive.failpoints import failpoint
 from archive.jsonable import jsonable
 from archive.orgs.scope import limit_to_scope
 
@@ -63,6 +75,18 @@ _CLAIM_SEQS = (sa.update(_HEAD).where(_HEAD.c.id == 1)
 _EVENTS = table_of(AuditEvent)
 _SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(
     hash=sa.bindparam("head_hash"))
+_TIME_OF = sa.select(_EVENTS.c.at).where(_EVENTS.c.seq == sa.bindparam("seq"))
+# How far ahead of this clock the previous event's time may be and still be taken (see the
+# module's description; migration 0098 says the same in SQL: interval '1 minute').
+CLOCK_TOLERANCE = dt.timedelta(minutes=1)
+
+
+def _not_before(now: dt.datetime, previous: dt.datetime | None) -> dt.datetime:
+    """The time of the next event: ``now``, raised to ``previous`` when that is later by
+    no more than :data:`CLOCK_TOLERANCE`."""
+    if previous is None:
+        return now
+    return previous if now < previous <= now + CLOCK_TOLERANCE else now
 
 
 def append_pending(session: Session) -> None:
@@ -79,8 +103,10 @@ def append_pending(session: Session) -> None:
     if dialect_name(session) == "postgresql":
         _append_in_database(session, pending)
         return
+    failpoint("audit.append.before_head")
     last_seq, prev = session.execute(_CLAIM_SEQS, {"n": len(pending)}).one()
-    at = clock.now()
+    previous_at = session.execute(_TIME_OF, {"seq": last_seq - len(pending)}).scalar()
+    at = _not_before(clock.now(), previous_at)
     rows = []
     for offset, ev in enumerate(pending):
         seq = last_seq - len(pending) + 1 + offset
@@ -93,20 +119,21 @@ def append_pending(session: Session) -> None:
 
 _APPEND = sa.text("SELECT audit_append(:at, CAST(:events AS jsonb))").bindparams(
     sa.bindparam("at", type_=sa.DateTime(timezone=True)))
-_PARTS = ("before_prev", "before_seq", "after_seq")
+_PARTS = ("before_at", "before_prev", "before_seq", "after_seq")
 
 
 def _append_in_database(session: Session, pending: list[dict[str, Any]]) -> None:
-    """PostgreSQL: the claim, the hashes, the rows and the new head in one call of
-    ``audit_append`` (migration 0096). The head's row lock is then held for that one
-    round trip and the commit, not for three round trips and the Python between them:
+    """PostgreSQL: the claim, the time, the hashes, the rows and the new head in one call
+    of ``audit_append`` (migrations 0096, 0098). The head's row lock is then held for that
+    one round trip and the commit, not for three round trips and the Python between them:
     every audited request (each search, read and download) waits for the holder, and
     under load the holder mostly waited for its own API process to be scheduled. The
-    time of the events is taken just before (it may precede the time of an event
-    appended a moment earlier by another transaction by that wait)."""
+    clock is read here, before the lock; the function stores the later of that and the
+    previous event's time, and hashes the time it stores (so the hash parts leave the
+    time out, like the previous hash and the sequence number)."""
     at = clock.now()
-    events = [{**ev, **dict(zip(_PARTS, hash_parts(at=at, **ev), strict=True))}
-              for ev in pending]
+    events = [{**ev, **dict(zip(_PARTS, hash_parts(**ev), strict=True))} for ev in pending]
+    failpoint("audit.append.before_head")
     session.execute(_APPEND, {"at": at, "events": json.dumps(events, ensure_ascii=False)})
 
 

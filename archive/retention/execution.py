@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from archive import audit, clock, messages
 from archive.accounts.principal import Principal, system_principal
+from archive.db import dialect_name
 from archive.errors import RetentionLocked, StoreUnavailable
 from archive.evidence import service as evidence_service
 from archive.evidence.models import Blob, Evidence, Inspection, blob_users
@@ -180,18 +181,20 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
     The blob's row is marked (``deleted_at``) under its lock, in the transaction that
     found no live record, before the store is asked: an upload of the same bytes takes
     that lock too and, finding the mark, is refused (409 ``blob_destroyed``) — never a
-    new record whose bytes are deleted a moment later. If the store keeps some of the
-    bytes (their lock has not ended) the mark is taken back and a retry is queued; if the
-    job dies between the mark and the answers, its next run finds the mark and deletes
-    what is left."""
+    new record whose bytes are deleted a moment later. The store is then asked in a
+    second transaction that holds the row's lock again until the answers are recorded,
+    so two purges of the same bytes (a job and the daily sweep resuming it) never ask
+    the store at once: the second finds the first's result. If the store keeps some of
+    the bytes (their lock has not ended) the mark is taken back and a retry is queued.
+    If the purge dies between the mark and the recorded answers, the mark stays with
+    the items' result not "deleted": the next run of the same job, or else the daily
+    sweep (:func:`purges_to_resume`), finds it and deletes what is left."""
     with units() as session:
         blob = evidence_service.lock_blob(session, blob_id)
         if blob is None:
             return {"blob_id": blob_id, "bytes": "deleted"}
-        key, sha = blob.store_key, blob.sha256
-        marked = blob.deleted_at is not None
         result: dict[str, Any]
-        if not marked:
+        if blob.deleted_at is None:
             users = blob_users()
             live = list(session.scalars(
                 sa.select(Evidence.id).join(users, users.c.evidence_id == Evidence.id)
@@ -204,9 +207,27 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
                 _record_bytes(session, blob_id, result)
                 return {"blob_id": blob_id, **result}
             blob.deleted_at = clock.now()
-    if marked and not store.versions(key):
-        return {"blob_id": blob_id, "bytes": "deleted"}
     failpoint("disposition.purge.before_delete")
+    with units() as session:
+        blob = evidence_service.lock_blob(session, blob_id)
+        if blob is None:
+            return {"blob_id": blob_id, "bytes": "deleted"}
+        if blob.deleted_at is None:
+            # Another purge of these bytes ran in between and the store refused it: the
+            # mark is back off and that purge queued the retry.
+            return {"blob_id": blob_id, "bytes": "deferred",
+                    "detail": "another purge found the store's lock in force"}
+        key, sha = blob.store_key, blob.sha256
+        if _bytes_recorded(session, blob_id) and not store.versions(key):
+            return {"blob_id": blob_id, "bytes": "deleted"}
+        return _delete_versions(session, store, blob, key, sha)
+
+
+def _delete_versions(session: Session, store: ObjectStore, blob: Blob, key: str,
+                     sha: str) -> dict[str, Any]:
+    """Ask the store to delete every version of ``key`` and record its answers (the
+    caller holds the blob row's lock)."""
+    blob_id = blob.id
     answers: list[dict[str, Any]] = []
     locked_until: dt.datetime | None = None
     for info in store.versions(key):
@@ -226,38 +247,80 @@ def purge_blob(units: UnitsOfWork, store: ObjectStore,
             answer.update(answer="unavailable", detail=str(exc.detail))
         answers.append(answer)
     remaining = store.versions(key)
-    with units() as session:
-        blob = session.get(Blob, blob_id)
-        assert blob is not None
-        if not remaining:
-            blob.deleted_at = clock.now()
-            session.execute(sa.delete(BlobText).where(BlobText.blob_id == blob_id))
-            result = {
-                "bytes": "deleted", "key": key, "versions": answers,
-                "deleted_at": clock.now().isoformat(),
-                "derived_purged": ["extracted text", "inspection reports"]}
-        else:
-            blob.deleted_at = None      # the bytes stay until the store lets them go
-            retry = (locked_until + dt.timedelta(minutes=1)) if locked_until else \
-                clock.now() + dt.timedelta(hours=1)
-            retry = max(retry, clock.system_now() + dt.timedelta(seconds=1))
-            result = {"bytes": "deferred", "key": key, "versions": answers,
-                      "retry_after": retry.isoformat(),
-                      "locked_until": locked_until.isoformat() if locked_until else None,
-                      "detail": "the store refused the delete (its lock has not ended); "
-                                "a purge job retries then"}
-            from archive.queue.service import enqueue
+    result: dict[str, Any]
+    if not remaining:
+        blob.deleted_at = clock.now()
+        session.execute(sa.delete(BlobText).where(BlobText.blob_id == blob_id))
+        result = {
+            "bytes": "deleted", "key": key, "versions": answers,
+            "deleted_at": clock.now().isoformat(),
+            "derived_purged": ["extracted text", "inspection reports"]}
+    else:
+        blob.deleted_at = None      # the bytes stay until the store lets them go
+        retry = (locked_until + dt.timedelta(minutes=1)) if locked_until else \
+            clock.now() + dt.timedelta(hours=1)
+        retry = max(retry, clock.system_now() + dt.timedelta(seconds=1))
+        result = {"bytes": "deferred", "key": key, "versions": answers,
+                  "retry_after": retry.isoformat(),
+                  "locked_until": locked_until.isoformat() if locked_until else None,
+                  "detail": "the store refused the delete (its lock has not ended); "
+                            "a purge job retries then"}
+        from archive.queue.service import enqueue
 
-            enqueue(session, "disposition_purge", {"blob_id": blob_id},
-                    dedup_key=f"disposition_purge:{blob_id}:{retry.isoformat()}",
-                    run_after=retry)
-        lists = _record_bytes(session, blob_id, result)
-        for list_id, org_id in lists:
-            audit.record(session, actor=_actor(), action="disposition.delete_object",
-                         target_type="blob", target_id=sha, org_id=org_id,
-                         outcome="ok" if result["bytes"] == "deleted" else "refused",
-                         details={"list_id": list_id, "key": key, "answers": answers})
+        enqueue(session, "disposition_purge", {"blob_id": blob_id},
+                dedup_key=f"disposition_purge:{blob_id}:{retry.isoformat()}",
+                run_after=retry)
+    lists = _record_bytes(session, blob_id, result)
+    for list_id, org_id in lists:
+        audit.record(session, actor=_actor(), action="disposition.delete_object",
+                     target_type="blob", target_id=sha, org_id=org_id,
+                     outcome="ok" if result["bytes"] == "deleted" else "refused",
+                     details={"list_id": list_id, "key": key, "answers": answers})
     return {"blob_id": blob_id, **result}
+
+
+def _fate(session: Session, users: Any) -> Any:
+    """SQL: what a destroyed item's result says of the bytes of ``users.c.blob_id`` — its
+    ``bytes`` for the record's original, ``renditions[blob_id]`` for a rendition (as
+    :func:`_record_bytes` writes them); NULL when nothing is said yet."""
+    blob = sa.cast(users.c.blob_id, sa.String)
+    if dialect_name(session) == "postgresql":
+        original = sa.func.jsonb_extract_path_text(DispositionItem.result, "bytes")
+        rendition = sa.func.jsonb_extract_path_text(DispositionItem.result, "renditions", blob)
+    else:
+        original = sa.func.json_extract(DispositionItem.result, "$.bytes")
+        rendition = sa.func.json_extract(DispositionItem.result,
+                                         sa.literal('$.renditions."') + blob + '"')
+    return sa.case((users.c.original, original), else_=rendition)
+
+
+def _unfinished(session: Session, blob: Any) -> Any:
+    """SQL: a destroyed item of a record using ``blob`` does not say its bytes were deleted."""
+    users = blob_users()
+    return (sa.select(DispositionItem.id)
+            .join(users, users.c.evidence_id == DispositionItem.evidence_id)
+            .where(users.c.blob_id == blob, DispositionItem.status == "destroyed",
+                   sa.func.coalesce(_fate(session, users), "") != "deleted")
+            .exists())
+
+
+def _bytes_recorded(session: Session, blob_id: int) -> bool:
+    """Does every destroyed item of a record using the blob say its bytes were deleted?"""
+    return not session.scalar(sa.select(_unfinished(session, blob_id)))
+
+
+def purges_to_resume(session: Session) -> list[int]:
+    """Blobs marked for deletion whose deletion was never recorded: a purge died between
+    the mark and the store's answers and its job is not coming back (its attempts used
+    up, or the job that died was a sweep, whose next run chooses its blobs afresh).
+    Only marked blobs whose items do not say "deleted" are chosen — not every blob ever
+    deleted — and none that a live record uses."""
+    users = blob_users()
+    live = (sa.select(Evidence.id).join(users, users.c.evidence_id == Evidence.id)
+            .where(users.c.blob_id == Blob.id, Evidence.status != "destroyed").exists())
+    return list(session.scalars(sa.select(Blob.id).where(
+        Blob.deleted_at.is_not(None), ~live, _unfinished(session, Blob.id))
+        .order_by(Blob.id)))
 
 
 def _record_bytes(session: Session, blob_id: int,

@@ -122,8 +122,9 @@ def disposition_execute(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]
 
 
 def disposition_purge(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
-    """Retry deletes the store refused (``{"blob_id"}``, or every such blob), then write
-    the supplementary certificates of lists whose deletes are now all done."""
+    """Retry deletes the store refused (``{"blob_id"}``, or every such blob — and every
+    blob whose purge died between its mark and the store's answers), then write the
+    supplementary certificates of lists whose deletes are now all done."""
     if "blob_id" in payload:
         blob_ids = [int(payload["blob_id"])]
     else:
@@ -139,6 +140,7 @@ def disposition_purge(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
             live, gone = used(False), used(True)
             blob_ids = list(session.scalars(sa.select(Blob.id).where(
                 Blob.deleted_at.is_(None), ~live, gone)))
+            blob_ids += execution.purges_to_resume(session)
     results = [execution.purge_blob(ctx.session, ctx.store, b) for b in blob_ids]
     certificates = execution.finish_purges(ctx.session, ctx.store,
                                            certificate_years=CERTIFICATE_YEARS)

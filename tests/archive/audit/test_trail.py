@@ -14,6 +14,7 @@ from archive.audit.checkpoints import PREFIX, verify_chain, write_checkpoint
 from archive.audit.models import AuditEvent, AuditHead
 from archive.audit.service import event_hash
 from archive.db import Base
+from archive.failpoints import run_at
 from tests import clirun
 from tests.conftest import Env
 from tests.factories import make_pdf, upload, world
@@ -261,12 +262,135 @@ def test_concurrent_appends_keep_one_gap_free_chain(env: Env):
     for e in events:
         assert e.prev_hash == prev and audit.hash_of(e) == e.hash
         prev = e.hash
+    _assert_times_never_decrease(events)
 
 
-def test_the_three_parts_of_an_event_hash_to_its_hash():
+def _assert_times_never_decrease(events: list[AuditEvent]) -> None:
+    earlier = [(e.seq, e.at, before.at) for before, e in zip(events, events[1:], strict=False)
+               if e.at < before.at]
+    assert earlier == [], f"events earlier than their predecessor: {earlier}"
+
+
+def _append(env: Env, actor: str, **details: object) -> None:
+    """One event, in a transaction (and a session) of its own."""
+    from archive.accounts.principal import system_principal
+
+    with env.session() as s:
+        audit.record(s, actor=system_principal(actor), action="test.append", details=details)
+
+
+def test_an_event_that_waited_for_the_head_is_not_older_than_the_one_before(env: Env):
+    """GIVEN a transaction whose commit has read the clock and not yet taken the chain's
+    lock (PostgreSQL reads it before: the lock is held for one round trip only)
+    WHEN another transaction, in another thread, appends and commits right then
+    THEN the waiting one is chained after it with a time no earlier than its time."""
+    import threading
+
+    def other() -> None:
+        thread = threading.Thread(target=_append, args=(env, "second"))
+        thread.start()
+        thread.join()
+
+    _append(env, "before")
+    with run_at("audit.append.before_head", other):
+        _append(env, "first")
+    events = _events(env)
+    assert [e.actor for e in events[-2:]] == ["second", "first"]
+    _assert_times_never_decrease(events)
+    with env.session() as s:
+        report = verify_chain(s, env.store)
+    assert report.ok and report.earlier_than_previous == 0, report
+
+
+def test_an_event_is_not_older_than_the_one_before_when_the_clock_steps_back(env: Env):
+    """GIVEN an event appended by a server whose clock runs a minute ahead (or before the
+    clock was stepped back)
+    WHEN the next event is appended with the clock a minute behind it
+    THEN it takes the time of the event before it; both verify."""
+    from archive import clock
+
+    ahead = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
+    with clock.frozen(ahead):
+        _append(env, "ahead")
+        _append(env, "ahead", n=2)
+    with clock.frozen(ahead - dt.timedelta(minutes=1)):
+        _append(env, "behind")
+    events = _events(env)
+    assert [e.actor for e in events[-3:]] == ["ahead", "ahead", "behind"]
+    assert [e.at for e in events[-3:]] == [ahead] * 3
+    with env.session() as s:
+        report = verify_chain(s, env.store)
+    assert report.ok, report
+
+
+def test_a_clock_far_ahead_is_not_copied_onto_the_events_after_it(env: Env):
+    """GIVEN an event appended by a server whose clock ran a day ahead
+    WHEN the next event is appended with the right clock
+    THEN it keeps its own time (a day-wrong clock is shown as it is, not stamped on every
+    later event until the clocks meet), and verify passes and reports the reversal."""
+    from archive import clock
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with clock.frozen(now + dt.timedelta(days=1)):
+        _append(env, "wrong clock")
+    with clock.frozen(now):
+        _append(env, "right clock")
+    events = _events(env)
+    assert [(e.actor, e.at) for e in events[-2:]] == [
+        ("wrong clock", now + dt.timedelta(days=1)), ("right clock", now)]
+    with env.session() as s:
+        report = verify_chain(s, env.store)
+    assert report.ok and report.earlier_than_previous == 1, report
+
+
+def _earlier_times(seqs: list[int]) -> Callable[[sa.Connection], None]:
+    """Move the time of each event in ``seqs`` a day back and recompute every later hash
+    and the head: a valid chain whose times go backwards, as an archive of before
+    migration 0098 may hold."""
+    def change(conn: sa.Connection) -> None:
+        table = Base.metadata.tables["audit_events"]
+        rows = conn.execute(sa.select(table).where(table.c.seq >= min(seqs))
+                            .order_by(table.c.seq)).mappings().all()
+        prev = conn.execute(sa.select(table.c.hash).where(table.c.seq == min(seqs) - 1)
+                            ).scalar_one()
+        for row in rows:
+            at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=dt.UTC)
+            if row["seq"] in seqs:
+                at -= dt.timedelta(days=1)
+            fields = {k: row[k] for k in ("seq", "actor", "role", "action", "target_type",
+                                          "target_id", "org_id", "details", "client",
+                                          "outcome")}
+            digest = event_hash(prev_hash=prev, at=at, **fields)
+            conn.execute(sa.update(table).where(table.c.seq == row["seq"])
+                         .values(at=at, prev_hash=prev, hash=digest))
+            prev = digest
+        conn.execute(sa.update(AuditHead.__table__).values(hash=prev))
+    return change
+
+
+def test_verify_reports_events_earlier_than_their_predecessor_without_failing(env: Env):
+    """GIVEN a valid chain in which two events carry a time earlier than the event before
+    them (an archive of before migration 0098)
+    WHEN ``archive audit verify`` runs
+    THEN the chain is intact (exit 0) and the report counts and names them, as
+    information."""
+    _activity(env)
+    _tamper(env, _earlier_times([4, 7]))
+    ran = clirun.command(["audit", "verify", "--json"], env.env_vars())
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    report = json.loads(ran.stdout)
+    assert report["ok"] is True, report
+    assert report["earlier_than_previous"] == 2
+    assert report["earlier_than_previous_seqs"] == [4, 7]
+    text = clirun.command(["audit", "verify"], env.env_vars())
+    assert text.returncode == 0, text.stdout
+    assert "earlier than the event before them: 2 (seq 4, 7)" in text.stdout
+
+
+def test_the_four_parts_of_an_event_hash_to_its_hash():
     """``audit_append`` (PostgreSQL) hashes the canonical JSON the application sends in
-    three parts around the previous hash and the sequence number: joined, they are
-    exactly what :func:`event_hash` hashes (Thai text, quotes, nesting, nulls)."""
+    four parts around the time, the previous hash and the sequence number: joined, they
+    are exactly what :func:`event_hash` hashes (Thai text, quotes, nesting, nulls)."""
     import hashlib
 
     at = dt.datetime(2026, 12, 3, 9, 30, 1, 5, tzinfo=dt.UTC)
@@ -278,8 +402,26 @@ def test_the_three_parts_of_an_event_hash_to_its_hash():
                dict(actor="ระบบ", role="none", action="auth.failed", target_type=None,
                     target_id="0190-ab", org_id=7, details={}, client=None,
                     outcome="denied")]:
-        before_prev, before_seq, after_seq = audit.hash_parts(at=at, **ev)
+        before_at, before_prev, before_seq, after_seq = audit.hash_parts(**ev)
         prev = hashlib.sha256(b"previous").hexdigest()
-        joined = before_prev + prev + before_seq + "4711" + after_seq
+        joined = (before_at + audit.at_text(at) + before_prev + prev + before_seq + "4711"
+                  + after_seq)
         assert hashlib.sha256(joined.encode("utf-8")).hexdigest() == event_hash(
             prev_hash=prev, seq=4711, at=at, **ev)
+
+
+def test_the_database_writes_an_events_time_as_its_hash_covers_it(env: Env):
+    """PostgreSQL's ``audit_at_text`` (which ``audit_append`` hashes) is the text
+    :func:`at_text` makes, for any time: whole seconds, microseconds, another zone."""
+    if env.stack != "postgres":
+        pytest.skip("PostgreSQL's audit_append only")
+    bangkok = dt.timezone(dt.timedelta(hours=7))
+    times = [dt.datetime(2026, 12, 3, 9, 30, 1, 5, tzinfo=dt.UTC),
+             dt.datetime(2026, 12, 3, 9, 30, tzinfo=dt.UTC),
+             dt.datetime(2027, 1, 1, 0, 0, 0, 999999, tzinfo=bangkok),
+             dt.datetime(1999, 12, 31, 23, 59, 59, 120000, tzinfo=dt.UTC)]
+    with env.engine.connect() as conn:
+        for at in times:
+            stored = conn.execute(sa.text("SELECT audit_at_text(:at)").bindparams(
+                sa.bindparam("at", type_=sa.DateTime(timezone=True))), {"at": at}).scalar()
+            assert stored == audit.at_text(at)

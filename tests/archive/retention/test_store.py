@@ -7,14 +7,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from minio import Minio
 from minio.error import S3Error
 
+from archive.audit.models import AuditEvent
 from archive.evidence.models import Blob
-from archive.queue.service import enqueue
+from archive.failpoints import run_at
+from archive.queue.models import Job
+from archive.queue.service import enqueue, retry
+from archive.retention import execution
+from archive.retention.models import DispositionItem
 from archive.retention.periodic import SCHEDULE
 from archive.storage import blob_key
 from tests import servers
@@ -265,36 +272,36 @@ def test_the_survey_job_only_proposes(env: Env):
         "status"] != "destroyed"
 
 
+def _with_rendition(env: Env, rec: dict, tmp_path: Path,
+                    lock_seconds: float) -> tuple[uuid.UUID, str, int]:
+    """GIVEN a rendition beside the record (the bytes OCR would make): (id, key, blob id)."""
+    from archive.evidence import service
+    from archive.evidence.models import Evidence, Rendition
+
+    copy = tmp_path / f"{rec['id']}.pdf"
+    copy.write_bytes(make_pdf(f"the searchable copy of {rec['id']}"))
+    with env.session() as s:
+        evidence = s.get(Evidence, uuid.UUID(rec["id"]))
+        blob = service.store_derived(
+            s, env.store, copy, media_type="application/pdf", tmp_dir=tmp_path,
+            retain_until=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lock_seconds))
+        row = Rendition(evidence_id=evidence.id, kind="ocr_pdfa",
+                        source_blob_id=evidence.blob_id, blob_id=blob.id)
+        s.add(row)
+        s.flush()
+        return row.id, blob.store_key, blob.id
+
+
 def test_a_rendition_is_locked_and_destroyed_with_its_record(env: Env, short_lock, tmp_path):
     """GIVEN records with a rendition beside each (the bytes OCR would make)
     WHEN the lock sync runs, THEN a rendition's lock follows its record's (FY 2570: 2037);
     WHEN a record is destroyed, THEN its rendition's bytes (and the text they carry) go
     with it, and the rendition's download answers 410 like the original's."""
-    import uuid
-
-    from archive.evidence import service
-    from archive.evidence.models import Evidence, Rendition
-
     tokens = people(env, world(env))
-
-    def with_rendition(rec: dict) -> tuple[uuid.UUID, str, int]:
-        copy = tmp_path / f"{rec['id']}.pdf"
-        copy.write_bytes(make_pdf(f"the searchable copy of {rec['id']}"))
-        with env.session() as s:
-            evidence = s.get(Evidence, uuid.UUID(rec["id"]))
-            blob = service.store_derived(
-                s, env.store, copy, media_type="application/pdf", tmp_dir=tmp_path,
-                retain_until=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=short_lock))
-            row = Rendition(evidence_id=evidence.id, kind="ocr_pdfa",
-                            source_blob_id=evidence.blob_id, blob_id=blob.id)
-            s.add(row)
-            s.flush()
-            return row.id, blob.store_key, blob.id
-
     old = ingest(env, tokens, "paper receipt", fiscal_year=2555)
     kept = ingest(env, tokens, "later letter", fiscal_year=2570, doc_type="other")
-    old_copy, old_key, old_blob = with_rendition(old)
-    _, kept_key, _ = with_rendition(kept)
+    old_copy, old_key, old_blob = _with_rendition(env, old, tmp_path, short_lock)
+    _, kept_key, _ = _with_rendition(env, kept, tmp_path, short_lock)
     run_jobs(env)
     assert env.store.stat(kept_key).retain_until == bkk(2037, 10, 1)
     assert env.store.stat(blob_key(kept["sha256"])).retain_until == bkk(2037, 10, 1)
@@ -313,3 +320,119 @@ def test_a_rendition_is_locked_and_destroyed_with_its_record(env: Env, short_loc
     aud = env.client(tokens["aud1"])
     assert aud.get(f"/api/v1/evidence/{old['id']}/renditions/{old_copy}/content"
                    ).status_code == 410
+    with env.session() as s:
+        assert execution.purges_to_resume(s) == []   # finished purges are not chosen again
+
+
+# -- a purge that died between the mark and the delete ---------------------------------
+
+def _killed() -> None:
+    raise RuntimeError("killed between the mark and the delete")
+
+
+def _executing_with_rendition(env: Env, short_lock: float, tmp_path: Path
+                              ) -> tuple[dict, str, dict[str, int], dict[str, str]]:
+    """GIVEN a FY 2555 record with a rendition, listed, approved and sent for execution in
+    2023 (the store's short locks ended): (tokens, list id, blob ids, keys)."""
+    tokens = people(env, world(env))
+    rec = ingest(env, tokens, "died mid-purge", fiscal_year=2555)
+    _, copy_key, copy_blob = _with_rendition(env, rec, tmp_path, short_lock)
+    run_jobs(env)
+    wait_for_locks(short_lock)
+    with env.session() as s:
+        original = s.scalar(sa.select(Blob.id).where(Blob.sha256 == rec["sha256"]))
+    with at("2023-01-15"):
+        list_id = survey(env, tokens["rm1"])["lists"][0]["id"]
+        approve_all(env, tokens, list_id, sent_on="2023-01-15")
+    with at("2023-03-20"):
+        assert request_execution(env, tokens, list_id).status_code == 202
+    return (tokens, list_id, {"original": original, "copy": copy_blob},
+            {"original": blob_key(rec["sha256"]), "copy": copy_key})
+
+
+def _delete_events(env: Env) -> list[tuple[str, str]]:
+    with env.session() as s:
+        return [(e.target_id, e.outcome) for e in s.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "disposition.delete_object")
+            .order_by(AuditEvent.seq))]
+
+
+def test_a_purge_that_died_after_its_mark_is_finished_by_the_sweep(env: Env, short_lock,
+                                                                   tmp_path):
+    """GIVEN the execution job dies between marking the record's bytes and deleting them,
+    and is not retried (its attempts used up)
+    WHEN the daily purge sweep runs, and itself dies the same way on the rendition
+    THEN its next run deletes both: the bytes are gone, the item says so, nothing is
+    chosen again; and the execution, retried by an operator, certifies the deletion."""
+    tokens, list_id, blobs, keys = _executing_with_rendition(env, short_lock, tmp_path)
+    with at("2023-03-20"), run_at("disposition.purge.before_delete", _killed), \
+            pytest.raises(RuntimeError):
+        run_jobs(env)
+    with env.session() as s:
+        job = s.scalar(sa.select(Job).where(Job.kind == "disposition_execute"))
+        job.status, job.attempts, job.last_error = "failed", job.max_attempts, "killed"
+        job_id = job.id
+        assert s.get(Blob, blobs["original"]).deleted_at is not None      # marked …
+    assert env.store.versions(keys["original"])                          # … bytes kept
+
+    with env.session() as s:            # the daily sweep; it dies too, on the rendition
+        enqueue(s, "disposition_purge", {})
+    with run_at("disposition.purge.before_delete", _killed), pytest.raises(RuntimeError):
+        run_jobs(env)
+    with env.session() as s:
+        assert s.get(Blob, blobs["copy"]).deleted_at is not None
+    results = dict(run_jobs(env))       # the sweep's next run
+    done = {b["blob_id"]: b["bytes"] for b in results["disposition_purge"]["blobs"]}
+    assert done == {blobs["original"]: "deleted", blobs["copy"]: "deleted"}
+    assert env.store.versions(keys["original"]) == []
+    assert env.store.versions(keys["copy"]) == []
+    with env.session() as s:
+        item = s.scalar(sa.select(DispositionItem).where(DispositionItem.list_id ==
+                                                         uuid.UUID(list_id)))
+        assert item.result["bytes"] == "deleted"
+        assert [v["answer"] for v in item.result["versions"]] == ["deleted"]
+        assert item.result["renditions"] == {str(blobs["copy"]): "deleted"}
+        assert execution.purges_to_resume(s) == []
+    assert sorted(_delete_events(env)) == sorted([(sha, "ok") for sha in _shas(env, blobs)])
+
+    with env.session() as s:            # `archive jobs retry`: the execution finishes
+        retry(s, job_id)
+    with at("2023-03-21"):
+        run_jobs(env)
+    cert = json.loads(env.client(tokens["aud1"]).get(
+        f"/api/v1/retention/lists/{list_id}/certificate").content)
+    assert cert["items"][0]["object"]["bytes"] == "deleted"
+    assert cert["items"][0]["object"]["renditions"] == {str(blobs["copy"]): "deleted"}
+    assert cert["summary"]["bytes_deleted"] == 1
+    assert len(_delete_events(env)) == 2           # deleted once each, recorded once
+
+
+def test_the_sweep_does_not_disturb_a_purge_under_way(env: Env, short_lock, tmp_path):
+    """GIVEN the execution job has marked the record's bytes and not yet asked the store
+    WHEN the daily sweep runs right then (it now chooses marked blobs too)
+    THEN it deletes them; the job, finding that result under the blob's lock, asks the
+    store nothing more; one deletion each, recorded once, certified."""
+    tokens, list_id, blobs, keys = _executing_with_rendition(env, short_lock, tmp_path)
+    swept: list[dict] = []
+
+    def sweep() -> None:
+        with env.session() as s:
+            enqueue(s, "disposition_purge", {})
+        swept.extend(result for kind, result in run_jobs(env, ("disposition_purge",)))
+
+    with at("2023-03-20"), run_at("disposition.purge.before_delete", sweep):
+        results = dict(run_jobs(env))
+    assert {b["blob_id"]: b["bytes"] for b in swept[0]["blobs"]} == {
+        blobs["original"]: "deleted", blobs["copy"]: "deleted"}
+    assert [b["bytes"] for b in results["disposition_execute"]["blobs"]] == ["deleted"] * 2
+    assert env.store.versions(keys["original"]) == []
+    assert len(_delete_events(env)) == 2
+    cert = json.loads(env.client(tokens["aud1"]).get(
+        f"/api/v1/retention/lists/{list_id}/certificate").content)
+    assert cert["items"][0]["object"]["bytes"] == "deleted"
+    assert [v["answer"] for v in cert["items"][0]["object"]["versions"]] == ["deleted"]
+
+
+def _shas(env: Env, blobs: dict[str, int]) -> list[str]:
+    with env.session() as s:
+        return [s.get(Blob, b).sha256 for b in blobs.values()]
