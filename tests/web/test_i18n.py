@@ -260,6 +260,15 @@ def test_pdfa_failures_of_every_rule_family_in_thai():
     assert thai["colour"].startswith("มีการใช้ระบบสี DeviceCMYK สำหรับการระบายสีพื้น")
     assert thai["embedded"] == "ไฟล์แนบต้องเป็น PDF/A-1 หรือ PDF/A-2 แต่ไฟล์แนบไม่ใช่ไฟล์ PDF"
     assert thai["metadata"] == "pdfaid:conformance เป็น 'B' แต่สำหรับ PDF/A-2a ต้องเป็น A"
+    not_embedded = next(r["message"] for r in rows if r["label"] == "6.2.11.4.1-1")
+    assert not_embedded.startswith("ไม่ได้ฝังแบบอักษร Helvetica (Type1) ไว้ในไฟล์")
+    # a report stored when this message took the font as plain text still reads in Thai
+    old = {"part": 2, "clause": "6.2.11.4.1", "test": 1, "page": 1, "message": "The program "
+           "of font X (Type1) is not embedded; embed the font (text that is drawn must use "
+           "embedded fonts).", "msg": {"code": "pdfa.font_not_embedded",
+                                       "params": {"font": "font X (Type1)"}}}
+    shown = present.pdfa_failures({"flavour": "2b", "failures": [old]}, "th")[0]
+    assert shown["message"].startswith("ไม่ได้ฝังfont X (Type1) ไว้ในไฟล์") and not shown["detail"]
     english = {f["clause"]: f["message"] for f in report["failures"]}
     assert english["6.8"] == "An embedded file must be PDF/A-1, PDF/A-2, but it is not a " \
         "PDF file."

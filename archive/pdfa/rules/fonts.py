@@ -319,7 +319,14 @@ def font_embedded(ctx: DocContext) -> Issues:
         if f.file is None:
             yield issue(message("pdfa.font_not_embedded", "The program of {font} is not "
                                 "embedded; embed the font (text that is drawn must use "
-                                "embedded fonts).", font=f.label), **_where(f, f.program_font))
+                                "embedded fonts).", font=_font_label(f)),
+                        **_where(f, f.program_font))
+
+
+def _font_label(f: PdfFont) -> Message:
+    """``font NAME (KIND)`` as a message, for a template that takes the font as one value
+    (its Thai says แบบอักษร, not the English word)."""
+    return message("pdfa.font_label", "font {font} ({kind})", font=f.base_font, kind=f.kind)
 
 
 def _program_error(f: PdfFont) -> Issue:
