@@ -26,13 +26,13 @@ def header(ctx: DocContext) -> Issues:
         return
     if ctx.part == 1:
         ok = _HEADER_1.match(line) is not None
-        want = "%PDF-n.m"
+        want = message("pdfa.file_header_want_1", "%PDF-n.m")
     elif ctx.part == 4:
         ok = _HEADER_4.match(line) is not None
-        want = "%PDF-2.n on a line of its own"
+        want = message("pdfa.file_header_want_4", "%PDF-2.n on a line of its own")
     else:
         ok = _HEADER_2.match(line) is not None
-        want = "%PDF-1.n (n = 0..7) on a line of its own"
+        want = message("pdfa.file_header_want_2", "%PDF-1.n (n = 0..7) on a line of its own")
     if not ok:
         shown = line[:20].decode("latin-1", "replace")
         yield issue(message("pdfa.file_header_version",

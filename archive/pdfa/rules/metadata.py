@@ -120,7 +120,11 @@ def identification_conformance(ctx: DocContext) -> Issues:
     if ctx.part == 4:
         want = {"": None, "e": "E", "f": "F"}[ctx.level]
         if value != want:
-            if want:
+            if want and value is None:
+                yield issue(message("pdfa.xmp_conformance_4_missing", "pdfaid:conformance is "
+                                    "None; a PDF/A-{flavour} file must declare {want!r}.",
+                                    flavour=ctx.flavour, want=want))
+            elif want:
                 yield issue(message("pdfa.xmp_conformance_4", "pdfaid:conformance is "
                                     "{value!r}; a PDF/A-{flavour} file must declare {want!r}.",
                                     value=value, flavour=ctx.flavour, want=want))
@@ -131,7 +135,12 @@ def identification_conformance(ctx: DocContext) -> Issues:
         return
     allowed = {"a": {"A"}, "b": {"A", "B", "U"} if ctx.part >= 2 else {"A", "B"},
                "u": {"A", "U"}}[ctx.level]
-    if value not in allowed:
+    if value is None:
+        yield issue(message("pdfa.xmp_conformance_missing",
+                            "pdfaid:conformance is None; for PDF/A-{flavour} it must be "
+                            "{allowed: or }.", flavour=ctx.flavour,
+                            allowed=Items(sorted(allowed))))
+    elif value not in allowed:
         yield issue(message("pdfa.xmp_identification_conformance",
                             "pdfaid:conformance is {value!r}; for PDF/A-{flavour} it must be "
                             "{allowed: or }.", value=value, flavour=ctx.flavour,
@@ -163,7 +172,11 @@ def identification_rev(ctx: DocContext) -> Issues:
         return
     p = _pdfaid(ctx.xmp, "rev")
     value = p.node.text.strip() if p is not None and p.node.kind == "simple" else None
-    if value is None or re.fullmatch(r"\d{4}", value) is None:
+    if value is None:
+        yield issue(message("pdfa.xmp_rev_missing",
+                            "pdfaid:rev is None; PDF/A-4 requires the four-digit year of "
+                            "the standard's revision (e.g. 2020)."))
+    elif re.fullmatch(r"\d{4}", value) is None:
         yield issue(message("pdfa.xmp_identification_rev",
                             "pdfaid:rev is {value!r}; PDF/A-4 requires the four-digit year of "
                             "the standard's revision (e.g. 2020).", value=value))
@@ -311,6 +324,12 @@ def _info_rule(key: str, label: str, getter: Any) -> Any:
             return
         xmp_value = getter(_xmp_for_info(ctx)) if ctx.xmp.ok else None
         if xmp_value != value:
+            if xmp_value is None:
+                yield issue(message("pdfa.xmp_info_missing", "The Info dictionary /{key} "
+                                    "({value!r}) does not match the XMP {property} (None); "
+                                    "make them equal.", key=key[1:], value=value[:60],
+                                    property=label), obj=_info(ctx))
+                return
             yield issue(message("pdfa.xmp_info_mismatch", "The Info dictionary /{key} "
                                 "({value!r}) does not match the XMP {property} ({xmp_value!r}); "
                                 "make them equal.", key=key[1:], value=value[:60],
