@@ -60,7 +60,9 @@ def _jsonable(value: Any) -> Any:
         return value.as_dict()
     if isinstance(value, Items):
         return [_jsonable(v) for v in value]
-    return value
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return str(value)      # e.g. a PDF name object: its text, as the English shows it
 
 
 def _revive(value: Any) -> Any:

@@ -232,6 +232,7 @@ LABELS: dict[str, dict[str, str]] = {
     "pdfa_family": {
         "actions": "actions and links",
         "annotations": "annotations and forms",
+        "colour": "colour spaces and ICC profiles",
         "document": "document",
         "embedded": "embedded files",
         "file_structure": "file structure",

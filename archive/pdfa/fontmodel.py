@@ -116,7 +116,12 @@ class PdfFont:
 
     @property
     def label(self) -> str:
-        return f"font {self.base_font} ({(self.subtype or '?')[1:]})"
+        return f"font {self.base_font} ({self.kind})"
+
+    @property
+    def kind(self) -> str:
+        """The font's /Subtype without the slash (``?`` when it has none)."""
+        return (self.subtype or "?")[1:]
 
     @property
     def program_font(self) -> Any:

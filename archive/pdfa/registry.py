@@ -17,8 +17,16 @@ How to add a rule
        @rule("1:6.1.3-2", "2,3:6.1.3-2", "4:6.1.3-2")
        def no_encryption(ctx: DocContext) -> Issues:
            if "/Encrypt" in ctx.trailer:
-               yield issue("The file is encrypted; PDF/A forbids encryption. "
-                           "Save an unencrypted copy.", obj=ctx.trailer.get("/Encrypt"))
+               yield issue(message("pdfa.file_no_encryption", "The file is encrypted "
+                                   "(/Encrypt in the trailer); PDF/A forbids encryption. "
+                                   "Save an unencrypted copy."),
+                           obj=ctx.trailer.get("/Encrypt"))
+
+   The text is a :func:`archive.messages.message`: a code (``pdfa.<family>_<what>``), the
+   English template and its parameters by name (lists as ``Items``, PDF names and numbers
+   as parameters, never pieces of the template; one message per variant of a sentence).
+   Add its Thai to ``archive/locale/th/LC_MESSAGES/archive.po`` (``tests/web/test_i18n.py``
+   fails until every message has it); the record page shows it in Thai.
 
    Each id is ``<flavours>:<clause>-<test>`` exactly as in the veraPDF profile, where
    ``<flavours>`` is a comma-separated list of parts (``2`` = 2a, 2b and 2u) and/or single

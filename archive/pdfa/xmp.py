@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 
+from archive.messages import message
 from archive.pdfa import pdfobj as po
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -224,15 +225,17 @@ def parse_packet(data: bytes) -> Xmp:
     try:
         root = etree.fromstring(data, _parser())
     except (etree.XMLSyntaxError, ValueError) as exc:
-        x.error = f"the XMP metadata is not well-formed XML ({exc})"
+        x.error = message("pdfa.xmp_error_not_xml", "the XMP metadata is not well-formed XML "
+                          "({error})", error=str(exc))
         return x
     rdf = root if root.tag == _R + "RDF" else root.find(".//" + _R + "RDF")
     if rdf is None:
-        x.error = "the XMP metadata has no rdf:RDF element"
+        x.error = message("pdfa.xmp_error_no_rdf", "the XMP metadata has no rdf:RDF element")
         return x
     for desc in _children(rdf):
         if desc.tag != _R + "Description":
-            x.error = f"unexpected element {desc.tag} directly under rdf:RDF"
+            x.error = message("pdfa.xmp_error_unexpected", "unexpected element {element} "
+                              "directly under rdf:RDF", element=str(desc.tag))
             continue
         x.props.extend(_attr_props(desc))
         for child in _children(desc):
@@ -246,7 +249,7 @@ def parse_metadata_stream(stream: Any) -> Xmp:
     data = po.read_stream(stream)
     if data is None:
         x = Xmp(stream=stream)
-        x.error = "the metadata stream cannot be decoded"
+        x.error = message("pdfa.xmp_error_undecodable", "the metadata stream cannot be decoded")
         return x
     x = parse_packet(data)
     x.stream = stream

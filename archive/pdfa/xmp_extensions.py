@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from archive.messages import Message, message
 from archive.pdfa.xmp import (
     PDFA_EXTENSION,
     PDFA_FIELD,
@@ -46,12 +47,15 @@ def _fields(node: Node) -> dict[str, Prop]:
 def _check_simple(ext: Extensions, f: Prop | None, test: int, what: str, prefix: str,
                   uri: bool = False) -> str | None:
     if f is None or f.node.kind != "simple" or not f.node.text.strip():
-        ext.add(test, f"{what} is missing or not a text value")
+        ext.add(test, message("pdfa.xmp_ext_missing", "{field} is missing or not a text value",
+                              field=what))
         return None
     if f.prefix != prefix:
-        ext.add(test, f"{what} uses the prefix {f.prefix!r} instead of {prefix!r}")
+        ext.add(test, message("pdfa.xmp_ext_prefix", "{field} uses the prefix {prefix!r} "
+                              "instead of {want!r}", field=what, prefix=f.prefix, want=prefix))
     if uri and _URI.match(f.node.text.strip()) is None:
-        ext.add(test, f"{what} {f.node.text.strip()!r} is not a URI")
+        ext.add(test, message("pdfa.xmp_ext_not_uri", "{field} {value!r} is not a URI",
+                              field=what, value=f.node.text.strip()))
     return f.node.text.strip()
 
 
@@ -61,17 +65,21 @@ def _check_seq(ext: Extensions, f: Prop | None, test: int, what: str, prefix: st
         return []
     if f.node.kind != "array" or f.node.array != "Seq" or any(
             i.kind != "struct" for i in f.node.items):
-        ext.add(test, f"{what} must be an rdf:Seq of descriptions")
+        ext.add(test, message("pdfa.xmp_ext_not_seq", "{field} must be an rdf:Seq of "
+                              "descriptions", field=what))
         return [i for i in f.node.items if i.kind == "struct"]
     if f.prefix != prefix:
-        ext.add(test, f"{what} uses the prefix {f.prefix!r} instead of {prefix!r}")
+        ext.add(test, message("pdfa.xmp_ext_prefix", "{field} uses the prefix {prefix!r} "
+                              "instead of {want!r}", field=what, prefix=f.prefix, want=prefix))
     return f.node.items
 
 
-def _undefined(ext: Extensions, node: Node, ns: str, allowed: set[str], what: str) -> None:
+def _undefined(ext: Extensions, node: Node, ns: str, allowed: set[str], what: Message
+               ) -> None:
     for f in node.fields:
         if f.ns != ns or f.name not in allowed:
-            ext.add(1, f"{what} has an undefined field {f.qname}")
+            ext.add(1, message("pdfa.xmp_ext_undefined_field", "{what} has an undefined field "
+                               "{field}", what=what, field=f.qname))
 
 
 def read_extensions(x: Xmp, inherited: Extensions | None = None) -> Extensions:
@@ -82,13 +90,15 @@ def read_extensions(x: Xmp, inherited: Extensions | None = None) -> Extensions:
     for cont in containers:
         node = cont.node
         if node.kind != "array" or node.array != "Bag" or cont.prefix != "pdfaExtension":
-            ext.add(2, "pdfaExtension:schemas must be an rdf:Bag with the prefix "
-                       "'pdfaExtension'")
+            ext.add(2, message("pdfa.xmp_ext_schemas_bag", "pdfaExtension:schemas must be an "
+                               "rdf:Bag with the prefix 'pdfaExtension'"))
         for schema in node.items if node.kind == "array" else []:
             if schema.kind != "struct":
-                ext.add(1, "an extension schema entry is not a description")
+                ext.add(1, message("pdfa.xmp_ext_schema_entry", "an extension schema entry is "
+                                   "not a description"))
                 continue
-            _undefined(ext, schema, PDFA_SCHEMA, _SCHEMA_FIELDS, "an extension schema")
+            _undefined(ext, schema, PDFA_SCHEMA, _SCHEMA_FIELDS, message("pdfa.xmp_ext_what_schema",
+                                                                    "an extension schema"))
             fs = _fields(schema)
             _check_simple(ext, fs.get("schema"), 3, "pdfaSchema:schema", "pdfaSchema")
             ns = _check_simple(ext, fs.get("namespaceURI"), 4, "pdfaSchema:namespaceURI",
@@ -99,7 +109,8 @@ def read_extensions(x: Xmp, inherited: Extensions | None = None) -> Extensions:
             vtypes = _check_seq(ext, fs.get("valueType"), 7, "pdfaSchema:valueType",
                                 "pdfaSchema")
             for vt in vtypes:
-                _undefined(ext, vt, PDFA_TYPE, _TYPE_FIELDS, "an extension value type")
+                _undefined(ext, vt, PDFA_TYPE, _TYPE_FIELDS, message(
+                    "pdfa.xmp_ext_what_value_type", "an extension value type"))
                 vf = _fields(vt)
                 tname = _check_simple(ext, vf.get("type"), 12, "pdfaType:type", "pdfaType")
                 tns = _check_simple(ext, vf.get("namespaceURI"), 13, "pdfaType:namespaceURI",
@@ -109,7 +120,8 @@ def read_extensions(x: Xmp, inherited: Extensions | None = None) -> Extensions:
                               "pdfaType")
                 fields: dict[str, str] = {}
                 for fl in _check_seq(ext, vf.get("field"), 16, "pdfaType:field", "pdfaType"):
-                    _undefined(ext, fl, PDFA_FIELD, _FIELD_FIELDS, "an extension field")
+                    _undefined(ext, fl, PDFA_FIELD, _FIELD_FIELDS, message(
+                        "pdfa.xmp_ext_what_field", "an extension field"))
                     ff = _fields(fl)
                     fname = _check_simple(ext, ff.get("name"), 17, "pdfaField:name",
                                           "pdfaField")
@@ -122,7 +134,8 @@ def read_extensions(x: Xmp, inherited: Extensions | None = None) -> Extensions:
                 if tname:
                     ext.types[tname] = (tns, fields)
             for p in props:
-                _undefined(ext, p, PDFA_PROPERTY, _PROPERTY_FIELDS, "an extension property")
+                _undefined(ext, p, PDFA_PROPERTY, _PROPERTY_FIELDS, message(
+                    "pdfa.xmp_ext_what_property", "an extension property"))
                 pf = _fields(p)
                 pname = _check_simple(ext, pf.get("name"), 8, "pdfaProperty:name",
                                       "pdfaProperty")
@@ -131,7 +144,8 @@ def read_extensions(x: Xmp, inherited: Extensions | None = None) -> Extensions:
                 cat = _check_simple(ext, pf.get("category"), 10, "pdfaProperty:category",
                                     "pdfaProperty")
                 if cat is not None and cat not in ("external", "internal"):
-                    ext.add(10, f"pdfaProperty:category is {cat!r}, not internal or external")
+                    ext.add(10, message("pdfa.xmp_ext_category", "pdfaProperty:category is "
+                                        "{value!r}, not internal or external", value=cat))
                 _check_simple(ext, pf.get("description"), 11, "pdfaProperty:description",
                               "pdfaProperty")
                 # As veraPDF registers it: a property is declared once its schema has a
@@ -143,11 +157,13 @@ def read_extensions(x: Xmp, inherited: Extensions | None = None) -> Extensions:
     for ns_props in ext.properties.values():
         for t in ns_props.values():
             if not is_known_type(t, known):
-                ext.add(9, f"the value type {t!r} is neither an XMP type nor defined by an "
-                           "extension schema")
+                ext.add(9, message("pdfa.xmp_ext_unknown_type", "the value type {type!r} is "
+                                   "neither an XMP type nor defined by an extension schema",
+                                   type=t))
     for _, fields in ext.types.values():
         for t in fields.values():
             if not is_known_type(t, known):
-                ext.add(18, f"the value type {t!r} is neither an XMP type nor defined by an "
-                            "extension schema")
+                ext.add(18, message("pdfa.xmp_ext_unknown_type", "the value type {type!r} is "
+                                    "neither an XMP type nor defined by an extension schema",
+                                    type=t))
     return ext

@@ -5,6 +5,7 @@ English); dates in the Buddhist Era; amounts with separators."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import string
 from decimal import Decimal
@@ -217,6 +218,63 @@ def test_pdfa_failures_in_plain_words():
         str(NO_CLAIM.message)
     assert present.pdfa_verdict(pdfa) == "not_compliant"
     assert present.pdfa_verdict(None) == "not_checked"
+
+
+def test_pdfa_failures_of_every_rule_family_in_thai():
+    """A file that breaks a rule of every family, checked for real: each failure reads in
+    Thai on the record page (no English detail, no fallback), its topic too; the API keeps
+    the English word for word."""
+    import pikepdf
+
+    from archive.pdfa import check_pdfa
+    from archive.pdfa.registry import all_rules
+    from tests.archive.pdfa.fixtures import create_pdfa
+
+    name = pikepdf.Name
+
+    def breaks(pdf: pikepdf.Pdf) -> None:
+        page = pdf.pages[0].obj
+        page[name.AA] = pikepdf.Dictionary(O=pikepdf.Dictionary(S=name.Named, N=name.NextPage))
+        page.Annots = pikepdf.Array([pdf.make_indirect(pikepdf.Dictionary(   # no /F
+            Type=name.Annot, Subtype=name.Link, Rect=[0, 0, 10, 10]))])
+        page.Resources.Font = pikepdf.Dictionary(F1=pdf.make_indirect(pikepdf.Dictionary(
+            Subtype=name.Type1, BaseFont=name.Helvetica)))                    # no /Type
+        page.Resources.ExtGState = pikepdf.Dictionary(G1=pdf.make_indirect(pikepdf.Dictionary(
+            Type=name.ExtGState, TR=name.Identity)))
+        pdf.Root[name.Requirements] = pikepdf.Array([])
+        pdf.Root[name.Big] = 2 ** 40
+        pdf.attachments["note.txt"] = pikepdf.AttachedFileSpec(pdf, b"hello",
+                                                               mime_type="text/plain")
+
+    data = create_pdfa(2, mutate=breaks,
+                       content=b"/G1 gs 0 0 0 1 k 10 10 50 50 re f BT /F1 12 Tf (Hi) Tj ET")
+    report = check_pdfa(data, "2a").to_dict()             # a 2b file checked as 2a
+    families = present._families("2a")
+    rows = present.pdfa_failures(json.loads(json.dumps(report)), "th")   # as stored
+    assert {families[r["label"]] for r in rows} == {r.family for r in all_rules()}
+    for row in rows:
+        assert re.search("[\u0e00-\u0e7f]", row["message"]) and not row["detail"], row
+        assert "ISO 19005" not in row["message"], row                    # not the fallback
+        assert re.search("[\u0e00-\u0e7f]", row["topic"]), row
+    thai = {families[r["label"]]: r["message"] for r in rows}
+    assert thai["colour"].startswith("มีการใช้ระบบสี DeviceCMYK สำหรับการระบายสีพื้น")
+    assert thai["embedded"] == "ไฟล์แนบต้องเป็น PDF/A-1 หรือ PDF/A-2 แต่ไฟล์แนบไม่ใช่ไฟล์ PDF"
+    assert thai["metadata"] == "pdfaid:conformance เป็น 'B' แต่สำหรับ PDF/A-2a ต้องเป็น A"
+    not_embedded = next(r["message"] for r in rows if r["label"] == "6.2.11.4.1-1")
+    assert not_embedded.startswith("ไม่ได้ฝังแบบอักษร Helvetica (Type1) ไว้ในไฟล์")
+    # a report stored when this message took the font as plain text still reads in Thai
+    old = {"part": 2, "clause": "6.2.11.4.1", "test": 1, "page": 1, "message": "The program "
+           "of font X (Type1) is not embedded; embed the font (text that is drawn must use "
+           "embedded fonts).", "msg": {"code": "pdfa.font_not_embedded",
+                                       "params": {"font": "font X (Type1)"}}}
+    shown = present.pdfa_failures({"flavour": "2b", "failures": [old]}, "th")[0]
+    assert shown["message"].startswith("ไม่ได้ฝังfont X (Type1) ไว้ในไฟล์") and not shown["detail"]
+    english = {f["clause"]: f["message"] for f in report["failures"]}
+    assert english["6.8"] == "An embedded file must be PDF/A-1, PDF/A-2, but it is not a " \
+        "PDF file."
+    assert english["6.2.4.3"] == "DeviceCMYK is used for fill but the file has no CMYK PDF/A " \
+        "output intent or Default colour space; add an output intent or use a calibrated " \
+        "(ICCBased) colour space."
 
 
 def test_cross_check_warnings_in_thai():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from archive.messages import Items, Message, message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -86,8 +87,9 @@ def permitted_actions(ctx: DocContext) -> Issues:
     for act, page in all_actions(ctx):
         s = (po.get_name(act, "/S") or "/?")[1:]
         if s not in allowed:
-            yield issue(f"The file uses a {s} action, which PDF/A-{ctx.flavour} forbids; "
-                        "remove it.", obj=act, page=page)
+            yield issue(message("pdfa.action_forbidden",
+                                "The file uses a {action} action, which PDF/A-{flavour} forbids; "
+                                "remove it.", action=s, flavour=ctx.flavour), obj=act, page=page)
 
 
 @rule("1:6.6.1-2", "2,3:6.5.1-2", "4:6.6.1-2")
@@ -97,14 +99,17 @@ def named_actions(ctx: DocContext) -> Issues:
             continue
         n = po.get_name(act, "/N")
         if n not in _NAMED:
-            yield issue(f"The named action {n} is not allowed; only NextPage, PrevPage, "
-                        "FirstPage and LastPage are.", obj=act, page=page)
+            yield issue(message("pdfa.action_named",
+                                "The named action {action} is not allowed; only NextPage, "
+                                "PrevPage, FirstPage and LastPage are.", action=n),
+                        obj=act, page=page)
 
 
 @rule("1:6.6.2-3", "2,3:6.5.2-1")
 def catalog_no_additional_actions(ctx: DocContext) -> Issues:
     if po.has(ctx.catalog, "/AA"):
-        yield issue("The document catalog has additional actions (/AA); remove them.",
+        yield issue(message("pdfa.action_catalog_aa",
+                            "The document catalog has additional actions (/AA); remove them."),
                     obj=po.get(ctx.catalog, "/AA"))
 
 
@@ -112,7 +117,9 @@ def catalog_no_additional_actions(ctx: DocContext) -> Issues:
 def page_no_additional_actions(ctx: DocContext) -> Issues:
     for i, page in enumerate(ctx.pages):
         if po.has(page, "/AA"):
-            yield issue("The page has additional actions (/AA); remove them.", obj=page, page=i)
+            yield issue(message("pdfa.action_page_aa",
+                                "The page has additional actions (/AA); remove them."),
+                        obj=page, page=i)
 
 
 _AA_KEYS_4 = {"/E", "/X", "/D", "/U", "/Fo", "/Bl"}
@@ -127,6 +134,18 @@ def additional_action_keys(ctx: DocContext) -> Issues:
     for holder, page, what in holders:
         extra = [k for k in po.keys(po.get(holder, "/AA")) if k not in _AA_KEYS_4]
         if extra:
-            yield issue(f"The {what}'s additional actions use the trigger(s) "
-                        f"{', '.join(extra)}; PDF/A-4 allows only E, X, D, U, Fo and Bl.",
-                        obj=holder, page=page)
+            yield issue(_aa_triggers(what, Items(extra)), obj=holder, page=page)
+
+
+def _aa_triggers(what: str, triggers: Items) -> Message:
+    if what == "catalog":
+        return message("pdfa.action_catalog_aa_triggers",
+                       "The catalog's additional actions use the trigger(s) {triggers}; "
+                       "PDF/A-4 allows only E, X, D, U, Fo and Bl.", triggers=triggers)
+    if what == "page":
+        return message("pdfa.action_page_aa_triggers",
+                       "The page's additional actions use the trigger(s) {triggers}; "
+                       "PDF/A-4 allows only E, X, D, U, Fo and Bl.", triggers=triggers)
+    return message("pdfa.action_annot_aa_triggers",
+                   "The annotation's additional actions use the trigger(s) {triggers}; "
+                   "PDF/A-4 allows only E, X, D, U, Fo and Bl.", triggers=triggers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archive.messages import message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -31,8 +32,10 @@ def annotation_types(ctx: DocContext) -> Issues:
     for a, page in ctx.annotations:
         st = _subtype(a)
         if st not in allowed:
-            yield issue(f"The page has a {st} annotation, which PDF/A-{ctx.flavour} does not "
-                        "permit; remove it.", obj=a, page=page)
+            yield issue(message("pdfa.annot_types",
+                                "The page has a {subtype} annotation, which PDF/A-{flavour} does "
+                                "not permit; remove it.", subtype=st, flavour=ctx.flavour),
+                        obj=a, page=page)
 
 
 @rule("1:6.5.3-1")
@@ -40,7 +43,9 @@ def annotation_opaque(ctx: DocContext) -> Issues:
     for a, page in ctx.annotations:
         ca = po.get_number(a, "/CA")
         if ca is not None and ca != 1.0:
-            yield issue(f"An annotation has opacity CA {ca:g}; PDF/A-1 requires 1.0.",
+            yield issue(message("pdfa.annot_opaque",
+                                "An annotation has opacity CA {ca:g}; PDF/A-1 requires 1.0.",
+                                ca=ca),
                         obj=a, page=page)
 
 
@@ -54,16 +59,18 @@ def annotation_flags_1(ctx: DocContext) -> Issues:
     for a, page in ctx.annotations:
         f = po.get_int(a, "/F")
         if f is None or not _flags_ok(f, 1):
-            yield issue("An annotation must have flags (/F) with Print set and Hidden, "
-                        "Invisible and NoView clear.", obj=a, page=page)
+            yield issue(message("pdfa.annot_flags_1",
+                                "An annotation must have flags (/F) with Print set and Hidden, "
+                                "Invisible and NoView clear."), obj=a, page=page)
 
 
 @rule("2,3:6.3.2-1", "4:6.3.2-1")
 def annotation_has_flags(ctx: DocContext) -> Issues:
     for a, page in ctx.annotations:
         if _subtype(a) != "Popup" and po.get(a, "/F") is None:
-            yield issue(f"A {_subtype(a)} annotation has no flags (/F); set at least the "
-                        "Print flag.", obj=a, page=page)
+            yield issue(message("pdfa.annot_has_flags",
+                                "A {subtype} annotation has no flags (/F); set at least the "
+                                "Print flag.", subtype=_subtype(a)), obj=a, page=page)
 
 
 @rule("2,3:6.3.2-2", "4:6.3.2-2")
@@ -71,8 +78,9 @@ def annotation_flags(ctx: DocContext) -> Issues:
     for a, page in ctx.annotations:
         f = po.get_int(a, "/F")
         if f is not None and not _flags_ok(f, ctx.part):
-            yield issue("An annotation's flags must have Print set and Hidden, Invisible, "
-                        "ToggleNoView and NoView clear.", obj=a, page=page)
+            yield issue(message("pdfa.annot_flags",
+                                "An annotation's flags must have Print set and Hidden, "
+                                "Invisible, ToggleNoView and NoView clear."), obj=a, page=page)
 
 
 @rule("1:6.5.3-3")
@@ -81,8 +89,9 @@ def annotation_colours(ctx: DocContext) -> Issues:
         return
     for a, page in ctx.annotations:
         if po.has(a, "/C") or po.has(a, "/IC"):
-            yield issue("An annotation sets colours (/C or /IC), which PDF/A-1 allows only "
-                        "with an RGB output intent.", obj=a, page=page)
+            yield issue(message("pdfa.annot_colours",
+                                "An annotation sets colours (/C or /IC), which PDF/A-1 allows "
+                                "only with an RGB output intent."), obj=a, page=page)
 
 
 def _rect_empty(a: Any) -> bool:
@@ -98,8 +107,9 @@ def annotation_has_appearance(ctx: DocContext) -> Issues:
     for a, page in ctx.annotations:
         if _subtype(a) in exempt or _rect_empty(a) or po.get(a, "/AP") is not None:
             continue
-        yield issue(f"A {_subtype(a)} annotation has no appearance stream (/AP); generate "
-                    "appearances.", obj=a, page=page)
+        yield issue(message("pdfa.annot_has_appearance",
+                            "A {subtype} annotation has no appearance stream (/AP); generate "
+                            "appearances.", subtype=_subtype(a)), obj=a, page=page)
 
 
 @rule("1:6.5.3-4", "2,3:6.3.3-2", "4:6.3.3-2")
@@ -107,8 +117,9 @@ def appearance_only_normal(ctx: DocContext) -> Issues:
     for a, page in ctx.annotations:
         ap = po.get(a, "/AP")
         if ap is not None and po.keys(ap) != ["/N"]:
-            yield issue("An annotation's appearance dictionary must hold only the normal "
-                        "appearance (/N); remove /R and /D.", obj=a, page=page)
+            yield issue(message("pdfa.annot_appearance_only_normal",
+                                "An annotation's appearance dictionary must hold only the normal "
+                                "appearance (/N); remove /R and /D."), obj=a, page=page)
 
 
 def _is_button_widget(ctx: DocContext, a: Any) -> bool:
@@ -132,8 +143,9 @@ def button_appearance_states(ctx: DocContext) -> Issues:
         # An appearance subdictionary: a dictionary (not a stream) whose states map to
         # appearance streams; at least one state must be an appearance stream.
         if not po.is_plain_dict(n) or not any(po.is_stream(v) for _, v in po.items(n)):
-            yield issue("A button widget's normal appearance (/N) must be a dictionary of "
-                        "appearance states.", obj=a, page=page)
+            yield issue(message("pdfa.annot_button_appearance_states",
+                                "A button widget's normal appearance (/N) must be a dictionary "
+                                "of appearance states."), obj=a, page=page)
 
 
 @rule("1:6.5.3-6", "2,3:6.3.3-4", "4:6.3.3-4")
@@ -143,7 +155,9 @@ def appearance_is_stream(ctx: DocContext) -> Issues:
         if n is None or _is_button_widget(ctx, a):
             continue
         if not po.is_stream(n):
-            yield issue("The annotation's normal appearance (/N) must be an appearance stream.",
+            yield issue(message("pdfa.annot_appearance_is_stream",
+                                "The annotation's normal appearance (/N) must be an appearance "
+                                "stream."),
                         obj=a, page=page)
 
 
@@ -158,15 +172,17 @@ def _widgets(ctx: DocContext) -> list[tuple[Any, int]]:
 def widget_no_action_1(ctx: DocContext) -> Issues:
     for a, page in _widgets(ctx):
         if po.has(a, "/A"):
-            yield issue("A form field widget performs an action (/A); PDF/A-1 forbids "
-                        "actions on form fields.", obj=a, page=page)
+            yield issue(message("pdfa.annot_widget_no_action_1",
+                                "A form field widget performs an action (/A); PDF/A-1 forbids "
+                                "actions on form fields."), obj=a, page=page)
 
 
 @rule("1:6.6.2-1")
 def widget_no_additional_actions(ctx: DocContext) -> Issues:
     for a, page in _widgets(ctx):
         if po.has(a, "/AA"):
-            yield issue("A widget annotation has additional actions (/AA); remove them.",
+            yield issue(message("pdfa.annot_widget_no_additional_actions",
+                                "A widget annotation has additional actions (/AA); remove them."),
                         obj=a, page=page)
 
 
@@ -174,7 +190,8 @@ def widget_no_additional_actions(ctx: DocContext) -> Issues:
 def widget_no_actions(ctx: DocContext) -> Issues:
     for a, page in _widgets(ctx):
         if po.has(a, "/A") or po.has(a, "/AA"):
-            yield issue("A widget annotation has an action (/A or /AA); remove it.",
+            yield issue(message("pdfa.annot_widget_no_actions",
+                                "A widget annotation has an action (/A or /AA); remove it."),
                         obj=a, page=page)
 
 
@@ -182,29 +199,34 @@ def widget_no_actions(ctx: DocContext) -> Issues:
 def widget_no_action_4(ctx: DocContext) -> Issues:
     for a, page in _widgets(ctx):
         if po.has(a, "/A"):
-            yield issue("A widget annotation has an action (/A); remove it.", obj=a, page=page)
+            yield issue(message("pdfa.annot_widget_no_action_4",
+                                "A widget annotation has an action (/A); remove it."),
+                        obj=a, page=page)
 
 
 @rule("1:6.6.2-2", "2,3:6.4.1-2")
 def field_no_additional_actions(ctx: DocContext) -> Issues:
     for f in ctx.form_fields:
         if po.has(f, "/AA"):
-            yield issue("A form field has additional actions (/AA); remove them.", obj=f)
+            yield issue(message("pdfa.annot_field_no_additional_actions",
+                                "A form field has additional actions (/AA); remove them."), obj=f)
 
 
 @rule("1:6.9-1", "2,3:6.4.1-3", "4:6.4.1-2")
 def no_need_appearances(ctx: DocContext) -> Issues:
     form = po.get(ctx.catalog, "/AcroForm")
     if po.get(form, "/NeedAppearances") is True:
-        yield issue("The form sets NeedAppearances true; generate the field appearances and "
-                    "remove the flag.", obj=form)
+        yield issue(message("pdfa.annot_no_need_appearances",
+                            "The form sets NeedAppearances true; generate the field appearances "
+                            "and remove the flag."), obj=form)
 
 
 @rule("1:6.9-2")
 def widget_has_appearance(ctx: DocContext) -> Issues:
     for a, page in _widgets(ctx):
         if po.get(a, "/AP") is None:
-            yield issue("A form field widget has no appearance dictionary (/AP).", obj=a,
+            yield issue(message("pdfa.annot_widget_has_appearance",
+                                "A form field widget has no appearance dictionary (/AP)."), obj=a,
                         page=page)
 
 
@@ -212,11 +234,13 @@ def widget_has_appearance(ctx: DocContext) -> Issues:
 def no_xfa(ctx: DocContext) -> Issues:
     form = po.get(ctx.catalog, "/AcroForm")
     if po.has(form, "/XFA"):
-        yield issue("The form contains XFA (/XFA); PDF/A allows only AcroForm fields.",
+        yield issue(message("pdfa.annot_no_xfa",
+                            "The form contains XFA (/XFA); PDF/A allows only AcroForm fields."),
                     obj=form)
 
 
 @rule("2,3:6.4.2-2", "4:6.4.2-2")
 def no_needs_rendering(ctx: DocContext) -> Issues:
     if po.get(ctx.catalog, "/NeedsRendering") is True:
-        yield issue("The catalog has NeedsRendering (a dynamic XFA form); remove it.")
+        yield issue(message("pdfa.annot_no_needs_rendering",
+                            "The catalog has NeedsRendering (a dynamic XFA form); remove it."))

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from archive.messages import Message, message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -45,20 +46,25 @@ def output_profile(ctx: DocContext) -> Issues:
         prof = po.get(oi, "/DestOutputProfile")
         if prof is None:
             if ctx.part == 1:
-                yield issue("The PDF/A output intent has no DestOutputProfile; embed the ICC "
-                            "profile of the intended output device.", obj=oi)
+                yield issue(message("pdfa.colour_output_profile_missing",
+                                    "The PDF/A output intent has no DestOutputProfile; embed the "
+                                    "ICC profile of the intended output device."), obj=oi)
             continue
         h = IccHeader.read(prof)
         if h is None:
-            yield issue("The output intent's ICC profile cannot be read.", obj=prof)
+            yield issue(message("pdfa.colour_output_profile_unreadable",
+                                "The output intent's ICC profile cannot be read."), obj=prof)
             continue
         ok = (h.device_class in ("prtr", "mntr") and h.colour_space in ("RGB ", "CMYK", "GRAY")
               and h.version < _max_icc_version(ctx))
         if not ok:
-            yield issue(f"The output intent's ICC profile (class {h.device_class!r}, colour "
-                        f"space {h.colour_space!r}, version {h.version}) must be an output or "
-                        f"monitor profile in Gray, RGB or CMYK, version below "
-                        f"{_max_icc_version(ctx):g}.", obj=prof)
+            yield issue(message("pdfa.colour_output_profile_kind",
+                                "The output intent's ICC profile (class {profile_class!r}, "
+                                "colour space {colour_space!r}, version {version}) must be an "
+                                "output or monitor profile in Gray, RGB or CMYK, version below "
+                                "{max_version:g}.", profile_class=h.device_class,
+                                colour_space=h.colour_space, version=h.version,
+                                max_version=_max_icc_version(ctx)), obj=prof)
 
 
 @rule("1:6.2.2-2", "2,3:6.2.3-2", "4:6.2.3-2")
@@ -67,14 +73,17 @@ def same_output_profile(ctx: DocContext) -> Issues:
     profiles = [p for p in profiles if p is not None]
     keys = {po.key_of(p) or id(p) for p in profiles}
     if len(keys) > 1:
-        yield issue("The output intents use different DestOutputProfile objects; all must "
-                    "refer to the same ICC profile object.", obj=ctx.output_intents[0])
+        yield issue(message("pdfa.colour_output_profiles_differ",
+                            "The output intents use different DestOutputProfile objects; all "
+                            "must refer to the same ICC profile object."),
+                    obj=ctx.output_intents[0])
     for i, page in enumerate(ctx.pages):
         page_profiles = [po.get(oi, "/DestOutputProfile")
                          for oi in po.elements(po.get(page, "/OutputIntents"))]
         pkeys = {po.key_of(p) or id(p) for p in page_profiles if p is not None}
         if ctx.part == 4 and len(pkeys) > 1:
-            yield issue("A page's output intents use different DestOutputProfile objects.",
+            yield issue(message("pdfa.colour_page_output_profiles_differ",
+                                "A page's output intents use different DestOutputProfile objects."),
                         obj=page, page=i)
 
 
@@ -87,8 +96,10 @@ def no_dest_output_profile_ref(ctx: DocContext) -> Issues:
         if ctx.part != 4 and po.get_name(oi, "/S") != "/GTS_PDFX":
             continue
         if po.has(oi, "/DestOutputProfileRef"):
-            yield issue("An output intent uses DestOutputProfileRef (an external profile); "
-                        "embed the profile with DestOutputProfile instead.", obj=oi)
+            yield issue(message("pdfa.colour_no_dest_output_profile_ref",
+                                "An output intent uses DestOutputProfileRef (an external "
+                                "profile); embed the profile with DestOutputProfile instead."),
+                        obj=oi)
 
 
 def _icc_of(cs: ColourSpace) -> Any:
@@ -102,15 +113,18 @@ def input_profiles(ctx: DocContext) -> Issues:
         prof = _icc_of(cs)
         h = IccHeader.read(prof)
         if h is None:
-            yield issue("An ICCBased colour space has no readable ICC profile stream.",
+            yield issue(message("pdfa.colour_input_profile_unreadable",
+                                "An ICCBased colour space has no readable ICC profile stream."),
                         obj=prof or cs.obj)
             continue
         if not (h.device_class in ("prtr", "mntr", "scnr", "spac")
                 and h.colour_space in ("RGB ", "CMYK", "GRAY", "Lab ")
                 and h.version < _max_icc_version(ctx)):
-            yield issue(f"An ICCBased colour space's profile (class {h.device_class!r}, colour "
-                        f"space {h.colour_space!r}, version {h.version}) is not one PDF/A "
-                        "allows.", obj=prof)
+            yield issue(message("pdfa.colour_input_profile_kind",
+                                "An ICCBased colour space's profile (class {profile_class!r}, "
+                                "colour space {colour_space!r}, version {version}) is not one "
+                                "PDF/A allows.", profile_class=h.device_class,
+                                colour_space=h.colour_space, version=h.version), obj=prof)
 
 
 @rule("1:6.2.3.2-2")
@@ -121,9 +135,16 @@ def icc_components(ctx: DocContext) -> Issues:
         n = po.get_int(prof, "/N")
         h = IccHeader.read(prof)
         if n is None or h is None or h.colour_space not in want.get(n, ()):
-            yield issue(f"The ICCBased colour space declares N = {n} but its profile is "
-                        f"{h.colour_space if h else 'unreadable'!r}; they must agree.",
-                        obj=prof or cs.obj)
+            if h is None:
+                yield issue(message("pdfa.colour_icc_components_unreadable",
+                                    "The ICCBased colour space declares N = {n} but its "
+                                    "profile is 'unreadable'; they must agree.", n=n),
+                            obj=prof or cs.obj)
+            else:
+                yield issue(message("pdfa.colour_icc_components",
+                                    "The ICCBased colour space declares N = {n} but its "
+                                    "profile is {colour_space!r}; they must agree.", n=n,
+                                    colour_space=h.colour_space), obj=prof or cs.obj)
 
 
 # -- device colour spaces ----------------------------------------------------------------
@@ -164,6 +185,21 @@ def _device_ok(ctx: DocContext, family: str, use: ColourUse) -> bool:
     return oi == _OI_FOR[family]
 
 
+def _how_used(use: ColourUse) -> Message:
+    """How a device colour space is used, as words for :func:`_device_rule`'s message."""
+    if use.alternate_of:
+        return message("pdfa.colour_use_alternate", "as the alternate of another colour space")
+    uses = {
+        "fill": message("pdfa.colour_use_fill", "for fill"),
+        "stroke": message("pdfa.colour_use_stroke", "for stroke"),
+        "image": message("pdfa.colour_use_image", "for image"),
+        "shading": message("pdfa.colour_use_shading", "for shading"),
+        "group": message("pdfa.colour_use_group", "for group"),
+        "3D artwork": message("pdfa.colour_use_3d", "for 3D artwork"),
+    }
+    return uses.get(use.how) or message("pdfa.colour_use_other", "for {use}", use=use.how)
+
+
 def _device_rule(family: str) -> Any:
     def check(ctx: DocContext) -> Issues:
         seen_pages: set[int | None] = set()
@@ -173,12 +209,19 @@ def _device_rule(family: str) -> Any:
             if not _device_ok(ctx, family, use):
                 seen_pages.add(use.page)
                 need = {"DeviceRGB": "RGB ", "DeviceCMYK": "CMYK ", "DeviceGray": ""}[family]
-                how = "as the alternate of another colour space" if use.alternate_of else (
-                    f"for {use.how}")
-                yield issue(f"{family} is used {how} but the file has no {need}PDF/A output "
-                            f"intent{' or Default colour space' if ctx.part >= 2 else ''}; add "
-                            "an output intent or use a calibrated (ICCBased) colour space.",
-                            page=use.page)
+                how = _how_used(use)
+                if ctx.part == 1:
+                    yield issue(message("pdfa.colour_device_no_intent_1",
+                                        "{family} is used {how} but the file has no {need}PDF/A "
+                                        "output intent; add an output intent or use a "
+                                        "calibrated (ICCBased) colour space.", family=family,
+                                        how=how, need=need), page=use.page)
+                else:
+                    yield issue(message("pdfa.colour_device_no_intent",
+                                        "{family} is used {how} but the file has no {need}PDF/A "
+                                        "output intent or Default colour space; add an output "
+                                        "intent or use a calibrated (ICCBased) colour space.",
+                                        family=family, how=how, need=need), page=use.page)
 
     check.__name__ = f"{family.lower()}_needs_output_intent"
     return check
@@ -204,8 +247,9 @@ def icc_cmyk_overprint(ctx: DocContext) -> Issues:
     for use in ctx.usage.colour_uses:
         if use.overprint and use.opm == 1 and _is_icc_cmyk(
                 ctx.usage.colour_spaces.get(use.cs_key)):
-            yield issue("An ICCBased CMYK colour space is painted with overprint on and "
-                        "overprint mode 1; set OPM to 0.", page=use.page)
+            yield issue(message("pdfa.colour_icc_cmyk_overprint",
+                                "An ICCBased CMYK colour space is painted with overprint on and "
+                                "overprint mode 1; set OPM to 0."), page=use.page)
             return
 
 
@@ -260,8 +304,10 @@ def icc_cmyk_not_output_profile(ctx: DocContext) -> Issues:
         blend = ctx.usage.colour_spaces.get(use.group_cs) if use.group_cs else None
         blend_prof = _icc_of(blend) if blend is not None else None
         if same(prof, _current_output_profile(ctx, use.page)) or same(prof, blend_prof):
-            yield issue("An ICCBased CMYK colour space uses the same profile as the output "
-                        "intent (or the blending space); use DeviceCMYK instead.", page=use.page)
+            yield issue(message("pdfa.colour_icc_cmyk_not_output_profile",
+                                "An ICCBased CMYK colour space uses the same profile as the "
+                                "output intent (or the blending space); use DeviceCMYK instead."),
+                        page=use.page)
             return
 
 
@@ -282,8 +328,10 @@ def devicen_colorants(ctx: DocContext) -> Issues:
         missing = [n for n in names if n and n not in _PROCESS and n not in process
                    and not po.has(colorants, n)]
         if missing:
-            yield issue(f"The DeviceN colour space has no Colorants entry for the spot colour "
-                        f"{missing[0][1:]}; describe every spot colour in /Colorants.",
+            yield issue(message("pdfa.colour_devicen_colorants",
+                                "The DeviceN colour space has no Colorants entry for the spot "
+                                "colour {colorant}; describe every spot colour in /Colorants.",
+                                colorant=missing[0][1:]),
                         obj=cs.obj)
 
 
@@ -310,5 +358,7 @@ def separations_consistent(ctx: DocContext) -> Issues:
             continue
         a, b = po.elements(first[nm]), po.elements(sep)
         if not (po.equivalent(a[2], b[2]) and po.equivalent(a[3], b[3])):
-            yield issue(f"Separation colour spaces named {nm[1:]} use different alternate "
-                        "spaces or tint transforms; make them identical.", obj=sep)
+            yield issue(message("pdfa.colour_separations_consistent",
+                                "Separation colour spaces named {name} use different alternate "
+                                "spaces or tint transforms; make them identical.", name=nm[1:]),
+                        obj=sep)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from archive.messages import message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -17,8 +18,9 @@ from archive.pdfa.registry import Issues, issue, rule
 @rule("1:6.1.13-1")
 def no_optional_content(ctx: DocContext) -> Issues:
     if po.has(ctx.catalog, "/OCProperties"):
-        yield issue("The catalog has optional content (/OCProperties, layers); PDF/A-1 "
-                    "forbids it. Flatten the layers.")
+        yield issue(message("pdfa.doc_no_optional_content",
+                            "The catalog has optional content (/OCProperties, layers); PDF/A-1 "
+                            "forbids it. Flatten the layers."))
 
 
 def _oc_configs(ctx: DocContext) -> list[Any]:
@@ -36,8 +38,9 @@ def oc_config_named(ctx: DocContext) -> Issues:
     for cfg in _oc_configs(ctx):
         nm = po.get(cfg, "/Name")
         if nm is None or (ctx.part != 4 and not po.text(nm)):
-            yield issue("An optional content configuration has no /Name; give each one a "
-                        "name.", obj=cfg)
+            yield issue(message("pdfa.doc_oc_config_named",
+                                "An optional content configuration has no /Name; give each one a "
+                                "name."), obj=cfg)
 
 
 @rule("2,3:6.9-2", "4:6.10-2")
@@ -48,8 +51,9 @@ def oc_config_names_unique(ctx: DocContext) -> Issues:
         if nm is None:
             continue
         if nm in seen:
-            yield issue(f"Two optional content configurations are both named {nm!r}; names "
-                        "must be unique.", obj=cfg)
+            yield issue(message("pdfa.doc_oc_config_names_unique",
+                                "Two optional content configurations are both named {name!r}; "
+                                "names must be unique.", name=nm), obj=cfg)
         seen.add(nm)
 
 
@@ -72,16 +76,18 @@ def oc_order_complete(ctx: DocContext) -> Issues:
             continue
         listed = {po.key_of(v) for v in _flatten(order)}
         if ocgs - listed:
-            yield issue("An optional content configuration's /Order does not list every "
-                        "optional content group.", obj=cfg)
+            yield issue(message("pdfa.doc_oc_order_complete",
+                                "An optional content configuration's /Order does not list every "
+                                "optional content group."), obj=cfg)
 
 
 @rule("2,3:6.9-4")
 def oc_no_auto_state(ctx: DocContext) -> Issues:
     for cfg in _oc_configs(ctx):
         if po.has(cfg, "/AS"):
-            yield issue("An optional content configuration has /AS (automatic state "
-                        "changes); remove it.", obj=cfg)
+            yield issue(message("pdfa.doc_oc_no_auto_state",
+                                "An optional content configuration has /AS (automatic state "
+                                "changes); remove it."), obj=cfg)
 
 
 # -- alternate presentations, transitions, requirements ----------------------------------------
@@ -91,7 +97,8 @@ def oc_no_auto_state(ctx: DocContext) -> Issues:
 def no_alternate_presentations(ctx: DocContext) -> Issues:
     names = po.get(ctx.catalog, "/Names")
     if po.has(names, "/AlternatePresentations"):
-        yield issue("The document has AlternatePresentations (slide shows); remove them.",
+        yield issue(message("pdfa.doc_no_alternate_presentations",
+                            "The document has AlternatePresentations (slide shows); remove them."),
                     obj=names)
 
 
@@ -99,14 +106,16 @@ def no_alternate_presentations(ctx: DocContext) -> Issues:
 def no_presentation_steps(ctx: DocContext) -> Issues:
     for i, page in enumerate(ctx.pages):
         if po.has(page, "/PresSteps"):
-            yield issue("The page has presentation steps (/PresSteps); remove them.",
+            yield issue(message("pdfa.doc_no_presentation_steps",
+                                "The page has presentation steps (/PresSteps); remove them."),
                         obj=page, page=i)
 
 
 @rule("2,3:6.11-1", "4:6.12-1")
 def no_requirements(ctx: DocContext) -> Issues:
     if po.has(ctx.catalog, "/Requirements"):
-        yield issue("The catalog has /Requirements; remove them.")
+        yield issue(message("pdfa.doc_no_requirements",
+                            "The catalog has /Requirements; remove them."))
 
 
 # -- digital signatures ----------------------------------------------------------------------
@@ -126,9 +135,10 @@ def signature_covers_file(ctx: DocContext) -> Issues:
               and 0 < br[1] < br[2] <= size
               and ctx.raw[br[1]:br[1] + 1] == b"<" and ctx.raw[br[2] - 1:br[2]] == b">")
         if not ok:
-            yield issue("The signature's /ByteRange does not cover the whole file except the "
-                        "signature value; the file was changed after signing or signed "
-                        "incorrectly.", obj=sig)
+            yield issue(message("pdfa.doc_signature_covers_file",
+                                "The signature's /ByteRange does not cover the whole file except "
+                                "the signature value; the file was changed after signing or "
+                                "signed incorrectly."), obj=sig)
 
 
 def _signer_info(sig: Any) -> tuple[int, bool] | None:
@@ -157,7 +167,8 @@ def _pkcs7(ctx: DocContext) -> Iterator[tuple[Any, tuple[int, bool] | None]]:
 def signature_has_certificate(ctx: DocContext) -> Issues:
     for sig, info in _pkcs7(ctx):
         if info is None or not info[1]:
-            yield issue("The PKCS#7 signature does not include the signer's certificate.",
+            yield issue(message("pdfa.doc_signature_has_certificate",
+                                "The PKCS#7 signature does not include the signer's certificate."),
                         obj=sig)
 
 
@@ -165,5 +176,6 @@ def signature_has_certificate(ctx: DocContext) -> Issues:
 def signature_single_signer(ctx: DocContext) -> Issues:
     for sig, info in _pkcs7(ctx):
         if info is not None and info[0] != 1:
-            yield issue(f"The PKCS#7 signature has {info[0]} signers; PDF/A requires exactly "
-                        "one.", obj=sig)
+            yield issue(message("pdfa.doc_signature_single_signer",
+                                "The PKCS#7 signature has {signers} signers; PDF/A requires "
+                                "exactly one.", signers=info[0]), obj=sig)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from archive.messages import message
+from archive.messages import Items, Message, message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.cmaps import IDENTITY, PREDEFINED, PREDEFINED_ORDERING, parse_cmap
 from archive.pdfa.context import DocContext
@@ -27,15 +27,17 @@ _VALID_SUBTYPES = ("/Type1", "/MMType1", "/TrueType", "/Type3", "/Type0") + CID_
 _SHOW_CODES = 6
 
 
-def _codes(glyphs: list[Glyph]) -> str:
-    shown = ", ".join(f"0x{g.code:0{2 * g.length}X}" if g.code >= 0 else "an invalid code"
-                      for g in glyphs[:_SHOW_CODES])
-    more = f" and {len(glyphs) - _SHOW_CODES} more" if len(glyphs) > _SHOW_CODES else ""
-    return f"code{'s' if len(glyphs) > 1 else ''} {shown}{more}"
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def _codes(glyphs: list[Glyph]) -> Message:
+    """``code 0x41`` / ``codes 0x41, 0x42`` / ``codes ... and 3 more``, as a message."""
+    shown = Items(f"0x{g.code:0{2 * g.length}X}" if g.code >= 0
+                  else message("pdfa.font_code_invalid", "an invalid code")
+                  for g in glyphs[:_SHOW_CODES])
+    if len(glyphs) > _SHOW_CODES:
+        return message("pdfa.font_codes_more", "codes {codes} and {more} more", codes=shown,
+                       more=len(glyphs) - _SHOW_CODES)
+    if len(glyphs) > 1:
+        return message("pdfa.font_codes", "codes {codes}", codes=shown)
+    return message("pdfa.font_code", "code {codes}", codes=shown)
 
 
 def _font_dicts(ctx: DocContext) -> Iterator[tuple[PdfFont, Any]]:
@@ -65,8 +67,15 @@ def font_type(ctx: DocContext) -> Issues:
     for f, d in _font_dicts(ctx):
         t = po.get_name(d, "/Type")
         if t != "/Font":
-            yield issue(f"The dictionary of {f.label} has /Type {t or 'missing'}; a font "
-                        "dictionary must have /Type /Font.", **_where(f, d))
+            if t is None:
+                yield issue(message("pdfa.font_type_missing", "The dictionary of font {font} "
+                                    "({kind}) has /Type missing; a font dictionary must have "
+                                    "/Type /Font.", font=f.base_font, kind=f.kind),
+                            **_where(f, d))
+            else:
+                yield issue(message("pdfa.font_type", "The dictionary of font {font} ({kind}) "
+                                    "has /Type {type}; a font dictionary must have /Type /Font.",
+                                    font=f.base_font, kind=f.kind, type=t), **_where(f, d))
 
 
 @rule("1:6.3.2-2", "2,3:6.2.11.2-2", "4:6.2.10.2-2")
@@ -74,9 +83,18 @@ def font_subtype(ctx: DocContext) -> Issues:
     for f, d in _font_dicts(ctx):
         st = po.get_name(d, "/Subtype")
         if st not in _VALID_SUBTYPES:
-            yield issue(f"The dictionary of {f.label} has /Subtype {st or 'missing'}; it must "
-                        "be Type1, MMType1, TrueType, Type3, Type0, CIDFontType0 or "
-                        "CIDFontType2.", **_where(f, d))
+            if st is None:
+                yield issue(message("pdfa.font_subtype_missing", "The dictionary of font "
+                                    "{font} ({kind}) has /Subtype missing; it must be Type1, "
+                                    "MMType1, TrueType, Type3, Type0, CIDFontType0 or "
+                                    "CIDFontType2.", font=f.base_font, kind=f.kind),
+                            **_where(f, d))
+            else:
+                yield issue(message("pdfa.font_subtype", "The dictionary of font {font} "
+                                    "({kind}) has /Subtype {subtype}; it must be Type1, "
+                                    "MMType1, TrueType, Type3, Type0, CIDFontType0 or "
+                                    "CIDFontType2.", font=f.base_font, kind=f.kind,
+                                    subtype=st), **_where(f, d))
 
 
 @rule("1:6.3.2-3", "2,3:6.2.11.2-3", "4:6.2.10.2-3")
@@ -85,8 +103,10 @@ def font_base_font(ctx: DocContext) -> Issues:
         if po.get_name(d, "/Subtype") == "/Type3":
             continue
         if not po.is_name(po.get(d, "/BaseFont")):
-            yield issue(f"A {(po.get_name(d, '/Subtype') or '?')[1:]} font dictionary has no "
-                        "/BaseFont name (the PostScript name of the font).", **_where(f, d))
+            yield issue(message("pdfa.font_base_font",
+                                "A {subtype} font dictionary has no /BaseFont name (the "
+                                "PostScript name of the font).",
+                                subtype=(po.get_name(d, '/Subtype') or '?')[1:]), **_where(f, d))
 
 
 def _simple_fonts(ctx: DocContext) -> Iterator[PdfFont]:
@@ -99,8 +119,10 @@ def _simple_fonts(ctx: DocContext) -> Iterator[PdfFont]:
 def font_first_char(ctx: DocContext) -> Issues:
     for f in _simple_fonts(ctx):
         if po.get_int(f.font, "/FirstChar") is None:
-            yield issue(f"{_cap(f.label)} has no valid /FirstChar; every simple font "
-                        "other than the standard 14 needs FirstChar, LastChar and Widths.",
+            yield issue(message("pdfa.font_first_char",
+                                "Font {font} ({kind}) has no valid /FirstChar; every simple font "
+                                "other than the standard 14 needs FirstChar, LastChar and Widths.",
+                                font=f.base_font, kind=f.kind),
                         **_where(f))
 
 
@@ -108,8 +130,10 @@ def font_first_char(ctx: DocContext) -> Issues:
 def font_last_char(ctx: DocContext) -> Issues:
     for f in _simple_fonts(ctx):
         if po.get_int(f.font, "/LastChar") is None:
-            yield issue(f"{_cap(f.label)} has no valid /LastChar; every simple font "
-                        "other than the standard 14 needs FirstChar, LastChar and Widths.",
+            yield issue(message("pdfa.font_last_char",
+                                "Font {font} ({kind}) has no valid /LastChar; every simple font "
+                                "other than the standard 14 needs FirstChar, LastChar and Widths.",
+                                font=f.base_font, kind=f.kind),
                         **_where(f))
 
 
@@ -120,14 +144,19 @@ def font_widths_size(ctx: DocContext) -> Issues:
         first = po.get_int(f.font, "/FirstChar")
         last = po.get_int(f.font, "/LastChar")
         if not po.is_array(widths):
-            yield issue(f"{_cap(f.label)} has no /Widths array.", **_where(f))
+            yield issue(message("pdfa.font_widths_missing",
+                                "Font {font} ({kind}) has no /Widths array.", font=f.base_font,
+                                kind=f.kind), **_where(f))
             continue
         if first is None or last is None:
             continue
         n = len(po.elements(widths))
         if n != last - first + 1:
-            yield issue(f"The /Widths array of {f.label} has {n} entries; FirstChar {first} "
-                        f"to LastChar {last} needs {last - first + 1}.", **_where(f))
+            yield issue(message("pdfa.font_widths_size",
+                                "The /Widths array of font {font} ({kind}) has {count} entries; "
+                                "FirstChar {first} to LastChar {last} needs {needed}.",
+                                font=f.base_font, kind=f.kind, count=n, first=first, last=last,
+                                needed=last - first + 1), **_where(f))
 
 
 @rule("1:6.3.2-7", "2,3:6.2.11.2-7", "4:6.2.10.2-7")
@@ -140,8 +169,11 @@ def font_file_subtype(ctx: DocContext) -> Issues:
         if st is None:
             continue
         if po.name(st) not in allowed:
-            yield issue(f"The embedded program of {f.label} has font file /Subtype "
-                        f"{po.name(st) or st}; allowed are {', '.join(a[1:] for a in allowed)}.",
+            yield issue(message("pdfa.font_file_subtype",
+                                "The embedded program of font {font} ({kind}) has font file "
+                                "/Subtype {subtype}; allowed are {allowed}.", font=f.base_font,
+                                kind=f.kind, subtype=po.name(st) or st,
+                                allowed=Items(a[1:] for a in allowed)),
                         **_where(f, f.file))
 
 
@@ -182,9 +214,13 @@ def cid_system_info(ctx: DocContext) -> Issues:
         if ok and ctx.part != 1 and po.is_stream(enc):
             ok = supp is not None and csupp is not None and supp <= csupp
         if not ok:
-            yield issue(f"The CIDFont of {f.label} declares {reg}-{order}-{supp} but its CMap "
-                        f"is {creg}-{corder}-{csupp}; Registry and Ordering must be the same "
-                        "(and the CIDFont's Supplement not above the CMap's).", **_where(f))
+            yield issue(message("pdfa.font_cid_system_info",
+                                "The CIDFont of font {font} ({kind}) declares "
+                                "{reg}-{order}-{supp} but its CMap is {creg}-{corder}-{csupp}; "
+                                "Registry and Ordering must be the same (and the CIDFont's "
+                                "Supplement not above the CMap's).", font=f.base_font,
+                                kind=f.kind, reg=reg, order=order, supp=supp, creg=creg,
+                                corder=corder, csupp=csupp), **_where(f))
 
 
 @rule("1:6.3.3.2-1", "2,3:6.2.11.3.2-1", "4:6.2.10.3.2-1")
@@ -197,8 +233,10 @@ def cid_to_gid_map(ctx: DocContext) -> Issues:
             continue
         m = po.get(cf, "/CIDToGIDMap")
         if not (po.is_stream(m) or po.name(m) == "/Identity"):
-            yield issue(f"The Type 2 CIDFont of {f.label} has no valid /CIDToGIDMap (a stream "
-                        "or /Identity).", **_where(f, cf))
+            yield issue(message("pdfa.font_cid_to_gid_map",
+                                "The Type 2 CIDFont of font {font} ({kind}) has no valid "
+                                "/CIDToGIDMap (a stream or /Identity).", font=f.base_font,
+                                kind=f.kind), **_where(f, cf))
 
 
 def _allowed_cmaps(ctx: DocContext) -> frozenset[str]:
@@ -214,9 +252,16 @@ def cmap_embedded(ctx: DocContext) -> Issues:
             continue
         name = po.name(enc)
         if name is None or name[1:] not in allowed:
-            yield issue(f"{_cap(f.label)} uses the CMap {name or 'missing'}, which is "
-                        "not embedded and not one of the predefined CMaps allowed; embed the "
-                        "CMap.", **_where(f))
+            if name is None:
+                yield issue(message("pdfa.font_cmap_missing", "Font {font} ({kind}) uses the "
+                                    "CMap missing, which is not embedded and not one of the "
+                                    "predefined CMaps allowed; embed the CMap.",
+                                    font=f.base_font, kind=f.kind), **_where(f))
+            else:
+                yield issue(message("pdfa.font_cmap_embedded", "Font {font} ({kind}) uses the "
+                                    "CMap {cmap}, which is not embedded and not one of the "
+                                    "predefined CMaps allowed; embed the CMap.",
+                                    font=f.base_font, kind=f.kind, cmap=name), **_where(f))
 
 
 @rule("1:6.3.3.3-2", "2,3:6.2.11.3.3-2", "4:6.2.10.3.3-2")
@@ -228,8 +273,11 @@ def cmap_wmode(ctx: DocContext) -> Issues:
         in_dict = po.get_int(enc, "/WMode") or 0
         in_prog = f.cmap.wmode or 0
         if in_dict != in_prog:
-            yield issue(f"The embedded CMap of {f.label} says WMode {in_prog} in its program "
-                        f"but /WMode {in_dict} in its dictionary; make them equal.",
+            yield issue(message("pdfa.font_cmap_wmode",
+                                "The embedded CMap of font {font} ({kind}) says WMode "
+                                "{in_program} in its program but /WMode {in_dict} in its "
+                                "dictionary; make them equal.", font=f.base_font, kind=f.kind,
+                                in_program=in_prog, in_dict=in_dict),
                         **_where(f, enc))
 
 
@@ -251,8 +299,10 @@ def cmap_references(ctx: DocContext) -> Issues:
         for ref in refs:
             name = ref.lstrip("/")
             if name not in PREDEFINED:
-                yield issue(f"The embedded CMap of {f.label} references the CMap {name}; a "
-                            "CMap may only use the predefined CMaps.", **_where(f, enc))
+                yield issue(message("pdfa.font_cmap_references",
+                                    "The embedded CMap of font {font} ({kind}) references the "
+                                    "CMap {cmap}; a CMap may only use the predefined CMaps.",
+                                    font=f.base_font, kind=f.kind, cmap=name), **_where(f, enc))
                 break
 
 
@@ -269,12 +319,21 @@ def font_embedded(ctx: DocContext) -> Issues:
         if f.file is None:
             yield issue(message("pdfa.font_not_embedded", "The program of {font} is not "
                                 "embedded; embed the font (text that is drawn must use "
-                                "embedded fonts).", font=f.label), **_where(f, f.program_font))
+                                "embedded fonts).", font=_font_label(f)),
+                        **_where(f, f.program_font))
+
+
+def _font_label(f: PdfFont) -> Message:
+    """``font NAME (KIND)`` as a message, for a template that takes the font as one value
+    (its Thai says แบบอักษร, not the English word)."""
+    return message("pdfa.font_label", "font {font} ({kind})", font=f.base_font, kind=f.kind)
 
 
 def _program_error(f: PdfFont) -> Issue:
-    return issue(f"The embedded program of {f.label} cannot be read: {f.program_error}. Its "
-                 "glyphs and widths cannot be verified; re-embed the font.",
+    return issue(message("pdfa.font_program_error",
+                         "The embedded program of font {font} ({kind}) cannot be read: {error}. "
+                         "Its glyphs and widths cannot be verified; re-embed the font.",
+                         font=f.base_font, kind=f.kind, error=f.program_error),
                  **_where(f, f.file))
 
 
@@ -289,9 +348,11 @@ def glyphs_present(ctx: DocContext) -> Issues:
             continue
         missing = [g for g, _ in _glyphs(f, rendered=True) if g.present is False]
         if missing:
-            yield issue(f"{_cap(f.label)}: {_codes(missing)} shown as text select glyphs "
-                        "the embedded font program does not define; embed a font (subset) that "
-                        "contains every glyph used.", **_where(f))
+            yield issue(message("pdfa.font_glyphs_present",
+                                "Font {font} ({kind}): {codes} shown as text select glyphs the "
+                                "embedded font program does not define; embed a font (subset) "
+                                "that contains every glyph used.", font=f.base_font, kind=f.kind,
+                                codes=_codes(missing)), **_where(f))
 
 
 def _charset_names(desc: Any) -> set[str] | None:
@@ -319,8 +380,10 @@ def type1_charset(ctx: DocContext) -> Issues:
         listed = _charset_names(f.descriptor)
         if listed is None:
             if ctx.part == 1:
-                yield issue(f"{_cap(f.label)} is a subset but its font descriptor has no "
-                            "/CharSet listing the glyph names it contains.",
+                yield issue(message("pdfa.font_charset_missing",
+                                    "Font {font} ({kind}) is a subset but its font descriptor "
+                                    "has no /CharSet listing the glyph names it contains.",
+                                    font=f.base_font, kind=f.kind),
                             **_where(f, f.descriptor))
             continue
         if f.program is None or f.program.names is None:
@@ -329,19 +392,25 @@ def type1_charset(ctx: DocContext) -> Issues:
         if ctx.part == 1:
             # PDF/A-1: the CharSet names the glyphs the subset is used for.
             names = {g.name for g, _ in _glyphs(f) if g.present and g.name}
-            what = "glyph used from"
         else:
             names = set(f.program.names)
-            what = "glyph of"
         unlisted = sorted(names - {".notdef"} - listed)
         if unlisted:
-            yield issue(f"The /CharSet of {f.label} does not list every {what} the embedded "
-                        f"program (missing: {', '.join(unlisted[:6])}).",
-                        **_where(f, f.descriptor))
+            yield issue(message(
+                "pdfa.font_charset_incomplete_1", "The /CharSet of font {font} ({kind}) does "
+                "not list every glyph used from the embedded program (missing: {names}).",
+                font=f.base_font, kind=f.kind, names=Items(unlisted[:6])) if ctx.part == 1
+                else message(
+                "pdfa.font_charset_incomplete", "The /CharSet of font {font} ({kind}) does "
+                "not list every glyph of the embedded program (missing: {names}).",
+                font=f.base_font, kind=f.kind, names=Items(unlisted[:6])),
+                **_where(f, f.descriptor))
         elif ctx.part != 1 and (absent := sorted(listed - names - {".notdef"})):
             # PDF/A-2 and later: the CharSet names exactly the glyphs of the subset.
-            yield issue(f"The /CharSet of {f.label} lists glyphs the embedded program does "
-                        f"not have ({', '.join(absent[:6])}).", **_where(f, f.descriptor))
+            yield issue(message("pdfa.font_charset_extra",
+                                "The /CharSet of font {font} ({kind}) lists glyphs the embedded "
+                                "program does not have ({names}).", font=f.base_font, kind=f.kind,
+                                names=Items(absent[:6])), **_where(f, f.descriptor))
 
 
 def _cids_in_program(f: PdfFont) -> set[int] | None:
@@ -376,8 +445,10 @@ def cid_set(ctx: DocContext) -> Issues:
         cidset = po.get(f.descriptor, "/CIDSet")
         if cidset is None:
             if ctx.part == 1:
-                yield issue(f"{_cap(f.label)} is a subset but its font descriptor has no "
-                            "/CIDSet stream identifying the CIDs it contains.",
+                yield issue(message("pdfa.font_cid_set_missing",
+                                    "Font {font} ({kind}) is a subset but its font descriptor "
+                                    "has no /CIDSet stream identifying the CIDs it contains.",
+                                    font=f.base_font, kind=f.kind),
                             **_where(f, f.descriptor))
             continue
         data = po.read_stream(cidset, limit=8192)  # CIDs stop at 65535
@@ -385,26 +456,31 @@ def cid_set(ctx: DocContext) -> Issues:
             # PDF/A-1: the CIDSet identifies the CIDs the subset is used for.
             present: set[int] | None = {g.cid for g, _ in _glyphs(f)
                                         if g.cid is not None and g.present}
-            what = "CID used from"
         else:
             present = _cids_in_program(f)
-            what = "CID of"
         if data is None or present is None:
             continue
         marked = {i * 8 + b for i, byte in enumerate(data) for b in range(8)
                   if byte & (0x80 >> b)}
         wrong = sorted(present - marked - {0})
         if wrong:
-            yield issue(f"The /CIDSet of {f.label} does not list every {what} the embedded "
-                        f"program (e.g. CID {', '.join(map(str, wrong[:5]))} is missing).",
-                        **_where(f, cidset))
+            yield issue(message(
+                "pdfa.font_cid_set_incomplete_1", "The /CIDSet of font {font} ({kind}) does "
+                "not list every CID used from the embedded program (e.g. CID {cids} is "
+                "missing).", font=f.base_font, kind=f.kind, cids=Items(wrong[:5]))
+                if ctx.part == 1 else message(
+                "pdfa.font_cid_set_incomplete", "The /CIDSet of font {font} ({kind}) does not "
+                "list every CID of the embedded program (e.g. CID {cids} is missing).",
+                font=f.base_font, kind=f.kind, cids=Items(wrong[:5])), **_where(f, cidset))
             continue
         if ctx.part == 1:
             continue
         extra = sorted(_cids_absent(f, marked - {0}))
         if extra:
-            yield issue(f"The /CIDSet of {f.label} lists CIDs the embedded program does not "
-                        f"have (e.g. CID {', '.join(map(str, extra[:5]))}).",
+            yield issue(message("pdfa.font_cid_set_extra",
+                                "The /CIDSet of font {font} ({kind}) lists CIDs the embedded "
+                                "program does not have (e.g. CID {cids}).", font=f.base_font,
+                                kind=f.kind, cids=Items(extra[:5])),
                         **_where(f, cidset))
 
 
@@ -445,10 +521,12 @@ def glyph_widths(ctx: DocContext) -> Issues:
         if bad:
             g = bad[0]
             where = "/W" if f.subtype == "/Type0" else "/Widths"
-            yield issue(f"{_cap(f.label)}: the widths in {where} differ from the embedded "
-                        f"program for {_codes(bad)} (e.g. {g.width_dict:g} in the dictionary, "
-                        f"{g.width_prog:g} in the program); rewrite the widths from the font.",
-                        **_where(f))
+            yield issue(message("pdfa.font_glyph_widths", "Font {font} ({kind}): the widths "
+                                "in {where} differ from the embedded program for {codes} (e.g. "
+                                "{width_dict:g} in the dictionary, {width_prog:g} in the "
+                                "program); rewrite the widths from the font.", font=f.base_font,
+                                kind=f.kind, where=where, codes=_codes(bad),
+                                width_dict=g.width_dict, width_prog=g.width_prog), **_where(f))
 
 
 # -- TrueType encodings (6.3.7, 6.2.11.6, 6.2.10.6) ---------------------------------------
@@ -475,32 +553,46 @@ def truetype_nonsymbolic_encoding(ctx: DocContext) -> Issues:
         enc = _encoding_name(f)
         diffs = f.differences
         diffs_present = po.has(po.get(f.font, "/Encoding"), "/Differences")
-        problem = None
+        problem: Message | None = None
         if enc not in ("/MacRomanEncoding", "/WinAnsiEncoding"):
-            problem = f"its encoding is {enc[1:] if enc else 'not given'}"
+            problem = (message("pdfa.font_tt_encoding_is", "its encoding is {encoding}",
+                               encoding=enc[1:]) if enc else
+                       message("pdfa.font_tt_encoding_not_given", "its encoding is not given"))
         elif diffs_present:
             if ctx.part == 1:
-                problem = "its encoding has a /Differences array"
+                problem = message("pdfa.font_tt_differences",
+                                  "its encoding has a /Differences array")
             else:
                 has31 = f.program is not None and (3, 1) in f.program.cmaps
                 bad = [n for n in diffs if not in_agl(n)]
-                if bad or not has31:
-                    problem = ("its /Differences use names outside the Adobe Glyph List "
-                               f"({', '.join(bad[:5])})" if bad else
-                               "its /Differences need a (3,1) Unicode cmap in the program")
-        if problem:
-            yield issue(f"Non-symbolic TrueType {f.label}: {problem}; it must use "
-                        "MacRomanEncoding or WinAnsiEncoding"
-                        + ("" if ctx.part == 1 else " (Differences only with Adobe Glyph List "
-                           "names and a (3,1) cmap)") + ".", **_where(f))
+                if bad:
+                    problem = message("pdfa.font_tt_differences_agl", "its /Differences use "
+                                      "names outside the Adobe Glyph List ({names})",
+                                      names=Items(bad[:5]))
+                elif not has31:
+                    problem = message("pdfa.font_tt_differences_cmap", "its /Differences need "
+                                      "a (3,1) Unicode cmap in the program")
+        if problem and ctx.part == 1:
+            yield issue(message("pdfa.font_tt_nonsymbolic_encoding_1", "Non-symbolic TrueType "
+                                "font {font} ({kind}): {problem}; it must use MacRomanEncoding "
+                                "or WinAnsiEncoding.", font=f.base_font, kind=f.kind,
+                                problem=problem), **_where(f))
+        elif problem:
+            yield issue(message("pdfa.font_tt_nonsymbolic_encoding", "Non-symbolic TrueType "
+                                "font {font} ({kind}): {problem}; it must use MacRomanEncoding "
+                                "or WinAnsiEncoding (Differences only with Adobe Glyph List "
+                                "names and a (3,1) cmap).", font=f.base_font, kind=f.kind,
+                                problem=problem), **_where(f))
 
 
 @rule("1:6.3.7-2", "2,3:6.2.11.6-3", "4:6.2.10.6-3")
 def truetype_symbolic_no_encoding(ctx: DocContext) -> Issues:
     for f in _truetype(ctx):
         if f.symbolic and po.has(f.font, "/Encoding"):
-            yield issue(f"Symbolic TrueType {f.label} has an /Encoding entry; remove it (or mark "
-                        "the font non-symbolic with a standard encoding).", **_where(f))
+            yield issue(message("pdfa.font_truetype_symbolic_no_encoding",
+                                "Symbolic TrueType font {font} ({kind}) has an /Encoding entry; "
+                                "remove it (or mark the font non-symbolic with a standard "
+                                "encoding).", font=f.base_font, kind=f.kind), **_where(f))
 
 
 @rule("1:6.3.7-3", "2,3:6.2.11.6-4", "4:6.2.10.6-4")
@@ -511,20 +603,26 @@ def truetype_symbolic_cmap(ctx: DocContext) -> Issues:
         ids = f.program.cmap_ids
         if ctx.part == 1:
             ok = len(ids) == 1
-            need = "exactly one cmap subtable"
+            need = message("pdfa.font_cmap_need_one", "exactly one cmap subtable")
         elif ctx.part == 4:
             ok = (3, 0) in ids or (1, 0) in ids
-            need = "a (3,0) Microsoft Symbol or (1,0) Mac Roman cmap subtable"
+            need = message("pdfa.font_cmap_need_symbol_4",
+                           "a (3,0) Microsoft Symbol or (1,0) Mac Roman cmap subtable")
         else:
             ok = len(ids) == 1 or (3, 0) in ids
-            need = "exactly one cmap subtable or a (3,0) Microsoft Symbol one"
+            need = message("pdfa.font_cmap_need_symbol",
+                           "exactly one cmap subtable or a (3,0) Microsoft Symbol one")
         if not ok:
-            yield issue(f"The program of symbolic TrueType {f.label} has cmap subtables "
-                        f"{_ids(ids)}; it needs {need}.", **_where(f, f.file))
+            yield issue(message("pdfa.font_tt_symbolic_cmap", "The program of symbolic "
+                                "TrueType font {font} ({kind}) has cmap subtables {cmaps}; it "
+                                "needs {need}.", font=f.base_font, kind=f.kind,
+                                cmaps=_ids(ids), need=need), **_where(f, f.file))
 
 
-def _ids(ids: list[tuple[int, int]]) -> str:
-    return ", ".join(f"({p},{e})" for p, e in ids) or "none"
+def _ids(ids: list[tuple[int, int]]) -> Items | Message:
+    if not ids:
+        return message("pdfa.font_cmaps_none", "none")
+    return Items(f"({p},{e})" for p, e in ids)
 
 
 @rule("2,3:6.2.11.6-1", "4:6.2.10.6-1")
@@ -535,13 +633,16 @@ def truetype_nonsymbolic_cmap(ctx: DocContext) -> Issues:
         ids = f.program.cmap_ids
         if ctx.part == 4:
             ok = (3, 1) in ids or (1, 0) in ids
-            need = "a (3,1) Microsoft Unicode or (1,0) Mac Roman cmap subtable"
+            need = message("pdfa.font_cmap_need_unicode_4",
+                           "a (3,1) Microsoft Unicode or (1,0) Mac Roman cmap subtable")
         else:
             ok = len(ids) > 1 if (3, 0) in ids else len(ids) > 0
-            need = "a non-symbolic cmap subtable"
+            need = message("pdfa.font_cmap_need_nonsymbolic", "a non-symbolic cmap subtable")
         if not ok:
-            yield issue(f"The program of non-symbolic TrueType {f.label} has cmap subtables "
-                        f"{_ids(ids)}; it needs {need}.", **_where(f, f.file))
+            yield issue(message("pdfa.font_tt_nonsymbolic_cmap", "The program of non-symbolic "
+                                "TrueType font {font} ({kind}) has cmap subtables {cmaps}; it "
+                                "needs {need}.", font=f.base_font, kind=f.kind,
+                                cmaps=_ids(ids), need=need), **_where(f, f.file))
 
 
 # -- Unicode (6.3.8, 6.2.11.7, 6.2.10.7) --------------------------------------------------
@@ -552,8 +653,10 @@ def unicode_mapping(ctx: DocContext) -> Issues:
     for f in ctx.fonts:
         unmapped = [g for g, _ in _glyphs(f) if g.unicode is None]
         if unmapped:
-            yield issue(f"{_cap(f.label)}: {_codes(unmapped)} cannot be mapped to Unicode; "
-                        "add a /ToUnicode CMap that covers every code used.", **_where(f))
+            yield issue(message("pdfa.font_unicode_mapping",
+                                "Font {font} ({kind}): {codes} cannot be mapped to Unicode; add "
+                                "a /ToUnicode CMap that covers every code used.",
+                                font=f.base_font, kind=f.kind, codes=_codes(unmapped)), **_where(f))
 
 
 def _bad_unicode(text: str) -> bool:
@@ -568,8 +671,10 @@ def unicode_values(ctx: DocContext) -> Issues:
         bad = [g for g, _ in _glyphs(f)
                if (t := f.to_unicode.unicode(g.code)) is not None and _bad_unicode(t)]
         if bad:
-            yield issue(f"The /ToUnicode CMap of {f.label} maps {_codes(bad)} to U+0000, U+FEFF "
-                        "or U+FFFE; map them to the real characters.", **_where(f))
+            yield issue(message("pdfa.font_unicode_values",
+                                "The /ToUnicode CMap of font {font} ({kind}) maps {codes} to "
+                                "U+0000, U+FEFF or U+FFFE; map them to the real characters.",
+                                font=f.base_font, kind=f.kind, codes=_codes(bad)), **_where(f))
 
 
 def _pua(text: str) -> bool:
@@ -582,9 +687,11 @@ def unicode_pua_actual_text(ctx: DocContext) -> Issues:
         bad = [g for g, use in _glyphs(f)
                if use.outside_actual and g.unicode and _pua(g.unicode)]
         if bad:
-            yield issue(f"{_cap(f.label)}: {_codes(bad)} map to Private Use Area "
-                        "characters outside any ActualText; wrap them in marked content with "
-                        "/ActualText giving the real text.", **_where(f))
+            yield issue(message("pdfa.font_unicode_pua_actual_text",
+                                "Font {font} ({kind}): {codes} map to Private Use Area "
+                                "characters outside any ActualText; wrap them in marked content "
+                                "with /ActualText giving the real text.", font=f.base_font,
+                                kind=f.kind, codes=_codes(bad)), **_where(f))
 
 
 # -- .notdef (6.2.11.8, 6.2.10.9) ---------------------------------------------------------
@@ -595,6 +702,8 @@ def no_notdef(ctx: DocContext) -> Issues:
     for f in ctx.fonts:
         bad = [g for g, _ in _glyphs(f) if g.notdef]
         if bad:
-            yield issue(f"{_cap(f.label)}: {_codes(bad)} shown as text select the "
-                        ".notdef glyph; use codes the font maps to real glyphs.", **_where(f))
+            yield issue(message("pdfa.font_no_notdef",
+                                "Font {font} ({kind}): {codes} shown as text select the .notdef "
+                                "glyph; use codes the font maps to real glyphs.",
+                                font=f.base_font, kind=f.kind, codes=_codes(bad)), **_where(f))
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from archive.messages import message
+from archive.messages import Items, message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -25,7 +25,8 @@ def _used_images(ctx: DocContext) -> list[tuple[Any, int | None]]:
 def image_no_alternates(ctx: DocContext) -> Issues:
     for img, page in _used_images(ctx):
         if po.has(img, "/Alternates"):
-            yield issue("An image has /Alternates (alternate images); remove them.",
+            yield issue(message("pdfa.graphics_image_no_alternates",
+                                "An image has /Alternates (alternate images); remove them."),
                         obj=img, page=page)
 
 
@@ -33,7 +34,8 @@ def image_no_alternates(ctx: DocContext) -> Issues:
 def xobject_no_opi(ctx: DocContext) -> Issues:
     for xo, page in _used_images(ctx) + list(ctx.usage.forms.values()):
         if po.has(xo, "/OPI"):
-            yield issue("An XObject has an /OPI (open prepress) entry; remove it.",
+            yield issue(message("pdfa.graphics_xobject_no_opi",
+                                "An XObject has an /OPI (open prepress) entry; remove it."),
                         obj=xo, page=page)
 
 
@@ -41,7 +43,8 @@ def xobject_no_opi(ctx: DocContext) -> Issues:
 def image_no_opi(ctx: DocContext) -> Issues:
     for img, page in _used_images(ctx):
         if po.has(img, "/OPI"):
-            yield issue("An image has an /OPI (open prepress) entry; remove it.",
+            yield issue(message("pdfa.graphics_image_no_opi",
+                                "An image has an /OPI (open prepress) entry; remove it."),
                         obj=img, page=page)
 
 
@@ -49,11 +52,14 @@ def image_no_opi(ctx: DocContext) -> Issues:
 def image_no_interpolate(ctx: DocContext) -> Issues:
     for img, page in _used_images(ctx):
         if po.get(img, "/Interpolate") is True:
-            yield issue("An image asks for /Interpolate true; set it to false.",
+            yield issue(message("pdfa.graphics_image_no_interpolate",
+                                "An image asks for /Interpolate true; set it to false."),
                         obj=img, page=page)
     for d, page in ctx.usage.inline_images:
         if po.get(d, "/I") is True or po.get(d, "/Interpolate") is True:
-            yield issue("An inline image asks for interpolation (/I true); set it to false.",
+            yield issue(message("pdfa.graphics_inline_interpolate",
+                                "An inline image asks for interpolation (/I true); set it to "
+                                "false."),
                         page=page)
 
 
@@ -72,8 +78,9 @@ def image_bits(ctx: DocContext) -> Issues:
         if bpc is None:
             bpc = po.get(img, "/BPC")
         if bpc is not None and bpc not in allowed:
-            yield issue(f"An image has BitsPerComponent {bpc}; PDF/A allows "
-                        f"{', '.join(map(str, sorted(allowed)))}.", obj=img, page=page)
+            yield issue(message("pdfa.graphics_image_bits",
+                                "An image has BitsPerComponent {bpc}; PDF/A allows {allowed}.",
+                                bpc=bpc, allowed=Items(sorted(allowed))), obj=img, page=page)
 
 
 @rule("1:6.2.4-5", "2,3:6.2.8-5", "4:6.2.7.1-5")
@@ -82,7 +89,9 @@ def mask_bits(ctx: DocContext) -> Issues:
         if _is_mask(img):
             bpc = po.get(img, "/BitsPerComponent")
             if bpc is not None and bpc != 1:
-                yield issue(f"An image mask has BitsPerComponent {bpc}; it must be 1.",
+                yield issue(message("pdfa.graphics_mask_bits",
+                                    "An image mask has BitsPerComponent {bpc}; it must be 1.",
+                                    bpc=bpc),
                             obj=img, page=page)
 
 
@@ -169,8 +178,9 @@ def _chosen_colr(j: Jpx) -> tuple[int, int, int | None] | None:
 def jpx_channels(ctx: DocContext) -> Issues:
     for img, page, j in _jpx_images(ctx):
         if j.channels not in (1, 3, 4):
-            yield issue(f"The JPEG 2000 image has {j.channels} colour channels; PDF/A allows "
-                        "1, 3 or 4.", obj=img, page=page)
+            yield issue(message("pdfa.graphics_jpx_channels",
+                                "The JPEG 2000 image has {channels} colour channels; PDF/A "
+                                "allows 1, 3 or 4.", channels=j.channels), obj=img, page=page)
 
 
 @rule("2,3:6.2.8.3-2", "4:6.2.7.3-2")
@@ -180,8 +190,10 @@ def jpx_colour_specs(ctx: DocContext) -> Issues:
             continue
         specs = j.colr or []
         if len(specs) != 1 and sum(1 for c in specs if c[1] == 1) != 1:
-            yield issue("The JPEG 2000 image has several colour specifications and not exactly "
-                        "one marked APPROX 1 (and no /ColorSpace in the image dictionary).",
+            yield issue(message("pdfa.graphics_jpx_colour_specs",
+                                "The JPEG 2000 image has several colour specifications and not "
+                                "exactly one marked APPROX 1 (and no /ColorSpace in the image "
+                                "dictionary)."),
                         obj=img, page=page)
 
 
@@ -190,8 +202,10 @@ def jpx_colour_method(ctx: DocContext) -> Issues:
     for img, page, j in _jpx_images(ctx):
         c = _chosen_colr(j)
         if not po.has(img, "/ColorSpace") and (c is None or c[0] not in (1, 2, 3)):
-            yield issue("The JPEG 2000 image's colour specification method must be 1, 2 or 3 "
-                        "(or the image dictionary must give /ColorSpace).", obj=img, page=page)
+            yield issue(message("pdfa.graphics_jpx_colour_method",
+                                "The JPEG 2000 image's colour specification method must be 1, 2 "
+                                "or 3 (or the image dictionary must give /ColorSpace)."),
+                        obj=img, page=page)
 
 
 @rule("2,3:6.2.8.3-4", "4:6.2.7.3-4")
@@ -199,16 +213,18 @@ def jpx_no_cie_jab(ctx: DocContext) -> Issues:
     for img, page, j in _jpx_images(ctx):
         c = _chosen_colr(j)
         if not po.has(img, "/ColorSpace") and c is not None and c[2] == 19:
-            yield issue("The JPEG 2000 image uses the CIEJab colour space (19), which PDF/A "
-                        "forbids.", obj=img, page=page)
+            yield issue(message("pdfa.graphics_jpx_no_cie_jab",
+                                "The JPEG 2000 image uses the CIEJab colour space (19), which "
+                                "PDF/A forbids."), obj=img, page=page)
 
 
 @rule("2,3:6.2.8.3-5", "4:6.2.7.3-5")
 def jpx_bit_depth(ctx: DocContext) -> Issues:
     for img, page, j in _jpx_images(ctx):
         if j.bpcc or j.bit_depth is None or not 1 <= j.bit_depth <= 38:
-            yield issue("The JPEG 2000 image's channels must all have the same bit depth, "
-                        "between 1 and 38.", obj=img, page=page)
+            yield issue(message("pdfa.graphics_jpx_bit_depth",
+                                "The JPEG 2000 image's channels must all have the same bit "
+                                "depth, between 1 and 38."), obj=img, page=page)
 
 
 # -- form and PostScript XObjects --------------------------------------------------------
@@ -220,8 +236,11 @@ def form_no_postscript(ctx: DocContext) -> Issues:
         bad = po.get_name(form, "/Subtype2") == "/PS" or po.has(form, "/PS") or (
             ctx.part >= 2 and po.has(form, "/OPI"))
         if bad:
-            yield issue("A form XObject carries PostScript (/PS or /Subtype2 /PS)"
-                        + (" or OPI" if ctx.part >= 2 else "") + "; remove it.",
+            yield issue(message("pdfa.graphics_form_postscript_1", "A form XObject carries "
+                                "PostScript (/PS or /Subtype2 /PS); remove it.")
+                        if ctx.part == 1 else
+                        message("pdfa.graphics_form_postscript", "A form XObject carries "
+                                "PostScript (/PS or /Subtype2 /PS) or OPI; remove it."),
                         obj=form, page=page)
 
 
@@ -229,22 +248,26 @@ def form_no_postscript(ctx: DocContext) -> Issues:
 def form_no_opi(ctx: DocContext) -> Issues:
     for form, page in ctx.usage.forms.values():
         if po.has(form, "/OPI"):
-            yield issue("A form XObject has an /OPI entry; remove it.", obj=form, page=page)
+            yield issue(message("pdfa.graphics_form_no_opi",
+                                "A form XObject has an /OPI entry; remove it."),
+                        obj=form, page=page)
 
 
 @rule("1:6.2.6-1", "2,3:6.2.9-2", "4:6.2.8.2-1")
 def no_reference_xobjects(ctx: DocContext) -> Issues:
     for form, page in ctx.usage.forms.values():
         if po.has(form, "/Ref"):
-            yield issue("A reference XObject (/Ref, content imported from another file) is "
-                        "used; embed the content instead.", obj=form, page=page)
+            yield issue(message("pdfa.graphics_no_reference_xobjects",
+                                "A reference XObject (/Ref, content imported from another file) "
+                                "is used; embed the content instead."), obj=form, page=page)
 
 
 @rule("1:6.2.7-1", "2,3:6.2.9-3")
 def no_postscript_xobjects(ctx: DocContext) -> Issues:
     for xo, page in ctx.usage.other_xobjects.values():
         if po.get_name(xo, "/Subtype") == "/PS":
-            yield issue("A PostScript XObject is used; PDF/A forbids PostScript.",
+            yield issue(message("pdfa.graphics_no_postscript_xobjects",
+                                "A PostScript XObject is used; PDF/A forbids PostScript."),
                         obj=xo, page=page)
 
 
@@ -259,7 +282,8 @@ def _gstates(ctx: DocContext) -> list[tuple[Any, int | None]]:
 def gs_no_tr(ctx: DocContext) -> Issues:
     for gs, page in _gstates(ctx):
         if po.has(gs, "/TR"):
-            yield issue("A graphics state sets a transfer function (/TR); remove it.",
+            yield issue(message("pdfa.graphics_gs_no_tr",
+                                "A graphics state sets a transfer function (/TR); remove it."),
                         obj=gs, page=page)
 
 
@@ -267,22 +291,25 @@ def gs_no_tr(ctx: DocContext) -> Issues:
 def gs_tr2_default(ctx: DocContext) -> Issues:
     for gs, page in _gstates(ctx):
         if po.has(gs, "/TR2") and po.get_name(gs, "/TR2") != "/Default":
-            yield issue("A graphics state sets /TR2 to something other than /Default; remove "
-                        "it.", obj=gs, page=page)
+            yield issue(message("pdfa.graphics_gs_tr2_default",
+                                "A graphics state sets /TR2 to something other than /Default; "
+                                "remove it."), obj=gs, page=page)
 
 
 @rule("2,3:6.2.5-3")
 def gs_no_htp(ctx: DocContext) -> Issues:
     for gs, page in _gstates(ctx):
         if po.has(gs, "/HTP"):
-            yield issue("A graphics state has the /HTP key; remove it.", obj=gs, page=page)
+            yield issue(message("pdfa.graphics_gs_no_htp",
+                                "A graphics state has the /HTP key; remove it."), obj=gs, page=page)
 
 
 @rule("4:6.2.5-3")
 def gs_no_hto(ctx: DocContext) -> Issues:
     for gs, page in _gstates(ctx):
         if po.has(gs, "/HTO"):
-            yield issue("A graphics state has the /HTO (halftone origin) key; remove it.",
+            yield issue(message("pdfa.graphics_gs_no_hto",
+                                "A graphics state has the /HTO (halftone origin) key; remove it."),
                         obj=gs, page=page)
 
 
@@ -305,7 +332,9 @@ def halftone_type(ctx: DocContext) -> Issues:
             continue
         t = po.get_int(ht, "/HalftoneType")
         if t not in (1, 5):
-            yield issue(f"A halftone has HalftoneType {t}; PDF/A allows 1 or 5.", obj=ht,
+            yield issue(message("pdfa.graphics_halftone_type",
+                                "A halftone has HalftoneType {type}; PDF/A allows 1 or 5.",
+                                type=t), obj=ht,
                         page=page)
 
 
@@ -313,7 +342,8 @@ def halftone_type(ctx: DocContext) -> Issues:
 def halftone_no_name(ctx: DocContext) -> Issues:
     for ht, _, page in _halftones(ctx):
         if po.has(ht, "/HalftoneName"):
-            yield issue("A halftone has a /HalftoneName; remove it.", obj=ht, page=page)
+            yield issue(message("pdfa.graphics_halftone_no_name",
+                                "A halftone has a /HalftoneName; remove it."), obj=ht, page=page)
 
 
 @rule("2,3:6.2.5-6", "4:6.2.5-6")
@@ -324,11 +354,14 @@ def halftone_transfer(ctx: DocContext) -> Issues:
         has_tf = po.has(ht, "/TransferFunction")
         process = colorant is None or colorant in ("/Cyan", "/Magenta", "/Yellow", "/Black")
         if process and has_tf:
-            yield issue("A halftone for a process colour has a TransferFunction; remove it.",
+            yield issue(message("pdfa.graphics_halftone_process_transfer",
+                                "A halftone for a process colour has a TransferFunction; remove "
+                                "it."),
                         obj=ht, page=page)
         elif not process and not has_tf:
-            yield issue(f"The halftone for the spot colour {colorant[1:] if colorant else ''} "
-                        "needs a TransferFunction.", obj=ht, page=page)
+            yield issue(message("pdfa.graphics_halftone_spot_transfer", "The halftone for "
+                                "the spot colour {colorant} needs a TransferFunction.",
+                                colorant=colorant[1:] if colorant else ""), obj=ht, page=page)
 
 
 # -- rendering intents, operators, resources ---------------------------------------------
@@ -345,31 +378,36 @@ def rendering_intents(ctx: DocContext) -> Issues:
             found.append((ri, po.objgen(img)[0] or None, page))
     for ri, num, page in found:
         if ri not in _INTENTS:
-            yield issue(f"The rendering intent {ri[1:]} is not one of RelativeColorimetric, "
-                        "AbsoluteColorimetric, Perceptual or Saturation.", obj=num, page=page)
+            yield issue(message("pdfa.graphics_rendering_intents",
+                                "The rendering intent {intent} is not one of "
+                                "RelativeColorimetric, AbsoluteColorimetric, Perceptual or "
+                                "Saturation.", intent=ri[1:]), obj=num, page=page)
 
 
 @rule("1:6.2.10-1", "2,3:6.2.2-1", "4:6.2.2-1")
 def no_undefined_operators(ctx: DocContext) -> Issues:
     for op, (num, page) in ctx.usage.undefined_ops.items():
-        yield issue(f"A content stream uses the operator {op!r}, which is not defined by PDF; "
-                    "remove it.", obj=num, page=page)
+        yield issue(message("pdfa.graphics_no_undefined_operators",
+                            "A content stream uses the operator {op!r}, which is not defined by "
+                            "PDF; remove it.", op=op), obj=num, page=page)
 
 
 @rule("2,3:6.2.2-2", "4:6.2.2-2")
 def explicit_resources(ctx: DocContext) -> Issues:
     for num, page in ctx.usage.inherited_resources:
-        yield issue("A content stream uses named resources it inherits (a page from the "
-                    "page tree, or a form XObject, pattern, glyph or appearance without "
-                    "/Resources of its own); give it its own /Resources dictionary.",
+        yield issue(message("pdfa.graphics_explicit_resources",
+                            "A content stream uses named resources it inherits (a page from the "
+                            "page tree, or a form XObject, pattern, glyph or appearance without "
+                            "/Resources of its own); give it its own /Resources dictionary."),
                     obj=num, page=page)
 
 
 @rule("4:6.2.2-3")
 def defined_resources(ctx: DocContext) -> Issues:
     for what, nm, num, page in ctx.usage.missing_resources:
-        yield issue(f"A content stream uses the {what} resource {nm} that its resource "
-                    "dictionary does not define.", obj=num, page=page)
+        yield issue(message("pdfa.graphics_resource_undefined", "A content stream uses the "
+                            "{kind} resource {name} that its resource dictionary does not "
+                            "define.", kind=what, name=str(nm)), obj=num, page=page)
 
 
 # -- transparency ------------------------------------------------------------------------
@@ -400,8 +438,9 @@ def no_transparency_groups(ctx: DocContext) -> Issues:
                                 "PDF/A-1 forbids transparency."), obj=page, page=i)
     for form, page in ctx.usage.forms.values():
         if po.get_name(po.get(form, "/Group"), "/S") == "/Transparency":
-            yield issue("A form XObject is a transparency group; PDF/A-1 forbids "
-                        "transparency.", obj=form, page=page)
+            yield issue(message("pdfa.graphics_no_transparency_groups",
+                                "A form XObject is a transparency group; PDF/A-1 forbids "
+                                "transparency."), obj=form, page=page)
 
 
 @rule("1:6.4-4")
@@ -412,8 +451,10 @@ def gs_blend_normal(ctx: DocContext) -> Issues:
             continue
         names = [po.name(b) for b in po.as_list(bm)]
         if not names or names[0] not in ("/Normal", "/Compatible"):
-            yield issue(f"A graphics state uses the blend mode {names[:1]}; PDF/A-1 allows "
-                        "only Normal or Compatible.", obj=gs, page=page)
+            yield issue(message("pdfa.graphics_gs_blend_normal",
+                                "A graphics state uses the blend mode {mode}; PDF/A-1 allows "
+                                "only Normal or Compatible.", mode=str(names[:1])),
+                        obj=gs, page=page)
 
 
 def _alpha_rule(key: str) -> Any:
@@ -421,8 +462,10 @@ def _alpha_rule(key: str) -> Any:
         for gs, page in _gstates(ctx):
             v = po.get_number(gs, key)
             if v is not None and abs(v - 1.0) > 1e-6:
-                yield issue(f"A graphics state sets {key[1:]} (constant alpha) to {v:g}; "
-                            "PDF/A-1 requires 1.0.", obj=gs, page=page)
+                yield issue(message("pdfa.graphics_alpha",
+                                    "A graphics state sets {key} (constant alpha) to {value:g}; "
+                                    "PDF/A-1 requires 1.0.", key=key[1:], value=v),
+                            obj=gs, page=page)
 
     check.__name__ = f"gs_{key[1:]}_opaque"
     return check
@@ -448,7 +491,9 @@ def blend_modes(ctx: DocContext) -> Issues:
         for b in po.as_list(bm):
             n = po.name(b)
             if n not in _BLEND_MODES:
-                yield issue(f"The blend mode {n} is not defined by ISO 32000.", obj=holder,
+                yield issue(message("pdfa.graphics_blend_modes",
+                                    "The blend mode {mode} is not defined by ISO 32000.", mode=n),
+                            obj=holder,
                             page=page)
                 break
 
@@ -464,6 +509,7 @@ def transparency_needs_blending_space(ctx: DocContext) -> Issues:
         if ctx.part == 4 and ctx.page_oi_cs(i) is not None:
             continue
         if po.get(po.get(page, "/Group"), "/CS") is None:
-            yield issue("The page uses transparency but the file has no PDF/A output intent "
-                        "and the page has no transparency group colour space (/Group /CS); "
-                        "add one of them.", obj=page, page=i)
+            yield issue(message("pdfa.graphics_transparency_needs_blending_space",
+                                "The page uses transparency but the file has no PDF/A output "
+                                "intent and the page has no transparency group colour space "
+                                "(/Group /CS); add one of them."), obj=page, page=i)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from archive.messages import message
+from archive.messages import Items, message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -26,15 +26,19 @@ def has_metadata(ctx: DocContext) -> Issues:
                             "(/Metadata); add one with the PDF/A identification."))
         return
     if po.get_name(md, "/Type") != "/Metadata" or po.get_name(md, "/Subtype") != "/XML":
-        yield issue("The metadata stream must have /Type /Metadata and /Subtype /XML.", obj=md)
+        yield issue(message("pdfa.xmp_has_metadata",
+                            "The metadata stream must have /Type /Metadata and /Subtype /XML."),
+                    obj=md)
 
 
 @rule("1:6.7.2-2")
 def metadata_not_filtered(ctx: DocContext) -> Issues:
     md = po.get(ctx.catalog, "/Metadata")
     if po.is_stream(md) and po.has(md, "/Filter"):
-        yield issue("The catalog metadata stream is compressed (/Filter); PDF/A-1 requires "
-                    "it uncompressed so the XMP can be read without PDF tools.", obj=md)
+        yield issue(message("pdfa.xmp_metadata_not_filtered",
+                            "The catalog metadata stream is compressed (/Filter); PDF/A-1 "
+                            "requires it uncompressed so the XMP can be read without PDF tools."),
+                    obj=md)
 
 
 def _packets(ctx: DocContext) -> list[tuple[Xmp, Any]]:
@@ -46,34 +50,40 @@ def _packets(ctx: DocContext) -> list[tuple[Xmp, Any]]:
 def packet_no_bytes(ctx: DocContext) -> Issues:
     for x, _ in _packets(ctx):
         if x.present and "bytes" in x.header:
-            yield issue("The XMP packet header uses the deprecated 'bytes' attribute; remove "
-                        "it.", obj=x.stream)
+            yield issue(message("pdfa.xmp_packet_no_bytes",
+                                "The XMP packet header uses the deprecated 'bytes' attribute; "
+                                "remove it."), obj=x.stream)
 
 
 @rule("1:6.7.5-2", "2,3:6.6.2.1-3", "4:6.7.2.1-3")
 def packet_no_encoding(ctx: DocContext) -> Issues:
     for x, _ in _packets(ctx):
         if x.present and "encoding" in x.header:
-            yield issue("The XMP packet header uses the deprecated 'encoding' attribute; "
-                        "remove it.", obj=x.stream)
+            yield issue(message("pdfa.xmp_packet_no_encoding",
+                                "The XMP packet header uses the deprecated 'encoding' attribute; "
+                                "remove it."), obj=x.stream)
 
 
 @rule("1:6.7.9-1", "2,3:6.6.2.1-4", "4:6.7.2.1-4")
 def packet_well_formed(ctx: DocContext) -> Issues:
     for x, ext in _packets(ctx):
         if x.present and x.error:
-            yield issue(f"The XMP metadata cannot be read: {x.error}.", obj=x.stream)
+            yield issue(message("pdfa.xmp_unreadable",
+                                "The XMP metadata cannot be read: {error}.", error=x.error),
+                        obj=x.stream)
         elif x.present and not ext.well_formed:
-            yield issue("A PDF/A extension schema description is malformed; describe "
-                        "extension schemas with the pdfaExtension/pdfaSchema/pdfaProperty "
-                        "schemas.", obj=x.stream)
+            yield issue(message("pdfa.xmp_extension_malformed",
+                                "A PDF/A extension schema description is malformed; describe "
+                                "extension schemas with the "
+                                "pdfaExtension/pdfaSchema/pdfaProperty schemas."), obj=x.stream)
 
 
 @rule("2,3:6.6.2.1-5", "4:6.7.2.1-5")
 def packet_utf8(ctx: DocContext) -> Issues:
     for x, _ in _packets(ctx):
         if x.present and not x.utf8:
-            yield issue("The XMP metadata is not encoded as UTF-8; re-encode it.",
+            yield issue(message("pdfa.xmp_packet_utf8",
+                                "The XMP metadata is not encoded as UTF-8; re-encode it."),
                         obj=x.stream)
 
 
@@ -87,16 +97,18 @@ def _pdfaid(x: Xmp, name: str) -> Prop | None:
 @rule("1:6.7.11-1", "2,3:6.6.4-1", "4:6.7.3-1")
 def identification_present(ctx: DocContext) -> Issues:
     if _pdfaid(ctx.xmp, "part") is None:
-        yield issue("The XMP metadata has no PDF/A identification (pdfaid:part); add the "
-                    "pdfaid schema with part and conformance.")
+        yield issue(message("pdfa.xmp_identification_present",
+                            "The XMP metadata has no PDF/A identification (pdfaid:part); add the "
+                            "pdfaid schema with part and conformance."))
 
 
 @rule("1:6.7.11-2", "2,3:6.6.4-2", "4:6.7.3-2")
 def identification_part(ctx: DocContext) -> Issues:
     p = _pdfaid(ctx.xmp, "part")
     if p is not None and (p.node.kind != "simple" or p.node.text.strip() != str(ctx.part)):
-        yield issue(f"pdfaid:part is {p.node.text.strip()!r} but the file is checked as "
-                    f"PDF/A-{ctx.part}.")
+        yield issue(message("pdfa.xmp_identification_part",
+                            "pdfaid:part is {found!r} but the file is checked as PDF/A-{part}.",
+                            found=p.node.text.strip(), part=ctx.part))
 
 
 @rule("1:6.7.11-3", "2,3:6.6.4-3", "4:6.7.3-3")
@@ -108,22 +120,40 @@ def identification_conformance(ctx: DocContext) -> Issues:
     if ctx.part == 4:
         want = {"": None, "e": "E", "f": "F"}[ctx.level]
         if value != want:
-            yield issue(f"pdfaid:conformance is {value!r}; a PDF/A-{ctx.flavour} file must "
-                        + (f"declare {want!r}." if want else "not declare one."))
+            if want and value is None:
+                yield issue(message("pdfa.xmp_conformance_4_missing", "pdfaid:conformance is "
+                                    "None; a PDF/A-{flavour} file must declare {want!r}.",
+                                    flavour=ctx.flavour, want=want))
+            elif want:
+                yield issue(message("pdfa.xmp_conformance_4", "pdfaid:conformance is "
+                                    "{value!r}; a PDF/A-{flavour} file must declare {want!r}.",
+                                    value=value, flavour=ctx.flavour, want=want))
+            else:
+                yield issue(message("pdfa.xmp_conformance_4_none", "pdfaid:conformance is "
+                                    "{value!r}; a PDF/A-{flavour} file must not declare one.",
+                                    value=value, flavour=ctx.flavour))
         return
     allowed = {"a": {"A"}, "b": {"A", "B", "U"} if ctx.part >= 2 else {"A", "B"},
                "u": {"A", "U"}}[ctx.level]
-    if value not in allowed:
-        yield issue(f"pdfaid:conformance is {value!r}; for PDF/A-{ctx.flavour} it must be "
-                    f"{' or '.join(sorted(allowed))}.")
+    if value is None:
+        yield issue(message("pdfa.xmp_conformance_missing",
+                            "pdfaid:conformance is None; for PDF/A-{flavour} it must be "
+                            "{allowed: or }.", flavour=ctx.flavour,
+                            allowed=Items(sorted(allowed))))
+    elif value not in allowed:
+        yield issue(message("pdfa.xmp_identification_conformance",
+                            "pdfaid:conformance is {value!r}; for PDF/A-{flavour} it must be "
+                            "{allowed: or }.", value=value, flavour=ctx.flavour,
+                            allowed=Items(sorted(allowed))))
 
 
 def _prefix_rule(name: str) -> Any:
     def check(ctx: DocContext) -> Issues:
         p = _pdfaid(ctx.xmp, name)
         if p is not None and p.prefix != "pdfaid":
-            yield issue(f"The PDF/A identification property {name} uses the prefix "
-                        f"{p.prefix!r}; it must be 'pdfaid'.")
+            yield issue(message("pdfa.xmp_id_prefix",
+                                "The PDF/A identification property {name} uses the prefix "
+                                "{prefix!r}; it must be 'pdfaid'.", name=name, prefix=p.prefix))
 
     check.__name__ = f"identification_{name}_prefix"
     return check
@@ -142,9 +172,14 @@ def identification_rev(ctx: DocContext) -> Issues:
         return
     p = _pdfaid(ctx.xmp, "rev")
     value = p.node.text.strip() if p is not None and p.node.kind == "simple" else None
-    if value is None or re.fullmatch(r"\d{4}", value) is None:
-        yield issue(f"pdfaid:rev is {value!r}; PDF/A-4 requires the four-digit year of the "
-                    "standard's revision (e.g. 2020).")
+    if value is None:
+        yield issue(message("pdfa.xmp_rev_missing",
+                            "pdfaid:rev is None; PDF/A-4 requires the four-digit year of "
+                            "the standard's revision (e.g. 2020)."))
+    elif re.fullmatch(r"\d{4}", value) is None:
+        yield issue(message("pdfa.xmp_identification_rev",
+                            "pdfaid:rev is {value!r}; PDF/A-4 requires the four-digit year of "
+                            "the standard's revision (e.g. 2020).", value=value))
 
 
 # -- extension schemas -------------------------------------------------------------------
@@ -153,7 +188,9 @@ def _ext_rule(test1: int) -> Any:
     def check(ctx: DocContext) -> Issues:
         for x, ext in _packets(ctx):
             for msg in ext.problems.get(test1, [])[:5]:
-                yield issue(f"PDF/A extension schema: {msg}.", obj=x.stream)
+                yield issue(message("pdfa.xmp_extension_schema",
+                                    "PDF/A extension schema: {problem}.", problem=msg),
+                            obj=x.stream)
 
     check.__name__ = f"extension_schema_{test1}"
     return check
@@ -197,8 +234,10 @@ def properties_defined(ctx: DocContext) -> Issues:
     for x, ext, main, p in _each_property(ctx):
         if p.name in table.get(p.ns, {}) or _declared(ext, main, p.ns, p.name):
             continue
-        yield issue(f"The XMP property {p.qname} ({p.ns}) is neither predefined nor described "
-                    "by a PDF/A extension schema; add an extension schema or remove it.",
+        yield issue(message("pdfa.xmp_properties_defined",
+                            "The XMP property {property} ({ns}) is neither predefined nor "
+                            "described by a PDF/A extension schema; add an extension schema or "
+                            "remove it.", property=p.qname, ns=p.ns),
                     obj=x.stream)
 
 
@@ -213,8 +252,10 @@ def property_value_types(ctx: DocContext) -> Issues:
             continue
         types = {**main.types, **ext.types} if main is not None else ext.types
         if not check_value(p.node, vtype, types):
-            yield issue(f"The XMP property {p.qname} does not have the value type {vtype} its "
-                        "schema requires.", obj=x.stream)
+            yield issue(message("pdfa.xmp_property_value_types",
+                                "The XMP property {property} does not have the value type "
+                                "{vtype} its schema requires.", property=p.qname, vtype=vtype),
+                        obj=x.stream)
 
 
 # -- document information dictionary (PDF/A-1) -------------------------------------------
@@ -283,9 +324,18 @@ def _info_rule(key: str, label: str, getter: Any) -> Any:
             return
         xmp_value = getter(_xmp_for_info(ctx)) if ctx.xmp.ok else None
         if xmp_value != value:
-            yield issue(f"The Info dictionary /{key[1:]} ({value[:60]!r}) does not match the XMP "
-                        f"{label} ({xmp_value[:60] if xmp_value else xmp_value!r}); make them "
-                        "equal.", obj=_info(ctx))
+            if xmp_value is None:
+                yield issue(message("pdfa.xmp_info_missing", "The Info dictionary /{key} "
+                                    "({value!r}) does not match the XMP {property} (None); "
+                                    "make them equal.", key=key[1:], value=value[:60],
+                                    property=label), obj=_info(ctx))
+                return
+            yield issue(message("pdfa.xmp_info_mismatch", "The Info dictionary /{key} "
+                                "({value!r}) does not match the XMP {property} ({xmp_value!r}); "
+                                "make them equal.", key=key[1:], value=value[:60],
+                                property=label,
+                                xmp_value=xmp_value[:60] if xmp_value else xmp_value),
+                        obj=_info(ctx))
 
     check.__name__ = f"info_{key[1:].lower()}_matches_xmp"
     return check
@@ -318,8 +368,11 @@ def _date_rule(key: str, xmp_name: str) -> Any:
         a = parse_pdf_date(raw)
         b = parse_xmp_date(xmp_text) if xmp_text else None
         if a is None or b is None or a != b:
-            yield issue(f"The Info dictionary /{key[1:]} ({raw!r}) and the XMP xmp:{xmp_name} "
-                        f"({xmp_text!r}) are not the same date and time; make them equal.",
+            yield issue(message("pdfa.xmp_info_date_mismatch",
+                                "The Info dictionary /{key} ({value!r}) and the XMP "
+                                "xmp:{xmp_name} ({xmp_value!r}) are not the same date and time; "
+                                "make them equal.", key=key[1:], value=raw, xmp_name=xmp_name,
+                                xmp_value=xmp_text),
                         obj=_info(ctx))
 
     check.__name__ = f"info_{key[1:].lower()}_matches_xmp"

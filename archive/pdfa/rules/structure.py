@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from archive.messages import message
 from archive.pdfa import pdfobj as po
 from archive.pdfa.context import DocContext
 from archive.pdfa.registry import Issues, issue, rule
@@ -28,13 +29,15 @@ def _standard(ctx: DocContext) -> set[str]:
 @rule("1a:6.8.2.2-1", "2a,3a:6.7.2.2-1")
 def marked(ctx: DocContext) -> Issues:
     if po.get(po.get(ctx.catalog, "/MarkInfo"), "/Marked") is not True:
-        yield issue("The catalog must have /MarkInfo << /Marked true >> (a tagged PDF).")
+        yield issue(message("pdfa.struct_marked",
+                            "The catalog must have /MarkInfo << /Marked true >> (a tagged PDF)."))
 
 
 @rule("1a:6.8.3.3-1", "2a,3a:6.7.3.3-1")
 def has_structure_tree(ctx: DocContext) -> Issues:
     if not po.is_dict(po.get(ctx.catalog, "/StructTreeRoot")):
-        yield issue("The document has no logical structure (StructTreeRoot); tag it.")
+        yield issue(message("pdfa.struct_has_structure_tree",
+                            "The document has no logical structure (StructTreeRoot); tag it."))
 
 
 def _role_map(ctx: DocContext) -> dict[str, str]:
@@ -81,8 +84,9 @@ def nonstandard_types_mapped(ctx: DocContext) -> Issues:
             continue
         target, circular = _resolve(ctx, t)
         if target is None and not circular:
-            yield issue(f"The structure type {t} is not standard and the RoleMap does not map "
-                        "it to a standard type.", obj=elem)
+            yield issue(message("pdfa.struct_nonstandard_types_mapped",
+                                "The structure type {type} is not standard and the RoleMap does "
+                                "not map it to a standard type.", type=t), obj=elem)
 
 
 @rule("1a:6.8.3.4-2", "2a,3a:6.7.3.4-2")
@@ -93,7 +97,9 @@ def no_circular_mapping(ctx: DocContext) -> Issues:
             continue
         _, circular = _resolve(ctx, t)
         if circular:
-            yield issue(f"The RoleMap maps the structure type {t} in a circle.", obj=elem)
+            yield issue(message("pdfa.struct_no_circular_mapping",
+                                "The RoleMap maps the structure type {type} in a circle.", type=t),
+                        obj=elem)
 
 
 @rule("2a,3a:6.7.3.4-3")
@@ -101,8 +107,9 @@ def standard_types_not_remapped(ctx: DocContext) -> Issues:
     std = _standard(ctx)
     for k, v in _role_map(ctx).items():
         if k in std and v != k:
-            yield issue(f"The RoleMap remaps the standard structure type {k} to {v}; standard "
-                        "types must not be remapped.",
+            yield issue(message("pdfa.struct_standard_types_not_remapped",
+                                "The RoleMap remaps the standard structure type {type} to {to}; "
+                                "standard types must not be remapped.", type=k, to=v),
                         obj=po.get(ctx.catalog, "/StructTreeRoot"))
 
 
@@ -130,10 +137,12 @@ def language_tags(ctx: DocContext) -> Issues:
     for lang, holder, page in _langs(ctx):
         text = po.text(lang)
         if text is None:
-            yield issue("A /Lang entry is not a text string.", obj=holder, page=page)
+            yield issue(message("pdfa.struct_language_not_text",
+                                "A /Lang entry is not a text string."), obj=holder, page=page)
         elif text and pattern.match(text) is None:
-            yield issue(f"The language identifier {text!r} is not a valid language tag "
-                        "(e.g. en-US, th-TH).", obj=holder, page=page)
+            yield issue(message("pdfa.struct_language_tag_invalid",
+                                "The language identifier {text!r} is not a valid language tag "
+                                "(e.g. en-US, th-TH).", text=text), obj=holder, page=page)
 
 
 def _is_pua(ch: str) -> bool:
@@ -149,5 +158,6 @@ def actual_text_no_pua(ctx: DocContext) -> Issues:
     for value, holder, page in found:
         text = po.text(value)
         if text and any(_is_pua(c) for c in text):
-            yield issue("An ActualText contains Private Use Area characters; give the real "
-                        "Unicode text.", obj=holder, page=page)
+            yield issue(message("pdfa.struct_actual_text_no_pua",
+                                "An ActualText contains Private Use Area characters; give the "
+                                "real Unicode text."), obj=holder, page=page)

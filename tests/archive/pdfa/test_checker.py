@@ -120,7 +120,8 @@ def test_cli_json_lines_and_exit_codes(files: tuple[Path, Path]) -> None:
     lines = [json.loads(x) for x in res.output.strip().splitlines()]
     assert {Path(x["path"]).name for x in lines} == {"good.pdf", "bad.pdf"}
     failure = next(x for x in lines if not x["compliant"])["failures"][0]
-    assert set(failure) == {"part", "clause", "test", "message", "object", "page"}
+    assert set(failure) == {"part", "clause", "test", "message", "object", "page", "msg"}
+    assert failure["msg"]["code"].startswith("pdfa.")     # for the pages' Thai
 
 
 def test_cli_text_and_usage_errors(files: tuple[Path, Path]) -> None:
