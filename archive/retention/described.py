@@ -77,18 +77,22 @@ def hold_lock(session: Session, catalogue: Catalogue, hold_id: uuid.UUID) -> dt.
 
 
 def closure_lock(session: Session, catalogue: Catalogue, closure: AuditClosure) -> dt.datetime:
-    """The snapshot lock, or the latest lock of the bytes of the records it closes (of its
-    organisation and year, or linked to a voucher of them) if later."""
-    own = (sa.select(Evidence.blob_id)
-           .where(Evidence.org_id == closure.org_id, Evidence.fiscal_year == closure.fiscal_year))
+    """The snapshot lock, or the latest lock of the bytes of the records it closes if later."""
+    return _at_least(catalogue, closed_records_lock(session, closure.org_id,
+                                                    closure.fiscal_year))
+
+
+def closed_records_lock(session: Session, org_id: int, fiscal_year: int) -> dt.datetime | None:
+    """The latest lock of the bytes of the records a closure of this organisation and year
+    closes: its records of that year, and the files of its vouchers of that year."""
+    own = sa.select(Evidence.blob_id).where(Evidence.org_id == org_id,
+                                            Evidence.fiscal_year == fiscal_year)
     by_voucher = (sa.select(Evidence.blob_id)
                   .join(DisbursementEvidence, DisbursementEvidence.evidence_id == Evidence.id)
                   .join(Disbursement, Disbursement.id == DisbursementEvidence.disbursement_id)
-                  .where(Disbursement.org_id == closure.org_id,
-                         Disbursement.fiscal_year == closure.fiscal_year))
-    return _at_least(catalogue, session.scalar(
-        sa.select(sa.func.max(Blob.retain_until))
-        .where(sa.or_(Blob.id.in_(own), Blob.id.in_(by_voucher)))))
+                  .where(Disbursement.org_id == org_id, Disbursement.fiscal_year == fiscal_year))
+    return session.scalar(sa.select(sa.func.max(Blob.retain_until))
+                          .where(sa.or_(Blob.id.in_(own), Blob.id.in_(by_voucher))))
 
 
 def stage_hold(session: Session, hold_id: uuid.UUID) -> None:

@@ -43,6 +43,11 @@ shortened:
   the watermark; a run whose watermark already covers that date does nothing more than
   one query, one listing and one read of a lock (:func:`sync_snapshots`). New snapshots
   are written with at least the watermark's lock (``Catalogue.latest_snapshot_lock``).
+
+Vouchers, reviews, holds and closures are written with at least the lock of the bytes they
+describe (``*.described``); those written before any of this are caught up once by
+``archive catalogue backfill`` (:func:`catch_up`). A tombstone is locked as long as a
+destruction certificate (``objects.PROOF_YEARS``): it is the proof, not the record.
 """
 
 from __future__ import annotations
@@ -59,8 +64,10 @@ from archive.clock import system_now
 from archive.disbursements.models import Disbursement, DisbursementEvidence
 from archive.evidence.models import Blob, Evidence, blob_users
 from archive.orgs.models import Organisation
+from archive.retention.described import closed_records_lock
 from archive.retention.models import AuditClosure, LegalHoldItem
 from archive.storage import ObjectStore
+from archive.unit_of_work import UnitsOfWork
 
 
 @dataclass
@@ -282,6 +289,38 @@ def sync_snapshots(session: Session, store: ObjectStore, report: SyncReport) -> 
         _extend_folder(store, f"{objects.ORGS}{org_id:09d}/", until, report, latest_only=True)
     _extend_folder(store, objects.PROFILES, until, report, latest_only=True)
     _extend_folder(store, objects.SCHEDULES, until, report, latest_only=True)
+
+
+def catch_up(units: UnitsOfWork, store: ObjectStore, report: SyncReport) -> None:
+    """Objects written before the sync kept them (an archive from before it; a record that
+    joined a second hold while held): every voucher's objects and reviews, every hold's and
+    every closure's locked at least until the latest lock of the bytes of the live records
+    they describe (rounded up to a day), then the latest snapshots. One pass over
+    vouchers, holds and closures, for ``archive catalogue backfill``; safe to run again."""
+    live = Evidence.status != "destroyed"
+    with units() as s:
+        vouchers = [(i, u) for i, u in s.execute(
+            sa.select(DisbursementEvidence.disbursement_id, sa.func.max(Blob.retain_until))
+            .join(Evidence, Evidence.id == DisbursementEvidence.evidence_id)
+            .join(Blob, Blob.id == Evidence.blob_id).where(live)
+            .group_by(DisbursementEvidence.disbursement_id)
+            .order_by(DisbursementEvidence.disbursement_id))]
+        holds = [(i, u) for i, u in s.execute(
+            sa.select(LegalHoldItem.hold_id, sa.func.max(Blob.retain_until))
+            .join(Evidence, Evidence.id == LegalHoldItem.evidence_id)
+            .join(Blob, Blob.id == Evidence.blob_id).where(live)
+            .group_by(LegalHoldItem.hold_id).order_by(LegalHoldItem.hold_id))]
+        closures = [(f"{objects.CLOSURES}{c.org_id:09d}/{objects.stamp(c.recorded_at)}-",
+                     closed_records_lock(s, c.org_id, c.fiscal_year))
+                    for c in s.scalars(sa.select(AuditClosure).order_by(AuditClosure.id))]
+    folders = [(f"{prefix}{vid}/", until) for vid, until in vouchers
+               for prefix in (objects.VOUCHERS, objects.REVIEWS)]
+    folders += [(f"{objects.HOLDS}{hid}/", until) for hid, until in holds]
+    for prefix, until in folders + closures:
+        if until is not None:
+            _extend_folder(store, prefix, _next_day(until), report)
+    with units() as s:
+        sync_snapshots(s, store, report)
 
 
 def store_releases_on(session: Session, blob_ids: list[int]) -> dt.date | None:

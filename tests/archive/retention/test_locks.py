@@ -6,14 +6,18 @@ least as long as the record's own bytes — on both stacks, with the store's own
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from archive.catalogue import objects
 from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
 from archive.storage import ObjectInfo, blob_key
+from cli.main import app as cli_app
 from tests.archive.retention.helpers import ingest, run_jobs
 from tests.conftest import Env
 from tests.factories import world
@@ -156,3 +160,57 @@ def test_a_file_locked_long_extends_the_voucher_and_hold_it_joins(env: Env):
                    f"{objects.REVIEWS}{vid}/"):
         short = {k: v for k, v in _locks(env, prefix).items() if v < needed}
         assert not short, (prefix, needed, short)
+
+
+def test_backfill_extends_objects_written_before_the_sync_kept_them(
+        env: Env, monkeypatch: pytest.MonkeyPatch):
+    """GIVEN a record locked to 2055 at ingest, linked to a voucher (reviewed), held, its
+    year's audit closed — all described by a version that locked those objects ten years
+    from their writing and never extended them
+    WHEN `archive catalogue backfill` runs (twice)
+    THEN the first run extends the voucher's, the review's, the hold's and the closure's
+    objects to at least the record's bytes' lock; the second extends nothing."""
+    from archive.disbursements import described as vouchers_described
+    from archive.retention import described as retention_described
+    from archive.retention import locks
+
+    def old(session: Any, catalogue: Any, *_: Any) -> dt.datetime:
+        return catalogue.snapshot_lock()
+
+    for module, name in ((vouchers_described, "voucher_lock"),
+                         (retention_described, "hold_lock"),
+                         (retention_described, "closure_lock")):
+        monkeypatch.setattr(module, name, old)
+    monkeypatch.setattr(locks, "described_by", lambda *_: [])
+    tokens = world(env)
+    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
+    _ok(national.patch("/api/v1/retention/schedules/correspondence",
+                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
+    officer, rm = env.client(tokens["off1"]), env.client(tokens["rm1"])
+    vid = _ok(officer.post("/api/v1/disbursements", json=VOUCHER))["id"]
+    _ok(officer.post(f"/api/v1/disbursements/{vid}/evidence",
+                     json={"evidence_id": rec["id"], "role": "receipt"}))
+    _ok(env.client(tokens["aud1"]).post(f"/api/v1/disbursements/{vid}/reviews",
+                                        json={"outcome": "observation", "note": "ครบ"}))
+    hold = _ok(rm.post("/api/v1/holds", json={"reason": "คดี", "record_ids": [rec["id"]]}))["id"]
+    _ok(rm.post("/api/v1/audit-closures", json={
+        "org_code": "sao-1", "fiscal_year": 2568, "result": "no_objection",
+        "closed_on": "2026-01-10"}))
+    run_jobs(env)
+    monkeypatch.undo()
+    needed = env.store.stat(blob_key(rec["sha256"])).retain_until
+    assert needed is not None and needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
+    prefixes = (f"{objects.VOUCHERS}{vid}/", f"{objects.REVIEWS}{vid}/",
+                f"{objects.HOLDS}{hold}/", objects.CLOSURES)
+    assert all(v < needed for p in prefixes for v in _locks(env, p).values())
+
+    variables = {k: v for k, v in env.env_vars().items() if k.startswith("ARCHIVE_")}
+    run = CliRunner().invoke(cli_app, ["catalogue", "backfill", "--json"], env=variables)
+    assert run.exit_code == 0, run.output
+    for prefix in prefixes:
+        short = {k: v for k, v in _locks(env, prefix).items() if v < needed}
+        assert not short, (prefix, needed, short)
+    assert json.loads(run.stdout)["locks_extended"] >= 4, run.stdout
+    again = CliRunner().invoke(cli_app, ["catalogue", "backfill", "--json"], env=variables)
+    assert json.loads(again.stdout)["locks_extended"] == 0, again.stdout
