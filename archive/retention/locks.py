@@ -60,12 +60,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive.catalogue import objects
-from archive.clock import system_now
+from archive.clock import system_now, years_after
 from archive.disbursements.models import Disbursement, DisbursementEvidence
 from archive.evidence.models import Blob, Evidence, blob_users
 from archive.orgs.models import Organisation
 from archive.retention.described import closed_records_lock
-from archive.retention.models import AuditClosure, LegalHoldItem
+from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
 from archive.storage import ObjectStore
 from archive.unit_of_work import UnitsOfWork
 
@@ -153,9 +153,10 @@ def held_together(session: Session, blob_id: int) -> list[int]:
 def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncReport, *,
               horizon_days: int = DEFAULT_HORIZON_DAYS, describe: bool = False) -> None:
     """Bring one blob's lock in line with its live records (in the caller's transaction).
-    What describes its records is extended with it, or when a hold on it is placed (its
-    records joined a hold whose objects may end sooner), or when asked (``describe``: its
-    records joined a voucher described before)."""
+    What describes its records is extended with it, or when a hold turns its legal hold on
+    and the bytes are locked beyond what the hold's objects surely have (its records
+    joined the hold after it was placed), or when asked (``describe``: its records joined
+    a voucher described before)."""
     rows = blobs_to_sync(session, [blob_id], horizon_days=horizon_days)
     report.checked += 1
     blob = session.get(Blob, blob_id)
@@ -182,9 +183,25 @@ def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncRe
             report.holds_on += 1
         else:
             report.holds_off += 1
-        describe = describe or held
+        describe = describe or (held and _beyond_holds(session, blob_id, blob.retain_until))
     if describe and not described:
         _extend_descriptions(session, store, blob_id, blob.retain_until, report)
+
+
+def _beyond_holds(session: Session, blob_id: int, until: dt.datetime) -> bool:
+    """Whether the bytes are locked beyond what the objects of the holds now covering their
+    records surely have: each was written with at least the snapshot lock, never before
+    its hold was placed (and with its records' bytes' lock then: ``retention.described``),
+    so only a record that joined a hold later can need more."""
+    catalogue = session.info.get(objects.INFO_KEY)
+    years = catalogue.snapshot_years if isinstance(catalogue, objects.Catalogue) else 10
+    users = blob_users()
+    placed = session.scalar(
+        sa.select(sa.func.min(LegalHold.created_at))
+        .join(LegalHoldItem, LegalHoldItem.hold_id == LegalHold.id)
+        .join(users, users.c.evidence_id == LegalHoldItem.evidence_id)
+        .where(users.c.blob_id == blob_id))
+    return placed is not None and until > years_after(placed, years)
 
 
 def _extend_descriptions(session: Session, store: ObjectStore, blob_id: int,
