@@ -100,8 +100,8 @@ def catalogue_backfill(as_json: Annotated[bool, typer.Option("--json")] = False)
     For an archive from before the store described itself: organisations, schedules,
     record manifests, inspections, tombstones, vouchers (with their files' links and
     reviews), the evidence profile, legal holds, audit closures and the audit segments of
-    past checkpoints.
-    Safe to run again."""
+    past checkpoints; then extends the locks of those written before the lock sync kept
+    them as long as their records. Safe to run again."""
     from archive.catalogue.backfill import backfill
     from archive.errors import ArchiveError
     from archive.evidence.service import default_retain_until
@@ -131,6 +131,7 @@ def catalogue_backfill(as_json: Annotated[bool, typer.Option("--json")] = False)
               f"{plural(report.renditions, 'rendition link')}, "
               f"{plural(report.holds, 'legal hold')}, "
               f"{plural(report.closures, 'audit closure')}, "
-              f"{plural(report.segments, 'audit segment')}")
+              f"{plural(report.segments, 'audit segment')}; "
+              f"{plural(report.locks_extended, 'lock')} extended")
     for line in report.skipped:
         out.print(f"[yellow]skipped[/]: {line}")

@@ -8,8 +8,10 @@ current state and history), the files' links to vouchers and renditions (replaye
 the link objects, the missing ones are written: a link, or an unlink where the store
 says linked and the database does not), the auditors' reviews, the required-evidence
 profile, legal holds (their current state, with the records they cover and their dates),
-audit closures, and the audit segment of every checkpoint. Running it again writes nothing
-new. Records created before version
+audit closures, and the audit segment of every checkpoint; then it extends the locks of
+vouchers, reviews, holds, closures and the latest snapshots written before the lock sync
+kept them as long as their records (``retention.locks.catch_up``). Running it again writes
+nothing new. Records created before version
 hashes (migration 0061) get a manifest once sealed (``archive verify --seal-legacy``); the
 audit events anchored by checkpoints whose events are gone cannot be described.
 """
@@ -42,6 +44,7 @@ from archive.inspection.renditions import link_target
 from archive.orgs import snapshots
 from archive.orgs.models import Organisation
 from archive.retention import described as retention_described
+from archive.retention import locks
 from archive.retention.models import AuditClosure, LegalHold
 from archive.retention.schedules.models import Tombstone
 from archive.retention.schedules.service import stage_snapshot, stage_tombstone
@@ -66,6 +69,8 @@ class BackfillReport:
     holds: int = 0
     closures: int = 0
     segments: int = 0
+    # Objects written before the lock sync kept them, whose lock was extended.
+    locks_extended: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,6 +125,9 @@ def backfill(units: UnitsOfWork, store: ObjectStore, principal: Principal, *,
     _vouchers(units, store, report)
     _links(units, store, report)
     _retention(units, store, report)
+    kept = locks.SyncReport()
+    locks.catch_up(units, store, kept)
+    report.locks_extended = kept.described
     segments = {i.key for i in store.list_objects(SEGMENTS)}
     with units() as s:
         previous = 0

@@ -55,15 +55,31 @@ _PENDING = "catalogue_pending"
 INFO_KEY = "catalogue"
 
 
+# Tombstones and destruction certificates prove that a destruction was lawful: locked this
+# long from their writing, whatever the record they speak of was kept for.
+PROOF_YEARS = 30
+
+
 @dataclass(frozen=True)
 class Catalogue:
-    """Where catalogue objects go, and the lock of those not tied to a record's bytes
-    (organisations, schedules, tombstones): ``DEFAULT_RETENTION_YEARS`` from now."""
+    """Where catalogue objects go, and the lock of those not tied to a record's bytes:
+    ``DEFAULT_RETENTION_YEARS`` from now at least; the lock sync extends them as the
+    records they describe need (:mod:`archive.retention.locks`)."""
     store: ObjectStore
     snapshot_years: int = 10
 
     def snapshot_lock(self) -> dt.datetime:
         return clock.years_after(clock.system_now(), self.snapshot_years)
+
+    def latest_snapshot_lock(self) -> dt.datetime:
+        """The lock of a new latest snapshot (an organisation, the schedules, the profile):
+        the snapshot lock, or the watermark's if later — the rebuild reads only the latest,
+        so it must last as long as the one it succeeds."""
+        lock, floor = self.snapshot_lock(), snapshot_watermark(self.store)
+        return max(lock, floor) if floor is not None else lock
+
+    def proof_lock(self) -> dt.datetime:
+        return clock.years_after(clock.system_now(), PROOF_YEARS)
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,18 @@ def drop_pending(session: Session, previous_transaction: Any) -> None:
     """Forget what a rolled-back session staged (its ``after_soft_rollback``)."""
     for key in [k for k in session.info if k.startswith(_PENDING.split("_")[0] + "_")]:
         session.info.pop(key, None)
+
+
+def snapshot_watermark(store: ObjectStore) -> dt.datetime | None:
+    """The lock of the latest schedules snapshot: the lock sync keeps every latest snapshot
+    (organisations, schedules, profile) locked at least this long, and extends the schedules'
+    last (:func:`archive.retention.locks.sync_snapshots`)."""
+    found = list(store.list_objects(SCHEDULES))
+    if not found:
+        return None
+    latest = max(found, key=lambda i: i.key)
+    info = store.stat(latest.key, latest.version_id)
+    return info.retain_until if info is not None else None
 
 
 def read(store: ObjectStore, key: str, version_id: str | None = None) -> dict[str, Any]:

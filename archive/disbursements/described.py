@@ -17,11 +17,15 @@ that ``archive rebuild --from-store`` restores it:
 Findings and completeness are not stored: they are derived (the rules over vouchers,
 links, files and profile) and recomputed after a rebuild.
 
-Objects are locked ``DEFAULT_RETENTION_YEARS`` from their writing (the snapshot lock).
+A voucher's objects and its reviews are locked ``DEFAULT_RETENTION_YEARS`` from their
+writing (the snapshot lock), or as long as the bytes of its files if later; the lock sync
+extends them as those locks move (:mod:`archive.retention.locks`). The profile is a
+latest snapshot (``Catalogue.latest_snapshot_lock``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -32,12 +36,14 @@ from archive.catalogue import objects
 from archive.catalogue.objects import Catalogue, Entry
 from archive.disbursements.models import (
     Disbursement,
+    DisbursementEvidence,
     DisbursementHistory,
     DisbursementProfile,
     DisbursementProfileVersion,
     DisbursementReview,
 )
 from archive.disbursements.schemas import VOUCHER_FIELDS
+from archive.evidence.models import Blob, Evidence
 from archive.orgs.models import Organisation
 
 VOUCHER_FORMAT = "evidence-archive.voucher/1"
@@ -69,11 +75,24 @@ def voucher_key(document: dict[str, Any]) -> str:
             f"{objects.digest(document)}.json")
 
 
+def voucher_lock(session: Session, catalogue: Catalogue, voucher_id: uuid.UUID) -> dt.datetime:
+    """The snapshot lock, or the latest lock of the bytes of the voucher's files if later:
+    a voucher described after its files were locked long lasts as long as they do."""
+    files = session.scalar(
+        sa.select(sa.func.max(Blob.retain_until))
+        .join(Evidence, Evidence.blob_id == Blob.id)
+        .join(DisbursementEvidence, DisbursementEvidence.evidence_id == Evidence.id)
+        .where(DisbursementEvidence.disbursement_id == voucher_id))
+    lock = catalogue.snapshot_lock()
+    return max(lock, files) if files is not None else lock
+
+
 def stage_voucher(session: Session, voucher_id: uuid.UUID) -> None:
     """Have the voucher's current state written before the transaction commits."""
     def build(session: Session, catalogue: Catalogue) -> list[Entry]:
         document = voucher_document(session, voucher_id)
-        return [Entry(voucher_key(document), document, catalogue.snapshot_lock())]
+        return [Entry(voucher_key(document), document,
+                      voucher_lock(session, catalogue, voucher_id))]
 
     objects.stage(session, f"voucher:{voucher_id}", build)
 
@@ -92,7 +111,8 @@ def stage_review(session: Session, review: DisbursementReview) -> None:
     document = review_document(review)
 
     def build(session: Session, catalogue: Catalogue) -> list[Entry]:
-        return [Entry(review_key(review), document, catalogue.snapshot_lock())]
+        return [Entry(review_key(review), document,
+                      voucher_lock(session, catalogue, review.disbursement_id))]
 
     objects.stage(session, f"review:{review.id}", build)
 
@@ -119,6 +139,6 @@ def stage_profile(session: Session) -> None:
         document = profile_document(session)
         latest = max((p["updated_at"] for p in document["profiles"]), default=None)
         key = f"{objects.PROFILES}{objects.stamp(latest)}-{objects.digest(document)}.json"
-        return [Entry(key, document, catalogue.snapshot_lock())]
+        return [Entry(key, document, catalogue.latest_snapshot_lock())]
 
     objects.stage(session, "disbursement_profile", build)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from archive import audit, clock, messages
 from archive.accounts import service as accounts
 from archive.accounts.principal import Principal, require
+from archive.catalogue import objects
 from archive.db import rowcount
 from archive.disbursements import described, rules
 from archive.disbursements import recompute as rc
@@ -56,6 +57,7 @@ from archive.evidence.schemas import HistoryOut
 from archive.ids import uuid7
 from archive.orgs import service as orgs
 from archive.orgs.models import Organisation
+from archive.queue.service import enqueue
 
 # -- registering -------------------------------------------------------------------------
 
@@ -417,7 +419,20 @@ def _link(session: Session, principal: Principal, voucher: Disbursement, evidenc
                  details={"evidence_id": evidence.id, "role": role,
                           "voucher_no": voucher.voucher_no})
     rc.recompute(session, [voucher.id])
+    _describe_longer(session, voucher, evidence)
     return row
+
+
+def _describe_longer(session: Session, voucher: Disbursement, evidence: Evidence) -> None:
+    """A file whose bytes are locked beyond the voucher's objects (each locked at least
+    the snapshot lock from its writing, never before the voucher was registered): the
+    lock sync extends them to the file's (``retention.locks``)."""
+    catalogue = session.info.get(objects.INFO_KEY)
+    years = catalogue.snapshot_years if isinstance(catalogue, objects.Catalogue) else 10
+    lock = session.scalar(sa.select(Blob.retain_until).where(Blob.id == evidence.blob_id))
+    if lock is not None and lock > clock.years_after(voucher.created_at, years):
+        enqueue(session, "retention_sync_locks", {"blob_id": evidence.blob_id, "describe": True},
+                dedup_key=f"retention_sync_locks:{evidence.blob_id}:describe:{voucher.id}")
 
 
 def unlink(session: Session, principal: Principal, disbursement_id: uuid.UUID,

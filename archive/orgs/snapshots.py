@@ -27,6 +27,8 @@ def document(org: Organisation, parent_code: str | None) -> dict[str, Any]:
 def entries(session: Session, catalogue: Catalogue, ids: set[int]) -> list[Entry]:
     parent = aliased(Organisation)
     found = []
+    # The latest snapshot of each: at least the watermark's lock (asked once for all).
+    lock = catalogue.latest_snapshot_lock() if ids else catalogue.snapshot_lock()
     for org, parent_code in session.execute(
             sa.select(Organisation, parent.code)
             .outerjoin(parent, parent.id == Organisation.parent_id)
@@ -34,7 +36,7 @@ def entries(session: Session, catalogue: Catalogue, ids: set[int]) -> list[Entry
         doc = document(org, parent_code)
         key = (f"{objects.ORGS}{org.id:09d}/{objects.stamp(doc['at'])}-"
                f"{objects.digest(doc)}.json")
-        found.append(Entry(key, doc, catalogue.snapshot_lock()))
+        found.append(Entry(key, doc, lock))
     return found
 
 

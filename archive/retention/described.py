@@ -14,11 +14,14 @@ objection sets the final date —, so the store describes them and
 * ``catalogue/closures/<org id:09d>/<time>-<sha256>.json``: a State Audit Office closure
   (never edited).
 
-Locked ``DEFAULT_RETENTION_YEARS`` from their writing (the snapshot lock).
+Locked ``DEFAULT_RETENTION_YEARS`` from their writing (the snapshot lock), or as long as
+the bytes of the records they cover or close if later; the lock sync extends them as those
+locks move (:mod:`archive.retention.locks`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -27,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from archive.catalogue import objects
 from archive.catalogue.objects import Catalogue, Entry
-from archive.evidence.models import Evidence
+from archive.disbursements.models import Disbursement, DisbursementEvidence
+from archive.evidence.models import Blob, Evidence
 from archive.orgs.models import Organisation
 from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
 
@@ -58,11 +62,44 @@ def hold_key(document: dict[str, Any]) -> str:
     return f"{objects.HOLDS}{document['id']}/{objects.stamp(at)}-{objects.digest(document)}.json"
 
 
+def _at_least(catalogue: Catalogue, files: dt.datetime | None) -> dt.datetime:
+    lock = catalogue.snapshot_lock()
+    return max(lock, files) if files is not None else lock
+
+
+def hold_lock(session: Session, catalogue: Catalogue, hold_id: uuid.UUID) -> dt.datetime:
+    """The snapshot lock, or the latest lock of its records' bytes if later."""
+    return _at_least(catalogue, session.scalar(
+        sa.select(sa.func.max(Blob.retain_until))
+        .join(Evidence, Evidence.blob_id == Blob.id)
+        .join(LegalHoldItem, LegalHoldItem.evidence_id == Evidence.id)
+        .where(LegalHoldItem.hold_id == hold_id)))
+
+
+def closure_lock(session: Session, catalogue: Catalogue, closure: AuditClosure) -> dt.datetime:
+    """The snapshot lock, or the latest lock of the bytes of the records it closes if later."""
+    return _at_least(catalogue, closed_records_lock(session, closure.org_id,
+                                                    closure.fiscal_year))
+
+
+def closed_records_lock(session: Session, org_id: int, fiscal_year: int) -> dt.datetime | None:
+    """The latest lock of the bytes of the records a closure of this organisation and year
+    closes: its records of that year, and the files of its vouchers of that year."""
+    own = sa.select(Evidence.blob_id).where(Evidence.org_id == org_id,
+                                            Evidence.fiscal_year == fiscal_year)
+    by_voucher = (sa.select(Evidence.blob_id)
+                  .join(DisbursementEvidence, DisbursementEvidence.evidence_id == Evidence.id)
+                  .join(Disbursement, Disbursement.id == DisbursementEvidence.disbursement_id)
+                  .where(Disbursement.org_id == org_id, Disbursement.fiscal_year == fiscal_year))
+    return session.scalar(sa.select(sa.func.max(Blob.retain_until))
+                          .where(sa.or_(Blob.id.in_(own), Blob.id.in_(by_voucher))))
+
+
 def stage_hold(session: Session, hold_id: uuid.UUID) -> None:
     """Have the hold's state (placed or released) written before the transaction commits."""
     def build(session: Session, catalogue: Catalogue) -> list[Entry]:
         document = hold_document(session, hold_id)
-        return [Entry(hold_key(document), document, catalogue.snapshot_lock())]
+        return [Entry(hold_key(document), document, hold_lock(session, catalogue, hold_id))]
 
     objects.stage(session, f"hold:{hold_id}", build)
 
@@ -84,6 +121,7 @@ def stage_closure(session: Session, closure_id: int) -> None:
         closure = session.get(AuditClosure, closure_id)
         assert closure is not None
         document = closure_document(session, closure)
-        return [Entry(closure_key(document), document, catalogue.snapshot_lock())]
+        return [Entry(closure_key(document), document,
+                      closure_lock(session, catalogue, closure))]
 
     objects.stage(session, f"closure:{closure_id}", build)

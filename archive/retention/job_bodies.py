@@ -18,14 +18,16 @@ from sqlalchemy.orm import Session
 
 from archive import clock
 from archive.accounts.principal import system_principal
+from archive.catalogue.objects import PROOF_YEARS
 from archive.config import Settings
 from archive.evidence.models import Blob, Evidence, blob_users
 from archive.retention import compute, execution, locks, survey
 from archive.retention.models import LegalHoldItem
 from archive.storage import ObjectStore
 
-# Destruction certificates are proof that destruction was lawful: kept (locked) long.
-CERTIFICATE_YEARS = 30
+# Destruction certificates are proof that destruction was lawful: kept (locked) long, as
+# long as the tombstones they list (archive.catalogue.objects.PROOF_YEARS).
+CERTIFICATE_YEARS = PROOF_YEARS
 
 
 class Context(Protocol):
@@ -77,15 +79,19 @@ def retention_recompute(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]
 
 
 def retention_sync_locks(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
-    """``{"blob_id"}`` for one blob, ``{}`` for every blob whose lock is behind."""
+    """``{"blob_id"}`` for one blob (``"describe": true``: and what describes its records,
+    even if its lock does not move), ``{}`` for every blob whose lock is behind (and then
+    the latest snapshots of organisations, schedules and profile: ``locks.sync_snapshots``)."""
     report = locks.SyncReport()
     horizon = ctx.settings.lock_min_horizon_days
     if "blob_id" in payload:
         with ctx.session() as session:
             together = locks.held_together(session, int(payload["blob_id"]))
+        describe = bool(payload.get("describe"))
         for blob_id in together:
             with ctx.session() as session:
-                locks.sync_blob(session, ctx.store, blob_id, report, horizon_days=horizon)
+                locks.sync_blob(session, ctx.store, blob_id, report, horizon_days=horizon,
+                                describe=describe)
         return report.to_dict()
     seen: set[int] = set()
     while True:
@@ -100,6 +106,9 @@ def retention_sync_locks(ctx: Context, payload: dict[str, Any]) -> dict[str, Any
             with ctx.session() as session:
                 locks.sync_blob(session, ctx.store, blob_id, report, horizon_days=horizon)
         ctx.progress(report.to_dict())
+    # Once a run, not per blob: the snapshots every record needs (one query when done).
+    with ctx.session() as session:
+        locks.sync_snapshots(session, ctx.store, report)
     return report.to_dict()
 
 

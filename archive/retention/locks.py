@@ -17,6 +17,37 @@ is left, so the bytes stay locked for as long as the rule may still require them
 record whose fiscal year was confirmed outside the plausible window (``fiscal_year_source
 = 'confirmed'``) is kept the same way, a horizon ahead, rather than locked to the date its
 year gives: a typo confirmed by mistake can still be corrected.
+
+What the store holds about the records (:mod:`archive.catalogue`, for ``archive rebuild
+--from-store``) is kept as long as the records need it, extended by the same job, never
+shortened:
+
+* a record's manifests, inspection reports and links: with its bytes (to the same date);
+* what restores the meaning of a record — every version of the vouchers it is linked to
+  and their reviews, the legal holds that cover or covered it (placed and released), the
+  audit closures of its organisation and fiscal year and of its vouchers' — when its
+  bytes' lock is extended, a hold turns the store's legal hold on, or the record is linked
+  to a voucher whose objects may end sooner (``describe``), to that date rounded up to
+  the next day (UTC): a hold of
+  200,000 records whose horizon moves by seconds from one blob to the next is then
+  extended once a run, not 200,000 times. Only the objects of records whose bytes this
+  run extends are touched (a record whose lock does not move needs nothing new), and each
+  folder once per run and date (``SyncReport``);
+* the latest snapshot of every organisation, of the schedules and of the
+  required-evidence profile: the rebuild reads only the latest (which holds every
+  schedule's and the profile's versions; an organisation is restored as it is now), so
+  only the latest must last. They describe every record, so they are kept until the
+  latest lock of any live bytes, rounded up to the next 1 January (UTC) — organisations'
+  names and codes kept a little longer than one of their records would need, rather than
+  a query per organisation. The latest schedules snapshot is written last: its lock is
+  the watermark; a run whose watermark already covers that date does nothing more than
+  one query, one listing and one read of a lock (:func:`sync_snapshots`). New snapshots
+  are written with at least the watermark's lock (``Catalogue.latest_snapshot_lock``).
+
+Vouchers, reviews, holds and closures are written with at least the lock of the bytes they
+describe (``*.described``); those written before any of this are caught up once by
+``archive catalogue backfill`` (:func:`catch_up`). A tombstone is locked as long as a
+destruction certificate (``objects.PROOF_YEARS``): it is the proof, not the record.
 """
 
 from __future__ import annotations
@@ -29,9 +60,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from archive.catalogue import objects
-from archive.clock import system_now
+from archive.clock import system_now, years_after
+from archive.disbursements.models import Disbursement, DisbursementEvidence
 from archive.evidence.models import Blob, Evidence, blob_users
+from archive.orgs.models import Organisation
+from archive.retention.described import closed_records_lock
+from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
 from archive.storage import ObjectStore
+from archive.unit_of_work import UnitsOfWork
 
 
 @dataclass
@@ -41,10 +77,15 @@ class SyncReport:
     holds_on: int = 0
     holds_off: int = 0
     missing: list[str] = field(default_factory=list)
+    # Catalogue objects (vouchers, reviews, holds, closures, snapshots) whose lock moved.
+    described: int = 0
+    # Folders of catalogue objects already extended in this run, and to when.
+    done: dict[str, dt.datetime] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "extended": self.extended, "holds_on": self.holds_on,
-                "holds_off": self.holds_off, "missing": self.missing[:100]}
+                "holds_off": self.holds_off, "described": self.described,
+                "missing": self.missing[:100]}
 
 
 DEFAULT_HORIZON_DAYS = 365
@@ -110,15 +151,22 @@ def held_together(session: Session, blob_id: int) -> list[int]:
 
 
 def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncReport, *,
-              horizon_days: int = DEFAULT_HORIZON_DAYS) -> None:
-    """Bring one blob's lock in line with its live records (in the caller's transaction)."""
+              horizon_days: int = DEFAULT_HORIZON_DAYS, describe: bool = False) -> None:
+    """Bring one blob's lock in line with its live records (in the caller's transaction).
+    What describes its records is extended with it, or when a hold turns its legal hold on
+    and the bytes are locked beyond what the hold's objects surely have (its records
+    joined the hold after it was placed), or when asked (``describe``: its records joined
+    a voucher described before)."""
     rows = blobs_to_sync(session, [blob_id], horizon_days=horizon_days)
     report.checked += 1
+    blob = session.get(Blob, blob_id)
     if not rows:
+        if describe and blob is not None and blob.deleted_at is None:
+            _extend_descriptions(session, store, blob_id, blob.retain_until, report)
         return
     _, target, held = rows[0]
-    blob = session.get(Blob, blob_id)
     assert blob is not None
+    described = False
     if target is not None and target > blob.retain_until:
         info = store.extend_retention(blob.store_key, blob.version_id, target)
         if info is None:
@@ -126,7 +174,8 @@ def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncRe
             return
         blob.retain_until = max(info.retain_until or target, target)
         report.extended += 1
-        _extend_descriptions(session, store, blob_id, blob.retain_until)
+        _extend_descriptions(session, store, blob_id, blob.retain_until, report)
+        described = True
     if held != blob.legal_hold:
         store.set_legal_hold(blob.store_key, blob.version_id, held)
         blob.legal_hold = held
@@ -134,16 +183,161 @@ def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncRe
             report.holds_on += 1
         else:
             report.holds_off += 1
+        describe = describe or (held and _beyond_holds(session, blob_id, blob.retain_until))
+    if describe and not described:
+        _extend_descriptions(session, store, blob_id, blob.retain_until, report)
+
+
+def _beyond_holds(session: Session, blob_id: int, until: dt.datetime) -> bool:
+    """Whether the bytes are locked beyond what the objects of the holds now covering their
+    records surely have: each was written with at least the snapshot lock, never before
+    its hold was placed (and with its records' bytes' lock then: ``retention.described``),
+    so only a record that joined a hold later can need more."""
+    catalogue = session.info.get(objects.INFO_KEY)
+    years = catalogue.snapshot_years if isinstance(catalogue, objects.Catalogue) else 10
+    users = blob_users()
+    placed = session.scalar(
+        sa.select(sa.func.min(LegalHold.created_at))
+        .join(LegalHoldItem, LegalHoldItem.hold_id == LegalHold.id)
+        .join(users, users.c.evidence_id == LegalHoldItem.evidence_id)
+        .where(users.c.blob_id == blob_id))
+    return placed is not None and until > years_after(placed, years)
 
 
 def _extend_descriptions(session: Session, store: ObjectStore, blob_id: int,
-                         until: dt.datetime) -> None:
+                         until: dt.datetime, report: SyncReport) -> None:
     """What the store holds about the records of these bytes (manifests, inspection
-    reports, links) is kept as long as the bytes (:mod:`archive.catalogue`)."""
+    reports, links) is kept as long as the bytes, and what restores their meaning
+    (vouchers, reviews, holds, closures) at least as long (:mod:`archive.catalogue`)."""
     for record in session.scalars(sa.select(Evidence.id).where(Evidence.blob_id == blob_id)):
         for prefix in (objects.RECORDS, objects.INSPECTIONS, objects.LINKS):
             for info in store.list_objects(f"{prefix}{record}/"):
                 store.extend_retention(info.key, info.version_id, until)
+    users = blob_users()
+    live = list(session.scalars(
+        sa.select(users.c.evidence_id).join(Evidence, Evidence.id == users.c.evidence_id)
+        .where(users.c.blob_id == blob_id, Evidence.status != "destroyed").distinct()))
+    day = _next_day(until)
+    for prefix in described_by(session, live):
+        _extend_folder(store, prefix, day, report)
+
+
+def described_by(session: Session, evidence_ids: list[Any]) -> list[str]:
+    """The prefixes of the catalogue objects that restore the meaning of these records:
+    every version of each voucher they are linked to and its reviews, every object of the
+    holds that cover or covered them, and the audit closures of their organisation and
+    fiscal year and of their vouchers' (a record linked to a voucher is kept as that
+    voucher's year and closures require: :mod:`archive.retention.vouchers`)."""
+    if not evidence_ids:
+        return []
+    prefixes: list[str] = []
+    pairs: set[tuple[int, int]] = {(o, y) for o, y in session.execute(
+        sa.select(Evidence.org_id, Evidence.fiscal_year).where(Evidence.id.in_(evidence_ids)))}
+    for vid, org_id, fiscal_year in session.execute(
+            sa.select(Disbursement.id, Disbursement.org_id, Disbursement.fiscal_year)
+            .join(DisbursementEvidence, DisbursementEvidence.disbursement_id == Disbursement.id)
+            .where(DisbursementEvidence.evidence_id.in_(evidence_ids)).distinct()
+            .order_by(Disbursement.id)):
+        prefixes += [f"{objects.VOUCHERS}{vid}/", f"{objects.REVIEWS}{vid}/"]
+        pairs.add((org_id, fiscal_year))
+    for hold_id in session.scalars(sa.select(LegalHoldItem.hold_id).where(
+            LegalHoldItem.evidence_id.in_(evidence_ids)).distinct().order_by(
+            LegalHoldItem.hold_id)):
+        prefixes.append(f"{objects.HOLDS}{hold_id}/")
+    for closure in session.scalars(sa.select(AuditClosure).where(
+            AuditClosure.org_id.in_({o for o, _ in pairs})).order_by(AuditClosure.id)):
+        if (closure.org_id, closure.fiscal_year) in pairs:
+            # The key's time is the closure's recording time (retention.described).
+            prefixes.append(f"{objects.CLOSURES}{closure.org_id:09d}/"
+                            f"{objects.stamp(closure.recorded_at)}-")
+    return prefixes
+
+
+def _next_day(when: dt.datetime) -> dt.datetime:
+    """``when`` rounded up to the next midnight (UTC)."""
+    day = when.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if day == when else day + dt.timedelta(days=1)
+
+
+def _next_year(when: dt.datetime) -> dt.datetime:
+    """``when`` rounded up to the next 1 January (UTC)."""
+    year = dt.datetime(when.astimezone(dt.UTC).year, 1, 1, tzinfo=dt.UTC)
+    return year if year == when else year.replace(year=year.year + 1)
+
+
+def _extend(store: ObjectStore, key: str, version_id: str | None, until: dt.datetime,
+            report: SyncReport) -> None:
+    info = store.stat(key, version_id)
+    if info is None or (info.retain_until is not None and info.retain_until >= until):
+        return
+    store.set_retention(key, version_id, until)
+    report.described += 1
+
+
+def _extend_folder(store: ObjectStore, prefix: str, until: dt.datetime,
+                   report: SyncReport, *, latest_only: bool = False) -> None:
+    """Every object under ``prefix`` (or only the latest key's versions) locked at least
+    until ``until``; a folder already extended that far in this run is not asked again."""
+    done = report.done.get(prefix)
+    if done is not None and done >= until:
+        return
+    found = list(store.list_objects(prefix))
+    if latest_only and found:
+        latest = max(info.key for info in found)
+        found = [info for info in found if info.key == latest]
+    for info in found:
+        _extend(store, info.key, info.version_id, until, report)
+    report.done[prefix] = until
+
+
+def sync_snapshots(session: Session, store: ObjectStore, report: SyncReport) -> None:
+    """The latest snapshot of every organisation, of the profile and then of the schedules
+    (the watermark, last: a run that stops half way is done again) locked until the latest
+    lock of any live bytes, rounded up to a year. Nothing when the watermark covers it."""
+    latest = session.scalar(sa.select(sa.func.max(Blob.retain_until))
+                            .where(Blob.deleted_at.is_(None)))
+    if latest is None:
+        return
+    until = _next_year(latest)
+    watermark = objects.snapshot_watermark(store)
+    if watermark is not None and watermark >= until:
+        return
+    for org_id in session.scalars(sa.select(Organisation.id).order_by(Organisation.id)):
+        _extend_folder(store, f"{objects.ORGS}{org_id:09d}/", until, report, latest_only=True)
+    _extend_folder(store, objects.PROFILES, until, report, latest_only=True)
+    _extend_folder(store, objects.SCHEDULES, until, report, latest_only=True)
+
+
+def catch_up(units: UnitsOfWork, store: ObjectStore, report: SyncReport) -> None:
+    """Objects written before the sync kept them (an archive from before it; a record that
+    joined a second hold while held): every voucher's objects and reviews, every hold's and
+    every closure's locked at least until the latest lock of the bytes of the live records
+    they describe (rounded up to a day), then the latest snapshots. One pass over
+    vouchers, holds and closures, for ``archive catalogue backfill``; safe to run again."""
+    live = Evidence.status != "destroyed"
+    with units() as s:
+        vouchers = [(i, u) for i, u in s.execute(
+            sa.select(DisbursementEvidence.disbursement_id, sa.func.max(Blob.retain_until))
+            .join(Evidence, Evidence.id == DisbursementEvidence.evidence_id)
+            .join(Blob, Blob.id == Evidence.blob_id).where(live)
+            .group_by(DisbursementEvidence.disbursement_id)
+            .order_by(DisbursementEvidence.disbursement_id))]
+        holds = [(i, u) for i, u in s.execute(
+            sa.select(LegalHoldItem.hold_id, sa.func.max(Blob.retain_until))
+            .join(Evidence, Evidence.id == LegalHoldItem.evidence_id)
+            .join(Blob, Blob.id == Evidence.blob_id).where(live)
+            .group_by(LegalHoldItem.hold_id).order_by(LegalHoldItem.hold_id))]
+        closures = [(f"{objects.CLOSURES}{c.org_id:09d}/{objects.stamp(c.recorded_at)}-",
+                     closed_records_lock(s, c.org_id, c.fiscal_year))
+                    for c in s.scalars(sa.select(AuditClosure).order_by(AuditClosure.id))]
+    folders = [(f"{prefix}{vid}/", until) for vid, until in vouchers
+               for prefix in (objects.VOUCHERS, objects.REVIEWS)]
+    folders += [(f"{objects.HOLDS}{hid}/", until) for hid, until in holds]
+    for prefix, until in folders + closures:
+        if until is not None:
+            _extend_folder(store, prefix, _next_day(until), report)
+    with units() as s:
+        sync_snapshots(s, store, report)
 
 
 def store_releases_on(session: Session, blob_ids: list[int]) -> dt.date | None:

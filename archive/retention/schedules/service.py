@@ -300,7 +300,7 @@ def stage_snapshot(session: Session) -> None:
     def build(session: Session, catalogue: Catalogue) -> list[Entry]:
         doc = snapshot(session)
         key = f"{objects.SCHEDULES}{objects.stamp(doc['at'])}-{objects.digest(doc)}.json"
-        return [Entry(key, doc, catalogue.snapshot_lock())]
+        return [Entry(key, doc, catalogue.latest_snapshot_lock())]
 
     objects.stage(session, "schedules", build)
 
@@ -317,8 +317,9 @@ def stage_tombstone(session: Session, tombstone: Tombstone) -> None:
     def build(session: Session, catalogue: Catalogue) -> list[Entry]:
         doc = {"format": TOMBSTONE_FORMAT, "evidence_id": str(tombstone.evidence_id),
                **{f: getattr(tombstone, f) for f in TOMBSTONE_FIELDS}}
+        # Proof of a lawful destruction: kept as long as the certificate that lists it.
         return [Entry(f"{objects.TOMBSTONES}{tombstone.evidence_id}.json", doc,
-                      catalogue.snapshot_lock())]
+                      catalogue.proof_lock())]
 
     objects.stage(session, f"tombstone:{tombstone.evidence_id}", build)
 

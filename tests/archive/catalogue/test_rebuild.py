@@ -157,6 +157,12 @@ def test_rebuild_from_the_store_gives_back_the_archive(env: Env, stack: StackBas
     with at("2027-03-16"):
         assert request_execution(env, tokens, list_id).status_code == 202
         run_jobs(env, KINDS)
+    # A tombstone is proof of a lawful destruction: locked as long as the certificate.
+    tombstones = [env.store.stat(f"{objects.TOMBSTONES}{rid}.json") for rid in ids]
+    proof = [t.retain_until for t in tombstones if t is not None]
+    assert len(proof) == 2, proof
+    assert all(t is not None and t > dt.datetime.now(dt.UTC) + dt.timedelta(days=29 * 365)
+               for t in proof), proof
     with env.session() as s:
         checkpoint = write_checkpoint(s, env.store, retain_until=dt.datetime.now(dt.UTC) +
                                       dt.timedelta(days=2))
