@@ -105,8 +105,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)  # survive a database restart
-    return sa.create_engine(url, **kwargs)
+    # survive a database restart: a dead pooled connection is replaced when checked out
+    begin_on_checkout = ("pool_pre_ping" not in kwargs
+                         and sa.engine.make_url(url).get_dialect().driver == "psycopg")
+    kwargs.setdefault("pool_pre_ping", not begin_on_checkout)
+    engine = sa.create_engine(url, **kwargs)
+    if begin_on_checkout:
+        event.listen(engine, "checkout", _begin_on_checkout)
+    return engine
+
+
+def _begin_on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's liveness check and the transaction's ``BEGIN`` in one round trip.
+
+    SQLAlchemy's ``pool_pre_ping`` sends ``SELECT 1`` on every checkout, and then the
+    driver sends ``BEGIN`` before the first statement: two round trips before any work,
+    on every request. Here the ``BEGIN`` is sent at checkout instead (the driver, seeing
+    the transaction open, sends none of its own): if the connection is dead, the whole
+    pool is invalidated and a new connection taken, as a failed pre-ping does, so a
+    database restart still costs no request. A connection in autocommit mode (an engine
+    made with ``isolation_level="AUTOCOMMIT"``) is left alone; a checked-out connection is
+    already in its transaction, so change the isolation level on the engine, not on one
+    connection."""
+    from psycopg import pq
+
+    pgconn = dbapi_conn.pgconn
+    if dbapi_conn.autocommit or pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return
+    try:
+        result = pgconn.exec_(b"BEGIN")
+    except Exception as exc:          # the connection is unusable: take another
+        raise sa.exc.InvalidatePoolError(str(exc)) from exc
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        raise sa.exc.InvalidatePoolError(
+            (result.error_message or b"BEGIN failed").decode(errors="replace").strip())
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
