@@ -257,13 +257,13 @@ def get_evidence(evidence_id: uuid.UUID, principal: CurrentUser, session: Sessio
                  response: Response) -> EvidenceDetail:
     evidence, blob, org = service.get(session, principal, evidence_id)
     response.headers["ETag"] = version_etag(evidence.version)
-    out = service.to_out(evidence, blob, org)
     hist = [HistoryOut(version=h.version, values=h.values, changed=h.changed,
                        changed_by=h.changed_by, changed_at=h.changed_at, reason=h.reason)
             for h in service.history(session, evidence.id)]
     events = [AuditEventOut.model_validate(e)
               for e in audit.history_of(session, "evidence", str(evidence.id))]
-    return EvidenceDetail(**out.model_dump(), history=hist, audit=events)
+    return EvidenceDetail(**service.out_fields(evidence, blob, org), history=hist,
+                          audit=events)
 
 
 @router.patch("/evidence/{evidence_id}", response_model=EvidenceOut,

@@ -214,14 +214,18 @@ def _items(session: Session, rows: list[tuple[Disbursement, Organisation]]) -> l
                 .where(DisbursementFinding.disbursement_id.in_(ids))
                 .order_by(DisbursementFinding.code)):
             codes.setdefault(d_id, []).append(code)
-    return [ListItem(**_voucher(d, o).model_dump(), findings=codes.get(d.id, []),
+    # validated once, as a ListItem (not as a VoucherOut first, then dumped and again)
+    return [ListItem(**_voucher_fields(d, o), findings=codes.get(d.id, []),
                      complete=d.complete, missing=d.missing or []) for d, o in rows]
 
 
-def _voucher(v: Disbursement, org: Organisation) -> VoucherOut:
-    return VoucherOut(org_code=org.code, org_name=org.name,
-                      **{f: getattr(v, f) for f in VoucherOut.model_fields
-                         if f not in ("org_code", "org_name")})
+_VOUCHER_FIELDS = tuple(f for f in VoucherOut.model_fields if f not in ("org_code", "org_name"))
+
+
+def _voucher_fields(v: Disbursement, org: Organisation) -> dict[str, Any]:
+    """The values of :class:`VoucherOut` (for it or a model extending it)."""
+    return {"org_code": org.code, "org_name": org.name,
+            **{f: getattr(v, f) for f in _VOUCHER_FIELDS}}
 
 
 def start_listing(session: Session, principal: Principal, filters: ListFilters, *,

@@ -699,14 +699,23 @@ def _ensure_untampered(session: Session, evidence: Evidence, blob: Blob) -> None
 
 # -- views -----------------------------------------------------------------------------
 
+# The fields of EvidenceOut read from the record itself (the rest: its blob and organisation).
+_RECORD_FIELDS = tuple(c for c in EvidenceOut.model_fields
+                       if c not in ("org_code", "media_type", "sha256", "size"))
+
+
+def out_fields(evidence: Evidence, blob: Blob, org: Organisation) -> dict[str, Any]:
+    """The values of :class:`EvidenceOut` (for it or a model extending it, built once)."""
+    fields = {c: getattr(evidence, c) for c in _RECORD_FIELDS}
+    fields.update(org_code=org.code, media_type=blob.media_type, sha256=blob.sha256,
+                  size=blob.size)
+    return fields
+
+
 def to_out(evidence: Evidence, blob: Blob, org: Organisation) -> EvidenceOut:
-    return EvidenceOut(
-        org_code=org.code, media_type=blob.media_type, sha256=blob.sha256, size=blob.size,
-        **{c: getattr(evidence, c) for c in EvidenceOut.model_fields
-           if c not in ("org_code", "media_type", "sha256", "size")})
+    return EvidenceOut(**out_fields(evidence, blob, org))
 
 
 def ingest_out(result: IngestResult) -> IngestOut:
-    base = to_out(result.evidence, result.blob, result.org)
-    return IngestOut(**base.model_dump(), duplicate=result.duplicate,
-                     duplicate_of=result.duplicate_of)
+    return IngestOut(**out_fields(result.evidence, result.blob, result.org),
+                     duplicate=result.duplicate, duplicate_of=result.duplicate_of)

@@ -17,10 +17,18 @@ def descendants(session: Session, root_ids: list[int]) -> set[int]:
     """``root_ids`` and every organisation below them."""
     if not root_ids:
         return set()
-    tree = (sa.select(Organisation.id).where(Organisation.id.in_(root_ids))
+    return set(session.scalars(_DESCENDANTS, {"root_ids": list(root_ids)}))
+
+
+def _descendants_statement() -> sa.Select[int]:
+    tree = (sa.select(Organisation.id)
+            .where(Organisation.id.in_(sa.bindparam("root_ids", expanding=True)))
             .cte("tree", recursive=True))
     tree = tree.union_all(sa.select(Organisation.id).where(Organisation.parent_id == tree.c.id))
-    return set(session.scalars(sa.select(tree.c.id)))
+    return sa.select(tree.c.id)
+
+
+_DESCENDANTS = _descendants_statement()   # built once, like _SCOPE below
 
 
 def scope_ids(session: Session, principal: Principal) -> frozenset[int] | None:
@@ -40,6 +48,17 @@ def _load_scope(session: Session, org_ids: tuple[int, ...]) -> frozenset[int] | 
     ``org_ids`` and every organisation below them."""
     if not org_ids:
         return frozenset()
+    rows = session.execute(_SCOPE, {"org_ids": list(org_ids)}).all()
+    if rows[0][0] == 0:
+        return None
+    return frozenset(org_id for _, org_id in rows if org_id is not None)
+
+
+def _scope_statement() -> sa.Select[int, int]:
+    """The query of :func:`_load_scope`, built once: the organisations travel as one
+    expanding parameter, so each request neither builds the statement nor works out its
+    cache key again (that was about a tenth of a search's CPU in the API)."""
+    org_ids: sa.BindParameter[list[int]] = sa.bindparam("org_ids", expanding=True)
     outside = (sa.select(sa.func.count().label("roots")).select_from(Organisation)
                .where(Organisation.parent_id.is_(None), Organisation.id.not_in(org_ids))
                .cte("outside"))
@@ -49,11 +68,11 @@ def _load_scope(session: Session, org_ids: tuple[int, ...]) -> frozenset[int] | 
                    sa.select(outside.c.roots).scalar_subquery() > 0)
             .cte("tree", recursive=True))
     tree = tree.union_all(sa.select(Organisation.id).where(Organisation.parent_id == tree.c.id))
-    rows = session.execute(sa.select(outside.c.roots, tree.c.id)
-                           .select_from(outside.outerjoin(tree, sa.true()))).all()
-    if rows[0][0] == 0:
-        return None
-    return frozenset(org_id for _, org_id in rows if org_id is not None)
+    return (sa.select(outside.c.roots, tree.c.id)
+            .select_from(outside.outerjoin(tree, sa.true())))
+
+
+_SCOPE = _scope_statement()
 
 
 def limit_to_scope(session: Session, principal: Principal, query: Any, org_column: Any) -> Any:

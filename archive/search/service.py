@@ -46,7 +46,7 @@ from archive.clock import start_of_day
 from archive.db import dialect_name, planned_rows
 from archive.errors import InvalidInput, NotFound
 from archive.evidence.models import Blob, Evidence
-from archive.evidence.service import to_out
+from archive.evidence.service import out_fields
 from archive.orgs import scope as org_scope
 from archive.orgs.models import Organisation
 from archive.search.extract import normalise
@@ -229,8 +229,8 @@ def hits_by_id(session: Session, principal: Principal, ids: list[uuid.UUID]) -> 
 
 
 def to_item(hit: Hit) -> SearchItem:
-    base = to_out(hit.evidence, hit.blob, hit.org)
-    return SearchItem(**base.model_dump(), org_name=hit.org.name,
+    # validated once, as a SearchItem (not as an EvidenceOut first, then dumped and again)
+    return SearchItem(**out_fields(hit.evidence, hit.blob, hit.org), org_name=hit.org.name,
                       pdfa_compliant=hit.evidence.pdfa_compliant, on_hold=hit.evidence.on_hold)
 
 

@@ -15,7 +15,7 @@ from archive.config import Settings
 from archive.orgs.models import Organisation
 from tests import clirun
 from tests.conftest import Env
-from tests.factories import world
+from tests.factories import make_pdf, upload, world
 
 DLA_DEFAULT = r"[0-9]{7}"       # the DLA's organisation code (รหัส อปท.): seven digits
 
@@ -184,3 +184,42 @@ def test_register_files_are_read_in_either_encoding():
         assert (got, layout) == (encoding, "dla")
         assert rows[0].name == "อบต.สุเทพ" and rows[4].code == "5710101"
         assert rows[2].type == "municipality" and rows[6].code == "50-1"
+
+
+def test_scope_follows_the_users_organisations_and_the_tree_at_the_next_request(env: Env):
+    """The scope queries are statements built once per process (archive/orgs/scope.py);
+    the scope itself is read per request and must follow every change at once.
+
+    GIVEN an auditor of sao-2 and a record of sao-1, one application serving every request
+    WHEN an administrator attaches the auditor to the province, a new LAO with a record is
+    added under it, and the auditor is put back on sao-2
+    THEN each next request sees the change: the record is absent (404), present, present
+    with the new LAO's in a search, absent again."""
+    from archive.accounts import service as accounts
+    from archive.accounts.principal import system_principal
+
+    tokens = world(env)
+    officer = env.client(tokens["off1"])
+    first = upload(officer, make_pdf("scope-change-1")).json()["id"]
+    auditor = env.client(env.user("aud9", "auditor", ["sao-2"]))
+
+    def attach(codes: list[str]) -> None:
+        with env.session() as s:
+            accounts.update_user(s, system_principal("test"), user_name="aud9",
+                                 org_codes=codes)
+
+    assert auditor.get(f"/api/v1/evidence/{first}").status_code == 404
+    attach(["p-cm"])
+    assert auditor.get(f"/api/v1/evidence/{first}").status_code == 200
+    env.org("sao-4", parent="p-cm")
+    with env.session() as s:
+        accounts.update_user(s, system_principal("test"), user_name="off1",
+                             org_codes=["sao-1", "sao-4"])
+    second = upload(officer, make_pdf("scope-change-2"), org_code="sao-4").json()["id"]
+    found = {i["id"] for i in auditor.get("/api/v1/evidence").json()["items"]}
+    assert {first, second} <= found
+    assert auditor.get("/api/v1/evidence", params={"org_code": "sao-4"}).json()["total"] == 1
+    attach(["sao-2"])
+    assert auditor.get(f"/api/v1/evidence/{first}").status_code == 404
+    assert auditor.get(f"/api/v1/evidence/{second}").status_code == 404
+    assert auditor.get("/api/v1/evidence").json()["total"] == 0
