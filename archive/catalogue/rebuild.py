@@ -448,7 +448,6 @@ def restore_vouchers(units: UnitsOfWork, store: ObjectStore, report: RebuildRepo
                 id=uuid.UUID(doc["id"]), disbursement_id=uuid.UUID(doc["voucher"]),
                 outcome=doc["outcome"], note=doc["note"], reviewer=doc["reviewer"],
                 reviewer_role=doc["reviewer_role"], created_at=_datetime(doc["created_at"])))
-            report.reviews += 1
 
 
 def _committed_voucher(store: ObjectStore, vid: str, keys: list[str],
@@ -595,7 +594,7 @@ def _tombstone_of(store: ObjectStore, rid: str) -> dict[str, Any] | None:
         return None
 
 
-def _blob(session: Session, store: ObjectStore, report: RebuildReport, manifest: dict[str, Any],
+def _blob(session: Session, store: ObjectStore, manifest: dict[str, Any],
           destroyed_at: dt.datetime | None, created_at: dt.datetime | None) -> int:
     sha = manifest["sha256"]
     existing = session.scalar(sa.select(Blob.id).where(Blob.sha256 == sha))
@@ -612,9 +611,6 @@ def _blob(session: Session, store: ObjectStore, report: RebuildReport, manifest:
                 deleted_at=None if info else (destroyed_at or now))
     session.add(blob)
     session.flush()
-    report.blobs += 1
-    if info is None:
-        report.blobs_destroyed += 1
     return blob.id
 
 
@@ -647,7 +643,7 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
             tomb = _tombstone_of(store, rid)
             destroyed_at = _datetime(tomb["destroyed_at"]) if tomb else None
             created_at = _datetime((last.get("state") or {}).get("created_at"))
-            blob_id = _blob(s, store, report, last, destroyed_at, created_at)
+            blob_id = _blob(s, store, last, destroyed_at, created_at)
             inspection = None if tomb else _inspection_of(store, rid)
             status = "destroyed" if tomb else "received"
             pdfa_ok = None
@@ -678,16 +674,12 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
                     changed=newer["change"]["changed"], changed_by=newer["change"]["by"],
                     changed_at=_datetime(newer["change"]["at"]),
                     reason=newer["change"]["reason"], meta_hash=older["meta_hash"]))
-                report.versions += 1
-            report.versions += 1
-            report.records += 1
             if inspection is not None:
                 s.add(Inspection(evidence_id=uuid.UUID(rid), blob_id=blob_id,
                                  status=inspection["status"], pdfa=inspection["pdfa"],
                                  report=inspection["report"], warnings=inspection["warnings"],
                                  filled=inspection["filled"], error=inspection["error"],
                                  created_at=_datetime(inspection["created_at"])))
-                report.inspections += 1
             _restore_links(s, store, report, rid, blob_id, destroyed_at, vouchers)
             if tomb is not None:
                 values = {f: tomb[f] for f in TOMBSTONE_FIELDS}
@@ -695,7 +687,6 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
                               destroyed_at=destroyed_at,
                               disposition_list_id=uuid.UUID(tomb["disposition_list_id"]))
                 s.add(Tombstone(evidence_id=uuid.UUID(rid), **values))
-                report.tombstones += 1
             else:
                 jobs += [("extract_text", {"blob_id": blob_id}, f"extract_text:{blob_id}"),
                          ("retention_compute", {"evidence_id": rid}, None)]
@@ -725,11 +716,10 @@ def _restore_links(session: Session, store: ObjectStore, report: RebuildReport, 
             session.add(Rendition(
                 id=uuid.UUID(target["rendition_id"]), evidence_id=uuid.UUID(rid),
                 kind=target["kind"], source_blob_id=blob_id,
-                blob_id=_blob(session, store, report, facts, destroyed_at, at),
+                blob_id=_blob(session, store, facts, destroyed_at, at),
                 pdfa_flavour=target.get("pdfa_flavour"),
                 pdfa_compliant=target.get("pdfa_compliant"), pdfa=target.get("pdfa"),
                 made_by=target.get("made_by") or {}, created_at=at))
-            report.renditions += 1
     for (vid, role), link in sorted(roles.items()):
         if vid not in vouchers:
             report.problems.append(
@@ -740,7 +730,6 @@ def _restore_links(session: Session, store: ObjectStore, report: RebuildReport, 
         session.add(DisbursementEvidence(
             disbursement_id=uuid.UUID(vid), evidence_id=uuid.UUID(rid), role=role,
             blob_id=blob_id, linked_by=link["by"], linked_at=_datetime(link["at"])))
-        report.voucher_links += 1
 
 
 def restore_retention(units: UnitsOfWork, store: ObjectStore, report: RebuildReport,
@@ -789,7 +778,6 @@ def restore_retention(units: UnitsOfWork, store: ObjectStore, report: RebuildRep
                                               "released_by", "release_reason")}
                 s.add(LegalHold(id=uuid.UUID(hid), created_at=_datetime(doc["created_at"]),
                                 released_at=_datetime(doc["released_at"]), **values))
-            report.holds += 1
         s.flush()
         known = set(s.scalars(sa.select(AuditClosure.id)))
         for doc in sorted(closures, key=lambda d: d["id"]):
@@ -804,13 +792,12 @@ def restore_retention(units: UnitsOfWork, store: ObjectStore, report: RebuildRep
                 hold_id=uuid.UUID(doc["hold_id"]) if doc["hold_id"] in holds else None))
         s.flush()
         _reset_sequence(s, "audit_closures")
-        report.closures = len(known)
     for hid, doc in sorted(holds.items()):
         failpoint("rebuild.holds.items")
-        _restore_hold_items(units, report, hid, doc)
+        _restore_hold_items(units, hid, doc)
 
 
-def _restore_hold_items(units: UnitsOfWork, report: RebuildReport, hid: str,
+def _restore_hold_items(units: UnitsOfWork, hid: str,
                         doc: dict[str, Any]) -> None:
     fields = doc["item_fields"]
     items = [dict(zip(fields, item, strict=True)) for item in doc["items"]]
@@ -834,7 +821,6 @@ def _restore_hold_items(units: UnitsOfWork, report: RebuildReport, hid: str,
                     sa.or_(Evidence.retain_until.is_(None), Evidence.retain_until < floor))
                     .values(retain_until=floor).execution_options(synchronize_session=False))
             compute.refresh_on_hold(s, sorted(live))
-            report.held_records += len(rows) if doc["status"] == "active" else 0
 
 
 def _confirmed_versions(session: Session, ids: list[str]) -> set[tuple[str, int, str]]:
