@@ -30,6 +30,12 @@ from archive.storage.local import LocalStore
 from archive.unit_of_work import make_session_factory, session_scope
 from tests import servers
 
+# The width of the terminal pytest runs in must not reach the CLI's consoles, which are
+# made when cli/ is imported: a command run in this process (tests/clirun.py) then wraps
+# its messages at COLUMNS=200, as a command started as a process does. pytest-xdist's
+# workers start with COLUMNS=80 set.
+os.environ.pop("COLUMNS", None)
+
 STACKS = os.environ.get("ARCHIVE_TEST_STACKS", "sqlite,postgres").split(",")
 # Test fixtures name LAOs like "sao-1"; the default LAO code format (the DLA's 7-digit
 # organisation code) is tested on its own (tests/archive/test_orgs.py).
