@@ -24,7 +24,7 @@ run: system-run $(BIN)/.installed
 	$(BIN)/archive serve --host $(HOST) --port $(PORT)
 
 test: system-test $(BIN)/.installed-test lint
-	$(BIN)/python -m pytest -p no:cacheprovider --durations=30
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --durations=30
 
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check archive api workers cli tests bench
