@@ -27,8 +27,8 @@ shortened:
   and their reviews, the legal holds that cover or covered it (placed and released), the
   audit closures of its organisation and fiscal year and of its vouchers' — when its
   bytes' lock is extended, a hold turns the store's legal hold on, or the record is linked
-  to a voucher whose objects may end sooner (``describe``), to that date rounded up to
-  the next day (UTC): a hold of
+  to a voucher or joins a hold (held already or not: ``compute.recompute``) whose objects
+  may end sooner (``describe``), to that date rounded up to the next day (UTC): a hold of
   200,000 records whose horizon moves by seconds from one blob to the next is then
   extended once a run, not 200,000 times. Only the objects of records whose bytes this
   run extends are touched (a record whose lock does not move needs nothing new), and each
@@ -156,7 +156,7 @@ def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncRe
     What describes its records is extended with it, or when a hold turns its legal hold on
     and the bytes are locked beyond what the hold's objects surely have (its records
     joined the hold after it was placed), or when asked (``describe``: its records joined
-    a voucher described before)."""
+    a voucher or a hold described before)."""
     rows = blobs_to_sync(session, [blob_id], horizon_days=horizon_days)
     report.checked += 1
     blob = session.get(Blob, blob_id)
@@ -193,15 +193,21 @@ def _beyond_holds(session: Session, blob_id: int, until: dt.datetime) -> bool:
     records surely have: each was written with at least the snapshot lock, never before
     its hold was placed (and with its records' bytes' lock then: ``retention.described``),
     so only a record that joined a hold later can need more."""
-    catalogue = session.info.get(objects.INFO_KEY)
-    years = catalogue.snapshot_years if isinstance(catalogue, objects.Catalogue) else 10
     users = blob_users()
     placed = session.scalar(
         sa.select(sa.func.min(LegalHold.created_at))
         .join(LegalHoldItem, LegalHoldItem.hold_id == LegalHold.id)
         .join(users, users.c.evidence_id == LegalHoldItem.evidence_id)
         .where(users.c.blob_id == blob_id))
-    return placed is not None and until > years_after(placed, years)
+    return placed is not None and outlasts(session, until, placed)
+
+
+def outlasts(session: Session, until: dt.datetime, written: dt.datetime) -> bool:
+    """Whether a lock until ``until`` may outlast a catalogue object written at ``written``
+    that is only sure to have the snapshot lock from then (``Catalogue.snapshot_years``)."""
+    catalogue = session.info.get(objects.INFO_KEY)
+    years = catalogue.snapshot_years if isinstance(catalogue, objects.Catalogue) else 10
+    return until > years_after(written, years)
 
 
 def _extend_descriptions(session: Session, store: ObjectStore, blob_id: int,
@@ -310,7 +316,8 @@ def sync_snapshots(session: Session, store: ObjectStore, report: SyncReport) -> 
 
 def catch_up(units: UnitsOfWork, store: ObjectStore, report: SyncReport) -> None:
     """Objects written before the sync kept them (an archive from before it; a record that
-    joined a second hold while held): every voucher's objects and reviews, every hold's and
+    joined a second hold while held, before ``compute.recompute`` asked the sync to
+    describe it): every voucher's objects and reviews, every hold's and
     every closure's locked at least until the latest lock of the bytes of the live records
     they describe (rounded up to a day), then the latest snapshots. One pass over
     vouchers, holds and closures, for ``archive catalogue backfill``; safe to run again."""

@@ -162,6 +162,43 @@ def test_a_file_locked_long_extends_the_voucher_and_hold_it_joins(env: Env):
         assert not short, (prefix, needed, short)
 
 
+def test_a_held_file_joining_a_second_hold_extends_that_holds_objects(env: Env):
+    """GIVEN a voucher registered and held (its hold's object written with the ten-year
+    snapshot lock: no files yet), and a record locked to 2055 at ingest (a 30-year
+    schedule) already held by a hold on the record itself (the store's legal hold on)
+    WHEN the record is linked to the voucher and, at its next recompute, joins the
+    voucher's hold (it was held already: its hold state does not change)
+    THEN the voucher's hold's objects are locked at least as long as the record's bytes,
+    without waiting for the next extension of the bytes or a backfill."""
+    tokens = world(env)
+    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
+    _ok(national.patch("/api/v1/retention/schedules/correspondence",
+                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    officer, rm = env.client(tokens["off1"]), env.client(tokens["rm1"])
+    vid = _ok(officer.post("/api/v1/disbursements", json=VOUCHER))["id"]
+    second = _ok(rm.post("/api/v1/holds", json={"reason": "ร้องเรียน",
+                                                "disbursement_id": vid}))["id"]
+    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
+    run_jobs(env)
+    _ok(rm.post("/api/v1/holds", json={"reason": "คดี 1/2570", "record_ids": [rec["id"]]}))
+    run_jobs(env)
+    assert env.store.stat(blob_key(rec["sha256"])).legal_hold is True
+    needed = env.store.stat(blob_key(rec["sha256"])).retain_until
+    assert needed is not None and needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
+    assert all(v < needed for v in _locks(env, f"{objects.HOLDS}{second}/").values())
+
+    _ok(officer.post(f"/api/v1/disbursements/{vid}/evidence",
+                     json={"evidence_id": rec["id"], "role": "receipt"}))
+    run_jobs(env)                  # what the link queued
+    with env.session() as s:       # its next recompute: it joins the voucher's hold
+        enqueue(s, "retention_compute", {"evidence_id": rec["id"]})
+    run_jobs(env)
+    holds = _ok(rm.get(f"/api/v1/retention/records/{rec['id']}"))["holds"]
+    assert len(holds) == 2, holds
+    short = {k: v for k, v in _locks(env, f"{objects.HOLDS}{second}/").items() if v < needed}
+    assert not short, (needed, short)
+
+
 def test_backfill_extends_objects_written_before_the_sync_kept_them(
         env: Env, monkeypatch: pytest.MonkeyPatch):
     """GIVEN a record locked to 2055 at ingest, linked to a voucher (reviewed), held, its
