@@ -200,6 +200,42 @@ def test_a_held_file_joining_a_second_hold_extends_that_holds_objects(env: Env):
     assert not short, (needed, short)
 
 
+def test_a_held_file_corrected_into_a_year_under_objection_extends_that_hold(env: Env):
+    """GIVEN an objection to sao-1's fiscal year 2566 recorded while it had no records (its
+    hold's object written with the ten-year snapshot lock), and a record of 2568 locked to
+    2055 at ingest, held by a hold on the record itself
+    WHEN its fiscal year is corrected to 2566: at its recompute it joins the objection's
+    hold (held already: its hold state does not change)
+    THEN the objection hold's objects are locked at least as long as the record's bytes."""
+    tokens = world(env)
+    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
+    _ok(national.patch("/api/v1/retention/schedules/correspondence",
+                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    rm = env.client(tokens["rm1"])
+    closure = _ok(rm.post("/api/v1/audit-closures", json={
+        "org_code": "sao-1", "fiscal_year": 2566, "result": "objection",
+        "closed_on": "2024-06-01", "reference": "ตผ 0099/1"}))
+    objection = closure["hold_id"]
+    assert objection, closure
+    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
+    run_jobs(env)
+    _ok(rm.post("/api/v1/holds", json={"reason": "คดี 2/2570", "record_ids": [rec["id"]]}))
+    run_jobs(env)
+    needed = env.store.stat(blob_key(rec["sha256"])).retain_until
+    assert needed is not None and needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
+    assert all(v < needed for v in _locks(env, f"{objects.HOLDS}{objection}/").values())
+
+    _ok(env.client(tokens["off1"]).patch(f"/api/v1/evidence/{rec['id']}",
+                                         json={"fiscal_year": 2566, "reason": "ปีผิด"},
+                                         headers={"If-Match": "*"}))
+    run_jobs(env)
+    holds = _ok(rm.get(f"/api/v1/retention/records/{rec['id']}"))["holds"]
+    assert len(holds) == 2, holds
+    short = {k: v for k, v in _locks(env, f"{objects.HOLDS}{objection}/").items()
+             if v < needed}
+    assert not short, (needed, short)
+
+
 def test_backfill_extends_objects_written_before_the_sync_kept_them(
         env: Env, monkeypatch: pytest.MonkeyPatch):
     """GIVEN a record locked to 2055 at ingest, linked to a voucher (reviewed), held, its
