@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,10 @@ from cli import retention as retention_cli
 from cli.accounts import orgs_app, tokens_app, users_app
 from cli.context import Ctx, fail, out, plural, print_json, progress_bar
 from cli.export import export_pack
+
+if TYPE_CHECKING:
+    from archive.integrity.verify import Problem
+    from archive.retention.locks import Shortfall
 
 app = typer.Typer(help="Evidence Archive: write-once archive of disbursement evidence.",
                   no_args_is_help=True, pretty_exceptions_enable=False,
@@ -560,19 +564,28 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
                "--no-rehash", help="Compare sizes only (fast).")] = False,
            seal_legacy: Annotated[bool, typer.Option(
                "--seal-legacy", help="First give records created before version hashes "
-               "one for their current state (audited as evidence.seal).")] = False) -> None:
+               "one for their current state (audited as evidence.seal).")] = False,
+           catalogue_locks: Annotated[str | None, typer.Option(
+               "--catalogue-locks", metavar="N|all|none",
+               help="Check the locks of the catalogue objects (what `archive rebuild "
+               "--from-store` needs) of N records chosen at random (default 200), of all "
+               "records, or none.")] = None) -> None:
     """Walk database and store and list every problem; exit 1 on any.
 
     Missing, corrupt and orphaned objects; blob keys against their SHA-256; every record's
     metadata against the version hash its audit trail recorded, and every audited
-    creation against a row or a tombstone; temporary files left by killed processes; and
+    creation against a row or a tombstone; catalogue objects locked shorter than the
+    records they describe need (of 200 records chosen at random unless told otherwise:
+    about a dozen store requests a record); temporary files left by killed processes; and
     standing alerts (failed fixity audits or downloads, a failed WORM probe)."""
     import sqlalchemy as sa
 
     from archive.evidence.models import Blob
     from archive.integrity import alerts
     from archive.integrity import verify as verifier
+    from archive.retention import locks
 
+    sample = _catalogue_sample(catalogue_locks)
     ctx = Ctx.load()
     if seal_legacy:
         with ctx.unit_of_work() as session:
@@ -584,15 +597,27 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
         with progress_bar(None, "verifying", int(total)) as advance:
             report = verifier.verify(session, ctx.store, rehash=not no_rehash,
                                      progress=advance, temp_dirs=ctx.settings.temp_dirs)
+        catalogue: dict[str, object] | None = None
+        if sample != 0:
+            records, kept = locks.check_catalogue(session, ctx.store, sample=sample)
+            report.problems += [_short_lock(s) for s in kept.short]
+            catalogue = {"records": records, "sampled": sample is not None,
+                         "listings": kept.listings, "objects": kept.stats,
+                         "short": len(kept.short)}
         standing = alerts(session)
     ok = report.ok and not standing
     if as_json:
-        print(json.dumps({**report.to_dict(), "ok": ok, "alerts": standing},
-                         ensure_ascii=False))
+        print(json.dumps({**report.to_dict(), "ok": ok, "catalogue_locks": catalogue,
+                          "alerts": standing}, ensure_ascii=False))
     else:
         out.print(f"{report.blobs_checked} blobs checked, {report.objects_seen} objects seen, "
                   f"{report.bytes_hashed} bytes re-hashed, {report.records_checked} records "
                   "checked against their audited version hashes")
+        if catalogue is not None:
+            out.print(f"catalogue objects' locks: {catalogue['objects']} objects of "
+                      f"{catalogue['records']} records"
+                      + (" chosen at random" if catalogue["sampled"] else "")
+                      + f" checked, {catalogue['short']} shorter than their records need")
         if report.legacy_unhashed:
             out.print(f"[yellow]{report.legacy_unhashed} records unhashed (legacy)[/]: created "
                       "before version hashes, their metadata cannot be checked "
@@ -609,6 +634,39 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False,
             out.print(f"[red]alert[/] {alert['kind']}: {alert['key'] or ''} {alert['detail']}")
     if not ok:
         raise typer.Exit(1)
+
+
+def _catalogue_sample(value: str | None) -> int | None:
+    """``--catalogue-locks``: a number of records, ``all`` (None) or ``none`` (0)."""
+    from archive.retention.locks import CHECK_SAMPLE
+
+    if value is None:
+        return CHECK_SAMPLE
+    if value == "all":
+        return None
+    if value == "none":
+        return 0
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise typer.BadParameter(f"{value!r}: give a number of records, 'all' or 'none'",
+                                 param_hint="--catalogue-locks")
+    return n
+
+
+def _short_lock(short: Shortfall) -> Problem:
+    from archive.integrity.verify import Problem
+
+    until = f"{short.retain_until:%Y-%m-%d %H:%M} UTC" if short.retain_until else "not locked"
+    return Problem(
+        "catalogue_lock_short", short.key,
+        f"locked until {until}, but the records it describes keep their bytes locked until "
+        f"{short.needed:%Y-%m-%d %H:%M} UTC: the store could let it go first, and `archive "
+        "rebuild --from-store` would then lack it. The daily lock sync "
+        "(retention_sync_locks) or `archive catalogue backfill` extends it",
+        version_id=short.version_id)
 
 
 def main() -> None:

@@ -5,7 +5,9 @@ and fiscal year, active holds), computes the decision and writes ``retain_until`
 ``retention_basis``. The write itself is conditional — ``retain_until`` is only ever
 moved later, in SQL — so concurrent recomputations cannot shorten a date either.
 A changed date or hold state queues ``retention_sync_locks`` for the blob, so the store's
-lock follows.
+lock follows; so does a record joining a hold placed long enough ago that the hold's
+object may end before the record's bytes (``"describe"``: even if the record was held
+already), so that the catalogue objects describing it are kept as long.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from archive import clock
 from archive.db import rowcount, upsert_ignore
 from archive.evidence.models import Blob, Evidence
 from archive.queue.service import enqueue_many
-from archive.retention import vouchers
+from archive.retention import locks, vouchers
 from archive.retention.models import AuditClosure, LegalHold, LegalHoldItem
 from archive.retention.rules import (
     Closure,
@@ -161,32 +163,53 @@ def recompute(session: Session, evidence_ids: list[uuid.UUID], *,
         if not rows:
             continue
         was_held = {e.id: e.on_hold for e in rows}
+        before = set(_hold_items(session, ids))
         attach_objection_holds(session, rows)
         vouchers.attach_voucher_holds(session, [e.id for e in rows])
+        joined: dict[uuid.UUID, dt.datetime] = {}
+        for (evidence_id, hold_id), placed in _hold_items(session, ids).items():
+            if (evidence_id, hold_id) not in before:
+                joined[evidence_id] = min(placed, joined.get(evidence_id, placed))
         refresh_on_hold(session, [e.id for e in rows])
         rows = list(session.scalars(sa.select(Evidence).where(Evidence.id.in_(was_held))
                                     .execution_options(populate_existing=True)))
         decisions = decide_many(session, rows, today=today, rule_map=rule_map)
-        locks = {b: (u, h) for b, u, h in session.execute(
+        bytes_locks = {b: (u, h) for b, u, h in session.execute(
             sa.select(Blob.id, Blob.retain_until, Blob.legal_hold)
             .where(Blob.id.in_({e.blob_id for e in rows})))}
-        sync: list[tuple[str, dict[str, object], str | None]] = []
+        sync: dict[int, dict[str, object]] = {}
         for e in rows:
             decision = decisions[e.id]
             changed = _store(session, e, decision)
             outcomes.append(Outcome(e.id, decision, changed))
-            lock_until, lock_held = locks[e.blob_id]
+            lock_until, lock_held = bytes_locks[e.blob_id]
             # The store follows only where it is behind (most new records are already
             # covered by the lock set at ingest) or where the hold state changed.
             behind = changed and decision.retain_until is not None and \
                 decision.retain_until > lock_until
-            if behind or was_held[e.id] != e.on_hold or e.on_hold != lock_held:
-                sync.append(("retention_sync_locks", {"blob_id": e.blob_id}, None))
+            # A record that joined a hold placed before its bytes' lock could be covered
+            # by the hold's object (the snapshot lock from the hold's placing): that
+            # object, and whatever else describes the record, is extended to the bytes'
+            # lock — even if the record was held already and its hold state is unchanged.
+            describe = e.id in joined and locks.outlasts(session, lock_until, joined[e.id])
+            if behind or describe or was_held[e.id] != e.on_hold or e.on_hold != lock_held:
+                payload = sync.setdefault(e.blob_id, {"blob_id": e.blob_id})
+                if describe:
+                    payload["describe"] = True
         if sync:
             # No dedup key: the sync is idempotent, and a key would have to name the state
             # (a hold placed, released and placed again repeats states).
-            enqueue_many(session, list({s[1]["blob_id"]: s for s in sync}.values()))
+            enqueue_many(session, [("retention_sync_locks", p, None) for p in sync.values()])
     return outcomes
+
+
+def _hold_items(session: Session,
+                evidence_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, uuid.UUID], dt.datetime]:
+    """(record, hold) → when the hold was placed, for every hold these records are in."""
+    return {(e, h): placed for e, h, placed in session.execute(
+        sa.select(LegalHoldItem.evidence_id, LegalHoldItem.hold_id, LegalHold.created_at)
+        .join(LegalHold, LegalHold.id == LegalHoldItem.hold_id)
+        .where(LegalHoldItem.evidence_id.in_(evidence_ids)))}
 
 
 def _store(session: Session, evidence: Evidence, decision: Decision) -> bool:

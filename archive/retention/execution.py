@@ -38,6 +38,7 @@ from archive.failpoints import failpoint
 from archive.jsonable import jsonable
 from archive.messages import message
 from archive.orgs.models import Organisation
+from archive.queue.models import Job
 from archive.retention import compute, disposition, execution_request, list_queries
 from archive.retention.certificate import date_en, date_th, outcome, render_html, statement
 from archive.retention.models import DispositionCertificate, DispositionItem, DispositionList
@@ -382,6 +383,7 @@ def write_certificate(units: UnitsOfWork, store: ObjectStore,
                        content_type="application/json")
         hi = store.put(html_key, io.BytesIO(html), len(html), retain_until=until,
                        content_type="text/html; charset=utf-8")
+        failpoint("disposition.certificate.before_row")
         session.add(DispositionCertificate(
             list_id=list_id, seq=seq, kind=kind, sha256=sha, size=len(body), json_key=json_key,
             json_version=ji.version_id, html_sha256=html_sha, html_size=len(html),
@@ -488,6 +490,30 @@ def finish_purges(units: UnitsOfWork, store: ObjectStore, *,
                                  certificate_years=certificate_years)
         out.append({"list_id": str(list_id), "certificate": cert})
     return out
+
+
+def finish_abandoned(units: UnitsOfWork, store: ObjectStore, *,
+                     certificate_years: int) -> list[dict[str, Any]]:
+    """Finish the lists whose execution job gave up (its attempts used up: ``failed``) as
+    that job would have: :func:`execute` again — what is left of its steps, then the
+    certificate and the final state. The daily purge sweep's last step, so that a list does
+    not stay "executing" without a certificate until someone runs ``archive jobs retry``
+    (which then finds it done). Every step is idempotent, so a sweep that dies anywhere
+    in here is finished by its next run; a job retried meanwhile and this never write two
+    execution certificates (``write_certificate`` checks under the list's lock). A job
+    still queued or running is left to finish its list."""
+    with units() as session:
+        executing = {f"disposition_execute:{i}": i for i in session.scalars(
+            sa.select(DispositionList.id).where(DispositionList.status == "executing"))}
+        if not executing:
+            return []
+        gave_up = sorted(executing[key] for key in session.scalars(
+            sa.select(Job.dedup_key).where(Job.kind == "disposition_execute",
+                                           Job.status == "failed",
+                                           Job.dedup_key.in_(list(executing)))) if key)
+    return [{"list_id": str(list_id),
+             **execute(units, store, list_id, certificate_years=certificate_years)}
+            for list_id in gave_up]
 
 
 def _metadata(evidence: Evidence, org: Organisation) -> dict[str, Any]:

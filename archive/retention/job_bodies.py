@@ -133,7 +133,9 @@ def disposition_execute(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]
 def disposition_purge(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
     """Retry deletes the store refused (``{"blob_id"}``, or every such blob — and every
     blob whose purge died between its mark and the store's answers), then write the
-    supplementary certificates of lists whose deletes are now all done."""
+    supplementary certificates of lists whose deletes are now all done; the daily sweep
+    (``{}``) then finishes the lists whose execution job gave up
+    (``execution.finish_abandoned``)."""
     if "blob_id" in payload:
         blob_ids = [int(payload["blob_id"])]
     else:
@@ -153,7 +155,11 @@ def disposition_purge(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
     results = [execution.purge_blob(ctx.session, ctx.store, b) for b in blob_ids]
     certificates = execution.finish_purges(ctx.session, ctx.store,
                                            certificate_years=CERTIFICATE_YEARS)
-    return {"blobs": results, "certificates": certificates}
+    if "blob_id" in payload:
+        return {"blobs": results, "certificates": certificates}
+    executed = execution.finish_abandoned(ctx.session, ctx.store,
+                                          certificate_years=CERTIFICATE_YEARS)
+    return {"blobs": results, "certificates": certificates, "executed": executed}
 
 
 HANDLERS = {

@@ -27,8 +27,8 @@ shortened:
   and their reviews, the legal holds that cover or covered it (placed and released), the
   audit closures of its organisation and fiscal year and of its vouchers' — when its
   bytes' lock is extended, a hold turns the store's legal hold on, or the record is linked
-  to a voucher whose objects may end sooner (``describe``), to that date rounded up to
-  the next day (UTC): a hold of
+  to a voucher or joins a hold (held already or not: ``compute.recompute``) whose objects
+  may end sooner (``describe``), to that date rounded up to the next day (UTC): a hold of
   200,000 records whose horizon moves by seconds from one blob to the next is then
   extended once a run, not 200,000 times. Only the objects of records whose bytes this
   run extends are touched (a record whose lock does not move needs nothing new), and each
@@ -70,6 +70,16 @@ from archive.storage import ObjectStore
 from archive.unit_of_work import UnitsOfWork
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """A catalogue object locked shorter than the records it describes need (``None``:
+    not locked at all)."""
+    key: str
+    version_id: str | None
+    retain_until: dt.datetime | None
+    needed: dt.datetime
+
+
 @dataclass
 class SyncReport:
     checked: int = 0
@@ -81,6 +91,12 @@ class SyncReport:
     described: int = 0
     # Folders of catalogue objects already extended in this run, and to when.
     done: dict[str, dt.datetime] = field(default_factory=dict)
+    # Checking only (``check_catalogue``): objects locked shorter than needed are listed in
+    # ``short``, not extended. Listings and objects' locks read, to measure its cost.
+    check: bool = False
+    short: list[Shortfall] = field(default_factory=list)
+    listings: int = 0
+    stats: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "extended": self.extended, "holds_on": self.holds_on,
@@ -156,7 +172,7 @@ def sync_blob(session: Session, store: ObjectStore, blob_id: int, report: SyncRe
     What describes its records is extended with it, or when a hold turns its legal hold on
     and the bytes are locked beyond what the hold's objects surely have (its records
     joined the hold after it was placed), or when asked (``describe``: its records joined
-    a voucher described before)."""
+    a voucher or a hold described before)."""
     rows = blobs_to_sync(session, [blob_id], horizon_days=horizon_days)
     report.checked += 1
     blob = session.get(Blob, blob_id)
@@ -193,15 +209,21 @@ def _beyond_holds(session: Session, blob_id: int, until: dt.datetime) -> bool:
     records surely have: each was written with at least the snapshot lock, never before
     its hold was placed (and with its records' bytes' lock then: ``retention.described``),
     so only a record that joined a hold later can need more."""
-    catalogue = session.info.get(objects.INFO_KEY)
-    years = catalogue.snapshot_years if isinstance(catalogue, objects.Catalogue) else 10
     users = blob_users()
     placed = session.scalar(
         sa.select(sa.func.min(LegalHold.created_at))
         .join(LegalHoldItem, LegalHoldItem.hold_id == LegalHold.id)
         .join(users, users.c.evidence_id == LegalHoldItem.evidence_id)
         .where(users.c.blob_id == blob_id))
-    return placed is not None and until > years_after(placed, years)
+    return placed is not None and outlasts(session, until, placed)
+
+
+def outlasts(session: Session, until: dt.datetime, written: dt.datetime) -> bool:
+    """Whether a lock until ``until`` may outlast a catalogue object written at ``written``
+    that is only sure to have the snapshot lock from then (``Catalogue.snapshot_years``)."""
+    catalogue = session.info.get(objects.INFO_KEY)
+    years = catalogue.snapshot_years if isinstance(catalogue, objects.Catalogue) else 10
+    return until > years_after(written, years)
 
 
 def _extend_descriptions(session: Session, store: ObjectStore, blob_id: int,
@@ -231,26 +253,35 @@ def described_by(session: Session, evidence_ids: list[Any]) -> list[str]:
     if not evidence_ids:
         return []
     prefixes: list[str] = []
-    pairs: set[tuple[int, int]] = {(o, y) for o, y in session.execute(
-        sa.select(Evidence.org_id, Evidence.fiscal_year).where(Evidence.id.in_(evidence_ids)))}
-    for vid, org_id, fiscal_year in session.execute(
-            sa.select(Disbursement.id, Disbursement.org_id, Disbursement.fiscal_year)
-            .join(DisbursementEvidence, DisbursementEvidence.disbursement_id == Disbursement.id)
+    for vid in session.scalars(
+            sa.select(DisbursementEvidence.disbursement_id)
             .where(DisbursementEvidence.evidence_id.in_(evidence_ids)).distinct()
-            .order_by(Disbursement.id)):
+            .order_by(DisbursementEvidence.disbursement_id)):
         prefixes += [f"{objects.VOUCHERS}{vid}/", f"{objects.REVIEWS}{vid}/"]
-        pairs.add((org_id, fiscal_year))
     for hold_id in session.scalars(sa.select(LegalHoldItem.hold_id).where(
             LegalHoldItem.evidence_id.in_(evidence_ids)).distinct().order_by(
             LegalHoldItem.hold_id)):
         prefixes.append(f"{objects.HOLDS}{hold_id}/")
-    for closure in session.scalars(sa.select(AuditClosure).where(
-            AuditClosure.org_id.in_({o for o, _ in pairs})).order_by(AuditClosure.id)):
-        if (closure.org_id, closure.fiscal_year) in pairs:
-            # The key's time is the closure's recording time (retention.described).
-            prefixes.append(f"{objects.CLOSURES}{closure.org_id:09d}/"
-                            f"{objects.stamp(closure.recorded_at)}-")
-    return prefixes
+    return prefixes + [_closure_prefix(c) for c in _closures_of(session, evidence_ids)]
+
+
+def _closures_of(session: Session, evidence_ids: list[Any]) -> list[AuditClosure]:
+    """The audit closures of these records' organisation and fiscal year and of their
+    vouchers'."""
+    pairs: set[tuple[int, int]] = {(o, y) for o, y in session.execute(
+        sa.select(Evidence.org_id, Evidence.fiscal_year).where(Evidence.id.in_(evidence_ids)))}
+    pairs |= {(o, y) for o, y in session.execute(
+        sa.select(Disbursement.org_id, Disbursement.fiscal_year)
+        .join(DisbursementEvidence, DisbursementEvidence.disbursement_id == Disbursement.id)
+        .where(DisbursementEvidence.evidence_id.in_(evidence_ids)).distinct())}
+    return [c for c in session.scalars(sa.select(AuditClosure).where(
+            AuditClosure.org_id.in_({o for o, _ in pairs})).order_by(AuditClosure.id))
+            if (c.org_id, c.fiscal_year) in pairs]
+
+
+def _closure_prefix(closure: AuditClosure) -> str:
+    # The key's time is the closure's recording time (retention.described).
+    return f"{objects.CLOSURES}{closure.org_id:09d}/{objects.stamp(closure.recorded_at)}-"
 
 
 def _next_day(when: dt.datetime) -> dt.datetime:
@@ -268,7 +299,11 @@ def _next_year(when: dt.datetime) -> dt.datetime:
 def _extend(store: ObjectStore, key: str, version_id: str | None, until: dt.datetime,
             report: SyncReport) -> None:
     info = store.stat(key, version_id)
+    report.stats += 1
     if info is None or (info.retain_until is not None and info.retain_until >= until):
+        return
+    if report.check:
+        report.short.append(Shortfall(key, version_id, info.retain_until, until))
         return
     store.set_retention(key, version_id, until)
     report.described += 1
@@ -282,6 +317,7 @@ def _extend_folder(store: ObjectStore, prefix: str, until: dt.datetime,
     if done is not None and done >= until:
         return
     found = list(store.list_objects(prefix))
+    report.listings += 1
     if latest_only and found:
         latest = max(info.key for info in found)
         found = [info for info in found if info.key == latest]
@@ -294,15 +330,27 @@ def sync_snapshots(session: Session, store: ObjectStore, report: SyncReport) -> 
     """The latest snapshot of every organisation, of the profile and then of the schedules
     (the watermark, last: a run that stops half way is done again) locked until the latest
     lock of any live bytes, rounded up to a year. Nothing when the watermark covers it."""
-    latest = session.scalar(sa.select(sa.func.max(Blob.retain_until))
-                            .where(Blob.deleted_at.is_(None)))
+    latest = _latest_bytes_lock(session)
     if latest is None:
         return
     until = _next_year(latest)
     watermark = objects.snapshot_watermark(store)
     if watermark is not None and watermark >= until:
         return
-    for org_id in session.scalars(sa.select(Organisation.id).order_by(Organisation.id)):
+    _extend_snapshots(session, store, until, report)
+
+
+def _latest_bytes_lock(session: Session) -> dt.datetime | None:
+    """What the latest snapshots must outlast: the latest lock of any bytes still stored."""
+    return session.scalar(sa.select(sa.func.max(Blob.retain_until))
+                          .where(Blob.deleted_at.is_(None)))
+
+
+def _extend_snapshots(session: Session, store: ObjectStore, until: dt.datetime,
+                      report: SyncReport, org_ids: list[int] | None = None) -> None:
+    if org_ids is None:
+        org_ids = list(session.scalars(sa.select(Organisation.id).order_by(Organisation.id)))
+    for org_id in org_ids:
         _extend_folder(store, f"{objects.ORGS}{org_id:09d}/", until, report, latest_only=True)
     _extend_folder(store, objects.PROFILES, until, report, latest_only=True)
     _extend_folder(store, objects.SCHEDULES, until, report, latest_only=True)
@@ -310,34 +358,104 @@ def sync_snapshots(session: Session, store: ObjectStore, report: SyncReport) -> 
 
 def catch_up(units: UnitsOfWork, store: ObjectStore, report: SyncReport) -> None:
     """Objects written before the sync kept them (an archive from before it; a record that
-    joined a second hold while held): every voucher's objects and reviews, every hold's and
+    joined a second hold while held, before ``compute.recompute`` asked the sync to
+    describe it): every voucher's objects and reviews, every hold's and
     every closure's locked at least until the latest lock of the bytes of the live records
     they describe (rounded up to a day), then the latest snapshots. One pass over
     vouchers, holds and closures, for ``archive catalogue backfill``; safe to run again."""
-    live = Evidence.status != "destroyed"
     with units() as s:
-        vouchers = [(i, u) for i, u in s.execute(
-            sa.select(DisbursementEvidence.disbursement_id, sa.func.max(Blob.retain_until))
-            .join(Evidence, Evidence.id == DisbursementEvidence.evidence_id)
-            .join(Blob, Blob.id == Evidence.blob_id).where(live)
-            .group_by(DisbursementEvidence.disbursement_id)
-            .order_by(DisbursementEvidence.disbursement_id))]
-        holds = [(i, u) for i, u in s.execute(
-            sa.select(LegalHoldItem.hold_id, sa.func.max(Blob.retain_until))
-            .join(Evidence, Evidence.id == LegalHoldItem.evidence_id)
-            .join(Blob, Blob.id == Evidence.blob_id).where(live)
-            .group_by(LegalHoldItem.hold_id).order_by(LegalHoldItem.hold_id))]
-        closures = [(f"{objects.CLOSURES}{c.org_id:09d}/{objects.stamp(c.recorded_at)}-",
-                     closed_records_lock(s, c.org_id, c.fiscal_year))
-                    for c in s.scalars(sa.select(AuditClosure).order_by(AuditClosure.id))]
-    folders = [(f"{prefix}{vid}/", until) for vid, until in vouchers
-               for prefix in (objects.VOUCHERS, objects.REVIEWS)]
-    folders += [(f"{objects.HOLDS}{hid}/", until) for hid, until in holds]
-    for prefix, until in folders + closures:
-        if until is not None:
-            _extend_folder(store, prefix, _next_day(until), report)
+        folders = described_folders(s)
+    for prefix, until in folders:
+        _extend_folder(store, prefix, _next_day(until), report)
     with units() as s:
         sync_snapshots(s, store, report)
+
+
+def described_folders(session: Session, evidence_ids: list[Any] | None = None,
+                      ) -> list[tuple[str, dt.datetime]]:
+    """The folders of the catalogue objects that restore the meaning of live records
+    (:func:`described_by`; of these records only, if given), each with the latest lock of
+    the bytes of the live records it describes (of these records, if given; a closure's:
+    of every record it closes) — what its objects must outlast."""
+    live = [Evidence.status != "destroyed"]
+    if evidence_ids is not None:
+        live.append(Evidence.id.in_(evidence_ids))
+    vouchers = session.execute(
+        sa.select(DisbursementEvidence.disbursement_id, sa.func.max(Blob.retain_until))
+        .join(Evidence, Evidence.id == DisbursementEvidence.evidence_id)
+        .join(Blob, Blob.id == Evidence.blob_id).where(*live)
+        .group_by(DisbursementEvidence.disbursement_id)
+        .order_by(DisbursementEvidence.disbursement_id)).all()
+    holds = session.execute(
+        sa.select(LegalHoldItem.hold_id, sa.func.max(Blob.retain_until))
+        .join(Evidence, Evidence.id == LegalHoldItem.evidence_id)
+        .join(Blob, Blob.id == Evidence.blob_id).where(*live)
+        .group_by(LegalHoldItem.hold_id).order_by(LegalHoldItem.hold_id)).all()
+    closures = (list(session.scalars(sa.select(AuditClosure).order_by(AuditClosure.id)))
+                if evidence_ids is None else _closures_of(session, evidence_ids))
+    folders: list[tuple[str, dt.datetime | None]] = [
+        (f"{prefix}{vid}/", until) for vid, until in vouchers
+        for prefix in (objects.VOUCHERS, objects.REVIEWS)]
+    folders += [(f"{objects.HOLDS}{hid}/", until) for hid, until in holds]
+    folders += [(_closure_prefix(c), closed_records_lock(session, c.org_id, c.fiscal_year))
+                for c in closures]
+    out = []
+    for prefix, until in folders:
+        if until is not None:
+            out.append((prefix, until))
+    return out
+
+
+# Records whose catalogue objects ``archive verify`` checks, chosen at random (see
+# check_catalogue).
+CHECK_SAMPLE = 200
+
+
+def check_catalogue(session: Session, store: ObjectStore, *,
+                    sample: int | None = CHECK_SAMPLE) -> tuple[int, SyncReport]:
+    """Which catalogue objects the rebuild needs are locked shorter than the records they
+    describe need — the sync's rule, read without extending (``SyncReport.check``): a live
+    record's manifests, inspection reports and links as long as its bytes; the folders of
+    :func:`described_folders` as long as the bytes of the records they describe; the
+    latest snapshots (the records' organisations', the profile's, the schedules') as long
+    as the latest bytes still stored. The sync rounds the dates it sets up (to a day, a
+    year); what is required here is the bytes' own lock.
+
+    Of ``sample`` live records chosen at random: each costs three listings (its records',
+    inspections' and links' folders) and a read of each of its objects' lock, plus a
+    listing of each of its vouchers', holds' and closures' folders and a read of each of
+    their objects' lock (bench/catalogue_locks_check.py). ``None``: every live record, the
+    three folders of all records listed once each instead, and every organisation's
+    snapshot. Returns (records checked, report)."""
+    report = SyncReport(check=True)
+    q = (sa.select(Evidence.id, Evidence.org_id, Blob.retain_until)
+         .join(Blob, Blob.id == Evidence.blob_id)
+         .where(Evidence.status != "destroyed", Blob.deleted_at.is_(None)))
+    own = (objects.RECORDS, objects.INSPECTIONS, objects.LINKS)
+    if sample is None:
+        needed = {str(rid): until for rid, _, until in session.execute(q)}
+        for prefix in own:
+            report.listings += 1
+            for info in store.list_objects(prefix):
+                until = needed.get(info.key[len(prefix):].split("/", 1)[0])
+                if until is not None:
+                    _extend(store, info.key, info.version_id, until, report)
+        folders = described_folders(session)
+        org_ids = None
+    else:
+        rows = session.execute(q.order_by(sa.func.random()).limit(sample)).all()
+        for rid, _, until in rows:
+            for prefix in own:
+                _extend_folder(store, f"{prefix}{rid}/", until, report)
+        folders = described_folders(session, [rid for rid, _, _ in rows])
+        org_ids = sorted({org_id for _, org_id, _ in rows})
+        needed = {str(rid): until for rid, _, until in rows}
+    for prefix, until in folders:
+        _extend_folder(store, prefix, until, report)
+    latest = _latest_bytes_lock(session)
+    if latest is not None:
+        _extend_snapshots(session, store, latest, report, org_ids)
+    return len(needed), report
 
 
 def store_releases_on(session: Session, blob_ids: list[int]) -> dt.date | None:

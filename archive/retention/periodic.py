@@ -24,7 +24,8 @@ SCHEDULE: list[dict[str, Any]] = [
     {"kind": "retention_recompute", "cron": {"day_of_week": "sun", "hour": "4",
                                              "minute": "0", "timezone": TZ},
      "payload": {"stale": True}},
-    # Deletes the store refused earlier (its lock had not ended) and their certificates.
+    # Deletes the store refused earlier (its lock had not ended) and their certificates;
+    # executions whose job gave up (attempts used up) finished and certified.
     {"kind": "disposition_purge", "cron": {"hour": "4", "minute": "30", "timezone": TZ},
      "payload": {}},
 ]

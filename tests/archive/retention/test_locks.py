@@ -18,6 +18,7 @@ from archive.orgs.models import Organisation
 from archive.queue.service import enqueue
 from archive.storage import ObjectInfo, blob_key
 from cli.main import app as cli_app
+from tests import clirun
 from tests.archive.retention.helpers import ingest, run_jobs
 from tests.conftest import Env
 from tests.factories import world
@@ -162,6 +163,79 @@ def test_a_file_locked_long_extends_the_voucher_and_hold_it_joins(env: Env):
         assert not short, (prefix, needed, short)
 
 
+def test_a_held_file_joining_a_second_hold_extends_that_holds_objects(env: Env):
+    """GIVEN a voucher registered and held (its hold's object written with the ten-year
+    snapshot lock: no files yet), and a record locked to 2055 at ingest (a 30-year
+    schedule) already held by a hold on the record itself (the store's legal hold on)
+    WHEN the record is linked to the voucher and, at its next recompute, joins the
+    voucher's hold (it was held already: its hold state does not change)
+    THEN the voucher's hold's objects are locked at least as long as the record's bytes,
+    without waiting for the next extension of the bytes or a backfill."""
+    tokens = world(env)
+    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
+    _ok(national.patch("/api/v1/retention/schedules/correspondence",
+                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    officer, rm = env.client(tokens["off1"]), env.client(tokens["rm1"])
+    vid = _ok(officer.post("/api/v1/disbursements", json=VOUCHER))["id"]
+    second = _ok(rm.post("/api/v1/holds", json={"reason": "ร้องเรียน",
+                                                "disbursement_id": vid}))["id"]
+    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
+    run_jobs(env)
+    _ok(rm.post("/api/v1/holds", json={"reason": "คดี 1/2570", "record_ids": [rec["id"]]}))
+    run_jobs(env)
+    assert env.store.stat(blob_key(rec["sha256"])).legal_hold is True
+    needed = env.store.stat(blob_key(rec["sha256"])).retain_until
+    assert needed is not None and needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
+    assert all(v < needed for v in _locks(env, f"{objects.HOLDS}{second}/").values())
+
+    _ok(officer.post(f"/api/v1/disbursements/{vid}/evidence",
+                     json={"evidence_id": rec["id"], "role": "receipt"}))
+    run_jobs(env)                  # what the link queued
+    with env.session() as s:       # its next recompute: it joins the voucher's hold
+        enqueue(s, "retention_compute", {"evidence_id": rec["id"]})
+    run_jobs(env)
+    holds = _ok(rm.get(f"/api/v1/retention/records/{rec['id']}"))["holds"]
+    assert len(holds) == 2, holds
+    short = {k: v for k, v in _locks(env, f"{objects.HOLDS}{second}/").items() if v < needed}
+    assert not short, (needed, short)
+
+
+def test_a_held_file_corrected_into_a_year_under_objection_extends_that_hold(env: Env):
+    """GIVEN an objection to sao-1's fiscal year 2566 recorded while it had no records (its
+    hold's object written with the ten-year snapshot lock), and a record of 2568 locked to
+    2055 at ingest, held by a hold on the record itself
+    WHEN its fiscal year is corrected to 2566: at its recompute it joins the objection's
+    hold (held already: its hold state does not change)
+    THEN the objection hold's objects are locked at least as long as the record's bytes."""
+    tokens = world(env)
+    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
+    _ok(national.patch("/api/v1/retention/schedules/correspondence",
+                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    rm = env.client(tokens["rm1"])
+    closure = _ok(rm.post("/api/v1/audit-closures", json={
+        "org_code": "sao-1", "fiscal_year": 2566, "result": "objection",
+        "closed_on": "2024-06-01", "reference": "ตผ 0099/1"}))
+    objection = closure["hold_id"]
+    assert objection, closure
+    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
+    run_jobs(env)
+    _ok(rm.post("/api/v1/holds", json={"reason": "คดี 2/2570", "record_ids": [rec["id"]]}))
+    run_jobs(env)
+    needed = env.store.stat(blob_key(rec["sha256"])).retain_until
+    assert needed is not None and needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
+    assert all(v < needed for v in _locks(env, f"{objects.HOLDS}{objection}/").values())
+
+    _ok(env.client(tokens["off1"]).patch(f"/api/v1/evidence/{rec['id']}",
+                                         json={"fiscal_year": 2566, "reason": "ปีผิด"},
+                                         headers={"If-Match": "*"}))
+    run_jobs(env)
+    holds = _ok(rm.get(f"/api/v1/retention/records/{rec['id']}"))["holds"]
+    assert len(holds) == 2, holds
+    short = {k: v for k, v in _locks(env, f"{objects.HOLDS}{objection}/").items()
+             if v < needed}
+    assert not short, (needed, short)
+
+
 def test_backfill_extends_objects_written_before_the_sync_kept_them(
         env: Env, monkeypatch: pytest.MonkeyPatch):
     """GIVEN a record locked to 2055 at ingest, linked to a voucher (reviewed), held, its
@@ -214,3 +288,80 @@ def test_backfill_extends_objects_written_before_the_sync_kept_them(
     assert json.loads(run.stdout)["locks_extended"] >= 4, run.stdout
     again = CliRunner().invoke(cli_app, ["catalogue", "backfill", "--json"], env=variables)
     assert json.loads(again.stdout)["locks_extended"] == 0, again.stdout
+
+
+def test_verify_reports_catalogue_objects_locked_shorter_than_their_records(
+        env: Env, monkeypatch: pytest.MonkeyPatch):
+    """GIVEN a record locked to 2055 at ingest, linked to a voucher (reviewed), held, its
+    year's audit closed — all described by a version that locked those objects ten years
+    from their writing and never extended them
+    WHEN `archive verify` runs
+    THEN it exits 1 and names each of those objects (the voucher's, the review's, the
+    hold's, the closure's, and the latest snapshots, which only the daily sync extends),
+    with its lock and the bytes' lock it must outlast; `--catalogue-locks none` skips the
+    check, a bad value is refused; after `archive catalogue backfill` it finds none."""
+    from archive.disbursements import described as vouchers_described
+    from archive.retention import described as retention_described
+    from archive.retention import locks
+
+    def old(session: Any, catalogue: Any, *_: Any) -> dt.datetime:
+        return catalogue.snapshot_lock()
+
+    for module, name in ((vouchers_described, "voucher_lock"),
+                         (retention_described, "hold_lock"),
+                         (retention_described, "closure_lock")):
+        monkeypatch.setattr(module, name, old)
+    monkeypatch.setattr(locks, "described_by", lambda *_: [])
+    tokens = world(env)
+    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
+    _ok(national.patch("/api/v1/retention/schedules/correspondence",
+                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
+    officer, rm = env.client(tokens["off1"]), env.client(tokens["rm1"])
+    vid = _ok(officer.post("/api/v1/disbursements", json=VOUCHER))["id"]
+    _ok(officer.post(f"/api/v1/disbursements/{vid}/evidence",
+                     json={"evidence_id": rec["id"], "role": "receipt"}))
+    _ok(env.client(tokens["aud1"]).post(f"/api/v1/disbursements/{vid}/reviews",
+                                        json={"outcome": "observation", "note": "ครบ"}))
+    hold = _ok(rm.post("/api/v1/holds", json={"reason": "คดี", "record_ids": [rec["id"]]}))["id"]
+    _ok(rm.post("/api/v1/audit-closures", json={
+        "org_code": "sao-1", "fiscal_year": 2568, "result": "no_objection",
+        "closed_on": "2026-01-10"}))
+    run_jobs(env)
+    monkeypatch.undo()
+    needed = env.store.stat(blob_key(rec["sha256"])).retain_until
+    assert needed is not None and needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
+
+    variables = env.env_vars()
+    run = clirun.command(["verify", "--json"], variables)
+    assert run.returncode == 1, run.stderr
+    found = json.loads(run.stdout)
+    short = {p["key"]: p for p in found["problems"] if p["kind"] == "catalogue_lock_short"}
+    for prefix in (f"{objects.VOUCHERS}{vid}/", f"{objects.REVIEWS}{vid}/",
+                   f"{objects.HOLDS}{hold}/", objects.CLOSURES, objects.SCHEDULES):
+        named = [p for k, p in short.items() if k.startswith(prefix)]
+        assert named, (prefix, sorted(short))
+        for p in named:
+            locked = env.store.stat(p["key"], p["version_id"]).retain_until
+            assert locked < needed, (p["key"], locked, needed)
+            assert f"{locked:%Y-%m-%d %H:%M} UTC" in p["detail"], p["detail"]
+            assert f"{needed:%Y-%m-%d %H:%M} UTC" in p["detail"], p["detail"]
+    # The record's own manifest was written with its bytes' lock: not short.
+    assert not [k for k in short if k.startswith(objects.RECORDS)], sorted(short)
+    assert found["catalogue_locks"]["records"] == 1, found["catalogue_locks"]
+    assert found["catalogue_locks"]["short"] == len(short), found["catalogue_locks"]
+    text = clirun.command(["verify"], {**variables, "COLUMNS": "200"})
+    assert text.returncode == 1 and "catalogue_lock_short" in text.stdout, text.stdout
+
+    skipped = clirun.command(["verify", "--json", "--catalogue-locks", "none"], variables)
+    assert skipped.returncode == 0, skipped.stdout
+    assert json.loads(skipped.stdout)["catalogue_locks"] is None
+    bad = clirun.command(["verify", "--catalogue-locks", "some"], variables)
+    assert bad.returncode == 2 and "--catalogue-locks" in bad.stderr, bad.stderr
+
+    backfill = clirun.command(["catalogue", "backfill", "--json"], variables)
+    assert backfill.returncode == 0, backfill.stderr
+    for scope in ("all", "1"):
+        again = clirun.command(["verify", "--json", "--catalogue-locks", scope], variables)
+        assert again.returncode == 0, again.stdout
+        assert json.loads(again.stdout)["catalogue_locks"]["short"] == 0

@@ -363,7 +363,8 @@ def test_a_purge_that_died_after_its_mark_is_finished_by_the_sweep(env: Env, sho
     and is not retried (its attempts used up)
     WHEN the daily purge sweep runs, and itself dies the same way on the rendition
     THEN its next run deletes both: the bytes are gone, the item says so, nothing is
-    chosen again; and the execution, retried by an operator, certifies the deletion."""
+    chosen again; and it certifies the execution (an operator's retry of the job then
+    finds it done), the deletion in the certificate."""
     tokens, list_id, blobs, keys = _executing_with_rendition(env, short_lock, tmp_path)
     with at("2023-03-20"), run_at("disposition.purge.before_delete", _killed), \
             pytest.raises(RuntimeError):
@@ -395,7 +396,8 @@ def test_a_purge_that_died_after_its_mark_is_finished_by_the_sweep(env: Env, sho
         assert execution.purges_to_resume(s) == []
     assert sorted(_delete_events(env)) == sorted([(sha, "ok") for sha in _shas(env, blobs)])
 
-    with env.session() as s:            # `archive jobs retry`: the execution finishes
+    assert _certificates(env, list_id) == [("execution", 1)]     # by the sweep
+    with env.session() as s:            # `archive jobs retry`: already done
         retry(s, job_id)
     with at("2023-03-21"):
         run_jobs(env)
@@ -405,6 +407,66 @@ def test_a_purge_that_died_after_its_mark_is_finished_by_the_sweep(env: Env, sho
     assert cert["items"][0]["object"]["renditions"] == {str(blobs["copy"]): "deleted"}
     assert cert["summary"]["bytes_deleted"] == 1
     assert len(_delete_events(env)) == 2           # deleted once each, recorded once
+
+
+def _certificates(env: Env, list_id: str) -> list[tuple[str, int]]:
+    from archive.retention.models import DispositionCertificate
+
+    with env.session() as s:
+        return [(c.kind, c.seq) for c in s.scalars(
+            sa.select(DispositionCertificate).where(
+                DispositionCertificate.list_id == uuid.UUID(list_id)))]
+
+
+def test_the_sweep_finishes_an_execution_whose_job_gave_up(env: Env, short_lock, tmp_path):
+    """GIVEN the execution job dies between marking the record's bytes and deleting them,
+    and is not retried (its attempts used up): the list is "executing", uncertified
+    WHEN the daily purge sweep runs, and dies between storing the certificate and
+    registering it, then runs again
+    THEN the list is executed with one execution certificate, which says the bytes and
+    the rendition's were deleted (once each); a third sweep and the job retried by an
+    operator change nothing."""
+    tokens, list_id, blobs, keys = _executing_with_rendition(env, short_lock, tmp_path)
+    with at("2023-03-20"), run_at("disposition.purge.before_delete", _killed), \
+            pytest.raises(RuntimeError):
+        run_jobs(env)
+    with env.session() as s:
+        job = s.scalar(sa.select(Job).where(Job.kind == "disposition_execute"))
+        job.status, job.attempts, job.last_error = "failed", job.max_attempts, "killed"
+        job_id = job.id
+    aud = env.client(tokens["aud1"])
+    base = f"/api/v1/retention/lists/{list_id}"
+    assert aud.get(base).json()["status"] == "executing"
+
+    with env.session() as s:
+        enqueue(s, "disposition_purge", {})
+    with at("2023-03-21"), run_at("disposition.certificate.before_row", _killed), \
+            pytest.raises(RuntimeError):
+        run_jobs(env)
+    assert aud.get(base).json()["status"] == "executing"
+    assert _certificates(env, list_id) == []
+    with at("2023-03-21"):
+        results = dict(run_jobs(env))          # the sweep's next run
+    [done] = results["disposition_purge"]["executed"]
+    assert done["list_id"] == list_id and done["certificate"]["seq"] == 1, done
+    assert aud.get(base).json()["status"] == "executed"
+    assert _certificates(env, list_id) == [("execution", 1)]
+    cert = json.loads(aud.get(f"{base}/certificate").content)
+    assert cert["kind"] == "execution"
+    assert cert["items"][0]["status"] == "destroyed"
+    assert cert["items"][0]["object"]["bytes"] == "deleted"
+    assert cert["items"][0]["object"]["renditions"] == {str(blobs["copy"]): "deleted"}
+    assert env.store.versions(keys["original"]) == []
+    assert env.store.versions(keys["copy"]) == []
+
+    with env.session() as s:                   # the next day's sweep: nothing to do
+        enqueue(s, "disposition_purge", {})
+    assert dict(run_jobs(env))["disposition_purge"]["executed"] == []
+    with env.session() as s:                   # `archive jobs retry`: already done
+        retry(s, job_id)
+    assert dict(run_jobs(env))["disposition_execute"]["status"] == "executed"
+    assert _certificates(env, list_id) == [("execution", 1)]
+    assert len(_delete_events(env)) == 2       # deleted once each, recorded once
 
 
 def test_the_sweep_does_not_disturb_a_purge_under_way(env: Env, short_lock, tmp_path):
