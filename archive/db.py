@@ -170,7 +170,8 @@ def table_of(entity: type[Base]) -> sa.Table:
 def upsert_ignore(session: Session, table: Any, values: dict[str, Any] | list[dict[str, Any]],
                   conflict: list[str], returning: Any = None) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` on either database; with ``returning`` (an ORM
-    entity or a column), what was inserted (nothing when the row already existed).
+    entity or a column), what was inserted (nothing when the row already existed); with a
+    tuple of columns, the inserted rows (tuples of those columns).
 
     The values travel as parameters, not in the statement, so each (table, conflict)
     statement is compiled once and then served from SQLAlchemy's cache; several rows go
@@ -178,6 +179,8 @@ def upsert_ignore(session: Session, table: Any, values: dict[str, Any] | list[di
     if isinstance(values, list) and not values:
         return [] if returning is not None else None
     stmt = _upsert_statement(session.get_bind().dialect.name, table, tuple(conflict), returning)
+    if isinstance(returning, tuple):
+        return list(session.execute(stmt, values))
     if returning is not None:
         return list(session.scalars(stmt, values))
     session.execute(stmt, values)
@@ -194,6 +197,8 @@ def _upsert_statement(dialect: str, table: Any, conflict: tuple[str, ...],
 
         stmt = sqlite.insert(table)
     stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    if isinstance(returning, tuple):
+        return stmt.returning(*returning)
     return stmt.returning(returning) if returning is not None else stmt
 
 

@@ -168,6 +168,8 @@ def main() -> None:
     server = bare = None
     try:
         subprocess.run([*archive, "db", "upgrade"], env=env, check=True, capture_output=True)
+        # the bucket (with Object Lock): adding an organisation writes its catalogue snapshot
+        subprocess.run([*archive, "init"], env=env, check=True, capture_output=True)
         for org in (["dla", "--name", "กรมส่งเสริมการปกครองท้องถิ่น", "--type", "dla-office"],
                     ["p-bench", "--name", "สถ.จังหวัดทดสอบ", "--type", "province",
                      "--parent", "dla"],

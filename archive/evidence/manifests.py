@@ -41,30 +41,51 @@ def stage_version(session: Session, *, evidence_id: uuid.UUID, version: int,
                   blob: Blob, at: dt.datetime, by: str, reason: str | None = None,
                   changed: list[str] | None = None) -> None:
     """Have the manifest of a new version written before the transaction commits; the
-    organisation, schedule and state are read at commit, as committed."""
-    hashed = {f: versions.canonical_value(fields.get(f)) for f in versions.HASHED_FIELDS}
-    blob_facts = {"sha256": blob.sha256, "size": blob.size, "media_type": blob.media_type}
-    lock = blob.retain_until
+    organisation, schedule and state are read at commit, as committed (for every manifest
+    staged in the transaction at once: :func:`_build_versions`)."""
+    document = {
+        "format": MANIFEST_FORMAT, "record": str(evidence_id), "version": version,
+        "meta_hash": meta_hash, "previous": previous,
+        "fields": {f: versions.canonical_value(fields.get(f)) for f in versions.HASHED_FIELDS},
+        "sha256": blob.sha256, "size": blob.size, "media_type": blob.media_type,
+        "change": {"at": at, "by": by, "reason": reason, "changed": changed or []},
+    }
+    objects.stage_in_group(session, "records", f"{evidence_id}:{version}",
+                           (evidence_id, document, blob.retain_until), _build_versions)
 
-    def build(session: Session, catalogue: Catalogue) -> list[Entry]:
-        row = session.execute(
-            sa.select(Evidence, Organisation.code, RetentionSchedule.code)
+
+# Records read per query at commit (a bound on the IN list).
+_READ_CHUNK = 500
+
+
+def _build_versions(session: Session, catalogue: Catalogue,
+                    staged: list[tuple[uuid.UUID, dict[str, Any], dt.datetime]]
+                    ) -> list[Entry]:
+    """The manifests staged in one transaction, completed with what is committed: each
+    record's organisation and schedule (id and code) and its state, read in one query."""
+    ids = sorted({evidence_id for evidence_id, _, _ in staged})
+    found: dict[Any, Any] = {}
+    for i in range(0, len(ids), _READ_CHUNK):
+        found.update((row.id, row) for row in session.execute(
+            sa.select(Evidence.id, Evidence.org_id, Evidence.schedule_id,
+                      *(getattr(Evidence, f) for f in STATE_FIELDS),
+                      Organisation.code.label("org_code"),
+                      RetentionSchedule.code.label("schedule_code"))
             .join(Organisation, Organisation.id == Evidence.org_id)
             .outerjoin(RetentionSchedule, RetentionSchedule.id == Evidence.schedule_id)
-            .where(Evidence.id == evidence_id)).one()
-        evidence, org_code, schedule_code = row
+            .where(Evidence.id.in_(ids[i:i + _READ_CHUNK]))))
+    entries = []
+    for evidence_id, partial, lock in staged:
+        row = found[evidence_id]
         document = {
-            "format": MANIFEST_FORMAT, "record": str(evidence_id), "version": version,
-            "meta_hash": meta_hash, "previous": previous, "fields": hashed, **blob_facts,
-            "org": {"id": evidence.org_id, "code": org_code},
-            "schedule": ({"id": evidence.schedule_id, "code": schedule_code}
-                         if evidence.schedule_id else None),
-            "state": {f: getattr(evidence, f) for f in STATE_FIELDS},
-            "change": {"at": at, "by": by, "reason": reason, "changed": changed or []},
+            **partial, "org": {"id": row.org_id, "code": row.org_code},
+            "schedule": ({"id": row.schedule_id, "code": row.schedule_code}
+                         if row.schedule_id else None),
+            "state": {f: getattr(row, f) for f in STATE_FIELDS},
         }
-        return [Entry(manifest_key(evidence_id, version, meta_hash), document, lock)]
-
-    objects.stage(session, f"record:{evidence_id}:{version}", build)
+        entries.append(Entry(manifest_key(evidence_id, document["version"],
+                                          document["meta_hash"]), document, lock))
+    return entries
 
 
 def stage_inspection(session: Session, inspection: Inspection, blob: Blob, *,

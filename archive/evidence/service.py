@@ -235,12 +235,15 @@ def record_new_many(session: Session, principal: Principal,
     assert all(plan.blob is None for plan, _, _ in entries)
     assert len({plan.sha for plan, _, _ in entries}) == len(entries)
     values = [_blob_values(plan, info) for plan, info, _ in entries]
-    inserted = upsert_ignore(session, table_of(Blob), values, ["sha256"],
-                             returning=table_of(Blob).c.id)
+    table = table_of(Blob)
+    inserted = upsert_ignore(session, table, values, ["sha256"],
+                             returning=(table.c.id, table.c.sha256))
     if len(inserted) != len(values):
         return None
-    blobs = {b.sha256: b for b in session.scalars(
-        sa.select(Blob).where(Blob.sha256.in_([v["sha256"] for v in values])))}
+    # every row is new: the objects handed back are transient views of exactly the rows
+    # written (as record_ingest's), not a second query loading them
+    ids = {sha: blob_id for blob_id, sha in inserted}
+    blobs = {v["sha256"]: Blob(id=ids[v["sha256"]], **v) for v in values}
     failpoint("ingest.after_put")
     rows = [_evidence_row(principal, plan, blobs[plan.sha], ctype)
             for plan, _, ctype in entries]

@@ -12,7 +12,9 @@ import sqlalchemy as sa
 
 from archive.audit import service as audit_service
 from archive.audit.models import AuditEvent
+from archive.catalogue import objects
 from archive.evidence.models import Blob, Evidence
+from archive.orgs.models import Organisation
 from archive.queue.models import Job
 from archive.storage import blob_key
 from tests.conftest import Env
@@ -91,6 +93,41 @@ def _first_id(env: Env, content: bytes) -> str:
     with env.session() as s:
         return str(s.scalar(sa.select(Evidence.id).join(Blob, Blob.id == Evidence.blob_id)
                             .where(Blob.sha256 == hashlib.sha256(content).hexdigest())))
+
+
+def test_a_batch_completes_its_manifests_with_one_read_at_commit(env: Env, tokens):
+    """GIVEN five new files WHEN one batch archives them THEN each record's manifest is in
+    the store with its organisation, schedule and state as committed, and completing the
+    five took one query at the commit, not one per record (issue 18's bulk path)."""
+    reads: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM evidence JOIN organisations" in statement and \
+                "LEFT OUTER JOIN retention_schedules" in statement:
+            reads.append(statement)
+
+    sa.event.listen(env.engine, "before_cursor_execute", seen)
+    try:
+        r = post_batch(env.client(tokens["off1"]), [
+            ({"voucher_no": f"ฎ {i}/2568"}, f"m{i}.pdf", make_pdf(f"one-read-{i}"))
+            for i in range(5)])
+    finally:
+        sa.event.remove(env.engine, "before_cursor_execute", seen)
+    assert r.status_code == 200 and r.json()["created"] == 5, r.text
+    assert len(reads) == 1, reads
+    with env.session() as s:
+        rows = s.execute(sa.select(Evidence, Organisation.code)
+                         .join(Organisation, Organisation.id == Evidence.org_id)).all()
+    assert len(rows) == 5
+    for evidence, org_code in rows:
+        [info] = list(env.store.list_objects(f"{objects.RECORDS}{evidence.id}/"))
+        doc = objects.read(env.store, info.key, info.version_id)
+        assert org_code == "sao-1" and doc["org"] == {"id": evidence.org_id, "code": org_code}
+        assert (doc["schedule"] or {}).get("id") == evidence.schedule_id
+        assert doc["meta_hash"] == evidence.meta_hash and doc["fields"]["voucher_no"] == \
+            evidence.voucher_no
+        assert doc["state"]["client_media_type"] == "application/octet-stream"
+        assert doc["state"]["fiscal_year_source"] == evidence.fiscal_year_source
 
 
 def test_bad_items_are_refused_alone_and_leave_nothing(env: Env, tokens):
