@@ -689,10 +689,16 @@ def query_makers(world: World, rng: random.Random,
     }
 
 
+# Query types to measure (--only); empty: all.
+ONLY: tuple[str, ...] = ()
+
+
 def measure(sessions: Any, principal: Principal, makers: dict[str, Callable[[], dict[str, Any]]],
             reps: int) -> dict[str, tuple[float, float, float, bool]]:
     out = {}
     for name, make in makers.items():
+        if ONLY and name not in ONLY:
+            continue
         times, totals, estimates = [], [], 0
         for i in range(reps + 2):
             params = SearchParams(**make())
@@ -833,7 +839,16 @@ def main() -> None:
     ap.add_argument("--sqlite-db", type=Path, default=None, metavar="PATH",
                     help="Keep the SQLite database at PATH and reuse it on later runs.")
     ap.add_argument("--write-docs", type=Path, default=None)
+    ap.add_argument("--only", action="append", metavar="QUERY",
+                    help="Measure only this query type (e.g. 'Thai substring q'); repeatable.")
+    ap.add_argument("--no-org-grams", action="store_true",
+                    help="Search text in a scope through the trigram index of all the text, "
+                         "as before migration 0099 (the baseline of the same database).")
     args = ap.parse_args()
+    if args.no_org_grams:
+        search.ORG_GRAMS_MAX_ORGS = 0
+    global ONLY
+    ONLY = tuple(args.only or ())
 
     report = []
     if args.rows:

@@ -36,6 +36,8 @@ UNMAPPED_OBJECTS = frozenset({
     # migration 0040 (PostgreSQL): expression and descending indexes, raw DDL
     "ix_evidence_search_all_trgm", "ix_evidence_amount_desc_id",
     "ix_evidence_issue_date_desc_id",
+    # migration 0099 (PostgreSQL): each organisation's trigrams, an expression index
+    "ix_evidence_org_grams",
 })
 
 

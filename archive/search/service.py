@@ -67,6 +67,22 @@ _PG_META = sa.literal_column("evidence.search_meta", sa.Text)
 _PG_TEXT = sa.literal_column("evidence.search_text", sa.Text)
 # Both joined by U+001F (migration 0040), the expression of the trigram index.
 _PG_ALL = sa.func.evidence_search_all(_PG_META, _PG_TEXT, type_=sa.Text)
+# Each organisation's own hashed trigrams of both (migration 0099): a scope of up to
+# ORG_GRAMS_MAX_ORGS organisations searches text in its organisations' posting lists
+# only; a larger scope (and the nation) through the trigram index of all the text.
+_BIGINTS = postgresql.ARRAY(sa.BigInteger)
+_ORG_GRAMS_SQL = ("evidence_org_grams(evidence.org_id, "
+                  "evidence_search_all(evidence.search_meta, evidence.search_text))")
+_QUERY_GRAMS = sa.text(
+    "SELECT ARRAY(SELECT unnest(evidence_org_grams(0, :q)) "
+    "EXCEPT SELECT unnest(evidence_org_grams(0, left(:q, 2))) "
+    "EXCEPT SELECT unnest(evidence_org_grams(0, right(:q, 2))))")
+_GRAM_MASK = 2**32 - 1
+ORG_GRAMS_MAX_ORGS = 500
+# Keys looked up per organisation: any of a query's trigrams will do (every candidate is
+# tested on its text); each costs one descent of the index per organisation, and beyond
+# six the candidates of the benchmark's words did not get fewer (300,000 records).
+ORG_GRAMS_KEYS = 6
 
 # SQLite-only objects of the search migration (not mapped: raw DDL with FTS5).
 _search_meta = sa.table("search_meta", sa.column("id"), sa.column("evidence_id"),
@@ -281,7 +297,7 @@ def _conditions(session: Session, principal: Principal,
         where.append(Evidence.blob_id == sa.select(Blob.id).where(Blob.sha256 == f.sha256)
                      .scalar_subquery())
     if f.q is not None:
-        where.append(_text_condition(fold(f.q), pg))
+        where.append(_text_condition(session, fold(f.q), pg, org_ids))
     return where
 
 
@@ -319,17 +335,22 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _text_condition(q: str, pg: bool) -> ColumnElement[bool]:
-    """Records whose folded metadata or extracted text contains ``q`` (already folded)."""
+def _text_condition(session: Session, q: str, pg: bool,
+                    org_ids: set[int] | None) -> ColumnElement[bool]:
+    """Records whose folded metadata or extracted text contains ``q`` (already folded),
+    among ``org_ids`` (None: all)."""
     if pg:
         # Both folded texts are columns of the evidence row (see the search migration),
         # searched as one expression with one trigram index (migration 0040), joined by
         # U+001F: a normalised query has no control character, so no match spans two
         # fields. The planner starts from the scope, the trigram index or the sort order.
-        if len(q) >= TRIGRAM:
-            return _PG_ALL.like(_like_pattern(q), escape="\\")
-        # no trigram to look up: a plain scan
-        return sa.func.strpos(_PG_ALL, q) > 0
+        if len(q) < TRIGRAM:  # no trigram to look up: a plain scan
+            return sa.func.strpos(_PG_ALL, q) > 0
+        if org_ids and len(org_ids) <= ORG_GRAMS_MAX_ORGS:
+            grams = query_grams(session, q)[:ORG_GRAMS_KEYS]
+            if grams:
+                return sa.and_(_in_org_grams(org_ids, grams), sa.func.strpos(_PG_ALL, q) > 0)
+        return _PG_ALL.like(_like_pattern(q), escape="\\")
     ev = aliased(Evidence)
     if len(q) >= TRIGRAM:
         phrase = '"' + q.replace('"', '""') + '"'
@@ -345,6 +366,36 @@ def _text_condition(q: str, pg: bool) -> ColumnElement[bool]:
         by_text = (sa.select(ev.id).join(BlobText, BlobText.blob_id == ev.blob_id)
                    .where(sa.func.instr(sa.func.lower(BlobText.text), q) > 0))
     return Evidence.id.in_(sa.union(by_meta, by_text))
+
+
+def query_grams(session: Session, q: str) -> tuple[int, ...]:
+    """The hashed trigrams (lower 32 bits of ``evidence_org_grams``, migration 0099) that
+    every text containing ``q`` has. Empty when there are none (no word of three
+    characters), and then the trigram index answers.
+
+    ``show_trgm(q)`` pads each of ``q``'s words with blanks; a word inside ``q`` is a
+    whole word of the text too, but the first and the last may be parts of longer ones,
+    whose padded trigrams the text lacks. Those are all among the trigrams of ``q``'s
+    first two and last two characters, which are left out (with any other trigram that
+    happens to hash the same: fewer keys, never a missed record). ``pg_trgm`` writes a
+    trigram of Thai characters as a checksum, so this cannot be told from its text."""
+    keys = session.scalar(_QUERY_GRAMS, {"q": q}) or []
+    return tuple(sorted({key & _GRAM_MASK for key in keys}))
+
+
+def _in_org_grams(org_ids: set[int], grams: tuple[int, ...]) -> ColumnElement[bool]:
+    """Candidates for a text containing ``grams`` in one of ``org_ids``: for each
+    organisation, the records whose index keys include all of its keys of ``grams``
+    (PostgreSQL's GIN index ``ix_evidence_org_grams`` reads that organisation's posting
+    lists only), OR-ed.
+
+    Written as SQL text with the keys as constants (integers made here): built from
+    expression objects, a province's ~120 terms took ~1 ms each to build, and keys made
+    by a function in the statement were evaluated once per term while planning."""
+    terms = " OR ".join(
+        f"{_ORG_GRAMS_SQL} @> '{{{','.join(str((org_id << 32) | gram) for gram in grams)}}}'"
+        "::bigint[]" for org_id in sorted(int(o) for o in org_ids))
+    return sa.text(f"({terms})")  # type: ignore[return-value]
 
 
 # -- order and pages ---------------------------------------------------------------------

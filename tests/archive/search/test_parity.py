@@ -29,6 +29,7 @@ WORDS = ["ใบเสร็จรับเงิน", "ค่าวัสดุ
 QUERIES = ["เสร็จ", "วัสดุ", "ข้าว", "ขาว", "กู้", "acme", "ACME CO", "%", "_", "50%", "école",
            "ÉCOLE", "ฎ", "12", "น้ำ", "ๆ", "จำกัด", "x", "สหกรณ์ ค่า", "ไม่มี"]
 META = ("issuer_name", "description", "voucher_no", "doc_number", "issuer_tax_id")
+PROVINCE = {"sao-1": "p-cm", "sao-2": "p-cm", "sao-3": "p-cr"}
 
 
 def _phrase(rng: random.Random) -> str | None:
@@ -77,12 +78,13 @@ def dataset(env: Env) -> list[dict[str, Any]]:
                 "fiscal_year": rng.choice([2567, 2568]),
             }
             text = _phrase(rng)
-            ev = add_record(s, rng.choice(["sao-1", "sao-2", "sao-3"]), text=text,
+            org = rng.choice(["sao-1", "sao-2", "sao-3"])
+            ev = add_record(s, org, text=text,
                             created_at=base + dt.timedelta(minutes=i % 7), **values)
             rows.append({**{k: (normalise(v) if isinstance(v, str) else v)
                             for k, v in values.items()},
                          "text": normalise(text) if text else None, "id": ev.id,
-                         "uploaded": ev.created_at})
+                         "uploaded": ev.created_at, "province": PROVINCE[org]})
     return rows
 
 
@@ -106,6 +108,11 @@ def test_both_stacks_agree_with_the_reference(env: Env, dataset):
     for fy in (2567, 2568):
         assert run(q="ค่า", fiscal_year=fy, sort="-issue_date") == \
             _reference(dataset, "ค่า", "-issue_date", fiscal_year=fy)
+    # a scope of a few organisations: on PostgreSQL, their own trigrams (migration 0099)
+    for province in ("p-cm", "p-cr"):
+        for q in QUERIES:
+            assert run(q=q, org_code=province, sort="uploaded") == \
+                _reference(dataset, q, "uploaded", province=province), (q, province)
     assert len(run()) == 60
     assert isinstance(dataset[0]["id"], uuid.UUID)
 
