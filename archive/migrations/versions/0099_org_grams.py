@@ -12,10 +12,10 @@ better: it reads at least the nation's matches of the rarest trigram.
 
 ``evidence_org_grams(org_id, text)``: the trigrams ``pg_trgm`` finds in the text
 (``show_trgm``: its words, lower-cased, each padded with blanks), each hashed to 32 bits
-(``hashtext``) and prefixed with the record's organisation in the upper 32 bits. A GIN index over it holds
-one posting list per organisation and trigram, so a search in a scope looks up, for each
-organisation of the scope, that organisation's lists only (``@>`` of its keys: one
-bitmap per organisation, OR-ed). Hash collisions only add candidates: every candidate is
+(``hashtext``) and prefixed with the record's organisation in the upper 32 bits. A GIN
+index over it holds one posting list per organisation and trigram, so a search in a scope
+looks up, for each organisation of the scope, that organisation's lists only (``@>`` of
+its keys: one bitmap per organisation, OR-ed). Hash collisions only add candidates: every candidate is
 tested on its text (``strpos``) as before. Nation-wide searches, and scopes of many
 organisations, keep using the trigram index (``archive/search/service.py``).
 
@@ -66,4 +66,3 @@ def downgrade() -> None:
         return
     op.execute("DROP INDEX IF EXISTS ix_evidence_org_grams")
     op.execute("DROP FUNCTION IF EXISTS evidence_org_grams(integer, text)")
-

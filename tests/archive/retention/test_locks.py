@@ -236,14 +236,12 @@ def test_a_held_file_corrected_into_a_year_under_objection_extends_that_hold(env
     assert not short, (needed, short)
 
 
-def test_backfill_extends_objects_written_before_the_sync_kept_them(
-        env: Env, monkeypatch: pytest.MonkeyPatch):
-    """GIVEN a record locked to 2055 at ingest, linked to a voucher (reviewed), held, its
-    year's audit closed — all described by a version that locked those objects ten years
-    from their writing and never extended them
-    WHEN `archive catalogue backfill` runs (twice)
-    THEN the first run extends the voucher's, the review's, the hold's and the closure's
-    objects to at least the record's bytes' lock; the second extends nothing."""
+def _described_by_an_old_version(env: Env, monkeypatch: pytest.MonkeyPatch
+                                 ) -> tuple[dict[str, Any], str, str, dt.datetime]:
+    """GIVEN a record locked to 2055 at ingest (a 30-year schedule), linked to a reviewed
+    voucher, held, its year's audit closed, all described by a version that locked those
+    objects ten years from their writing and never extended them. Returns the record, the
+    voucher's and the hold's ids and its bytes' lock."""
     from archive.disbursements import described as vouchers_described
     from archive.retention import described as retention_described
     from archive.retention import locks
@@ -275,6 +273,18 @@ def test_backfill_extends_objects_written_before_the_sync_kept_them(
     monkeypatch.undo()
     needed = env.store.stat(blob_key(rec["sha256"])).retain_until
     assert needed is not None and needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
+    return rec, vid, hold, needed
+
+
+def test_backfill_extends_objects_written_before_the_sync_kept_them(
+        env: Env, monkeypatch: pytest.MonkeyPatch):
+    """GIVEN a record locked to 2055 at ingest, linked to a voucher (reviewed), held, its
+    year's audit closed — all described by a version that locked those objects ten years
+    from their writing and never extended them
+    WHEN `archive catalogue backfill` runs (twice)
+    THEN the first run extends the voucher's, the review's, the hold's and the closure's
+    objects to at least the record's bytes' lock; the second extends nothing."""
+    rec, vid, hold, needed = _described_by_an_old_version(env, monkeypatch)
     prefixes = (f"{objects.VOUCHERS}{vid}/", f"{objects.REVIEWS}{vid}/",
                 f"{objects.HOLDS}{hold}/", objects.CLOSURES)
     assert all(v < needed for p in prefixes for v in _locks(env, p).values())
@@ -300,37 +310,7 @@ def test_verify_reports_catalogue_objects_locked_shorter_than_their_records(
     hold's, the closure's, and the latest snapshots, which only the daily sync extends),
     with its lock and the bytes' lock it must outlast; `--catalogue-locks none` skips the
     check, a bad value is refused; after `archive catalogue backfill` it finds none."""
-    from archive.disbursements import described as vouchers_described
-    from archive.retention import described as retention_described
-    from archive.retention import locks
-
-    def old(session: Any, catalogue: Any, *_: Any) -> dt.datetime:
-        return catalogue.snapshot_lock()
-
-    for module, name in ((vouchers_described, "voucher_lock"),
-                         (retention_described, "hold_lock"),
-                         (retention_described, "closure_lock")):
-        monkeypatch.setattr(module, name, old)
-    monkeypatch.setattr(locks, "described_by", lambda *_: [])
-    tokens = world(env)
-    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
-    _ok(national.patch("/api/v1/retention/schedules/correspondence",
-                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
-    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
-    officer, rm = env.client(tokens["off1"]), env.client(tokens["rm1"])
-    vid = _ok(officer.post("/api/v1/disbursements", json=VOUCHER))["id"]
-    _ok(officer.post(f"/api/v1/disbursements/{vid}/evidence",
-                     json={"evidence_id": rec["id"], "role": "receipt"}))
-    _ok(env.client(tokens["aud1"]).post(f"/api/v1/disbursements/{vid}/reviews",
-                                        json={"outcome": "observation", "note": "ครบ"}))
-    hold = _ok(rm.post("/api/v1/holds", json={"reason": "คดี", "record_ids": [rec["id"]]}))["id"]
-    _ok(rm.post("/api/v1/audit-closures", json={
-        "org_code": "sao-1", "fiscal_year": 2568, "result": "no_objection",
-        "closed_on": "2026-01-10"}))
-    run_jobs(env)
-    monkeypatch.undo()
-    needed = env.store.stat(blob_key(rec["sha256"])).retain_until
-    assert needed is not None and needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
+    rec, vid, hold, needed = _described_by_an_old_version(env, monkeypatch)
 
     variables = env.env_vars()
     run = clirun.command(["verify", "--json"], variables)
