@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(default=300, ge=1)
     job_retry_base_seconds: float = Field(default=5.0, gt=0)   # backoff 5 s, 10 s, 20 s …
     worker_concurrency: int = Field(default=2, ge=1)
+    # `archive worker` lowers its CPU priority by this much (nice), and so do the programs
+    # its jobs run (OCR, Ghostscript): where workers share cores with the API, background
+    # jobs wait for a free core, people asking the API do not. 0: normal priority.
+    worker_nice: int = Field(default=10, ge=0, le=19)
     # Workers write a heartbeat this often; 3 missed beats read "stalled", 10 "dead".
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
     embedded_worker: bool = True        # `archive serve` runs a worker and the scheduler

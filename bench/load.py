@@ -205,8 +205,9 @@ def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     log = open(work / "processes.log", "wb")  # noqa: SIM115
     try:
-        subprocess.run([*ARCHIVE, "db", "upgrade"], env=env, check=True, capture_output=True,
-                       cwd=code)
+        # init, not only `db upgrade`: the store's bucket too (the accounts' organisations
+        # write catalogue snapshots)
+        subprocess.run([*ARCHIVE, "init"], env=env, check=True, capture_output=True, cwd=code)
         tokens = _accounts(env, code, officers=max(levels) // 4 + 1, auditors=max(levels))
         for _ in range(2):
             processes.append(subprocess.Popen([*ARCHIVE, "worker", "--concurrency", "2"],
@@ -235,11 +236,12 @@ def main() -> None:
             print(f"{'users':>5} {'kind':<13} {'n':>6} {'p50':>7} {'p95':>7} {'p99':>7} "
                   f"{'errors':>6} {'req/s':>6} {'backlog':>7}")
             # the baseline of this run: one auditor alone, nothing else asked of the archive
-            base = _level(url, tokens, ids, vouchers, 1, args, solo=True)
+            roots = {"api": [server.pid], "workers": [p.pid for p in processes[:2]]}
+            base = _level(url, tokens, ids, vouchers, 1, args, roots, solo=True)
             print(f"{'':>5} (machine load average: {os.getloadavg()[0]:.1f})")
             for users in levels:
                 load = os.getloadavg()[0]
-                p95 = _level(url, tokens, ids, vouchers, users, args)
+                p95 = _level(url, tokens, ids, vouchers, users, args, roots)
                 print(f"{'':>5} (machine load average at the start of the level: {load:.1f}; "
                       f"search p95 / solo p95 = {p95['search'] / base['search']:.1f})")
                 print(f"{'':>5} (jobs queued or running at the end: {backlog(engine)})")
@@ -264,7 +266,8 @@ _COUNTER_LOCK = threading.Lock()
 
 
 def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: list[str],
-           users: int, args: argparse.Namespace, *, solo: bool = False) -> dict[str, float]:
+           users: int, args: argparse.Namespace, roots: dict[str, list[int]], *,
+           solo: bool = False) -> dict[str, float]:
     """Run one level; returns the p95 of each request kind. ``solo``: one auditor alone
     (no uploads, no jobs): the baseline the loaded levels are compared with."""
     stats, stop = Stats(), threading.Event()
@@ -276,6 +279,7 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: lis
                                                        stats, args.think, ids, vouchers,
                                                        1000 * users + i))
                 for i in range(users - n_officers)]
+    before = cpu_by_group(roots)
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -284,6 +288,7 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: lis
     for t in threads:
         t.join(120)
     elapsed = time.perf_counter() - started
+    after = cpu_by_group(roots)
     total = sum(len(v) for v in stats.times.values()) + sum(len(v)
                                                              for v in stats.errors.values())
     label = "solo" if solo else str(users)
@@ -300,7 +305,56 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: lis
                  else ""))
         for message in sorted(set(errors))[:3]:
             print(f"{'':>5}   error: {message}")
+    used = {group: after.get(group, 0.0) - before.get(group, 0.0) for group in CPU_GROUPS}
+    print(f"{'':>5} (CPU seconds in the level: "
+          + ", ".join(f"{group} {used[group]:.1f}" for group in CPU_GROUPS)
+          + f"; the machine had {os.cpu_count()} cores x {elapsed:.0f} s = "
+            f"{(os.cpu_count() or 1) * elapsed:.0f})")
     return p95
+
+
+CPU_GROUPS = ("api", "workers", "postgres", "weed", "load client", "other")
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_by_group(roots: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the processes of each group, read from
+    /proc: the API and worker processes with their descendants (and what their finished
+    children used: OCR, Ghostscript), PostgreSQL's and SeaweedFS's processes, this load
+    client, and everything else on the machine (other work disturbing the measurement).
+    Processes that end between two readings are missed (only their parents' reaped
+    children are counted). Empty where there is no /proc."""
+    stats: dict[int, tuple[int, str, float, float]] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        own = (int(fields[11]) + int(fields[12])) / _TICK
+        reaped = (int(fields[13]) + int(fields[14])) / _TICK
+        stats[int(entry)] = (int(fields[1]), comm, own, reaped)
+    group_of_root = {pid: group for group, pids in roots.items() for pid in pids}
+    totals = dict.fromkeys(CPU_GROUPS, 0.0)
+    for pid, (_, comm, own, reaped) in stats.items():
+        group, up = None, pid
+        while up in stats and group is None:
+            group = group_of_root.get(up)
+            up = stats[up][0]
+        if group is not None:
+            totals[group] += own + (reaped if pid in group_of_root else 0.0)
+        elif comm == "postgres":
+            totals["postgres"] += own
+        elif comm == "weed":
+            totals["weed"] += own
+        elif pid == os.getpid():
+            totals["load client"] += own
+        else:
+            totals["other"] += own
+    return totals
 
 
 def _accounts(env: dict[str, str], code: Path, *, officers: int, auditors: int
@@ -336,8 +390,10 @@ def _accounts(env: dict[str, str], code: Path, *, officers: int, auditors: int
         "print(json.dumps(out))\n")
     import json
 
-    done = subprocess.run([sys.executable, "-c", script], env=env, check=True,
-                          capture_output=True, text=True, cwd=code)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, cwd=code)
+    if done.returncode:
+        raise SystemExit(f"creating the accounts failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 

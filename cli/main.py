@@ -141,6 +141,8 @@ def worker(concurrency: Annotated[int | None, typer.Option(
     _logging()
     started = time.time()
     ctx = Ctx.load()
+    if ctx.settings.worker_nice and hasattr(os, "nice"):
+        os.nice(ctx.settings.worker_nice)
     _clean_leftovers(ctx, started)
     w = Worker(ctx.settings, concurrency=concurrency, kinds=kind, engine=ctx.engine,
                store=ctx.store)

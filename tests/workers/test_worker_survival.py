@@ -98,3 +98,25 @@ def test_readyz_and_the_health_page_report_a_killed_worker(env: Env):
             proc.wait(10)
     with env.session() as s:
         assert s.scalar(sa.text("SELECT count(*) FROM worker_heartbeats")) == 1
+
+
+def test_a_worker_process_runs_its_jobs_at_a_lower_cpu_priority(env: Env):
+    """GIVEN ARCHIVE_WORKER_NICE=7, WHEN `archive worker` starts, THEN its niceness is 7
+    above the process that started it (background jobs yield the cores to the API's
+    requests on a shared machine); with 0 it keeps the starter's priority."""
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    run = [sys.executable, "-m", "cli", "worker", "--concurrency", "1"]
+    for nice, expected in (("7", min(19, mine + 7)), ("0", mine)):
+        proc = subprocess.Popen(run, env={**env.env_vars(), "ARCHIVE_WORKER_NICE": nice,
+                                          "ARCHIVE_WORKER_HEARTBEAT_SECONDS": "0.3"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            # the worker heartbeats once it runs, after it has set its priority
+            assert _wait(lambda: env.client().get("/readyz").json()["checks"].get(
+                "workers", {}).get("live", 0) >= 1, 30), "the worker never started"
+            assert os.getpriority(os.PRIO_PROCESS, proc.pid) == expected
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        assert _wait(lambda: env.client().get("/readyz").json()["checks"].get(
+            "workers", {}).get("live", 0) == 0, 30)
