@@ -279,7 +279,7 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: lis
                                                        stats, args.think, ids, vouchers,
                                                        1000 * users + i))
                 for i in range(users - n_officers)]
-    before = cpu_by_group(roots)
+    before = cpu_by_process()
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -288,7 +288,7 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: lis
     for t in threads:
         t.join(120)
     elapsed = time.perf_counter() - started
-    after = cpu_by_group(roots)
+    after = cpu_by_process()
     total = sum(len(v) for v in stats.times.values()) + sum(len(v)
                                                              for v in stats.errors.values())
     label = "solo" if solo else str(users)
@@ -305,7 +305,7 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: lis
                  else ""))
         for message in sorted(set(errors))[:3]:
             print(f"{'':>5}   error: {message}")
-    used = {group: after.get(group, 0.0) - before.get(group, 0.0) for group in CPU_GROUPS}
+    used = cpu_used(before, after, roots)
     print(f"{'':>5} (CPU seconds in the level: "
           + ", ".join(f"{group} {used[group]:.1f}" for group in CPU_GROUPS)
           + f"; the machine had {os.cpu_count()} cores x {elapsed:.0f} s = "
@@ -317,14 +317,10 @@ CPU_GROUPS = ("api", "workers", "postgres", "weed", "load client", "other")
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def cpu_by_group(roots: dict[str, list[int]]) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by the processes of each group, read from
-    /proc: the API and worker processes with their descendants (and what their finished
-    children used: OCR, Ghostscript), PostgreSQL's and SeaweedFS's processes, this load
-    client, and everything else on the machine (other work disturbing the measurement).
-    Processes that end between two readings are missed (only their parents' reaped
-    children are counted). Empty where there is no /proc."""
-    stats: dict[int, tuple[int, str, float, float]] = {}
+def cpu_by_process() -> dict[int, tuple[int, str, float, float]]:
+    """Each process's (parent, name, CPU seconds used, CPU seconds of its reaped
+    children), read from /proc (empty where there is none)."""
+    found: dict[int, tuple[int, str, float, float]] = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not entry.isdigit():
             continue
@@ -332,28 +328,38 @@ def cpu_by_group(roots: dict[str, list[int]]) -> dict[str, float]:
             raw = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        comm = raw[raw.index("(") + 1:raw.rindex(")")]
         fields = raw[raw.rindex(")") + 2:].split()
-        own = (int(fields[11]) + int(fields[12])) / _TICK
-        reaped = (int(fields[13]) + int(fields[14])) / _TICK
-        stats[int(entry)] = (int(fields[1]), comm, own, reaped)
+        found[int(entry)] = (int(fields[1]), raw[raw.index("(") + 1:raw.rindex(")")],
+                             (int(fields[11]) + int(fields[12])) / _TICK,
+                             (int(fields[13]) + int(fields[14])) / _TICK)
+    return found
+
+
+def cpu_used(before: dict[int, tuple[int, str, float, float]],
+             after: dict[int, tuple[int, str, float, float]],
+             roots: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used between two readings by each group: the API and worker processes
+    with their descendants (and what their finished children used: OCR, Ghostscript),
+    PostgreSQL's and SeaweedFS's processes, this load client, and everything else on the
+    machine (other work disturbing the measurement). A process that ended between the
+    readings is missed, unless its parent is a root (then it is in the reaped time)."""
     group_of_root = {pid: group for group, pids in roots.items() for pid in pids}
     totals = dict.fromkeys(CPU_GROUPS, 0.0)
-    for pid, (_, comm, own, reaped) in stats.items():
+    for pid, (_, comm, own, reaped) in after.items():
+        _, _, own_before, reaped_before = before.get(pid, (0, "", 0.0, 0.0))
+        used = own - own_before
         group, up = None, pid
-        while up in stats and group is None:
+        while up in after and group is None:
             group = group_of_root.get(up)
-            up = stats[up][0]
+            up = after[up][0]
         if group is not None:
-            totals[group] += own + (reaped if pid in group_of_root else 0.0)
-        elif comm == "postgres":
-            totals["postgres"] += own
-        elif comm == "weed":
-            totals["weed"] += own
+            totals[group] += used + (reaped - reaped_before if pid in group_of_root else 0.0)
+        elif comm in ("postgres", "weed"):
+            totals[comm] += used
         elif pid == os.getpid():
-            totals["load client"] += own
+            totals["load client"] += used
         else:
-            totals["other"] += own
+            totals["other"] += used
     return totals
 
 
