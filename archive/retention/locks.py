@@ -23,6 +23,8 @@ What the store holds about the records (:mod:`archive.catalogue`, for ``archive 
 shortened:
 
 * a record's manifests, inspection reports and links: with its bytes (to the same date);
+  so is the batch object holding its first manifest (a batch upload's: one object for
+  the batch's records, extended with each of them, so as long as the latest needs);
 * what restores the meaning of a record — every version of the vouchers it is linked to
   and their reviews, the legal holds that cover or covered it (placed and released), the
   audit closures of its organisation and fiscal year and of its vouchers' — when its
@@ -228,8 +230,9 @@ def outlasts(session: Session, until: dt.datetime, written: dt.datetime) -> bool
 
 def _extend_descriptions(session: Session, store: ObjectStore, blob_id: int,
                          until: dt.datetime, report: SyncReport) -> None:
-    """What the store holds about the records of these bytes (manifests, inspection
-    reports, links) is kept as long as the bytes, and what restores their meaning
+    """What the store holds about the records of these bytes (manifests — with the batch
+    object holding a batch upload's first one —, inspection reports, links) is kept as
+    long as the bytes, and what restores their meaning
     (vouchers, reviews, holds, closures) at least as long (:mod:`archive.catalogue`)."""
     for record, batch in session.execute(sa.select(Evidence.id, Evidence.manifest_batch)
                                          .where(Evidence.blob_id == blob_id)):
@@ -419,7 +422,8 @@ def check_catalogue(session: Session, store: ObjectStore, *,
                     sample: int | None = CHECK_SAMPLE) -> tuple[int, SyncReport]:
     """Which catalogue objects the rebuild needs are locked shorter than the records they
     describe need — the sync's rule, read without extending (``SyncReport.check``): a live
-    record's manifests, inspection reports and links as long as its bytes; the folders of
+    record's manifests (and its batch object), inspection reports and links as long as
+    its bytes; the folders of
     :func:`described_folders` as long as the bytes of the records they describe; the
     latest snapshots (the records' organisations', the profile's, the schedules') as long
     as the latest bytes still stored. The sync rounds the dates it sets up (to a day, a
@@ -428,8 +432,10 @@ def check_catalogue(session: Session, store: ObjectStore, *,
     Of ``sample`` live records chosen at random: each costs three listings (its records',
     inspections' and links' folders) and a read of each of its objects' lock, plus a
     listing of each of its vouchers', holds' and closures' folders and a read of each of
-    their objects' lock (bench/catalogue_locks_check.py). ``None``: every live record, the
-    three folders of all records listed once each instead, and every organisation's
+    their objects' lock (bench/catalogue_locks_check.py); a batch object once, against the
+    latest need of its sampled records. ``None``: every live record, the three folders of
+    all records listed once each instead, every batch object against the latest bytes of
+    its live records (one listing, one grouped query), and every organisation's
     snapshot. Returns (records checked, report)."""
     report = SyncReport(check=True)
     live = (Evidence.status != "destroyed", Blob.deleted_at.is_(None))
@@ -459,11 +465,16 @@ def check_catalogue(session: Session, store: ObjectStore, *,
         org_ids = None
     else:
         rows = session.execute(q.order_by(sa.func.random()).limit(sample)).all()
+        batched: dict[str, dt.datetime] = {}
         for rid, _, until, batch in rows:
             for prefix in own:
                 _extend_folder(store, f"{prefix}{rid}/", until, report)
             if batch is not None:
-                _extend_folder(store, objects.batch_key(batch), until, report)
+                key = objects.batch_key(batch)
+                batched[key] = max(until, batched.get(key, until))
+        # a batch object once, against the latest need of its sampled records
+        for key, until in sorted(batched.items()):
+            _extend_folder(store, key, until, report)
         folders = described_folders(session, [rid for rid, _, _, _ in rows])
         org_ids = sorted({org_id for _, org_id, _, _ in rows})
         needed = {str(rid): until for rid, _, until, _ in rows}

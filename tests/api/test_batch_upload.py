@@ -227,3 +227,36 @@ def test_batch_limits(env: Env, tokens):
     r = client.post("/api/v1/evidence/batch", files=[("meta", (None, "{}"))])
     assert r.status_code == 422 and r.json()["error"] == "missing_file"
     assert counts(env) == (0, 0, 0)
+
+
+def test_a_batch_whose_manifests_the_store_refuses_commits_nothing(env: Env, tokens,
+                                                                     monkeypatch):
+    """GIVEN a store that refuses the batch's manifests object (its bytes accepted)
+    WHEN a batch of three new files is sent THEN the request fails (503) and no row is
+    committed: no record, no blob row, no audit event, no job (the bytes are orphans the
+    store keeps, as after a crash); sent again once the store accepts, all three are
+    archived, their manifests in one object."""
+    from archive.errors import StoreUnavailable
+
+    files = [({"voucher_no": f"ฎ r{i}"}, f"r{i}.pdf", make_pdf(f"refused-{i}")) for i in range(3)]
+    put = env.store.put
+
+    def refusing(key: str, *args: Any, **kw: Any) -> Any:
+        if key.startswith(objects.BATCHES):
+            raise StoreUnavailable("the store refused the object")
+        return put(key, *args, **kw)
+
+    monkeypatch.setattr(env.store, "put", refusing)
+    r = post_batch(env.client(tokens["off1"]), files)
+    assert r.status_code == 503, r.text
+    ev, bl, _ = counts(env)
+    assert (ev, bl) == (0, 0)
+    assert created_events(env) == []
+    with env.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+    assert list(env.store.list_objects(objects.BATCHES)) == []
+    monkeypatch.undo()
+    r = post_batch(env.client(tokens["off1"]), files)
+    assert r.status_code == 200 and r.json()["created"] == 3, r.text
+    assert counts(env)[:2] == (3, 3)
+    assert len(list(env.store.list_objects(objects.BATCHES))) == 1
