@@ -20,7 +20,9 @@ finishes counts what the database then holds, the whole rebuild):
    and reviews the restored trail shows never committed (as for record versions: the
    version before is restored);
 4. **records**: every metadata version from its manifest (each manifest's hash recomputed
-   from its fields, each naming its predecessor), the current one as the record and the
+   from its fields, each naming its predecessor; a batch upload's first manifests are
+   read from its batch object, ``catalogue/batches/``, those records first, each with its
+   later versions, and each names its batch again), the current one as the record and the
    earlier ones as its history — less the versions that never committed (their manifest
    was written, then the commit failed: not in the restored trail although older than its
    last checkpoint by more than ``COMMIT_MARGIN``); the **blobs** from the store (key,
