@@ -4,18 +4,22 @@ both stacks; the catalogue backfill counts those manifests as present."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from archive.audit.checkpoints import verify_chain, write_checkpoint
 from archive.catalogue import objects
+from archive.catalogue import rebuild as rebuild_module
 from archive.evidence import versions
 from archive.evidence.models import Evidence
+from archive.failpoints import run_at
 from archive.ids import uuid7
 from archive.integrity.verify import verify
 from cli.main import app as cli_app
@@ -53,8 +57,45 @@ def _never_committed_batch(env: Env, like: str, checkpoint_at: dt.datetime) -> s
     return rid
 
 
-def test_rebuild_restores_batch_uploaded_records_as_they_were(env: Env, stack: StackBase,
-                                                              tmp_path) -> None:
+# Where the rebuild is made to crash, one after the other (records commit in units of
+# three: the batch object's records, then the other records' folders).
+CRASH_POINTS = ("rebuild.before records", "rebuild.records.batch",
+                "rebuild.before legal holds and audit closures", "rebuild.before audit")
+
+
+class Crash(Exception):
+    """The rebuild's process dying at a point: what it committed stays, nothing else."""
+
+
+def _rebuild(variables: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+             crashes: bool) -> dict[str, Any]:
+    """`archive rebuild --from-store --json`, in one run or (``crashes``) dying at each of
+    :data:`CRASH_POINTS` in turn and run again each time, until a run finishes."""
+    runner = CliRunner()
+    command = ["rebuild", "--from-store", "--json"]
+    if crashes:
+        monkeypatch.setattr(rebuild_module, "BATCH", 3)
+
+        def crash() -> None:
+            raise Crash
+
+        with contextlib.ExitStack() as armed:
+            for point in CRASH_POINTS:
+                armed.enter_context(run_at(point, crash))
+            for point in CRASH_POINTS:
+                run = runner.invoke(cli_app, command, env=variables)
+                assert isinstance(run.exception, Crash), (point, run.output)
+    run = runner.invoke(cli_app, command, env=variables)
+    assert run.exit_code == 0, run.output
+    report: dict[str, Any] = json.loads(run.stdout)
+    assert report["resumed"] is crashes, report
+    return report
+
+
+@pytest.mark.parametrize("crashes", [False, True], ids=["one-run", "crashes-and-resumes"])
+def test_rebuild_restores_batch_uploaded_records_as_they_were(
+        env: Env, stack: StackBase, tmp_path, monkeypatch: pytest.MonkeyPatch,
+        crashes: bool) -> None:
     """GIVEN four new files archived by one batch (their first manifests one object), one
     of them then corrected twice (its later versions objects of their own, as any
     record's), a second batch holding a deliberate duplicate (recorded one by one: an
@@ -66,7 +107,8 @@ def test_rebuild_restores_batch_uploaded_records_as_they_were(env: Env, stack: S
     every record reads as before (metadata, history, inspection, duplicates, searches),
     each batch-uploaded record names its batch again, the never-committed one is not
     restored (counted as such); `archive verify` and the audit chain pass on what was
-    rebuilt; a backfill of the rebuilt archive writes no manifest either."""
+    rebuilt; a backfill of the rebuilt archive writes no manifest either — also when the
+    rebuild crashes at each point in turn and is run again (resumed) until it finishes."""
     tokens = world(env)
     officer = env.client(tokens["off1"])
     r = post_batch(officer, [
@@ -113,9 +155,7 @@ def test_rebuild_restores_batch_uploaded_records_as_they_were(env: Env, stack: S
     rebuilt, dropped = _fresh(env, stack, tmp_path)
     try:
         variables = {k: v for k, v in rebuilt.env_vars().items() if k.startswith("ARCHIVE_")}
-        run = runner.invoke(cli_app, ["rebuild", "--from-store", "--json"], env=variables)
-        assert run.exit_code == 0, run.output
-        report: dict[str, Any] = json.loads(run.stdout)
+        report = _rebuild(variables, monkeypatch, crashes)
         assert report["ok"], report["problems"]
         assert (report["records"], report["versions"]) == (7, 9), report
         assert report["uncommitted_versions"] == 1, report
