@@ -663,8 +663,8 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
             found = [f for f in found if uuid.UUID(f[0][1]["record"]) not in restored]
         confirmed = _confirmed_versions(s, [f[0][1]["record"] for f in found])
         batch: list[_Record] = []
-        for manifests in found:
-            record = _chain(manifests, report, confirmed)
+        for group in found:
+            record = _chain(group, report, confirmed)
             if record is not None:
                 _drop_uncommitted(record, report, confirmed, cutoff)
             if record is not None and record.manifests:
