@@ -18,6 +18,11 @@ and prints documents/s, MB/s and the ratio (a)/(b). Usage:
 ``--bare`` also measures, in the same run, a deliberately bare endpoint (spool + SHA-256
 + sniff + one PUT + one INSERT, nothing else: bench/bare_app.py) as a calibration of
 what this machine allows any Python endpoint.
+
+``--cpu`` also prints, for each path and round, the CPU time (user + system, from
+``/proc/<pid>/stat``) per file of each process group: the API server (its processes),
+SeaweedFS, this database's PostgreSQL backends, and this client. On a machine whose
+cores are all busy the throughput ratio tends to the ratio of these totals.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -140,6 +146,60 @@ def bench_raw(endpoint: str, bucket: str, docs: list[bytes], concurrency: int) -
     return run_pool(concurrency, docs, put)
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its children (an API server's workers, SeaweedFS's)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = task / "children"
+        if children.exists():
+            found += [int(c) for c in children.read_text().split()]
+    return found
+
+
+def _backends(dbname: str) -> list[int]:
+    """The PostgreSQL backends serving ``dbname`` (their command line names it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if dbname.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds of each process group over one path's run."""
+
+    def __init__(self, groups: dict[str, Any]) -> None:
+        self.groups = groups
+
+    def read(self) -> dict[str, float]:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        out = {name: sum(_cpu_seconds(p) for p in pids()) for name, pids in self.groups.items()}
+        return {**out, "client": usage.ru_utime + usage.ru_stime}
+
+    @staticmethod
+    def line(before: dict[str, float], after: dict[str, float], n: int) -> str:
+        per = {k: 1000 * (after[k] - before[k]) / n for k in before}
+        return " ".join(f"{k} {v:.2f}" for k, v in per.items()) + \
+            f", total {sum(per.values()):.2f} ms CPU/file"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n-small", type=int, default=600, help="number of 50 KB files")
@@ -149,6 +209,8 @@ def main() -> None:
     ap.add_argument("--server-workers", type=int, default=2,
                     help="API processes (production runs about one per core)")
     ap.add_argument("--bare", action="store_true", help="also measure the bare endpoint")
+    ap.add_argument("--cpu", action="store_true",
+                    help="also print CPU time per file of each process group")
     ap.add_argument("--batch-size", type=int, default=50,
                     help="files per request of the batch path (d); 0 leaves it out")
     ap.add_argument("--batch-concurrency", type=int, default=4,
@@ -220,11 +282,20 @@ def main() -> None:
                 paths["(c) bare endpoint"] = lambda d: bench_api(bare_url, token, d,
                                                                  args.concurrency, "/upload")
             times: dict[str, list[float]] = {name: [] for name in paths}
+            meter = CpuMeter({"api": lambda: _tree(server.pid),
+                              "seaweedfs": lambda: _tree(weed.proc.pid),
+                              "postgres": lambda: _backends(dbname)}) if args.cpu else None
             for rnd in range(args.rounds):
                 order = list(paths) if rnd % 2 == 0 else list(reversed(paths))
                 for name in order:
                     paths[name](make_docs(8, size))                  # warm up
-                    times[name].append(paths[name](make_docs(n, size)))
+                    docs = make_docs(n, size)
+                    before = meter.read() if meter else {}
+                    times[name].append(paths[name](docs))
+                    if meter:
+                        print(f"{label:>6} {name:<16} round {rnd + 1}: "
+                              f"{meter.line(before, meter.read(), n)} "
+                              f"(load {os.getloadavg()[0]:.1f})", flush=True)
             mb = n * size / 1e6
             best = {name: min(t) for name, t in times.items()}
             for name, t in best.items():

@@ -11,6 +11,7 @@ Layout (``catalogue/`` prefix; the bytes stay under ``sha256/``, the audit trail
 checkpoints and segments under ``audit/``, certificates under ``disposition/``)::
 
     catalogue/records/<evidence id>/<version:06d>-<meta hash>.json   one per metadata version
+    catalogue/batches/<batch uuid>.json          a batch upload's version-1 manifests (many)
     catalogue/inspections/<evidence id>/<sha256 of the document>.json
     catalogue/links/<evidence id>/<time>-<sha256>.json               voucher links (kind: …)
     catalogue/tombstones/<evidence id>.json

@@ -95,6 +95,8 @@ def backfill(units: UnitsOfWork, store: ObjectStore, principal: Principal, *,
             report.schedules = 1
     have = {(k.split("/")[2], k.split("/")[3].split("-")[0])
             for k in (i.key for i in store.list_objects(objects.RECORDS))}
+    # a batch upload's records: their first manifest is in their batch's object
+    batches = {objects.batch_of(i.key) for i in store.list_objects(objects.BATCHES)}
     inspected = _folders(store, objects.INSPECTIONS)
     tombstoned = {k.rsplit("/", 1)[1].removesuffix(".json")
                   for k in (i.key for i in store.list_objects(objects.TOMBSTONES))}
@@ -110,6 +112,9 @@ def backfill(units: UnitsOfWork, store: ObjectStore, principal: Principal, *,
                 break
             last = rows[-1][0].id
             for evidence, blob in rows:
+                if evidence.manifest_batch is not None and \
+                        str(evidence.manifest_batch) in batches:
+                    have.add((str(evidence.id), f"{1:06d}"))
                 _record(s, report, evidence, blob, have)
                 rid = str(evidence.id)
                 if rid not in inspected:

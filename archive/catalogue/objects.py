@@ -37,6 +37,7 @@ from archive.storage import ObjectStore
 
 PREFIX = "catalogue/"
 RECORDS = PREFIX + "records/"
+BATCHES = PREFIX + "batches/"   # a batch upload's version-1 manifests, one object
 INSPECTIONS = PREFIX + "inspections/"
 LINKS = PREFIX + "links/"
 TOMBSTONES = PREFIX + "tombstones/"
@@ -100,6 +101,19 @@ def encode(document: dict[str, Any]) -> bytes:
 
 def digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(encode(document)).hexdigest()
+
+
+def batch_key(batch: Any) -> str:
+    """The object of a batch upload's version-1 manifests (``archive.evidence.manifests``)."""
+    return f"{BATCHES}{batch}.json"
+
+
+def batch_of(key: str) -> str | None:
+    """The batch id a batch object's key names (None: not one)."""
+    if not key.startswith(BATCHES) or not key.endswith(".json"):
+        return None
+    name = key[len(BATCHES):-len(".json")]
+    return name if name and "/" not in name else None
 
 
 def stamp(at: dt.datetime | None = None) -> str:

@@ -20,7 +20,9 @@ finishes counts what the database then holds, the whole rebuild):
    and reviews the restored trail shows never committed (as for record versions: the
    version before is restored);
 4. **records**: every metadata version from its manifest (each manifest's hash recomputed
-   from its fields, each naming its predecessor), the current one as the record and the
+   from its fields, each naming its predecessor; a batch upload's first manifests are
+   read from its batch object, ``catalogue/batches/``, those records first, each with its
+   later versions, and each names its batch again), the current one as the record and the
    earlier ones as its history — less the versions that never committed (their manifest
    was written, then the commit failed: not in the restored trail although older than its
    last checkpoint by more than ``COMMIT_MARGIN``); the **blobs** from the store (key,
@@ -84,7 +86,7 @@ from archive.disbursements.models import (
 from archive.disbursements.recompute import recompute_all
 from archive.disbursements.schemas import VOUCHER_FIELDS
 from archive.errors import Conflict
-from archive.evidence import versions
+from archive.evidence import manifests, versions
 from archive.evidence.models import Blob, Evidence, EvidenceHistory, Inspection, Rendition
 from archive.evidence.schemas import METADATA_FIELDS
 from archive.failpoints import failpoint
@@ -495,6 +497,37 @@ def _grouped_manifests(store: ObjectStore) -> Iterator[Found]:
         yield found
 
 
+# Record ids (uuid7) that share this many leading characters were made in the same 16 ms:
+# their folders are listed with one request (a batch's records: one or two listings).
+_SAME_MOMENT = 12
+
+
+def _batched_manifests(store: ObjectStore, report: RebuildReport) -> Iterator[Found]:
+    """Each record whose version-1 manifest a batch object holds (a batch upload's:
+    ``catalogue/batches/``): that manifest (its key: the batch's, ``#`` the record) and
+    the record's own objects under ``catalogue/records/`` (its later versions), one batch
+    object at a time."""
+    for key, doc in _documents(store, objects.BATCHES):
+        try:
+            members = manifests.batch_manifests(doc, key)
+        except ValueError as exc:
+            report.problems.append(str(exc))
+            continue
+        ids = {str(m.get("record")) for m in members}
+        own: dict[str, Found] = {}
+        for prefix in sorted({rid[:_SAME_MOMENT] for rid in ids}):
+            for info in store.list_objects(f"{objects.RECORDS}{prefix}"):
+                rid = info.key[len(objects.RECORDS):].split("/", 1)[0]
+                versions_found = own.setdefault(rid, []) if rid in ids else None
+                if versions_found is not None and \
+                        all(k != info.key for k, _ in versions_found):
+                    versions_found.append(
+                        (info.key, objects.read(store, info.key, info.version_id)))
+        for member in members:
+            rid = str(member.get("record"))
+            yield [(f"{key}#{rid}", member), *own.get(rid, [])]
+
+
 def _chain(found: list[tuple[str, dict[str, Any]]], report: RebuildReport,
            confirmed: set[tuple[str, int, str]]) -> _Record | None:
     """The versions that form a chain from the first, each manifest self-consistent; where
@@ -545,15 +578,19 @@ def restore_records(units: UnitsOfWork, store: ObjectStore, report: RebuildRepor
     (memory stays flat); returns the versions the restored trail does not confirm
     ``(record, version, meta_hash, key)``."""
     unconfirmed: list[tuple[str, int, str, str]] = []
-    batch: list[Found] = []
-    for found in _grouped_manifests(store):
-        batch.append(found)
-        if len(batch) >= BATCH:
-            _restore_batch(units, store, report, batch, cutoff, unconfirmed)
-            failpoint("rebuild.records.batch")
-            batch = []
-    if batch:
-        _restore_batch(units, store, report, batch, cutoff, unconfirmed)
+    # First the records whose first manifest a batch object holds (each with all its
+    # versions), then every other record's folder (those records' folders are skipped)
+    for grouped, batched in ((_batched_manifests(store, report), True),
+                             (_grouped_manifests(store), False)):
+        batch: list[Found] = []
+        for found in grouped:
+            batch.append(found)
+            if len(batch) >= BATCH:
+                _restore_batch(units, store, report, batch, cutoff, unconfirmed, batched)
+                failpoint("rebuild.records.batch")
+                batch = []
+        if batch:
+            _restore_batch(units, store, report, batch, cutoff, unconfirmed, batched)
     return unconfirmed
 
 
@@ -616,12 +653,18 @@ def _blob(session: Session, store: ObjectStore, manifest: dict[str, Any],
 
 def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport,
                    found: list[Found], cutoff: dt.datetime | None,
-                   unconfirmed: list[tuple[str, int, str, str]]) -> None:
+                   unconfirmed: list[tuple[str, int, str, str]], batched: bool) -> None:
     with units() as s:
+        if not batched:
+            # records restored from a batch object, with these versions, a step before
+            restored = set(s.scalars(sa.select(Evidence.id).where(
+                Evidence.id.in_([uuid.UUID(f[0][1]["record"]) for f in found]),
+                Evidence.manifest_batch.is_not(None))))
+            found = [f for f in found if uuid.UUID(f[0][1]["record"]) not in restored]
         confirmed = _confirmed_versions(s, [f[0][1]["record"] for f in found])
         batch: list[_Record] = []
-        for manifests in found:
-            record = _chain(manifests, report, confirmed)
+        for group in found:
+            record = _chain(group, report, confirmed)
             if record is not None:
                 _drop_uncommitted(record, report, confirmed, cutoff)
             if record is not None and record.manifests:
@@ -659,10 +702,11 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
                 **{f: fields.get(f) for f in versions.HASHED_FIELDS},
                 fiscal_year_source=state.get("fiscal_year_source"),
                 client_media_type=state.get("client_media_type"),
+                duplicate_allowed=bool(state.get("duplicate_allowed")),
                 status=status, pdfa_compliant=pdfa_ok, on_hold=False,
                 schedule_id=schedules.get(schedule["code"]) if schedule else None,
                 retain_until=None, retention_basis=None, version=last["version"],
-                meta_hash=last["meta_hash"],
+                meta_hash=last["meta_hash"], manifest_batch=_batch_named(record.keys[0]),
                 created_at=_datetime(state.get("created_at")) or
                 _datetime(record.manifests[0]["change"]["at"]),
                 updated_at=destroyed_at or _datetime(last["change"]["at"])))
@@ -692,6 +736,12 @@ def _restore_batch(units: UnitsOfWork, store: ObjectStore, report: RebuildReport
                          ("retention_compute", {"evidence_id": rid}, None)]
         if jobs:
             enqueue_many(s, jobs)
+
+
+def _batch_named(key: str) -> uuid.UUID | None:
+    """The batch of a manifest's key, if a batch object holds it (``<batch key>#<record>``)."""
+    batch = objects.batch_of(key.split("#", 1)[0]) if "#" in key else None
+    return uuid.UUID(batch) if batch else None
 
 
 def _restore_links(session: Session, store: ObjectStore, report: RebuildReport, rid: str,

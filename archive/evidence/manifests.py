@@ -6,6 +6,14 @@ hash, the organisation and schedule by id and code, and the change (who, when, w
 fields). ``meta_hash`` is the version hash the audit trail records, so a manifest verifies
 itself: recomputing the hash from its fields must give its name. The lock is the one of the
 record's bytes.
+
+A batch upload's fast path (``archive.evidence.batch``) writes the version-1 manifests of
+the records it creates as one object, ``catalogue/batches/<batch uuid>.json`` (format
+``evidence-archive.record-manifests/1``: ``{"format", "batch", "manifests": [...]}``, the
+manifests exactly as each would be alone, sorted by record), locked until the latest lock
+of their bytes: one PUT per batch instead of one per record (issue 18, docs/scale.md).
+Each record names its batch (``evidence.manifest_batch``); its later versions are objects
+of their own under ``catalogue/records/`` as any record's.
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ from archive.orgs.models import Organisation
 from archive.retention.schedules.models import RetentionSchedule
 
 MANIFEST_FORMAT = "evidence-archive.record-manifest/1"
+BATCH_FORMAT = "evidence-archive.record-manifests/1"
 INSPECTION_FORMAT = "evidence-archive.inspection/1"
 # What the archive keeps about a record beside its hashed fields (fixed at ingest, or
 # maintained by it), restored as found in the latest manifest.
-STATE_FIELDS = ("fiscal_year_source", "client_media_type", "created_at")
+STATE_FIELDS = ("fiscal_year_source", "client_media_type", "created_at", "duplicate_allowed")
 
 
 def manifest_key(evidence_id: uuid.UUID | str, version: int, meta_hash: str) -> str:
@@ -39,10 +48,13 @@ def manifest_key(evidence_id: uuid.UUID | str, version: int, meta_hash: str) -> 
 def stage_version(session: Session, *, evidence_id: uuid.UUID, version: int,
                   fields: Mapping[str, Any], meta_hash: str, previous: str | None,
                   blob: Blob, at: dt.datetime, by: str, reason: str | None = None,
-                  changed: list[str] | None = None) -> None:
+                  changed: list[str] | None = None, batch: uuid.UUID | None = None) -> None:
     """Have the manifest of a new version written before the transaction commits; the
     organisation, schedule and state are read at commit, as committed (for every manifest
-    staged in the transaction at once: :func:`_build_versions`)."""
+    staged in the transaction at once: :func:`_build_versions`). ``batch``: into that
+    batch object, with the other manifests staged for it (version 1 only; the record's
+    row names the batch: ``evidence.manifest_batch``)."""
+    assert batch is None or version == 1
     document = {
         "format": MANIFEST_FORMAT, "record": str(evidence_id), "version": version,
         "meta_hash": meta_hash, "previous": previous,
@@ -51,19 +63,22 @@ def stage_version(session: Session, *, evidence_id: uuid.UUID, version: int,
         "change": {"at": at, "by": by, "reason": reason, "changed": changed or []},
     }
     objects.stage_in_group(session, "records", f"{evidence_id}:{version}",
-                           (evidence_id, document, blob.retain_until), _build_versions)
+                           (evidence_id, document, blob.retain_until, batch), _build_versions)
 
 
 # Records read per query at commit (a bound on the IN list).
 _READ_CHUNK = 500
 
 
-def _build_versions(session: Session, catalogue: Catalogue,
-                    staged: list[tuple[uuid.UUID, dict[str, Any], dt.datetime]]
+Staged = tuple[uuid.UUID, dict[str, Any], dt.datetime, uuid.UUID | None]
+
+
+def _build_versions(session: Session, catalogue: Catalogue, staged: list[Staged]
                     ) -> list[Entry]:
     """The manifests staged in one transaction, completed with what is committed: each
-    record's organisation and schedule (id and code) and its state, read in one query."""
-    ids = sorted({evidence_id for evidence_id, _, _ in staged})
+    record's organisation and schedule (id and code) and its state, read in one query;
+    those staged for a batch as one object per batch."""
+    ids = sorted({evidence_id for evidence_id, _, _, _ in staged})
     found: dict[Any, Any] = {}
     for i in range(0, len(ids), _READ_CHUNK):
         found.update((row.id, row) for row in session.execute(
@@ -75,7 +90,8 @@ def _build_versions(session: Session, catalogue: Catalogue,
             .outerjoin(RetentionSchedule, RetentionSchedule.id == Evidence.schedule_id)
             .where(Evidence.id.in_(ids[i:i + _READ_CHUNK]))))
     entries = []
-    for evidence_id, partial, lock in staged:
+    batches: dict[uuid.UUID, list[tuple[dict[str, Any], dt.datetime]]] = {}
+    for evidence_id, partial, lock, batch in staged:
         row = found[evidence_id]
         document = {
             **partial, "org": {"id": row.org_id, "code": row.org_code},
@@ -83,9 +99,25 @@ def _build_versions(session: Session, catalogue: Catalogue,
                          if row.schedule_id else None),
             "state": {f: getattr(row, f) for f in STATE_FIELDS},
         }
+        if batch is not None:
+            batches.setdefault(batch, []).append((document, lock))
+            continue
         entries.append(Entry(manifest_key(evidence_id, document["version"],
                                           document["meta_hash"]), document, lock))
+    for batch, members in batches.items():
+        entries.append(Entry(objects.batch_key(batch), {
+            "format": BATCH_FORMAT, "batch": str(batch),
+            "manifests": sorted((d for d, _ in members), key=lambda d: str(d["record"]))},
+            max(lock for _, lock in members)))
     return entries
+
+
+def batch_manifests(document: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The manifests a batch object holds (ValueError: not a batch object)."""
+    if document.get("format") != BATCH_FORMAT or not isinstance(document.get("manifests"),
+                                                                  list):
+        raise ValueError(f"{key}: not a batch of record manifests")
+    return [m for m in document["manifests"] if isinstance(m, dict)]
 
 
 def stage_inspection(session: Session, inspection: Inspection, blob: Blob, *,

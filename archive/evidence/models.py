@@ -90,6 +90,10 @@ class Evidence(Base):
     # SHA-256 of this metadata version (archive/evidence/versions.py); its audit event
     # records the same value. NULL for records created before migration 0061 (legacy).
     meta_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # The batch object holding this record's version-1 manifest (a batch upload's fast
+    # path: archive.catalogue.objects.batch_key); NULL: under catalogue/records/ like
+    # every later version's (migration 0100).
+    manifest_batch: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 

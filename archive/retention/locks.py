@@ -23,6 +23,8 @@ What the store holds about the records (:mod:`archive.catalogue`, for ``archive 
 shortened:
 
 * a record's manifests, inspection reports and links: with its bytes (to the same date);
+  so is the batch object holding its first manifest (a batch upload's: one object for
+  the batch's records, extended with each of them, so as long as the latest needs);
 * what restores the meaning of a record — every version of the vouchers it is linked to
   and their reviews, the legal holds that cover or covered it (placed and released), the
   audit closures of its organisation and fiscal year and of its vouchers' — when its
@@ -228,12 +230,17 @@ def outlasts(session: Session, until: dt.datetime, written: dt.datetime) -> bool
 
 def _extend_descriptions(session: Session, store: ObjectStore, blob_id: int,
                          until: dt.datetime, report: SyncReport) -> None:
-    """What the store holds about the records of these bytes (manifests, inspection
-    reports, links) is kept as long as the bytes, and what restores their meaning
+    """What the store holds about the records of these bytes (manifests — with the batch
+    object holding a batch upload's first one —, inspection reports, links) is kept as
+    long as the bytes, and what restores their meaning
     (vouchers, reviews, holds, closures) at least as long (:mod:`archive.catalogue`)."""
-    for record in session.scalars(sa.select(Evidence.id).where(Evidence.blob_id == blob_id)):
-        for prefix in (objects.RECORDS, objects.INSPECTIONS, objects.LINKS):
-            for info in store.list_objects(f"{prefix}{record}/"):
+    for record, batch in session.execute(sa.select(Evidence.id, Evidence.manifest_batch)
+                                         .where(Evidence.blob_id == blob_id)):
+        folders = [f"{prefix}{record}/"
+                   for prefix in (objects.RECORDS, objects.INSPECTIONS, objects.LINKS)]
+        # a batch upload's record: its first manifest is in the batch's object
+        for prefix in folders + ([objects.batch_key(batch)] if batch is not None else []):
+            for info in store.list_objects(prefix):
                 store.extend_retention(info.key, info.version_id, until)
     users = blob_users()
     live = list(session.scalars(
@@ -415,7 +422,8 @@ def check_catalogue(session: Session, store: ObjectStore, *,
                     sample: int | None = CHECK_SAMPLE) -> tuple[int, SyncReport]:
     """Which catalogue objects the rebuild needs are locked shorter than the records they
     describe need — the sync's rule, read without extending (``SyncReport.check``): a live
-    record's manifests, inspection reports and links as long as its bytes; the folders of
+    record's manifests (and its batch object), inspection reports and links as long as
+    its bytes; the folders of
     :func:`described_folders` as long as the bytes of the records they describe; the
     latest snapshots (the records' organisations', the profile's, the schedules') as long
     as the latest bytes still stored. The sync rounds the dates it sets up (to a day, a
@@ -424,32 +432,52 @@ def check_catalogue(session: Session, store: ObjectStore, *,
     Of ``sample`` live records chosen at random: each costs three listings (its records',
     inspections' and links' folders) and a read of each of its objects' lock, plus a
     listing of each of its vouchers', holds' and closures' folders and a read of each of
-    their objects' lock (bench/catalogue_locks_check.py). ``None``: every live record, the
-    three folders of all records listed once each instead, and every organisation's
+    their objects' lock (bench/catalogue_locks_check.py); a batch object once, against the
+    latest need of its sampled records. ``None``: every live record, the three folders of
+    all records listed once each instead, every batch object against the latest bytes of
+    its live records (one listing, one grouped query), and every organisation's
     snapshot. Returns (records checked, report)."""
     report = SyncReport(check=True)
-    q = (sa.select(Evidence.id, Evidence.org_id, Blob.retain_until)
-         .join(Blob, Blob.id == Evidence.blob_id)
-         .where(Evidence.status != "destroyed", Blob.deleted_at.is_(None)))
+    live = (Evidence.status != "destroyed", Blob.deleted_at.is_(None))
+    q = (sa.select(Evidence.id, Evidence.org_id, Blob.retain_until, Evidence.manifest_batch)
+         .join(Blob, Blob.id == Evidence.blob_id).where(*live))
     own = (objects.RECORDS, objects.INSPECTIONS, objects.LINKS)
     if sample is None:
-        needed = {str(rid): until for rid, _, until in session.execute(q)}
+        needed = {str(rid): until for rid, _, until, _ in session.execute(q)}
         for prefix in own:
             report.listings += 1
             for info in store.list_objects(prefix):
                 until = needed.get(info.key[len(prefix):].split("/", 1)[0])
                 if until is not None:
                     _extend(store, info.key, info.version_id, until, report)
+        # each batch object as long as the latest bytes of its live records
+        batches = {objects.batch_key(batch): until for batch, until in session.execute(
+            sa.select(Evidence.manifest_batch, sa.func.max(Blob.retain_until))
+            .join(Blob, Blob.id == Evidence.blob_id)
+            .where(*live, Evidence.manifest_batch.is_not(None))
+            .group_by(Evidence.manifest_batch))}
+        report.listings += 1
+        for info in store.list_objects(objects.BATCHES):
+            until = batches.get(info.key)
+            if until is not None:
+                _extend(store, info.key, info.version_id, until, report)
         folders = described_folders(session)
         org_ids = None
     else:
         rows = session.execute(q.order_by(sa.func.random()).limit(sample)).all()
-        for rid, _, until in rows:
+        batched: dict[str, dt.datetime] = {}
+        for rid, _, until, batch in rows:
             for prefix in own:
                 _extend_folder(store, f"{prefix}{rid}/", until, report)
-        folders = described_folders(session, [rid for rid, _, _ in rows])
-        org_ids = sorted({org_id for _, org_id, _ in rows})
-        needed = {str(rid): until for rid, _, until in rows}
+            if batch is not None:
+                key = objects.batch_key(batch)
+                batched[key] = max(until, batched.get(key, until))
+        # a batch object once, against the latest need of its sampled records
+        for key, until in sorted(batched.items()):
+            _extend_folder(store, key, until, report)
+        folders = described_folders(session, [rid for rid, _, _, _ in rows])
+        org_ids = sorted({org_id for _, org_id, _, _ in rows})
+        needed = {str(rid): until for rid, _, until, _ in rows}
     for prefix, until in folders:
         _extend_folder(store, prefix, until, report)
     latest = _latest_bytes_lock(session)

@@ -175,11 +175,14 @@ class LocalStore(ObjectStore):
 
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root
-        # Walk only the folder the prefix names (a record's manifests, say), not the store.
-        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        # Walk only the folder the prefix names (a record's manifests, say), not the store,
+        # and in it only the subfolders the prefix's last part begins (records whose ids
+        # begin with it).
+        folder, _, partial = prefix.rpartition("/")
         start = self._path(folder) if folder else base
         for dirpath, dirnames, filenames in os.walk(start):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and
+                                 (dirpath != str(start) or d.startswith(partial)))
             for name in sorted(filenames):
                 if name.endswith(LOCK_SUFFIX):
                     continue

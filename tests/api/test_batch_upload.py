@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from archive import clock
 from archive.audit import service as audit_service
 from archive.audit.models import AuditEvent
 from archive.catalogue import objects
+from archive.evidence import manifests, versions
 from archive.evidence.models import Blob, Evidence
 from archive.orgs.models import Organisation
 from archive.queue.models import Job
 from archive.storage import blob_key
+from archive.thai import fiscal_year as thai_fiscal_year
 from tests.conftest import Env
 from tests.factories import make_pdf, make_png, upload, world
 
@@ -95,10 +98,13 @@ def _first_id(env: Env, content: bytes) -> str:
                             .where(Blob.sha256 == hashlib.sha256(content).hexdigest())))
 
 
-def test_a_batch_completes_its_manifests_with_one_read_at_commit(env: Env, tokens):
-    """GIVEN five new files WHEN one batch archives them THEN each record's manifest is in
-    the store with its organisation, schedule and state as committed, and completing the
-    five took one query at the commit, not one per record (issue 18's bulk path)."""
+def test_a_batch_writes_its_manifests_as_one_object_completed_with_one_read(env: Env, tokens):
+    """GIVEN five new files WHEN one batch archives them THEN their five version-1
+    manifests are one store object (``catalogue/batches/<batch>.json``, which each record
+    names), not five: each manifest with its organisation, schedule and state as
+    committed, verifying by its own hash; the object is locked until the latest lock of
+    the five records' bytes; completing the five took one query at the commit, not one
+    per record (issue 18's bulk path)."""
     reads: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -109,25 +115,45 @@ def test_a_batch_completes_its_manifests_with_one_read_at_commit(env: Env, token
     sa.event.listen(env.engine, "before_cursor_execute", seen)
     try:
         r = post_batch(env.client(tokens["off1"]), [
-            ({"voucher_no": f"ฎ {i}/2568"}, f"m{i}.pdf", make_pdf(f"one-read-{i}"))
+            ({"voucher_no": f"ฎ {i}/2568", "fiscal_year": thai_fiscal_year(clock.today()) - i},
+             f"m{i}.pdf",
+             make_pdf(f"one-read-{i}"))
             for i in range(5)])
     finally:
         sa.event.remove(env.engine, "before_cursor_execute", seen)
     assert r.status_code == 200 and r.json()["created"] == 5, r.text
     assert len(reads) == 1, reads
     with env.session() as s:
-        rows = s.execute(sa.select(Evidence, Organisation.code)
-                         .join(Organisation, Organisation.id == Evidence.org_id)).all()
+        rows = s.execute(sa.select(Evidence, Organisation.code, Blob.retain_until)
+                         .join(Organisation, Organisation.id == Evidence.org_id)
+                         .join(Blob, Blob.id == Evidence.blob_id)).all()
     assert len(rows) == 5
-    for evidence, org_code in rows:
-        [info] = list(env.store.list_objects(f"{objects.RECORDS}{evidence.id}/"))
-        doc = objects.read(env.store, info.key, info.version_id)
+    assert list(env.store.list_objects(objects.RECORDS)) == []
+    [batch] = {evidence.manifest_batch for evidence, _, _ in rows}
+    assert batch is not None
+    [info] = list(env.store.list_objects(objects.BATCHES))
+    assert info.key == objects.batch_key(batch)
+    document = objects.read(env.store, info.key, info.version_id)
+    assert document["format"] == manifests.BATCH_FORMAT and document["batch"] == str(batch)
+    docs = {d["record"]: d for d in document["manifests"]}
+    assert [d["record"] for d in document["manifests"]] == sorted(docs)
+    for evidence, org_code, _ in rows:
+        doc = docs[str(evidence.id)]
+        assert doc["format"] == manifests.MANIFEST_FORMAT and doc["version"] == 1
         assert org_code == "sao-1" and doc["org"] == {"id": evidence.org_id, "code": org_code}
         assert (doc["schedule"] or {}).get("id") == evidence.schedule_id
         assert doc["meta_hash"] == evidence.meta_hash and doc["fields"]["voucher_no"] == \
             evidence.voucher_no
+        assert versions.version_hash(evidence_id=doc["record"], version=1,
+                                     fields=doc["fields"], blob_sha256=doc["sha256"],
+                                     previous=None) == doc["meta_hash"]
         assert doc["state"]["client_media_type"] == "application/octet-stream"
         assert doc["state"]["fiscal_year_source"] == evidence.fiscal_year_source
+    locks = {until for _, _, until in rows}
+    assert len(locks) > 1          # five fiscal years: five dates
+    stored = env.store.stat(info.key, info.version_id)
+    assert stored is not None and stored.retain_until is not None
+    assert stored.retain_until >= max(locks)
 
 
 def test_bad_items_are_refused_alone_and_leave_nothing(env: Env, tokens):
@@ -201,3 +227,36 @@ def test_batch_limits(env: Env, tokens):
     r = client.post("/api/v1/evidence/batch", files=[("meta", (None, "{}"))])
     assert r.status_code == 422 and r.json()["error"] == "missing_file"
     assert counts(env) == (0, 0, 0)
+
+
+def test_a_batch_whose_manifests_the_store_refuses_commits_nothing(env: Env, tokens,
+                                                                     monkeypatch):
+    """GIVEN a store that refuses the batch's manifests object (its bytes accepted)
+    WHEN a batch of three new files is sent THEN the request fails (503) and no row is
+    committed: no record, no blob row, no audit event, no job (the bytes are orphans the
+    store keeps, as after a crash); sent again once the store accepts, all three are
+    archived, their manifests in one object."""
+    from archive.errors import StoreUnavailable
+
+    files = [({"voucher_no": f"ฎ r{i}"}, f"r{i}.pdf", make_pdf(f"refused-{i}")) for i in range(3)]
+    put = env.store.put
+
+    def refusing(key: str, *args: Any, **kw: Any) -> Any:
+        if key.startswith(objects.BATCHES):
+            raise StoreUnavailable("the store refused the object")
+        return put(key, *args, **kw)
+
+    monkeypatch.setattr(env.store, "put", refusing)
+    r = post_batch(env.client(tokens["off1"]), files)
+    assert r.status_code == 503, r.text
+    ev, bl, _ = counts(env)
+    assert (ev, bl) == (0, 0)
+    assert created_events(env) == []
+    with env.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+    assert list(env.store.list_objects(objects.BATCHES)) == []
+    monkeypatch.undo()
+    r = post_batch(env.client(tokens["off1"]), files)
+    assert r.status_code == 200 and r.json()["created"] == 3, r.text
+    assert counts(env)[:2] == (3, 3)
+    assert len(list(env.store.list_objects(objects.BATCHES))) == 1

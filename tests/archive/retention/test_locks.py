@@ -345,3 +345,68 @@ def test_verify_reports_catalogue_objects_locked_shorter_than_their_records(
         again = clirun.command(["verify", "--json", "--catalogue-locks", scope], variables)
         assert again.returncode == 0, again.stdout
         assert json.loads(again.stdout)["catalogue_locks"]["short"] == 0
+
+
+def test_a_batch_uploaded_records_lock_extends_its_batch_object(
+        env: Env, monkeypatch: pytest.MonkeyPatch):
+    """GIVEN two records archived by one batch (their first manifests one object, written
+    with the later of their bytes' locks), then their schedule extended to 30 years
+    WHEN the lock sync runs
+    THEN the batch object is locked at least as long as the latest of their bytes (the
+    store's own answer) and `archive verify --catalogue-locks` finds nothing short; and
+    GIVEN the schedule extended again by a sync that left batch objects out, `archive
+    verify` names the batch object as catalogue_lock_short, sampled and with `all`."""
+    from archive.evidence.models import Evidence
+    from tests.api.test_batch_upload import post_batch
+    from tests.factories import make_pdf
+
+    tokens = world(env)
+    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
+    r = post_batch(env.client(tokens["off1"]), [
+        ({"doc_type": "other", "fiscal_year": 2568 - i}, f"l{i}.pdf", make_pdf(f"lock-{i}"))
+        for i in range(2)])
+    assert r.status_code == 200 and r.json()["created"] == 2, r.text
+    shas = [i["evidence"]["sha256"] for i in r.json()["items"]]
+    with env.session() as s:
+        [batch] = set(s.scalars(sa.select(Evidence.manifest_batch)))
+    assert batch is not None
+    key = objects.batch_key(batch)
+    assert list(env.store.list_objects(objects.RECORDS)) == []
+    run_jobs(env)
+
+    def bytes_lock() -> dt.datetime:
+        found = [env.store.stat(blob_key(sha)).retain_until for sha in shas]
+        assert all(found), found
+        return max(f for f in found if f is not None)
+
+    assert _locks(env, key)[f"{key} {_only(env, key).version_id}"] >= bytes_lock()
+    _ok(national.patch("/api/v1/retention/schedules/correspondence",
+                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    _daily_sync(env)
+    needed = bytes_lock()
+    assert needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
+    assert all(v >= needed for v in _locks(env, key).values()), (_locks(env, key), needed)
+    variables = env.env_vars()
+    for scope in ("all", "10"):
+        run = clirun.command(["verify", "--json", "--catalogue-locks", scope], variables)
+        found = json.loads(run.stdout)
+        assert not [p for p in found["problems"] if p.get("key") == key], found["problems"]
+
+    # a sync that knows nothing of batch objects (a version before them): bytes only
+    monkeypatch.setattr(objects, "batch_key", lambda batch: f"{objects.BATCHES}none-")
+    _ok(national.patch("/api/v1/retention/schedules/correspondence",
+                       json={"keep_years": 40, "reason": "หนังสือกรม ที่ มท 0808/2"}))
+    _daily_sync(env)
+    monkeypatch.undo()
+    assert bytes_lock() > max(_locks(env, key).values())
+    for scope in ("all", "10"):
+        run = clirun.command(["verify", "--json", "--catalogue-locks", scope], variables)
+        assert run.returncode == 1, run.stdout
+        found = json.loads(run.stdout)
+        [short] = [p for p in found["problems"] if p.get("key") == key]
+        assert short["kind"] == "catalogue_lock_short", short
+
+
+def _only(env: Env, key: str) -> ObjectInfo:
+    [info] = list(env.store.list_objects(key))
+    return info
