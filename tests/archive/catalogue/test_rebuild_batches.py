@@ -4,7 +4,6 @@ both stacks; the catalogue backfill counts those manifests as present."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import uuid
@@ -16,14 +15,13 @@ from typer.testing import CliRunner
 
 from archive.audit.checkpoints import verify_chain, write_checkpoint
 from archive.catalogue import objects
-from archive.catalogue import rebuild as rebuild_module
 from archive.evidence import versions
 from archive.evidence.models import Evidence
-from archive.failpoints import run_at
 from archive.ids import uuid7
 from archive.integrity.verify import verify
 from cli.main import app as cli_app
 from tests.api.test_batch_upload import post_batch
+from tests.archive.catalogue.crashes import crash_at_each
 from tests.archive.catalogue.test_rebuild import KINDS, _correct, _fresh, _seen
 from tests.archive.retention.helpers import run_jobs
 from tests.conftest import Env, StackBase
@@ -63,29 +61,14 @@ CRASH_POINTS = ("rebuild.before records", "rebuild.records.batch",
                 "rebuild.before legal holds and audit closures", "rebuild.before audit")
 
 
-class Crash(Exception):
-    """The rebuild's process dying at a point: what it committed stays, nothing else."""
-
-
 def _rebuild(variables: dict[str, str], monkeypatch: pytest.MonkeyPatch,
              crashes: bool) -> dict[str, Any]:
     """`archive rebuild --from-store --json`, in one run or (``crashes``) dying at each of
     :data:`CRASH_POINTS` in turn and run again each time, until a run finishes."""
-    runner = CliRunner()
     command = ["rebuild", "--from-store", "--json"]
     if crashes:
-        monkeypatch.setattr(rebuild_module, "BATCH", 3)
-
-        def crash() -> None:
-            raise Crash
-
-        with contextlib.ExitStack() as armed:
-            for point in CRASH_POINTS:
-                armed.enter_context(run_at(point, crash))
-            for point in CRASH_POINTS:
-                run = runner.invoke(cli_app, command, env=variables)
-                assert isinstance(run.exception, Crash), (point, run.output)
-    run = runner.invoke(cli_app, command, env=variables)
+        crash_at_each(CRASH_POINTS, command, variables, monkeypatch)
+    run = CliRunner().invoke(cli_app, command, env=variables)
     assert run.exit_code == 0, run.output
     report: dict[str, Any] = json.loads(run.stdout)
     assert report["resumed"] is crashes, report

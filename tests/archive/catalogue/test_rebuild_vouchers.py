@@ -6,7 +6,6 @@ every voucher, hold, closure, rendition and record's retention reads as before."
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -21,15 +20,14 @@ from typer.testing import CliRunner
 from archive.accounts.principal import system_principal
 from archive.audit.checkpoints import write_checkpoint
 from archive.catalogue import objects
-from archive.catalogue import rebuild as rebuild_module
 from archive.disbursements.described import voucher_key as described_voucher_key
 from archive.disbursements.models import DisbursementFinding
-from archive.failpoints import run_at
 from archive.inspection import renditions
 from archive.inspection.ocr import OcrOutcome
 from archive.retention.described import closure_key as described_closure_key
 from archive.retention.described import hold_key as described_hold_key
 from cli.main import app as cli_app
+from tests.archive.catalogue.crashes import crash_at_each
 from tests.archive.catalogue.test_rebuild import KINDS, _fresh
 from tests.archive.retention.helpers import ingest, run_jobs
 from tests.conftest import Env, StackBase
@@ -145,10 +143,6 @@ CRASH_POINTS = ("rebuild.before organisations and schedules", "rebuild.vouchers.
                 "rebuild.before findings", "rebuild.before audit")
 
 
-class Crash(Exception):
-    """The rebuild's process dying at a point: what it committed stays, nothing else."""
-
-
 def _rebuild(variables: dict[str, str], monkeypatch: pytest.MonkeyPatch,
              crashes: bool) -> Any:
     """`archive rebuild --from-store`, in one run or (``crashes``) dying at each of
@@ -156,18 +150,8 @@ def _rebuild(variables: dict[str, str], monkeypatch: pytest.MonkeyPatch,
     runner = CliRunner()
     if not crashes:
         return runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
-    monkeypatch.setattr(rebuild_module, "BATCH", 3)    # records commit in several units
-
-    def crash() -> None:
-        raise Crash
-
-    with contextlib.ExitStack() as armed:
-        for point in CRASH_POINTS:
-            armed.enter_context(run_at(point, crash))
-        for point in CRASH_POINTS:
-            run = runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
-            assert isinstance(run.exception, Crash), (point, run.output)
-        run = runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
+    crash_at_each(CRASH_POINTS, ["rebuild", "--from-store"], variables, monkeypatch)
+    run = runner.invoke(cli_app, ["rebuild", "--from-store"], env=variables)
     assert "resumed an interrupted rebuild" in run.stdout, run.stdout
     return run
 
