@@ -92,8 +92,7 @@ def test_the_sync_extends_what_restores_a_records_meaning_and_never_shortens(env
         if "e_payment_report" not in r["any_of"]]
     _ok(national.put("/api/v1/disbursements/profile",
                      json={"data": profile, "reason": "ทบทวน"}))
-    _ok(national.patch("/api/v1/retention/schedules/correspondence",
-                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    _keep_correspondence_30_years(national)
     run_jobs(env)
     with env.session() as s:
         orgs = list(s.scalars(sa.select(Organisation.id).order_by(Organisation.id)))
@@ -127,6 +126,30 @@ def test_the_sync_extends_what_restores_a_records_meaning_and_never_shortens(env
         assert _locks(env, prefix, latest_only=latest_only) == after[name], name
 
 
+def _keep_correspondence_30_years(national: Any) -> None:
+    """The national records manager sets the correspondence schedule to 30 years: a record
+    of 2568 under it is locked to 2055 at ingest, longer than any snapshot lock."""
+    _ok(national.patch("/api/v1/retention/schedules/correspondence",
+                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+
+
+def _a_held_voucher_and_a_30_year_record(env: Env) -> tuple[Any, ...]:
+    """A voucher registered and held (its hold's object written with the ten-year snapshot
+    lock: no files yet), and a record of 2568 under a 30-year schedule, its jobs run.
+    Returns (tokens, officer's client, records manager's client, voucher id, hold id,
+    record)."""
+    tokens = world(env)
+    _keep_correspondence_30_years(
+        env.client(env.user("rm-dla", "records_manager", ["dla"])))
+    officer, rm = env.client(tokens["off1"]), env.client(tokens["rm1"])
+    vid = _ok(officer.post("/api/v1/disbursements", json=VOUCHER))["id"]
+    hold = _ok(rm.post("/api/v1/holds", json={"reason": "ร้องเรียน",
+                                              "disbursement_id": vid}))["id"]
+    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
+    run_jobs(env)
+    return tokens, officer, rm, vid, hold, rec
+
+
 def test_a_file_locked_long_extends_the_voucher_and_hold_it_joins(env: Env):
     """GIVEN a voucher registered and held (its objects written with the ten-year snapshot
     lock: no files yet), and a record whose bytes are locked to 2055 at ingest (a 30-year
@@ -135,16 +158,7 @@ def test_a_file_locked_long_extends_the_voucher_and_hold_it_joins(env: Env):
     recorded after
     THEN the voucher's objects, its hold's and the review are locked at least as long as
     the record's bytes."""
-    tokens = world(env)
-    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
-    _ok(national.patch("/api/v1/retention/schedules/correspondence",
-                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
-    officer, rm = env.client(tokens["off1"]), env.client(tokens["rm1"])
-    vid = _ok(officer.post("/api/v1/disbursements", json=VOUCHER))["id"]
-    hold = _ok(rm.post("/api/v1/holds", json={"reason": "ร้องเรียน",
-                                              "disbursement_id": vid}))["id"]
-    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
-    run_jobs(env)
+    tokens, officer, rm, vid, hold, rec = _a_held_voucher_and_a_30_year_record(env)
     needed = env.store.stat(blob_key(rec["sha256"])).retain_until
     assert needed is not None and needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
     assert all(v < needed for v in _locks(env, f"{objects.VOUCHERS}{vid}/").values())
@@ -171,16 +185,7 @@ def test_a_held_file_joining_a_second_hold_extends_that_holds_objects(env: Env):
     voucher's hold (it was held already: its hold state does not change)
     THEN the voucher's hold's objects are locked at least as long as the record's bytes,
     without waiting for the next extension of the bytes or a backfill."""
-    tokens = world(env)
-    national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
-    _ok(national.patch("/api/v1/retention/schedules/correspondence",
-                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
-    officer, rm = env.client(tokens["off1"]), env.client(tokens["rm1"])
-    vid = _ok(officer.post("/api/v1/disbursements", json=VOUCHER))["id"]
-    second = _ok(rm.post("/api/v1/holds", json={"reason": "ร้องเรียน",
-                                                "disbursement_id": vid}))["id"]
-    rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
-    run_jobs(env)
+    tokens, officer, rm, vid, second, rec = _a_held_voucher_and_a_30_year_record(env)
     _ok(rm.post("/api/v1/holds", json={"reason": "คดี 1/2570", "record_ids": [rec["id"]]}))
     run_jobs(env)
     assert env.store.stat(blob_key(rec["sha256"])).legal_hold is True
@@ -209,8 +214,7 @@ def test_a_held_file_corrected_into_a_year_under_objection_extends_that_hold(env
     THEN the objection hold's objects are locked at least as long as the record's bytes."""
     tokens = world(env)
     national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
-    _ok(national.patch("/api/v1/retention/schedules/correspondence",
-                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    _keep_correspondence_30_years(national)
     rm = env.client(tokens["rm1"])
     closure = _ok(rm.post("/api/v1/audit-closures", json={
         "org_code": "sao-1", "fiscal_year": 2566, "result": "objection",
@@ -256,8 +260,7 @@ def _described_by_an_old_version(env: Env, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(locks, "described_by", lambda *_: [])
     tokens = world(env)
     national = env.client(env.user("rm-dla", "records_manager", ["dla"]))
-    _ok(national.patch("/api/v1/retention/schedules/correspondence",
-                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    _keep_correspondence_30_years(national)
     rec = ingest(env, tokens, "contract", fiscal_year=2568, doc_type="other")
     officer, rm = env.client(tokens["off1"]), env.client(tokens["rm1"])
     vid = _ok(officer.post("/api/v1/disbursements", json=VOUCHER))["id"]
@@ -380,8 +383,7 @@ def test_a_batch_uploaded_records_lock_extends_its_batch_object(
         return max(f for f in found if f is not None)
 
     assert _locks(env, key)[f"{key} {_only(env, key).version_id}"] >= bytes_lock()
-    _ok(national.patch("/api/v1/retention/schedules/correspondence",
-                       json={"keep_years": 30, "reason": "หนังสือกรม ที่ มท 0808/1"}))
+    _keep_correspondence_30_years(national)
     _daily_sync(env)
     needed = bytes_lock()
     assert needed >= dt.datetime(2055, 9, 30, tzinfo=dt.UTC), needed
