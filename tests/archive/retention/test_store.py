@@ -357,6 +357,21 @@ def _delete_events(env: Env) -> list[tuple[str, str]]:
             .order_by(AuditEvent.seq))]
 
 
+def _execution_died_after_its_mark(env: Env, short_lock: float, tmp_path: Path
+                                   ) -> tuple[dict, str, dict[str, int], dict[str, str], int]:
+    """A list executing (a record with a rendition) whose execution job died between
+    marking the record's bytes and deleting them, its attempts used up. Returns
+    :func:`_executing_with_rendition`'s values and the job's id."""
+    tokens, list_id, blobs, keys = _executing_with_rendition(env, short_lock, tmp_path)
+    with at("2023-03-20"), run_at("disposition.purge.before_delete", _killed), \
+            pytest.raises(RuntimeError):
+        run_jobs(env)
+    with env.session() as s:
+        job = s.scalar(sa.select(Job).where(Job.kind == "disposition_execute"))
+        job.status, job.attempts, job.last_error = "failed", job.max_attempts, "killed"
+        return tokens, list_id, blobs, keys, job.id
+
+
 def test_a_purge_that_died_after_its_mark_is_finished_by_the_sweep(env: Env, short_lock,
                                                                    tmp_path):
     """GIVEN the execution job dies between marking the record's bytes and deleting them,
@@ -365,14 +380,9 @@ def test_a_purge_that_died_after_its_mark_is_finished_by_the_sweep(env: Env, sho
     THEN its next run deletes both: the bytes are gone, the item says so, nothing is
     chosen again; and it certifies the execution (an operator's retry of the job then
     finds it done), the deletion in the certificate."""
-    tokens, list_id, blobs, keys = _executing_with_rendition(env, short_lock, tmp_path)
-    with at("2023-03-20"), run_at("disposition.purge.before_delete", _killed), \
-            pytest.raises(RuntimeError):
-        run_jobs(env)
+    tokens, list_id, blobs, keys, job_id = _execution_died_after_its_mark(
+        env, short_lock, tmp_path)
     with env.session() as s:
-        job = s.scalar(sa.select(Job).where(Job.kind == "disposition_execute"))
-        job.status, job.attempts, job.last_error = "failed", job.max_attempts, "killed"
-        job_id = job.id
         assert s.get(Blob, blobs["original"]).deleted_at is not None      # marked …
     assert env.store.versions(keys["original"])                          # … bytes kept
 
@@ -426,14 +436,8 @@ def test_the_sweep_finishes_an_execution_whose_job_gave_up(env: Env, short_lock,
     THEN the list is executed with one execution certificate, which says the bytes and
     the rendition's were deleted (once each); a third sweep and the job retried by an
     operator change nothing."""
-    tokens, list_id, blobs, keys = _executing_with_rendition(env, short_lock, tmp_path)
-    with at("2023-03-20"), run_at("disposition.purge.before_delete", _killed), \
-            pytest.raises(RuntimeError):
-        run_jobs(env)
-    with env.session() as s:
-        job = s.scalar(sa.select(Job).where(Job.kind == "disposition_execute"))
-        job.status, job.attempts, job.last_error = "failed", job.max_attempts, "killed"
-        job_id = job.id
+    tokens, list_id, blobs, keys, job_id = _execution_died_after_its_mark(
+        env, short_lock, tmp_path)
     aud = env.client(tokens["aud1"])
     base = f"/api/v1/retention/lists/{list_id}"
     assert aud.get(base).json()["status"] == "executing"
