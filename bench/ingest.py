@@ -45,6 +45,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import procstat  # noqa: E402
 from tests import servers  # noqa: E402
 
 BENCH_ORG = "5500101"   # an LAO code of the default 7-digit pattern
@@ -146,15 +147,9 @@ def bench_raw(endpoint: str, bucket: str, docs: list[bytes], concurrency: int) -
     return run_pool(concurrency, docs, put)
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
 def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    stat = procstat.read(pid)
+    return stat.cpu if stat is not None else 0.0
 
 
 def _tree(pid: int) -> list[int]:

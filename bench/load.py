@@ -48,6 +48,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import procstat  # noqa: E402
 from tests import servers  # noqa: E402
 from tests.archive.search.helpers import make_text_pdf  # noqa: E402
 
@@ -279,7 +280,7 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: lis
                                                        stats, args.think, ids, vouchers,
                                                        1000 * users + i))
                 for i in range(users - n_officers)]
-    before = cpu_by_process()
+    before = procstat.every_process()
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -288,7 +289,7 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: lis
     for t in threads:
         t.join(120)
     elapsed = time.perf_counter() - started
-    after = cpu_by_process()
+    after = procstat.every_process()
     total = sum(len(v) for v in stats.times.values()) + sum(len(v)
                                                              for v in stats.errors.values())
     label = "solo" if solo else str(users)
@@ -314,29 +315,9 @@ def _level(url: str, tokens: dict[str, list[str]], ids: list[str], vouchers: lis
 
 
 CPU_GROUPS = ("api", "workers", "postgres", "weed", "load client", "other")
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def cpu_by_process() -> dict[int, tuple[int, str, float, float]]:
-    """Each process's (parent, name, CPU seconds used, CPU seconds of its reaped
-    children), read from /proc (empty where there is none)."""
-    found: dict[int, tuple[int, str, float, float]] = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        found[int(entry)] = (int(fields[1]), raw[raw.index("(") + 1:raw.rindex(")")],
-                             (int(fields[11]) + int(fields[12])) / _TICK,
-                             (int(fields[13]) + int(fields[14])) / _TICK)
-    return found
-
-
-def cpu_used(before: dict[int, tuple[int, str, float, float]],
-             after: dict[int, tuple[int, str, float, float]],
+def cpu_used(before: dict[int, procstat.ProcStat], after: dict[int, procstat.ProcStat],
              roots: dict[str, list[int]]) -> dict[str, float]:
     """CPU seconds used between two readings by each group: the API and worker processes
     with their descendants (and what their finished children used: OCR, Ghostscript),
@@ -346,7 +327,7 @@ def cpu_used(before: dict[int, tuple[int, str, float, float]],
     group_of_root = {pid: group for group, pids in roots.items() for pid in pids}
     totals = dict.fromkeys(CPU_GROUPS, 0.0)
     for pid, (_, comm, own, reaped) in after.items():
-        _, _, own_before, reaped_before = before.get(pid, (0, "", 0.0, 0.0))
+        _, _, own_before, reaped_before = before.get(pid, procstat.ProcStat(0, "", 0.0, 0.0))
         used = own - own_before
         group, up = None, pid
         while up in after and group is None:
