@@ -318,6 +318,8 @@ def load_postgres(url: str, n: int, seed: int) -> World:
             for row in orgs:
                 cp.write_row((*row, now))
         conn.execute("SELECT setval(pg_get_serial_sequence('organisations', 'id'), 10000)")
+        # each record's area (migration 0101), what the evidence trigger would set
+        area = dict(conn.execute("SELECT id, organisation_area(id) FROM organisations").fetchall())
         batch = 100_000
         rows = iter(in_upload_order(generate(n, world, rng)))
         done = 0
@@ -325,7 +327,8 @@ def load_postgres(url: str, n: int, seed: int) -> World:
         while done < n:
             chunk = [next(rows) for _ in range(min(batch, n - done))]
             # search_text is what the blob_texts trigger would copy (triggers are off here)
-            ev = io.StringIO("\n".join(_tsv((*r.evidence, r.text.translate(_ASCII_LOWER)))
+            ev = io.StringIO("\n".join(_tsv((*r.evidence, r.text.translate(_ASCII_LOWER),
+                                              area[r.evidence[1]]))
                                        for r in chunk) + "\n")
             bl = io.StringIO("\n".join(_tsv(r.blob) for r in chunk) + "\n")
             tx = io.StringIO("\n".join(_tsv((r.blob[0], r.text, len(r.text), "pdfium", None,
@@ -333,8 +336,8 @@ def load_postgres(url: str, n: int, seed: int) -> World:
             with conn.cursor() as cur:
                 with cur.copy(f"COPY blobs ({', '.join(BLOB_COLS)}) FROM STDIN") as cp:
                     cp.write(bl.getvalue())
-                with cur.copy(f"COPY evidence ({', '.join(EVIDENCE_COLS)}, search_text) "
-                              "FROM STDIN") as cp:
+                with cur.copy(f"COPY evidence ({', '.join(EVIDENCE_COLS)}, search_text, "
+                              "search_area) FROM STDIN") as cp:
                     cp.write(ev.getvalue())
                 with cur.copy("COPY blob_texts (blob_id, text, chars, extractor, error, "
                               "extracted_at) FROM STDIN") as cp:
@@ -499,13 +502,16 @@ def load_postgres_sql(url: str, n: int, seed: int, workers: int = 3) -> World:
                     "substr(sha, 3, 2) || '/' || sha, NULL, created + interval '3650 days', "
                     f"false, created FROM {stage} ORDER BY blob_id")
                 conn.execute(
-                    f"INSERT INTO evidence ({', '.join(EVIDENCE_COLS)}, search_text) "
+                    f"INSERT INTO evidence ({', '.join(EVIDENCE_COLS)}, search_text, "
+                    "search_area) "
                     "SELECT id, org_id, blob_id, doc_type, %s, voucher, doc_number, issue, "
                     "vendor, vendor_tax, '00000', amount, NULL, 'THB', description, "
                     "doc_number || '.pdf', NULL, 'bench', 'inspected', 1, created, created, "
                     "CASE WHEN r_pdfa < 0.6 THEN true WHEN r_pdfa < 0.7 THEN false END, "
                     "r_hold < 0.01, "
-                    f"translate(body, %s, %s) FROM {stage} ORDER BY blob_id",  # = search_text
+                    # = search_text and search_area (the evidence triggers are off)
+                    f"translate(body, %s, %s), organisation_area(org_id) FROM {stage} "
+                    "ORDER BY blob_id",
                     (fy, string.ascii_uppercase, string.ascii_lowercase))
                 conn.execute(
                     "INSERT INTO blob_texts (blob_id, text, chars, extractor, error, "
@@ -841,12 +847,12 @@ def main() -> None:
     ap.add_argument("--write-docs", type=Path, default=None)
     ap.add_argument("--only", action="append", metavar="QUERY",
                     help="Measure only this query type (e.g. 'Thai substring q'); repeatable.")
-    ap.add_argument("--no-org-grams", action="store_true",
+    ap.add_argument("--no-area-grams", action="store_true",
                     help="Search text in a scope through the trigram index of all the text, "
                          "as before migration 0099 (the baseline of the same database).")
     args = ap.parse_args()
-    if args.no_org_grams:
-        search.ORG_GRAMS_MAX_ORGS = 0
+    if args.no_area_grams:
+        search.AREA_GRAMS_MAX_AREAS = 0
     global ONLY
     ONLY = tuple(args.only or ())
 

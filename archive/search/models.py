@@ -7,7 +7,9 @@ are not part of the SQLAlchemy metadata (see ``archive/migrations/versions/0010_
   ``evidence_search_meta(...)`` and ``evidence_search_all(meta, text)``, the columns
   ``evidence.search_meta`` (generated) and ``evidence.search_text`` (copied from the
   blob's text by triggers), one GIN trigram index on ``evidence_search_all`` of both
-  (migration 0040) and descending sort indexes that put NULLs last;
+  (migration 0040) and descending sort indexes that put NULLs last; the column
+  ``evidence.search_area`` (the record's province, kept by triggers) and a GIN index of
+  the trigrams keyed by it (migration 0101);
 * SQLite: the ``search_meta`` table (one row of folded metadata per evidence record, kept
   by triggers on ``evidence``) and the FTS5 ``trigram`` tables ``search_meta_fts`` and
   ``blob_text_fts`` (kept by triggers).
@@ -38,6 +40,9 @@ UNMAPPED_OBJECTS = frozenset({
     "ix_evidence_issue_date_desc_id",
     # migration 0099 (PostgreSQL): each organisation's trigrams, an expression index
     "ix_evidence_org_grams",
+    # migration 0101 (PostgreSQL): each record's area (kept by triggers) and the trigrams
+    # keyed by it, an expression index
+    "search_area", "ix_evidence_area_grams",
 })
 
 

@@ -67,22 +67,24 @@ _PG_META = sa.literal_column("evidence.search_meta", sa.Text)
 _PG_TEXT = sa.literal_column("evidence.search_text", sa.Text)
 # Both joined by U+001F (migration 0040), the expression of the trigram index.
 _PG_ALL = sa.func.evidence_search_all(_PG_META, _PG_TEXT, type_=sa.Text)
-# Each organisation's own hashed trigrams of both (migration 0099): a scope of up to
-# ORG_GRAMS_MAX_ORGS organisations searches text in its organisations' posting lists
-# only; a larger scope (and the nation) through the trigram index of all the text.
-_BIGINTS = postgresql.ARRAY(sa.BigInteger)
-_ORG_GRAMS_SQL = ("evidence_org_grams(evidence.org_id, "
-                  "evidence_search_all(evidence.search_meta, evidence.search_text))")
+# The hashed trigrams of both, keyed by each record's area (``evidence.search_area``: its
+# province, migration 0101): a scope within at most AREA_GRAMS_MAX_AREAS areas searches
+# text in those areas' posting lists only; a larger scope (and the nation) through the
+# trigram index of all the text.
+_AREA_GRAMS_SQL = ("evidence_org_grams(evidence.search_area, "
+                   "evidence_search_all(evidence.search_meta, evidence.search_text))")
 _QUERY_GRAMS = sa.text(
     "SELECT ARRAY(SELECT unnest(evidence_org_grams(0, :q)) "
     "EXCEPT SELECT unnest(evidence_org_grams(0, left(:q, 2))) "
     "EXCEPT SELECT unnest(evidence_org_grams(0, right(:q, 2))))")
+_SCOPE_AREAS = sa.text(
+    "SELECT DISTINCT organisation_area(o) FROM unnest(CAST(:orgs AS integer[])) o")
 _GRAM_MASK = 2**32 - 1
-ORG_GRAMS_MAX_ORGS = 500
-# Keys looked up per organisation: any of a query's trigrams will do (every candidate is
-# tested on its text); each costs one descent of the index per organisation, and beyond
-# six the candidates of the benchmark's words did not get fewer (300,000 records).
-ORG_GRAMS_KEYS = 6
+AREA_GRAMS_MAX_AREAS = 8
+# Keys looked up per area: any of a query's trigrams will do (every candidate is tested
+# on its text); each costs one descent of the index per area, and beyond six the
+# candidates of the benchmark's words did not get fewer (300,000 records).
+AREA_GRAMS_KEYS = 6
 
 # SQLite-only objects of the search migration (not mapped: raw DDL with FTS5).
 _search_meta = sa.table("search_meta", sa.column("id"), sa.column("evidence_id"),
@@ -346,10 +348,11 @@ def _text_condition(session: Session, q: str, pg: bool,
         # fields. The planner starts from the scope, the trigram index or the sort order.
         if len(q) < TRIGRAM:  # no trigram to look up: a plain scan
             return sa.func.strpos(_PG_ALL, q) > 0
-        if org_ids and len(org_ids) <= ORG_GRAMS_MAX_ORGS:
-            grams = query_grams(session, q)[:ORG_GRAMS_KEYS]
+        areas = _scope_areas(session, org_ids)
+        if areas:
+            grams = query_grams(session, q)[:AREA_GRAMS_KEYS]
             if grams:
-                return sa.and_(_in_org_grams(org_ids, grams), sa.func.strpos(_PG_ALL, q) > 0)
+                return sa.and_(_in_area_grams(areas, grams), sa.func.strpos(_PG_ALL, q) > 0)
         return _PG_ALL.like(_like_pattern(q), escape="\\")
     ev = aliased(Evidence)
     if len(q) >= TRIGRAM:
@@ -369,7 +372,7 @@ def _text_condition(session: Session, q: str, pg: bool,
 
 
 def query_grams(session: Session, q: str) -> tuple[int, ...]:
-    """The hashed trigrams (lower 32 bits of ``evidence_org_grams``, migration 0099) that
+    """The hashed trigrams (lower 32 bits of ``evidence_org_grams``, migrations 0099 and 0101) that
     every text containing ``q`` has. Empty when there are none (no word of three
     characters), and then the trigram index answers.
 
@@ -383,18 +386,27 @@ def query_grams(session: Session, q: str) -> tuple[int, ...]:
     return tuple(sorted({key & _GRAM_MASK for key in keys}))
 
 
-def _in_org_grams(org_ids: set[int], grams: tuple[int, ...]) -> ColumnElement[bool]:
-    """Candidates for a text containing ``grams`` in one of ``org_ids``: for each
-    organisation, the records whose index keys include all of its keys of ``grams``
-    (PostgreSQL's GIN index ``ix_evidence_org_grams`` reads that organisation's posting
-    lists only), OR-ed.
+def _scope_areas(session: Session, org_ids: set[int] | None) -> list[int]:
+    """The areas (migration 0101) of a scope's organisations, or none when the scope is
+    the nation or spans more than AREA_GRAMS_MAX_AREAS of them (then the trigram index of
+    all the text is read instead)."""
+    if not org_ids or AREA_GRAMS_MAX_AREAS == 0:
+        return []
+    areas = list(session.scalars(_SCOPE_AREAS, {"orgs": sorted(org_ids)}))
+    return sorted(areas) if len(areas) <= AREA_GRAMS_MAX_AREAS else []
 
-    Written as SQL text with the keys as constants (integers made here): built from
-    expression objects, a province's ~120 terms took ~1 ms each to build, and keys made
-    by a function in the statement were evaluated once per term while planning."""
+
+def _in_area_grams(areas: list[int], grams: tuple[int, ...]) -> ColumnElement[bool]:
+    """Candidates for a text containing ``grams`` in one of ``areas``: for each area, the
+    records whose index keys include all of its keys of ``grams`` (PostgreSQL's GIN index
+    ``ix_evidence_area_grams`` reads that area's posting lists only), OR-ed. The caller's
+    scope narrows them to its own organisations (an LAO is one of its province's).
+
+    Written as SQL text with the keys as constants (integers made here): keys made by a
+    function in the statement were evaluated once per term while planning."""
     terms = " OR ".join(
-        f"{_ORG_GRAMS_SQL} @> '{{{','.join(str((org_id << 32) | gram) for gram in grams)}}}'"
-        "::bigint[]" for org_id in sorted(int(o) for o in org_ids))
+        f"{_AREA_GRAMS_SQL} @> '{{{','.join(str((area << 32) | gram) for gram in grams)}}}'"
+        "::bigint[]" for area in areas)
     return sa.text(f"({terms})")  # type: ignore[return-value]
 
 

@@ -84,7 +84,7 @@ def dataset(env: Env) -> list[dict[str, Any]]:
             rows.append({**{k: (normalise(v) if isinstance(v, str) else v)
                             for k, v in values.items()},
                          "text": normalise(text) if text else None, "id": ev.id,
-                         "uploaded": ev.created_at, "province": PROVINCE[org]})
+                         "uploaded": ev.created_at, "province": PROVINCE[org], "org": org})
     return rows
 
 
@@ -108,11 +108,14 @@ def test_both_stacks_agree_with_the_reference(env: Env, dataset):
     for fy in (2567, 2568):
         assert run(q="ค่า", fiscal_year=fy, sort="-issue_date") == \
             _reference(dataset, "ค่า", "-issue_date", fiscal_year=fy)
-    # a scope of a few organisations: on PostgreSQL, their own trigrams (migration 0099)
+    # a province, and an LAO in it: on PostgreSQL, the area's own trigrams (migration 0101)
     for province in ("p-cm", "p-cr"):
         for q in QUERIES:
             assert run(q=q, org_code=province, sort="uploaded") == \
                 _reference(dataset, q, "uploaded", province=province), (q, province)
+    for q in QUERIES:
+        assert run(q=q, org_code="sao-1", sort="uploaded") == \
+            _reference(dataset, q, "uploaded", org="sao-1"), q
     assert len(run()) == 60
     assert isinstance(dataset[0]["id"], uuid.UUID)
 

@@ -1,11 +1,13 @@
-"""A scope's text search reads its own organisations' trigrams (PostgreSQL, migration 0099).
+"""A scope's text search reads its own area's trigrams (PostgreSQL, migrations 0099, 0101).
 
 The results are the same as before (``test_parity`` checks scoped searches on both
 stacks against a reference); these tests check the PostgreSQL mechanism itself: the plan
-of a provincial text search reads ``ix_evidence_org_grams``, not the nation's trigram
-index; a scope too large for it, the nation, and a query without a three-character word
-keep the trigram index; the index expression evaluates the same under any
-``search_path`` (``pg_restore`` runs with an empty one).
+of a provincial text search, and of an LAO's, reads ``ix_evidence_area_grams`` once (its
+province's posting lists), not the nation's trigram index; a scope of too many areas,
+the nation, and a query without a three-character word keep the trigram index; each
+record's area is its province, also after its organisation is moved to another one; the
+index expression evaluates the same under any ``search_path`` (``pg_restore`` runs with
+an empty one).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ SYSTEM = system_principal("test")
 @pytest.fixture
 def pg(env: Env) -> Env:
     if env.stack == "sqlite":
-        pytest.skip("PostgreSQL's index of each organisation's trigrams (SQLite: FTS5)")
+        pytest.skip("PostgreSQL's index of each area's trigrams (SQLite: FTS5)")
     world(env)
     with env.session() as s:
         for i, code in enumerate(["sao-1", "sao-2", "sao-3"] * 20):
@@ -52,14 +54,15 @@ def _plan(env: Env, who: str, q: str) -> str:
         return json.dumps(s.scalar(sa.text(f"EXPLAIN (FORMAT JSON) {compiled}")))
 
 
-def test_a_provincial_text_search_reads_its_organisations_trigrams(pg: Env):
-    plan = _plan(pg, "aud1", "วัสดุสำนักงาน")
-    assert "ix_evidence_org_grams" in plan, plan
+@pytest.mark.parametrize("who", ["aud1", "off1"])
+def test_a_provincial_or_local_text_search_reads_its_provinces_trigrams_once(pg: Env, who):
+    plan = _plan(pg, who, "วัสดุสำนักงาน")
+    assert plan.count('"Index Name": "ix_evidence_area_grams"') == 1, plan
     assert "ix_evidence_search_all_trgm" not in plan
 
 
 def test_the_nation_and_short_words_keep_the_trigram_index(pg: Env, monkeypatch):
-    assert "ix_evidence_org_grams" not in _plan(pg, "system", "วัสดุสำนักงาน")
+    assert "ix_evidence_area_grams" not in _plan(pg, "system", "วัสดุสำนักงาน")
     # no word of three characters in the query: nothing to look up per organisation
     with pg.session() as s:
         assert search.query_grams(s, fold("ab cd")) == ()
@@ -68,11 +71,11 @@ def test_the_nation_and_short_words_keep_the_trigram_index(pg: Env, monkeypatch)
         assert len(search.query_grams(s, fold("วัสดุ"))) == 3
         # two words: the padded end of the first, and the second's start, are certain
         assert len(search.query_grams(s, fold("วัสดุ สำนักงาน"))) == 3 + 1 + 2 + 6
-    assert "ix_evidence_org_grams" not in _plan(pg, "aud1", "ab cd")
-    # a scope larger than the limit
-    monkeypatch.setattr(search, "ORG_GRAMS_MAX_ORGS", 2)
+    assert "ix_evidence_area_grams" not in _plan(pg, "aud1", "ab cd")
+    # a scope of more areas than the limit
+    monkeypatch.setattr(search, "AREA_GRAMS_MAX_AREAS", 0)
     plan = _plan(pg, "aud1", "วัสดุสำนักงาน")
-    assert "ix_evidence_org_grams" not in plan
+    assert "ix_evidence_area_grams" not in plan
     assert "ix_evidence_search_all_trgm" in plan
 
 
@@ -89,6 +92,44 @@ def test_scoped_results_equal_the_nations_within_the_scope(pg: Env):
         cm = {n for n in nation if int(n[1:]) % 3 != 2}   # sao-1 and sao-2
         assert found("aud1", q) == cm, q
         assert found("aud3", q) == nation - cm, q
+
+
+def _areas(env: Env) -> dict[str, set[str]]:
+    """Each organisation's records' areas, as organisation codes."""
+    with env.session() as s:
+        rows = s.execute(sa.text(
+            "SELECT o.code, a.code FROM evidence e JOIN organisations o ON o.id = e.org_id "
+            "LEFT JOIN organisations a ON a.id = e.search_area"))
+        out: dict[str, set[str]] = {}
+        for org, area in rows:
+            out.setdefault(org, set()).add(area)
+        return out
+
+
+def test_each_record_is_in_its_provinces_area_even_after_its_organisation_moves(pg: Env):
+    with pg.session() as s:
+        add_record(s, "p-cm", doc_number="P1", text="วัสดุสำนักงาน ของสำนักงานจังหวัด")
+        add_record(s, "dla", doc_number="D1", text="วัสดุสำนักงาน ของกรม")
+    assert _areas(pg) == {"sao-1": {"p-cm"}, "sao-2": {"p-cm"}, "sao-3": {"p-cr"},
+                          "p-cm": {"p-cm"}, "dla": {"dla"}}
+
+    def found(who: str) -> set[str]:
+        """The codes of the organisations whose records ``who`` finds."""
+        with pg.session() as s:
+            page = search.search(s, principal(pg, who),
+                                 SearchParams(q="วัสดุสำนักงาน", limit=100), record=False)
+            codes = dict(s.execute(sa.text("SELECT name, code FROM organisations")).all())
+            return {codes[i.org_name] for i in page.items}
+
+    assert found("aud3") == {"sao-3"}
+    # an operator moves sao-2 to Chiang Rai (the application never moves organisations)
+    with pg.session() as s:
+        s.execute(sa.text("UPDATE organisations SET parent_id = "
+                          "(SELECT id FROM organisations WHERE code = 'p-cr') "
+                          "WHERE code = 'sao-2'"))
+    assert _areas(pg)["sao-2"] == {"p-cr"}
+    assert found("aud3") == {"sao-2", "sao-3"}
+    assert found("aud1") == {"sao-1", "p-cm"}
 
 
 def test_the_index_expression_needs_no_search_path(pg: Env):

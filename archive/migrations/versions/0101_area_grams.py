@@ -1,0 +1,117 @@
+"""search at 10 M records: text keyed by each record's area (its province), not its organisation (PostgreSQL)
+
+Revision ID: 0101
+Revises: 0100
+
+Migration 0099 keyed each record's hashed trigrams with its organisation: a provincial
+auditor's text search looked up the ~120 organisations of the province one by one (OR-ed
+bitmaps). Measured at 10,000,000 records (``docs/scale.md``) that was 2.7 times faster than
+the nation's trigram index and still ~3 times the 50 ms target: ~1 ms per organisation,
+plus planning ~120 terms. The index was also large (1,267 bytes per record: its posting
+lists are per organisation, mostly of one or two records).
+
+The key is now the record's *area*: the organisation's branch just below the top of the
+tree (the province, for an LAO or a provincial office; the DLA office for its own records),
+kept in ``evidence.search_area`` by triggers. A provincial search is one lookup of the
+province's posting lists; an LAO's is the same lookup narrowed by its ``org_id``; a scope of
+a few provinces, one per province. The nation keeps the trigram index.
+
+* ``organisation_area(org)``: walks ``parent_id`` up (the tree is at most a few levels).
+* ``evidence.search_area``: set before each insert and each change of ``org_id``.
+* An organisation given another parent (the application never does; an operator might)
+  moves its subtree's records to their new area.
+* ``ix_evidence_area_grams``: GIN over ``evidence_org_grams(search_area, text)`` (the
+  function of 0099: any 32-bit prefix). ``ix_evidence_org_grams`` is dropped.
+
+Backfill: one UPDATE joined with the organisations' areas (a large archive should run it
+in batches beforehand, then build the index with ``CREATE INDEX CONCURRENTLY`` under the
+same name and definition: the migration creates it only if missing). SQLite: nothing.
+"""
+from __future__ import annotations
+
+from alembic import op
+
+revision = '0101'
+down_revision = '0100'
+branch_labels = None
+depends_on = None
+
+AREA_FUNCTION = """
+CREATE OR REPLACE FUNCTION organisation_area(org integer) RETURNS integer
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    node integer := org;
+    parent integer;
+    grandparent integer;
+BEGIN
+    FOR depth IN 1..64 LOOP            -- a bound, in case a cycle was ever written
+        SELECT o.parent_id INTO parent FROM organisations o WHERE o.id = node;
+        IF parent IS NULL THEN
+            RETURN node;               -- the top of the tree (or an unknown id)
+        END IF;
+        SELECT o.parent_id INTO grandparent FROM organisations o WHERE o.id = parent;
+        IF grandparent IS NULL THEN
+            RETURN node;               -- just below the top: this is the area
+        END IF;
+        node := parent;
+    END LOOP;
+    RETURN node;
+END $$"""
+
+EVIDENCE_TRIGGER = """
+CREATE OR REPLACE FUNCTION evidence_set_search_area() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.search_area := organisation_area(NEW.org_id);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER evidence_search_area BEFORE INSERT OR UPDATE OF org_id ON evidence
+    FOR EACH ROW EXECUTE FUNCTION evidence_set_search_area();
+"""
+
+MOVE_TRIGGER = """
+CREATE OR REPLACE FUNCTION organisations_move_search_area() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    WITH RECURSIVE subtree(id) AS (
+        SELECT NEW.id
+        UNION ALL
+        SELECT o.id FROM organisations o JOIN subtree s ON o.parent_id = s.id)
+    UPDATE evidence e SET search_area = organisation_area(e.org_id)
+     WHERE e.org_id IN (SELECT id FROM subtree)
+       AND e.search_area IS DISTINCT FROM organisation_area(e.org_id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER organisations_search_area AFTER UPDATE OF parent_id ON organisations
+    FOR EACH ROW WHEN (OLD.parent_id IS DISTINCT FROM NEW.parent_id)
+    EXECUTE FUNCTION organisations_move_search_area();
+"""
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute("ALTER TABLE evidence ADD COLUMN IF NOT EXISTS search_area integer")
+    op.execute(AREA_FUNCTION)
+    op.execute("""UPDATE evidence e SET search_area = a.area
+                    FROM (SELECT id, organisation_area(id) AS area FROM organisations) a
+                   WHERE e.org_id = a.id AND e.search_area IS DISTINCT FROM a.area""")
+    op.execute(EVIDENCE_TRIGGER)
+    op.execute(MOVE_TRIGGER)
+    op.execute("DROP INDEX IF EXISTS ix_evidence_org_grams")
+    op.execute("""CREATE INDEX IF NOT EXISTS ix_evidence_area_grams ON evidence USING gin
+                  (evidence_org_grams(search_area, evidence_search_all(search_meta, search_text)))""")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute("DROP INDEX IF EXISTS ix_evidence_area_grams")
+    op.execute("DROP TRIGGER IF EXISTS organisations_search_area ON organisations")
+    op.execute("DROP FUNCTION IF EXISTS organisations_move_search_area()")
+    op.execute("DROP TRIGGER IF EXISTS evidence_search_area ON evidence")
+    op.execute("DROP FUNCTION IF EXISTS evidence_set_search_area()")
+    op.execute("DROP FUNCTION IF EXISTS organisation_area(integer)")
+    op.execute("ALTER TABLE evidence DROP COLUMN IF EXISTS search_area")
+    op.execute("""CREATE INDEX IF NOT EXISTS ix_evidence_org_grams ON evidence USING gin
+                  (evidence_org_grams(org_id, evidence_search_all(search_meta, search_text)))""")
