@@ -16,13 +16,16 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from archive.accounts.principal import system_principal
+from archive.db import make_engine, upgrade
 from archive.evidence.models import Evidence
+from archive.orgs.models import Organisation
 from archive.search import service as search
 from archive.search.schemas import SearchParams, fold
 from tests.archive.search.helpers import add_record, principal
-from tests.conftest import Env
+from tests.conftest import Env, StackBase
 from tests.factories import world
 
 SYSTEM = system_principal("test")
@@ -130,6 +133,39 @@ def test_each_record_is_in_its_provinces_area_even_after_its_organisation_moves(
     assert _areas(pg)["sao-2"] == {"p-cr"}
     assert found("aud3") == {"sao-2", "sao-3"}
     assert found("aud1") == {"sao-1", "p-cm"}
+
+
+def test_the_migration_gives_the_records_already_there_their_area(stack: StackBase):
+    """Migration 0101 on a database with records (at 0100 the models are the same: the
+    area is not mapped) fills in each record's area and builds the index over it."""
+    if stack.pg is None:
+        pytest.skip("PostgreSQL's index of each area's trigrams (SQLite: FTS5)")
+    name = stack.pg.create_database()
+    engine = make_engine(stack.pg.url(name))
+    try:
+        upgrade(engine, "0100")
+        with Session(engine) as s, s.begin():
+            parent = None
+            for code, type in (("dla", "dla-office"), ("p-cm", "province"), ("sao-1", "sao")):
+                org = Organisation(code=code, name=code, type=type,
+                                   parent_id=parent.id if parent else None)
+                s.add(org)
+                s.flush()
+                parent = org
+            for code in ("dla", "p-cm", "sao-1"):
+                add_record(s, code, text="วัสดุสำนักงาน")
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT o.code, a.code FROM evidence e JOIN organisations o ON o.id = e.org_id"
+                " JOIN organisations a ON a.id = e.search_area ORDER BY 1")).all()
+            assert [tuple(r) for r in rows] == [("dla", "dla"), ("p-cm", "p-cm"),
+                                                ("sao-1", "p-cm")]
+            assert conn.scalar(sa.text("SELECT count(*) FROM pg_indexes "
+                                       "WHERE indexname = 'ix_evidence_area_grams'")) == 1
+    finally:
+        engine.dispose()
+        stack.pg.drop_database(name)
 
 
 def test_the_index_expression_needs_no_search_path(pg: Env):
