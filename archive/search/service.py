@@ -77,8 +77,7 @@ _QUERY_GRAMS = sa.text(
     "SELECT ARRAY(SELECT unnest(evidence_org_grams(0, :q)) "
     "EXCEPT SELECT unnest(evidence_org_grams(0, left(:q, 2))) "
     "EXCEPT SELECT unnest(evidence_org_grams(0, right(:q, 2))))")
-_SCOPE_AREAS = sa.text(
-    "SELECT DISTINCT organisation_area(o) FROM unnest(CAST(:orgs AS integer[])) o")
+_SCOPE_AREAS = sa.text("SELECT organisation_areas(CAST(:orgs AS integer[]))")
 _GRAM_MASK = 2**32 - 1
 AREA_GRAMS_MAX_AREAS = 8
 # Keys looked up per area: any of a query's trigrams will do (every candidate is tested

@@ -16,7 +16,8 @@ kept in ``evidence.search_area`` by triggers. A provincial search is one lookup 
 province's posting lists; an LAO's is the same lookup narrowed by its ``org_id``; a scope of
 a few provinces, one per province. The nation keeps the trigram index.
 
-* ``organisation_area(org)``: walks ``parent_id`` up (the tree is at most a few levels).
+* ``organisation_areas(orgs)``: the areas of a set of organisations, walking ``parent_id``
+  up (the tree is a few levels deep); ``organisation_area(org)``: one organisation's.
 * ``evidence.search_area``: set before each insert and each change of ``org_id``.
 * An organisation given another parent (the application never does; an operator might)
   moves its subtree's records to their new area.
@@ -36,27 +37,22 @@ down_revision = '0100'
 branch_labels = None
 depends_on = None
 
-AREA_FUNCTION = """
+AREA_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION organisation_areas(orgs integer[]) RETURNS SETOF integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+    WITH RECURSIVE chain(org, node, parent, depth) AS (
+        SELECT o.id, o.id, o.parent_id, 0 FROM organisations o WHERE o.id = ANY(orgs)
+        UNION ALL
+        SELECT c.org, p.id, p.parent_id, c.depth + 1
+          FROM chain c JOIN organisations p ON p.id = c.parent
+         WHERE c.depth < 64)             -- a bound, in case a cycle was ever written
+    SELECT DISTINCT c.node FROM chain c LEFT JOIN organisations p ON p.id = c.parent
+     WHERE (c.parent IS NULL AND c.node = c.org)      -- the top of the tree itself
+        OR (c.parent IS NOT NULL AND p.parent_id IS NULL)  -- just below the top
+$$;
 CREATE OR REPLACE FUNCTION organisation_area(org integer) RETURNS integer
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-    node integer := org;
-    parent integer;
-    grandparent integer;
-BEGIN
-    FOR depth IN 1..64 LOOP            -- a bound, in case a cycle was ever written
-        SELECT o.parent_id INTO parent FROM organisations o WHERE o.id = node;
-        IF parent IS NULL THEN
-            RETURN node;               -- the top of the tree (or an unknown id)
-        END IF;
-        SELECT o.parent_id INTO grandparent FROM organisations o WHERE o.id = parent;
-        IF grandparent IS NULL THEN
-            RETURN node;               -- just below the top: this is the area
-        END IF;
-        node := parent;
-    END LOOP;
-    RETURN node;
-END $$"""
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$ SELECT organisation_areas(ARRAY[org]) $$;
+"""
 
 EVIDENCE_TRIGGER = """
 CREATE OR REPLACE FUNCTION evidence_set_search_area() RETURNS trigger
@@ -92,7 +88,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("ALTER TABLE evidence ADD COLUMN IF NOT EXISTS search_area integer")
-    op.execute(AREA_FUNCTION)
+    op.execute(AREA_FUNCTIONS)
     op.execute("""UPDATE evidence e SET search_area = a.area
                     FROM (SELECT id, organisation_area(id) AS area FROM organisations) a
                    WHERE e.org_id = a.id AND e.search_area IS DISTINCT FROM a.area""")
@@ -112,6 +108,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS evidence_search_area ON evidence")
     op.execute("DROP FUNCTION IF EXISTS evidence_set_search_area()")
     op.execute("DROP FUNCTION IF EXISTS organisation_area(integer)")
+    op.execute("DROP FUNCTION IF EXISTS organisation_areas(integer[])")
     op.execute("ALTER TABLE evidence DROP COLUMN IF EXISTS search_area")
     op.execute("""CREATE INDEX IF NOT EXISTS ix_evidence_org_grams ON evidence USING gin
                   (evidence_org_grams(org_id, evidence_search_all(search_meta, search_text)))""")
