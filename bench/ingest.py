@@ -198,7 +198,7 @@ class CpuMeter:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n-small", type=int, default=600, help="number of 50 KB files")
-    ap.add_argument("--n-large", type=int, default=60, help="number of 2 MB files")
+    ap.add_argument("--n-large", type=int, default=60, help="number of 2 MB files (0: none)")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds; best is kept")
     ap.add_argument("--server-workers", type=int, default=2,
@@ -267,6 +267,8 @@ def main() -> None:
         print(f"{'size':>6} {'path':<16} {'docs/s':>9} {'MB/s':>8}")
         for label, size, n in (("50KB", 50 * 1024, args.n_small),
                                ("2MB", 2 * 1024 * 1024, args.n_large)):
+            if n == 0:      # --n-large 0: the 50 KB files only
+                continue
             paths = {"(a) API": lambda d: bench_api(url, token, d, args.concurrency),
                      "(b) raw PUT": lambda d: bench_raw(weed.endpoint, "raw-bench", d,
                                                         args.concurrency)}
