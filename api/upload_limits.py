@@ -52,7 +52,9 @@ async def timed(chunks: AsyncIterator[bytes], *, idle: float, total: float
         if remaining <= 0:
             raise RequestTimeout(f"the upload took longer than {total:g} s")
         try:
-            chunk = await asyncio.wait_for(iterator.__anext__(), timeout=min(idle, remaining))
+            # a timeout scope, not wait_for: that wrapped every chunk in a task of its own
+            async with asyncio.timeout(min(idle, remaining)):
+                chunk = await iterator.__anext__()
         except StopAsyncIteration:
             return
         except TimeoutError:
