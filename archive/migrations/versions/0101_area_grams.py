@@ -20,7 +20,8 @@ a few provinces, one per province. The nation keeps the trigram index.
   up (the tree is a few levels deep); ``organisation_area(org)``: one organisation's.
 * ``evidence.search_area``: set before each insert and each change of ``org_id``.
 * An organisation given another parent (the application never does; an operator might)
-  moves its subtree's records to their new area.
+  moves its subtree's records to their new area: ``evidence_refresh_search_area(orgs)``,
+  which also fills in the column here, each organisation's area computed once.
 * ``ix_evidence_area_grams``: GIN over ``evidence_org_grams(search_area, text)`` (the
   function of 0099: any 32-bit prefix). ``ix_evidence_org_grams`` is dropped.
 
@@ -52,6 +53,12 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
 $$;
 CREATE OR REPLACE FUNCTION organisation_area(org integer) RETURNS integer
 LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$ SELECT organisation_areas(ARRAY[org]) $$;
+CREATE OR REPLACE FUNCTION evidence_refresh_search_area(orgs integer[]) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE evidence e SET search_area = a.area
+      FROM (SELECT o AS org, organisation_area(o) AS area FROM unnest(orgs) AS o) a
+     WHERE e.org_id = a.org AND e.search_area IS DISTINCT FROM a.area
+$$;
 """
 
 EVIDENCE_TRIGGER = """
@@ -69,13 +76,12 @@ MOVE_TRIGGER = """
 CREATE OR REPLACE FUNCTION organisations_move_search_area() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    WITH RECURSIVE subtree(id) AS (
-        SELECT NEW.id
-        UNION ALL
-        SELECT o.id FROM organisations o JOIN subtree s ON o.parent_id = s.id)
-    UPDATE evidence e SET search_area = organisation_area(e.org_id)
-     WHERE e.org_id IN (SELECT id FROM subtree)
-       AND e.search_area IS DISTINCT FROM organisation_area(e.org_id);
+    PERFORM evidence_refresh_search_area(ARRAY(
+        WITH RECURSIVE subtree(id) AS (
+            SELECT NEW.id
+            UNION ALL
+            SELECT o.id FROM organisations o JOIN subtree s ON o.parent_id = s.id)
+        SELECT id FROM subtree));
     RETURN NULL;
 END $$;
 CREATE TRIGGER organisations_search_area AFTER UPDATE OF parent_id ON organisations
@@ -89,9 +95,7 @@ def upgrade() -> None:
         return
     op.execute("ALTER TABLE evidence ADD COLUMN IF NOT EXISTS search_area integer")
     op.execute(AREA_FUNCTIONS)
-    op.execute("""UPDATE evidence e SET search_area = a.area
-                    FROM (SELECT id, organisation_area(id) AS area FROM organisations) a
-                   WHERE e.org_id = a.id AND e.search_area IS DISTINCT FROM a.area""")
+    op.execute("SELECT evidence_refresh_search_area(ARRAY(SELECT id FROM organisations))")
     op.execute(EVIDENCE_TRIGGER)
     op.execute(MOVE_TRIGGER)
     op.execute("DROP INDEX IF EXISTS ix_evidence_org_grams")
@@ -107,6 +111,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS organisations_move_search_area()")
     op.execute("DROP TRIGGER IF EXISTS evidence_search_area ON evidence")
     op.execute("DROP FUNCTION IF EXISTS evidence_set_search_area()")
+    op.execute("DROP FUNCTION IF EXISTS evidence_refresh_search_area(integer[])")
     op.execute("DROP FUNCTION IF EXISTS organisation_area(integer)")
     op.execute("DROP FUNCTION IF EXISTS organisation_areas(integer[])")
     op.execute("ALTER TABLE evidence DROP COLUMN IF EXISTS search_area")
