@@ -294,6 +294,27 @@ def test_searches_read_a_streaming_standby(compose):
     assert settings.database_replica_url and settings.replica_max_lag_seconds == 30
 
 
+def test_primary_and_standby_run_with_the_archives_postgres_settings(compose):
+    """The server's defaults (128 MB of shared buffers, a random page cost for spinning
+    disks) are for a small machine; both servers get the same settings, sized in .env."""
+    primary = compose["services"]["postgres"]
+    replica = compose["services"]["postgres-replica"]
+    assert primary["command"] == replica["command"]
+    flags = primary["command"]
+    assert flags[::2] == ["-c"] * (len(flags) // 2)
+    env = _env_example()
+    settings = dict(_interpolate(f, env).split("=", 1) for f in flags[1::2])
+    assert settings["shared_buffers"] == env["POSTGRES_SHARED_BUFFERS"]
+    assert settings["effective_cache_size"] == env["POSTGRES_EFFECTIVE_CACHE_SIZE"]
+    assert settings["random_page_cost"] == "1.1"
+    # the image's entrypoint starts postgres for arguments that begin with a dash; the
+    # standby's script passes its arguments on
+    assert flags[0].startswith("-")
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in replica["volumes"]}
+    script = (ROOT / mounts[replica["entrypoint"][-1]]).read_text()
+    assert re.search(r'^exec postgres .*"\$@"$', script, re.M)
+
+
 def sa_url(text: str):  # type: ignore[no-untyped-def]
     import sqlalchemy as sa
 

@@ -3,6 +3,7 @@
 # First start: a base backup of the primary with a replication slot and the standby
 # settings (-R writes primary_conninfo and standby.signal); then PostgreSQL as a
 # read-only standby that streams WAL from the primary. Later starts resume streaming.
+# Arguments (the compose file's PostgreSQL settings) are passed on to postgres.
 set -euo pipefail
 : "${REPLICATION_PASSWORD:?set POSTGRES_REPLICATION_PASSWORD for the distributed profile}"
 export PGPASSWORD="$REPLICATION_PASSWORD"
@@ -16,4 +17,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     done
     chmod 700 "$PGDATA"
 fi
-exec postgres -c hot_standby=on -c hot_standby_feedback=on
+exec postgres -c hot_standby=on -c hot_standby_feedback=on "$@"
