@@ -195,6 +195,11 @@ def _profiles(svc: dict) -> set[str]:
     return set(svc.get("profiles") or [])
 
 
+def _mounts(svc: dict) -> dict[str, str]:
+    """A service's bind mounts: the path in the container → the path on the host."""
+    return {v.split(":")[1]: v.split(":")[0] for v in svc["volumes"]}
+
+
 def _minio_nodes(compose: dict) -> dict[str, dict]:
     return {name: svc for name, svc in compose["services"].items()
             if re.fullmatch(r"minio\d+", name)}
@@ -250,7 +255,7 @@ def test_the_archive_reaches_the_minio_set_through_the_balancer(compose):
     assert _profiles(compose["services"]["minio"]) == {"single"}
     host, port = compose["x-archive-env"]["ARCHIVE_S3_ENDPOINT"].split(":")
     assert host == "minio"
-    mounts = {v.split(":")[1]: v.split(":")[0] for v in lb["volumes"]}
+    mounts = _mounts(lb)
     assert mounts["/etc/nginx/conf.d/default.conf"] == "./deploy/nginx/minio.conf"
     text = "\n".join(line.split("#", 1)[0] for line in MINIO_CONF.read_text().splitlines())
     upstream = {s.split()[0] for s in re.findall(r"^\s*server\s+([^;{}]+);", text, re.M)}
@@ -265,7 +270,7 @@ def test_searches_read_a_streaming_standby(compose):
     replica = compose["services"]["postgres-replica"]
     assert _profiles(replica) == {"distributed"} and replica["image"] == primary["image"]
     assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
-    mounts = {v.split(":")[1]: v.split(":")[0] for v in replica["volumes"]}
+    mounts = _mounts(replica)
     script = ROOT / mounts[replica["entrypoint"][-1]]
     text = script.read_text()
     for flag in ("--write-recovery-conf", "--wal-method=stream", "--create-slot"):
@@ -273,7 +278,7 @@ def test_searches_read_a_streaming_standby(compose):
     assert "hot_standby=on" in text and '"$PRIMARY_HOST"' in text
     assert replica["environment"]["PRIMARY_HOST"] == "postgres"
     # the primary creates the role the standby connects as
-    init = {v.split(":")[1]: v.split(":")[0] for v in primary["volumes"]}
+    init = _mounts(primary)
     (source,) = [s for t, s in init.items() if t.startswith("/docker-entrypoint-initdb.d/")]
     role = replica["environment"]["REPLICATION_USER"]
     init_text = (ROOT / source).read_text()
@@ -310,7 +315,7 @@ def test_primary_and_standby_run_with_the_archives_postgres_settings(compose):
     # the image's entrypoint starts postgres for arguments that begin with a dash; the
     # standby's script passes its arguments on
     assert flags[0].startswith("-")
-    mounts = {v.split(":")[1]: v.split(":")[0] for v in replica["volumes"]}
+    mounts = _mounts(replica)
     script = (ROOT / mounts[replica["entrypoint"][-1]]).read_text()
     assert re.search(r'^exec postgres .*"\$@"$', script, re.M)
 
@@ -350,7 +355,7 @@ def test_the_balancers_follow_the_containers_without_a_reload(compose, service: 
     an nginx that has ``resolve`` in open source (1.27.3 and later)."""
     image = compose["services"][service]["image"]
     assert _nginx_version(image) >= (1, 27, 3), image
-    mounts = {v.split(":")[1]: v.split(":")[0] for v in compose["services"][service]["volumes"]}
+    mounts = _mounts(compose["services"][service])
     assert ROOT / mounts["/etc/nginx/conf.d/default.conf"] == conf
     servers = _nginx("server", conf)
     assert servers and all("resolve" in s.split()[1:] for s in servers), servers
