@@ -811,6 +811,20 @@ def load_sqlite(path: Path, n: int, seed: int) -> World:
 
 # -- report -------------------------------------------------------------------------------
 
+def server_memory(url: str) -> str:
+    """The server's memory settings, part of every figure's title: a search's p95 at 10 M
+    depends on whether the pages it reads are in PostgreSQL's own cache (docs/scale.md,
+    "PostgreSQL settings")."""
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT current_setting('shared_buffers'), "
+                           "current_setting('effective_cache_size')").fetchone()
+    assert row is not None
+    return f"shared_buffers {row[0]}, effective_cache_size {row[1]}"
+
+
 def table(title: str, results: dict[str, dict[str, Any]]) -> str:
     lines = [f"#### {title}", "",
              "| caller | query | matches (median) | p50 ms | p95 ms | seq-scan p50 ms | "
@@ -897,7 +911,7 @@ def main() -> None:
             print(report[-1])
             results = run_queries(url, world, args.reps, args.seq_reps)
             report.append(table(f"PostgreSQL, {args.rows:,} records (load {load:.0f} s + "
-                                f"indexes {index:.0f} s)", results))
+                                f"indexes {index:.0f} s; {server_memory(url)})", results))
             print(report[-1])
         finally:
             if not keep:
