@@ -225,18 +225,31 @@ def _spawn_weed(data: Path, ports: dict[str, int], log: Path,
                                 start_new_session=True)
 
 
-def _free_port_pair() -> int:
-    """A port p with p + 10000 (SeaweedFS's gRPC port) free as well."""
-    for _ in range(200):
+GRPC_OFFSET = 10000   # SeaweedFS serves gRPC on each service's port + 10000
+
+
+def free_port_pairs(count: int) -> list[int]:
+    """``count`` ports p, each with p + GRPC_OFFSET free as well, and no two of them
+    clashing: none is another's gRPC port. Chosen one by one, a service's port can be
+    another's gRPC port (master 45267, filer 55267), and ``weed mini`` then refuses to
+    start ("port … is reserved for gRPC calculation"): every test on S3 errors."""
+    taken: set[int] = set()
+    ports: list[int] = []
+    for _ in range(200 * count):
         port = free_port()
-        if port + 10000 < 65535 and not _port_answers(port + 10000):
-            try:
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port + 10000))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port pair")
+        grpc = port + GRPC_OFFSET
+        if grpc >= 65535 or {port, grpc} & taken or _port_answers(grpc):
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", grpc))
+        except OSError:
+            continue
+        ports.append(port)
+        taken |= {port, grpc}
+        if len(ports) == count:
+            return ports
+    raise RuntimeError("no free port pairs")
 
 
 def _wait_s3_ready(endpoint: str, timeout: float = 90) -> None:
@@ -268,9 +281,8 @@ def start_seaweed(base: Path | None = None, *, small_volumes: bool = True,
     base = base or Path(tempfile.mkdtemp(prefix="archive-weed-"))
     data = base / "data"
     data.mkdir(parents=True, exist_ok=True)
-    ports = {"master.port": _free_port_pair(), "volume.port": _free_port_pair(),
-             "filer.port": _free_port_pair(), "s3.port": _free_port_pair(),
-             "admin.port": _free_port_pair()}
+    names = ("master.port", "volume.port", "filer.port", "s3.port", "admin.port")
+    ports = dict(zip(names, free_port_pairs(len(names)), strict=True))
     log = base / "weed.log"
     proc = _spawn_weed(data, ports, log, small_volumes, credentials)
     weed = Seaweed(proc, data, ports["s3.port"], ports, log, small_volumes)
@@ -362,7 +374,7 @@ def start_seaweed_cluster(base: Path, *, volumes: int = 2, replication: str = "0
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
     local = ["-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
-    master_port = _free_port_pair()
+    master_port, filer_port, s3_port, *volume_ports = free_port_pairs(3 + volumes)
     master = f"127.0.0.1:{master_port}"
     specs: list[tuple[str, int, list[str]]] = []
     (base / "master").mkdir(parents=True, exist_ok=True)
@@ -370,19 +382,16 @@ def start_seaweed_cluster(base: Path, *, volumes: int = 2, replication: str = "0
         "master", *local, f"-port={master_port}", f"-mdir={base / 'master'}",
         "-telemetry=false", f"-defaultReplication={replication}",
         "-volumeSizeLimitMB=16", "-volumePreallocate=false"]))
-    for i in range(1, volumes + 1):
-        port = _free_port_pair()
+    for i, port in enumerate(volume_ports, start=1):
         data = base / f"volume{i}"
         data.mkdir(exist_ok=True)
         specs.append((f"volume{i}", port, [
             "volume", *local, f"-port={port}", f"-dir={data}", f"-master={master}",
             "-max=200", "-preStopSeconds=0"]))
-    filer_port = _free_port_pair()
     (base / "filer").mkdir(exist_ok=True)
     specs.append(("filer", filer_port, [
         "filer", *local, f"-port={filer_port}", f"-master={master}",
         f"-defaultReplicaPlacement={replication}"]))
-    s3_port = _free_port_pair()
     specs.append(("s3", s3_port, [
         "s3", *local, f"-port={s3_port}", f"-filer=127.0.0.1:{filer_port}",
         "-port.iceberg=0", "-port.lance=0"]))
