@@ -310,17 +310,14 @@ def _copy(conn: Any, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ..
 
 
 def load(url: str, scale: float, seed: int) -> dict[str, Any]:
-    import psycopg
-
     gen = Generator(int(VOUCHERS * scale), int(FILES * scale), seed)
     t0 = time.perf_counter()
     plan = gen.run()
     generated = time.perf_counter() - t0
     print(f"  generated {len(plan.vouchers):,} vouchers, {len(plan.links):,} files in "
           f"{generated:.0f} s", file=sys.stderr)
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
     tables = ("evidence", "blobs", "disbursements", "disbursement_evidence")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with servers.connect_autocommit(url) as conn:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '512MB'")
         secondary = conn.execute(
@@ -599,10 +596,7 @@ def main() -> None:
 
 
 def _analyse(url: str) -> None:
-    import psycopg
-
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with servers.connect_autocommit(url) as conn:
         conn.execute("VACUUM ANALYZE disbursements, disbursement_findings, "
                      "disbursement_evidence")
 

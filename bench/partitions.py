@@ -100,11 +100,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
 
-    import psycopg
-
     pg = servers.start_postgres()
-    dsn = pg.url(args.db).replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with servers.connect_autocommit(pg.url(args.db)) as conn:
         conn.execute("SET maintenance_work_mem = '768MB'")
         try:
             years = build_copy(conn, args.percent)

@@ -301,12 +301,9 @@ def _restore_secondary_indexes(conn: Any, secondary: list[Any], targets: list[An
 
 
 def load_postgres(url: str, n: int, seed: int) -> World:
-    import psycopg
-
     rng = random.Random(seed)
     orgs, world = org_rows(rng)
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with servers.connect_autocommit(url) as conn:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '1GB'")
         conn.execute("SET max_parallel_maintenance_workers = 2")
@@ -427,11 +424,8 @@ def load_postgres_sql(url: str, n: int, seed: int, workers: int = 3) -> World:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    import psycopg
-
     rng = random.Random(seed)
     orgs, world = org_rows(rng)
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
     per_year = [n // len(FISCAL_YEARS)] * len(FISCAL_YEARS)
     per_year[-1] += n - sum(per_year)
     bases = [sum(per_year[:i]) for i in range(len(per_year))]
@@ -439,7 +433,7 @@ def load_postgres_sql(url: str, n: int, seed: int, workers: int = 3) -> World:
     lock = threading.Lock()
 
     def connect(maintenance: str = "768MB") -> Any:
-        conn = psycopg.connect(dsn, autocommit=True)
+        conn = servers.connect_autocommit(url)
         lower_priority(conn)
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET work_mem = '256MB'")
@@ -592,10 +586,7 @@ def save_world(conn: Any, world: World, n: int, seed: int) -> None:
 
 def load_world(url: str, n: int, seed: int) -> World | None:
     """The world of a database built earlier with the same size and seed, else None."""
-    import psycopg
-
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with servers.connect_autocommit(url) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (_WORLD_TABLE,)).fetchone()
         if not exists or exists[0] is None:
             return None
@@ -604,10 +595,7 @@ def load_world(url: str, n: int, seed: int) -> World | None:
 
 
 def analyse(url: str) -> None:
-    import psycopg
-
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with servers.connect_autocommit(url) as conn:
         conn.execute("VACUUM ANALYZE organisations, blobs, evidence, blob_texts")
 
 
@@ -634,10 +622,7 @@ def create_named_database(pg: Any, name: str) -> None:
 def storage_report(url: str, n: int, target: int = 400_000_000) -> str:
     """Bytes on disk per table (heap + TOAST) and per index, per record, and multiplied
     out to ``target`` records (linear: every structure here grows with the records)."""
-    import psycopg
-
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with servers.connect_autocommit(url) as conn:
         rows = conn.execute(
             "SELECT c.relname, CASE WHEN c.relkind = 'i' THEN 'index' ELSE 'table' END, "
             "CASE WHEN c.relkind = 'i' THEN pg_relation_size(c.oid) "
@@ -815,10 +800,7 @@ def server_memory(url: str) -> str:
     """The server's memory settings, part of every figure's title: a search's p95 at 10 M
     depends on whether the pages it reads are in PostgreSQL's own cache (docs/scale.md,
     "PostgreSQL settings")."""
-    import psycopg
-
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with servers.connect_autocommit(url) as conn:
         row = conn.execute("SELECT current_setting('shared_buffers'), "
                            "current_setting('effective_cache_size')").fetchone()
     assert row is not None

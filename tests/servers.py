@@ -24,7 +24,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
 
@@ -32,6 +34,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def connect_autocommit(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    """A psycopg connection in autocommit mode to a SQLAlchemy ``postgresql+psycopg://``
+    URL, for what runs outside a transaction or outside SQLAlchemy (``VACUUM``, index
+    builds, ``COPY``) in the benchmarks."""
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                           autocommit=True)
 
 
 def _port_answers(port: int, host: str = "127.0.0.1") -> bool:
