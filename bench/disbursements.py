@@ -48,9 +48,10 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from archive.accounts.principal import Principal  # noqa: E402
-from archive.db import make_engine, make_session_factory, upgrade  # noqa: E402
+from archive.db import make_engine, upgrade  # noqa: E402
 from archive.disbursements.rules import doc_key  # noqa: E402
 from archive.thai import fiscal_year_bounds, tax_id_check_digit  # noqa: E402
+from archive.unit_of_work import make_session_factory, units_of  # noqa: E402
 from bench.search import (  # noqa: E402
     EXPENSES,
     create_named_database,
@@ -382,8 +383,7 @@ def national_job(sessions: Any) -> dict[str, Any]:
     baseline = time.perf_counter() - t0
     session.rollback()
     t0 = time.perf_counter()
-    out = recompute.recompute_all(session, commit=session.commit)
-    session.commit()
+    out = recompute.recompute_all(units_of(sessions))
     wall = time.perf_counter() - t0
     by_code = dict(session.execute(sa.text(
         "SELECT code, count(DISTINCT disbursement_id) FROM disbursement_findings "
