@@ -241,8 +241,9 @@ GRPC_OFFSET = 10000   # SeaweedFS serves gRPC on each service's port + 10000
 def free_port_pairs(count: int) -> list[int]:
     """``count`` ports p, each with p + GRPC_OFFSET free as well, and no two of them
     clashing: none is another's gRPC port. Chosen one by one, a service's port can be
-    another's gRPC port (master 45267, filer 55267), and ``weed mini`` then refuses to
-    start ("port … is reserved for gRPC calculation"): every test on S3 errors."""
+    another's gRPC port (seen: one service on 45267, the filer on 55267), and ``weed
+    mini`` then refuses to start ("port … is reserved for gRPC calculation"): every test
+    on S3 errors."""
     taken: set[int] = set()
     ports: list[int] = []
     for _ in range(200 * count):
