@@ -850,9 +850,15 @@ def main() -> None:
     ap.add_argument("--no-area-grams", action="store_true",
                     help="Search text in a scope through the trigram index of all the text, "
                          "as before migration 0099 (the baseline of the same database).")
+    ap.add_argument("--no-year-grams", action="store_true",
+                    help="Search text with a fiscal year nation-wide through the trigram index "
+                         "of all the text, as before migration 0102 (the baseline of the same "
+                         "database).")
     args = ap.parse_args()
     if args.no_area_grams:
         search.AREA_GRAMS_MAX_AREAS = 0
+    if args.no_year_grams:
+        search.YEAR_GRAMS = False
     global ONLY
     ONLY = tuple(args.only or ())
 

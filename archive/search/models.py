@@ -9,7 +9,8 @@ are not part of the SQLAlchemy metadata (see ``archive/migrations/versions/0010_
   blob's text by triggers), one GIN trigram index on ``evidence_search_all`` of both
   (migration 0040) and descending sort indexes that put NULLs last; the column
   ``evidence.search_area`` (the record's province, kept by triggers) and a GIN index of
-  the trigrams keyed by it (migration 0101);
+  the trigrams keyed by it (migration 0101), and one keyed by fiscal year and document
+  type (migration 0102);
 * SQLite: the ``search_meta`` table (one row of folded metadata per evidence record, kept
   by triggers on ``evidence``) and the FTS5 ``trigram`` tables ``search_meta_fts`` and
   ``blob_text_fts`` (kept by triggers).
@@ -43,6 +44,8 @@ UNMAPPED_OBJECTS = frozenset({
     # migration 0101 (PostgreSQL): each record's area (kept by triggers) and the trigrams
     # keyed by it, an expression index
     "search_area", "ix_evidence_area_grams",
+    # migration 0102 (PostgreSQL): the trigrams keyed by fiscal year and document type
+    "ix_evidence_year_grams",
 })
 
 

@@ -73,6 +73,23 @@ _PG_ALL = sa.func.evidence_search_all(_PG_META, _PG_TEXT, type_=sa.Text)
 # trigram index of all the text.
 _AREA_GRAMS_SQL = ("evidence_org_grams(evidence.search_area, "
                    "evidence_search_all(evidence.search_meta, evidence.search_text))")
+# The same trigrams keyed by each record's fiscal year and document type (migration 0102):
+# a search with a fiscal year and no scope of a few areas (the nation) looks up that
+# year's lists only, one key per document type asked for (all of them when none is).
+_YEAR_GRAMS_SQL = ("evidence_org_grams(evidence_year_key(evidence.fiscal_year, evidence.doc_type), "
+                   "evidence_search_all(evidence.search_meta, evidence.search_text))")
+_YEAR_KEY = sa.text("SELECT evidence_year_key(:fy, :doc_type)")
+# The document types a fiscal year's records have, by one descent per type of the index
+# on (fiscal_year, doc_type, amount), and their keys.
+_YEAR_KEYS = sa.text("""
+    WITH RECURSIVE types(doc_type) AS (
+        SELECT min(doc_type) FROM evidence WHERE fiscal_year = :fy
+        UNION ALL
+        SELECT (SELECT min(e.doc_type) FROM evidence e
+                 WHERE e.fiscal_year = :fy AND e.doc_type > types.doc_type)
+          FROM types WHERE types.doc_type IS NOT NULL)
+    SELECT ARRAY(SELECT DISTINCT evidence_year_key(:fy, doc_type) FROM types
+                  WHERE doc_type IS NOT NULL)""")
 _QUERY_GRAMS = sa.text(
     "SELECT ARRAY(SELECT unnest(evidence_org_grams(0, :q)) "
     "EXCEPT SELECT unnest(evidence_org_grams(0, left(:q, 2))) "
@@ -84,6 +101,9 @@ AREA_GRAMS_MAX_AREAS = 8
 # on its text); each costs one descent of the index per area, and beyond six the
 # candidates of the benchmark's words did not get fewer (300,000 records).
 AREA_GRAMS_KEYS = 6
+# Whether a search with a fiscal year reads the trigrams keyed by it (migration 0102)
+# when its scope does not read its areas' (the bench switches it off for a baseline).
+YEAR_GRAMS = True
 
 # SQLite-only objects of the search migration (not mapped: raw DDL with FTS5).
 _search_meta = sa.table("search_meta", sa.column("id"), sa.column("evidence_id"),
@@ -303,7 +323,8 @@ def _conditions(session: Session, principal: Principal,
         where.append(Evidence.blob_id == sa.select(Blob.id).where(Blob.sha256 == f.sha256)
                      .scalar_subquery())
     if f.q is not None:
-        where.append(_text_condition(session, fold(f.q), pg, org_ids))
+        where.append(_text_condition(session, fold(f.q), pg, org_ids, f.fiscal_year,
+                                     f.doc_type))
     return where
 
 
@@ -341,10 +362,12 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _text_condition(session: Session, q: str, pg: bool,
-                    org_ids: set[int] | None) -> ColumnElement[bool]:
+def _text_condition(session: Session, q: str, pg: bool, org_ids: set[int] | None,
+                    fiscal_year: int | None = None,
+                    doc_type: str | None = None) -> ColumnElement[bool]:
     """Records whose folded metadata or extracted text contains ``q`` (already folded),
-    among ``org_ids`` (None: all)."""
+    among ``org_ids`` (None: all). ``fiscal_year`` and ``doc_type``: the search's own
+    filters (applied by the caller), which choose the index on PostgreSQL."""
     if pg:
         # Both folded texts are columns of the evidence row (see the search migration),
         # searched as one expression with one trigram index (migration 0040), joined by
@@ -352,11 +375,19 @@ def _text_condition(session: Session, q: str, pg: bool,
         # fields. The planner starts from the scope, the trigram index or the sort order.
         if len(q) < TRIGRAM:  # no trigram to look up: a plain scan
             return sa.func.strpos(_PG_ALL, q) > 0
+        # Fewer candidates first: a scope's areas (a province is ~1.4 % of the nation),
+        # else a fiscal year's (~10 %, and a document type's share of it); else the nation.
         areas = _scope_areas(session, org_ids)
-        if areas:
-            grams = query_grams(session, q)[:AREA_GRAMS_KEYS]
-            if grams:
-                return sa.and_(_in_area_grams(areas, grams), sa.func.strpos(_PG_ALL, q) > 0)
+        year = fiscal_year if YEAR_GRAMS and not areas else None
+        grams = query_grams(session, q)[:AREA_GRAMS_KEYS] if areas or year else ()
+        contains = sa.func.strpos(_PG_ALL, q) > 0
+        if grams and areas:
+            return sa.and_(_in_keyed_grams(_AREA_GRAMS_SQL, areas, grams), contains)
+        if grams and year is not None:
+            keys = _year_keys(session, year, doc_type)
+            if not keys:  # no record of that fiscal year
+                return sa.false()
+            return sa.and_(_in_keyed_grams(_YEAR_GRAMS_SQL, keys, grams), contains)
         return _PG_ALL.like(_like_pattern(q), escape="\\")
     ev = aliased(Evidence)
     if len(q) >= TRIGRAM:
@@ -400,17 +431,27 @@ def _scope_areas(session: Session, org_ids: set[int] | None) -> list[int]:
     return sorted(areas) if len(areas) <= AREA_GRAMS_MAX_AREAS else []
 
 
-def _in_area_grams(areas: list[int], grams: tuple[int, ...]) -> ColumnElement[bool]:
-    """Candidates for a text containing ``grams`` in one of ``areas``: for each area, the
-    records whose index keys include all of its keys of ``grams`` (PostgreSQL's GIN index
-    ``ix_evidence_area_grams`` reads that area's posting lists only), OR-ed. The caller's
-    scope narrows them to its own organisations (an LAO is one of its province's).
+def _year_keys(session: Session, fiscal_year: int, doc_type: str | None) -> list[int]:
+    """The keys (migration 0102) of a fiscal year's records of ``doc_type``, or of every
+    document type its records have (none: no record of that year)."""
+    if doc_type is not None:
+        return [int(session.scalar(_YEAR_KEY, {"fy": fiscal_year, "doc_type": doc_type}))]
+    return sorted(session.scalar(_YEAR_KEYS, {"fy": fiscal_year}) or [])
+
+
+def _in_keyed_grams(expression: str, keys: list[int],
+                    grams: tuple[int, ...]) -> ColumnElement[bool]:
+    """Candidates for a text containing ``grams`` under one of ``keys``: for each key (an
+    area, migration 0101; a fiscal year and document type, 0102), the records whose index
+    keys include all of that key's ``grams`` (the GIN index of ``expression`` reads that
+    key's posting lists only), OR-ed. The caller's other conditions (scope, year, type)
+    narrow them further (an LAO is one of its province's).
 
     Written as SQL text with the keys as constants (integers made here): keys made by a
     function in the statement were evaluated once per term while planning."""
     terms = " OR ".join(
-        f"{_AREA_GRAMS_SQL} @> '{{{','.join(str((area << 32) | gram) for gram in grams)}}}'"
-        "::bigint[]" for area in areas)
+        f"{expression} @> '{{{','.join(str((key << 32) | gram) for gram in grams)}}}'"
+        "::bigint[]" for key in keys)
     return sa.text(f"({terms})")  # type: ignore[return-value]
 
 
