@@ -6,7 +6,9 @@ Both sides are NFC and folded the same way (:func:`archive.search.schemas.fold`:
 letters lower-cased, everything else exact), so the two databases give the same answers:
 
 * PostgreSQL: ``LIKE '%…%'`` on one expression over both folded texts, with a ``pg_trgm``
-  GIN index;
+  GIN index; a scope of a few provinces looks in its areas' own hashed trigrams instead
+  (migration 0101), and a wider search with a fiscal year in that year's and document
+  type's (0102), then tests each candidate for the text;
 * SQLite: FTS5 ``trigram`` phrase queries (exact substrings of three characters or more);
 * queries shorter than three characters have no trigram: both scan (``strpos``/``instr``).
 
