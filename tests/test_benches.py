@@ -16,10 +16,11 @@ prints the table or line it exists to print (a stable piece of it: a header, a "
   so they run on any clone, on one file of PDF/A-4e.
 
 Wall time of each, on 2 cores shared with other work (alone / in a serial run of this
-file while the machine was busier): search + partitions 50 / 93 s, load 65 / 63 s, ingest 34 / 65 s, ocr 9 / 17 s, disbursements 5 / 16 s, the catalogue benches
-4 / 8 s each, the PDF/A benches 1-2 / 2-5 s. load and ingest cannot be made smaller (their
-time is start-up of servers and workers, not the files they send): they are marked
-``slow`` so that ``-m "not slow"`` leaves them out.
+file while the machine was busier): search + partitions 50 / 93 s, load 65 / 63 s,
+ingest 34 / 65 s, ocr 9 / 17 s, disbursements 5 / 16 s, the catalogue benches 4 / 8 s
+each, the PDF/A benches 1-2 / 2-5 s. load and ingest cannot be made smaller (their time
+is start-up of servers and workers, not the files they send): they are marked ``slow``
+so that ``-m "not slow"`` leaves them out.
 """
 
 from __future__ import annotations
