@@ -275,7 +275,8 @@ def summarise(rows: list[dict[str, Any]], wall: float) -> dict[str, Any]:
         "docs": len(rows), "ocr_done": len(done),
         "median_cer": round(statistics.median(r["cer"] for r in rows), 4),
         "p90_cer": round(percentile([r["cer"] for r in rows], 0.9), 4),
-        "median_cer_at_200dpi_plus": round(statistics.median(r["cer"] for r in hi), 4),
+        "median_cer_at_200dpi_plus": (round(statistics.median(r["cer"] for r in hi), 4)
+                                      if hi else None),
         "tax_id_exact_at_200dpi_plus": share(hi, "tax_id_ok"),
         "total_exact_at_200dpi_plus": share(hi, "total_ok"),
         "phone_photos": {"docs": sum(r["phone"] for r in rows),
