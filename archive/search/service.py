@@ -381,7 +381,8 @@ def _text_condition(session: Session, q: str, pg: bool, org_ids: set[int] | None
         # else a fiscal year's (~10 %, and a document type's share of it); else the nation.
         areas = _scope_areas(session, org_ids)
         year = fiscal_year if YEAR_GRAMS and not areas else None
-        grams = query_grams(session, q)[:AREA_GRAMS_KEYS] if areas or year else ()
+        grams = (query_grams(session, q)[:AREA_GRAMS_KEYS] if areas or year is not None
+                 else ())
         contains = sa.func.strpos(_PG_ALL, q) > 0
         if grams and areas:
             return sa.and_(_in_keyed_grams(_AREA_GRAMS_SQL, areas, grams), contains)
