@@ -138,3 +138,7 @@ sa.Index("ix_evidence_issuer_tax_id_fiscal_year_org_id", Evidence.issuer_tax_id,
 # the rows that the fiscal year alone would leave.
 sa.Index("ix_evidence_fiscal_year_doc_type_amount", Evidence.fiscal_year, Evidence.doc_type,
          Evidence.amount)
+# Each fiscal year's first and last upload, one descent each (migration 0103): which years
+# a national text search in upload order must look in for its page (search service,
+# ``_page_by_years``).
+sa.Index("ix_evidence_fiscal_year_created_at", Evidence.fiscal_year, Evidence.created_at)

@@ -45,7 +45,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from archive import audit, clock
 from archive.accounts.principal import Principal, require
 from archive.clock import start_of_day
-from archive.db import dialect_name, planned_rows
+from archive.db import UTCDateTime, dialect_name, planned_rows
 from archive.errors import InvalidInput, NotFound
 from archive.evidence.models import Blob, Evidence
 from archive.evidence.service import out_fields
@@ -106,6 +106,25 @@ AREA_GRAMS_KEYS = 6
 # Whether a search with a fiscal year reads the trigrams keyed by it (migration 0102)
 # when its scope does not read its areas' (the bench switches it off for a baseline).
 YEAR_GRAMS = True
+# A national text search in upload order with no fiscal year, of a word the planner
+# expects in more than EXACT_TOTAL_LIMIT records and at most this many, finds its page in
+# the fiscal years uploaded last (:func:`_page_by_years`), in at most YEAR_SLICES_MAX_YEARS
+# of them; a commoner word walks the upload order (a page's matches come every few rows).
+YEAR_SLICES_MAX_GUESS = 100_000
+YEAR_SLICES_MAX_YEARS = 4
+# Each fiscal year's first and last upload (migration 0103: one descent each), the years
+# found by one descent each of the same index.
+_YEAR_EDGES = sa.text("""
+    WITH RECURSIVE years(fy) AS (
+        SELECT min(fiscal_year) FROM evidence
+        UNION ALL
+        SELECT (SELECT min(e.fiscal_year) FROM evidence e WHERE e.fiscal_year > years.fy)
+          FROM years WHERE years.fy IS NOT NULL)
+    SELECT fy,
+           (SELECT min(e.created_at) FROM evidence e WHERE e.fiscal_year = years.fy) AS first,
+           (SELECT max(e.created_at) FROM evidence e WHERE e.fiscal_year = years.fy) AS last
+      FROM years WHERE fy IS NOT NULL""").columns(fy=sa.Integer, first=UTCDateTime(),
+                                                  last=UTCDateTime())
 
 # SQLite-only objects of the search migration (not mapped: raw DDL with FTS5).
 _search_meta = sa.table("search_meta", sa.column("id"), sa.column("evidence_id"),
@@ -160,10 +179,11 @@ def search(session: Session, principal: Principal, params: SearchParams, *,
     db = reads if reads is not None else session
     _plan_settings(db)
     filters = params.filters()
-    where = _conditions(db, principal, filters)
+    where, slices = _search_conditions(db, principal, filters, params.sort)
     after = decode_cursor(params.cursor, params.sort, filters) if params.cursor else None
     hits, total, estimate = _page_and_total(db, where, params.sort, after, params.limit,
-                                            fenced=_period_by_upload(params.sort, filters))
+                                            fenced=_period_by_upload(params.sort, filters),
+                                            slices=slices)
     more = len(hits) > params.limit
     hits = hits[:params.limit]
     next_cursor = encode_cursor(params.sort, filters, hits[-1].evidence) if more else None
@@ -293,6 +313,14 @@ _OCR = (sa.select(BlobText.extractor == "ocr").where(BlobText.blob_id == Blob.id
 
 def _conditions(session: Session, principal: Principal,
                 f: SearchFilters) -> list[ColumnElement[bool]]:
+    return _search_conditions(session, principal, f)[0]
+
+
+def _search_conditions(session: Session, principal: Principal, f: SearchFilters,
+                       sort: str | None = None
+                       ) -> tuple[list[ColumnElement[bool]], _YearSlices | None]:
+    """The search's conditions; with ``sort``, also how its page may be found fiscal year
+    by fiscal year (:func:`_page_by_years`), if it may (nothing is read for that here)."""
     pg = dialect_name(session) == "postgresql"
     where: list[ColumnElement[bool]] = []
     org_ids = _org_ids(session, principal, f.org_code)
@@ -324,10 +352,14 @@ def _conditions(session: Session, principal: Principal,
     if f.sha256 is not None:
         where.append(Evidence.blob_id == sa.select(Blob.id).where(Blob.sha256 == f.sha256)
                      .scalar_subquery())
+    slices = None
     if f.q is not None:
-        where.append(_text_condition(session, fold(f.q), pg, org_ids, f.fiscal_year,
-                                     f.doc_type))
-    return where
+        q = fold(f.q)
+        if pg and YEAR_GRAMS and sort is not None and sort.lstrip("-") == "uploaded" \
+                and f.fiscal_year is None and len(q) >= TRIGRAM:
+            slices = _YearSlices(list(where), q, org_ids, f.doc_type)
+        where.append(_text_condition(session, q, pg, org_ids, f.fiscal_year, f.doc_type))
+    return where, slices
 
 
 def _org_ids(session: Session, principal: Principal, org_code: str | None) -> set[int] | None:
@@ -376,21 +408,17 @@ def _text_condition(session: Session, q: str, pg: bool, org_ids: set[int] | None
         # U+001F: a normalised query has no control character, so no match spans two
         # fields. The planner starts from the scope, the trigram index or the sort order.
         if len(q) < TRIGRAM:  # no trigram to look up: a plain scan
-            return sa.func.strpos(_PG_ALL, q) > 0
+            return _contains(q)
         # Fewer candidates first: a scope's areas (a province is ~1.4 % of the nation),
         # else a fiscal year's (~10 %, and a document type's share of it); else the nation.
         areas = _scope_areas(session, org_ids)
         year = fiscal_year if YEAR_GRAMS and not areas else None
         grams = (query_grams(session, q)[:AREA_GRAMS_KEYS] if areas or year is not None
                  else ())
-        contains = sa.func.strpos(_PG_ALL, q) > 0
         if grams and areas:
-            return sa.and_(_in_keyed_grams(_AREA_GRAMS_SQL, areas, grams), contains)
+            return sa.and_(_in_keyed_grams(_AREA_GRAMS_SQL, areas, grams), _contains(q))
         if grams and year is not None:
-            keys = _year_keys(session, year, doc_type)
-            if not keys:  # no record of that fiscal year
-                return sa.false()
-            return sa.and_(_in_keyed_grams(_YEAR_GRAMS_SQL, keys, grams), contains)
+            return _years_text(session, q, grams, [year], doc_type)
         return _PG_ALL.like(_like_pattern(q), escape="\\")
     ev = aliased(Evidence)
     if len(q) >= TRIGRAM:
@@ -440,6 +468,21 @@ def _year_keys(session: Session, fiscal_year: int, doc_type: str | None) -> list
     if doc_type is not None:
         return [int(session.scalar(_YEAR_KEY, {"fy": fiscal_year, "doc_type": doc_type}))]
     return sorted(session.scalar(_YEAR_KEYS, {"fy": fiscal_year}) or [])
+
+
+def _years_text(session: Session, q: str, grams: tuple[int, ...], years: list[int],
+                doc_type: str | None) -> ColumnElement[bool]:
+    """Records of ``years`` (and ``doc_type``; None: any) containing ``q``: the candidates
+    of those years' keys (migration 0102), each tested for the text. The caller filters
+    by the years too (a key's 16-bit hash of the type may be another type's)."""
+    keys = sorted({key for year in years for key in _year_keys(session, year, doc_type)})
+    if not keys:  # no record of those fiscal years
+        return sa.false()
+    return sa.and_(_in_keyed_grams(_YEAR_GRAMS_SQL, keys, grams), _contains(q))
+
+
+def _contains(q: str) -> ColumnElement[bool]:
+    return sa.func.strpos(_PG_ALL, q) > 0
 
 
 def _in_keyed_grams(expression: str, keys: list[int],
@@ -541,8 +584,8 @@ def _after(column: Any, id_column: Any, desc: bool, nullable: bool, key: Any,
 
 
 def _page_and_total(session: Session, where: list[ColumnElement[bool]], sort: str,
-                    after: tuple[Any, uuid.UUID] | None,
-                    limit: int, *, fenced: bool = False) -> tuple[list[Hit], int, bool]:
+                    after: tuple[Any, uuid.UUID] | None, limit: int, *, fenced: bool = False,
+                    slices: _YearSlices | None = None) -> tuple[list[Hit], int, bool]:
     """Up to ``limit + 1`` hits after ``after``, and (total, is_estimate) of all matches.
 
     Usually one query finds the matches (at most :data:`EXACT_TOTAL_LIMIT` + 1), counts
@@ -554,8 +597,9 @@ def _page_and_total(session: Session, where: list[ColumnElement[bool]], sort: st
     On PostgreSQL the planner's estimate comes first: when it expects more matches than
     the limit, counting them is skipped and only the page is read (typically by walking
     the index of the sort order and stopping after one page; ``fenced``: by finding the
-    matches first, see :func:`_period_by_upload`); the estimate is the total, flagged as
-    one, unless a first page with room to spare shows every match.
+    matches first, see :func:`_period_by_upload`; ``slices``: in the fiscal years
+    uploaded last, see :func:`_page_by_years`); the estimate is the total, flagged as one,
+    unless a first page with room to spare shows every match.
     """
     pg = dialect_name(session) == "postgresql"
     guess = planner_estimate(session, where) if pg else 0
@@ -563,10 +607,62 @@ def _page_and_total(session: Session, where: list[ColumnElement[bool]], sort: st
         counted = _page_with_count(session, where, sort, after, limit + 1)
         if counted is not None:
             return counted[0], counted[1], False
-    hits = _page(session, where, sort, after, limit + 1, fenced=fenced)
+    hits = None
+    if slices is not None and not fenced and guess <= YEAR_SLICES_MAX_GUESS:
+        hits = _page_by_years(session, slices, sort, after, limit + 1)
+    if hits is None:
+        hits = _page(session, where, sort, after, limit + 1, fenced=fenced)
     if after is None and len(hits) <= limit:
         return hits, len(hits), False
     return hits, max(guess, EXACT_TOTAL_LIMIT + 1), True
+
+
+@dataclass
+class _YearSlices:
+    """A national text search in upload order with no fiscal year (PostgreSQL): its other
+    conditions, its folded text, its scope (None: the nation) and its document type."""
+
+    where: list[ColumnElement[bool]]
+    q: str
+    org_ids: set[int] | None
+    doc_type: str | None
+
+
+def _page_by_years(session: Session, slices: _YearSlices, sort: str,
+                   after: tuple[Any, uuid.UUID] | None, limit: int) -> list[Hit] | None:
+    """Up to ``limit`` hits after ``after`` in upload order, found in the fiscal years
+    uploaded last (first, ascending) through their keyed trigrams (migration 0102), or
+    None when the page would need more than YEAR_SLICES_MAX_YEARS of them, or the search
+    has no keyed trigrams to look up (a scope read by its areas, a query of short words).
+
+    Upload time is not fiscal year, but each year's records were uploaded between its
+    first and last upload (migration 0103): once the years taken give a full page whose
+    last hit was uploaded after (before) every record of the years left, no record of
+    those can come before it. Otherwise twice as many years are taken. The same rows in
+    the same order as :func:`_page` with the whole text condition."""
+    if _scope_areas(session, slices.org_ids):
+        return None
+    grams = query_grams(session, slices.q)[:AREA_GRAMS_KEYS]
+    if not grams:
+        return None
+    desc = sort.startswith("-")
+    edges = [(row.fy, row.last if desc else row.first) for row in session.execute(_YEAR_EDGES)]
+    edges.sort(key=lambda year: year[1], reverse=desc)
+    taken = 1
+    while taken <= YEAR_SLICES_MAX_YEARS:
+        years = sorted(fy for fy, _ in edges[:taken])
+        where = [*slices.where, Evidence.fiscal_year.in_(years),
+                 _years_text(session, slices.q, grams, years, slices.doc_type)]
+        hits = _page(session, where, sort, after, limit)
+        if taken >= len(edges):
+            return hits
+        edge = edges[taken][1]   # the nearest upload of the years left
+        if len(hits) == limit:
+            last = hits[-1].evidence.created_at
+            if (last > edge) if desc else (last < edge):
+                return hits
+        taken *= 2
+    return None
 
 
 def _page_with_count(session: Session, where: list[ColumnElement[bool]], sort: str,
