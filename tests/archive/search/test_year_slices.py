@@ -1,11 +1,13 @@
-"""A national text search in upload order with no fiscal year, of a word in more records
+"""A national text search with no fiscal year reads every year's keyed trigrams to count
+a word the planner expects in few records, and in upload order, of a word in more records
 than the count limit, finds its page in the fiscal years uploaded last (PostgreSQL,
-migrations 0102 and 0103; ``search._page_by_years``).
+migrations 0102 and 0103; ``search._EveryYear``, ``search._page_by_years``).
 
 Upload time is not fiscal year: a year's records arrive over the weeks after it, and a
 backlog of an old year can arrive after everything else. These tests check that the pages
 (every page, through the cursor, in both directions, with a document type, in a scope of
-many areas) are exactly those of walking the upload order with the whole text condition,
+many areas) and totals are exactly those of the nation's trigram index (walking the upload
+order, or counting, with the whole text condition),
 on data where the years' uploads overlap, where an old year's record was uploaded last,
 and where two records of different years were uploaded at the same instant; and that the
 newest year alone is read when its page is full before any other year's uploads begin.
@@ -57,8 +59,8 @@ def archive(env: Env) -> Env:
     return env
 
 
-def _pages(env: Env, who: str, limit: int, **params: Any) -> tuple[list[str], int]:
-    """Every page's document numbers, and how many pages."""
+def _pages(env: Env, who: str, limit: int, **params: Any) -> tuple[list[str], int, int]:
+    """Every page's document numbers, how many pages, and the total (-1: an estimate)."""
     got: list[str] = []
     cursor, pages = None, 0
     with env.session() as s:
@@ -68,53 +70,63 @@ def _pages(env: Env, who: str, limit: int, **params: Any) -> tuple[list[str], in
                                  record=False)
             got += [i.doc_number or "" for i in page.items]
             pages += 1
+            total = -1 if page.total_is_estimate else page.total
             if not (cursor := page.next_cursor):
-                return got, pages
+                return got, pages, total
 
 
-@pytest.fixture
-def years_read(monkeypatch) -> list[list[int]]:
-    """The planner expects more matches than the count limit (the page is read on its
-    own), and the fiscal years each keyed lookup of the page reads are recorded."""
-    monkeypatch.setattr(search, "planner_estimate",
-                        lambda session, where: search.EXACT_TOTAL_LIMIT + 1)
-    calls: list[list[int]] = []
+def _read_years(monkeypatch, guess: int) -> list[list[int] | None]:
+    """The planner expects ``guess`` matches, and the fiscal years each keyed lookup
+    reads are recorded (None: every year)."""
+    monkeypatch.setattr(search, "planner_estimate", lambda session, where: guess)
+    calls: list[list[int] | None] = []
     keyed = search._years_text
 
     def spy(session, q, grams, years, doc_type):
-        calls.append(list(years))
+        calls.append(None if years is None else list(years))
         return keyed(session, q, grams, years, doc_type)
 
     monkeypatch.setattr(search, "_years_text", spy)
     return calls
 
 
-@pytest.mark.parametrize("max_years", [4, 1])
-def test_pages_by_fiscal_year_equal_the_walk_of_the_upload_order(archive: Env, years_read,
-                                                                 monkeypatch, max_years):
-    monkeypatch.setattr(search, "YEAR_SLICES_MAX_YEARS", max_years)
+@pytest.fixture
+def years_read(monkeypatch) -> list[list[int] | None]:
+    """More matches expected than the count limit: the page is read on its own."""
+    return _read_years(monkeypatch, search.EXACT_TOTAL_LIMIT + 1)
+
+
+@pytest.mark.parametrize("path", ["page by years", "page by years, at most 1", "count"])
+def test_pages_and_totals_by_fiscal_year_equal_the_trigram_indexs(archive: Env, monkeypatch,
+                                                                   path):
+    monkeypatch.setattr(search, "YEAR_SLICES_MAX_YEARS", 1 if "1" in path else 4)
+    years_read = _read_years(monkeypatch, 0 if path == "count" else
+                             search.EXACT_TOTAL_LIMIT + 1)
     cases = [dict(q=q, sort=sort, doc_type=t, limit=limit)
              for q in ("ทรัพย์ทวี", "ร้านค้าวัสดุ", "ทวี 2563", "ไม่มีคำนี้")
-             for sort in ("-uploaded", "uploaded") for t in (None, "tax_invoice")
+             for sort in ("-uploaded", "uploaded", "-amount") for t in (None, "tax_invoice")
              for limit in (3, 5, 40)]
 
-    def run(case: dict[str, Any], who: str = "system") -> tuple[list[str], int]:
+    def run(case: dict[str, Any], who: str = "system") -> tuple[list[str], int, int]:
         return _pages(archive, who, **case)
 
     by_years = [run(c) for c in cases]
-    # a scope of more provinces than its areas' index is read for: sliced too, scoped
+    # a scope of more provinces than its areas' index is read for: by year too, scoped
     monkeypatch.setattr(search, "AREA_GRAMS_MAX_AREAS", 0)
     scoped = [run(c, "aud1") for c in cases[:8]]
-    sliced = len(years_read)
-    monkeypatch.setattr(search, "YEAR_GRAMS", False)   # the walk with the trigram index
+    by_year_reads = len(years_read)
+    monkeypatch.setattr(search, "YEAR_GRAMS", False)   # the nation's trigram index
     assert by_years == [run(c) for c in cases]
     assert scoped == [run(c, "aud1") for c in cases[:8]]
-    assert len(years_read) == sliced, "the walk reads no year's trigrams"
+    assert len(years_read) == by_year_reads, "the trigram index reads no year's trigrams"
     # the cases find and page something, and the backlog and the tie are among them
-    found = {n for numbers, pages in by_years for n in numbers}
+    found = {n for numbers, _, _ in by_years for n in numbers}
     assert {"N901", "N902", "N77"} <= found and "N904" not in found
-    assert max(pages for _, pages in by_years) > 5
-    assert sliced > 0
+    assert max(pages for _, pages, _ in by_years) > 5
+    assert by_year_reads > 0
+    if path == "count":   # every year's keys, and the totals are exact
+        assert set(map(str, years_read)) == {"None"}
+        assert any(total == len(numbers) > 10 for numbers, _, total in by_years)
 
 
 def test_the_page_reads_only_the_fiscal_years_that_can_hold_it(
@@ -122,12 +134,12 @@ def test_the_page_reads_only_the_fiscal_years_that_can_hold_it(
     # newest first: FY 2561's backlog was uploaded last, so that year comes first; its
     # page ends before FY 2566's uploads, whose sixth match ties with FY 2563's N902, so
     # four years are read
-    numbers, _ = _pages(archive, "system", 5, q="ทรัพย์ทวี", sort="-uploaded")
+    numbers, _, _ = _pages(archive, "system", 5, q="ทรัพย์ทวี", sort="-uploaded")
     assert numbers[:5] == ["N901", "N83", "N82", "N80", "N79"]
     assert years_read[:3] == [[2561], [2561, 2566], [2561, 2563, 2565, 2566]]
     # oldest first: FY 2560's first uploads fill the page (and one more) before FY 2561's
     # first one; the second page reaches into FY 2561
     years_read.clear()
-    numbers, _ = _pages(archive, "system", 5, q="ทรัพย์ทวี", sort="uploaded")
+    numbers, _, _ = _pages(archive, "system", 5, q="ทรัพย์ทวี", sort="uploaded")
     assert numbers[:7] == ["N1", "N2", "N4", "N5", "N7", "N8", "N10"]
     assert years_read[:3] == [[2560], [2560], [2560, 2561]]
