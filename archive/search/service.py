@@ -645,8 +645,8 @@ class _EveryYear:
     read by its areas' trigrams (the nation, or more than AREA_GRAMS_MAX_AREAS areas) it
     can be read through every fiscal year's keyed trigrams (migration 0102) instead of
     the nation's trigram index: six trigrams looked up per year and type instead of all
-    of the word's (`เจริญก่อสร้าง`, 14 trigrams each in a common vendor name: 5,673 matches
-    counted at 10 M in 54 ms instead of 98, docs/scale.md)."""
+    of the word's (`เจริญก่อสร้าง`, 14 trigrams each in a common vendor name: its 5,673
+    matches among 10 M records counted in 64-67 ms instead of 105-108, docs/scale.md)."""
 
     where: list[ColumnElement[bool]]
     q: str
