@@ -8,7 +8,9 @@ letters lower-cased, everything else exact), so the two databases give the same 
 * PostgreSQL: ``LIKE '%…%'`` on one expression over both folded texts, with a ``pg_trgm``
   GIN index; a scope of a few provinces looks in its areas' own hashed trigrams instead
   (migration 0101), and a wider search with a fiscal year in that year's and document
-  type's (0102), then tests each candidate for the text;
+  type's (0102), then tests each candidate for the text; without a fiscal year it counts
+  through every year's, and finds a page in upload order in the years uploaded last
+  (0103; :class:`_EveryYear`);
 * SQLite: FTS5 ``trigram`` phrase queries (exact substrings of three characters or more);
 * queries shorter than three characters have no trigram: both scan (``strpos``/``instr``).
 
