@@ -371,9 +371,11 @@ def _search_conditions(session: Session, principal: Principal, f: SearchFilters
     every_year = None
     if f.q is not None:
         q = fold(f.q)
-        if pg and YEAR_GRAMS and f.fiscal_year is None and len(q) >= TRIGRAM:
-            every_year = _EveryYear(list(where), q, org_ids, f.doc_type)
-        where.append(_text_condition(session, q, pg, org_ids, f.fiscal_year, f.doc_type))
+        areas = _scope_areas(session, org_ids) if pg and len(q) >= TRIGRAM else []
+        if pg and YEAR_GRAMS and f.fiscal_year is None and len(q) >= TRIGRAM and not areas:
+            every_year = _EveryYear(list(where), q, f.doc_type)
+        where.append(_text_condition(session, q, pg, org_ids, f.fiscal_year, f.doc_type,
+                                     areas=areas))
     return where, every_year
 
 
@@ -412,11 +414,12 @@ def _like_pattern(text: str) -> str:
 
 
 def _text_condition(session: Session, q: str, pg: bool, org_ids: set[int] | None,
-                    fiscal_year: int | None = None,
-                    doc_type: str | None = None) -> ColumnElement[bool]:
+                    fiscal_year: int | None = None, doc_type: str | None = None, *,
+                    areas: list[int] | None = None) -> ColumnElement[bool]:
     """Records whose folded metadata or extracted text contains ``q`` (already folded),
     among ``org_ids`` (None: all). ``fiscal_year`` and ``doc_type``: the search's own
-    filters (applied by the caller), which choose the index on PostgreSQL."""
+    filters (applied by the caller), which choose the index on PostgreSQL; ``areas``:
+    the scope's (:func:`_scope_areas`), when the caller has them already."""
     if pg:
         # Both folded texts are columns of the evidence row (see the search migration),
         # searched as one expression with one trigram index (migration 0040), joined by
@@ -426,7 +429,8 @@ def _text_condition(session: Session, q: str, pg: bool, org_ids: set[int] | None
             return _contains(q)
         # Fewer candidates first: a scope's areas (a province is ~1.4 % of the nation),
         # else a fiscal year's (~10 %, and a document type's share of it); else the nation.
-        areas = _scope_areas(session, org_ids)
+        if areas is None:
+            areas = _scope_areas(session, org_ids)
         year = fiscal_year if YEAR_GRAMS and not areas else None
         grams = (query_grams(session, q)[:AREA_GRAMS_KEYS] if areas or year is not None
                  else ())
@@ -642,9 +646,9 @@ def _page_and_total(session: Session, where: list[ColumnElement[bool]], sort: st
 
 @dataclass
 class _EveryYear:
-    """A text search with no fiscal year (PostgreSQL): its other conditions, its folded
-    text, its scope (None: the nation) and its document type. Where its scope is not
-    read by its areas' trigrams (the nation, or more than AREA_GRAMS_MAX_AREAS areas) it
+    """A text search with no fiscal year (PostgreSQL) whose scope is not read by its
+    areas' trigrams (the nation, or more than AREA_GRAMS_MAX_AREAS areas): its other
+    conditions (the scope among them), its folded text and its document type. It
     can be read through every fiscal year's keyed trigrams (migration 0102) instead of
     the nation's trigram index: six trigrams looked up per year and type instead of all
     of the word's (`เจริญก่อสร้าง`, 14 trigrams each in a common vendor name: its 5,673
@@ -652,16 +656,13 @@ class _EveryYear:
 
     where: list[ColumnElement[bool]]
     q: str
-    org_ids: set[int] | None
     doc_type: str | None
     _grams: tuple[int, ...] | None = None
 
     def grams(self, session: Session) -> tuple[int, ...]:
-        """The trigrams to look up; none when the scope reads its areas' trigrams or the
-        query has no trigram to look up."""
+        """The trigrams to look up; none when the query has no word of three characters."""
         if self._grams is None:
-            self._grams = (() if _scope_areas(session, self.org_ids)
-                           else query_grams(session, self.q)[:AREA_GRAMS_KEYS])
+            self._grams = query_grams(session, self.q)[:AREA_GRAMS_KEYS]
         return self._grams
 
     def where_keyed(self, session: Session) -> list[ColumnElement[bool]] | None:
@@ -677,8 +678,8 @@ def _page_by_years(session: Session, every_year: _EveryYear, sort: str,
                    after: tuple[Any, uuid.UUID] | None, limit: int) -> list[Hit] | None:
     """Up to ``limit`` hits after ``after`` in upload order, found in the fiscal years
     uploaded last (first, ascending) through their keyed trigrams (migration 0102), or
-    None when the page would need more than YEAR_SLICES_MAX_YEARS of them, or the search
-    has no keyed trigrams to look up (a scope read by its areas, a query of short words).
+    None when the page would need more than YEAR_SLICES_MAX_YEARS of them, or the query
+    has no trigram to look up (only short words).
 
     Upload time is not fiscal year, but each year's records were uploaded between its
     first and last upload (migration 0103): once the years taken give a full page whose
