@@ -7,10 +7,10 @@ Upload time is not fiscal year: a year's records arrive over the weeks after it,
 backlog of an old year can arrive after everything else. These tests check that the pages
 (every page, through the cursor, in both directions, with a document type, in a scope of
 many areas) and totals are exactly those of the nation's trigram index (walking the upload
-order, or counting, with the whole text condition),
-on data where the years' uploads overlap, where an old year's record was uploaded last,
-and where two records of different years were uploaded at the same instant; and that the
-newest year alone is read when its page is full before any other year's uploads begin.
+order, or counting, with the whole text condition), on data where the years' uploads
+overlap, where an old year's record was uploaded last, and where two records of different
+years were uploaded at the same instant; and which years each page reads: the one
+uploaded last alone when its page is full before any other year's uploads begin.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ START = dt.datetime(2016, 10, 1, tzinfo=dt.UTC)
 @pytest.fixture
 def archive(env: Env) -> Env:
     """Twelve records a fiscal year, uploaded in the year's own month (the years' months
-    overlap by most of a day), two of every three containing the word; an FY 2561 record uploaded
-    after every other, and an FY 2563 one at the same instant as one of FY 2566; a
-    destroyed record among the newest."""
+    overlap by most of a day), two of every three containing the word; an FY 2561 record
+    uploaded after every other, and an FY 2563 one at the same instant as one of FY 2566;
+    a destroyed record among the newest."""
     if env.stack == "sqlite":
         pytest.skip("PostgreSQL's trigrams keyed by fiscal year (SQLite: FTS5)")
     world(env)
