@@ -312,6 +312,8 @@ def test_primary_and_standby_run_with_the_archives_postgres_settings(compose):
     assert settings["shared_buffers"] == env["POSTGRES_SHARED_BUFFERS"]
     assert settings["effective_cache_size"] == env["POSTGRES_EFFECTIVE_CACHE_SIZE"]
     assert settings["random_page_cost"] == "1.1"
+    # after a restart the cache is refilled with what it held (autoprewarm's default)
+    assert "pg_prewarm" in settings["shared_preload_libraries"].split(",")
     # the image's entrypoint starts postgres for arguments that begin with a dash; the
     # standby's script passes its arguments on
     assert flags[0].startswith("-")
