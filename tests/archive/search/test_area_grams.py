@@ -139,6 +139,45 @@ def test_each_record_is_in_its_provinces_area_even_after_its_organisation_moves(
     assert found("aud1") == {"sao-1", "p-cm"}
 
 
+def test_one_organisations_area_is_what_a_scopes_query_gives_it(pg: Env):
+    """``organisation_area`` (each insert's: a walk up the parents, migration 0104) agrees
+    with ``organisation_areas`` (a search scope's: one recursive query, 0101) for every
+    organisation alone: the top, a province, an LAO, two levels below an LAO, the top of a
+    second tree, an id no organisation has, and the members of a cycle an operator wrote
+    (no area; writing it no longer hangs the move trigger)."""
+    with pg.session() as s:
+        s.execute(sa.text("SET LOCAL statement_timeout = '20s'"))
+        ids = dict(s.execute(sa.text("SELECT code, id FROM organisations")).all())
+
+        def add(code: str, parent: int | None) -> int:
+            return int(s.scalar(sa.text(
+                "INSERT INTO organisations (code, name, type, parent_id, created_at) "
+                "VALUES (:c, :c, 'sao', :p, now()) RETURNING id"), {"c": code, "p": parent}))
+
+        ids["unit"] = add("unit", ids["sao-1"])
+        ids["sub-unit"] = add("sub-unit", ids["unit"])
+        ids["other-top"] = add("other-top", None)
+        ids["c1"] = add("c1", None)
+        ids["c2"] = add("c2", ids["c1"])
+        add_record(s, "c2", doc_number="C2")
+        s.execute(sa.text("UPDATE organisations SET parent_id = :p WHERE id = :c"),
+                  {"p": ids["c2"], "c": ids["c1"]})
+        ids["missing"] = max(ids.values()) + 1000
+
+        def both(org: int) -> tuple[int | None, list[int]]:
+            return (s.scalar(sa.text("SELECT organisation_area(:o)"), {"o": org}),
+                    list(s.scalars(sa.text("SELECT organisation_areas(ARRAY[:o])"), {"o": org})))
+
+        found = {code: both(org) for code, org in ids.items()}
+        area = {"dla": "dla", "p-cm": "p-cm", "sao-1": "p-cm", "sao-2": "p-cm",
+                "unit": "p-cm", "sub-unit": "p-cm", "p-cr": "p-cr", "sao-3": "p-cr",
+                "other-top": "other-top", "missing": None, "c1": None, "c2": None}
+        assert found == {code: (ids[a], [ids[a]]) if a else (None, [])
+                         for code, a in area.items()}
+        assert s.scalar(sa.text("SELECT search_area FROM evidence WHERE doc_number = 'C2'")) \
+            is None
+
+
 def test_the_migration_gives_the_records_already_there_their_area(stack: StackBase):
     """Migration 0101 on a database with records (at 0100 the models are the same: the
     area is not mapped) fills in each record's area and builds the index over it."""
