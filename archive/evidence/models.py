@@ -49,7 +49,9 @@ class Evidence(Base):
     __tablename__ = "evidence"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid7)
-    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    # org_id and created_at lead composite indexes (archive/search/models.py) that serve
+    # their lookups: no single-column indexes of their own (migration 0105).
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
     blob_id: Mapped[int] = mapped_column(sa.ForeignKey("blobs.id"), index=True)
     doc_type: Mapped[str] = mapped_column(sa.String(30))
     # fiscal_year, voucher_no and issuer_tax_id lead composite indexes (migration 0040)
@@ -94,7 +96,7 @@ class Evidence(Base):
     # path: archive.catalogue.objects.batch_key); NULL: under catalogue/records/ like
     # every later version's (migration 0100).
     manifest_batch: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
