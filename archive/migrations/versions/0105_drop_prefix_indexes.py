@@ -7,9 +7,10 @@ Revises: 0104
 ``ix_evidence_created_at_id (created_at, id)``, and ``ix_evidence_org_id (org_id)`` the
 first column of ``ix_evidence_org_id_created_at (org_id, created_at)``: every lookup or
 order either one serves, the wider index serves with one more descent's worth of key.
-Each record paid for both on every insert and kept them for ever: 29 bytes per record
-measured at 10,000,000 records (11.8 GB at 400 M, ``docs/scale.md``). At 10 M the search
-benchmark's plans used the first 101 times and the second never.
+Each record paid for both on every insert and kept them for ever: 29–31 bytes per record
+measured at 10,000,000 records (~12 GB at 400 M, ``docs/scale.md``). At 10 M the search
+benchmark ran as fast without them as with them (both built again for three runs, in which
+the planner used them 29 and 2,304 times: the wider indexes then took those lookups).
 
 Both databases. ``DROP INDEX`` takes the table's lock for a moment only. Downgrade builds
 them again (minutes at 10 M records).
