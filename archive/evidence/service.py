@@ -23,7 +23,7 @@ from archive import audit, clock
 from archive.accounts.principal import Principal, require
 from archive.audit.models import AuditEvent
 from archive.clock import start_of_day, years_after
-from archive.db import rowcount, table_of, upsert_ignore
+from archive.db import insert_rows, rowcount, table_of, upsert_ignore
 from archive.errors import (
     Conflict,
     Gone,
@@ -252,7 +252,7 @@ def record_new_many(session: Session, principal: Principal,
     batch = uuid7() if len(rows) > 1 else None
     for row in rows:
         row["manifest_batch"] = batch
-    session.execute(_INSERT_EVIDENCE, rows)
+    insert_rows(session, table_of(Evidence), rows)    # one statement for the batch
     jobs: Jobs = []
     results = [_recorded(session, principal, plan, blobs[plan.sha], row, [], jobs)
                for (plan, _, _), row in zip(entries, rows, strict=True)]

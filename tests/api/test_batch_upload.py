@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -260,3 +261,42 @@ def test_a_batch_whose_manifests_the_store_refuses_commits_nothing(env: Env, tok
     assert r.status_code == 200 and r.json()["created"] == 3, r.text
     assert counts(env)[:2] == (3, 3)
     assert len(list(env.store.list_objects(objects.BATCHES))) == 1
+
+
+def test_a_batch_records_rows_that_read_back_as_a_single_uploads(env: Env, tokens):
+    """GIVEN the same metadata (Thai text, quotes, an amount with satang, a date, a tax ID),
+    WHEN one file is uploaded alone and two go in a batch of new bytes (its fast path, one
+    statement for all its rows: archive.db.insert_rows), THEN the rows read back from the
+    database hold the same values as the single upload's, each record's stored hash is the
+    hash of what was stored, and each record has its three follow-up jobs."""
+    meta = {"voucher_no": "ฎ 7/2568", "amount": "12,345.67", "vat_amount": "807.66",
+            "issue_date": "2025-03-15", "issuer_name": 'บริษัท "ทดสอบ" จำกัด',
+            "issuer_tax_id": "0105512345671", "doc_number": "INV-001",
+            "description": "ค่าวัสดุสำนักงาน 100% \\ ครบ"}
+    client = env.client(tokens["off1"])
+    assert upload(client, make_pdf("alone"), **meta).status_code == 201
+    r = post_batch(client, [(meta, "b1.pdf", make_pdf("batch-a")),
+                            (meta, "b2.pdf", make_pdf("batch-b"))])
+    assert r.status_code == 200 and r.json()["created"] == 2, r.text
+    own = {"id", "blob_id", "created_at", "updated_at", "meta_hash", "manifest_batch",
+           "original_filename"}
+    with env.session() as s:
+        records = s.scalars(sa.select(Evidence).order_by(Evidence.created_at)).all()
+        assert len(records) == 3
+        alone, *batched = records
+        columns = [c.key for c in Evidence.__table__.columns if c.key not in own]
+        for record in batched:
+            assert {c: getattr(record, c) for c in columns} == \
+                {c: getattr(alone, c) for c in columns}
+            assert record.manifest_batch is not None
+        for record in records:
+            blob = s.get(Blob, record.blob_id)
+            assert record.meta_hash == versions.version_hash(
+                evidence_id=record.id, version=1, fields=versions.fields_of(record),
+                blob_sha256=blob.sha256, previous=None)
+            assert record.amount == Decimal("12345.67") and record.created_at.tzinfo is not None
+        jobs = s.execute(sa.select(Job.kind, Job.payload, Job.status, Job.attempts)).all()
+    for record in records:
+        assert ("inspect", {"evidence_id": str(record.id)}, "queued", 0) in jobs
+        assert ("retention_compute", {"evidence_id": str(record.id)}, "queued", 0) in jobs
+    assert len(jobs) == 9
