@@ -281,9 +281,9 @@ def test_a_batch_records_rows_that_read_back_as_a_single_uploads(env: Env, token
     own = {"id", "blob_id", "created_at", "updated_at", "meta_hash", "manifest_batch",
            "original_filename"}
     with env.session() as s:
-        records = s.scalars(sa.select(Evidence).order_by(Evidence.created_at)).all()
-        assert len(records) == 3
-        alone, *batched = records
+        records = s.scalars(sa.select(Evidence).order_by(Evidence.original_filename)).all()
+        assert [r.original_filename for r in records] == ["b1.pdf", "b2.pdf", "receipt.pdf"]
+        *batched, alone = records
         columns = [c.key for c in Evidence.__table__.columns if c.key not in own]
         for record in batched:
             assert {c: getattr(record, c) for c in columns} == \
