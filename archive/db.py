@@ -211,14 +211,13 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]], *,
         return
     core = table if isinstance(table, sa.Table) else table.__table__   # or a mapped class
     rows = _with_defaults(core, rows)
-    if session.get_bind().dialect.name != "postgresql":
-        stmt: Any = sa.insert(core)
-        if conflict:
-            stmt = _upsert_statement("sqlite", core, tuple(conflict), None)
-        session.execute(stmt, rows)
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        session.execute(_upsert_statement(dialect.name, core, tuple(conflict), None)
+                        if conflict else sa.insert(core), rows)
         return
-    statement = _rows_statement(session.get_bind().dialect.identifier_preparer, core,
-                                tuple(rows[0]), tuple(conflict or ()))
+    statement = _rows_statement(dialect.identifier_preparer, core, tuple(rows[0]),
+                                tuple(conflict or ()))
     session.execute(statement, {"rows": json.dumps(rows, default=_json_value,
                                                    ensure_ascii=False)})
 
