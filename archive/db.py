@@ -176,12 +176,11 @@ def upsert_ignore(session: Session, table: Any, values: dict[str, Any] | list[di
 
     The values travel as parameters, not in the statement, so each (table, conflict)
     statement is compiled once and then served from SQLAlchemy's cache. Several rows whose
-    result is not needed go in one statement (:func:`insert_rows`)."""
+    result is nothing or a tuple of columns go in one statement (:func:`insert_rows`)."""
     if isinstance(values, list) and not values:
         return [] if returning is not None else None
-    if returning is None and isinstance(values, list):
-        insert_rows(session, table, values, conflict=conflict)
-        return None
+    if isinstance(values, list) and (returning is None or isinstance(returning, tuple)):
+        return insert_rows(session, table, values, conflict=conflict, returning=returning)
     stmt = _upsert_statement(session.get_bind().dialect.name, table, tuple(conflict),
                              returning)
     if isinstance(returning, tuple):
@@ -193,9 +192,11 @@ def upsert_ignore(session: Session, table: Any, values: dict[str, Any] | list[di
 
 
 def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]], *,
-                conflict: list[str] | None = None) -> None:
+                conflict: list[str] | None = None,
+                returning: tuple[sa.Column[Any], ...] | None = None) -> Any:
     """Insert ``rows`` (dicts with the same keys; a missing column gets its default), with
-    ``ON CONFLICT (conflict) DO NOTHING`` when given.
+    ``ON CONFLICT (conflict) DO NOTHING`` when given; with ``returning`` (columns), the
+    rows inserted, as tuples of those columns, in no particular order (None without).
 
     On PostgreSQL all the rows go in **one statement with one parameter**, a JSON array
     that ``jsonb_populate_recordset`` turns into rows of the table's type. Measured on a
@@ -208,18 +209,19 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]], *,
     batch cost a fifth of the API process's time. A ``None`` is SQL ``NULL``, in a JSON
     column too. On SQLite (in-process, no statement round trips) an executemany."""
     if not rows:
-        return
+        return [] if returning is not None else None
     core = table if isinstance(table, sa.Table) else table.__table__   # or a mapped class
     rows = _with_defaults(core, rows)
     dialect = session.get_bind().dialect
+    params: Any = rows
     if dialect.name != "postgresql":
-        session.execute(_upsert_statement(dialect.name, core, tuple(conflict), None)
-                        if conflict else sa.insert(core), rows)
-        return
-    statement = _rows_statement(dialect.identifier_preparer, core, tuple(rows[0]),
-                                tuple(conflict or ()))
-    session.execute(statement, {"rows": json.dumps(rows, default=_json_value,
-                                                   ensure_ascii=False)})
+        statement = _upsert_statement(dialect.name, core, tuple(conflict or ()), returning)
+    else:
+        statement = _rows_statement(dialect.identifier_preparer, core, tuple(rows[0]),
+                                    tuple(conflict or ()), tuple(c.name for c in returning or ()))
+        params = {"rows": json.dumps(rows, default=_json_value, ensure_ascii=False)}
+    result = session.execute(statement, params)
+    return [tuple(row) for row in result] if returning is not None else None
 
 
 def _with_defaults(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -260,7 +262,7 @@ def _json_value(value: Any) -> Any:
 
 @lru_cache(maxsize=64)
 def _rows_statement(quote: Any, table: sa.Table, columns: tuple[str, ...],
-                    conflict: tuple[str, ...]) -> Any:
+                    conflict: tuple[str, ...], returning: tuple[str, ...]) -> Any:
     name = quote.format_table(table)
     if any(table.c[key].name != key for key in columns):   # the JSON's keys are names
         raise ValueError(f"rows for {table.name} must be keyed by column names")
@@ -269,6 +271,8 @@ def _rows_statement(quote: Any, table: sa.Table, columns: tuple[str, ...],
            f"FROM jsonb_populate_recordset(CAST(NULL AS {name}), CAST(:rows AS jsonb))")
     if conflict:
         sql += f" ON CONFLICT ({', '.join(quote.quote(c) for c in conflict)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(quote.quote(c) for c in returning)}"
     return sa.text(sql)
 
 
@@ -281,7 +285,8 @@ def _upsert_statement(dialect: str, table: Any, conflict: tuple[str, ...],
         from sqlalchemy.dialects import sqlite
 
         stmt = sqlite.insert(table)
-    stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    if conflict:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
     if isinstance(returning, tuple):
         return stmt.returning(*returning)
     return stmt.returning(returning) if returning is not None else stmt

@@ -58,6 +58,34 @@ def test_conflicts_are_ignored_and_the_rest_inserted(env: Env):
     assert [(r[0], r[2]) for r in _jobs(env)] == [("inspect", "key-1"), ("inspect", "key-2")]
 
 
+def test_returning_gives_the_inserted_rows_only(env: Env):
+    """GIVEN one job already there, WHEN three rows (one of them its repeat) are inserted
+    returning (id, dedup_key), THEN the two new ones come back, with the ids the database
+    gave them; the repeat does not, and on PostgreSQL it is one statement with one
+    parameter (not SQLAlchemy's multi-row VALUES, whose long statement psycopg converts
+    again each time)."""
+    with env.session() as s:
+        upsert_ignore(s, Job, [_job(1)], ["dedup_key"])
+    table = Job.__table__
+    seen: list[tuple[str, int]] = []
+
+    def count(conn, cursor, statement, parameters, *rest):  # noqa: ANN001, ANN002
+        seen.append((statement.split()[0], len(parameters)))
+
+    event.listen(env.engine, "before_cursor_execute", count)
+    try:
+        with env.session() as s:
+            back = upsert_ignore(s, Job, [_job(1, kind="changed"), _job(2), _job(3)],
+                                 ["dedup_key"], returning=(table.c.id, table.c.dedup_key))
+    finally:
+        event.remove(env.engine, "before_cursor_execute", count)
+    with env.session() as s:
+        ids = dict(s.execute(sa.select(Job.dedup_key, Job.id)).all())
+    assert sorted(back, key=lambda r: r[1]) == [(ids["key-2"], "key-2"), (ids["key-3"], "key-3")]
+    if env.stack == "postgres":
+        assert [entry for entry in seen if entry[0] == "INSERT"] == [("INSERT", 1)]
+
+
 @pytest.mark.parametrize("rows, message", [
     ([_job(1, run_after=AT.replace(tzinfo=None))], "naive datetime"),
     ([_job(1), {**_job(2), "last_error": "x"}], "same keys"),
