@@ -11,7 +11,7 @@ then for each file size:
 
 and prints documents/s, MB/s and the ratio (a)/(b). Usage:
 
-    python bench/ingest.py [--n-small 600] [--n-large 60] [--concurrency 8]
+    python bench/ingest.py [--n-small 3000] [--n-large 60] [--concurrency 8] [--rounds 3]
                            [--server-workers 2] [--bare]
                            [--batch-size 50] [--batch-concurrency 4]
 
@@ -60,7 +60,7 @@ def make_docs(n: int, size: int) -> list[bytes]:
     return docs
 
 
-def run_pool(concurrency: int, items: list[bytes], fn) -> float:  # type: ignore[no-untyped-def]
+def run_pool(concurrency: int, items: list[Any], fn) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         for _ in pool.map(fn, items):
@@ -68,27 +68,48 @@ def run_pool(concurrency: int, items: list[bytes], fn) -> float:  # type: ignore
     return time.perf_counter() - start
 
 
+class Clients:
+    """One HTTP client per pool thread, all made before the clock starts (an httpx client
+    costs ~20 ms of CPU to make, its TLS context: inside a round that was a few per cent
+    of the API paths' time, which the raw path's single minio client did not pay)."""
+
+    def __init__(self, url: str, token: str, n: int, timeout: float) -> None:
+        import queue
+        import threading
+
+        self._free: queue.SimpleQueue[httpx.Client] = queue.SimpleQueue()
+        self._all = [httpx.Client(base_url=url, timeout=timeout,
+                                  headers={"Authorization": f"Bearer {token}"})
+                     for _ in range(n)]
+        for client in self._all:
+            self._free.put(client)
+        self._mine = threading.local()
+
+    def get(self) -> httpx.Client:
+        client = getattr(self._mine, "client", None)
+        if client is None:
+            client = self._mine.client = self._free.get_nowait()
+        return client
+
+    def close(self) -> None:
+        for client in self._all:
+            client.close()
+
+
 def bench_api(url: str, token: str, docs: list[bytes], concurrency: int,
               path: str = "/api/v1/evidence") -> float:
-    clients: dict[int, httpx.Client] = {}
-    import threading
+    clients = Clients(url, token, concurrency, 120)
 
     def upload(doc: bytes) -> None:
-        tid = threading.get_ident()
-        client = clients.get(tid)
-        if client is None:
-            client = clients[tid] = httpx.Client(
-                base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"})
-        r = client.post(path, data={"org_code": BENCH_ORG, "doc_type": "receipt"},
-                        files={"file": ("doc.pdf", doc, "application/pdf")})
+        r = clients.get().post(path, data={"org_code": BENCH_ORG, "doc_type": "receipt"},
+                               files={"file": ("doc.pdf", doc, "application/pdf")})
         if r.status_code != 201:
             raise RuntimeError(f"upload failed: {r.status_code} {r.text}")
 
     try:
         return run_pool(concurrency, docs, upload)
     finally:
-        for c in clients.values():
-            c.close()
+        clients.close()
 
 
 def bench_batch(url: str, token: str, docs: list[bytes], concurrency: int,
@@ -96,34 +117,23 @@ def bench_batch(url: str, token: str, docs: list[bytes], concurrency: int,
     """The same files through POST /api/v1/evidence/batch, ``batch_size`` per request,
     ``concurrency`` requests at once (each must be archived: status 201)."""
     import json
-    import threading
 
-    clients: dict[int, httpx.Client] = {}
+    clients = Clients(url, token, concurrency, 300)
     meta = json.dumps({"org_code": BENCH_ORG, "doc_type": "receipt"})
     batches = [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
 
     def send(batch: list[bytes]) -> None:
-        tid = threading.get_ident()
-        client = clients.get(tid)
-        if client is None:
-            client = clients[tid] = httpx.Client(
-                base_url=url, timeout=300, headers={"Authorization": f"Bearer {token}"})
-        parts: list[tuple[str, object]] = []
+        parts: list[tuple[str, Any]] = []
         for doc in batch:
             parts += [("meta", (None, meta)), ("file", ("doc.pdf", doc, "application/pdf"))]
-        r = client.post("/api/v1/evidence/batch", files=parts)
+        r = clients.get().post("/api/v1/evidence/batch", files=parts)
         if r.status_code != 200 or r.json()["created"] != len(batch):
             raise RuntimeError(f"batch failed: {r.status_code} {r.text[:500]}")
 
-    start = time.perf_counter()
     try:
-        with ThreadPoolExecutor(concurrency) as pool:
-            for _ in pool.map(send, batches):
-                pass
+        return run_pool(concurrency, batches, send)
     finally:
-        for c in clients.values():
-            c.close()
-    return time.perf_counter() - start
+        clients.close()
 
 
 def bench_raw(endpoint: str, bucket: str, docs: list[bytes], concurrency: int) -> float:
@@ -197,10 +207,12 @@ class CpuMeter:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--n-small", type=int, default=600, help="number of 50 KB files")
+    ap.add_argument("--n-small", type=int, default=3000,
+                    help="number of 50 KB files (600 until session 35: 12 batch requests a "
+                         "round, whose ramp-down weighed on the batch path)")
     ap.add_argument("--n-large", type=int, default=60, help="number of 2 MB files (0: none)")
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds; best is kept")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; best is kept")
     ap.add_argument("--server-workers", type=int, default=2,
                     help="API processes (production runs about one per core)")
     ap.add_argument("--bare", action="store_true", help="also measure the bare endpoint")
