@@ -7,6 +7,8 @@ a time against 0.31 together: docs/scale.md, session 34)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -23,6 +25,22 @@ AT = dt.datetime(2026, 12, 5, 1, 2, 3, 456789, tzinfo=dt.UTC)
 def _job(i: int, **kw: Any) -> dict[str, Any]:
     return {"kind": "inspect", "payload": {"n": i, "text": 'ไทย "quoted" \\ 100%'},
             "dedup_key": f"key-{i}", "run_after": AT, **kw}
+
+
+@contextmanager
+def _inserts(env: Env) -> Iterator[list[tuple[bool, int]]]:
+    """The INSERT statements sent meanwhile: (an executemany?, how many parameters)."""
+    seen: list[tuple[bool, int]] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if statement.split()[0] == "INSERT":
+            seen.append((executemany, len(parameters)))
+
+    event.listen(env.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(env.engine, "before_cursor_execute", count)
 
 
 def _jobs(env: Env) -> list[tuple[Any, ...]]:
@@ -67,23 +85,14 @@ def test_returning_gives_the_inserted_rows_only(env: Env):
     with env.session() as s:
         upsert_ignore(s, Job, [_job(1)], ["dedup_key"])
     table = Job.__table__
-    seen: list[tuple[str, int]] = []
-
-    def count(conn, cursor, statement, parameters, *rest):  # noqa: ANN001, ANN002
-        seen.append((statement.split()[0], len(parameters)))
-
-    event.listen(env.engine, "before_cursor_execute", count)
-    try:
-        with env.session() as s:
-            back = upsert_ignore(s, Job, [_job(1, kind="changed"), _job(2), _job(3)],
-                                 ["dedup_key"], returning=(table.c.id, table.c.dedup_key))
-    finally:
-        event.remove(env.engine, "before_cursor_execute", count)
+    with _inserts(env) as seen, env.session() as s:
+        back = upsert_ignore(s, Job, [_job(1, kind="changed"), _job(2), _job(3)],
+                             ["dedup_key"], returning=(table.c.id, table.c.dedup_key))
     with env.session() as s:
         ids = dict(s.execute(sa.select(Job.dedup_key, Job.id)).all())
     assert sorted(back, key=lambda r: r[1]) == [(ids["key-2"], "key-2"), (ids["key-3"], "key-3")]
     if env.stack == "postgres":
-        assert [entry for entry in seen if entry[0] == "INSERT"] == [("INSERT", 1)]
+        assert [parameters for _, parameters in seen] == [1]
 
 
 @pytest.mark.parametrize("rows, message", [
@@ -102,16 +111,7 @@ def test_on_postgresql_many_rows_are_one_statement(env: Env):
     """THEN fifty rows are one INSERT with one parameter (not fifty, not 50 × 9)."""
     if env.stack != "postgres":
         pytest.skip("SQLite runs in-process: an executemany there has no round trips")
-    seen: list[tuple[str, bool, int]] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        seen.append((statement.split()[0], executemany, len(parameters)))
-
-    event.listen(env.engine, "before_cursor_execute", count)
-    try:
-        with env.session() as s:
-            insert_rows(s, Job, [_job(i) for i in range(50)])
-    finally:
-        event.remove(env.engine, "before_cursor_execute", count)
-    assert [entry for entry in seen if entry[0] == "INSERT"] == [("INSERT", False, 1)]
+    with _inserts(env) as seen, env.session() as s:
+        insert_rows(s, Job, [_job(i) for i in range(50)])
+    assert seen == [(False, 1)]
     assert len(_jobs(env)) == 50
